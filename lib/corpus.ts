@@ -1,0 +1,175 @@
+// The corpus and its vocabulary: the sorted set of Unicode code points that occur in a UTF-8
+// text, and the text as an index array (1 byte a character when K ≤ 256, else 2).
+import { readFileSync } from 'fs';
+import { UserError } from './errors';
+
+/** Largest vocabulary an index array can hold (Uint16Array). */
+export const MAX_VOCABULARY = 65536;
+
+const CODE_POINTS = 0x110000;
+
+/**
+ * Calls onCodePoint for each code point of strict UTF-8 (no overlongs, no surrogates, nothing
+ * above U+10FFFF). Throws a UserError naming the byte offset of the first invalid sequence.
+ */
+function decodeUtf8(bytes: Uint8Array, source: string, onCodePoint: (cp: number) => void): void {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b0 = bytes[i];
+    if (b0 < 0x80) {
+      onCodePoint(b0);
+      i += 1;
+      continue;
+    }
+    let need: number;
+    let cp: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+      need = 1;
+      cp = b0 & 0x1f;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+      need = 2;
+      cp = b0 & 0x0f;
+      if (b0 === 0xe0) lo = 0xa0; // no overlongs
+      if (b0 === 0xed) hi = 0x9f; // no surrogates
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+      need = 3;
+      cp = b0 & 0x07;
+      if (b0 === 0xf0) lo = 0x90; // no overlongs
+      if (b0 === 0xf4) hi = 0x8f; // nothing above U+10FFFF
+    } else {
+      throw invalidUtf8(source, bytes, i);
+    }
+    for (let k = 1; k <= need; k++) {
+      const b = i + k < n ? bytes[i + k] : -1;
+      if (b < lo || b > hi) throw invalidUtf8(source, bytes, i);
+      cp = (cp << 6) | (b & 0x3f);
+      lo = 0x80;
+      hi = 0xbf;
+    }
+    onCodePoint(cp);
+    i += need + 1;
+  }
+}
+
+function invalidUtf8(source: string, bytes: Uint8Array, offset: number): UserError {
+  const shown = Array.from(bytes.subarray(offset, offset + 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return new UserError(`${source}: invalid UTF-8 at byte offset ${offset} (bytes ${shown}); the text must be UTF-8`);
+}
+
+export class Corpus {
+  private constructor(
+    /** The vocabulary: one string per symbol (a whole code point), sorted by code point. */
+    readonly vocabulary: readonly string[],
+    /** The text as symbol indices. */
+    readonly indices: Uint8Array | Uint16Array,
+    private readonly codePoints: Uint32Array
+  ) {}
+
+  /** Reads a UTF-8 file. Errors are UserErrors naming the file. */
+  static fromFile(path: string): Corpus {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
+    }
+    return Corpus.fromBytes(bytes, path);
+  }
+
+  static fromText(text: string, source = 'text'): Corpus {
+    return Corpus.fromBytes(Buffer.from(text, 'utf8'), source);
+  }
+
+  /** Decodes strict UTF-8 in two passes so that no array of code points is ever held. */
+  static fromBytes(bytes: Uint8Array, source = 'text'): Corpus {
+    const seen = new Uint8Array(CODE_POINTS);
+    let length = 0;
+    decodeUtf8(bytes, source, (cp) => {
+      seen[cp] = 1;
+      length++;
+    });
+    if (length === 0) throw new UserError(`${source}: the text is empty`);
+
+    const codePoints: number[] = [];
+    const indexOf = new Int32Array(CODE_POINTS);
+    for (let cp = 0; cp < CODE_POINTS; cp++) {
+      if (seen[cp]) {
+        indexOf[cp] = codePoints.length;
+        codePoints.push(cp);
+      }
+    }
+    if (codePoints.length > MAX_VOCABULARY) {
+      throw new UserError(`${source}: ${codePoints.length} distinct characters; at most ${MAX_VOCABULARY} are supported`);
+    }
+    const indices = codePoints.length <= 256 ? new Uint8Array(length) : new Uint16Array(length);
+    let t = 0;
+    decodeUtf8(bytes, source, (cp) => {
+      indices[t++] = indexOf[cp];
+    });
+    const vocabulary = codePoints.map((cp) => String.fromCodePoint(cp));
+    return new Corpus(vocabulary, indices, Uint32Array.from(codePoints));
+  }
+
+  /** K, the number of distinct symbols. */
+  get vocabSize(): number {
+    return this.vocabulary.length;
+  }
+
+  /** The number of characters (code points). */
+  get length(): number {
+    return this.indices.length;
+  }
+
+  /** The symbol index of each character of text; throws a UserError listing unknown characters. */
+  encode(text: string): Int32Array {
+    const chars = Array.from(text);
+    const out = new Int32Array(chars.length);
+    const unknown = new Set<string>();
+    chars.forEach((ch, i) => {
+      const index = this.indexOf(ch.codePointAt(0)!);
+      if (index < 0) unknown.add(ch);
+      out[i] = index;
+    });
+    if (unknown.size > 0) {
+      const list = [...unknown].map((ch) => JSON.stringify(ch)).join(', ');
+      throw new UserError(`characters not in the vocabulary: ${list}`);
+    }
+    return out;
+  }
+
+  decode(symbols: ArrayLike<number>): string {
+    let text = '';
+    for (let i = 0; i < symbols.length; i++) text += this.vocabulary[symbols[i]];
+    return text;
+  }
+
+  /** Binary search over the sorted code points; −1 when absent. */
+  private indexOf(cp: number): number {
+    let lo = 0;
+    let hi = this.codePoints.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.codePoints[mid] === cp) return mid;
+      if (this.codePoints[mid] < cp) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
+function describeFileError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'is a directory, not a text file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return `cannot read (${error.code ?? error.message})`;
+  }
+}

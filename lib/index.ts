@@ -1,0 +1,23 @@
+// rnn-native: character-level vanilla RNN language models on the CPU.
+export { Corpus, MAX_VOCABULARY } from './corpus';
+export { demoText, DEMO_CHARACTERS } from './demo';
+export { UserError } from './errors';
+export { Trainer, TrainerOptions, TrainerConfig, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
+export { BackendName, BackendChoice, selectBackend } from './backend';
+export { gradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary } from './gradcheck';
+export { loadNative } from './native';
+export { Rng, seedState } from './random';
+export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './layout';
+
+import { Corpus } from './corpus';
+import { demoText, DEMO_SOURCE } from './demo';
+
+/** Reads a UTF-8 text file as a corpus. */
+export function loadCorpus(path: string): Corpus {
+  return Corpus.fromFile(path);
+}
+
+/** The built-in demo corpus (about 1 MB of English sentences from the nlp-corpus package). */
+export function demoCorpus(): Corpus {
+  return Corpus.fromText(demoText(), DEMO_SOURCE);
+}

@@ -1,0 +1,70 @@
+// The native addon's interface, written by hand so the compiler checks every call, and its
+// loader. native/addon.cc validates every argument again and throws TypeError / RangeError.
+import path from 'path';
+
+/** The model buffers the addon works on in place (zero-copy). */
+export interface NativeModel {
+  /** m, the number of hidden units. */
+  hidden: number;
+  /** K, the vocabulary size. */
+  vocab: number;
+  /** U | W | V | b | c, flat (lib/layout.ts). */
+  params: Float32Array;
+  /** The hidden state h (m). */
+  state: Float32Array;
+  /** Gradients, same layout as params (lossAndGradients, train). */
+  grads?: Float32Array;
+  /** AdaGrad accumulators, same layout as params (train). */
+  accum?: Float32Array;
+}
+
+export interface NativeHyper {
+  seqLength: number;
+  eta: number;
+  epsilon: number;
+  clip: number;
+}
+
+export interface NativeAddon {
+  /** Loss of one sequence; writes unclipped gradients to model.grads and h_T to model.state. */
+  lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number;
+  /** Runs losses.length updates of the data walk; walk = [position, epoch] is updated. */
+  train(
+    model: NativeModel,
+    corpus: Uint8Array | Uint16Array,
+    walk: Float64Array,
+    options: NativeHyper,
+    losses: Float64Array
+  ): void;
+  /** Feeds the symbols through the recurrence, updating model.state. */
+  advance(model: NativeModel, inputs: Int32Array): void;
+  /** Fills out with drawn symbols; updates model.state and the generator state rng. */
+  sample(model: NativeModel, first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
+  /** The BLAS build in use. */
+  blasInfo(): string;
+}
+
+export type NativeLoad = { addon: NativeAddon; error?: undefined } | { addon?: undefined; error: string };
+
+let loaded: NativeLoad | undefined;
+
+/**
+ * Loads the addon once (build/Release, then prebuilds/, through node-gyp-build). Never throws:
+ * on failure it returns the reason. RNN_NATIVE_DISABLE=1 makes it report the addon as absent.
+ */
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
+  if (process.env.RNN_NATIVE_DISABLE === '1') {
+    loaded = { error: 'disabled by RNN_NATIVE_DISABLE=1' };
+    return loaded;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const nodeGypBuild: (dir: string) => NativeAddon = require('node-gyp-build');
+    loaded = { addon: nodeGypBuild(path.join(__dirname, '..')) };
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0];
+    loaded = { error: message };
+  }
+  return loaded;
+}

@@ -1,0 +1,173 @@
+// Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
+import { Backend, BackendChoice, BackendName, createBackend, selectBackend } from './backend';
+import { Corpus } from './corpus';
+import { UserError } from './errors';
+import { Layout, makeLayout, PARAMETER_NAMES, view } from './layout';
+import { Rng } from './random';
+
+export interface TrainerOptions {
+  /** m, hidden units (default 100). */
+  hidden?: number;
+  /** T, characters per update (default 25). */
+  seqLength?: number;
+  /** AdaGrad learning rate η (default 0.1). */
+  eta?: number;
+  /** Standard deviation of the initial U, W, V (default 0.01). */
+  sigma?: number;
+  /** AdaGrad ε (default 1e-8). */
+  epsilon?: number;
+  /** Gradients are clipped to [−clip, clip] (default 5). */
+  clip?: number;
+  /** Seed of the initial weights and of sampling (default 42). */
+  seed?: number;
+  /** 'auto' (default): native when the addon loads, else ts; or the environment's RNN_NATIVE_BACKEND. */
+  backend?: BackendChoice;
+}
+
+export type TrainerConfig = Required<Omit<TrainerOptions, 'backend'>> & { backend: BackendName };
+
+export const DEFAULTS = {
+  hidden: 100,
+  seqLength: 25,
+  eta: 0.1,
+  sigma: 0.01,
+  epsilon: 1e-8,
+  clip: 5,
+  seed: 42,
+} as const;
+
+export const MAX_HIDDEN = 8192;
+
+/** Smooth loss: the first loss, then s ← 0.999·s + 0.001·L. */
+export function smoothLossUpdate(previous: number | undefined, loss: number): number {
+  return previous === undefined ? loss : 0.999 * previous + 0.001 * loss;
+}
+
+/**
+ * Initial parameters: U, W, V ~ N(0, σ²), b = c = 0, drawn in layout order from rng. Each value
+ * is rounded to float32 so that both backends start from bit-identical weights.
+ */
+export function initialParams(layout: Layout, sigma: number, rng: Rng): Float64Array {
+  const params = new Float64Array(layout.total);
+  for (const name of ['U', 'W', 'V'] as const) {
+    const part = view(layout, params, name);
+    for (let i = 0; i < part.length; i++) part[i] = Math.fround(sigma * rng.normal());
+  }
+  return params;
+}
+
+export interface SampleOptions {
+  /** Softmax temperature τ; 0 takes the argmax (default 1). */
+  temperature?: number;
+  /** Text that warms up the hidden state; its last character is the first input. */
+  prime?: string;
+}
+
+export class Trainer {
+  readonly config: TrainerConfig;
+  readonly layout: Layout;
+  readonly backend: Backend;
+  /** Why the native backend fell back to ts, if it did. */
+  readonly backendWarning?: string;
+  /** Updates done. */
+  step = 0;
+  smoothLoss: number | undefined;
+  lastLoss: number | undefined;
+  /** [position, epoch] of the data walk, shared with the backend. */
+  private readonly walk = Float64Array.of(0, 1);
+  private readonly rng: Rng;
+
+  constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
+    const { backend: choice, ...rest } = options;
+    const selection = selectBackend(choice ?? 'auto');
+    this.config = { ...validateOptions({ ...DEFAULTS, ...stripUndefined(rest) }, corpus), backend: selection.name };
+    this.backendWarning = selection.warning;
+    this.layout = makeLayout(this.config.hidden, corpus.vocabSize);
+    this.rng = Rng.fromSeed(this.config.seed);
+    const initial = initialParams(this.layout, this.config.sigma, this.rng);
+    this.backend = createBackend(selection.name, this.layout, initial);
+  }
+
+  get epoch(): number {
+    return this.walk[1];
+  }
+
+  /** Where the next update's window starts in the corpus. */
+  get position(): number {
+    return this.walk[0];
+  }
+
+  /** Runs n updates and returns their losses. */
+  train(n: number): Float64Array {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+    const losses = new Float64Array(n);
+    const { seqLength, eta, epsilon, clip } = this.config;
+    this.backend.train(this.corpus.indices, this.walk, { seqLength, eta, epsilon, clip }, losses);
+    for (const loss of losses) this.smoothLoss = smoothLossUpdate(this.smoothLoss, loss);
+    if (n > 0) this.lastLoss = losses[n - 1];
+    this.step += n;
+    return losses;
+  }
+
+  /**
+   * Synthesizes `length` characters from the current hidden state (which is not changed). The
+   * first input is the last character of `prime`, or else the character at the data position.
+   */
+  sample(length: number, options: SampleOptions = {}): string {
+    const temperature = options.temperature ?? 1;
+    if (!(temperature >= 0 && Number.isFinite(temperature))) {
+      throw new UserError(`temperature must be a finite number ≥ 0, got ${temperature}`);
+    }
+    if (!Number.isSafeInteger(length) || length < 0) throw new UserError(`length must be a non-negative integer, got ${length}`);
+    const prime =
+      options.prime !== undefined && options.prime !== ''
+        ? this.corpus.encode(options.prime)
+        : Int32Array.of(this.corpus.indices[Math.min(this.position, this.corpus.length - 1)]);
+    const symbols = this.backend.sample({ state: this.backend.state, prime, length, temperature, rng: this.rng });
+    return this.corpus.decode(symbols);
+  }
+
+  /** The parameters by name, as float64 copies. */
+  parameters(): Record<(typeof PARAMETER_NAMES)[number], Float64Array> {
+    const flat = Float64Array.from(this.backend.params);
+    return Object.fromEntries(PARAMETER_NAMES.map((name) => [name, view(this.layout, flat, name)])) as Record<
+      (typeof PARAMETER_NAMES)[number],
+      Float64Array
+    >;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+type NumericOptions = Omit<TrainerConfig, 'backend'>;
+
+/** Checks each option; a UserError names the option and its accepted range. */
+export function validateOptions(o: NumericOptions, corpus: Corpus): NumericOptions {
+  const integer = (name: keyof NumericOptions, lo: number, hi: number) => {
+    const v = o[name];
+    if (!Number.isSafeInteger(v) || v < lo || v > hi) {
+      throw new UserError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`);
+    }
+  };
+  const positive = (name: keyof NumericOptions, allowZero = false) => {
+    const v = o[name];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0) || v > 3.4e38) {
+      throw new UserError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} finite number, got ${v}`);
+    }
+  };
+  integer('hidden', 1, MAX_HIDDEN);
+  integer('seqLength', 1, 1 << 20);
+  positive('eta');
+  positive('sigma', true);
+  positive('epsilon');
+  positive('clip');
+  if (!Number.isSafeInteger(o.seed)) throw new UserError(`seed must be an integer, got ${o.seed}`);
+  if (corpus.length < o.seqLength + 1) {
+    throw new UserError(
+      `the text has ${corpus.length} characters; it needs at least seqLength + 1 = ${o.seqLength + 1}`
+    );
+  }
+  return o;
+}

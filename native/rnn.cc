@@ -1,0 +1,207 @@
+#include "rnn.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace rnn {
+
+Dims make_dims(int m, int K) {
+  Dims d;
+  d.m = m;
+  d.K = K;
+  const size_t M = m, k = K;
+  d.U = 0;
+  d.W = d.U + M * k;
+  d.V = d.W + M * M;
+  d.b = d.V + k * M;
+  d.c = d.b + M;
+  d.total = d.c + k;
+  return d;
+}
+
+void Workspace::reserve(const Dims& d, int T) {
+  H.resize(static_cast<size_t>(T + 1) * d.m);
+  P.resize(static_cast<size_t>(T) * d.K);
+  dH.resize(static_cast<size_t>(T) * d.m);
+  x.resize(static_cast<size_t>(T) + 1);
+}
+
+namespace {
+
+// h_next = tanh(W h_prev + U[:, x] + b)
+void step(const Dims& d, const float* params, const float* h_prev, int32_t x, float* h_next) {
+  const int m = d.m;
+  const float* U = params + d.U;
+  const float* b = params + d.b;
+  for (int i = 0; i < m; ++i) h_next[i] = b[i] + U[static_cast<size_t>(i) * d.K + x];
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, m, m, 1.0f, params + d.W, m, h_prev, 1, 1.0f, h_next,
+              1);
+  for (int i = 0; i < m; ++i) h_next[i] = std::tanh(h_next[i]);
+}
+
+// Turns a row of logits into probabilities in place; returns log p[target] via log-sum-exp.
+double softmax_row(float* o, int K, int32_t target) {
+  const float max = *std::max_element(o, o + K);
+  double sum = 0;
+  for (int k = 0; k < K; ++k) sum += std::exp(static_cast<double>(o[k]) - max);
+  const double log_sum = std::log(sum);
+  const double log_p_target = static_cast<double>(o[target]) - max - log_sum;
+  for (int k = 0; k < K; ++k) o[k] = static_cast<float>(std::exp(o[k] - max - log_sum));
+  return log_p_target;
+}
+
+}  // namespace
+
+double loss_and_gradients(const Dims& d, const float* params, float* grads, float* h,
+                          const int32_t* x, const int32_t* y, int T, Workspace& ws) {
+  const int m = d.m, K = d.K;
+  ws.reserve(d, T);
+  float* H = ws.H.data();
+  float* P = ws.P.data();
+  float* dA = ws.dH.data();
+  const float* V = params + d.V;
+  const float* c = params + d.c;
+
+  // Forward: H[t+1] = h_t, then all outputs at once: O (T×K) = H[1..T] (T×m) · Vᵀ (m×K).
+  std::memcpy(H, h, sizeof(float) * m);
+  for (int t = 0; t < T; ++t) step(d, params, H + static_cast<size_t>(t) * m, x[t], H + static_cast<size_t>(t + 1) * m);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, K, m, 1.0f, H + m, m, V, m, 0.0f, P, K);
+  double loss = 0;
+  for (int t = 0; t < T; ++t) {
+    float* row = P + static_cast<size_t>(t) * K;
+    for (int k = 0; k < K; ++k) row[k] += c[k];
+    loss -= softmax_row(row, K, y[t]);
+    row[y[t]] -= 1.0f;  // now dL/do_t
+  }
+
+  // Output layer: dV (K×m) = dOᵀ · H[1..T], dc = Σ_t dO_t, dH (T×m) = dO · V.
+  float* dU = grads + d.U;
+  float* dW = grads + d.W;
+  float* dV = grads + d.V;
+  float* db = grads + d.b;
+  float* dc = grads + d.c;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m, T, 1.0f, P, K, H + m, m, 0.0f, dV, m);
+  std::fill(dc, dc + K, 0.0f);
+  for (int t = 0; t < T; ++t)
+    for (int k = 0; k < K; ++k) dc[k] += P[static_cast<size_t>(t) * K + k];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, m, K, 1.0f, P, K, V, m, 0.0f, dA, m);
+
+  // Back through time: dh_t += Wᵀ da_{t+1}; da_t = dh_t ⊙ (1 − h_t²), in place.
+  const float* W = params + d.W;
+  for (int t = T - 1; t >= 0; --t) {
+    float* da = dA + static_cast<size_t>(t) * m;
+    if (t < T - 1) cblas_sgemv(CblasRowMajor, CblasTrans, m, m, 1.0f, W, m, da + m, 1, 1.0f, da, 1);
+    const float* ht = H + static_cast<size_t>(t + 1) * m;
+    for (int i = 0; i < m; ++i) da[i] *= 1.0f - ht[i] * ht[i];
+  }
+
+  // Recurrent and input weights: dW (m×m) = dAᵀ · H[0..T−1]; dU[:, x_t] += da_t; db = Σ_t da_t.
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, T, 1.0f, dA, m, H, m, 0.0f, dW, m);
+  std::fill(dU, dU + static_cast<size_t>(m) * K, 0.0f);
+  std::fill(db, db + m, 0.0f);
+  for (int t = 0; t < T; ++t) {
+    const float* da = dA + static_cast<size_t>(t) * m;
+    for (int i = 0; i < m; ++i) {
+      dU[static_cast<size_t>(i) * K + x[t]] += da[i];
+      db[i] += da[i];
+    }
+  }
+
+  std::memcpy(h, H + static_cast<size_t>(T) * m, sizeof(float) * m);
+  return loss;
+}
+
+void adagrad_update(const Dims& d, float* params, const float* grads, float* accum,
+                    const Hyper& hp) {
+  for (size_t j = 0; j < d.total; ++j) {
+    const float g = std::min(hp.clip, std::max(-hp.clip, grads[j]));
+    accum[j] += g * g;
+    params[j] -= hp.eta * g / std::sqrt(accum[j] + hp.epsilon);
+  }
+}
+
+bool train(const Dims& d, float* params, float* grads, float* accum, float* h,
+           const Corpus& corpus, Walk& walk, const Hyper& hp, size_t n, double* losses,
+           Workspace& ws) {
+  const int T = hp.seq_length;
+  ws.reserve(d, T);
+  for (size_t i = 0; i < n; ++i) {
+    size_t start = static_cast<size_t>(walk.position);
+    if (start > corpus.length || corpus.length - start < static_cast<size_t>(T) + 1) {
+      start = 0;
+      walk.position = 0;
+      walk.epoch += 1;
+      std::fill(h, h + d.m, 0.0f);
+    }
+    for (int t = 0; t <= T; ++t) {
+      const int32_t s = corpus.at(start + t);
+      if (s >= d.K) return false;
+      ws.x[t] = s;
+    }
+    losses[i] = loss_and_gradients(d, params, grads, h, ws.x.data(), ws.x.data() + 1, T, ws);
+    adagrad_update(d, params, grads, accum, hp);
+    walk.position = static_cast<double>(start + T);
+  }
+  return true;
+}
+
+void advance(const Dims& d, const float* params, float* h, const int32_t* x, size_t n) {
+  std::vector<float> next(d.m);
+  for (size_t t = 0; t < n; ++t) {
+    step(d, params, h, x[t], next.data());
+    std::copy(next.begin(), next.end(), h);
+  }
+}
+
+static inline uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+uint32_t next_u32(uint32_t s[4]) {
+  const uint32_t result = rotl(s[1] * 5, 7) * 9;
+  const uint32_t t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 11);
+  return result;
+}
+
+double next_uniform(uint32_t s[4]) { return (next_u32(s) >> 8) * (1.0 / 16777216.0); }
+
+void sample(const Dims& d, const float* params, float* h, int32_t first, double temperature,
+            uint32_t rng[4], int32_t* out, size_t n) {
+  const int m = d.m, K = d.K;
+  std::vector<float> next(m), o(K);
+  std::vector<double> p(K);
+  int32_t x = first;
+  for (size_t i = 0; i < n; ++i) {
+    step(d, params, h, x, next.data());
+    std::copy(next.begin(), next.end(), h);
+    for (int k = 0; k < K; ++k) o[k] = params[d.c + k];
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, K, m, 1.0f, params + d.V, m, h, 1, 1.0f, o.data(), 1);
+    if (temperature == 0) {
+      x = static_cast<int32_t>(std::max_element(o.begin(), o.end()) - o.begin());
+    } else {
+      const double max = *std::max_element(o.begin(), o.end());
+      double sum = 0;
+      for (int k = 0; k < K; ++k) sum += p[k] = std::exp((o[k] - max) / temperature);
+      const double u = next_uniform(rng) * sum;
+      double cumulative = 0;
+      x = K - 1;
+      for (int k = 0; k < K; ++k) {
+        cumulative += p[k];
+        if (u < cumulative) {
+          x = k;
+          break;
+        }
+      }
+    }
+    out[i] = x;
+  }
+}
+
+}  // namespace rnn
