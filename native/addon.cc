@@ -40,7 +40,7 @@ template <typename T>
 T* typed_array(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* type_name,
                const char* name, size_t expected_length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw_type(env, std::string(name) + " must be a " + type_name);
+    throw_type(env, std::string(name) + " must be " + type_name);
   auto array = v.As<Napi::TypedArray>();
   if (expected_length != SIZE_MAX && array.ElementLength() != expected_length)
     throw_range(env, std::string(name) + " must have length " + std::to_string(expected_length) +
@@ -52,7 +52,7 @@ T* typed_array(Napi::Env env, Napi::Value v, napi_typedarray_type type, const ch
 }
 
 float* float32_array(Napi::Env env, Napi::Value v, const char* name, size_t length) {
-  return typed_array<float>(env, v, napi_float32_array, "Float32Array", name, length);
+  return typed_array<float>(env, v, napi_float32_array, "a Float32Array", name, length);
 }
 
 // The model argument: {hidden, vocab, params, grads?, accum?, state} as in lib/native.ts.
@@ -105,7 +105,7 @@ const int32_t* symbols_arg(Napi::Env env, Napi::Value v, const char* name, int K
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     throw_type(env, std::string(name) + " must be an Int32Array");
   *length = v.As<Napi::TypedArray>().ElementLength();
-  const int32_t* x = typed_array<int32_t>(env, v, napi_int32_array, "Int32Array", name, SIZE_MAX);
+  const int32_t* x = typed_array<int32_t>(env, v, napi_int32_array, "an Int32Array", name, SIZE_MAX);
   for (size_t i = 0; i < *length; ++i)
     if (x[i] < 0 || x[i] >= K)
       throw_range(env, std::string(name) + "[" + std::to_string(i) + "] = " +
@@ -157,20 +157,20 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     if (!v.IsTypedArray()) throw_type(env, "corpus must be a Uint8Array or Uint16Array");
     const auto type = v.As<Napi::TypedArray>().TypedArrayType();
     if (type == napi_uint8_array) {
-      corpus.data = typed_array<uint8_t>(env, v, type, "Uint8Array", "corpus", SIZE_MAX);
+      corpus.data = typed_array<uint8_t>(env, v, type, "a Uint8Array", "corpus", SIZE_MAX);
       corpus.element_size = 1;
     } else if (type == napi_uint16_array) {
-      corpus.data = typed_array<uint16_t>(env, v, type, "Uint16Array", "corpus", SIZE_MAX);
+      corpus.data = typed_array<uint16_t>(env, v, type, "a Uint16Array", "corpus", SIZE_MAX);
       corpus.element_size = 2;
     } else {
       throw_type(env, "corpus must be a Uint8Array or Uint16Array");
     }
     corpus.length = v.As<Napi::TypedArray>().ElementLength();
   }
-  double* walk = typed_array<double>(env, info[2], napi_float64_array, "Float64Array", "walk", 2);
+  double* walk = typed_array<double>(env, info[2], napi_float64_array, "a Float64Array", "walk", 2);
   const rnn::Hyper hp = hyper_arg(env, info[3]);
   double* losses =
-      typed_array<double>(env, info[4], napi_float64_array, "Float64Array", "losses", SIZE_MAX);
+      typed_array<double>(env, info[4], napi_float64_array, "a Float64Array", "losses", SIZE_MAX);
   const size_t n = info[4].As<Napi::TypedArray>().ElementLength();
 
   if (corpus.length < static_cast<size_t>(hp.seq_length) + 1)
@@ -210,8 +210,8 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   if (!(temperature >= 0 && std::isfinite(temperature)))
     throw_range(env, "temperature must be a finite number ≥ 0");
   uint32_t* rng =
-      typed_array<uint32_t>(env, info[3], napi_uint32_array, "Uint32Array", "rng", 4);
-  int32_t* out = typed_array<int32_t>(env, info[4], napi_int32_array, "Int32Array", "out", SIZE_MAX);
+      typed_array<uint32_t>(env, info[3], napi_uint32_array, "a Uint32Array", "rng", 4);
+  int32_t* out = typed_array<int32_t>(env, info[4], napi_int32_array, "an Int32Array", "out", SIZE_MAX);
   const size_t n = info[4].As<Napi::TypedArray>().ElementLength();
   if ((rng[0] | rng[1] | rng[2] | rng[3]) == 0) throw_range(env, "rng state must not be all zero");
   rnn::sample(model.dims, model.params, model.state, first, temperature, rng, out, n);

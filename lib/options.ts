@@ -1,0 +1,95 @@
+// Command-line option parsing on node's util.parseArgs, with every value validated: a wrong
+// value is a UserError naming the option and what it accepts (the CLI exits with code 2).
+import { parseArgs } from 'util';
+import { UserError } from './errors';
+
+export type OptionSpec =
+  | { kind: 'integer'; min: number; max: number; help: string }
+  | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; help: string }
+  | { kind: 'string'; help: string }
+  | { kind: 'choice'; choices: readonly string[]; help: string }
+  | { kind: 'flag'; help: string };
+
+export type OptionSpecs = Record<string, OptionSpec>;
+
+type Value<S extends OptionSpec> = S extends { kind: 'integer' | 'number' }
+  ? number
+  : S extends { kind: 'flag' }
+    ? boolean
+    : string;
+
+export type ParsedOptions<T extends OptionSpecs> = { [K in keyof T]?: Value<T[K]> };
+
+function describe(spec: OptionSpec): string {
+  switch (spec.kind) {
+    case 'integer':
+      return `an integer from ${spec.min} to ${spec.max}`;
+    case 'number':
+      return `a number ${spec.exclusiveMin ? '>' : '≥'} ${spec.min} and ≤ ${spec.max}`;
+    case 'choice':
+      return `one of ${spec.choices.join(', ')}`;
+    default:
+      return 'a value';
+  }
+}
+
+function convert(name: string, spec: OptionSpec, raw: string | boolean): string | number | boolean {
+  if (spec.kind === 'flag' || spec.kind === 'string') {
+    if (spec.kind === 'string' && raw === '') throw new UserError(`--${name} must not be empty`);
+    return raw;
+  }
+  const text = String(raw);
+  if (spec.kind === 'choice') {
+    if (!spec.choices.includes(text)) throw new UserError(`--${name} must be ${describe(spec)}, got "${text}"`);
+    return text;
+  }
+  const value = text.trim() === '' ? NaN : Number(text);
+  const belowMin = spec.kind === 'number' && spec.exclusiveMin ? value <= spec.min : value < spec.min;
+  if (
+    !Number.isFinite(value) ||
+    belowMin ||
+    value > spec.max ||
+    (spec.kind === 'integer' && !Number.isInteger(value))
+  ) {
+    throw new UserError(`--${name} must be ${describe(spec)}, got "${text}"`);
+  }
+  return value;
+}
+
+/** Parses argv against specs; unknown options and stray arguments are UserErrors. */
+export function parseOptions<T extends OptionSpecs>(argv: string[], specs: T): ParsedOptions<T> & { help?: boolean } {
+  const config = Object.fromEntries(
+    Object.entries(specs).map(([name, spec]) => [name, { type: spec.kind === 'flag' ? 'boolean' : 'string' }] as const)
+  );
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { ...config, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UserError(oneLine((error as Error).message));
+  }
+  const result: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(parsed.values)) {
+    if (name === 'help') result.help = raw;
+    else result[name] = convert(name, specs[name], raw as string | boolean);
+  }
+  return result as ParsedOptions<T> & { help?: boolean };
+}
+
+function oneLine(message: string): string {
+  return message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+}
+
+/** The option list of a command's --help. */
+export function optionHelp(specs: OptionSpecs): string {
+  const rows = Object.entries(specs).map(([name, spec]) => {
+    const value = { flag: '', string: ' VALUE', choice: ` ${'choices' in spec ? spec.choices.join('|') : ''}`, integer: ' N', number: ' X' }[spec.kind];
+    const flag = `--${name}${value}`;
+    return `  ${flag.padEnd(24)}${spec.help}`;
+  });
+  return [...rows, `  ${'--help'.padEnd(24)}show this help`].join('\n');
+}
