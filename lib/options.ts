@@ -81,7 +81,12 @@ export function parseOptions<T extends OptionSpecs>(argv: string[], specs: T): P
 }
 
 function oneLine(message: string): string {
-  return message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+  // parseArgs's hint about positionals does not apply: no command takes any.
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .join(' ')
+    .replace(/ To specify a positional argument.*$/, '');
 }
 
 /** The option list of a command's --help. */
