@@ -154,7 +154,7 @@ function runGradcheck(argv: string[]): number {
     );
     printLine(gradcheckTable(result));
     printLine(
-      `targets: numeric ≤ ${GRADCHECK_TARGETS.numeric}, native ≤ ${GRADCHECK_TARGETS.native} (max relative error): ` +
+      `targets: numeric ≤ ${GRADCHECK_TARGETS.numeric.toExponential()}, native ≤ ${GRADCHECK_TARGETS.native.toExponential()} (max relative error): ` +
         (ok ? 'OK' : 'NOT OK')
     );
   }
