@@ -9,6 +9,8 @@ import { optionHelp, OptionSpecs, parseOptions } from './options';
 import { DEFAULTS, MAX_HIDDEN, Trainer } from './trainer';
 
 const MAX_STEPS = 1e12;
+/** Most updates per native call: bounds the losses buffer and keeps the process responsive. */
+const MAX_CHUNK = 10000;
 
 /** Targets of the gradient check: max relative error per parameter. */
 export const GRADCHECK_TARGETS = { numeric: 1e-6, native: 1e-4 } as const;
@@ -33,7 +35,7 @@ const TRAIN_OPTIONS = {
   steps: { kind: 'integer', min: 1, max: MAX_STEPS, help: 'number of updates (default 100000)' },
   hidden: { kind: 'integer', min: 1, max: MAX_HIDDEN, help: `hidden units m (default ${DEFAULTS.hidden})` },
   'seq-length': { kind: 'integer', min: 1, max: 1 << 20, help: `characters per update (default ${DEFAULTS.seqLength})` },
-  eta: { kind: 'number', min: 0, max: 1e6, exclusiveMin: true, help: `AdaGrad learning rate (default ${DEFAULTS.eta})` },
+  eta: { kind: 'number', min: 1e-30, max: 1e6, help: `AdaGrad learning rate (default ${DEFAULTS.eta})` },
   sigma: { kind: 'number', min: 0, max: 1e3, help: `std. dev. of the initial weights (default ${DEFAULTS.sigma})` },
   seed: { ...seedSpec, help: `seed of the weights and samples (default ${DEFAULTS.seed})` },
   backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (native if it loads; default)' },
@@ -93,7 +95,7 @@ function train(argv: string[]): number {
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   while (trainer.step < steps) {
-    const next = nextStop(trainer.step, steps, logEvery, sampleEvery);
+    const next = Math.min(nextStop(trainer.step, steps, logEvery, sampleEvery), trainer.step + MAX_CHUNK);
     trainer.train(next - trainer.step);
     const step = trainer.step;
     if (step % logEvery === 0 || step === steps) {

@@ -35,6 +35,9 @@ export interface GradcheckResult {
   nativeError?: string;
 }
 
+/** Work the check may take: finite differences cost two forward passes per parameter. */
+export const MAX_GRADCHECK_FLOPS = 2e11;
+
 export const GRADCHECK_DEFAULTS = { hidden: 5, seqLength: 25, step: 1e-4, seed: 42, sigma: 0.01 } as const;
 
 function compare(analytic: Float64Array, other: Float64Array): ErrorSummary {
@@ -69,6 +72,14 @@ export function gradcheck(corpus: Corpus, options: GradcheckOptions = {}): Gradc
   }
 
   const layout = makeLayout(o.hidden, corpus.vocabSize);
+  // Two forward passes per parameter, each about 2·T·m·(m + K) flops.
+  const flops = 4 * layout.total * o.seqLength * o.hidden * (o.hidden + layout.vocab);
+  if (flops > MAX_GRADCHECK_FLOPS) {
+    throw new UserError(
+      `a check of m=${o.hidden}, K=${layout.vocab}, seq-length ${o.seqLength} needs ~${flops.toExponential(1)} flops ` +
+        `(at most ${MAX_GRADCHECK_FLOPS.toExponential(0)}, a few minutes); use a smaller --hidden or --seq-length`
+    );
+  }
   const params = initialParams(layout, o.sigma, Rng.fromSeed(o.seed));
   const x = Int32Array.from(corpus.indices.subarray(0, o.seqLength));
   const y = Int32Array.from(corpus.indices.subarray(1, o.seqLength + 1));

@@ -43,7 +43,8 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
     if (!spec.choices.includes(text)) throw new UserError(`--${name} must be ${describe(spec)}, got "${text}"`);
     return text;
   }
-  const value = text.trim() === '' ? NaN : Number(text);
+  // Decimal notation only (1e5 is fine): Number() alone would also take ' 5', '0x10' and ''.
+  const value = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
   const belowMin = spec.kind === 'number' && spec.exclusiveMin ? value <= spec.min : value < spec.min;
   if (
     !Number.isFinite(value) ||

@@ -37,6 +37,15 @@ export const DEFAULTS = {
 } as const;
 
 export const MAX_HIDDEN = 8192;
+/** Largest model: U, W, V, b and c together. */
+export const MAX_PARAMETERS = 50_000_000;
+/** Largest scratch space of one sequence, seqLength × (2·hidden + vocab) values (as in native/addon.cc). */
+export const MAX_WORKSPACE = 2 ** 28;
+/** Most updates in one call of Trainer.train (each loss is returned). */
+export const MAX_UPDATES_PER_CALL = 10_000_000;
+/** Smallest positive normal float32: eta, epsilon and clip must stay positive in float32. */
+const FLOAT32_MIN = 1.1754943508222875e-38;
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Smooth loss: the first loss, then s ← 0.999·s + 0.001·L. */
 export function smoothLossUpdate(previous: number | undefined, loss: number): number {
@@ -99,7 +108,9 @@ export class Trainer {
 
   /** Runs n updates and returns their losses. */
   train(n: number): Float64Array {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_UPDATES_PER_CALL) {
+      throw new RangeError(`n must be an integer from 0 to ${MAX_UPDATES_PER_CALL} (call train again for more), got ${n}`);
+    }
     const losses = new Float64Array(n);
     const { seqLength, eta, epsilon, clip } = this.config;
     this.backend.train(this.corpus.indices, this.walk, { seqLength, eta, epsilon, clip }, losses);
@@ -151,19 +162,33 @@ export function validateOptions(o: NumericOptions, corpus: Corpus): NumericOptio
       throw new UserError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`);
     }
   };
-  const positive = (name: keyof NumericOptions, allowZero = false) => {
+  const inRange = (name: keyof NumericOptions, lo: number, hi: number) => {
     const v = o[name];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0) || v > 3.4e38) {
-      throw new UserError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} finite number, got ${v}`);
+    if (typeof v !== 'number' || !(v >= lo && v <= hi)) {
+      throw new UserError(`${name} must be a number from ${lo} to ${hi}, got ${v}`);
     }
   };
   integer('hidden', 1, MAX_HIDDEN);
   integer('seqLength', 1, 1 << 20);
-  positive('eta');
-  positive('sigma', true);
-  positive('epsilon');
-  positive('clip');
+  inRange('eta', FLOAT32_MIN, FLOAT32_MAX);
+  inRange('sigma', 0, 1000);
+  inRange('epsilon', FLOAT32_MIN, FLOAT32_MAX);
+  inRange('clip', FLOAT32_MIN, FLOAT32_MAX);
   if (!Number.isSafeInteger(o.seed)) throw new UserError(`seed must be an integer, got ${o.seed}`);
+  const { hidden: m, seqLength: T } = o;
+  const K = corpus.vocabSize;
+  const parameters = makeLayout(m, K).total;
+  if (parameters > MAX_PARAMETERS) {
+    throw new UserError(
+      `hidden ${m} with a vocabulary of ${K} makes ${parameters} parameters; at most ${MAX_PARAMETERS} are supported`
+    );
+  }
+  if (T * (2 * m + K) + m > MAX_WORKSPACE) {
+    throw new UserError(
+      `seqLength ${T} × (2 × hidden ${m} + vocabulary ${K}) is too large for one sequence's scratch space ` +
+        `(at most ${MAX_WORKSPACE} values); use a smaller seqLength or hidden`
+    );
+  }
   if (corpus.length < o.seqLength + 1) {
     throw new UserError(
       `the text has ${corpus.length} characters; it needs at least seqLength + 1 = ${o.seqLength + 1}`

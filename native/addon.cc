@@ -1,12 +1,19 @@
 // Node-API boundary of rnn-native. Every export checks its arguments and throws a JS
 // TypeError (wrong type) or RangeError (wrong size or value); nothing here aborts the process.
 // The typed arrays are used in place (zero-copy); lib/native.ts declares the same signatures.
+//
+// Each export works in two phases. First it reads every object property and number: property
+// reads can run JS (getters, proxies) that could detach or resize a buffer. Only then does it
+// take the typed arrays' pointers and lengths, and no JS runs from there to the end of the call.
 #include <napi.h>
 #include <cblas.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <string>
+#include <vector>
 
 #include "rnn.h"
 
@@ -15,6 +22,8 @@ namespace {
 constexpr int kMaxHidden = 8192;
 constexpr int kMaxVocab = 65536;
 constexpr int kMaxSeqLength = 1 << 20;
+// Scratch floats one sequence may need: (T+1)·m + T·m + T·K ≤ 2^28 (1 GiB).
+constexpr size_t kMaxWorkspaceFloats = size_t{1} << 28;
 
 [[noreturn]] void throw_type(Napi::Env env, const std::string& msg) {
   throw Napi::TypeError::New(env, msg);
@@ -22,6 +31,8 @@ constexpr int kMaxSeqLength = 1 << 20;
 [[noreturn]] void throw_range(Napi::Env env, const std::string& msg) {
   throw Napi::RangeError::New(env, msg);
 }
+
+// ---- phase 1: values (may run JS) ----
 
 double number_arg(Napi::Env env, Napi::Value v, const char* name) {
   if (!v.IsNumber()) throw_type(env, std::string(name) + " must be a number");
@@ -36,26 +47,96 @@ int int_in_range(Napi::Env env, Napi::Value v, const char* name, int lo, int hi)
   return static_cast<int>(x);
 }
 
+// A positive number that stays a positive, finite, normal float32.
+float positive_float(Napi::Env env, Napi::Value v, const char* name) {
+  const double x = number_arg(env, v, name);
+  if (!(x >= FLT_MIN && x <= FLT_MAX))
+    throw_range(env, std::string(name) + " must be a positive float32 number (1.2e-38 to 3.4e38)");
+  return static_cast<float>(x);
+}
+
+Napi::Object object_arg(Napi::Env env, Napi::Value v, const char* name) {
+  if (!v.IsObject() || v.IsTypedArray() || v.IsArray() || v.IsFunction())
+    throw_type(env, std::string(name) + " must be an object");
+  return v.As<Napi::Object>();
+}
+
+// The model argument {hidden, vocab, params, state, grads?, accum?} (lib/native.ts), read.
+struct ModelValues {
+  rnn::Dims dims;
+  Napi::Value params, state, grads, accum;
+};
+
+ModelValues read_model(Napi::Env env, Napi::Value v) {
+  const Napi::Object o = object_arg(env, v, "model");
+  ModelValues values;
+  const Napi::Value hidden = o.Get("hidden"), vocab = o.Get("vocab");
+  values.params = o.Get("params");
+  values.state = o.Get("state");
+  values.grads = o.Get("grads");
+  values.accum = o.Get("accum");
+  values.dims = rnn::make_dims(int_in_range(env, hidden, "model.hidden", 1, kMaxHidden),
+                               int_in_range(env, vocab, "model.vocab", 1, kMaxVocab));
+  return values;
+}
+
+rnn::Hyper read_hyper(Napi::Env env, Napi::Value v) {
+  const Napi::Object o = object_arg(env, v, "options");
+  const Napi::Value seq = o.Get("seqLength"), eta = o.Get("eta"), epsilon = o.Get("epsilon"),
+                    clip = o.Get("clip");
+  rnn::Hyper hp;
+  hp.seq_length = int_in_range(env, seq, "options.seqLength", 1, kMaxSeqLength);
+  hp.eta = positive_float(env, eta, "options.eta");
+  hp.epsilon = positive_float(env, epsilon, "options.epsilon");
+  hp.clip = positive_float(env, clip, "options.clip");
+  return hp;
+}
+
+// ---- phase 2: typed arrays (no JS runs from here on) ----
+
+struct Array {
+  void* data = nullptr;
+  size_t length = 0;
+  napi_typedarray_type type = napi_int8_array;
+};
+
+Array typed_array(Napi::Env env, Napi::Value v, std::initializer_list<napi_typedarray_type> types,
+                  const char* type_names, const char* name) {
+  Array a;
+  bool ok = v.IsTypedArray();
+  if (ok) {
+    napi_value buffer;
+    size_t offset;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &a.type, &a.length, &a.data,
+                                                       &buffer, &offset),
+                         a);
+    ok = false;
+    for (auto t : types) ok = ok || t == a.type;
+  }
+  if (!ok) throw_type(env, std::string(name) + " must be " + type_names);
+  if (a.data == nullptr && a.length > 0) throw_type(env, std::string(name) + " is detached");
+  return a;
+}
+
 template <typename T>
-T* typed_array(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* type_name,
-               const char* name, size_t expected_length) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw_type(env, std::string(name) + " must be " + type_name);
-  auto array = v.As<Napi::TypedArray>();
-  if (expected_length != SIZE_MAX && array.ElementLength() != expected_length)
-    throw_range(env, std::string(name) + " must have length " + std::to_string(expected_length) +
-                         ", got " + std::to_string(array.ElementLength()));
-  if (array.ElementLength() == 0) return nullptr;
-  auto* bytes = static_cast<uint8_t*>(array.ArrayBuffer().Data());
-  if (bytes == nullptr) throw_type(env, std::string(name) + " is detached");
-  return reinterpret_cast<T*>(bytes + array.ByteOffset());
+T* typed_array_of_length(Napi::Env env, Napi::Value v, napi_typedarray_type type,
+                         const char* type_name, const char* name, size_t length) {
+  const Array a = typed_array(env, v, {type}, type_name, name);
+  if (a.length != length)
+    throw_range(env, std::string(name) + " must have length " + std::to_string(length) +
+                         ", got " + std::to_string(a.length));
+  return static_cast<T*>(a.data);
 }
 
 float* float32_array(Napi::Env env, Napi::Value v, const char* name, size_t length) {
-  return typed_array<float>(env, v, napi_float32_array, "a Float32Array", name, length);
+  return typed_array_of_length<float>(env, v, napi_float32_array, "a Float32Array", name, length);
 }
 
-// The model argument: {hidden, vocab, params, grads?, accum?, state} as in lib/native.ts.
+void check_disjoint(Napi::Env env, const float* a, size_t na, const float* b, size_t nb,
+                    const char* what) {
+  if (a < b + nb && b < a + na) throw_range(env, std::string(what) + " must not overlap");
+}
+
 struct Model {
   rnn::Dims dims;
   float* params = nullptr;
@@ -64,34 +145,20 @@ struct Model {
   float* state = nullptr;
 };
 
-Napi::Object object_arg(Napi::Env env, Napi::Value v, const char* name) {
-  if (!v.IsObject() || v.IsTypedArray() || v.IsArray())
-    throw_type(env, std::string(name) + " must be an object");
-  return v.As<Napi::Object>();
-}
-
-void check_disjoint(Napi::Env env, const float* a, size_t na, const float* b, size_t nb,
-                    const char* what) {
-  if (a < b + nb && b < a + na) throw_range(env, std::string(what) + " must not overlap");
-}
-
-Model model_arg(Napi::Env env, Napi::Value v, bool with_grads, bool with_accum) {
-  const Napi::Object o = object_arg(env, v, "model");
+Model resolve_model(Napi::Env env, const ModelValues& values, bool with_grads, bool with_accum) {
   Model model;
-  const int m = int_in_range(env, o.Get("hidden"), "model.hidden", 1, kMaxHidden);
-  const int K = int_in_range(env, o.Get("vocab"), "model.vocab", 1, kMaxVocab);
-  model.dims = rnn::make_dims(m, K);
-  const size_t P = model.dims.total;
-  model.params = float32_array(env, o.Get("params"), "model.params", P);
-  model.state = float32_array(env, o.Get("state"), "model.state", m);
+  model.dims = values.dims;
+  const size_t P = model.dims.total, m = model.dims.m;
+  model.params = float32_array(env, values.params, "model.params", P);
+  model.state = float32_array(env, values.state, "model.state", m);
   check_disjoint(env, model.params, P, model.state, m, "model.params and model.state");
   if (with_grads) {
-    model.grads = float32_array(env, o.Get("grads"), "model.grads", P);
+    model.grads = float32_array(env, values.grads, "model.grads", P);
     check_disjoint(env, model.grads, P, model.params, P, "model.grads and model.params");
     check_disjoint(env, model.grads, P, model.state, m, "model.grads and model.state");
   }
   if (with_accum) {
-    model.accum = float32_array(env, o.Get("accum"), "model.accum", P);
+    model.accum = float32_array(env, values.accum, "model.accum", P);
     check_disjoint(env, model.accum, P, model.params, P, "model.accum and model.params");
     check_disjoint(env, model.accum, P, model.grads, P, "model.accum and model.grads");
     check_disjoint(env, model.accum, P, model.state, m, "model.accum and model.state");
@@ -99,50 +166,57 @@ Model model_arg(Napi::Env env, Napi::Value v, bool with_grads, bool with_accum) 
   return model;
 }
 
-// An Int32Array of symbols, each in [0, K).
-const int32_t* symbols_arg(Napi::Env env, Napi::Value v, const char* name, int K,
-                           size_t* length) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw_type(env, std::string(name) + " must be an Int32Array");
-  *length = v.As<Napi::TypedArray>().ElementLength();
-  const int32_t* x = typed_array<int32_t>(env, v, napi_int32_array, "an Int32Array", name, SIZE_MAX);
-  for (size_t i = 0; i < *length; ++i)
-    if (x[i] < 0 || x[i] >= K)
+// A copy of an Int32Array of symbols, each in [0, K). Copied, so that an input viewing the same
+// memory as a buffer the kernel writes can never turn into an out-of-range index.
+std::vector<int32_t> symbols_arg(Napi::Env env, Napi::Value v, const char* name, int K) {
+  const Array a = typed_array(env, v, {napi_int32_array}, "an Int32Array", name);
+  const auto* x = static_cast<const int32_t*>(a.data);
+  std::vector<int32_t> copy(x, x + a.length);
+  for (size_t i = 0; i < copy.size(); ++i)
+    if (copy[i] < 0 || copy[i] >= K)
       throw_range(env, std::string(name) + "[" + std::to_string(i) + "] = " +
-                           std::to_string(x[i]) + " is outside the vocabulary [0, " +
+                           std::to_string(copy[i]) + " is outside the vocabulary [0, " +
                            std::to_string(K) + ")");
-  return x;
+  return copy;
 }
+
+void check_workspace(Napi::Env env, const rnn::Dims& d, size_t T) {
+  const size_t floats = (T + 1) * d.m + T * d.m + T * d.K;  // T ≤ 2^20, m, K ≤ 2^16: no overflow
+  if (floats > kMaxWorkspaceFloats)
+    throw_range(env, "seqLength × (2·hidden + vocab) = " + std::to_string(floats) +
+                         " scratch floats; at most " + std::to_string(kMaxWorkspaceFloats));
+}
+
+// Runs a kernel, turning an allocation failure into a JS error instead of std::terminate.
+template <typename F>
+auto guarded(Napi::Env env, F kernel) {
+  try {
+    return kernel();
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "rnn-native: out of memory");
+  }
+}
+
+// ---- exports ----
 
 // lossAndGradients(model, inputs: Int32Array, targets: Int32Array): number
 Napi::Value LossAndGradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Model model = model_arg(env, info[0], true, false);
-  size_t T = 0, Ty = 0;
-  const int32_t* x = symbols_arg(env, info[1], "inputs", model.dims.K, &T);
-  const int32_t* y = symbols_arg(env, info[2], "targets", model.dims.K, &Ty);
-  if (T == 0 || T > kMaxSeqLength) throw_range(env, "inputs must hold 1 to 1048576 symbols");
-  if (Ty != T) throw_range(env, "targets must have the same length as inputs");
-  rnn::Workspace ws;
-  const double loss = rnn::loss_and_gradients(model.dims, model.params, model.grads, model.state,
-                                              x, y, static_cast<int>(T), ws);
+  const ModelValues values = read_model(env, info[0]);
+  const Model model = resolve_model(env, values, true, false);
+  const std::vector<int32_t> x = symbols_arg(env, info[1], "inputs", model.dims.K);
+  const std::vector<int32_t> y = symbols_arg(env, info[2], "targets", model.dims.K);
+  const size_t T = x.size();
+  if (T == 0 || T > static_cast<size_t>(kMaxSeqLength))
+    throw_range(env, "inputs must hold 1 to 1048576 symbols");
+  if (y.size() != T) throw_range(env, "targets must have the same length as inputs");
+  check_workspace(env, model.dims, T);
+  const double loss = guarded(env, [&] {
+    rnn::Workspace ws;
+    return rnn::loss_and_gradients(model.dims, model.params, model.grads, model.state, x.data(),
+                                   y.data(), static_cast<int>(T), ws);
+  });
   return Napi::Number::New(env, loss);
-}
-
-rnn::Hyper hyper_arg(Napi::Env env, Napi::Value v) {
-  const Napi::Object o = object_arg(env, v, "options");
-  rnn::Hyper hp;
-  hp.seq_length = int_in_range(env, o.Get("seqLength"), "options.seqLength", 1, kMaxSeqLength);
-  const auto positive = [&](const char* key, const char* name) {
-    const double x = number_arg(env, o.Get(key), name);
-    if (!(x > 0 && std::isfinite(x) && x <= 3.4e38))
-      throw_range(env, std::string(name) + " must be a positive finite number");
-    return static_cast<float>(x);
-  };
-  hp.eta = positive("eta", "options.eta");
-  hp.epsilon = positive("epsilon", "options.epsilon");
-  hp.clip = positive("clip", "options.clip");
-  return hp;
 }
 
 // train(model, corpus: Uint8Array | Uint16Array, walk: Float64Array [position, epoch],
@@ -150,28 +224,19 @@ rnn::Hyper hyper_arg(Napi::Env env, Napi::Value v) {
 // Runs losses.length updates.
 Napi::Value Train(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Model model = model_arg(env, info[0], true, true);
+  const ModelValues values = read_model(env, info[0]);
+  const rnn::Hyper hp = read_hyper(env, info[3]);
+
+  const Model model = resolve_model(env, values, true, true);
+  const Array corpus_array = typed_array(env, info[1], {napi_uint8_array, napi_uint16_array},
+                                         "a Uint8Array or Uint16Array", "corpus");
   rnn::Corpus corpus;
-  {
-    Napi::Value v = info[1];
-    if (!v.IsTypedArray()) throw_type(env, "corpus must be a Uint8Array or Uint16Array");
-    const auto type = v.As<Napi::TypedArray>().TypedArrayType();
-    if (type == napi_uint8_array) {
-      corpus.data = typed_array<uint8_t>(env, v, type, "a Uint8Array", "corpus", SIZE_MAX);
-      corpus.element_size = 1;
-    } else if (type == napi_uint16_array) {
-      corpus.data = typed_array<uint16_t>(env, v, type, "a Uint16Array", "corpus", SIZE_MAX);
-      corpus.element_size = 2;
-    } else {
-      throw_type(env, "corpus must be a Uint8Array or Uint16Array");
-    }
-    corpus.length = v.As<Napi::TypedArray>().ElementLength();
-  }
-  double* walk = typed_array<double>(env, info[2], napi_float64_array, "a Float64Array", "walk", 2);
-  const rnn::Hyper hp = hyper_arg(env, info[3]);
-  double* losses =
-      typed_array<double>(env, info[4], napi_float64_array, "a Float64Array", "losses", SIZE_MAX);
-  const size_t n = info[4].As<Napi::TypedArray>().ElementLength();
+  corpus.data = corpus_array.data;
+  corpus.length = corpus_array.length;
+  corpus.element_size = corpus_array.type == napi_uint8_array ? 1 : 2;
+  double* walk =
+      typed_array_of_length<double>(env, info[2], napi_float64_array, "a Float64Array", "walk", 2);
+  const Array losses = typed_array(env, info[4], {napi_float64_array}, "a Float64Array", "losses");
 
   if (corpus.length < static_cast<size_t>(hp.seq_length) + 1)
     throw_range(env, "corpus must hold at least options.seqLength + 1 symbols");
@@ -179,11 +244,14 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
       std::floor(walk[0]) != walk[0])
     throw_range(env, "walk[0] (position) must be an integer from 0 to the corpus length");
   if (!std::isfinite(walk[1])) throw_range(env, "walk[1] (epoch) must be finite");
+  check_workspace(env, model.dims, hp.seq_length);
 
   rnn::Walk w{walk[0], walk[1]};
-  rnn::Workspace ws;
-  const bool ok = rnn::train(model.dims, model.params, model.grads, model.accum, model.state,
-                             corpus, w, hp, n, losses, ws);
+  const bool ok = guarded(env, [&] {
+    rnn::Workspace ws;
+    return rnn::train(model.dims, model.params, model.grads, model.accum, model.state, corpus, w,
+                      hp, losses.length, static_cast<double*>(losses.data), ws);
+  });
   walk[0] = w.position;
   walk[1] = w.epoch;
   if (!ok) throw_range(env, "corpus holds a symbol outside the vocabulary [0, model.vocab)");
@@ -193,10 +261,10 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
 // advance(model, inputs: Int32Array): undefined — feeds the symbols, updating model.state.
 Napi::Value Advance(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Model model = model_arg(env, info[0], false, false);
-  size_t n = 0;
-  const int32_t* x = symbols_arg(env, info[1], "inputs", model.dims.K, &n);
-  rnn::advance(model.dims, model.params, model.state, x, n);
+  const ModelValues values = read_model(env, info[0]);
+  const Model model = resolve_model(env, values, false, false);
+  const std::vector<int32_t> x = symbols_arg(env, info[1], "inputs", model.dims.K);
+  guarded(env, [&] { rnn::advance(model.dims, model.params, model.state, x.data(), x.size()); });
   return env.Undefined();
 }
 
@@ -204,17 +272,21 @@ Napi::Value Advance(const Napi::CallbackInfo& info) {
 // Fills out with drawn symbols, updating model.state and the generator state.
 Napi::Value Sample(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Model model = model_arg(env, info[0], false, false);
-  const int first = int_in_range(env, info[1], "first", 0, model.dims.K - 1);
+  const ModelValues values = read_model(env, info[0]);
+  const int first = int_in_range(env, info[1], "first", 0, values.dims.K - 1);
   const double temperature = number_arg(env, info[2], "temperature");
   if (!(temperature >= 0 && std::isfinite(temperature)))
     throw_range(env, "temperature must be a finite number ≥ 0");
+
+  const Model model = resolve_model(env, values, false, false);
   uint32_t* rng =
-      typed_array<uint32_t>(env, info[3], napi_uint32_array, "a Uint32Array", "rng", 4);
-  int32_t* out = typed_array<int32_t>(env, info[4], napi_int32_array, "an Int32Array", "out", SIZE_MAX);
-  const size_t n = info[4].As<Napi::TypedArray>().ElementLength();
+      typed_array_of_length<uint32_t>(env, info[3], napi_uint32_array, "a Uint32Array", "rng", 4);
+  const Array out = typed_array(env, info[4], {napi_int32_array}, "an Int32Array", "out");
   if ((rng[0] | rng[1] | rng[2] | rng[3]) == 0) throw_range(env, "rng state must not be all zero");
-  rnn::sample(model.dims, model.params, model.state, first, temperature, rng, out, n);
+  guarded(env, [&] {
+    rnn::sample(model.dims, model.params, model.state, first, temperature, rng,
+                static_cast<int32_t*>(out.data), out.length);
+  });
   return env.Undefined();
 }
 

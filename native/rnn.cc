@@ -117,7 +117,9 @@ double loss_and_gradients(const Dims& d, const float* params, float* grads, floa
 void adagrad_update(const Dims& d, float* params, const float* grads, float* accum,
                     const Hyper& hp) {
   for (size_t j = 0; j < d.total; ++j) {
-    const float g = std::min(hp.clip, std::max(-hp.clip, grads[j]));
+    // Written with comparisons so that a NaN gradient stays NaN, as in the reference.
+    const float raw = grads[j];
+    const float g = raw > hp.clip ? hp.clip : (raw < -hp.clip ? -hp.clip : raw);
     accum[j] += g * g;
     params[j] -= hp.eta * g / std::sqrt(accum[j] + hp.epsilon);
   }
@@ -130,16 +132,16 @@ bool train(const Dims& d, float* params, float* grads, float* accum, float* h,
   ws.reserve(d, T);
   for (size_t i = 0; i < n; ++i) {
     size_t start = static_cast<size_t>(walk.position);
-    if (start > corpus.length || corpus.length - start < static_cast<size_t>(T) + 1) {
-      start = 0;
-      walk.position = 0;
-      walk.epoch += 1;
-      std::fill(h, h + d.m, 0.0f);
-    }
+    const bool new_epoch = start > corpus.length || corpus.length - start < static_cast<size_t>(T) + 1;
+    if (new_epoch) start = 0;
     for (int t = 0; t <= T; ++t) {
       const int32_t s = corpus.at(start + t);
       if (s >= d.K) return false;
       ws.x[t] = s;
+    }
+    if (new_epoch) {
+      walk.epoch += 1;
+      std::fill(h, h + d.m, 0.0f);
     }
     losses[i] = loss_and_gradients(d, params, grads, h, ws.x.data(), ws.x.data() + 1, T, ws);
     adagrad_update(d, params, grads, accum, hp);

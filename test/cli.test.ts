@@ -66,7 +66,7 @@ describe('command line', () => {
   const bad: [string, string[], RegExp][] = [
     ['a non-integer --steps', ['train', '--steps', '1.5'], /--steps must be an integer from 1 to/],
     ['a zero --hidden', ['train', '--hidden', '0'], /--hidden must be an integer from 1 to 8192, got "0"/],
-    ['a negative --eta', ['train', '--eta=-1'], /--eta must be a number > 0/],
+    ['a negative --eta', ['train', '--eta=-1'], /--eta must be a number ≥ 1e-30/],
     ['a dash value without =', ['train', '--eta', '-1'], /use '--eta=-XYZ'/],
     ['an unknown backend', ['train', '--backend', 'gpu'], /--backend must be one of auto, native, ts, got "gpu"/],
     ['an unknown option', ['train', '--nope'], /Unknown option '--nope'/],

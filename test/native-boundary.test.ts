@@ -126,6 +126,78 @@ describe('native addon boundary', () => {
     rejects(TypeError, 'out must be an Int32Array', () => addon.sample(model(), 0, 1, rng(), new Uint32Array(3) as never));
   });
 
+  it('rejects options that would not stay positive in float32', () => {
+    const losses = new Float64Array(1);
+    rejects(RangeError, 'options.epsilon', () => addon.train(model(), corpus, Float64Array.of(0, 1), { ...hyper, epsilon: 1e-50 }, losses));
+    rejects(RangeError, 'options.eta', () => addon.train(model(), corpus, Float64Array.of(0, 1), { ...hyper, eta: 1e39 }, losses));
+  });
+
+  it('rejects a sequence whose scratch space would be huge, without aborting', () => {
+    const big = { hidden: 1, vocab: 65536, params: new Float32Array(makeLayout(1, 65536).total), state: new Float32Array(1), grads: new Float32Array(makeLayout(1, 65536).total) };
+    const x = new Int32Array(1 << 20);
+    rejects(RangeError, 'scratch floats', () => addon.lossAndGradients(big, x, x));
+  });
+
+  it('changes nothing when a window holds a symbol outside the vocabulary at an epoch start', () => {
+    const mm = model();
+    mm.state.fill(0.5);
+    const walk = Float64Array.of(6, 1); // 2 symbols left: the next update starts a new epoch at 0
+    rejects(RangeError, 'outside the vocabulary', () => addon.train(mm, Uint8Array.of(9, 1, 2, 3, 4, 5, 0, 1), walk, hyper, new Float64Array(1)));
+    assert.deepStrictEqual(Array.from(walk), [6, 1]);
+    assert.ok(mm.state.every((v) => v === 0.5));
+  });
+
+  it('is safe when inputs view the same memory as the gradients it writes', () => {
+    const aliased = model();
+    const plain = model();
+    const inputs = new Int32Array(aliased.grads.buffer, 0, 3); // zeros: valid symbols
+    const loss = addon.lossAndGradients(aliased, inputs, Int32Array.of(1, 2, 3));
+    assert.strictEqual(loss, addon.lossAndGradients(plain, Int32Array.of(0, 0, 0), Int32Array.of(1, 2, 3)));
+    aliased.state.fill(0);
+    const stateView = new Int32Array(aliased.state.buffer); // zeros: valid symbols
+    addon.advance(aliased, stateView); // the state is written while the inputs are read
+    assert.ok(aliased.state.every(Number.isFinite));
+  });
+
+  it('takes buffer pointers only after every getter has run', () => {
+    const mm = model();
+    const detaching = {
+      hidden: m,
+      vocab: K,
+      params: mm.params,
+      grads: mm.grads,
+      get state() {
+        structuredClone(mm.params.buffer, { transfer: [mm.params.buffer as ArrayBuffer] });
+        return mm.state;
+      },
+    };
+    rejects(RangeError, 'model.params must have length', () => addon.lossAndGradients(detaching, Int32Array.of(0), Int32Array.of(1)));
+
+    // Resizable ArrayBuffers are newer than the ES2022 typings.
+    type Resizable = ArrayBuffer & { resize(bytes: number): void };
+    const ResizableBuffer = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable;
+    const resizable = new ResizableBuffer(P * 4, { maxByteLength: P * 4 });
+    const accum = new Float32Array(resizable); // length-tracking
+    const shrinking = {
+      ...hyper,
+      get seqLength() {
+        resizable.resize(0);
+        return 3;
+      },
+    };
+    rejects(RangeError, 'model.accum must have length', () =>
+      addon.train({ ...model(), accum }, corpus, Float64Array.of(0, 1), shrinking, new Float64Array(1))
+    );
+  });
+
+  it('accepts buffers on a SharedArrayBuffer', () => {
+    const mm = model();
+    const shared = new Float32Array(new SharedArrayBuffer(P * 4));
+    shared.set(mm.params);
+    const loss = addon.lossAndGradients({ ...mm, params: shared }, Int32Array.of(0, 1), Int32Array.of(1, 2));
+    assert.strictEqual(loss, addon.lossAndGradients(model(), Int32Array.of(0, 1), Int32Array.of(1, 2)));
+  });
+
   it('still computes the same results after all the rejected calls', () => {
     const a = model();
     const b = model();

@@ -135,6 +135,19 @@ describe('parity: native addon against the TypeScript reference', function () {
     }
   });
 
+  it('propagates a NaN the same way in both backends (clipping keeps NaN)', () => {
+    const nanCount = (a: ArrayLike<number>) => Array.from(a).filter(Number.isNaN).length;
+    const counts = (['native', 'ts'] as const).map((backend) => {
+      const trainer = new Trainer(corpus, { backend, seed: 6, hidden: 8 });
+      trainer.backend.params[trainer.layout.slices.c[0]] = NaN;
+      const losses = trainer.train(2);
+      assert.ok(losses.every(Number.isNaN), `${backend}: ${losses}`);
+      return nanCount(trainer.backend.params);
+    });
+    assert.ok(counts[0] > 1);
+    assert.strictEqual(counts[0], counts[1]);
+  });
+
   it('starts both backends from bit-identical weights', () => {
     const native = new Trainer(corpus, { backend: 'native', seed: 4, hidden: 10 });
     const ts = new Trainer(corpus, { backend: 'ts', seed: 4, hidden: 10 });
