@@ -1,7 +1,13 @@
 // The corpus and its vocabulary: the sorted set of Unicode code points that occur in a UTF-8
 // text, and the text as an index array (1 byte a character when K ≤ 256, else 2).
+import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { UserError } from './errors';
+
+/** Called with the fraction done while a large text is read and indexed. */
+export type ProgressCallback = (fraction: number) => void;
+
+const PROGRESS_EVERY_BYTES = 16 << 20;
 
 /** Largest vocabulary an index array can hold (Uint16Array). */
 export const MAX_VOCABULARY = 65536;
@@ -12,10 +18,20 @@ const CODE_POINTS = 0x110000;
  * Calls onCodePoint for each code point of strict UTF-8 (no overlongs, no surrogates, nothing
  * above U+10FFFF). Throws a UserError naming the byte offset of the first invalid sequence.
  */
-function decodeUtf8(bytes: Uint8Array, source: string, onCodePoint: (cp: number) => void): void {
+function decodeUtf8(
+  bytes: Uint8Array,
+  source: string,
+  onCodePoint: (cp: number) => void,
+  onProgress?: ProgressCallback
+): void {
   const n = bytes.length;
   let i = 0;
+  let nextReport = PROGRESS_EVERY_BYTES;
   while (i < n) {
+    if (onProgress && i >= nextReport) {
+      onProgress(i / n);
+      nextReport += PROGRESS_EVERY_BYTES;
+    }
     const b0 = bytes[i];
     if (b0 < 0x80) {
       onCodePoint(b0);
@@ -59,68 +75,32 @@ function invalidUtf8(source: string, bytes: Uint8Array, offset: number): UserErr
   return new UserError(`${source}: invalid UTF-8 at byte offset ${offset} (bytes ${shown}); the text must be UTF-8`);
 }
 
-export class Corpus {
-  private constructor(
-    /** The vocabulary: one string per symbol (a whole code point), sorted by code point. */
-    readonly vocabulary: readonly string[],
-    /** The text as symbol indices. */
-    readonly indices: Uint8Array | Uint16Array,
-    private readonly codePoints: Uint32Array
-  ) {}
+/** The symbols of a model: whole Unicode code points, sorted by code point. */
+export class Vocabulary {
+  private readonly codePoints: Uint32Array;
 
-  /** Reads a UTF-8 file. Errors are UserErrors naming the file. */
-  static fromFile(path: string): Corpus {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (error) {
-      throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
-    }
-    return Corpus.fromBytes(bytes, path);
+  constructor(readonly symbols: readonly string[]) {
+    this.codePoints = Uint32Array.from(symbols, (s) => s.codePointAt(0)!);
   }
 
-  static fromText(text: string, source = 'text'): Corpus {
-    return Corpus.fromBytes(Buffer.from(text, 'utf8'), source);
+  /** Checks a list read from a file: distinct single code points in increasing order. */
+  static parse(value: unknown, source: string): Vocabulary {
+    const ok =
+      Array.isArray(value) &&
+      value.length > 0 &&
+      value.length <= MAX_VOCABULARY &&
+      value.every(
+        (s, i) =>
+          typeof s === 'string' &&
+          Array.from(s).length === 1 &&
+          (i === 0 || s.codePointAt(0)! > (value[i - 1] as string).codePointAt(0)!)
+      );
+    if (!ok) throw new UserError(`${source}: the vocabulary must be 1 to ${MAX_VOCABULARY} distinct characters in code point order`);
+    return new Vocabulary(value as string[]);
   }
 
-  /** Decodes strict UTF-8 in two passes so that no array of code points is ever held. */
-  static fromBytes(bytes: Uint8Array, source = 'text'): Corpus {
-    const seen = new Uint8Array(CODE_POINTS);
-    let length = 0;
-    decodeUtf8(bytes, source, (cp) => {
-      seen[cp] = 1;
-      length++;
-    });
-    if (length === 0) throw new UserError(`${source}: the text is empty`);
-
-    const codePoints: number[] = [];
-    const indexOf = new Int32Array(CODE_POINTS);
-    for (let cp = 0; cp < CODE_POINTS; cp++) {
-      if (seen[cp]) {
-        indexOf[cp] = codePoints.length;
-        codePoints.push(cp);
-      }
-    }
-    if (codePoints.length > MAX_VOCABULARY) {
-      throw new UserError(`${source}: ${codePoints.length} distinct characters; at most ${MAX_VOCABULARY} are supported`);
-    }
-    const indices = codePoints.length <= 256 ? new Uint8Array(length) : new Uint16Array(length);
-    let t = 0;
-    decodeUtf8(bytes, source, (cp) => {
-      indices[t++] = indexOf[cp];
-    });
-    const vocabulary = codePoints.map((cp) => String.fromCodePoint(cp));
-    return new Corpus(vocabulary, indices, Uint32Array.from(codePoints));
-  }
-
-  /** K, the number of distinct symbols. */
-  get vocabSize(): number {
-    return this.vocabulary.length;
-  }
-
-  /** The number of characters (code points). */
-  get length(): number {
-    return this.indices.length;
+  get size(): number {
+    return this.symbols.length;
   }
 
   /** The symbol index of each character of text; throws a UserError listing unknown characters. */
@@ -142,12 +122,12 @@ export class Corpus {
 
   decode(symbols: ArrayLike<number>): string {
     let text = '';
-    for (let i = 0; i < symbols.length; i++) text += this.vocabulary[symbols[i]];
+    for (let i = 0; i < symbols.length; i++) text += this.symbols[symbols[i]];
     return text;
   }
 
   /** Binary search over the sorted code points; −1 when absent. */
-  private indexOf(cp: number): number {
+  indexOf(cp: number): number {
     let lo = 0;
     let hi = this.codePoints.length - 1;
     while (lo <= hi) {
@@ -157,6 +137,99 @@ export class Corpus {
       else hi = mid - 1;
     }
     return -1;
+  }
+}
+
+export class Corpus {
+  private constructor(
+    /** The vocabulary: one string per symbol (a whole code point), sorted by code point. */
+    readonly vocabulary: readonly string[],
+    /** The text as symbol indices. */
+    readonly indices: Uint8Array | Uint16Array,
+    /** SHA-256 of the text's UTF-8 bytes, in hex: checkpoints record it to refuse another text. */
+    readonly sha256: string,
+    readonly vocab: Vocabulary
+  ) {}
+
+  /** Reads a UTF-8 file. Errors are UserErrors naming the file. */
+  static fromFile(path: string, onProgress?: ProgressCallback): Corpus {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
+    }
+    return Corpus.fromBytes(bytes, path, onProgress);
+  }
+
+  static fromText(text: string, source = 'text'): Corpus {
+    return Corpus.fromBytes(Buffer.from(text, 'utf8'), source);
+  }
+
+  /**
+   * Decodes strict UTF-8 in two passes so that no array of code points is ever held: memory is
+   * the bytes plus the index array (1 or 2 bytes a character).
+   */
+  static fromBytes(bytes: Uint8Array, source = 'text', onProgress?: ProgressCallback): Corpus {
+    if (bytes.length === 0) throw new UserError(`${source}: the text is empty`);
+    const nul = bytes.indexOf(0);
+    if (nul >= 0) throw new UserError(`${source}: looks like a binary file (a NUL byte at offset ${nul}); the text must be UTF-8`);
+    const half = (offset: number) => onProgress && ((fraction: number) => onProgress(offset + fraction / 2));
+    const seen = new Uint8Array(CODE_POINTS);
+    let length = 0;
+    decodeUtf8(
+      bytes,
+      source,
+      (cp) => {
+        seen[cp] = 1;
+        length++;
+      },
+      half(0)
+    );
+
+    const codePoints: number[] = [];
+    const indexOf = new Int32Array(CODE_POINTS);
+    for (let cp = 0; cp < CODE_POINTS; cp++) {
+      if (seen[cp]) {
+        indexOf[cp] = codePoints.length;
+        codePoints.push(cp);
+      }
+    }
+    if (codePoints.length > MAX_VOCABULARY) {
+      throw new UserError(`${source}: ${codePoints.length} distinct characters; at most ${MAX_VOCABULARY} are supported`);
+    }
+    const indices = codePoints.length <= 256 ? new Uint8Array(length) : new Uint16Array(length);
+    let t = 0;
+    decodeUtf8(
+      bytes,
+      source,
+      (cp) => {
+        indices[t++] = indexOf[cp];
+      },
+      half(0.5)
+    );
+    const vocabulary = codePoints.map((cp) => String.fromCodePoint(cp));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    return new Corpus(vocabulary, indices, sha256, new Vocabulary(vocabulary));
+  }
+
+  /** K, the number of distinct symbols. */
+  get vocabSize(): number {
+    return this.vocabulary.length;
+  }
+
+  /** The number of characters (code points). */
+  get length(): number {
+    return this.indices.length;
+  }
+
+  /** The symbol index of each character of text; throws a UserError listing unknown characters. */
+  encode(text: string): Int32Array {
+    return this.vocab.encode(text);
+  }
+
+  decode(symbols: ArrayLike<number>): string {
+    return this.vocab.decode(symbols);
   }
 }
 

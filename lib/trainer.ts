@@ -1,6 +1,6 @@
 // Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
-import { Backend, BackendChoice, BackendName, createBackend, selectBackend } from './backend';
-import { Corpus } from './corpus';
+import { Backend, BackendChoice, BackendName, createBackend, SampleRequest, selectBackend } from './backend';
+import { Corpus, Vocabulary } from './corpus';
 import { UserError } from './errors';
 import { Layout, makeLayout, PARAMETER_NAMES, view } from './layout';
 import { Rng } from './random';
@@ -72,6 +72,22 @@ export interface SampleOptions {
   prime?: string;
 }
 
+/** Everything a run needs to continue exactly where it stopped (lib/checkpoint.ts stores it). */
+export interface TrainingState {
+  config: Omit<TrainerConfig, 'backend'>;
+  vocabulary: readonly string[];
+  step: number;
+  epoch: number;
+  position: number;
+  smoothLoss: number | undefined;
+  lastLoss: number | undefined;
+  rngState: Uint32Array;
+  /** U | W | V | b | c, the AdaGrad accumulators and the hidden state, in the backend's precision. */
+  params: Float32Array | Float64Array;
+  accum: Float32Array | Float64Array;
+  state: Float32Array | Float64Array;
+}
+
 export class Trainer {
   readonly config: TrainerConfig;
   readonly layout: Layout;
@@ -95,6 +111,45 @@ export class Trainer {
     this.rng = Rng.fromSeed(this.config.seed);
     const initial = initialParams(this.layout, this.config.sigma, this.rng);
     this.backend = createBackend(selection.name, this.layout, initial);
+  }
+
+  /** Continues a saved run on the same text; the backend may differ from the one that saved it. */
+  static restore(corpus: Corpus, saved: TrainingState, backend?: BackendChoice): Trainer {
+    if (saved.vocabulary.length !== corpus.vocabSize || saved.vocabulary.some((s, i) => s !== corpus.vocabulary[i])) {
+      throw new UserError('the text has a different vocabulary from the saved run');
+    }
+    if (!(saved.position >= 0 && saved.position <= corpus.length)) {
+      throw new UserError(`the saved data position ${saved.position} is outside the text (${corpus.length} characters)`);
+    }
+    const trainer = new Trainer(corpus, { ...saved.config, backend });
+    trainer.backend.params.set(saved.params);
+    trainer.backend.accum.set(saved.accum);
+    trainer.backend.state.set(saved.state);
+    trainer.walk[0] = saved.position;
+    trainer.walk[1] = saved.epoch;
+    trainer.rng.state.set(saved.rngState);
+    trainer.step = saved.step;
+    trainer.smoothLoss = saved.smoothLoss;
+    trainer.lastLoss = saved.lastLoss;
+    return trainer;
+  }
+
+  /** A copy of the whole training state. */
+  snapshot(): TrainingState {
+    const { backend: _backend, ...config } = this.config;
+    return {
+      config,
+      vocabulary: this.corpus.vocabulary,
+      step: this.step,
+      epoch: this.epoch,
+      position: this.position,
+      smoothLoss: this.smoothLoss,
+      lastLoss: this.lastLoss,
+      rngState: Uint32Array.from(this.rng.state),
+      params: this.backend.params.slice(),
+      accum: this.backend.accum.slice(),
+      state: this.backend.state.slice(),
+    };
   }
 
   get epoch(): number {
@@ -125,17 +180,17 @@ export class Trainer {
    * first input is the last character of `prime`, or else the character at the data position.
    */
   sample(length: number, options: SampleOptions = {}): string {
-    const temperature = options.temperature ?? 1;
-    if (!(temperature >= 0 && Number.isFinite(temperature))) {
-      throw new UserError(`temperature must be a finite number ≥ 0, got ${temperature}`);
-    }
-    if (!Number.isSafeInteger(length) || length < 0) throw new UserError(`length must be a non-negative integer, got ${length}`);
     const prime =
       options.prime !== undefined && options.prime !== ''
         ? this.corpus.encode(options.prime)
         : Int32Array.of(this.corpus.indices[Math.min(this.position, this.corpus.length - 1)]);
-    const symbols = this.backend.sample({ state: this.backend.state, prime, length, temperature, rng: this.rng });
-    return this.corpus.decode(symbols);
+    return sampleText(this.backend, this.corpus.vocab, {
+      state: this.backend.state,
+      prime,
+      length,
+      temperature: options.temperature ?? 1,
+      rng: this.rng,
+    });
   }
 
   /** The parameters by name, as float64 copies. */
@@ -146,6 +201,17 @@ export class Trainer {
       Float64Array
     >;
   }
+}
+
+/** Draws text from a backend (the one way both training and the sample command sample). */
+export function sampleText(backend: Backend, vocab: Vocabulary, request: SampleRequest): string {
+  const { length, temperature, prime } = request;
+  if (!(temperature >= 0 && Number.isFinite(temperature))) {
+    throw new UserError(`temperature must be a finite number ≥ 0, got ${temperature}`);
+  }
+  if (!Number.isSafeInteger(length) || length < 0) throw new UserError(`length must be a non-negative integer, got ${length}`);
+  if (prime.length === 0) throw new UserError('sampling needs at least one symbol to start from');
+  return vocab.decode(backend.sample(request));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

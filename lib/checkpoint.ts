@@ -1,0 +1,192 @@
+// Checkpoints: the whole training state in one safetensors file that Python's safetensors can
+// open. Tensors: U, W, V, b, c, their AdaGrad accumulators ("adagrad.U" ...) and the hidden state
+// "h", all F32 (native backend) or all F64 (ts backend). __metadata__ (strings) holds the rest.
+import { readFileSync } from 'fs';
+import { Vocabulary } from './corpus';
+import { UserError } from './errors';
+import { writeFileAtomic } from './files';
+import { makeLayout, PARAMETER_NAMES, ParameterName } from './layout';
+import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
+import { TrainingState } from './trainer';
+
+export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** What a checkpoint holds besides the training state. */
+export interface RunRecord {
+  /** SHA-256 of the training text's UTF-8 bytes. */
+  corpusSha256: string;
+  corpusCharacters: number;
+  /** Lowest smooth loss at a checkpoint so far. */
+  bestSmoothLoss: number | undefined;
+  /** Training time so far, over every resume. */
+  elapsedSeconds: number;
+}
+
+export interface Checkpoint {
+  training: TrainingState;
+  run: RunRecord;
+}
+
+function shapes(hidden: number, vocab: number): Record<ParameterName, number[]> {
+  return { U: [hidden, vocab], W: [hidden, hidden], V: [vocab, hidden], b: [hidden], c: [vocab] };
+}
+
+export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
+  const { hidden } = training.config;
+  const layout = makeLayout(hidden, training.vocabulary.length);
+  const dtype = training.params instanceof Float32Array ? 'F32' : 'F64';
+  const shape = shapes(hidden, training.vocabulary.length);
+  const tensors: Record<string, Tensor> = {};
+  for (const [prefix, flat] of [['', training.params], ['adagrad.', training.accum]] as const) {
+    for (const name of PARAMETER_NAMES) {
+      const [offset, length] = layout.slices[name];
+      tensors[prefix + name] = { dtype, shape: shape[name], data: flat.subarray(offset, offset + length) };
+    }
+  }
+  tensors.h = { dtype, shape: [hidden], data: training.state };
+  const metadata: Record<string, string> = {
+    format: CHECKPOINT_FORMAT,
+    format_version: String(CHECKPOINT_VERSION),
+    config: JSON.stringify(training.config),
+    vocabulary: JSON.stringify(training.vocabulary),
+    step: String(training.step),
+    epoch: String(training.epoch),
+    position: String(training.position),
+    smooth_loss: JSON.stringify(training.smoothLoss ?? null),
+    last_loss: JSON.stringify(training.lastLoss ?? null),
+    best_smooth_loss: JSON.stringify(run.bestSmoothLoss ?? null),
+    rng_state: JSON.stringify(Array.from(training.rngState)),
+    corpus_sha256: run.corpusSha256,
+    corpus_characters: String(run.corpusCharacters),
+    elapsed_seconds: String(run.elapsedSeconds),
+    created_by: `rnn-native ${require('../package.json').version}`,
+  };
+  return encodeSafetensors(tensors, metadata);
+}
+
+export function writeCheckpoint(file: string, checkpoint: Checkpoint): void {
+  writeFileAtomic(file, encodeCheckpoint(checkpoint));
+}
+
+export function readCheckpoint(file: string): Checkpoint {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code})`;
+    throw new UserError(`${file}: ${why}`);
+  }
+  return decodeCheckpoint(bytes, file);
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const fail = (reason: string): never => {
+    throw new UserError(`${source}: not an rnn-native checkpoint: ${reason}`);
+  };
+  if (metadata.format !== CHECKPOINT_FORMAT) fail('its metadata has no "format": "rnn-native-checkpoint"');
+  if (metadata.format_version !== String(CHECKPOINT_VERSION)) {
+    fail(`format version ${metadata.format_version} is not supported (this is version ${CHECKPOINT_VERSION})`);
+  }
+  const json = (key: string): unknown => {
+    if (metadata[key] === undefined) fail(`metadata "${key}" is missing`);
+    try {
+      return JSON.parse(metadata[key]);
+    } catch {
+      return fail(`metadata "${key}" is not JSON`);
+    }
+  };
+  const count = (key: string, min: number): number => {
+    const v = json(key);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(`metadata "${key}" must be an integer ≥ ${min}`);
+    return v as number;
+  };
+  const optionalNumber = (key: string): number | undefined => {
+    const v = json(key);
+    if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) fail(`metadata "${key}" must be a finite number or null`);
+    return v === null ? undefined : (v as number);
+  };
+
+  const vocabulary = Vocabulary.parse(json('vocabulary'), source).symbols;
+  const config = parseConfig(json('config'), fail);
+  const rngState = json('rng_state');
+  if (!Array.isArray(rngState) || rngState.length !== 4 || !rngState.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || rngState.every((w) => w === 0)) {
+    fail('metadata "rng_state" must be 4 unsigned 32-bit words, not all zero');
+  }
+  const corpusSha256 = metadata.corpus_sha256;
+  if (!/^[0-9a-f]{64}$/.test(corpusSha256 ?? '')) fail('metadata "corpus_sha256" must be 64 hex digits');
+  const elapsedSeconds = optionalNumber('elapsed_seconds');
+  if (elapsedSeconds === undefined || elapsedSeconds < 0) fail('metadata "elapsed_seconds" must be a number ≥ 0');
+
+  const tensorsOf = readTensors(tensors, config.hidden, vocabulary.length, fail);
+  return {
+    training: {
+      config,
+      vocabulary,
+      step: count('step', 0),
+      epoch: count('epoch', 1),
+      position: count('position', 0),
+      smoothLoss: optionalNumber('smooth_loss'),
+      lastLoss: optionalNumber('last_loss'),
+      rngState: Uint32Array.from(rngState as number[]),
+      ...tensorsOf,
+    },
+    run: {
+      corpusSha256,
+      corpusCharacters: count('corpus_characters', 1),
+      bestSmoothLoss: optionalNumber('best_smooth_loss'),
+      elapsedSeconds: elapsedSeconds!,
+    },
+  };
+}
+
+const CONFIG_KEYS = ['hidden', 'seqLength', 'eta', 'sigma', 'epsilon', 'clip', 'seed'] as const;
+
+function parseConfig(value: unknown, fail: (reason: string) => never): TrainingState['config'] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('metadata "config" must be an object');
+  const o = value as Record<string, unknown>;
+  for (const key of CONFIG_KEYS) {
+    if (typeof o[key] !== 'number' || !Number.isFinite(o[key])) fail(`config.${key} must be a number`);
+  }
+  const config = Object.fromEntries(CONFIG_KEYS.map((k) => [k, o[k]])) as TrainingState['config'];
+  if (!Number.isSafeInteger(config.hidden) || config.hidden < 1) fail('config.hidden must be a positive integer');
+  if (!Number.isSafeInteger(config.seqLength) || config.seqLength < 1) fail('config.seqLength must be a positive integer');
+  return config;
+}
+
+/** The flat params / accum / state arrays, checking every tensor's dtype and shape. */
+function readTensors(
+  tensors: Record<string, Tensor>,
+  hidden: number,
+  vocab: number,
+  fail: (reason: string) => never
+): Pick<TrainingState, 'params' | 'accum' | 'state'> {
+  const layout = makeLayout(hidden, vocab);
+  const expected = shapes(hidden, vocab);
+  const dtype = tensors.U?.dtype;
+  if (dtype !== 'F32' && dtype !== 'F64') fail('tensor "U" must be F32 or F64');
+  const Flat = dtype === 'F32' ? Float32Array : Float64Array;
+  const tensor = (name: string, shape: number[]): Tensor['data'] => {
+    const t = tensors[name];
+    if (!t) fail(`tensor "${name}" is missing`);
+    if (t.dtype !== dtype) fail(`tensor "${name}" is ${t.dtype}; every tensor must be ${dtype}`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      fail(`tensor "${name}" has shape [${t.shape}], expected [${shape}]`);
+    }
+    return t.data;
+  };
+  const params = new Flat(layout.total);
+  const accum = new Flat(layout.total);
+  for (const name of PARAMETER_NAMES) {
+    const [offset] = layout.slices[name];
+    params.set(tensor(name, expected[name]), offset);
+    accum.set(tensor(`adagrad.${name}`, expected[name]), offset);
+  }
+  const state = new Flat(tensor('h', [hidden]));
+  const known = new Set([...PARAMETER_NAMES, ...PARAMETER_NAMES.map((n) => `adagrad.${n}`), 'h']);
+  const extra = Object.keys(tensors).filter((name) => !known.has(name));
+  if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
+  return { params, accum, state };
+}

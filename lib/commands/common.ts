@@ -1,0 +1,28 @@
+// What the commands share: output helpers, the corpus from --data, the seed option.
+import { Corpus } from '../corpus';
+import { demoText, DEMO_SOURCE } from '../demo';
+
+export function printLine(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`rnn-native: warning: ${message}\n`);
+}
+
+export const seedSpec = { kind: 'integer', min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER } as const;
+
+/** The text of --data, or the built-in demo corpus. Progress goes to stderr when it is a terminal. */
+export function loadCorpus(data: string | undefined | null, showProgress = false): { corpus: Corpus; source: string } {
+  if (data === undefined || data === null) return { corpus: Corpus.fromText(demoText(), DEMO_SOURCE), source: DEMO_SOURCE };
+  let shown = false;
+  const progress = showProgress
+    ? (fraction: number) => {
+        shown = true;
+        process.stderr.write(`\rreading and indexing ${data}: ${Math.floor(fraction * 100)}%`);
+      }
+    : undefined;
+  const corpus = Corpus.fromFile(data, progress);
+  if (shown) process.stderr.write(`\rreading and indexing ${data}: done\x1b[K\n`);
+  return { corpus, source: data };
+}

@@ -1,0 +1,217 @@
+// rnn-native train: a new run into --out, or a resumed one from --resume DIR.
+import { existsSync } from 'fs';
+import path from 'path';
+import { BackendChoice } from '../backend';
+import { readCheckpoint, RunRecord } from '../checkpoint';
+import { Corpus } from '../corpus';
+import { UserError } from '../errors';
+import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
+import { createReporter, OutputMode } from '../reporter';
+import { Run, RunOutcome, RunSettings } from '../run';
+import { RunDir } from '../run-dir';
+import { DEFAULTS, MAX_HIDDEN, Trainer, TrainerOptions } from '../trainer';
+import { loadCorpus, printLine, seedSpec, warn } from './common';
+
+const MAX_STEPS = 1e12;
+
+const OPTIONS = {
+  data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
+  steps: { kind: 'integer', min: 1, max: MAX_STEPS, help: 'train up to this many updates (default 100000)' },
+  epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
+  hidden: { kind: 'integer', min: 1, max: MAX_HIDDEN, help: `hidden units m (default ${DEFAULTS.hidden})` },
+  'seq-length': { kind: 'integer', min: 1, max: 1 << 20, help: `characters per update (default ${DEFAULTS.seqLength})` },
+  eta: { kind: 'number', min: 1e-30, max: 1e6, help: `AdaGrad learning rate (default ${DEFAULTS.eta})` },
+  sigma: { kind: 'number', min: 0, max: 1e3, help: `std. dev. of the initial weights (default ${DEFAULTS.sigma})` },
+  epsilon: { kind: 'number', min: 1e-30, max: 1, help: `AdaGrad epsilon (default ${DEFAULTS.epsilon})` },
+  clip: { kind: 'number', min: 1e-30, max: 1e30, help: `gradients are clipped to [-clip, clip] (default ${DEFAULTS.clip})` },
+  seed: { ...seedSpec, help: `seed of the weights and samples (default ${DEFAULTS.seed})` },
+  backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (native if it loads; default)' },
+  'log-every': { kind: 'integer', min: 1, max: MAX_STEPS, help: 'updates between loss.csv rows and log lines (default 100)' },
+  'sample-every': { kind: 'integer', min: 0, max: MAX_STEPS, help: 'updates between samples, 0 = never (default 10000)' },
+  'sample-length': { kind: 'integer', min: 1, max: 1e6, help: 'characters per sample (default 200)' },
+  temperature: { kind: 'number', min: 0, max: 100, help: 'sampling temperature, 0 = argmax (default 1)' },
+  out: { kind: 'string', help: 'run directory (default runs/<date-time>)' },
+  'checkpoint-every': { kind: 'integer', min: 0, max: MAX_STEPS, help: 'updates between checkpoints, 0 = only at the end (default 10000)' },
+  resume: { kind: 'string', help: 'continue the run in this directory from its latest.safetensors' },
+  json: { kind: 'flag', help: 'print JSON lines, one object per event' },
+  quiet: { kind: 'flag', help: 'print only the final line' },
+} satisfies OptionSpecs;
+
+type Options = ParsedOptions<typeof OPTIONS>;
+
+const SETTING_DEFAULTS = { logEvery: 100, sampleEvery: 10000, sampleLength: 200, temperature: 1, checkpointEvery: 10000 };
+
+/** Options that define the model: a resumed run must not change them. */
+const MODEL_OPTIONS = [
+  ['hidden', 'hidden'],
+  ['seq-length', 'seqLength'],
+  ['eta', 'eta'],
+  ['sigma', 'sigma'],
+  ['epsilon', 'epsilon'],
+  ['clip', 'clip'],
+  ['seed', 'seed'],
+] as const;
+
+interface Prepared {
+  trainer: Trainer;
+  dir: RunDir;
+  settings: RunSettings;
+  record: RunRecord;
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const o = parseOptions(argv, OPTIONS);
+  if (o.help) {
+    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(OPTIONS)}`);
+    return 0;
+  }
+  if (o.steps !== undefined && o.epochs !== undefined) throw new UserError('use either --steps or --epochs, not both');
+  if (o.json && o.quiet) throw new UserError('use either --json or --quiet, not both');
+  if (o.resume !== undefined && o.out !== undefined) throw new UserError('--resume continues in its own directory; leave out --out');
+  const mode: OutputMode = o.json ? 'json' : o.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain';
+
+  const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
+  const { trainer, dir, settings, record } = prepared;
+  if (trainer.backendWarning) warn(trainer.backendWarning);
+  if (mode === 'plain' || mode === 'tty') {
+    const { hidden, seqLength, backend } = trainer.config;
+    printLine(
+      `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}: ` +
+        `${trainer.corpus.length} characters, K=${trainer.corpus.vocabSize}, m=${hidden}, seq-length ${seqLength}, ` +
+        `up to step ${settings.steps}, ${backend} backend`
+    );
+  }
+
+  let stopSignal: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal) process.exit(exitCodeOf(signal)); // a second signal: stop now (files are written atomically)
+    stopSignal = signal;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let outcome: RunOutcome;
+  try {
+    outcome = await new Run(trainer, dir, settings, record, createReporter(mode), () => stopSignal).execute();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return finish(outcome, trainer, dir, mode);
+}
+
+function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: OutputMode): number {
+  if (mode === 'tty') process.stdout.write('\r\x1b[K');
+  switch (outcome.kind) {
+    case 'done':
+      return 0;
+    case 'interrupted':
+      process.stderr.write(
+        `rnn-native: stopped by ${outcome.signal} at step ${trainer.step}; saved ${dir.latestPath}\n` +
+          `rnn-native: resume with: npx rnn-native train --resume ${dir.dir}\n`
+      );
+      return exitCodeOf(outcome.signal);
+    case 'diverged': {
+      const kept =
+        outcome.lastCheckpointStep !== undefined
+          ? `the last good checkpoint, ${dir.latestPath}, is from step ${outcome.lastCheckpointStep}`
+          : 'no checkpoint had been written yet';
+      process.stderr.write(
+        `rnn-native: the loss became ${outcome.loss} at step ${outcome.step}; training stopped and ${kept}. ` +
+          `Try a lower --eta (this run: ${trainer.config.eta}).\n`
+      );
+      return 1;
+    }
+  }
+}
+
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? 130 : 143;
+}
+
+function settingsFrom(o: Options, saved: Record<string, unknown>, steps: number): RunSettings {
+  const pick = (given: number | undefined, key: keyof typeof SETTING_DEFAULTS): number =>
+    given ?? (typeof saved[key] === 'number' ? (saved[key] as number) : SETTING_DEFAULTS[key]);
+  return {
+    steps,
+    logEvery: pick(o['log-every'], 'logEvery'),
+    sampleEvery: pick(o['sample-every'], 'sampleEvery'),
+    sampleLength: pick(o['sample-length'], 'sampleLength'),
+    temperature: pick(o.temperature, 'temperature'),
+    checkpointEvery: pick(o['checkpoint-every'], 'checkpointEvery'),
+  };
+}
+
+/** Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain. */
+export function updatesPerEpoch(characters: number, seqLength: number): number {
+  return Math.floor((characters - seqLength - 1) / seqLength) + 1;
+}
+
+function targetSteps(o: Options, corpus: Corpus, seqLength: number, saved: number | undefined): number {
+  if (o.steps !== undefined) return o.steps;
+  if (o.epochs !== undefined) return o.epochs * updatesPerEpoch(corpus.length, seqLength);
+  return saved ?? 100000;
+}
+
+function prepareNew(o: Options, mode: OutputMode): Prepared {
+  const { corpus } = loadCorpus(o.data, mode === 'tty');
+  const options: TrainerOptions = {
+    hidden: o.hidden,
+    seqLength: o['seq-length'],
+    eta: o.eta,
+    sigma: o.sigma,
+    epsilon: o.epsilon,
+    clip: o.clip,
+    seed: o.seed,
+    backend: o.backend as BackendChoice | undefined,
+  };
+  const trainer = new Trainer(corpus, options);
+  const settings = settingsFrom(o, {}, targetSteps(o, corpus, trainer.config.seqLength, undefined));
+  // Only now, with every input checked, is anything written.
+  const dir = RunDir.create(o.out ?? defaultOutDir());
+  const { backend, ...model } = trainer.config;
+  dir.writeConfig({
+    version: require('../../package.json').version,
+    data: o.data === undefined ? null : path.resolve(o.data),
+    corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
+    ...model,
+    backend,
+    ...settings,
+    created: new Date().toISOString(),
+  });
+  const record: RunRecord = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
+  return { trainer, dir, settings, record };
+}
+
+function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
+  const dir = RunDir.open(resume);
+  const checkpoint = readCheckpoint(dir.latestPath);
+  const saved = dir.readConfig() ?? {};
+  const data = o.data ?? (typeof saved.data === 'string' ? saved.data : undefined);
+  const { corpus, source } = loadCorpus(data, mode === 'tty');
+  if (corpus.sha256 !== checkpoint.run.corpusSha256) {
+    throw new UserError(
+      `${source} is not the text this run was trained on (SHA-256 ${corpus.sha256.slice(0, 12)}…, ` +
+        `the run's ${checkpoint.run.corpusSha256.slice(0, 12)}…); give the original with --data`
+    );
+  }
+  const model = checkpoint.training.config;
+  const conflicts = MODEL_OPTIONS.filter(([flag, key]) => o[flag] !== undefined && o[flag] !== model[key]).map(
+    ([flag, key]) => `--${flag} ${o[flag]} (the run has ${model[key]})`
+  );
+  if (conflicts.length > 0) throw new UserError(`cannot change the model of a resumed run: ${conflicts.join(', ')}`);
+
+  const trainer = Trainer.restore(corpus, checkpoint.training, o.backend as BackendChoice | undefined);
+  const savedSteps = typeof saved.steps === 'number' ? saved.steps : undefined;
+  const settings = settingsFrom(o, saved, targetSteps(o, corpus, model.seqLength, savedSteps));
+  dir.truncateAfter(trainer.step);
+  const resumes = Array.isArray(saved.resumed) ? saved.resumed : [];
+  dir.writeConfig({ ...saved, ...settings, resumed: [...resumes, { at: new Date().toISOString(), step: trainer.step, backend: trainer.config.backend }] });
+  return { trainer, dir, settings, record: checkpoint.run };
+}
+
+function defaultOutDir(): string {
+  const stamp = new Date().toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
+  let dir = path.join('runs', stamp);
+  for (let n = 2; existsSync(dir); n++) dir = path.join('runs', `${stamp}-${n}`);
+  return dir;
+}

@@ -1,0 +1,116 @@
+// A run directory: config.json, loss.csv, samples.txt, latest.safetensors, best.safetensors.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'fs';
+import path from 'path';
+import { UserError } from './errors';
+import { describeWriteError, writeFileAtomic } from './files';
+
+export const LOSS_HEADER = 'step,epoch,loss,smooth_loss,elapsed_s';
+
+export interface LossRow {
+  step: number;
+  epoch: number;
+  loss: number;
+  smoothLoss: number;
+  elapsed: number;
+}
+
+const RUN_FILES = ['config.json', 'loss.csv', 'samples.txt', 'latest.safetensors', 'best.safetensors'];
+
+export class RunDir {
+  readonly configPath: string;
+  readonly lossPath: string;
+  readonly samplesPath: string;
+  readonly latestPath: string;
+  readonly bestPath: string;
+
+  private constructor(readonly dir: string) {
+    this.configPath = path.join(dir, 'config.json');
+    this.lossPath = path.join(dir, 'loss.csv');
+    this.samplesPath = path.join(dir, 'samples.txt');
+    this.latestPath = path.join(dir, 'latest.safetensors');
+    this.bestPath = path.join(dir, 'best.safetensors');
+  }
+
+  /** A new run: the directory is made if needed and must not hold a run already. */
+  static create(dir: string): RunDir {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory`);
+    const taken = RUN_FILES.filter((name) => existsSync(path.join(dir, name)));
+    if (taken.length > 0) {
+      throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); resume it with --resume ${dir} or choose another --out`);
+    }
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw new UserError(`--out ${dir}: cannot create the directory (${describeWriteError(error as NodeJS.ErrnoException)})`);
+    }
+    return new RunDir(dir);
+  }
+
+  /** An existing run, to resume. */
+  static open(dir: string): RunDir {
+    const run = new RunDir(dir);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: no such directory`);
+    if (!existsSync(run.latestPath)) throw new UserError(`--resume ${dir}: holds no latest.safetensors to resume from`);
+    return run;
+  }
+
+  writeConfig(config: object): void {
+    writeFileAtomic(this.configPath, JSON.stringify(config, null, 2) + '\n');
+  }
+
+  /** The saved configuration, or undefined when config.json is missing or unreadable. */
+  readConfig(): Record<string, unknown> | undefined {
+    try {
+      const value = JSON.parse(readFileSync(this.configPath, 'utf8'));
+      return typeof value === 'object' && value !== null ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  appendLoss(row: LossRow): void {
+    const header = existsSync(this.lossPath) ? '' : LOSS_HEADER + '\n';
+    const line = [row.step, row.epoch, row.loss, row.smoothLoss, row.elapsed.toFixed(3)].join(',');
+    append(this.lossPath, header + line + '\n');
+  }
+
+  appendSample(step: number, smoothLoss: number, text: string): void {
+    append(this.samplesPath, `${sampleHeading(step, smoothLoss)}\n${text}\n\n`);
+  }
+
+  /**
+   * On resume, drops what was logged after the checkpoint's step (a run killed between two
+   * checkpoints logged updates that will now be done again), so the files read as one run.
+   */
+  truncateAfter(step: number): void {
+    if (existsSync(this.lossPath)) {
+      const lines = readFileSync(this.lossPath, 'utf8').split('\n').filter((line) => line !== '');
+      const kept = lines.filter((line, i) => (i === 0 && line === LOSS_HEADER) || Number(line.split(',')[0]) <= step);
+      writeFileAtomic(this.lossPath, kept.map((line) => line + '\n').join(''));
+    }
+    if (existsSync(this.samplesPath)) {
+      const blocks = readFileSync(this.samplesPath, 'utf8').split(/^(?=--- step \d+, )/m);
+      const kept = blocks.filter((block) => {
+        const heading = /^--- step (\d+), /.exec(block);
+        return !heading || Number(heading[1]) <= step;
+      });
+      if (kept.length !== blocks.length) writeFileAtomic(this.samplesPath, kept.join(''));
+    }
+  }
+}
+
+export function sampleHeading(step: number, smoothLoss: number): string {
+  return `--- step ${step}, smooth loss ${smoothLoss.toFixed(3)} ---`;
+}
+
+function append(file: string, text: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'a');
+    writeSync(fd, text);
+  } catch (error) {
+    throw new UserError(`${file}: could not write (${describeWriteError(error as NodeJS.ErrnoException)})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

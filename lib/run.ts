@@ -1,0 +1,186 @@
+// The training run: updates in short chunks (so signals and progress get through), the
+// smooth-loss log, samples, checkpoints, and stopping on a signal or a non-finite loss.
+import { Checkpoint, encodeCheckpoint, RunRecord } from './checkpoint';
+import { writeFileAtomic } from './files';
+import { RunDir } from './run-dir';
+import { Trainer } from './trainer';
+
+export interface RunSettings {
+  /** The step to train up to (a resumed run counts from its checkpoint's step). */
+  steps: number;
+  logEvery: number;
+  /** 0 = never. */
+  sampleEvery: number;
+  sampleLength: number;
+  temperature: number;
+  /** 0 = only at the end. */
+  checkpointEvery: number;
+}
+
+export type RunEvent =
+  | { event: 'log'; step: number; epoch: number; loss: number; smoothLoss: number; elapsed: number }
+  | { event: 'sample'; step: number; smoothLoss: number; text: string }
+  | { event: 'checkpoint'; step: number; path: string; best: boolean }
+  | {
+      event: 'done';
+      steps: number;
+      seconds: number;
+      updatesPerSecond: number;
+      smoothLoss: number | undefined;
+      bestSmoothLoss: number | undefined;
+      out: string;
+    };
+
+export interface Progress {
+  step: number;
+  steps: number;
+  epoch: number;
+  smoothLoss: number | undefined;
+  updatesPerSecond: number;
+  /** Seconds to go at the current speed. */
+  eta: number;
+}
+
+export interface Reporter {
+  event(event: RunEvent): void;
+  progress(progress: Progress): void;
+}
+
+export type RunOutcome =
+  | { kind: 'done' }
+  | { kind: 'interrupted'; signal: NodeJS.Signals }
+  | { kind: 'diverged'; step: number; loss: number; lastCheckpointStep: number | undefined };
+
+/** Seconds of work per chunk: short enough for a signal to be answered well within a second. */
+const CHUNK_SECONDS = 0.1;
+const MAX_CHUNK = 10000;
+
+export class Run {
+  private readonly started = process.hrtime.bigint();
+  private readonly startStep: number;
+  private chunk = 16;
+  private lastCheckpointStep: number | undefined;
+
+  constructor(
+    private readonly trainer: Trainer,
+    private readonly dir: RunDir,
+    private readonly settings: RunSettings,
+    private readonly record: RunRecord,
+    private readonly reporter: Reporter,
+    /** The signal that asked the run to stop, if one did. */
+    private readonly stopRequested: () => NodeJS.Signals | undefined
+  ) {
+    this.startStep = trainer.step;
+  }
+
+  /** Seconds trained in this process. */
+  private seconds(): number {
+    return Number(process.hrtime.bigint() - this.started) / 1e9;
+  }
+
+  async execute(): Promise<RunOutcome> {
+    const { trainer, settings } = this;
+    while (trainer.step < settings.steps) {
+      const signal = this.stopRequested();
+      if (signal) {
+        this.checkpoint();
+        return { kind: 'interrupted', signal };
+      }
+      const chunkStarted = process.hrtime.bigint();
+      const target = Math.min(this.nextStop(), trainer.step + this.chunk);
+      const losses = trainer.train(target - trainer.step);
+      const bad = losses.findIndex((loss) => !Number.isFinite(loss));
+      if (bad >= 0) {
+        return { kind: 'diverged', step: target - losses.length + bad + 1, loss: losses[bad], lastCheckpointStep: this.lastCheckpointStep };
+      }
+      this.adaptChunk(losses.length, Number(process.hrtime.bigint() - chunkStarted) / 1e9);
+      this.atStep(trainer.step);
+      this.reportProgress();
+      // Let signal handlers and output run between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.checkpoint();
+    this.reporter.event(this.doneEvent());
+    return { kind: 'done' };
+  }
+
+  /** The next step at which something other than training happens. */
+  private nextStop(): number {
+    const { step } = this.trainer;
+    const next = (every: number) => (every > 0 ? (Math.floor(step / every) + 1) * every : Infinity);
+    const { steps, logEvery, sampleEvery, checkpointEvery } = this.settings;
+    return Math.min(steps, next(logEvery), next(sampleEvery), next(checkpointEvery));
+  }
+
+  private adaptChunk(updates: number, seconds: number): void {
+    if (seconds <= 0 || updates < this.chunk) return;
+    const rate = updates / seconds;
+    this.chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(rate * CHUNK_SECONDS)));
+  }
+
+  private atStep(step: number): void {
+    const { trainer, settings, dir } = this;
+    const smoothLoss = trainer.smoothLoss!;
+    if (step % settings.logEvery === 0 || step === settings.steps) {
+      const row = { step, epoch: trainer.epoch, loss: trainer.lastLoss!, smoothLoss, elapsed: this.elapsed() };
+      dir.appendLoss(row);
+      this.reporter.event({ event: 'log', ...row });
+    }
+    if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
+      const text = trainer.sample(settings.sampleLength, { temperature: settings.temperature });
+      dir.appendSample(step, smoothLoss, text);
+      this.reporter.event({ event: 'sample', step, smoothLoss, text });
+    }
+    if (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0 && step < settings.steps) {
+      this.checkpoint();
+    }
+  }
+
+  /** Training seconds over the whole run, resumes included. */
+  private elapsed(): number {
+    return this.record.elapsedSeconds + this.seconds();
+  }
+
+  /** Writes latest.safetensors, and best.safetensors when the smooth loss is the lowest yet. */
+  private checkpoint(): void {
+    const { trainer, dir, record } = this;
+    if (trainer.step === this.lastCheckpointStep) return;
+    const smoothLoss = trainer.smoothLoss;
+    const best = smoothLoss !== undefined && (record.bestSmoothLoss === undefined || smoothLoss < record.bestSmoothLoss);
+    const checkpoint: Checkpoint = {
+      training: trainer.snapshot(),
+      run: { ...record, bestSmoothLoss: best ? smoothLoss : record.bestSmoothLoss, elapsedSeconds: this.elapsed() },
+    };
+    const bytes = encodeCheckpoint(checkpoint);
+    writeFileAtomic(dir.latestPath, bytes);
+    if (best) {
+      writeFileAtomic(dir.bestPath, bytes);
+      record.bestSmoothLoss = smoothLoss;
+    }
+    this.lastCheckpointStep = trainer.step;
+    this.reporter.event({ event: 'checkpoint', step: trainer.step, path: dir.latestPath, best });
+  }
+
+  private reportProgress(): void {
+    const { trainer, settings } = this;
+    const done = trainer.step - this.startStep;
+    const seconds = this.seconds();
+    const updatesPerSecond = seconds > 0 ? done / seconds : 0;
+    const eta = updatesPerSecond > 0 ? (settings.steps - trainer.step) / updatesPerSecond : Infinity;
+    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, updatesPerSecond, eta });
+  }
+
+  private doneEvent(): RunEvent {
+    const seconds = this.seconds();
+    const updates = this.trainer.step - this.startStep;
+    return {
+      event: 'done',
+      steps: this.trainer.step,
+      seconds,
+      updatesPerSecond: seconds > 0 ? updates / seconds : 0,
+      smoothLoss: this.trainer.smoothLoss,
+      bestSmoothLoss: this.record.bestSmoothLoss,
+      out: this.dir.dir,
+    };
+  }
+}
