@@ -178,9 +178,9 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
     throw new Malformed(`${what} ends at byte ${end} of the data, past its end at ${dataLength} (truncated file?)`);
   }
   const { size } = DTYPES[dtype];
-  const count = elementCount(shape, Math.floor(dataLength / size));
+  const count = elementCount(shape, Math.floor(Number.MAX_SAFE_INTEGER / size));
   if (count * size !== end - begin) {
-    const needed = count === Infinity ? `more than ${dataLength}` : `${count * size}`;
+    const needed = count === Infinity ? `more than ${Number.MAX_SAFE_INTEGER}` : `${count * size}`;
     throw new Malformed(
       `${what}: shape ${show(shape)} of ${dtype} needs ${needed} bytes, but its data_offsets span ${end - begin}`
     );
@@ -249,15 +249,18 @@ function checkTensor(name: string, tensor: Tensor): void {
   }
 }
 
-/** The product of shape, or Infinity once it exceeds limit, so a huge shape can neither overflow nor hang. */
+/**
+ * The product of shape, or Infinity once it exceeds limit (at most MAX_SAFE_INTEGER). Exact in
+ * doubles: partial products up to the limit are safe integers, and a larger one cannot round below it.
+ */
 function elementCount(shape: readonly number[], limit: number): number {
   if (shape.includes(0)) return 0;
-  let count = 1n;
+  let count = 1;
   for (const dim of shape) {
-    count *= BigInt(dim);
-    if (count > BigInt(limit)) return Infinity;
+    count *= dim;
+    if (count > limit) return Infinity;
   }
-  return Number(count);
+  return count;
 }
 
 function isDType(value: unknown): value is DType {

@@ -14,22 +14,32 @@ describe('command line', () => {
   const text = path.join(dir, 'unicode.txt');
   writeFileSync(text, UNICODE_TEXT.repeat(20));
 
-  it('train --json prints log lines and a done line with the documented fields', () => {
-    const result = run(['train', '--data', text, '--steps', '250', '--log-every', '100', '--hidden', '16', '--seed', '3', '--json']);
+  let runs = 0;
+  const out = () => path.join(dir, `run-${++runs}`);
+
+  it('train --json prints log, checkpoint and done events with the documented fields', () => {
+    const runDir = out();
+    const result = run(['train', '--data', text, '--steps', '250', '--log-every', '100', '--checkpoint-every', '200', '--hidden', '16', '--seed', '3', '--out', runDir, '--json']);
     assert.strictEqual(result.status, 0, result.stderr);
     const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
-    assert.deepStrictEqual(events.map((e) => [e.event, e.step ?? e.steps]), [['log', 100], ['log', 200], ['log', 250], ['done', 250]]);
-    for (const log of events.slice(0, 3)) {
-      assert.deepStrictEqual(Object.keys(log), ['event', 'step', 'epoch', 'loss', 'smoothLoss']);
-      assert.ok(log.epoch >= 1 && log.loss > 0 && log.smoothLoss > 0);
+    assert.deepStrictEqual(
+      events.map((e) => [e.event, e.step ?? e.steps]),
+      [['log', 100], ['log', 200], ['checkpoint', 200], ['log', 250], ['checkpoint', 250], ['done', 250]]
+    );
+    for (const log of events.filter((e) => e.event === 'log')) {
+      assert.deepStrictEqual(Object.keys(log), ['event', 'step', 'epoch', 'loss', 'smoothLoss', 'elapsed']);
+      assert.ok(log.epoch >= 1 && log.loss > 0 && log.smoothLoss > 0 && log.elapsed >= 0);
     }
-    const done = events[3];
-    assert.deepStrictEqual(Object.keys(done), ['event', 'steps', 'seconds', 'updatesPerSecond', 'smoothLoss']);
-    assert.ok(done.seconds > 0 && done.updatesPerSecond > 0 && done.smoothLoss === events[2].smoothLoss);
+    const checkpoint = events[2];
+    assert.deepStrictEqual(checkpoint, { event: 'checkpoint', step: 200, path: path.join(runDir, 'latest.safetensors'), best: true });
+    const done = events[5];
+    assert.deepStrictEqual(Object.keys(done), ['event', 'steps', 'seconds', 'updatesPerSecond', 'smoothLoss', 'bestSmoothLoss', 'out']);
+    assert.ok(done.seconds > 0 && done.updatesPerSecond > 0 && done.smoothLoss === events[3].smoothLoss);
+    assert.strictEqual(done.out, runDir);
   });
 
   it('train prints samples every --sample-every updates', () => {
-    const result = run(['train', '--data', text, '--steps', '40', '--log-every', '40', '--sample-every', '20', '--sample-length', '30', '--hidden', '8', '--json']);
+    const result = run(['train', '--data', text, '--steps', '40', '--log-every', '40', '--sample-every', '20', '--sample-length', '30', '--hidden', '8', '--out', out(), '--json']);
     assert.strictEqual(result.status, 0, result.stderr);
     const samples = result.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'sample');
     assert.deepStrictEqual(samples.map((s) => s.step), [20, 40]);
@@ -39,8 +49,11 @@ describe('command line', () => {
   it('the same seed gives the same run in both backends separately', () => {
     for (const backend of ['native', 'ts']) {
       const args = ['train', '--data', text, '--steps', '30', '--log-every', '10', '--hidden', '8', '--backend', backend, '--json'];
-      const strip = (out: string) => out.split('\n').filter((l) => l.includes('"log"')).join('\n');
-      assert.strictEqual(strip(run(args).stdout), strip(run(args).stdout));
+      const losses = (stdout: string) =>
+        stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'log').map((e) => [e.loss, e.smoothLoss]);
+      const first = losses(run([...args, '--out', out()]).stdout);
+      assert.strictEqual(first.length, 3);
+      assert.deepStrictEqual(losses(run([...args, '--out', out()]).stdout), first);
     }
   });
 

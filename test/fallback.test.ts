@@ -25,13 +25,13 @@ describe('fallback when the addon is absent', function () {
     });
 
   it('trains with the ts backend and prints one warning line', () => {
-    const result = run(['train', '--steps', '20', '--log-every', '10', '--hidden', '8', '--json']);
+    const result = run(['train', '--steps', '20', '--log-every', '10', '--hidden', '8', '--out', path.join(copy, 'run'), '--json']);
     assert.strictEqual(result.status, 0, result.stderr);
     const warnings = result.stderr.trim().split('\n');
     assert.strictEqual(warnings.length, 1, result.stderr);
     assert.match(warnings[0], /^rnn-native: warning: native addon unavailable \(.+\); using the slower TypeScript backend$/);
     const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
-    assert.deepStrictEqual(events.map((e) => e.event), ['log', 'log', 'done']);
+    assert.deepStrictEqual(events.map((e) => e.event), ['log', 'log', 'checkpoint', 'done']);
   });
 
   it('reports the reason through the library', () => {
@@ -47,7 +47,7 @@ describe('fallback when the addon is absent', function () {
   });
 
   it('refuses --backend native with one clear line and exit code 2', () => {
-    const result = run(['train', '--steps', '5', '--backend', 'native']);
+    const result = run(['train', '--steps', '5', '--backend', 'native', '--out', path.join(copy, 'refused')]);
     assert.strictEqual(result.status, 2);
     assert.match(result.stderr, /^rnn-native: the native backend cannot load: .+\n$/);
   });

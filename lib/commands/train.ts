@@ -20,7 +20,7 @@ const OPTIONS = {
   epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
   hidden: { kind: 'integer', min: 1, max: MAX_HIDDEN, help: `hidden units m (default ${DEFAULTS.hidden})` },
   'seq-length': { kind: 'integer', min: 1, max: 1 << 20, help: `characters per update (default ${DEFAULTS.seqLength})` },
-  eta: { kind: 'number', min: 1e-30, max: 1e6, help: `AdaGrad learning rate (default ${DEFAULTS.eta})` },
+  eta: { kind: 'number', min: 1e-30, max: 3.4e38, help: `AdaGrad learning rate (default ${DEFAULTS.eta})` },
   sigma: { kind: 'number', min: 0, max: 1e3, help: `std. dev. of the initial weights (default ${DEFAULTS.sigma})` },
   epsilon: { kind: 'number', min: 1e-30, max: 1, help: `AdaGrad epsilon (default ${DEFAULTS.epsilon})` },
   clip: { kind: 'number', min: 1e-30, max: 1e30, help: `gradients are clipped to [-clip, clip] (default ${DEFAULTS.clip})` },

@@ -1,0 +1,95 @@
+import assert from 'assert';
+import { Corpus, Trainer, UserError } from '../lib';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { encodeSafetensors } from '../lib/safetensors';
+import { UNICODE_TEXT } from './helpers';
+
+describe('checkpoints', () => {
+  const corpus = Corpus.fromText(UNICODE_TEXT.repeat(10));
+  const record = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: 50.5, elapsedSeconds: 1.25 };
+
+  for (const backend of ['native', 'ts'] as const) {
+    it(`round-trips the whole training state (${backend}) and continues exactly`, () => {
+      const a = new Trainer(corpus, { backend, hidden: 12, seed: 4 });
+      a.train(37);
+      a.sample(10); // advances the generator, which the checkpoint must keep
+      const { training, run } = decodeCheckpoint(encodeCheckpoint({ training: a.snapshot(), run: record }), 'mem');
+      assert.deepStrictEqual(run, record);
+      assert.strictEqual(training.params.constructor, backend === 'native' ? Float32Array : Float64Array);
+      assert.deepStrictEqual(training, a.snapshot());
+      const b = Trainer.restore(corpus, training, backend);
+      assert.deepStrictEqual(Array.from(b.train(20)), Array.from(a.train(20)));
+      assert.strictEqual(b.sample(50), a.sample(50));
+      assert.deepStrictEqual(b.snapshot(), a.snapshot());
+    });
+  }
+
+  it('is read by an independent reader as the documented tensors', function () {
+    // The safetensors test checks the format itself against numpy; here, the names and shapes.
+    const trainer = new Trainer(corpus, { backend: 'native', hidden: 5 });
+    const bytes = encodeCheckpoint({ training: trainer.snapshot(), run: record });
+    const headerLength = Number(Buffer.from(bytes).readBigUInt64LE(0));
+    const header = JSON.parse(Buffer.from(bytes).subarray(8, 8 + headerLength).toString('utf8'));
+    const K = corpus.vocabSize;
+    const shapes = Object.fromEntries(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([k, v]) => [k, (v as { shape: number[] }).shape]));
+    assert.deepStrictEqual(shapes, {
+      U: [5, K], W: [5, 5], V: [K, 5], b: [5], c: [K],
+      'adagrad.U': [5, K], 'adagrad.W': [5, 5], 'adagrad.V': [K, 5], 'adagrad.b': [5], 'adagrad.c': [K],
+      h: [5],
+    });
+    const meta = header.__metadata__;
+    assert.strictEqual(meta.format, 'rnn-native-checkpoint');
+    assert.strictEqual(meta.corpus_sha256, corpus.sha256);
+    assert.deepStrictEqual(JSON.parse(meta.vocabulary), corpus.vocabulary);
+    for (const key of ['step', 'epoch', 'position', 'smooth_loss', 'best_smooth_loss', 'rng_state', 'config', 'format_version']) {
+      assert.ok(key in meta, key);
+    }
+  });
+
+  it('rejects foreign, inconsistent and damaged files with one clear line', () => {
+    const trainer = new Trainer(corpus, { backend: 'ts', hidden: 4 });
+    const good = encodeCheckpoint({ training: trainer.snapshot(), run: record });
+    const rejects = (bytes: Uint8Array, words: string) =>
+      assert.throws(
+        () => decodeCheckpoint(bytes, 'x.safetensors'),
+        (e: Error) => e instanceof UserError && e.message.includes(words) && !e.message.includes('\n'),
+        words
+      );
+    rejects(encodeSafetensors({ weight: { dtype: 'F32', shape: [2], data: new Float32Array(2) } }), 'not an rnn-native checkpoint');
+    rejects(good.subarray(0, good.length - 1), 'x.safetensors');
+    rejects(good.subarray(0, 5), 'x.safetensors');
+    const withMetadata = (change: (meta: Record<string, string>) => void) => {
+      const snapshot = trainer.snapshot();
+      const headerLength = Number(good.readBigUInt64LE(0));
+      const meta = JSON.parse(good.subarray(8, 8 + headerLength).toString('utf8')).__metadata__;
+      change(meta);
+      const decoded = decodeCheckpoint(good, 'ok');
+      assert.ok(decoded.training.step === snapshot.step);
+      const tensors: Record<string, { dtype: 'F64'; shape: number[]; data: Float64Array }> = {};
+      const headerJson = JSON.parse(good.subarray(8, 8 + headerLength).toString('utf8'));
+      const data = good.subarray(8 + headerLength);
+      for (const [name, entry] of Object.entries(headerJson)) {
+        if (name === '__metadata__') continue;
+        const { shape, data_offsets: [begin, end] } = entry as { shape: number[]; data_offsets: [number, number] };
+        tensors[name] = { dtype: 'F64', shape, data: new Float64Array(Uint8Array.from(data.subarray(begin, end)).buffer) };
+      }
+      return { tensors, meta };
+    };
+    const rebuilt = (change: (meta: Record<string, string>, tensors: Record<string, { dtype: 'F64'; shape: number[]; data: Float64Array }>) => void) => {
+      const { tensors, meta } = withMetadata(() => {});
+      change(meta, tensors);
+      return encodeSafetensors(tensors, meta);
+    };
+    assert.doesNotThrow(() => decodeCheckpoint(rebuilt(() => {}), 'rebuilt'));
+    rejects(rebuilt((m) => (m.format_version = '99')), 'format version 99');
+    rejects(rebuilt((m) => (m.vocabulary = '["b","a"]')), 'vocabulary');
+    rejects(rebuilt((m) => delete m.step), 'metadata "step" is missing');
+    rejects(rebuilt((m) => (m.step = '-3')), 'metadata "step"');
+    rejects(rebuilt((m) => (m.rng_state = '[0,0,0,0]')), 'rng_state');
+    rejects(rebuilt((m) => (m.config = '{"hidden":4}')), 'config.seqLength');
+    rejects(rebuilt((m) => (m.corpus_sha256 = 'abc')), 'corpus_sha256');
+    rejects(rebuilt((_, t) => delete t.h), 'tensor "h" is missing');
+    rejects(rebuilt((_, t) => (t.W.shape = [2, 8])), 'tensor "W" has shape [2,8], expected [4,4]');
+    rejects(rebuilt((_, t) => (t.extra = { dtype: 'F64', shape: [1], data: new Float64Array(1) })), 'unexpected tensors: extra');
+  });
+});
