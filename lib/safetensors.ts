@@ -12,8 +12,8 @@ export interface Tensor {
   data: TensorData;
 }
 
-/** The largest JSON header read or written: 100 MiB, as the Python library. */
-export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/** The largest JSON header read or written, as in the Rust/Python library. */
+export const MAX_HEADER_BYTES = 100_000_000;
 
 const METADATA_KEY = '__metadata__';
 
@@ -54,7 +54,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   const padding = (8 - (jsonLength % 8)) % 8;
   const headerLength = jsonLength + padding;
   if (headerLength > MAX_HEADER_BYTES) {
-    throw new RangeError(`safetensors: the header would be ${headerLength} bytes, above the limit of ${MAX_HEADER_BYTES}`);
+    throw new RangeError(`safetensors: the header would be ${headerLength} bytes, over the ${MAX_HEADER_BYTES} limit`);
   }
 
   const out = Buffer.alloc(8 + headerLength + dataLength);
@@ -286,7 +286,7 @@ function show(value: unknown): string {
   if (typeof value === 'string') return quote(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (!Array.isArray(value)) return typeName(value);
-  const items = value.slice(0, 8).map((item) => (typeof item === 'object' && item !== null ? typeName(item) : show(item)));
+  const items = value.slice(0, 8).map((item) => (isObject(item) || Array.isArray(item) ? typeName(item) : show(item)));
   return `[${items.join(', ')}${value.length > 8 ? ', …' : ''}]`;
 }
 

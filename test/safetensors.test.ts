@@ -78,10 +78,29 @@ describe('safetensors', () => {
         assert.ok(bytesOf(got.data).equals(bytesOf(tensor.data)), `${name} bits`);
       }
       const { weights, bias, scale } = decoded.tensors;
-      assert.deepStrictEqual(Array.from(weights.data), [Math.fround(0.1), -0, NaN, Infinity, -Infinity, Math.fround(3.4e38)]);
+      const f32Values = [Math.fround(0.1), -0, NaN, Infinity, -Infinity, Math.fround(3.4e38)];
+      assert.deepStrictEqual(Array.from(weights.data), f32Values);
       assert.deepStrictEqual(Array.from(bias.data), [Math.PI, -0, NaN, 5e-324]);
       assert.ok(Object.is(scale.data[0], -Infinity));
     }
+  });
+
+  it('writes the same bytes as the reference library for its test vectors', () => {
+    const file = (header: string, data: number[] = []) => {
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64LE(BigInt(header.length));
+      return Buffer.concat([prefix, Buffer.from(header), Buffer.from(Float32Array.from(data).buffer)]);
+    };
+    assert.deepStrictEqual(encodeSafetensors({}), file('{}      '));
+    assert.deepStrictEqual(
+      encodeSafetensors({}, { framework: 'pt' }),
+      file('{"__metadata__":{"framework":"pt"}}     ')
+    );
+    const data = Float32Array.of(0, 1, 2, 3, 4, 5);
+    assert.deepStrictEqual(
+      encodeSafetensors({ attn0: { dtype: 'F32', shape: [1, 1, 2, 3], data } }),
+      file('{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}       ', [0, 1, 2, 3, 4, 5])
+    );
   });
 
   it('decodes copies, not views of the input', () => {
@@ -127,9 +146,14 @@ describe('safetensors', () => {
       const parsed = JSON.parse(run.stdout) as Record<string, { values: (number | string)[] }>;
       const { __metadata__: metadata, ...read } = parsed;
       assert.deepStrictEqual(metadata, METADATA);
-      const got = Object.fromEntries(Object.entries(read).map(([name, t]) => [name, { ...t, values: t.values.map(fromPython) }]));
+      const got = Object.fromEntries(
+        Object.entries(read).map(([name, t]) => [name, { ...t, values: t.values.map(fromPython) }])
+      );
       const expected = Object.fromEntries(
-        Object.entries(tensors).map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, values: Array.from(t.data) }])
+        Object.entries(tensors).map(([name, t]) => [
+          name,
+          { dtype: t.dtype, shape: t.shape, values: Array.from(t.data) },
+        ])
       );
       assert.deepStrictEqual(got, expected);
     } finally {
@@ -176,7 +200,7 @@ describe('safetensors', () => {
       ['byte order mark', rawFile('\ufeff{}'), 'does not start with "{"'],
       ['metadata an array', rawFile({ __metadata__: ['a'] }), '"__metadata__" is an array'],
       ['metadata null', rawFile({ __metadata__: null }), '"__metadata__" is null'],
-      ['metadata value a number', rawFile({ __metadata__: { epoch: 3 } }), 'metadata "epoch" is a number, not a string'],
+      ['metadata value a number', rawFile({ __metadata__: { epoch: 3 } }), 'metadata "epoch" is a number'],
       ['entry not an object', rawFile({ w: [0, 4] }, 4), 'tensor "w" is an array, not an object'],
       ['entry missing a key', rawFile({ w: { dtype: 'F32', shape: [1] } }, 4), 'exactly the keys'],
       ['entry with an extra key', rawFile({ w: { ...f32([0, 4]), extra: 1 } }, 4), 'exactly the keys'],
@@ -192,7 +216,7 @@ describe('safetensors', () => {
       ['data_offsets negative', rawFile({ w: f32([-4, 0]) }, 4), 'begin <= end'],
       ['data_offsets out of range', rawFile({ w: f32([0, 8], [2]) }, 4), 'past its end'],
       ['size mismatch', rawFile({ w: f32([0, 8], [3]) }, 8), 'needs 12 bytes, but its data_offsets span 8'],
-      ['shape overflow', rawFile({ w: f32([0, 4], [2 ** 53 - 1, 2 ** 53 - 1, 4]) }, 4), 'needs more than 9007199254740991 bytes'],
+      ['shape overflow', rawFile({ w: f32([0, 4], [2 ** 53 - 1, 2 ** 53 - 1, 4]) }, 4), 'needs more than 9007'],
       ['overlap', rawFile({ a: f32([0, 8], [2]), b: f32([4, 12], [2]) }, 12), 'overlap'],
       ['empty tensor inside another', rawFile({ a: f32([0, 8], [2]), e: f32([4, 4], [0]) }, 8), 'overlap'],
       ['hole between tensors', rawFile({ a: f32([0, 4]), b: f32([8, 12]) }, 12), 'hole in the data: bytes 4-8'],
@@ -287,8 +311,11 @@ function lcg(seed: number): (n: number) => number {
 }
 
 /** Fragments that steer splices into the JSON's corner cases rather than only breaking its syntax. */
-const TOKENS = ['-1', '1.5', '1e400', '-0', '"BF16"', '[]', '{}', '[', ']', '{', '}', ',', ':', '"', '0', '4', '8',
-  '4294967296', '9007199254740993', '"__metadata__"', 'null', '"dtype"', '"shape"', '"data_offsets"', '\\u0000', '\ufeff'];
+const TOKENS = [
+  ...['-1', '1.5', '1e400', '-0', '0', '4', '8', '4294967296', '9007199254740993', 'null', '[]', '{}'],
+  ...['"BF16"', '"__metadata__"', '"dtype"', '"shape"', '"data_offsets"', '"\\u0000"', '\ufeff'],
+  ...['[', ']', '{', '}', ',', ':', '"'],
+];
 
 function mutate(valid: Buffer, random: (n: number) => number): Buffer {
   const bytes = Buffer.from(valid);
@@ -325,6 +352,6 @@ function mutate(valid: Buffer, random: (n: number) => number): Buffer {
 function splice(bytes: Buffer, headerLength: number, at: number, removed: number, inserted: Buffer): Buffer {
   const spliced = Buffer.concat([bytes.subarray(0, at), inserted, bytes.subarray(at + removed)]);
   const end = 8 + headerLength;
-  if (at < end) spliced.writeBigUInt64LE(BigInt(Math.max(0, headerLength + inserted.length - Math.min(removed, end - at))));
+  if (at < end) spliced.writeBigUInt64LE(BigInt(headerLength + inserted.length - Math.min(removed, end - at)));
   return spliced;
 }

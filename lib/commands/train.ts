@@ -200,7 +200,9 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   );
   if (conflicts.length > 0) throw new UserError(`cannot change the model of a resumed run: ${conflicts.join(', ')}`);
 
-  const trainer = Trainer.restore(corpus, checkpoint.training, o.backend as BackendChoice | undefined);
+  // The run's own backend by default: the other one would continue, but not bit for bit.
+  const backend = (o.backend ?? (saved.backend === 'ts' ? 'ts' : 'auto')) as BackendChoice;
+  const trainer = Trainer.restore(corpus, checkpoint.training, backend);
   const savedSteps = typeof saved.steps === 'number' ? saved.steps : undefined;
   const settings = settingsFrom(o, saved, targetSteps(o, corpus, model.seqLength, savedSteps));
   dir.truncateAfter(trainer.step);
