@@ -1,39 +1,37 @@
 // The corpus and its vocabulary: the sorted set of Unicode code points that occur in a UTF-8
 // text, and the text as an index array (1 byte a character when K ≤ 256, else 2).
 import { createHash } from 'crypto';
-import { readFileSync } from 'fs';
+import { closeSync, fstatSync, openSync, readSync } from 'fs';
 import { UserError } from './errors';
 
-/** Called with the fraction done while a large text is read and indexed. */
+/** Called with the fraction done after each chunk while a text is read and indexed. */
 export type ProgressCallback = (fraction: number) => void;
-
-const PROGRESS_EVERY_BYTES = 16 << 20;
 
 /** Largest vocabulary an index array can hold (Uint16Array). */
 export const MAX_VOCABULARY = 65536;
 
 const CODE_POINTS = 0x110000;
 
+/** Reads of a text, from its start each time it is called: one array, or a file in chunks. */
+type ByteSource = () => Iterable<Uint8Array>;
+
+const CHUNK_BYTES = 8 << 20;
+
 /**
  * Calls onCodePoint for each code point of strict UTF-8 (no overlongs, no surrogates, nothing
- * above U+10FFFF). Throws a UserError naming the byte offset of the first invalid sequence.
+ * above U+10FFFF) in bytes, whose first byte is at offset `base` of the text. Returns how many
+ * bytes it decoded: all of them, or, when `final` is false, up to a sequence cut by the end of
+ * the chunk. Throws a UserError naming the text offset of an invalid sequence or of a NUL byte.
  */
-function decodeUtf8(
-  bytes: Uint8Array,
-  source: string,
-  onCodePoint: (cp: number) => void,
-  onProgress?: ProgressCallback
-): void {
+function decodeUtf8(bytes: Uint8Array, base: number, final: boolean, source: string, onCodePoint: (cp: number) => void): number {
   const n = bytes.length;
   let i = 0;
-  let nextReport = PROGRESS_EVERY_BYTES;
   while (i < n) {
-    if (onProgress && i >= nextReport) {
-      onProgress(i / n);
-      nextReport += PROGRESS_EVERY_BYTES;
-    }
     const b0 = bytes[i];
     if (b0 < 0x80) {
+      if (b0 === 0) {
+        throw new UserError(`${source}: looks like a binary file (a NUL byte at offset ${base + i}); the text must be UTF-8`);
+      }
       onCodePoint(b0);
       i += 1;
       continue;
@@ -56,11 +54,12 @@ function decodeUtf8(
       if (b0 === 0xf0) lo = 0x90; // no overlongs
       if (b0 === 0xf4) hi = 0x8f; // nothing above U+10FFFF
     } else {
-      throw invalidUtf8(source, bytes, i);
+      throw invalidUtf8(source, bytes, i, base);
     }
     for (let k = 1; k <= need; k++) {
+      if (i + k >= n && !final) return i; // the rest of the sequence is in the next chunk
       const b = i + k < n ? bytes[i + k] : -1;
-      if (b < lo || b > hi) throw invalidUtf8(source, bytes, i);
+      if (b < lo || b > hi) throw invalidUtf8(source, bytes, i, base);
       cp = (cp << 6) | (b & 0x3f);
       lo = 0x80;
       hi = 0xbf;
@@ -68,11 +67,44 @@ function decodeUtf8(
     onCodePoint(cp);
     i += need + 1;
   }
+  return n;
 }
 
-function invalidUtf8(source: string, bytes: Uint8Array, offset: number): UserError {
+/** Decodes a whole source chunk by chunk, carrying a sequence cut at a chunk's end. */
+function decodeSource(
+  read: ByteSource,
+  source: string,
+  onCodePoint: (cp: number) => void,
+  onChunk: (chunk: Uint8Array, bytesDone: number) => void
+): void {
+  let carry = new Uint8Array(0);
+  let base = 0;
+  for (const chunk of read()) {
+    onChunk(chunk, base + carry.length + chunk.length);
+    const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    const decoded = decodeUtf8(bytes, base, false, source, onCodePoint);
+    carry = Uint8Array.from(bytes.subarray(decoded));
+    base += decoded;
+  }
+  decodeUtf8(carry, base, true, source, onCodePoint);
+}
+
+function invalidUtf8(source: string, bytes: Uint8Array, offset: number, base: number): UserError {
   const shown = Array.from(bytes.subarray(offset, offset + 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  return new UserError(`${source}: invalid UTF-8 at byte offset ${offset} (bytes ${shown}); the text must be UTF-8`);
+  return new UserError(`${source}: invalid UTF-8 at byte offset ${base + offset} (bytes ${shown}); the text must be UTF-8`);
+}
+
+/** A file in chunks of CHUNK_BYTES, so that the whole file is never held in memory at once. */
+function fileChunks(fd: number): ByteSource {
+  return function* () {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (let position = 0; ; ) {
+      const read = readSync(fd, buffer, 0, CHUNK_BYTES, position);
+      if (read === 0) return;
+      position += read;
+      yield buffer.subarray(0, read);
+    }
+  };
 }
 
 /** The symbols of a model: whole Unicode code points, sorted by code point. */
@@ -151,40 +183,53 @@ export class Corpus {
     readonly vocab: Vocabulary
   ) {}
 
-  /** Reads a UTF-8 file. Errors are UserErrors naming the file. */
+  /** Reads a UTF-8 file in chunks: memory is the index array (1 or 2 bytes a character) and one chunk. */
   static fromFile(path: string, onProgress?: ProgressCallback): Corpus {
-    let bytes: Buffer;
+    let fd: number;
     try {
-      bytes = readFileSync(path);
+      fd = openSync(path, 'r');
+      if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
     } catch (error) {
       throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
     }
-    return Corpus.fromBytes(bytes, path, onProgress);
+    try {
+      return Corpus.fromSource(fileChunks(fd), fstatSync(fd).size, path, onProgress);
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   static fromText(text: string, source = 'text'): Corpus {
     return Corpus.fromBytes(Buffer.from(text, 'utf8'), source);
   }
 
-  /**
-   * Decodes strict UTF-8 in two passes so that no array of code points is ever held: memory is
-   * the bytes plus the index array (1 or 2 bytes a character).
-   */
   static fromBytes(bytes: Uint8Array, source = 'text', onProgress?: ProgressCallback): Corpus {
-    if (bytes.length === 0) throw new UserError(`${source}: the text is empty`);
-    const nul = bytes.indexOf(0);
-    if (nul >= 0) throw new UserError(`${source}: looks like a binary file (a NUL byte at offset ${nul}); the text must be UTF-8`);
-    const half = (offset: number) => onProgress && ((fraction: number) => onProgress(offset + fraction / 2));
+    return Corpus.fromSource(() => [bytes], bytes.length, source, onProgress);
+  }
+
+  /** Two passes over the text: the vocabulary, its SHA-256 and length, then the index array. */
+  private static fromSource(read: ByteSource, size: number, source: string, onProgress?: ProgressCallback): Corpus {
+    if (size === 0) throw new UserError(`${source}: the text is empty`);
+    const report = (pass: number) => (_chunk: Uint8Array, done: number) =>
+      onProgress?.((pass + Math.min(1, done / size)) / 2);
     const seen = new Uint8Array(CODE_POINTS);
+    const hash = createHash('sha256');
+    const firstPass = report(0);
     let length = 0;
-    decodeUtf8(
-      bytes,
+    decodeSource(
+      read,
       source,
       (cp) => {
         seen[cp] = 1;
         length++;
       },
-      half(0)
+      (chunk, done) => {
+        hash.update(chunk);
+        firstPass(chunk, done);
+      }
     );
 
     const codePoints: number[] = [];
@@ -200,17 +245,10 @@ export class Corpus {
     }
     const indices = codePoints.length <= 256 ? new Uint8Array(length) : new Uint16Array(length);
     let t = 0;
-    decodeUtf8(
-      bytes,
-      source,
-      (cp) => {
-        indices[t++] = indexOf[cp];
-      },
-      half(0.5)
-    );
+    decodeSource(read, source, (cp) => (indices[t++] = indexOf[cp]), report(1));
+    if (t !== length) throw new UserError(`${source}: the file changed while it was read`);
     const vocabulary = codePoints.map((cp) => String.fromCodePoint(cp));
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    return new Corpus(vocabulary, indices, sha256, new Vocabulary(vocabulary));
+    return new Corpus(vocabulary, indices, hash.digest('hex'), new Vocabulary(vocabulary));
   }
 
   /** K, the number of distinct symbols. */

@@ -60,6 +60,27 @@ describe('corpus and vocabulary', () => {
     expect('sub', 'directory');
   });
 
+  it('reads a file in chunks: characters across chunk ends, and offsets past the first chunk', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rnn-chunks-'));
+    const chunk = 8 << 20;
+    const file = path.join(dir, 'big.txt');
+    writeFileSync(file, Buffer.concat([Buffer.alloc(chunk - 2, 'a'), Buffer.from('🙂ü\n', 'utf8')]));
+    const corpus = Corpus.fromFile(file);
+    assert.strictEqual(corpus.length, chunk - 2 + 3);
+    assert.strictEqual(corpus.decode(corpus.indices.subarray(chunk - 3)), 'a🙂ü\n');
+    assert.strictEqual(corpus.sha256, Corpus.fromText('a'.repeat(chunk - 2) + '🙂ü\n').sha256);
+    const fractions: number[] = [];
+    Corpus.fromFile(file, (f) => fractions.push(f));
+    assert.ok(fractions.length > 0 && fractions.every((f, i) => f > 0 && f <= 1 && (i === 0 || f > fractions[i - 1])));
+
+    writeFileSync(file, Buffer.concat([Buffer.alloc(chunk + 5, 'a'), Buffer.from([0xe2, 0x28])]));
+    assert.throws(() => Corpus.fromFile(file), /invalid UTF-8 at byte offset 8388613 /);
+    writeFileSync(file, Buffer.concat([Buffer.alloc(chunk - 1, 'a'), Buffer.from([0xf0, 0x9f, 0x99])]));
+    assert.throws(() => Corpus.fromFile(file), new RegExp(`invalid UTF-8 at byte offset ${chunk - 1} `));
+    writeFileSync(file, Buffer.concat([Buffer.alloc(chunk + 1, 'a'), Buffer.from([0])]));
+    assert.throws(() => Corpus.fromFile(file), new RegExp(`a NUL byte at offset ${chunk + 1}\\)`));
+  });
+
   it('encodes text and lists the characters outside the vocabulary', () => {
     const corpus = Corpus.fromText(UNICODE_TEXT);
     assert.strictEqual(corpus.decode(corpus.encode('Köln 🙂')), 'Köln 🙂');
