@@ -1,8 +1,9 @@
 // rnn-native: character-level vanilla RNN language models on the CPU.
-export { Corpus, MAX_VOCABULARY } from './corpus';
+export { Corpus, Vocabulary, MAX_VOCABULARY } from './corpus';
+export { readCheckpoint, writeCheckpoint, Checkpoint, RunRecord } from './checkpoint';
 export { demoText, DEMO_CHARACTERS } from './demo';
 export { UserError } from './errors';
-export { Trainer, TrainerOptions, TrainerConfig, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
+export { Trainer, TrainerOptions, TrainerConfig, TrainingState, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
 export { BackendName, BackendChoice, selectBackend } from './backend';
 export { gradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary } from './gradcheck';
 export { loadNative } from './native';
