@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The rnn-native command line. Bad input prints one line and exits 2; see README for the rest.
 import { gradcheckCommand } from './commands/gradcheck';
+import { plotCommand } from './commands/plot';
+import { reportCommand } from './commands/report';
 import { sampleCommand } from './commands/sample';
 import { trainCommand } from './commands/train';
 import { printLine } from './commands/common';
@@ -12,6 +14,8 @@ commands:
   train       train a character-level RNN on a UTF-8 text (default: the built-in demo corpus)
   sample      generate text from a checkpoint
   gradcheck   compare analytic gradients with finite differences and the native addon
+  plot        plot a run's loss: loss.svg and loss.png
+  report      write a run's report: report.md and report.html
 
 Run "rnn-native <command> --help" for a command's options.`;
 
@@ -24,6 +28,10 @@ async function run(argv: string[]): Promise<number> {
       return sampleCommand(rest);
     case 'gradcheck':
       return gradcheckCommand(rest);
+    case 'plot':
+      return plotCommand(rest);
+    case 'report':
+      return reportCommand(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -34,7 +42,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(require('../package.json').version);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample and gradcheck (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot and report (see --help)`);
   }
 }
 

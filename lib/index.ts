@@ -9,6 +9,9 @@ export { gradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary 
 export { loadNative } from './native';
 export { Rng, seedState } from './random';
 export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './layout';
+export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot } from './plot';
+export { writeReport, ReportOptions, WrittenReport } from './report';
+export { lossChart } from './chart';
 
 import { Corpus } from './corpus';
 import { demoText, DEMO_SOURCE } from './demo';

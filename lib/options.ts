@@ -3,12 +3,16 @@
 import { parseArgs } from 'util';
 import { UserError } from './errors';
 
-export type OptionSpec =
+export type OptionSpec = (
   | { kind: 'integer'; min: number; max: number; help: string }
   | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; help: string }
   | { kind: 'string'; help: string }
   | { kind: 'choice'; choices: readonly string[]; help: string }
-  | { kind: 'flag'; help: string };
+  | { kind: 'flag'; help: string }
+) & {
+  /** A one-letter alias, e.g. 'o' for -o. */
+  short?: string;
+};
 
 export type OptionSpecs = Record<string, OptionSpec>;
 
@@ -59,8 +63,22 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
 
 /** Parses argv against specs; unknown options and stray arguments are UserErrors. */
 export function parseOptions<T extends OptionSpecs>(argv: string[], specs: T): ParsedOptions<T> & { help?: boolean } {
+  return parseCommandLine(argv, specs, 0).options;
+}
+
+/**
+ * Like parseOptions, for a command that also takes up to maxOperands arguments that are not
+ * options (e.g. a run directory); more than that is a UserError.
+ */
+export function parseCommandLine<T extends OptionSpecs>(
+  argv: string[],
+  specs: T,
+  maxOperands: number
+): { options: ParsedOptions<T> & { help?: boolean }; operands: string[] } {
   const config = Object.fromEntries(
-    Object.entries(specs).map(([name, spec]) => [name, { type: spec.kind === 'flag' ? 'boolean' : 'string' }] as const)
+    Object.entries(specs).map(
+      ([name, spec]) => [name, { type: spec.kind === 'flag' ? 'boolean' : 'string', ...(spec.short ? { short: spec.short } : {}) }] as const
+    )
   );
   let parsed;
   try {
@@ -68,17 +86,20 @@ export function parseOptions<T extends OptionSpecs>(argv: string[], specs: T): P
       args: argv,
       options: { ...config, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: maxOperands > 0,
     });
   } catch (error) {
     throw new UserError(oneLine((error as Error).message));
+  }
+  if (parsed.positionals.length > maxOperands) {
+    throw new UserError(`unexpected argument "${parsed.positionals[maxOperands]}" (see --help)`);
   }
   const result: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(parsed.values)) {
     if (name === 'help') result.help = raw;
     else result[name] = convert(name, specs[name], raw as string | boolean);
   }
-  return result as ParsedOptions<T> & { help?: boolean };
+  return { options: result as ParsedOptions<T> & { help?: boolean }, operands: parsed.positionals };
 }
 
 function oneLine(message: string): string {
@@ -94,7 +115,7 @@ function oneLine(message: string): string {
 export function optionHelp(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
     const value = { flag: '', string: ' VALUE', choice: ` ${'choices' in spec ? spec.choices.join('|') : ''}`, integer: ' N', number: ' X' }[spec.kind];
-    const flag = `--${name}${value}`;
+    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${value}`;
     return `  ${flag.padEnd(24)}${spec.help}`;
   });
   return [...rows, `  ${'--help'.padEnd(24)}show this help`].join('\n');

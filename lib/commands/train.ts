@@ -10,7 +10,9 @@ import { createReporter, OutputMode } from '../reporter';
 import { Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
 import { DEFAULTS, MAX_HIDDEN, Trainer, TrainerOptions } from '../trainer';
+import { printLossChart } from '../chart';
 import { loadCorpus, printLine, seedSpec, warn } from './common';
+import { reportAfterTraining } from './report';
 
 const MAX_STEPS = 1e12;
 
@@ -35,6 +37,7 @@ const OPTIONS = {
   resume: { kind: 'string', help: 'continue the run in this directory from its latest.safetensors' },
   json: { kind: 'flag', help: 'print JSON lines, one object per event' },
   quiet: { kind: 'flag', help: 'print only the final line' },
+  report: { kind: 'flag', help: 'at the end, write report.md and report.html into the run directory' },
 } satisfies OptionSpecs;
 
 type Options = ParsedOptions<typeof OPTIONS>;
@@ -96,7 +99,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  return finish(outcome, trainer, dir, mode);
+  const code = finish(outcome, trainer, dir, mode);
+  if (outcome.kind === 'done') {
+    const verbose = mode === 'plain' || mode === 'tty';
+    if (verbose) printLossChart(dir.dir, record.bestSmoothLoss);
+    if (o.report) reportAfterTraining(dir.dir, verbose);
+  }
+  return code;
 }
 
 function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: OutputMode): number {

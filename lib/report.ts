@@ -1,0 +1,384 @@
+// The report of a run (the assignment's deliverables): configuration, gradient check, loss plot,
+// the samples taken during training, a passage from the best checkpoint, and the speed.
+// One list of blocks is rendered twice: report.md (links loss.png) and report.html (self-contained,
+// the SVG inline). Everything read from files is escaped by the renderers.
+import { existsSync, readFileSync, statSync } from 'fs';
+import path from 'path';
+import { createBackend, selectBackend } from './backend';
+import { readCheckpoint } from './checkpoint';
+import { gradcheckPasses, GRADCHECK_TARGETS } from './commands/gradcheck';
+import { loadCorpus } from './commands/common';
+import { Vocabulary } from './corpus';
+import { UserError } from './errors';
+import { writeFileAtomic } from './files';
+import { gradcheck, GRADCHECK_DEFAULTS, GradcheckResult } from './gradcheck';
+import { makeLayout, PARAMETER_NAMES } from './layout';
+import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
+import { Rng } from './random';
+import { formatDuration } from './reporter';
+import { sampleText } from './trainer';
+
+export interface ReportOptions {
+  /** Text of the gradient check (default: the run's own text, config.json "data"). */
+  gradcheckData?: string;
+  /** Seed of the passage (default 42). */
+  seed?: number;
+  /** Temperature of the passage (default 1). */
+  temperature?: number;
+}
+
+export interface WrittenReport {
+  markdownPath: string;
+  htmlPath: string;
+  svgPath: string;
+  pngPath: string;
+  /** Things the report could not do fully (also stated in the report). */
+  warnings: string[];
+}
+
+export const PASSAGE_LENGTH = 1000;
+export const REPORT_DEFAULTS = { seed: 42, temperature: 1 } as const;
+
+/**
+ * Writes RUN_DIR/report.md and RUN_DIR/report.html, and loss.svg and loss.png beside them.
+ * Everything is read and computed first: a run it cannot report on gets no files.
+ */
+export function writeReport(runDir: string, options: ReportOptions = {}): WrittenReport {
+  const config = readRunConfig(runDir);
+  const warnings: string[] = [];
+  const plot = buildLossPlot(runDir);
+  const blocks = [
+    ...titleBlocks(runDir, config),
+    ...configBlocks(config),
+    ...gradcheckBlocks(config, options.gradcheckData, warnings),
+    ...plotBlocks(plot),
+    ...sampleBlocks(path.join(runDir, 'samples.txt')),
+    ...passageBlocks(runDir, options, warnings),
+    ...speedBlocks(runDir, config, plot),
+  ];
+  const { svgPath, pngPath } = writePlotFiles(plot, path.join(runDir, 'loss.svg'));
+  const markdownPath = path.join(runDir, 'report.md');
+  const htmlPath = path.join(runDir, 'report.html');
+  writeFileAtomic(markdownPath, renderMarkdown(blocks));
+  writeFileAtomic(htmlPath, renderHtml(blocks, `Training report: ${runName(runDir)}`));
+  return { markdownPath, htmlPath, svgPath, pngPath, warnings };
+}
+
+function runName(runDir: string): string {
+  return path.basename(path.resolve(runDir));
+}
+
+function readRunConfig(runDir: string): Record<string, unknown> {
+  if (!existsSync(runDir)) throw new UserError(`${runDir}: no such directory`);
+  if (!statSync(runDir).isDirectory()) throw new UserError(`${runDir}: is not a run directory`);
+  const file = path.join(runDir, 'config.json');
+  if (!existsSync(file)) throw new UserError(`${runDir}: holds no config.json (not a run directory)`);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${file}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${file}: is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The blocks of the report
+
+export type Block =
+  | { kind: 'heading'; level: 1 | 2 | 3; text: string }
+  | { kind: 'paragraph'; text: string }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'table'; header: string[]; rows: string[][]; numeric?: boolean }
+  | { kind: 'code'; text: string }
+  | { kind: 'figure'; svg: string; png: string; alt: string };
+
+function titleBlocks(runDir: string, config: Record<string, unknown>): Block[] {
+  const made = typeof config.created === 'string' ? ` It started at ${config.created}.` : '';
+  return [
+    { kind: 'heading', level: 1, text: `Training report: ${runName(runDir)}` },
+    { kind: 'paragraph', text: `Run directory ${path.resolve(runDir)}.${made}` },
+  ];
+}
+
+function configBlocks(config: Record<string, unknown>): Block[] {
+  const rows = flatten(config).map(([key, value]) => [key, key === 'data' && value === 'null' ? 'null (the built-in demo corpus)' : value]);
+  return [
+    { kind: 'heading', level: 2, text: 'Configuration' },
+    { kind: 'paragraph', text: 'From config.json: the resolved options of the run, and its resumes.' },
+    { kind: 'table', header: ['setting', 'value'], rows },
+  ];
+}
+
+/** Nested objects as dotted keys ("corpus.sha256"); arrays and scalars as JSON. */
+function flatten(object: Record<string, unknown>, prefix = ''): [string, string][] {
+  return Object.entries(object).flatMap(([key, value]): [string, string][] =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? flatten(value as Record<string, unknown>, `${prefix}${key}.`)
+      : [[prefix + key, typeof value === 'string' ? value : JSON.stringify(value)]]
+  );
+}
+
+function gradcheckBlocks(config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
+  const heading: Block = { kind: 'heading', level: 2, text: 'Gradient check' };
+  const data = given ?? (typeof config.data === 'string' ? config.data : undefined);
+  let checked: { result: GradcheckResult; source: string; vocabSize: number };
+  try {
+    const { corpus, source } = loadCorpus(data);
+    checked = { result: gradcheck(corpus), source, vocabSize: corpus.vocabSize };
+  } catch (error) {
+    // The run's own text may have moved or be too big to check: the report is still worth writing.
+    if (given !== undefined || !(error instanceof UserError)) throw error;
+    const reason = `gradient check not run: ${error.message}; give a text with --gradcheck-data`;
+    warnings.push(reason);
+    return [heading, { kind: 'paragraph', text: reason }];
+  }
+  const { result, source, vocabSize } = checked;
+  if (result.nativeError) warnings.push(`native gradients not checked: ${result.nativeError}`);
+  const e = (x: number | undefined) => (x === undefined ? '–' : x.toExponential(2));
+  const rows = PARAMETER_NAMES.map((name) => [
+    name,
+    e(result.numeric[name].maxRelative),
+    e(result.numeric[name].maxAbsolute),
+    e(result.native?.[name].maxRelative),
+    e(result.native?.[name].maxAbsolute),
+  ]);
+  const { hidden, seqLength, step, seed } = GRADCHECK_DEFAULTS;
+  return [
+    heading,
+    {
+      kind: 'paragraph',
+      text:
+        `On the first ${seqLength} characters of ${source} (K = ${vocabSize}): m = ${hidden}, h0 = 0, weights from seed ${seed}, ` +
+        `unclipped gradients. "numeric": the float64 analytic gradients against centered finite differences (step ${step}); ` +
+        `"native": the native float32 gradients against the float64 ones.`,
+    },
+    {
+      kind: 'table',
+      header: ['parameter', 'numeric: max relative error', 'numeric: max absolute error', 'native: max relative error', 'native: max absolute error'],
+      rows,
+      numeric: true,
+    },
+    {
+      kind: 'paragraph',
+      text:
+        `Targets (max relative error): numeric ≤ ${GRADCHECK_TARGETS.numeric.toExponential()}, native ≤ ${GRADCHECK_TARGETS.native.toExponential()}: ` +
+        `${gradcheckPasses(result) ? 'met' : 'NOT met'}.` +
+        (result.nativeError ? ` Native gradients not checked: ${result.nativeError}.` : ''),
+    },
+  ];
+}
+
+function plotBlocks(plot: LossPlot): Block[] {
+  const last = plot.rows[plot.rows.length - 1];
+  const lowest = plot.rows.reduce((best, row) => (row.smoothLoss < best.smoothLoss ? row : best));
+  return [
+    { kind: 'heading', level: 2, text: 'Loss' },
+    { kind: 'figure', svg: plot.svg, png: 'loss.png', alt: 'Smooth loss against the update step' },
+    {
+      kind: 'paragraph',
+      text:
+        `At step ${last.step} (epoch ${last.epoch}) the smooth loss is ${last.smoothLoss.toFixed(3)}; the lowest logged is ` +
+        `${lowest.smoothLoss.toFixed(3)}, at step ${lowest.step}. Loss: −Σ log p of the true next character over a sequence, in nats.`,
+    },
+  ];
+}
+
+export interface TrainingSample {
+  step: number;
+  smoothLoss: number;
+  text: string;
+}
+
+const SAMPLE_HEADING = /^--- step (\d+), smooth loss ([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?) ---$/gm;
+
+/** The blocks of samples.txt, in file order (each is "--- step N, smooth loss X ---\ntext\n\n"). */
+export function parseSamples(content: string, source: string): TrainingSample[] {
+  const headings = [...content.matchAll(SAMPLE_HEADING)];
+  if (headings.length === 0 ? content.trim() !== '' : headings[0].index !== 0) {
+    throw new UserError(`${source}: does not start with a "--- step N, smooth loss X ---" line`);
+  }
+  return headings.map((heading, i) => {
+    const start = heading.index! + heading[0].length + 1;
+    const end = i + 1 < headings.length ? headings[i + 1].index! : content.length;
+    return { step: Number(heading[1]), smoothLoss: Number(heading[2]), text: content.slice(start, end).replace(/\n\n$/, '') };
+  });
+}
+
+function sampleBlocks(file: string): Block[] {
+  const samples = existsSync(file) ? parseSamples(readFileSync(file, 'utf8'), file) : [];
+  const heading: Block = { kind: 'heading', level: 2, text: 'Samples during training' };
+  if (samples.length === 0) return [heading, { kind: 'paragraph', text: 'No samples were taken (see --sample-every).' }];
+  return [
+    heading,
+    { kind: 'paragraph', text: `${samples.length} samples from samples.txt, in order, each from the model and hidden state of that step.` },
+    ...samples.flatMap((sample): Block[] => [
+      { kind: 'heading', level: 3, text: `Step ${sample.step}, smooth loss ${sample.smoothLoss.toFixed(3)}` },
+      { kind: 'code', text: sample.text },
+    ]),
+  ];
+}
+
+/** PASSAGE_LENGTH characters from best.safetensors, from h = 0 with a newline as the first input, as `sample` does. */
+function passageBlocks(runDir: string, options: ReportOptions, warnings: string[]): Block[] {
+  const seed = options.seed ?? REPORT_DEFAULTS.seed;
+  const temperature = options.temperature ?? REPORT_DEFAULTS.temperature;
+  if (!Number.isSafeInteger(seed)) throw new UserError(`seed must be an integer, got ${seed}`);
+  const file = path.join(runDir, 'best.safetensors');
+  const { training, run } = readCheckpoint(file);
+  const vocab = new Vocabulary(training.vocabulary);
+  const selection = selectBackend('auto');
+  if (selection.warning) warnings.push(selection.warning);
+  const layout = makeLayout(training.config.hidden, vocab.size);
+  const backend = createBackend(selection.name, layout, Float64Array.from(training.params));
+  const text = sampleText(backend, vocab, {
+    state: new Float64Array(layout.hidden),
+    prime: Int32Array.of(Math.max(0, vocab.indexOf('\n'.codePointAt(0)!))),
+    length: PASSAGE_LENGTH,
+    temperature,
+    rng: Rng.fromSeed(seed),
+  });
+  const loss = run.bestSmoothLoss === undefined ? '' : `, smooth loss ${run.bestSmoothLoss.toFixed(3)}`;
+  return [
+    { kind: 'heading', level: 2, text: 'A passage from the best checkpoint' },
+    {
+      kind: 'paragraph',
+      text:
+        `${PASSAGE_LENGTH} characters sampled from best.safetensors (step ${training.step}${loss}) with seed ${seed} and ` +
+        `temperature ${temperature}, from h = 0 with a newline as the first input, on the ${selection.name} backend ` +
+        `(the same as: rnn-native sample --model ${runDir} --length ${PASSAGE_LENGTH} --seed ${seed} --temperature ${temperature}).`,
+    },
+    { kind: 'code', text },
+  ];
+}
+
+function speedBlocks(runDir: string, config: Record<string, unknown>, plot: LossPlot): Block[] {
+  const last = plot.rows[plot.rows.length - 1];
+  const items = [
+    `Training time: ${seconds(last.elapsed)} (elapsed_s of the last loss.csv row: the time spent training, over all resumes).`,
+    last.elapsed > 0
+      ? `Speed: ${Math.round(last.step / last.elapsed)} updates/s (step ${last.step} / training time).`
+      : 'Speed: unknown (no training time was logged).',
+  ];
+  const wall = wallSeconds(runDir, config);
+  const resumes = Array.isArray(config.resumed) ? config.resumed.length : 0;
+  if (wall !== undefined) {
+    const gaps = resumes > 0 ? `, including the time between the ${resumes} resume${resumes === 1 ? '' : 's'}` : '';
+    items.push(`Wall time: ${seconds(wall)} (from the start in config.json to the last checkpoint write: loading the text and writing files too${gaps}).`);
+  }
+  return [{ kind: 'heading', level: 2, text: 'Speed' }, { kind: 'list', items }];
+}
+
+function seconds(value: number): string {
+  return value >= 60 ? `${value.toFixed(1)} s (${formatDuration(value)})` : `${value.toFixed(2)} s`;
+}
+
+/** config.json's "created" to latest.safetensors' modification time, when both are known. */
+function wallSeconds(runDir: string, config: Record<string, unknown>): number | undefined {
+  const started = typeof config.created === 'string' ? Date.parse(config.created) : NaN;
+  const latest = path.join(runDir, 'latest.safetensors');
+  if (!Number.isFinite(started) || !existsSync(latest)) return undefined;
+  const wall = (statSync(latest).mtimeMs - started) / 1000;
+  return wall >= 0 ? wall : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Inline Markdown text: &, < and > as entities, and the characters Markdown would format backslash-escaped. */
+function markdownText(text: string): string {
+  return text
+    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!)
+    .replace(/[\\`*_[\]|]/g, (c) => `\\${c}`)
+    .replace(/\r?\n/g, ' ');
+}
+
+/** A fence longer than any run of backticks in the text, so the text cannot close it. */
+function markdownCode(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${text}\n${fence}`;
+}
+
+export function renderMarkdown(blocks: Block[]): string {
+  const parts = blocks.map((block) => {
+    switch (block.kind) {
+      case 'heading':
+        return `${'#'.repeat(block.level)} ${markdownText(block.text)}`;
+      case 'paragraph':
+        return markdownText(block.text);
+      case 'list':
+        return block.items.map((item) => `- ${markdownText(item)}`).join('\n');
+      case 'table': {
+        const row = (cells: string[]) => `| ${cells.map(markdownText).join(' | ')} |`;
+        const rule = `|${block.header.map((_, i) => (block.numeric && i > 0 ? ' ---: ' : ' --- ')).join('|')}|`;
+        return [row(block.header), rule, ...block.rows.map(row)].join('\n');
+      }
+      case 'code':
+        return markdownCode(block.text);
+      case 'figure':
+        return `![${markdownText(block.alt)}](${encodeURI(block.png)})`;
+    }
+  });
+  return parts.join('\n\n') + '\n';
+}
+
+const STYLE = `
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: #222; max-width: 920px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+h3 { font-size: 1em; margin: 1.2em 0 0.3em; color: #444; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
+td.number { text-align: right; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+th { background: #f4f4f4; }
+td { word-break: break-all; }
+pre { font: 13px/1.45 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f7f7f5; border: 1px solid #e4e4e0; padding: 0.7em 0.9em; white-space: pre-wrap; word-wrap: break-word; }
+figure { margin: 1em 0; }
+figure svg { max-width: 100%; height: auto; display: block; }
+`;
+
+export function renderHtml(blocks: Block[], title: string): string {
+  const body = blocks.map((block) => {
+    switch (block.kind) {
+      case 'heading':
+        return `<h${block.level}>${escapeHtml(block.text)}</h${block.level}>`;
+      case 'paragraph':
+        return `<p>${escapeHtml(block.text)}</p>`;
+      case 'list':
+        return `<ul>${block.items.map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>`;
+      case 'table': {
+        const cell = (text: string, i: number) => `<td${block.numeric && i > 0 ? ' class="number"' : ''}>${escapeHtml(text)}</td>`;
+        const head = `<tr>${block.header.map((text) => `<th>${escapeHtml(text)}</th>`).join('')}</tr>`;
+        return `<table>${head}${block.rows.map((row) => `<tr>${row.map(cell).join('')}</tr>`).join('')}</table>`;
+      }
+      case 'code':
+        return `<pre>${escapeHtml(block.text)}</pre>`;
+      case 'figure':
+        // The SVG comes from lib/plot.ts, which escapes every text it draws.
+        return `<figure role="img" aria-label="${escapeHtml(block.alt)}">${block.svg}</figure>`;
+    }
+  });
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    // Self-contained: the page may load nothing, and runs no script.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    ...body,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
