@@ -7,7 +7,7 @@ import { UserError } from './errors';
 import { writeFileAtomic } from './files';
 import { makeLayout, PARAMETER_NAMES, ParameterName } from './layout';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
-import { TrainingState } from './trainer';
+import { MAX_HIDDEN, TrainingState } from './trainer';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -121,21 +121,32 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   if (elapsedSeconds === undefined || elapsedSeconds < 0) fail('metadata "elapsed_seconds" must be a number ≥ 0');
 
   const tensorsOf = readTensors(tensors, config.hidden, vocabulary.length, fail);
+  const step = count('step', 0);
+  const epoch = count('epoch', 1);
+  const position = count('position', 0);
+  const corpusCharacters = count('corpus_characters', 1);
+  const smoothLoss = optionalNumber('smooth_loss');
+  // The data walk moves by seqLength from 0 and starts at most one epoch per update.
+  if (position > corpusCharacters || position % config.seqLength !== 0) {
+    fail(`metadata "position" ${position} is not a window start of a ${corpusCharacters}-character text`);
+  }
+  if (epoch > step + 1) fail(`metadata "epoch" ${epoch} is more than step + 1 = ${step + 1}`);
+  if ((step === 0) !== (smoothLoss === undefined)) fail('metadata "smooth_loss" must be null exactly when "step" is 0');
   return {
     training: {
       config,
       vocabulary,
-      step: count('step', 0),
-      epoch: count('epoch', 1),
-      position: count('position', 0),
-      smoothLoss: optionalNumber('smooth_loss'),
+      step,
+      epoch,
+      position,
+      smoothLoss,
       lastLoss: optionalNumber('last_loss'),
       rngState: Uint32Array.from(rngState as number[]),
       ...tensorsOf,
     },
     run: {
       corpusSha256,
-      corpusCharacters: count('corpus_characters', 1),
+      corpusCharacters,
       bestSmoothLoss: optionalNumber('best_smooth_loss'),
       elapsedSeconds: elapsedSeconds!,
     },
@@ -151,7 +162,9 @@ function parseConfig(value: unknown, fail: (reason: string) => never): TrainingS
     if (typeof o[key] !== 'number' || !Number.isFinite(o[key])) fail(`config.${key} must be a number`);
   }
   const config = Object.fromEntries(CONFIG_KEYS.map((k) => [k, o[k]])) as TrainingState['config'];
-  if (!Number.isSafeInteger(config.hidden) || config.hidden < 1) fail('config.hidden must be a positive integer');
+  if (!Number.isSafeInteger(config.hidden) || config.hidden < 1 || config.hidden > MAX_HIDDEN) {
+    fail(`config.hidden must be an integer from 1 to ${MAX_HIDDEN}`);
+  }
   if (!Number.isSafeInteger(config.seqLength) || config.seqLength < 1) fail('config.seqLength must be a positive integer');
   return config;
 }
@@ -163,30 +176,32 @@ function readTensors(
   vocab: number,
   fail: (reason: string) => never
 ): Pick<TrainingState, 'params' | 'accum' | 'state'> {
-  const layout = makeLayout(hidden, vocab);
-  const expected = shapes(hidden, vocab);
+  const expected: Record<string, number[]> = { ...shapes(hidden, vocab), h: [hidden] };
+  for (const name of PARAMETER_NAMES) expected[`adagrad.${name}`] = expected[name];
+  const extra = Object.keys(tensors).filter((name) => !(name in expected));
+  if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
   const dtype = tensors.U?.dtype;
   if (dtype !== 'F32' && dtype !== 'F64') fail('tensor "U" must be F32 or F64');
-  const Flat = dtype === 'F32' ? Float32Array : Float64Array;
-  const tensor = (name: string, shape: number[]): Tensor['data'] => {
+  // Every shape is checked against the file's tensors before anything is allocated, so the
+  // arrays below are no larger than the file.
+  for (const [name, shape] of Object.entries(expected)) {
     const t = tensors[name];
     if (!t) fail(`tensor "${name}" is missing`);
     if (t.dtype !== dtype) fail(`tensor "${name}" is ${t.dtype}; every tensor must be ${dtype}`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       fail(`tensor "${name}" has shape [${t.shape}], expected [${shape}]`);
     }
-    return t.data;
-  };
+    if (!t.data.every(Number.isFinite)) fail(`tensor "${name}" holds NaN or infinite values`);
+    if (name.startsWith('adagrad.') && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
+  }
+  const Flat = dtype === 'F32' ? Float32Array : Float64Array;
+  const layout = makeLayout(hidden, vocab);
   const params = new Flat(layout.total);
   const accum = new Flat(layout.total);
   for (const name of PARAMETER_NAMES) {
     const [offset] = layout.slices[name];
-    params.set(tensor(name, expected[name]), offset);
-    accum.set(tensor(`adagrad.${name}`, expected[name]), offset);
+    params.set(tensors[name].data, offset);
+    accum.set(tensors[`adagrad.${name}`].data, offset);
   }
-  const state = new Flat(tensor('h', [hidden]));
-  const known = new Set([...PARAMETER_NAMES, ...PARAMETER_NAMES.map((n) => `adagrad.${n}`), 'h']);
-  const extra = Object.keys(tensors).filter((name) => !known.has(name));
-  if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
-  return { params, accum, state };
+  return { params, accum, state: new Flat(tensors.h.data) };
 }

@@ -5,7 +5,7 @@ import { plotCommand } from './commands/plot';
 import { reportCommand } from './commands/report';
 import { sampleCommand } from './commands/sample';
 import { trainCommand } from './commands/train';
-import { printLine } from './commands/common';
+import { printLine, stdout } from './commands/common';
 import { UserError } from './errors';
 
 const USAGE = `usage: rnn-native <command> [options]
@@ -62,10 +62,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  // A closed pipe (`rnn-native train | head`) ends the output quietly.
+  // A closed pipe (`rnn-native train | head`) ends the output; training then stops as on a
+  // signal, with a checkpoint (lib/commands/train.ts).
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
+    if (error.code !== 'EPIPE') throw error;
+    stdout.closed = true;
   });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

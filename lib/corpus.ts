@@ -180,7 +180,9 @@ export class Corpus {
     readonly indices: Uint8Array | Uint16Array,
     /** SHA-256 of the text's UTF-8 bytes, in hex: checkpoints record it to refuse another text. */
     readonly sha256: string,
-    readonly vocab: Vocabulary
+    readonly vocab: Vocabulary,
+    /** Where the text came from (a path), for messages. */
+    readonly source: string
   ) {}
 
   /** Reads a UTF-8 file in chunks: memory is the index array (1 or 2 bytes a character) and one chunk. */
@@ -188,9 +190,17 @@ export class Corpus {
     let fd: number;
     try {
       fd = openSync(path, 'r');
-      if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
     } catch (error) {
       throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
+    }
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      closeSync(fd);
+      throw new UserError(
+        stat.isDirectory()
+          ? `${path}: is a directory, not a text file`
+          : `${path}: not a regular file (the text is read twice, so save it to a file first)`
+      );
     }
     try {
       return Corpus.fromSource(fileChunks(fd), fstatSync(fd).size, path, onProgress);
@@ -248,7 +258,7 @@ export class Corpus {
     decodeSource(read, source, (cp) => (indices[t++] = indexOf[cp]), report(1));
     if (t !== length) throw new UserError(`${source}: the file changed while it was read`);
     const vocabulary = codePoints.map((cp) => String.fromCodePoint(cp));
-    return new Corpus(vocabulary, indices, hash.digest('hex'), new Vocabulary(vocabulary));
+    return new Corpus(vocabulary, indices, hash.digest('hex'), new Vocabulary(vocabulary), source);
   }
 
   /** K, the number of distinct symbols. */

@@ -37,14 +37,14 @@ function describe(spec: OptionSpec): string {
   }
 }
 
-function convert(name: string, spec: OptionSpec, raw: string | boolean): string | number | boolean {
+function convert(label: string, spec: OptionSpec, raw: string | boolean): string | number | boolean {
   if (spec.kind === 'flag' || spec.kind === 'string') {
-    if (spec.kind === 'string' && raw === '') throw new UserError(`--${name} must not be empty`);
+    if (spec.kind === 'string' && raw === '') throw new UserError(`${label} must not be empty`);
     return raw;
   }
   const text = String(raw);
   if (spec.kind === 'choice') {
-    if (!spec.choices.includes(text)) throw new UserError(`--${name} must be ${describe(spec)}, got "${text}"`);
+    if (!spec.choices.includes(text)) throw new UserError(`${label} must be ${describe(spec)}, got "${text}"`);
     return text;
   }
   // Decimal notation only (1e5 is fine): Number() alone would also take ' 5', '0x10' and ''.
@@ -56,9 +56,18 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
     value > spec.max ||
     (spec.kind === 'integer' && !Number.isInteger(value))
   ) {
-    throw new UserError(`--${name} must be ${describe(spec)}, got "${text}"`);
+    throw new UserError(`${label} must be ${describe(spec)}, got "${text}"`);
   }
   return value;
+}
+
+/** Checks a value read from a file (e.g. a saved setting) as if it had been given as `label`. */
+export function checkValue(label: string, spec: OptionSpec, value: unknown): string | number | boolean {
+  const numeric = spec.kind === 'integer' || spec.kind === 'number';
+  if (numeric ? typeof value !== 'number' : typeof value !== 'string') {
+    throw new UserError(`${label} must be ${describe(spec)}, got ${JSON.stringify(value)}`);
+  }
+  return convert(label, spec, String(value));
 }
 
 /** Parses argv against specs; unknown options and stray arguments are UserErrors. */
@@ -97,7 +106,7 @@ export function parseCommandLine<T extends OptionSpecs>(
   const result: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(parsed.values)) {
     if (name === 'help') result.help = raw;
-    else result[name] = convert(name, specs[name], raw as string | boolean);
+    else result[name] = convert(`--${name}`, specs[name], raw as string | boolean);
   }
   return { options: result as ParsedOptions<T> & { help?: boolean }, operands: parsed.positionals };
 }

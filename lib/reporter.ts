@@ -1,11 +1,12 @@
 // How a training run shows itself: JSON lines, plain lines (not a terminal), a live progress
 // bar (a terminal), or only the final line (--quiet).
+import { writeOut } from './commands/common';
 import { sampleHeading } from './run-dir';
 import { Progress, Reporter, RunEvent } from './run';
 
 export type OutputMode = 'json' | 'plain' | 'tty' | 'quiet';
 
-const write = (text: string) => process.stdout.write(text);
+const write = writeOut;
 
 export function createReporter(mode: OutputMode): Reporter {
   switch (mode) {

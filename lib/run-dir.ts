@@ -58,14 +58,21 @@ export class RunDir {
     writeFileAtomic(this.configPath, JSON.stringify(config, null, 2) + '\n');
   }
 
-  /** The saved configuration, or undefined when config.json is missing or unreadable. */
+  /** The saved configuration; undefined when there is no config.json, an error when it is damaged. */
   readConfig(): Record<string, unknown> | undefined {
+    if (!existsSync(this.configPath)) return undefined;
+    let value: unknown;
     try {
-      const value = JSON.parse(readFileSync(this.configPath, 'utf8'));
-      return typeof value === 'object' && value !== null ? value : undefined;
+      value = JSON.parse(readFileSync(this.configPath, 'utf8'));
     } catch {
-      return undefined;
+      value = undefined;
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new UserError(
+        `${this.configPath}: damaged (not a JSON object); repair it, or move it away and resume with --data and the settings again`
+      );
+    }
+    return value as Record<string, unknown>;
   }
 
   appendLoss(row: LossRow): void {
@@ -107,7 +114,8 @@ function append(file: string, text: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'a');
-    writeSync(fd, text);
+    const bytes = Buffer.from(text, 'utf8');
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
   } catch (error) {
     throw new UserError(`${file}: could not write (${describeWriteError(error as NodeJS.ErrnoException)})`);
   } finally {

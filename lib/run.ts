@@ -49,7 +49,7 @@ export interface Reporter {
 export type RunOutcome =
   | { kind: 'done' }
   | { kind: 'interrupted'; signal: NodeJS.Signals }
-  | { kind: 'diverged'; step: number; loss: number; lastCheckpointStep: number | undefined };
+  | { kind: 'diverged'; step: number; what: string; lastCheckpointStep: number | undefined };
 
 /** Seconds of work per chunk: short enough for a signal to be answered well within a second. */
 const CHUNK_SECONDS = 0.1;
@@ -58,7 +58,8 @@ const MAX_CHUNK = 10000;
 export class Run {
   private readonly started = process.hrtime.bigint();
   private readonly startStep: number;
-  private chunk = 16;
+  /** Updates per chunk: starts at one (one update of a big model can take seconds) and adapts. */
+  private chunk = 1;
   private lastCheckpointStep: number | undefined;
 
   constructor(
@@ -71,6 +72,8 @@ export class Run {
     private readonly stopRequested: () => NodeJS.Signals | undefined
   ) {
     this.startStep = trainer.step;
+    // A resumed run starts from a checkpoint of its own step.
+    if (trainer.step > 0) this.lastCheckpointStep = trainer.step;
   }
 
   /** Seconds trained in this process. */
@@ -89,10 +92,8 @@ export class Run {
       const chunkStarted = process.hrtime.bigint();
       const target = Math.min(this.nextStop(), trainer.step + this.chunk);
       const losses = trainer.train(target - trainer.step);
-      const bad = losses.findIndex((loss) => !Number.isFinite(loss));
-      if (bad >= 0) {
-        return { kind: 'diverged', step: target - losses.length + bad + 1, loss: losses[bad], lastCheckpointStep: this.lastCheckpointStep };
-      }
+      const diverged = this.divergence(losses);
+      if (diverged) return diverged;
       this.adaptChunk(losses.length, Number(process.hrtime.bigint() - chunkStarted) / 1e9);
       this.atStep(trainer.step);
       this.reportProgress();
@@ -102,6 +103,24 @@ export class Run {
     this.checkpoint();
     this.reporter.event(this.doneEvent());
     return { kind: 'done' };
+  }
+
+  /**
+   * A non-finite loss, or non-finite weights after a chunk (the last update's loss is computed
+   * before its step, so it can be finite while the step overflowed).
+   */
+  private divergence(losses: Float64Array): RunOutcome | undefined {
+    const { trainer } = this;
+    const bad = losses.findIndex((loss) => !Number.isFinite(loss));
+    const firstStep = trainer.step - losses.length + 1;
+    if (bad >= 0) {
+      return { kind: 'diverged', step: firstStep + bad, what: `the loss became ${losses[bad]}`, lastCheckpointStep: this.lastCheckpointStep };
+    }
+    const { params, accum, state } = trainer.backend;
+    if (!params.every(Number.isFinite) || !accum.every(Number.isFinite) || !state.every(Number.isFinite)) {
+      return { kind: 'diverged', step: trainer.step, what: 'the weights overflowed', lastCheckpointStep: this.lastCheckpointStep };
+    }
+    return undefined;
   }
 
   /** The next step at which something other than training happens. */
@@ -152,11 +171,10 @@ export class Run {
       run: { ...record, bestSmoothLoss: best ? smoothLoss : record.bestSmoothLoss, elapsedSeconds: this.elapsed() },
     };
     const bytes = encodeCheckpoint(checkpoint);
+    // best first: latest records the best loss, so it must never name a best file not written.
+    if (best) writeFileAtomic(dir.bestPath, bytes);
     writeFileAtomic(dir.latestPath, bytes);
-    if (best) {
-      writeFileAtomic(dir.bestPath, bytes);
-      record.bestSmoothLoss = smoothLoss;
-    }
+    if (best) record.bestSmoothLoss = smoothLoss;
     this.lastCheckpointStep = trainer.step;
     this.reporter.event({ event: 'checkpoint', step: trainer.step, path: dir.latestPath, best });
   }

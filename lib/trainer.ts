@@ -257,7 +257,7 @@ export function validateOptions(o: NumericOptions, corpus: Corpus): NumericOptio
   }
   if (corpus.length < o.seqLength + 1) {
     throw new UserError(
-      `the text has ${corpus.length} characters; it needs at least seqLength + 1 = ${o.seqLength + 1}`
+      `${corpus.source} has ${corpus.length} characters; seqLength (--seq-length) ${o.seqLength} needs at least ${o.seqLength + 1}`
     );
   }
   return o;

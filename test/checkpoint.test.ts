@@ -91,5 +91,11 @@ describe('checkpoints', () => {
     rejects(rebuilt((_, t) => delete t.h), 'tensor "h" is missing');
     rejects(rebuilt((_, t) => (t.W.shape = [2, 8])), 'tensor "W" has shape [2,8], expected [4,4]');
     rejects(rebuilt((_, t) => (t.extra = { dtype: 'F64', shape: [1], data: new Float64Array(1) })), 'unexpected tensors: extra');
+    rejects(rebuilt((_, t) => (t.W.data[3] = NaN)), 'tensor "W" holds NaN or infinite values');
+    rejects(rebuilt((_, t) => (t['adagrad.V'].data[0] = -1)), 'tensor "adagrad.V" holds negative values');
+    rejects(rebuilt((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 1e8 }))), 'config.hidden must be an integer from 1 to 8192');
+    rejects(rebuilt((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 20 }))), 'tensor "U" has shape');
+    rejects(rebuilt((m) => (m.position = '13')), 'metadata "position" 13 is not a window start');
+    rejects(rebuilt((m) => (m.epoch = '999')), 'metadata "epoch" 999 is more than step + 1');
   });
 });

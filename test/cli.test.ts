@@ -104,7 +104,7 @@ describe('command line', () => {
     writeFileSync(short, 'abc');
     let result = run(['train', '--data', short, '--seq-length', '3']);
     assert.strictEqual(result.status, 2);
-    assert.match(result.stderr, /has 3 characters; it needs at least seqLength \+ 1 = 4/);
+    assert.match(result.stderr, /short.txt has 3 characters; seqLength \(--seq-length\) 3 needs at least 4/);
     const invalid = path.join(dir, 'invalid.txt');
     writeFileSync(invalid, Buffer.from([0x61, 0x62, 0xfe, 0x63]));
     result = run(['gradcheck', '--data', invalid]);

@@ -145,7 +145,7 @@ describe('train and sample, end to end', function () {
     const out = fresh();
     const result = run(['train', ...base, '--backend', 'native', '--eta', '1e37', '--steps', '100', '--checkpoint-every', '1', '--out', out]);
     expectStatus(result, 1);
-    assert.match(result.stderr, /the loss became NaN at step (\d+); training stopped and the last good checkpoint, .*latest.safetensors, is from step \d+\. Try a lower --eta/);
+    assert.match(result.stderr, /the loss became NaN at step (\d+); training stopped and the last good checkpoint, .*latest.safetensors, is from step \d+\. Try a new run with a lower --eta/);
     const [, bad] = /at step (\d+)/.exec(result.stderr)!;
     const { training } = readCheckpoint(path.join(out, 'latest.safetensors'));
     assert.strictEqual(training.step, Number(bad) - 1);
@@ -210,6 +210,67 @@ describe('train and sample, end to end', function () {
     assert.match(run(['sample', '--model', out, '--argmax', '--temperature', '0.5']).stderr, /either --argmax or --temperature/);
   });
 
+  it('sample --out never replaces the model, a link or an existing file without --force', () => {
+    const out = fresh();
+    expectStatus(run(['train', ...base, '--steps', '20', '--out', out]), 0);
+    const model = path.join(out, 'best.safetensors');
+    const before = readFileSync(model);
+    let result = run(['sample', '--model', out, '--length', '5', '--out', model, '--force']);
+    expectStatus(result, 2);
+    assert.match(result.stderr, /is the model itself/);
+    assert.ok(before.equals(readFileSync(model)));
+    const existing = path.join(dir, 'existing.txt');
+    writeFileSync(existing, 'keep me');
+    result = run(['sample', '--model', out, '--length', '5', '--out', existing]);
+    expectStatus(result, 2);
+    assert.match(result.stderr, /exists; add --force to replace it/);
+    assert.strictEqual(readFileSync(existing, 'utf8'), 'keep me');
+    expectStatus(run(['sample', '--model', out, '--length', '5', '--out', existing, '--force']), 0);
+    assert.strictEqual(Array.from(readFileSync(existing, 'utf8')).length, 5);
+  });
+
+  it('refuses a resume with nothing to do, or a damaged config.json, writing nothing', () => {
+    const out = fresh();
+    expectStatus(run(['train', ...base, '--steps', '60', '--out', out]), 0);
+    const files = () => ['config.json', 'loss.csv', 'latest.safetensors'].map((f) => readFileSync(path.join(out, f)).toString('base64'));
+    const before = files();
+    let result = run(['train', '--resume', out]);
+    expectStatus(result, 2);
+    assert.match(result.stderr, /is already at step 60; give --steps \(or --epochs\) beyond it/);
+    result = run(['train', '--resume', out, '--steps', '40']);
+    expectStatus(result, 2);
+    assert.deepStrictEqual(files(), before);
+
+    const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+    writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, logEvery: 0.5 }));
+    result = run(['train', '--resume', out, '--steps', '100']);
+    expectStatus(result, 2);
+    assert.match(result.stderr, /config.json: logEvery must be an integer from 1 to/);
+    writeFileSync(path.join(out, 'config.json'), '{"data": ');
+    result = run(['train', '--resume', out, '--steps', '100']);
+    expectStatus(result, 2);
+    assert.match(result.stderr, /config.json: damaged \(not a JSON object\)/);
+    assert.strictEqual(readFileSync(path.join(out, 'config.json'), 'utf8'), '{"data": ');
+  });
+
+  it('stops on a closed output (train | head) with a checkpoint, exit 141', async () => {
+    const out = fresh();
+    const child = spawn(process.execPath, [cli, 'train', ...base, '--steps', '100000000', '--checkpoint-every', '1000000', '--out', out], { env });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.strictEqual(status, 141, stderr);
+    assert.match(stderr, /the output was closed at step \d+; saved/);
+    assert.ok(readCheckpoint(path.join(out, 'latest.safetensors')).training.step > 0);
+  });
+
+  it('refuses a pipe as --data with a clear line', () => {
+    const result = spawnSync('bash', ['-c', `echo hello world | ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} train --data /dev/stdin`], { encoding: 'utf8', env });
+    expectStatus(result, 2);
+    assert.match(result.stderr, /not a regular file \(the text is read twice, so save it to a file first\)/);
+  });
+
   it('keeps the previous checkpoint intact when the disk fills up', function () {
     const probe = fresh();
     expectStatus(run(['train', ...base, '--steps', '10', '--out', probe]), 0);
@@ -228,9 +289,11 @@ describe('train and sample, end to end', function () {
       const out = path.join(mount, 'run');
       const result = run(['train', ...base, '--steps', '1000', '--checkpoint-every', '100', '--out', out]);
       assert.notStrictEqual(result.status, 0);
-      assert.match(result.stderr, /latest.safetensors: could not write \(no space left on the device\); the previous file, if any, is intact/);
-      const { training } = readCheckpoint(path.join(out, 'latest.safetensors'));
+      assert.match(result.stderr, /(latest|best).safetensors: could not write \(no space left on the device\); the previous file, if any, is intact/);
+      const { training, run: record } = readCheckpoint(path.join(out, 'latest.safetensors'));
       assert.ok(training.step >= 100 && training.step < 1000, `step ${training.step}`);
+      // best is written before latest, so latest never names a best checkpoint that is not there.
+      assert.strictEqual(readCheckpoint(path.join(out, 'best.safetensors')).training.smoothLoss, record.bestSmoothLoss);
     } finally {
       execFileSync('umount', [mount]);
     }

@@ -3,8 +3,15 @@ import { statSync } from 'fs';
 import { Corpus } from '../corpus';
 import { demoText, DEMO_SOURCE } from '../demo';
 
+/** Standard output, which a reader may close (`rnn-native train | head`): then nothing more is written. */
+export const stdout = { closed: false };
+
+export function writeOut(text: string): void {
+  if (!stdout.closed) process.stdout.write(text);
+}
+
 export function printLine(line: string): void {
-  process.stdout.write(line + '\n');
+  writeOut(line + '\n');
 }
 
 export function warn(message: string): void {

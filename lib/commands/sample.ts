@@ -1,5 +1,5 @@
 // rnn-native sample: text from a checkpoint.
-import { existsSync, statSync } from 'fs';
+import { existsSync, lstatSync, realpathSync, statSync } from 'fs';
 import path from 'path';
 import { BackendChoice, createBackend, selectBackend } from '../backend';
 import { readCheckpoint } from '../checkpoint';
@@ -20,7 +20,8 @@ const OPTIONS = {
   prime: { kind: 'string', help: 'text that warms up the hidden state; the output starts with it' },
   seed: { ...seedSpec, help: 'seed of the draws (default 42): same seed, same model, same text' },
   backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (default)' },
-  out: { kind: 'string', help: 'write the text to this file instead of stdout' },
+  out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
+  force: { kind: 'flag', help: 'let --out replace an existing regular file' },
 } satisfies OptionSpecs;
 
 export function sampleCommand(argv: string[]): number {
@@ -32,7 +33,9 @@ export function sampleCommand(argv: string[]): number {
   if (o.model === undefined) throw new UserError('--model is required: a checkpoint file or a run directory');
   if (o.argmax && o.temperature !== undefined) throw new UserError('use either --argmax or --temperature, not both');
 
-  const { training } = readCheckpoint(checkpointPath(o.model));
+  const model = checkpointPath(o.model);
+  if (o.out !== undefined) checkOut(o.out, model, o.force ?? false);
+  const { training } = readCheckpoint(model);
   const vocab = new Vocabulary(training.vocabulary);
   // The prime's characters are checked before anything is computed.
   const prime = o.prime !== undefined ? vocab.encode(o.prime) : Int32Array.of(defaultStart(vocab));
@@ -51,6 +54,19 @@ export function sampleCommand(argv: string[]): number {
   if (o.out !== undefined) writeFileAtomic(o.out, output);
   else process.stdout.write(output + '\n');
   return 0;
+}
+
+/** --out never replaces what the user did not ask to replace: the model, a link, a device. */
+function checkOut(out: string, model: string, force: boolean): void {
+  let stat;
+  try {
+    stat = lstatSync(out);
+  } catch {
+    return; // a new file
+  }
+  if (!stat.isFile()) throw new UserError(`--out ${out}: exists and is not a regular file`);
+  if (existsSync(model) && realpathSync(out) === realpathSync(model)) throw new UserError(`--out ${out}: is the model itself`);
+  if (!force) throw new UserError(`--out ${out}: exists; add --force to replace it`);
 }
 
 /** A run directory stands for its best.safetensors (or latest.safetensors, if no best yet). */

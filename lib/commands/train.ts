@@ -5,13 +5,13 @@ import { BackendChoice } from '../backend';
 import { readCheckpoint, RunRecord } from '../checkpoint';
 import { Corpus } from '../corpus';
 import { UserError } from '../errors';
-import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
+import { checkValue, optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
 import { createReporter, OutputMode } from '../reporter';
 import { Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
 import { DEFAULTS, MAX_HIDDEN, Trainer, TrainerOptions } from '../trainer';
 import { printLossChart } from '../chart';
-import { loadCorpus, printLine, seedSpec, warn } from './common';
+import { loadCorpus, printLine, seedSpec, stdout, warn, writeOut } from './common';
 import { reportAfterTraining } from './report';
 
 const MAX_STEPS = 1e12;
@@ -94,7 +94,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   let outcome: RunOutcome;
   try {
-    outcome = await new Run(trainer, dir, settings, record, createReporter(mode), () => stopSignal).execute();
+    const stopRequested = () => stopSignal ?? (stdout.closed ? 'SIGPIPE' : undefined);
+    outcome = await new Run(trainer, dir, settings, record, createReporter(mode), stopRequested).execute();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -109,46 +110,65 @@ export async function trainCommand(argv: string[]): Promise<number> {
 }
 
 function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: OutputMode): number {
-  if (mode === 'tty') process.stdout.write('\r\x1b[K');
+  if (mode === 'tty') writeOut('\r\x1b[K');
   switch (outcome.kind) {
     case 'done':
       return 0;
-    case 'interrupted':
+    case 'interrupted': {
+      const why = outcome.signal === 'SIGPIPE' ? 'the output was closed' : `stopped by ${outcome.signal}`;
+      if (mode === 'json') writeOut(JSON.stringify({ event: 'stopped', step: trainer.step, signal: outcome.signal, path: dir.latestPath }) + '\n');
       process.stderr.write(
-        `rnn-native: stopped by ${outcome.signal} at step ${trainer.step}; saved ${dir.latestPath}\n` +
-          `rnn-native: resume with: npx rnn-native train --resume ${dir.dir}\n`
+        `rnn-native: ${why} at step ${trainer.step}; saved ${dir.latestPath}\n` +
+          `rnn-native: resume with: npx rnn-native train --resume ${shellQuote(dir.dir)}\n`
       );
       return exitCodeOf(outcome.signal);
+    }
     case 'diverged': {
       const kept =
         outcome.lastCheckpointStep !== undefined
           ? `the last good checkpoint, ${dir.latestPath}, is from step ${outcome.lastCheckpointStep}`
           : 'no checkpoint had been written yet';
+      if (mode === 'json') {
+        writeOut(JSON.stringify({ event: 'diverged', step: outcome.step, reason: outcome.what, checkpointStep: outcome.lastCheckpointStep ?? null }) + '\n');
+      }
       process.stderr.write(
-        `rnn-native: the loss became ${outcome.loss} at step ${outcome.step}; training stopped and ${kept}. ` +
-          `Try a lower --eta (this run: ${trainer.config.eta}).\n`
+        `rnn-native: ${outcome.what} at step ${outcome.step}; training stopped and ${kept}. ` +
+          `Try a new run with a lower --eta (this run: ${trainer.config.eta}).\n`
       );
       return 1;
     }
   }
 }
 
-function exitCodeOf(signal: NodeJS.Signals): number {
-  return signal === 'SIGINT' ? 130 : 143;
+/** The directory as one shell word. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
+/** 128 + the signal's number, as shells report it. */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return { SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 }[signal as 'SIGINT' | 'SIGPIPE' | 'SIGTERM'] ?? 1;
+}
+
+/** Run settings: the command line's, else the run's saved ones (checked again), else defaults. */
 function settingsFrom(o: Options, saved: Record<string, unknown>, steps: number): RunSettings {
-  const pick = (given: number | undefined, key: keyof typeof SETTING_DEFAULTS): number =>
-    given ?? (typeof saved[key] === 'number' ? (saved[key] as number) : SETTING_DEFAULTS[key]);
+  const pick = (flag: SettingFlag, key: keyof typeof SETTING_DEFAULTS): number => {
+    const given = o[flag];
+    if (given !== undefined) return given;
+    if (saved[key] === undefined) return SETTING_DEFAULTS[key];
+    return checkValue(`config.json: ${key}`, OPTIONS[flag], saved[key]) as number;
+  };
   return {
     steps,
-    logEvery: pick(o['log-every'], 'logEvery'),
-    sampleEvery: pick(o['sample-every'], 'sampleEvery'),
-    sampleLength: pick(o['sample-length'], 'sampleLength'),
-    temperature: pick(o.temperature, 'temperature'),
-    checkpointEvery: pick(o['checkpoint-every'], 'checkpointEvery'),
+    logEvery: pick('log-every', 'logEvery'),
+    sampleEvery: pick('sample-every', 'sampleEvery'),
+    sampleLength: pick('sample-length', 'sampleLength'),
+    temperature: pick('temperature', 'temperature'),
+    checkpointEvery: pick('checkpoint-every', 'checkpointEvery'),
   };
 }
+
+type SettingFlag = 'log-every' | 'sample-every' | 'sample-length' | 'temperature' | 'checkpoint-every';
 
 /** Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain. */
 export function updatesPerEpoch(characters: number, seqLength: number): number {
@@ -194,8 +214,10 @@ function prepareNew(o: Options, mode: OutputMode): Prepared {
 function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const dir = RunDir.open(resume);
   const checkpoint = readCheckpoint(dir.latestPath);
-  const saved = dir.readConfig() ?? {};
-  const data = o.data ?? (typeof saved.data === 'string' ? saved.data : undefined);
+  const saved = dir.readConfig();
+  if (saved === undefined) warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
+  const config = saved ?? {};
+  const data = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
   const { corpus, source } = loadCorpus(data, mode === 'tty');
   if (corpus.sha256 !== checkpoint.run.corpusSha256) {
     throw new UserError(
@@ -210,13 +232,19 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   if (conflicts.length > 0) throw new UserError(`cannot change the model of a resumed run: ${conflicts.join(', ')}`);
 
   // The run's own backend by default: the other one would continue, but not bit for bit.
-  const backend = (o.backend ?? (saved.backend === 'ts' ? 'ts' : 'auto')) as BackendChoice;
+  const backend = (o.backend ?? (config.backend === 'ts' ? 'ts' : 'auto')) as BackendChoice;
+  const savedSteps = typeof config.steps === 'number' ? config.steps : undefined;
+  const settings = settingsFrom(o, config, targetSteps(o, corpus, model.seqLength, savedSteps));
+  const step = checkpoint.training.step;
+  if (settings.steps <= step) {
+    throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
+  }
   const trainer = Trainer.restore(corpus, checkpoint.training, backend);
-  const savedSteps = typeof saved.steps === 'number' ? saved.steps : undefined;
-  const settings = settingsFrom(o, saved, targetSteps(o, corpus, model.seqLength, savedSteps));
-  dir.truncateAfter(trainer.step);
-  const resumes = Array.isArray(saved.resumed) ? saved.resumed : [];
-  dir.writeConfig({ ...saved, ...settings, resumed: [...resumes, { at: new Date().toISOString(), step: trainer.step, backend: trainer.config.backend }] });
+  // Only now, with every input checked, is anything written.
+  dir.truncateAfter(step);
+  const resumes = Array.isArray(config.resumed) ? config.resumed : [];
+  const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
+  dir.writeConfig({ ...config, ...(saved ? {} : { data: data === undefined ? null : path.resolve(data) }), ...settings, resumed });
   return { trainer, dir, settings, record: checkpoint.run };
 }
 
