@@ -1,5 +1,7 @@
 #include "rnn.h"
 
+#include "fastmath.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -31,6 +33,15 @@ void Workspace::reserve(const Dims& d, int T) {
 
 namespace {
 
+RNN_VECTOR_CLONES void tanh_inplace(float* x, int n) {
+  for (int i = 0; i < n; ++i) x[i] = tanh_approx(x[i]);
+}
+
+// o[k] = exp(o[k] − shift)
+RNN_VECTOR_CLONES void exp_shifted(float* o, int n, float shift) {
+  for (int k = 0; k < n; ++k) o[k] = exp_approx(o[k] - shift);
+}
+
 // h_next = tanh(W h_prev + U[:, x] + b)
 void step(const Dims& d, const float* params, const float* h_prev, int32_t x, float* h_next) {
   const int m = d.m;
@@ -39,18 +50,19 @@ void step(const Dims& d, const float* params, const float* h_prev, int32_t x, fl
   for (int i = 0; i < m; ++i) h_next[i] = b[i] + U[static_cast<size_t>(i) * d.K + x];
   cblas_sgemv(CblasRowMajor, CblasNoTrans, m, m, 1.0f, params + d.W, m, h_prev, 1, 1.0f, h_next,
               1);
-  for (int i = 0; i < m; ++i) h_next[i] = std::tanh(h_next[i]);
+  tanh_inplace(h_next, m);
 }
 
 // Turns a row of logits into probabilities in place; returns log p[target] via log-sum-exp.
 double softmax_row(float* o, int K, int32_t target) {
   const float max = *std::max_element(o, o + K);
+  const double shifted_target = static_cast<double>(o[target]) - max;
+  exp_shifted(o, K, max);
   double sum = 0;
-  for (int k = 0; k < K; ++k) sum += std::exp(static_cast<double>(o[k]) - max);
-  const double log_sum = std::log(sum);
-  const double log_p_target = static_cast<double>(o[target]) - max - log_sum;
-  for (int k = 0; k < K; ++k) o[k] = static_cast<float>(std::exp(o[k] - max - log_sum));
-  return log_p_target;
+  for (int k = 0; k < K; ++k) sum += o[k];
+  const float inverse = static_cast<float>(1.0 / sum);
+  for (int k = 0; k < K; ++k) o[k] *= inverse;
+  return shifted_target - std::log(sum);
 }
 
 }  // namespace
@@ -114,8 +126,8 @@ double loss_and_gradients(const Dims& d, const float* params, float* grads, floa
   return loss;
 }
 
-void adagrad_update(const Dims& d, float* params, const float* grads, float* accum,
-                    const Hyper& hp) {
+RNN_VECTOR_CLONES void adagrad_update(const Dims& d, float* params, const float* grads,
+                                      float* accum, const Hyper& hp) {
   for (size_t j = 0; j < d.total; ++j) {
     // Written with comparisons so that a NaN gradient stays NaN, as in the reference.
     const float raw = grads[j];
