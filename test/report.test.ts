@@ -92,7 +92,7 @@ describe('run report', () => {
   });
 
   it('tabulates the gradient check: five parameters, numeric and native errors, targets met', () => {
-    const md = readFileSync(path.join(runDir, 'report.md'), 'utf8');
+    const md = readFileSync(writeReport(runDir).markdownPath, 'utf8');
     assert.match(md, /On the first 25 characters of .*text\.txt \(K = 32\): m = 5,/);
     const table = md.slice(md.indexOf('| parameter |')).split('\n\n')[0].split('\n');
     assert.strictEqual(table[0], '| parameter | numeric: max relative error | numeric: max absolute error | native: max relative error | native: max absolute error |');
