@@ -145,7 +145,8 @@ describe('train and sample, end to end', function () {
     const out = fresh();
     const result = run(['train', ...base, '--backend', 'native', '--eta', '1e37', '--steps', '100', '--checkpoint-every', '1', '--out', out]);
     expectStatus(result, 1);
-    assert.match(result.stderr, /the loss became NaN at step (\d+); training stopped and the last good checkpoint, .*latest.safetensors, is from step \d+\. Try a new run with a lower --eta/);
+    // Depending on where a chunk ends, the weights' overflow or the NaN loss it causes is seen first.
+    assert.match(result.stderr, /(the loss became NaN|the weights overflowed) at step (\d+); training stopped and the last good checkpoint, .*latest.safetensors, is from step \d+\. Try a new run with a lower --eta/);
     const [, bad] = /at step (\d+)/.exec(result.stderr)!;
     const { training } = readCheckpoint(path.join(out, 'latest.safetensors'));
     assert.strictEqual(training.step, Number(bad) - 1);
