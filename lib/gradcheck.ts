@@ -38,6 +38,9 @@ export interface GradcheckResult {
 /** Work the check may take: finite differences cost two forward passes per parameter. */
 export const MAX_GRADCHECK_FLOPS = 2e11;
 
+/** Targets of the gradient check: max relative error per parameter. */
+export const GRADCHECK_TARGETS = { numeric: 1e-6, native: 1e-4 } as const;
+
 export const GRADCHECK_DEFAULTS = { hidden: 5, seqLength: 25, step: 1e-4, seed: 42, sigma: 0.01 } as const;
 
 function compare(analytic: Float64Array, other: Float64Array): ErrorSummary {
@@ -108,4 +111,24 @@ export function gradcheck(corpus: Corpus, options: GradcheckOptions = {}): Gradc
     result.nativeError = native.error;
   }
   return result;
+}
+
+/** One row per parameter: name, numeric relative and absolute errors, native relative and absolute. */
+export function gradcheckRows(result: GradcheckResult, missing = '-'): string[][] {
+  const e = (x: number | undefined) => (x === undefined ? missing : x.toExponential(2));
+  return PARAMETER_NAMES.map((name) => [
+    name,
+    e(result.numeric[name].maxRelative),
+    e(result.numeric[name].maxAbsolute),
+    e(result.native?.[name].maxRelative),
+    e(result.native?.[name].maxAbsolute),
+  ]);
+}
+
+export function gradcheckPasses(result: GradcheckResult): boolean {
+  return PARAMETER_NAMES.every(
+    (name) =>
+      result.numeric[name].maxRelative <= GRADCHECK_TARGETS.numeric &&
+      (!result.native || result.native[name].maxRelative <= GRADCHECK_TARGETS.native)
+  );
 }

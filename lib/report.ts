@@ -6,13 +6,12 @@ import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
 import { createBackend, selectBackend } from './backend';
 import { readCheckpoint } from './checkpoint';
-import { gradcheckPasses, GRADCHECK_TARGETS } from './commands/gradcheck';
 import { loadCorpus } from './commands/common';
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
 import { writeFileAtomic } from './files';
-import { gradcheck, GRADCHECK_DEFAULTS, GradcheckResult } from './gradcheck';
-import { makeLayout, PARAMETER_NAMES } from './layout';
+import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from './gradcheck';
+import { makeLayout } from './layout';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
 import { Rng } from './random';
 import { formatDuration } from './reporter';
@@ -136,14 +135,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   }
   const { result, source, vocabSize } = checked;
   if (result.nativeError) warnings.push(`native gradients not checked: ${result.nativeError}`);
-  const e = (x: number | undefined) => (x === undefined ? '–' : x.toExponential(2));
-  const rows = PARAMETER_NAMES.map((name) => [
-    name,
-    e(result.numeric[name].maxRelative),
-    e(result.numeric[name].maxAbsolute),
-    e(result.native?.[name].maxRelative),
-    e(result.native?.[name].maxAbsolute),
-  ]);
+  const rows = gradcheckRows(result, '–');
   const { hidden, seqLength, step, seed } = GRADCHECK_DEFAULTS;
   return [
     heading,

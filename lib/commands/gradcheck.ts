@@ -1,11 +1,8 @@
 // rnn-native gradcheck: the gradient-check table of the assignment.
-import { gradcheck, GRADCHECK_DEFAULTS, GradcheckResult } from '../gradcheck';
+import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from '../gradcheck';
 import { PARAMETER_NAMES } from '../layout';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import { loadCorpus, printLine, seedSpec, warn } from './common';
-
-/** Targets of the gradient check: max relative error per parameter. */
-export const GRADCHECK_TARGETS = { numeric: 1e-6, native: 1e-4 } as const;
 
 const OPTIONS = {
   data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
@@ -48,23 +45,7 @@ export function gradcheckCommand(argv: string[]): number {
   return ok ? 0 : 1;
 }
 
-export function gradcheckPasses(result: GradcheckResult): boolean {
-  return PARAMETER_NAMES.every(
-    (name) =>
-      result.numeric[name].maxRelative <= GRADCHECK_TARGETS.numeric &&
-      (!result.native || result.native[name].maxRelative <= GRADCHECK_TARGETS.native)
-  );
-}
-
 function gradcheckTable(result: GradcheckResult): string {
-  const e = (x: number | undefined) => (x === undefined ? '-' : x.toExponential(2));
   const header = ['parameter', 'numeric rel.', 'numeric abs.', 'native rel.', 'native abs.'];
-  const rows = PARAMETER_NAMES.map((name) => [
-    name,
-    e(result.numeric[name].maxRelative),
-    e(result.numeric[name].maxAbsolute),
-    e(result.native?.[name].maxRelative),
-    e(result.native?.[name].maxAbsolute),
-  ]);
-  return [header, ...rows].map((row) => row.map((cell) => cell.padEnd(14)).join('').trimEnd()).join('\n');
+  return [header, ...gradcheckRows(result)].map((row) => row.map((cell) => cell.padEnd(14)).join('').trimEnd()).join('\n');
 }
