@@ -51,11 +51,25 @@ let loaded: NativeLoad | undefined;
 /**
  * Loads the addon once (build/Release, then prebuilds/, through node-gyp-build). Never throws:
  * on failure it returns the reason. RNN_NATIVE_DISABLE=1 makes it report the addon as absent.
+ * RNN_NATIVE_ADDON=/path/to/rnn_native.node loads that file instead (e.g. the sanitized build of
+ * scripts/sanitize.sh, which must run with the ASan runtime in LD_PRELOAD, or the ASan runtime
+ * ends the process); if it does not load, the reason names the variable and the path.
  */
 export function loadNative(): NativeLoad {
   if (loaded) return loaded;
   if (process.env.RNN_NATIVE_DISABLE === '1') {
     loaded = { error: 'disabled by RNN_NATIVE_DISABLE=1' };
+    return loaded;
+  }
+  const override = process.env.RNN_NATIVE_ADDON;
+  if (override) {
+    const file = path.resolve(override);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      loaded = { addon: require(file) as NativeAddon };
+    } catch (error) {
+      loaded = { error: `RNN_NATIVE_ADDON=${override}: could not load ${file} (${(error as Error).message.split('\n')[0]})` };
+    }
     return loaded;
   }
   try {

@@ -1,5 +1,5 @@
 // A run directory: config.json, loss.csv, samples.txt, latest.safetensors, best.safetensors.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
 import path from 'path';
 import { UserError } from './errors';
 import { describeWriteError, writeFileAtomic } from './files';
@@ -36,22 +36,65 @@ export class RunDir {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory`);
     const taken = RUN_FILES.filter((name) => existsSync(path.join(dir, name)));
     if (taken.length > 0) {
-      throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); resume it with --resume ${dir} or choose another --out`);
+      const next = taken.includes('latest.safetensors')
+        ? `resume it with --resume ${dir}`
+        : 'it stopped before its first checkpoint, so there is nothing to resume: remove it';
+      throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); ${next} or choose another --out`);
     }
     try {
       mkdirSync(dir, { recursive: true });
     } catch (error) {
       throw new UserError(`--out ${dir}: cannot create the directory (${describeWriteError(error as NodeJS.ErrnoException)})`);
     }
-    return new RunDir(dir);
+    return new RunDir(dir).lock();
   }
 
   /** An existing run, to resume. */
   static open(dir: string): RunDir {
     const run = new RunDir(dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: no such directory`);
-    if (!existsSync(run.latestPath)) throw new UserError(`--resume ${dir}: holds no latest.safetensors to resume from`);
-    return run;
+    if (!existsSync(run.latestPath)) {
+      throw new UserError(
+        `--resume ${dir}: holds no latest.safetensors (the run stopped before its first checkpoint); remove it or start a new run`
+      );
+    }
+    return run.lock().removeTemporaryFiles();
+  }
+
+  /**
+   * Takes the directory for this process (DIR/.lock holds the pid; a lock of a process that is
+   * gone is taken over), so two runs never write the same files. Released at exit.
+   */
+  private lock(): this {
+    const lockPath = path.join(this.dir, '.lock');
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new UserError(`${this.dir}: cannot lock (${describeWriteError(error as NodeJS.ErrnoException)})`);
+      }
+      const owner = Number(readFileSync(lockPath, 'utf8'));
+      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+        throw new UserError(`${this.dir}: in use by another rnn-native process (pid ${owner})`);
+      }
+      writeFileSync(lockPath, String(process.pid));
+    }
+    process.on('exit', () => {
+      try {
+        if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+      } catch {
+        // already gone
+      }
+    });
+    return this;
+  }
+
+  /** Temporary files of atomic writes that a killed process left (the lock says none is running). */
+  private removeTemporaryFiles(): this {
+    for (const name of readdirSync(this.dir)) {
+      if (RUN_FILES.some((file) => name.startsWith(`.${file}.`) && name.endsWith('.tmp'))) unlinkSync(path.join(this.dir, name));
+    }
+    return this;
   }
 
   writeConfig(config: object): void {
@@ -108,6 +151,15 @@ export class RunDir {
 
 export function sampleHeading(step: number, smoothLoss: number): string {
   return `--- step ${step}, smooth loss ${smoothLoss.toFixed(3)} ---`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function append(file: string, text: string): void {

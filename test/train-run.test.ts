@@ -266,6 +266,35 @@ describe('train and sample, end to end', function () {
     assert.ok(readCheckpoint(path.join(out, 'latest.safetensors')).training.step > 0);
   });
 
+  it('locks a run directory, and cleans the temporary files of killed writes on resume', async () => {
+    const out = fresh();
+    expectStatus(run(['train', ...base, '--steps', '50', '--out', out]), 0);
+    assert.ok(!existsSync(path.join(out, '.lock')), 'the lock is released at exit');
+    const leftover = path.join(out, '.latest.safetensors.99999.tmp');
+    writeFileSync(leftover, 'half a checkpoint');
+    writeFileSync(path.join(out, '.lock'), '999999999'); // a process that is gone
+    const child = spawn(process.execPath, [cli, 'train', '--resume', out, '--steps', '100000000', '--json'], { env });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    assert.ok(!existsSync(leftover), 'leftover temporary file removed');
+    const second = run(['train', '--resume', out, '--steps', '100000000']);
+    expectStatus(second, 2);
+    assert.match(second.stderr, new RegExp(`in use by another rnn-native process \\(pid ${child.pid}\\)`));
+    child.kill('SIGTERM');
+    assert.strictEqual(await new Promise((resolve) => child.on('exit', resolve)), 143);
+  });
+
+  it('says what to do with a run killed before its first checkpoint', () => {
+    const out = fresh();
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'config.json'), '{}');
+    let result = run(['train', '--resume', out]);
+    expectStatus(result, 2);
+    assert.match(result.stderr, /stopped before its first checkpoint\); remove it or start a new run/);
+    result = run(['train', ...base, '--steps', '10', '--out', out]);
+    expectStatus(result, 2);
+    assert.match(result.stderr, /nothing to resume: remove it or choose another --out/);
+  });
+
   it('refuses a pipe as --data with a clear line', () => {
     const result = spawnSync('bash', ['-c', `echo hello world | ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} train --data /dev/stdin`], { encoding: 'utf8', env });
     expectStatus(result, 2);
