@@ -178,7 +178,7 @@ function readTensors(
 ): Pick<TrainingState, 'params' | 'accum' | 'state'> {
   const expected: Record<string, number[]> = { ...shapes(hidden, vocab), h: [hidden] };
   for (const name of PARAMETER_NAMES) expected[`adagrad.${name}`] = expected[name];
-  const extra = Object.keys(tensors).filter((name) => !(name in expected));
+  const extra = Object.keys(tensors).filter((name) => !Object.hasOwn(expected, name));
   if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
   const dtype = tensors.U?.dtype;
   if (dtype !== 'F32' && dtype !== 'F64') fail('tensor "U" must be F32 or F64');

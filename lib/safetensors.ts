@@ -2,7 +2,7 @@
 // Layout: an 8-byte little-endian header length N, N bytes of UTF-8 JSON, then the raw tensor bytes.
 import { endianness } from 'os';
 import { TextDecoder } from 'util';
-import { UserError } from './errors';
+import { oneLine, UserError } from './errors';
 
 export type DType = 'F32' | 'F64' | 'U32' | 'I32';
 export type TensorData = Float32Array | Float64Array | Uint32Array | Int32Array;
@@ -292,12 +292,6 @@ function show(value: unknown): string {
 
 function quote(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
-}
-
-/** Messages are shown as one line: control characters (from the file name or JSON errors) become escapes. */
-function oneLine(message: string): string {
-  const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, escape);
 }
 
 function assertLittleEndian(): void {
