@@ -16,6 +16,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib/checkpoint';
 import { Rng } from '../lib/random';
+import { generatedText } from '../test/helpers';
 
 const root = path.join(__dirname, '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -66,14 +67,7 @@ function writeText(file: string): void {
     writeFileSync(file, readFileSync(SHAKESPEARE).subarray(0, 200_000));
     return;
   }
-  const words = ['the', 'king', 'and', 'queen', 'of', 'thy', 'love', 'shall', 'not', 'be', 'my', 'lord'];
-  let text = '';
-  let state = 1;
-  while (text.length < 200_000) {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    text += words[state % words.length] + (state % 7 === 0 ? '.\n' : ' ');
-  }
-  writeFileSync(file, text);
+  writeFileSync(file, generatedText(200_000));
 }
 
 type Moment = keyof CrashFigures['moments'];
