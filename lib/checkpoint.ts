@@ -5,7 +5,7 @@ import { readFileSync } from 'fs';
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
 import { writeFileAtomic } from './files';
-import { makeLayout, PARAMETER_NAMES, ParameterName } from './layout';
+import { makeLayout } from './layout';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { MAX_HIDDEN, TrainingState } from './trainer';
 
@@ -28,20 +28,14 @@ export interface Checkpoint {
   run: RunRecord;
 }
 
-function shapes(hidden: number, vocab: number): Record<ParameterName, number[]> {
-  return { U: [hidden, vocab], W: [hidden, hidden], V: [vocab, hidden], b: [hidden], c: [vocab] };
-}
-
 export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
   const { hidden } = training.config;
   const layout = makeLayout(hidden, training.vocabulary.length);
   const dtype = training.params instanceof Float32Array ? 'F32' : 'F64';
-  const shape = shapes(hidden, training.vocabulary.length);
   const tensors: Record<string, Tensor> = {};
   for (const [prefix, flat] of [['', training.params], ['adagrad.', training.accum]] as const) {
-    for (const name of PARAMETER_NAMES) {
-      const [offset, length] = layout.slices[name];
-      tensors[prefix + name] = { dtype, shape: shape[name], data: flat.subarray(offset, offset + length) };
+    for (const { name, shape, offset, length } of layout.parameters) {
+      tensors[prefix + name] = { dtype, shape: [...shape], data: flat.subarray(offset, offset + length) };
     }
   }
   tensors.h = { dtype, shape: [hidden], data: training.state };
@@ -176,8 +170,9 @@ function readTensors(
   vocab: number,
   fail: (reason: string) => never
 ): Pick<TrainingState, 'params' | 'accum' | 'state'> {
-  const expected: Record<string, number[]> = { ...shapes(hidden, vocab), h: [hidden] };
-  for (const name of PARAMETER_NAMES) expected[`adagrad.${name}`] = expected[name];
+  const layout = makeLayout(hidden, vocab);
+  const expected: Record<string, readonly number[]> = { h: [hidden] };
+  for (const { name, shape } of layout.parameters) expected[name] = expected[`adagrad.${name}`] = shape;
   const extra = Object.keys(tensors).filter((name) => !Object.hasOwn(expected, name));
   if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
   const dtype = tensors.U?.dtype;
@@ -195,11 +190,9 @@ function readTensors(
     if (name.startsWith('adagrad.') && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
   }
   const Flat = dtype === 'F32' ? Float32Array : Float64Array;
-  const layout = makeLayout(hidden, vocab);
   const params = new Flat(layout.total);
   const accum = new Flat(layout.total);
-  for (const name of PARAMETER_NAMES) {
-    const [offset] = layout.slices[name];
+  for (const { name, offset } of layout.parameters) {
     params.set(tensors[name].data, offset);
     accum.set(tensors[`adagrad.${name}`].data, offset);
   }

@@ -4,7 +4,7 @@
 //
 // Shape legend: m hidden units, K vocabulary size, T sequence length.
 // Parameters: U (m×K), W (m×m), V (K×m), b (m), c (K), row-major in one flat array (lib/layout.ts).
-import { Layout } from './layout';
+import { Layout, ParameterName, views } from './layout';
 import { Rng } from './random';
 
 export interface Hyper {
@@ -14,21 +14,7 @@ export interface Hyper {
   clip: number;
 }
 
-interface Views {
-  U: Float64Array;
-  W: Float64Array;
-  V: Float64Array;
-  b: Float64Array;
-  c: Float64Array;
-}
-
-function views(layout: Layout, flat: Float64Array): Views {
-  const part = (name: keyof Views) => {
-    const [offset, length] = layout.slices[name];
-    return flat.subarray(offset, offset + length);
-  };
-  return { U: part('U'), W: part('W'), V: part('V'), b: part('b'), c: part('c') };
-}
+type Views = Record<ParameterName, Float64Array>;
 
 /** hNext (m) = tanh(W hPrev + U[:, x] + b) */
 function step(layout: Layout, p: Views, hPrev: Float64Array, x: number, hNext: Float64Array): void {

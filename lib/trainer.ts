@@ -2,7 +2,7 @@
 import { Backend, BackendChoice, BackendName, createBackend, SampleRequest, selectBackend } from './backend';
 import { Corpus, Vocabulary } from './corpus';
 import { UserError } from './errors';
-import { Layout, makeLayout, PARAMETER_NAMES, view } from './layout';
+import { Layout, makeLayout, ParameterName, view, views } from './layout';
 import { Rng } from './random';
 
 export interface TrainerOptions {
@@ -58,7 +58,8 @@ export function smoothLossUpdate(previous: number | undefined, loss: number): nu
  */
 export function initialParams(layout: Layout, sigma: number, rng: Rng): Float64Array {
   const params = new Float64Array(layout.total);
-  for (const name of ['U', 'W', 'V'] as const) {
+  for (const { name, init } of layout.parameters) {
+    if (init !== 'normal') continue;
     const part = view(layout, params, name);
     for (let i = 0; i < part.length; i++) part[i] = Math.fround(sigma * rng.normal());
   }
@@ -194,12 +195,8 @@ export class Trainer {
   }
 
   /** The parameters by name, as float64 copies. */
-  parameters(): Record<(typeof PARAMETER_NAMES)[number], Float64Array> {
-    const flat = Float64Array.from(this.backend.params);
-    return Object.fromEntries(PARAMETER_NAMES.map((name) => [name, view(this.layout, flat, name)])) as Record<
-      (typeof PARAMETER_NAMES)[number],
-      Float64Array
-    >;
+  parameters(): Record<ParameterName, Float64Array> {
+    return views(this.layout, Float64Array.from(this.backend.params));
   }
 }
 

@@ -19,11 +19,13 @@
 
 namespace {
 
-constexpr int kMaxHidden = 8192;
-constexpr int kMaxVocab = 65536;
-constexpr int kMaxSeqLength = 1 << 20;
-// Scratch floats one sequence may need: (T+1)·m + T·m + T·K ≤ 2^28 (1 GiB).
-constexpr size_t kMaxWorkspaceFloats = size_t{1} << 28;
+// From native/limits.json (CMakeLists.txt passes them), the limits lib/limits.ts checks first.
+constexpr int kMaxHidden = RNN_LIMIT_MAXHIDDEN;
+constexpr int kMaxVocab = RNN_LIMIT_MAXVOCABULARY;
+constexpr int kMaxSeqLength = RNN_LIMIT_MAXSEQLENGTH;
+// Scratch floats one sequence may need: (T+1)·m + T·m + T·K.
+constexpr size_t kMaxWorkspaceFloats = RNN_LIMIT_MAXWORKSPACEFLOATS;
+constexpr size_t kMaxParameters = RNN_LIMIT_MAXPARAMETERS;
 
 [[noreturn]] void throw_type(Napi::Env env, const std::string& msg) {
   throw Napi::TypeError::New(env, msg);
@@ -77,6 +79,9 @@ ModelValues read_model(Napi::Env env, Napi::Value v) {
   values.accum = o.Get("accum");
   values.dims = rnn::make_dims(int_in_range(env, hidden, "model.hidden", 1, kMaxHidden),
                                int_in_range(env, vocab, "model.vocab", 1, kMaxVocab));
+  if (values.dims.total > kMaxParameters)
+    throw_range(env, "model has " + std::to_string(values.dims.total) + " parameters; at most " +
+                         std::to_string(kMaxParameters));
   return values;
 }
 
@@ -208,7 +213,7 @@ Napi::Value LossAndGradients(const Napi::CallbackInfo& info) {
   const std::vector<int32_t> y = symbols_arg(env, info[2], "targets", model.dims.K);
   const size_t T = x.size();
   if (T == 0 || T > static_cast<size_t>(kMaxSeqLength))
-    throw_range(env, "inputs must hold 1 to 1048576 symbols");
+    throw_range(env, "inputs must hold 1 to " + std::to_string(kMaxSeqLength) + " symbols");
   if (y.size() != T) throw_range(env, "targets must have the same length as inputs");
   check_workspace(env, model.dims, T);
   const double loss = guarded(env, [&] {
@@ -290,6 +295,40 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// limits(): {maxHidden, maxVocabulary, maxSeqLength, maxWorkspaceFloats, maxParameters}, as built.
+Napi::Value Limits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("maxHidden", kMaxHidden);
+  limits.Set("maxVocabulary", kMaxVocab);
+  limits.Set("maxSeqLength", kMaxSeqLength);
+  limits.Set("maxWorkspaceFloats", static_cast<double>(kMaxWorkspaceFloats));
+  limits.Set("maxParameters", static_cast<double>(kMaxParameters));
+  return limits;
+}
+
+// parameterLayout(hidden, vocab): [{name, shape, init, offset, length}] as the kernel computes it.
+Napi::Value ParameterLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const rnn::Dims d = rnn::make_dims(int_in_range(env, info[0], "hidden", 1, kMaxHidden),
+                                     int_in_range(env, info[1], "vocab", 1, kMaxVocab));
+  Napi::Array entries = Napi::Array::New(env, d.parameters.size());
+  for (size_t i = 0; i < d.parameters.size(); ++i) {
+    const rnn::Parameter& p = d.parameters[i];
+    Napi::Array shape = Napi::Array::New(env, p.cols == 0 ? 1 : 2);
+    shape.Set(uint32_t{0}, p.rows);
+    if (p.cols != 0) shape.Set(uint32_t{1}, p.cols);
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", p.name);
+    entry.Set("shape", shape);
+    entry.Set("init", p.init == rnn::Init::Normal ? "normal" : "zero");
+    entry.Set("offset", static_cast<double>(p.offset));
+    entry.Set("length", static_cast<double>(p.length));
+    entries.Set(static_cast<uint32_t>(i), entry);
+  }
+  return entries;
+}
+
 // blasInfo(): string — the BLAS build in use, for benchmarks and bug reports.
 Napi::Value BlasInfo(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), openblas_get_config());
@@ -303,6 +342,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("advance", Napi::Function::New(env, Advance, "advance"));
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   exports.Set("blasInfo", Napi::Function::New(env, BlasInfo, "blasInfo"));
+  exports.Set("limits", Napi::Function::New(env, Limits, "limits"));
+  exports.Set("parameterLayout", Napi::Function::New(env, ParameterLayout, "parameterLayout"));
   return exports;
 }
 

@@ -18,13 +18,23 @@ Dims make_dims(int m, int K) {
   Dims d;
   d.m = m;
   d.K = K;
-  const size_t M = m, k = K;
-  d.U = 0;
-  d.W = d.U + M * k;
-  d.V = d.W + M * M;
-  d.b = d.V + k * M;
-  d.c = d.b + M;
-  d.total = d.c + k;
+  d.parameters = {{{"U", m, K, Init::Normal, 0, 0},
+                   {"W", m, m, Init::Normal, 0, 0},
+                   {"V", K, m, Init::Normal, 0, 0},
+                   {"b", m, 0, Init::Zero, 0, 0},
+                   {"c", K, 0, Init::Zero, 0, 0}}};
+  size_t offset = 0;
+  for (Parameter& p : d.parameters) {
+    p.offset = offset;
+    p.length = static_cast<size_t>(p.rows) * static_cast<size_t>(p.cols == 0 ? 1 : p.cols);
+    offset += p.length;
+  }
+  d.U = d.parameters[0].offset;
+  d.W = d.parameters[1].offset;
+  d.V = d.parameters[2].offset;
+  d.b = d.parameters[3].offset;
+  d.c = d.parameters[4].offset;
+  d.total = offset;
   return d;
 }
 

@@ -7,16 +7,31 @@
 //   U (m×K) | W (m×m) | V (K×m) | b (m) | c (K)
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 namespace rnn {
 
+enum class Init { Normal, Zero };  // N(0, σ²) or zeros (lib/layout.ts draws the values)
+
+// One parameter tensor: its place in the flat array. lib/layout.ts computes the same table,
+// and a test compares the two entry by entry (through the addon's parameterLayout export).
+struct Parameter {
+  const char* name;
+  int rows;  // the tensor's shape: rows × cols, or a vector of `rows` when cols is 0
+  int cols;
+  Init init;
+  size_t offset;
+  size_t length;
+};
+
 struct Dims {
   int m = 0;
   int K = 0;
-  size_t U = 0, W = 0, V = 0, b = 0, c = 0;  // offsets into the flat array
+  std::array<Parameter, 5> parameters{};  // U, W, V, b, c, in this order
+  size_t U = 0, W = 0, V = 0, b = 0, c = 0;  // offsets into the flat array, from `parameters`
   size_t total = 0;                          // number of parameters
 };
 
