@@ -171,8 +171,10 @@ function readTensors(
   fail: (reason: string) => never
 ): Pick<TrainingState, 'params' | 'accum' | 'state'> {
   const layout = makeLayout(hidden, vocab);
-  const expected: Record<string, readonly number[]> = { h: [hidden] };
-  for (const { name, shape } of layout.parameters) expected[name] = expected[`adagrad.${name}`] = shape;
+  const expected: Record<string, readonly number[]> = {};
+  for (const { name, shape } of layout.parameters) expected[name] = shape;
+  expected.h = [hidden];
+  for (const { name, shape } of layout.parameters) expected[`adagrad.${name}`] = shape;
   const extra = Object.keys(tensors).filter((name) => !Object.hasOwn(expected, name));
   if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
   const dtype = tensors.U?.dtype;
