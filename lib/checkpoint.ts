@@ -7,7 +7,8 @@ import { UserError } from './errors';
 import { writeFileAtomic } from './files';
 import { makeLayout } from './layout';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
-import { MAX_HIDDEN, TrainingState } from './trainer';
+import { checkRow, ModelConfig, rowsOf } from './config';
+import { TrainingState } from './trainer';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -147,20 +148,20 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   };
 }
 
-const CONFIG_KEYS = ['hidden', 'seqLength', 'eta', 'sigma', 'epsilon', 'clip', 'seed'] as const;
-
-function parseConfig(value: unknown, fail: (reason: string) => never): TrainingState['config'] {
+/** The checkpoint's "config": every model option of lib/config.ts, by the same rules as the command line. */
+function parseConfig(value: unknown, fail: (reason: string) => never): ModelConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('metadata "config" must be an object');
-  const o = value as Record<string, unknown>;
-  for (const key of CONFIG_KEYS) {
-    if (typeof o[key] !== 'number' || !Number.isFinite(o[key])) fail(`config.${key} must be a number`);
+  const given = value as Record<string, unknown>;
+  const config: Record<string, unknown> = {};
+  for (const row of rowsOf('model')) {
+    try {
+      config[row.key] = checkRow(row, given[row.key], `config.${row.key}`);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      fail(error.message);
+    }
   }
-  const config = Object.fromEntries(CONFIG_KEYS.map((k) => [k, o[k]])) as TrainingState['config'];
-  if (!Number.isSafeInteger(config.hidden) || config.hidden < 1 || config.hidden > MAX_HIDDEN) {
-    fail(`config.hidden must be an integer from 1 to ${MAX_HIDDEN}`);
-  }
-  if (!Number.isSafeInteger(config.seqLength) || config.seqLength < 1) fail('config.seqLength must be a positive integer');
-  return config;
+  return config as ModelConfig;
 }
 
 /** The flat params / accum / state arrays, checking every tensor's dtype and shape. */

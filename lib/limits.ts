@@ -1,7 +1,8 @@
-// The model's limits, defined once in native/limits.json: the addon is compiled with the same
+// The model's limits, defined once in lib/model-limits.json: the addon is compiled with the same
 // numbers (CMakeLists.txt) and checks them itself; a test compares them with the built addon's.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const limits: Readonly<{
+import limits from './model-limits.json';
+
+export const LIMITS: Readonly<{
   maxHidden: number;
   maxVocabulary: number;
   maxSeqLength: number;
@@ -9,9 +10,7 @@ const limits: Readonly<{
   maxWorkspaceFloats: number;
   /** U, W, V, b and c together. */
   maxParameters: number;
-}> = require('../native/limits.json');
-
-export const LIMITS = Object.freeze({ ...limits });
+}> = Object.freeze({ ...limits });
 
 /** Scratch values one sequence needs: h_0..h_T, dL/dh_t and the probabilities of each step. */
 export function workspaceFloats(hidden: number, vocab: number, seqLength: number): number {

@@ -42,7 +42,7 @@ export interface NativeAddon {
   sample(model: NativeModel, first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
   /** The BLAS build in use. */
   blasInfo(): string;
-  /** The limits the addon was compiled with (native/limits.json). */
+  /** The limits the addon was compiled with (lib/model-limits.json). */
   limits(): Record<string, number>;
   /** The parameter table as the kernel computes it (lib/layout.ts computes the same). */
   parameterLayout(hidden: number, vocab: number): { name: string; shape: number[]; init: string; offset: number; length: number }[];

@@ -15,6 +15,7 @@ import { makeLayout } from './layout';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
 import { Rng } from './random';
 import { formatDuration } from './reporter';
+import { readRunConfig, RunConfigFile } from './run-config';
 import { sampleText } from './trainer';
 
 export interface ReportOptions {
@@ -43,7 +44,7 @@ export const REPORT_DEFAULTS = { seed: 42, temperature: 1 } as const;
  * Everything is read and computed first: a run it cannot report on gets no files.
  */
 export function writeReport(runDir: string, options: ReportOptions = {}): WrittenReport {
-  const config = readRunConfig(runDir);
+  const config = runConfigOf(runDir);
   const warnings: string[] = [];
   const plot = buildLossPlot(runDir);
   const blocks = [
@@ -67,19 +68,12 @@ function runName(runDir: string): string {
   return path.basename(path.resolve(runDir));
 }
 
-function readRunConfig(runDir: string): Record<string, unknown> {
+function runConfigOf(runDir: string): RunConfigFile {
   if (!existsSync(runDir)) throw new UserError(`${runDir}: no such directory`);
   if (!statSync(runDir).isDirectory()) throw new UserError(`${runDir}: is not a run directory`);
-  const file = path.join(runDir, 'config.json');
-  if (!existsSync(file)) throw new UserError(`${runDir}: holds no config.json (not a run directory)`);
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new UserError(`${file}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${file}: is not a JSON object`);
-  return value as Record<string, unknown>;
+  const config = readRunConfig(path.join(runDir, 'config.json'));
+  if (!config) throw new UserError(`${runDir}: holds no config.json (not a run directory)`);
+  return config;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import path from 'path';
 import { UserError } from './errors';
 import { describeWriteError, writeFileAtomic } from './files';
+import { readRunConfig, RunConfigFile } from './run-config';
 
 export const LOSS_HEADER = 'step,epoch,loss,smooth_loss,elapsed_s';
 
@@ -101,21 +102,9 @@ export class RunDir {
     writeFileAtomic(this.configPath, JSON.stringify(config, null, 2) + '\n');
   }
 
-  /** The saved configuration; undefined when there is no config.json, an error when it is damaged. */
-  readConfig(): Record<string, unknown> | undefined {
-    if (!existsSync(this.configPath)) return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(readFileSync(this.configPath, 'utf8'));
-    } catch {
-      value = undefined;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new UserError(
-        `${this.configPath}: damaged (not a JSON object); repair it, or move it away and resume with --data and the settings again`
-      );
-    }
-    return value as Record<string, unknown>;
+  /** The saved configuration, checked (lib/run-config.ts); undefined when there is no config.json. */
+  readConfig(): RunConfigFile | undefined {
+    return readRunConfig(this.configPath);
   }
 
   appendLoss(row: LossRow): void {

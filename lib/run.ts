@@ -1,21 +1,17 @@
 // The training run: updates in short chunks (so signals and progress get through), the
 // smooth-loss log, samples, checkpoints, and stopping on a signal or a non-finite loss.
 import { Checkpoint, encodeCheckpoint, RunRecord } from './checkpoint';
+import { RunConfig } from './config';
 import { writeFileAtomic } from './files';
 import { RunDir } from './run-dir';
 import { Trainer } from './trainer';
 
-export interface RunSettings {
-  /** The step to train up to (a resumed run counts from its checkpoint's step). */
-  steps: number;
-  logEvery: number;
-  /** 0 = never. */
-  sampleEvery: number;
-  sampleLength: number;
-  temperature: number;
-  /** 0 = only at the end. */
-  checkpointEvery: number;
-}
+/**
+ * The run settings of lib/config.ts: steps (the step to train up to; a resumed run counts from its
+ * checkpoint's step), logEvery, sampleEvery (0 = never), sampleLength, temperature, checkpointEvery
+ * (0 = only at the end).
+ */
+export type RunSettings = RunConfig;
 
 export type RunEvent =
   | { event: 'log'; step: number; epoch: number; loss: number; smoothLoss: number; elapsed: number }

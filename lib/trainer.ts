@@ -3,49 +3,23 @@ import { Backend, BackendChoice, BackendName, createBackend, SampleRequest, sele
 import { Corpus, Vocabulary } from './corpus';
 import { UserError } from './errors';
 import { Layout, makeLayout, ParameterName, view, views } from './layout';
+import { MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf } from './config';
+import { LIMITS, workspaceFloats } from './limits';
 import { Rng } from './random';
 
-export interface TrainerOptions {
-  /** m, hidden units (default 100). */
-  hidden?: number;
-  /** T, characters per update (default 25). */
-  seqLength?: number;
-  /** AdaGrad learning rate η (default 0.1). */
-  eta?: number;
-  /** Standard deviation of the initial U, W, V (default 0.01). */
-  sigma?: number;
-  /** AdaGrad ε (default 1e-8). */
-  epsilon?: number;
-  /** Gradients are clipped to [−clip, clip] (default 5). */
-  clip?: number;
-  /** Seed of the initial weights and of sampling (default 42). */
-  seed?: number;
+/** The model options of lib/config.ts (each optional, default MODEL_DEFAULTS) and the backend. */
+export type TrainerOptions = Partial<ModelConfig> & {
   /** 'auto' (default): native when the addon loads, else ts; or the environment's RNN_NATIVE_BACKEND. */
   backend?: BackendChoice;
-}
+};
 
-export type TrainerConfig = Required<Omit<TrainerOptions, 'backend'>> & { backend: BackendName };
+export type TrainerConfig = ModelConfig & { backend: BackendName };
 
-export const DEFAULTS = {
-  hidden: 100,
-  seqLength: 25,
-  eta: 0.1,
-  sigma: 0.01,
-  epsilon: 1e-8,
-  clip: 5,
-  seed: 42,
-} as const;
+/** The DD2424 model: m = 100, T = 25, η = 0.1, σ = 0.01, ε = 1e-8, clip 5, seed 42. */
+export const DEFAULTS = MODEL_DEFAULTS;
 
-export const MAX_HIDDEN = 8192;
-/** Largest model: U, W, V, b and c together. */
-export const MAX_PARAMETERS = 50_000_000;
-/** Largest scratch space of one sequence, seqLength × (2·hidden + vocab) values (as in native/addon.cc). */
-export const MAX_WORKSPACE = 2 ** 28;
 /** Most updates in one call of Trainer.train (each loss is returned). */
 export const MAX_UPDATES_PER_CALL = 10_000_000;
-/** Smallest positive normal float32: eta, epsilon and clip must stay positive in float32. */
-const FLOAT32_MIN = 1.1754943508222875e-38;
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Smooth loss: the first loss, then s ← 0.999·s + 0.001·L. */
 export function smoothLossUpdate(previous: number | undefined, loss: number): number {
@@ -104,9 +78,11 @@ export class Trainer {
   private readonly rng: Rng;
 
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
-    const { backend: choice, ...rest } = options;
-    const selection = selectBackend(choice ?? 'auto');
-    this.config = { ...validateOptions({ ...DEFAULTS, ...stripUndefined(rest) }, corpus), backend: selection.name };
+    const rows = [...rowsOf('model'), ...rowsOf('backend')];
+    const { backend: choice, ...model } = resolveOptions(options, rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
+    checkModelFits(model, corpus);
+    const selection = selectBackend(choice);
+    this.config = { ...model, backend: selection.name };
     this.backendWarning = selection.warning;
     this.layout = makeLayout(this.config.hidden, corpus.vocabSize);
     this.rng = Rng.fromSeed(this.config.seed);
@@ -211,51 +187,23 @@ export function sampleText(backend: Backend, vocab: Vocabulary, request: SampleR
   return vocab.decode(backend.sample(request));
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-type NumericOptions = Omit<TrainerConfig, 'backend'>;
-
-/** Checks each option; a UserError names the option and its accepted range. */
-export function validateOptions(o: NumericOptions, corpus: Corpus): NumericOptions {
-  const integer = (name: keyof NumericOptions, lo: number, hi: number) => {
-    const v = o[name];
-    if (!Number.isSafeInteger(v) || v < lo || v > hi) {
-      throw new UserError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`);
-    }
-  };
-  const inRange = (name: keyof NumericOptions, lo: number, hi: number) => {
-    const v = o[name];
-    if (typeof v !== 'number' || !(v >= lo && v <= hi)) {
-      throw new UserError(`${name} must be a number from ${lo} to ${hi}, got ${v}`);
-    }
-  };
-  integer('hidden', 1, MAX_HIDDEN);
-  integer('seqLength', 1, 1 << 20);
-  inRange('eta', FLOAT32_MIN, FLOAT32_MAX);
-  inRange('sigma', 0, 1000);
-  inRange('epsilon', FLOAT32_MIN, FLOAT32_MAX);
-  inRange('clip', FLOAT32_MIN, FLOAT32_MAX);
-  if (!Number.isSafeInteger(o.seed)) throw new UserError(`seed must be an integer, got ${o.seed}`);
+/** Checks that a model of valid options fits the limits (lib/limits.ts) and the text. */
+export function checkModelFits(o: ModelConfig, corpus: Corpus): void {
   const { hidden: m, seqLength: T } = o;
   const K = corpus.vocabSize;
   const parameters = makeLayout(m, K).total;
-  if (parameters > MAX_PARAMETERS) {
+  if (parameters > LIMITS.maxParameters) {
     throw new UserError(
-      `hidden ${m} with a vocabulary of ${K} makes ${parameters} parameters; at most ${MAX_PARAMETERS} are supported`
+      `hidden ${m} with a vocabulary of ${K} makes ${parameters} parameters; at most ${LIMITS.maxParameters} are supported`
     );
   }
-  if (T * (2 * m + K) + m > MAX_WORKSPACE) {
+  if (workspaceFloats(m, K, T) > LIMITS.maxWorkspaceFloats) {
     throw new UserError(
       `seqLength ${T} × (2 × hidden ${m} + vocabulary ${K}) is too large for one sequence's scratch space ` +
-        `(at most ${MAX_WORKSPACE} values); use a smaller seqLength or hidden`
+        `(at most ${LIMITS.maxWorkspaceFloats} values); use a smaller seqLength or hidden`
     );
   }
-  if (corpus.length < o.seqLength + 1) {
-    throw new UserError(
-      `${corpus.source} has ${corpus.length} characters; seqLength (--seq-length) ${o.seqLength} needs at least ${o.seqLength + 1}`
-    );
+  if (corpus.length < T + 1) {
+    throw new UserError(`${corpus.source} has ${corpus.length} characters; seqLength (--seq-length) ${T} needs at least ${T + 1}`);
   }
-  return o;
 }

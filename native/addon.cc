@@ -19,7 +19,7 @@
 
 namespace {
 
-// From native/limits.json (CMakeLists.txt passes them), the limits lib/limits.ts checks first.
+// From lib/model-limits.json (CMakeLists.txt passes them), the limits lib/limits.ts checks first.
 constexpr int kMaxHidden = RNN_LIMIT_MAXHIDDEN;
 constexpr int kMaxVocab = RNN_LIMIT_MAXVOCABULARY;
 constexpr int kMaxSeqLength = RNN_LIMIT_MAXSEQLENGTH;

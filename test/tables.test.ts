@@ -21,7 +21,7 @@ describe('tables shared with the addon', () => {
     }
   });
 
-  it('the limits (native/limits.json) the addon was compiled with', () => {
+  it('the limits (lib/model-limits.json) the addon was compiled with', () => {
     assert.deepStrictEqual(addon().limits(), { ...LIMITS });
   });
 });

@@ -5,35 +5,22 @@ import { BackendChoice } from '../backend';
 import { readCheckpoint, RunRecord } from '../checkpoint';
 import { Corpus } from '../corpus';
 import { UserError } from '../errors';
-import { checkValue, optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
+import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../config';
+import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
+import { RunConfigFile } from '../run-config';
 import { createReporter, OutputMode } from '../reporter';
 import { Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
-import { DEFAULTS, MAX_HIDDEN, Trainer, TrainerOptions } from '../trainer';
+import { Trainer } from '../trainer';
 import { printLossChart } from '../chart';
-import { loadCorpus, printLine, seedSpec, stdout, warn, writeOut } from './common';
+import { loadCorpus, printLine, stdout, warn, writeOut } from './common';
 import { reportAfterTraining } from './report';
-
-const MAX_STEPS = 1e12;
 
 const OPTIONS = {
   data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
-  steps: { kind: 'integer', min: 1, max: MAX_STEPS, help: 'train up to this many updates (default 100000)' },
+  ...trainingSpecs(),
   epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
-  hidden: { kind: 'integer', min: 1, max: MAX_HIDDEN, help: `hidden units m (default ${DEFAULTS.hidden})` },
-  'seq-length': { kind: 'integer', min: 1, max: 1 << 20, help: `characters per update (default ${DEFAULTS.seqLength})` },
-  eta: { kind: 'number', min: 1e-30, max: 3.4e38, help: `AdaGrad learning rate (default ${DEFAULTS.eta})` },
-  sigma: { kind: 'number', min: 0, max: 1e3, help: `std. dev. of the initial weights (default ${DEFAULTS.sigma})` },
-  epsilon: { kind: 'number', min: 1e-30, max: 1, help: `AdaGrad epsilon (default ${DEFAULTS.epsilon})` },
-  clip: { kind: 'number', min: 1e-30, max: 1e30, help: `gradients are clipped to [-clip, clip] (default ${DEFAULTS.clip})` },
-  seed: { ...seedSpec, help: `seed of the weights and samples (default ${DEFAULTS.seed})` },
-  backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (native if it loads; default)' },
-  'log-every': { kind: 'integer', min: 1, max: MAX_STEPS, help: 'updates between loss.csv rows and log lines (default 100)' },
-  'sample-every': { kind: 'integer', min: 0, max: MAX_STEPS, help: 'updates between samples, 0 = never (default 10000)' },
-  'sample-length': { kind: 'integer', min: 1, max: 1e6, help: 'characters per sample (default 200)' },
-  temperature: { kind: 'number', min: 0, max: 100, help: 'sampling temperature, 0 = argmax (default 1)' },
   out: { kind: 'string', help: 'run directory (default runs/<date-time>)' },
-  'checkpoint-every': { kind: 'integer', min: 0, max: MAX_STEPS, help: 'updates between checkpoints, 0 = only at the end (default 10000)' },
   resume: { kind: 'string', help: 'continue the run in this directory from its latest.safetensors' },
   json: { kind: 'flag', help: 'print JSON lines, one object per event' },
   quiet: { kind: 'flag', help: 'print only the final line' },
@@ -42,18 +29,8 @@ const OPTIONS = {
 
 type Options = ParsedOptions<typeof OPTIONS>;
 
-const SETTING_DEFAULTS = { logEvery: 100, sampleEvery: 10000, sampleLength: 200, temperature: 1, checkpointEvery: 10000 };
-
-/** Options that define the model: a resumed run must not change them. */
-const MODEL_OPTIONS = [
-  ['hidden', 'hidden'],
-  ['seq-length', 'seqLength'],
-  ['eta', 'eta'],
-  ['sigma', 'sigma'],
-  ['epsilon', 'epsilon'],
-  ['clip', 'clip'],
-  ['seed', 'seed'],
-] as const;
+/** The value given on the command line for a row of the option table, if any. */
+const given = (o: Options, row: OptionRow) => (o as Record<string, number | string | undefined>)[row.flag];
 
 interface Prepared {
   trainer: Trainer;
@@ -150,25 +127,12 @@ function exitCodeOf(signal: NodeJS.Signals): number {
   return { SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 }[signal as 'SIGINT' | 'SIGPIPE' | 'SIGTERM'] ?? 1;
 }
 
-/** Run settings: the command line's, else the run's saved ones (checked again), else defaults. */
-function settingsFrom(o: Options, saved: Record<string, unknown>, steps: number): RunSettings {
-  const pick = (flag: SettingFlag, key: keyof typeof SETTING_DEFAULTS): number => {
-    const given = o[flag];
-    if (given !== undefined) return given;
-    if (saved[key] === undefined) return SETTING_DEFAULTS[key];
-    return checkValue(`config.json: ${key}`, OPTIONS[flag], saved[key]) as number;
-  };
-  return {
-    steps,
-    logEvery: pick('log-every', 'logEvery'),
-    sampleEvery: pick('sample-every', 'sampleEvery'),
-    sampleLength: pick('sample-length', 'sampleLength'),
-    temperature: pick('temperature', 'temperature'),
-    checkpointEvery: pick('checkpoint-every', 'checkpointEvery'),
-  };
+/** Run settings: the command line's, else the run's saved ones (config.json, checked), else defaults. */
+function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSettings {
+  const settings: Record<string, unknown> = { ...RUN_DEFAULTS };
+  for (const row of rowsOf('run')) settings[row.key] = given(o, row) ?? saved[row.key] ?? row.default;
+  return { ...(settings as unknown as RunSettings), steps };
 }
-
-type SettingFlag = 'log-every' | 'sample-every' | 'sample-length' | 'temperature' | 'checkpoint-every';
 
 /** Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain. */
 export function updatesPerEpoch(characters: number, seqLength: number): number {
@@ -183,17 +147,8 @@ function targetSteps(o: Options, corpus: Corpus, seqLength: number, saved: numbe
 
 function prepareNew(o: Options, mode: OutputMode): Prepared {
   const { corpus } = loadCorpus(o.data, mode === 'tty');
-  const options: TrainerOptions = {
-    hidden: o.hidden,
-    seqLength: o['seq-length'],
-    eta: o.eta,
-    sigma: o.sigma,
-    epsilon: o.epsilon,
-    clip: o.clip,
-    seed: o.seed,
-    backend: o.backend as BackendChoice | undefined,
-  };
-  const trainer = new Trainer(corpus, options);
+  const rows = [...rowsOf('model'), ...rowsOf('backend')];
+  const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row)])));
   const settings = settingsFrom(o, {}, targetSteps(o, corpus, trainer.config.seqLength, undefined));
   // Only now, with every input checked, is anything written.
   const dir = RunDir.create(o.out ?? defaultOutDir());
@@ -215,7 +170,8 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const dir = RunDir.open(resume);
   const checkpoint = readCheckpoint(dir.latestPath);
   const saved = dir.readConfig();
-  if (saved === undefined) warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
+  if (saved !== undefined) checkSameModel(saved, checkpoint.training.config, dir);
+  else warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
   const config = saved ?? {};
   const data = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
   const { corpus, source } = loadCorpus(data, mode === 'tty');
@@ -226,9 +182,9 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
     );
   }
   const model = checkpoint.training.config;
-  const conflicts = MODEL_OPTIONS.filter(([flag, key]) => o[flag] !== undefined && o[flag] !== model[key]).map(
-    ([flag, key]) => `--${flag} ${o[flag]} (the run has ${model[key]})`
-  );
+  const conflicts = rowsOf('model')
+    .filter((row) => given(o, row) !== undefined && given(o, row) !== modelValue(model, row))
+    .map((row) => `--${row.flag} ${given(o, row)} (the run has ${modelValue(model, row)})`);
   if (conflicts.length > 0) throw new UserError(`cannot change the model of a resumed run: ${conflicts.join(', ')}`);
 
   // The run's own backend by default: the other one would continue, but not bit for bit.
@@ -246,6 +202,17 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
   dir.writeConfig({ ...config, ...(saved ? {} : { data: data === undefined ? null : path.resolve(data) }), ...settings, resumed });
   return { trainer, dir, settings, record: checkpoint.run };
+}
+
+const modelValue = (model: ModelConfig, row: OptionRow) => (model as Record<string, unknown>)[row.key];
+
+/** config.json and the checkpoint must describe the same model: else one of them is damaged. */
+function checkSameModel(saved: RunConfigFile, model: ModelConfig, dir: RunDir): void {
+  const differ = rowsOf('model').filter((row) => saved[row.key] !== undefined && saved[row.key] !== modelValue(model, row));
+  if (differ.length > 0) {
+    const what = differ.map((row) => `${row.key} ${saved[row.key]} (the checkpoint has ${modelValue(model, row)})`).join(', ');
+    throw new UserError(`${dir.configPath}: damaged: it does not match ${dir.latestPath}: ${what}`);
+  }
 }
 
 function defaultOutDir(): string {

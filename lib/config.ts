@@ -1,0 +1,102 @@
+// The one table of training options. Each row is one option: its name in the library and in
+// config.json (key), its command-line flag, its type and accepted range, its default, what it
+// belongs to, and its help text. From it come train's command-line options, the Trainer's
+// validation, config.json (written, and checked on resume), the checkpoint's "config" metadata,
+// and the check that a resumed run keeps its model. Adding an option is adding a row (and its use).
+import { distance } from 'fastest-levenshtein';
+import { UserError } from './errors';
+import { LIMITS } from './limits';
+import { checkValue, OptionSpec } from './options';
+
+/**
+ * model: defines the model; stored in every checkpoint; a resumed run must keep it.
+ * backend: which backend trains (config.json; a resume may change it).
+ * run: a setting of the training run (config.json; a resume may change it).
+ */
+export type OptionScope = 'model' | 'backend' | 'run';
+
+type RowSpec =
+  | { kind: 'integer'; min: number; max: number; default: number }
+  | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; default: number }
+  | { kind: 'choice'; choices: readonly string[]; default: string };
+
+export type OptionRow = RowSpec & { key: string; flag: string; scope: OptionScope; help: string };
+
+const MAX_STEPS = 1e12;
+const SEED_RANGE = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
+
+export const TRAINING_OPTIONS = [
+  { key: 'steps', flag: 'steps', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 100000, help: 'train up to this many updates' },
+  { key: 'hidden', flag: 'hidden', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxHidden, default: 100, help: 'hidden units m' },
+  { key: 'seqLength', flag: 'seq-length', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxSeqLength, default: 25, help: 'characters per update' },
+  { key: 'eta', flag: 'eta', scope: 'model', kind: 'number', min: 1e-30, max: 3.4e38, default: 0.1, help: 'AdaGrad learning rate' },
+  { key: 'sigma', flag: 'sigma', scope: 'model', kind: 'number', min: 0, max: 1e3, default: 0.01, help: 'std. dev. of the initial weights' },
+  { key: 'epsilon', flag: 'epsilon', scope: 'model', kind: 'number', min: 1e-30, max: 1, default: 1e-8, help: 'AdaGrad epsilon' },
+  { key: 'clip', flag: 'clip', scope: 'model', kind: 'number', min: 1e-30, max: 1e30, default: 5, help: 'gradients are clipped to [-clip, clip]' },
+  { key: 'seed', flag: 'seed', scope: 'model', kind: 'integer', ...SEED_RANGE, default: 42, help: 'seed of the weights and samples' },
+  { key: 'backend', flag: 'backend', scope: 'backend', kind: 'choice', choices: ['auto', 'native', 'ts'], default: 'auto', help: 'native, ts, or auto (native if it loads)' },
+  { key: 'logEvery', flag: 'log-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 100, help: 'updates between loss.csv rows and log lines' },
+  { key: 'sampleEvery', flag: 'sample-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between samples, 0 = never' },
+  { key: 'sampleLength', flag: 'sample-length', scope: 'run', kind: 'integer', min: 1, max: 1e6, default: 200, help: 'characters per sample' },
+  { key: 'temperature', flag: 'temperature', scope: 'run', kind: 'number', min: 0, max: 100, default: 1, help: 'sampling temperature, 0 = argmax' },
+  { key: 'checkpointEvery', flag: 'checkpoint-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between checkpoints, 0 = only at the end' },
+] as const satisfies readonly OptionRow[];
+
+type Row = (typeof TRAINING_OPTIONS)[number];
+type ValueOf<R extends Row> = R extends { kind: 'choice'; choices: readonly (infer C)[] } ? C : number;
+type ConfigOf<S extends OptionScope> = { [R in Extract<Row, { scope: S }> as R['key']]: ValueOf<R> };
+
+/** The options that define the model (the checkpoint's "config"). */
+export type ModelConfig = ConfigOf<'model'>;
+/** The settings of a training run. */
+export type RunConfig = ConfigOf<'run'>;
+export type TrainingFlag = Row['flag'];
+
+export const rowsOf = (scope: OptionScope): readonly OptionRow[] => TRAINING_OPTIONS.filter((row) => row.scope === scope);
+
+function defaultsOf<T>(scope: OptionScope): T {
+  return Object.fromEntries(rowsOf(scope).map((row) => [row.key, row.default])) as T;
+}
+
+export const MODEL_DEFAULTS: Readonly<ModelConfig> = Object.freeze(defaultsOf<ModelConfig>('model'));
+export const RUN_DEFAULTS: Readonly<RunConfig> = Object.freeze(defaultsOf<RunConfig>('run'));
+
+/** The command-line spec of a row: its range, and its help with the default. */
+export function cliSpec(row: OptionRow): OptionSpec {
+  const help = `${row.help} (default ${row.default})`;
+  const { default: _default, key: _key, flag: _flag, scope: _scope, help: _help, ...spec } = row;
+  return { ...spec, help } as OptionSpec;
+}
+
+type CliSpecOf<R extends Row> = Extract<OptionSpec, { kind: R['kind'] }>;
+
+/** train's command-line options of the table, by flag. */
+export function trainingSpecs(): { [R in Row as R['flag']]: CliSpecOf<R> } {
+  return Object.fromEntries(TRAINING_OPTIONS.map((row) => [row.flag, cliSpec(row)])) as { [R in Row as R['flag']]: CliSpecOf<R> };
+}
+
+/** A value of a row, checked as the command line checks it; `label` names it in the message. */
+export function checkRow(row: OptionRow, value: unknown, label: string = row.key): number | string {
+  return checkValue(label, cliSpec(row), value) as number | string;
+}
+
+/**
+ * The values of `rows` in `given` (e.g. a library caller's options), each checked, merged over
+ * `defaults`. An undefined value counts as absent; a name that is not an option is a UserError.
+ */
+export function resolveOptions<T>(given: object, rows: readonly OptionRow[], defaults: T, what: string): T {
+  const byKey = new Map(rows.map((row) => [row.key, row]));
+  const resolved: Record<string, unknown> = { ...(defaults as object) };
+  for (const [key, value] of Object.entries(given)) {
+    const row = byKey.get(key);
+    if (!row) throw unknownOption(key, [...byKey.keys()], what);
+    if (value !== undefined) resolved[key] = checkRow(row, value);
+  }
+  return resolved as T;
+}
+
+export function unknownOption(name: string, known: string[], what: string): UserError {
+  const near = known.find((k) => distance(k.toLowerCase(), name.toLowerCase()) <= 2);
+  const hint = near ? `did you mean "${near}"? ` : '';
+  return new UserError(`${what}: unknown option "${name}"; ${hint}the options are ${known.join(', ')}`);
+}
