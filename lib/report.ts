@@ -15,6 +15,7 @@ import { makeLayout } from './layout';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
 import { Rng } from './random';
 import { formatDuration } from './reporter';
+import { parseSamples } from './run-dir';
 import { sampleText } from './trainer';
 
 export interface ReportOptions {
@@ -177,26 +178,8 @@ function plotBlocks(plot: LossPlot): Block[] {
   ];
 }
 
-export interface TrainingSample {
-  step: number;
-  smoothLoss: number;
-  text: string;
-}
-
-const SAMPLE_HEADING = /^--- step (\d+), smooth loss ([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?) ---$/gm;
-
-/** The blocks of samples.txt, in file order (each is "--- step N, smooth loss X ---\ntext\n\n"). */
-export function parseSamples(content: string, source: string): TrainingSample[] {
-  const headings = [...content.matchAll(SAMPLE_HEADING)];
-  if (headings.length === 0 ? content.trim() !== '' : headings[0].index !== 0) {
-    throw new UserError(`${source}: does not start with a "--- step N, smooth loss X ---" line`);
-  }
-  return headings.map((heading, i) => {
-    const start = heading.index! + heading[0].length + 1;
-    const end = i + 1 < headings.length ? headings[i + 1].index! : content.length;
-    return { step: Number(heading[1]), smoothLoss: Number(heading[2]), text: content.slice(start, end).replace(/\n\n$/, '') };
-  });
-}
+// samples.txt is read by the same parser as resume's (lib/run-dir.ts).
+export { parseSamples, TrainingSample } from './run-dir';
 
 function sampleBlocks(file: string): Block[] {
   const samples = existsSync(file) ? parseSamples(readFileSync(file, 'utf8'), file) : [];
