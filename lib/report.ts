@@ -50,7 +50,7 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
   const blocks = [
     ...titleBlocks(runDir, config),
     ...configBlocks(config),
-    ...gradcheckBlocks(config, options.gradcheckData, warnings),
+    ...gradcheckBlocks(runDir, config, options.gradcheckData, warnings),
     ...plotBlocks(plot),
     ...sampleBlocks(path.join(runDir, 'samples.txt')),
     ...passageBlocks(runDir, options, warnings),
@@ -120,21 +120,38 @@ function flatten(object: Record<string, unknown>, prefix = ''): [string, string]
   );
 }
 
-function gradcheckBlocks(config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
+/** The SHA-256 of the run's text: config.json's, else the one best.safetensors records. */
+function runTextSha256(runDir: string, config: Record<string, unknown>): string {
+  const corpus = config.corpus as Record<string, unknown> | undefined;
+  if (typeof corpus?.sha256 === 'string') return corpus.sha256;
+  return readCheckpoint(path.join(runDir, 'best.safetensors')).run.corpusSha256;
+}
+
+function gradcheckBlocks(runDir: string, config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
   const heading: Block = { kind: 'heading', level: 2, text: 'Gradient check' };
   const data = given ?? (typeof config.data === 'string' ? config.data : undefined);
-  let checked: { result: GradcheckResult; source: string; vocabSize: number };
+  const runSha256 = runTextSha256(runDir, config);
+  let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined };
   try {
     const { corpus, source } = loadCorpus(data);
-    checked = { result: gradcheck(corpus), source, vocabSize: corpus.vocabSize };
+    if (given === undefined && corpus.sha256 !== runSha256) {
+      throw new UserError(
+        `${source} has changed since the run was trained on it (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…)`
+      );
+    }
+    const otherText =
+      corpus.sha256 === runSha256
+        ? undefined
+        : `${source} is not the text of this run (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…).`;
+    checked = { result: gradcheck(corpus), source, vocabSize: corpus.vocabSize, otherText };
   } catch (error) {
-    // The run's own text may have moved or be too big to check: the report is still worth writing.
+    // The run's own text may have moved, changed or be too big to check: the report is still worth writing.
     if (given !== undefined || !(error instanceof UserError)) throw error;
     const reason = `gradient check not run: ${error.message}; give a text with --gradcheck-data`;
     warnings.push(reason);
     return [heading, { kind: 'paragraph', text: reason }];
   }
-  const { result, source, vocabSize } = checked;
+  const { result, source, vocabSize, otherText } = checked;
   if (result.nativeError) warnings.push(`native gradients not checked: ${result.nativeError}`);
   const rows = gradcheckRows(result, '–');
   const { hidden, seqLength, step, seed } = GRADCHECK_DEFAULTS;
@@ -147,6 +164,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
         `unclipped gradients. "numeric": the float64 analytic gradients against centered finite differences (step ${step}); ` +
         `"native": the native float32 gradients against the float64 ones.`,
     },
+    ...(otherText ? [{ kind: 'paragraph', text: otherText } as Block] : []),
     {
       kind: 'table',
       header: ['parameter', 'numeric: max relative error', 'numeric: max absolute error', 'native: max relative error', 'native: max absolute error'],

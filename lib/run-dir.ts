@@ -37,9 +37,7 @@ export class RunDir {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory`);
     const taken = RUN_FILES.filter((name) => existsSync(path.join(dir, name)));
     if (taken.length > 0) {
-      const next = taken.includes('latest.safetensors')
-        ? `resume it with --resume ${dir}`
-        : 'it stopped before its first checkpoint, so there is nothing to resume: remove it';
+      const next = taken.includes('latest.safetensors') ? `resume it with --resume ${dir}` : new RunDir(dir).withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
       throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); ${next} or choose another --out`);
     }
     try {
@@ -55,11 +53,25 @@ export class RunDir {
     const run = new RunDir(dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: no such directory`);
     if (!existsSync(run.latestPath)) {
-      throw new UserError(
-        `--resume ${dir}: holds no latest.safetensors (the run stopped before its first checkpoint); remove it or start a new run`
-      );
+      const why = existsSync(run.bestPath) ? '' : ' (the run stopped before its first checkpoint)';
+      throw new UserError(`--resume ${dir}: holds no latest.safetensors${why}; ${run.withoutLatest('remove it')} or start a new run`);
     }
     return run.lock().removeTemporaryFiles();
+  }
+
+  /**
+   * What to do with a run that has no latest.safetensors. Removing it is suggested only when it
+   * holds nothing worth keeping (no best.safetensors, loss.csv or samples.txt): then it is `removal`.
+   */
+  private withoutLatest(removal: string): string {
+    if (existsSync(this.bestPath)) {
+      return (
+        `to go on from its best checkpoint, copy best.safetensors to latest.safetensors and resume with --resume ${this.dir} ` +
+        '(what was logged after that step is done again)'
+      );
+    }
+    if (existsSync(this.lossPath) || existsSync(this.samplesPath)) return 'it has no checkpoint to resume from: keep it for its logs';
+    return removal;
   }
 
   /**
