@@ -3,14 +3,14 @@
 // and a report that does not check another text as the run's.
 import assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'fs';
+import fs, { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus } from '../lib/corpus';
 import { UserError } from '../lib/errors';
 import { parseLossCsv } from '../lib/plot';
 import { writeReport } from '../lib/report';
-import { parseSamples, sampleRecordHeading } from '../lib/run-dir';
+import { parseSamples, RunDir, sampleRecordHeading } from '../lib/run-dir';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -57,6 +57,38 @@ describe('run directory integrity', function () {
       await Promise.all(settled);
       return children;
     }
+
+    it('backs off when another process takes a stale lock over between its reading and its takeover', async () => {
+      const out = path.join(dir, `run-${++count}`);
+      mkdirSync(out);
+      writeFileSync(path.join(out, 'latest.safetensors'), ''); // RunDir.open only asks that it exists
+      const lockPath = path.join(out, '.lock');
+      writeFileSync(lockPath, '999999999');
+      const rival = spawn('sleep', ['30']);
+      const readFileSync = fs.readFileSync;
+      let raced = false;
+      // Right after this process has read the stale lock, the rival replaces it with its own.
+      (fs as { readFileSync: unknown }).readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
+        const content = readFileSync(...args);
+        if (!raced && (args[0] === lockPath || typeof args[0] === 'number')) {
+          raced = true;
+          fs.unlinkSync(lockPath);
+          fs.writeFileSync(lockPath, String(rival.pid));
+        }
+        return content;
+      };
+      try {
+        assert.throws(
+          () => RunDir.open(out),
+          (e: Error) => e instanceof UserError && e.message.endsWith(`in use by another rnn-native process (pid ${rival.pid})`)
+        );
+      } finally {
+        (fs as { readFileSync: unknown }).readFileSync = readFileSync;
+        rival.kill();
+      }
+      assert.ok(raced);
+      assert.strictEqual(fs.readFileSync(lockPath, 'utf8'), String(rival.pid), 'the rival keeps its lock');
+    });
 
     const priorLocks: [string, string | undefined][] = [
       ['no lock', undefined],
