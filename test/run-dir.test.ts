@@ -107,7 +107,8 @@ describe('run directory integrity', function () {
         await Promise.all(training.map((c) => new Promise((resolve) => (c.child.exitCode !== null ? resolve(null) : c.child.on('exit', resolve)))));
         assert.strictEqual(training.length, 1, `${training.length} trained: ${children.map((c) => `${c.status} ${c.stderr}`).join(' | ')}`);
         assert.strictEqual(refused.length, 7, children.map((c) => `${c.status} ${c.stderr}`).join(' | '));
-        assert.strictEqual(training[0].child.exitCode, 143);
+        // Stopped by the SIGTERM (143, or the signal itself when it came before the handler was installed).
+        assert.ok(training[0].child.exitCode === 143 || training[0].child.signalCode === 'SIGTERM');
       });
     }
   });
