@@ -37,7 +37,9 @@ export class RunDir {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory`);
     const taken = RUN_FILES.filter((name) => existsSync(path.join(dir, name)));
     if (taken.length > 0) {
-      const next = taken.includes('latest.safetensors') ? `resume it with --resume ${dir}` : new RunDir(dir).withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
+      const next = taken.includes('latest.safetensors')
+        ? `resume it with --resume ${dir}`
+        : new RunDir(dir).withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
       throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); ${next} or choose another --out`);
     }
     try {
