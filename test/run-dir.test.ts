@@ -9,8 +9,8 @@ import path from 'path';
 import { Corpus } from '../lib/corpus';
 import { UserError } from '../lib/errors';
 import { parseLossCsv } from '../lib/plot';
-import { writeReport } from '../lib/report';
-import { parseSamples, RunDir, sampleRecordHeading } from '../lib/run-dir';
+import { parseSamples, writeReport } from '../lib/report';
+import { RunDir, sampleRecordHeading } from '../lib/run-dir';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -124,6 +124,22 @@ describe('run directory integrity', function () {
         { step: 20, smoothLoss: 1, text: '\n\n' },
         { step: 30, smoothLoss: 1, text: '--- step 1, smooth loss 1.000 ---' },
       ]);
+    });
+
+    it('round-trips heading-like text through the writer, resume truncation and the reader', () => {
+      const out = path.join(dir, `run-${++count}`);
+      const runDir = RunDir.create(out);
+      runDir.appendSample(10, 1.5, tricky);
+      runDir.appendSample(20, 1.25, '--- step 30, smooth loss 1.000 ---');
+      runDir.appendSample(30, 1, tricky);
+      const read = () => parseSamples(readFileSync(runDir.samplesPath, 'utf8'), 'samples.txt');
+      assert.deepStrictEqual(read(), [
+        { step: 10, smoothLoss: 1.5, text: tricky },
+        { step: 20, smoothLoss: 1.25, text: '--- step 30, smooth loss 1.000 ---' },
+        { step: 30, smoothLoss: 1, text: tricky },
+      ]);
+      runDir.truncateAfter(20);
+      assert.deepStrictEqual(read().map((sample) => sample.step), [10, 20]);
     });
 
     it('reads old runs (headings without a length), also when a resume appended new samples', () => {
