@@ -203,7 +203,10 @@ export class Corpus {
       );
     }
     try {
-      return Corpus.fromSource(fileChunks(fd), fstatSync(fd).size, path, onProgress);
+      const corpus = Corpus.fromSource(fileChunks(fd), stat.size, path, onProgress);
+      const after = fstatSync(fd);
+      if (after.size !== stat.size || after.mtimeMs !== stat.mtimeMs) throw changedWhileRead(path);
+      return corpus;
     } catch (error) {
       if (error instanceof UserError) throw error;
       throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
@@ -220,7 +223,11 @@ export class Corpus {
     return Corpus.fromSource(() => [bytes], bytes.length, source, onProgress);
   }
 
-  /** Two passes over the text: the vocabulary, its SHA-256 and length, then the index array. */
+  /**
+   * Two passes over the text: the vocabulary, its SHA-256 and length, then the index array. The
+   * second pass hashes again and must see the same text: a text that changed in between is an
+   * error, never an index array of another text (nor a character indexed as symbol 0).
+   */
   private static fromSource(read: ByteSource, size: number, source: string, onProgress?: ProgressCallback): Corpus {
     if (size === 0) throw new UserError(`${source}: the text is empty`);
     const report = (pass: number) => (_chunk: Uint8Array, done: number) =>
@@ -243,7 +250,7 @@ export class Corpus {
     );
 
     const codePoints: number[] = [];
-    const indexOf = new Int32Array(CODE_POINTS);
+    const indexOf = new Int32Array(CODE_POINTS).fill(-1);
     for (let cp = 0; cp < CODE_POINTS; cp++) {
       if (seen[cp]) {
         indexOf[cp] = codePoints.length;
@@ -255,10 +262,25 @@ export class Corpus {
     }
     const indices = codePoints.length <= 256 ? new Uint8Array(length) : new Uint16Array(length);
     let t = 0;
-    decodeSource(read, source, (cp) => (indices[t++] = indexOf[cp]), report(1));
-    if (t !== length) throw new UserError(`${source}: the file changed while it was read`);
+    const secondHash = createHash('sha256');
+    const secondPass = report(1);
+    decodeSource(
+      read,
+      source,
+      (cp) => {
+        const index = indexOf[cp];
+        if (index < 0 || t === length) throw changedWhileRead(source);
+        indices[t++] = index;
+      },
+      (chunk, done) => {
+        secondHash.update(chunk);
+        secondPass(chunk, done);
+      }
+    );
+    const sha256 = hash.digest('hex');
+    if (t !== length || secondHash.digest('hex') !== sha256) throw changedWhileRead(source);
     const vocabulary = codePoints.map((cp) => String.fromCodePoint(cp));
-    return new Corpus(vocabulary, indices, hash.digest('hex'), new Vocabulary(vocabulary), source);
+    return new Corpus(vocabulary, indices, sha256, new Vocabulary(vocabulary), source);
   }
 
   /** K, the number of distinct symbols. */
@@ -279,6 +301,10 @@ export class Corpus {
   decode(symbols: ArrayLike<number>): string {
     return this.vocab.decode(symbols);
   }
+}
+
+function changedWhileRead(source: string): UserError {
+  return new UserError(`${source}: the file changed while it was read (it is read twice); train again once nothing writes to it`);
 }
 
 function describeFileError(error: NodeJS.ErrnoException): string {

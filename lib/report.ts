@@ -16,6 +16,7 @@ import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
 import { Rng } from './random';
 import { formatDuration } from './reporter';
 import { readRunConfig, RunConfigFile } from './run-config';
+import { parseSamples } from './run-dir';
 import { sampleText } from './trainer';
 
 export interface ReportOptions {
@@ -50,7 +51,7 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
   const blocks = [
     ...titleBlocks(runDir, config),
     ...configBlocks(config),
-    ...gradcheckBlocks(config, options.gradcheckData, warnings),
+    ...gradcheckBlocks(runDir, config, options.gradcheckData, warnings),
     ...plotBlocks(plot),
     ...sampleBlocks(path.join(runDir, 'samples.txt')),
     ...passageBlocks(runDir, options, warnings),
@@ -113,21 +114,38 @@ function flatten(object: Record<string, unknown>, prefix = ''): [string, string]
   );
 }
 
-function gradcheckBlocks(config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
+/** The SHA-256 of the run's text: config.json's, else the one best.safetensors records. */
+function runTextSha256(runDir: string, config: Record<string, unknown>): string {
+  const corpus = config.corpus as Record<string, unknown> | undefined;
+  if (typeof corpus?.sha256 === 'string') return corpus.sha256;
+  return readCheckpoint(path.join(runDir, 'best.safetensors')).run.corpusSha256;
+}
+
+function gradcheckBlocks(runDir: string, config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
   const heading: Block = { kind: 'heading', level: 2, text: 'Gradient check' };
   const data = given ?? (typeof config.data === 'string' ? config.data : undefined);
-  let checked: { result: GradcheckResult; source: string; vocabSize: number };
+  const runSha256 = runTextSha256(runDir, config);
+  let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined };
   try {
     const { corpus, source } = loadCorpus(data);
-    checked = { result: gradcheck(corpus), source, vocabSize: corpus.vocabSize };
+    if (given === undefined && corpus.sha256 !== runSha256) {
+      throw new UserError(
+        `${source} has changed since the run was trained on it (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…)`
+      );
+    }
+    const otherText =
+      corpus.sha256 === runSha256
+        ? undefined
+        : `${source} is not the text of this run (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…).`;
+    checked = { result: gradcheck(corpus), source, vocabSize: corpus.vocabSize, otherText };
   } catch (error) {
-    // The run's own text may have moved or be too big to check: the report is still worth writing.
+    // The run's own text may have moved, changed or be too big to check: the report is still worth writing.
     if (given !== undefined || !(error instanceof UserError)) throw error;
     const reason = `gradient check not run: ${error.message}; give a text with --gradcheck-data`;
     warnings.push(reason);
     return [heading, { kind: 'paragraph', text: reason }];
   }
-  const { result, source, vocabSize } = checked;
+  const { result, source, vocabSize, otherText } = checked;
   if (result.nativeError) warnings.push(`native gradients not checked: ${result.nativeError}`);
   const rows = gradcheckRows(result, '–');
   const { hidden, seqLength, step, seed } = GRADCHECK_DEFAULTS;
@@ -140,6 +158,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
         `unclipped gradients. "numeric": the float64 analytic gradients against centered finite differences (step ${step}); ` +
         `"native": the native float32 gradients against the float64 ones.`,
     },
+    ...(otherText ? [{ kind: 'paragraph', text: otherText } as Block] : []),
     {
       kind: 'table',
       header: ['parameter', 'numeric: max relative error', 'numeric: max absolute error', 'native: max relative error', 'native: max absolute error'],
@@ -171,26 +190,8 @@ function plotBlocks(plot: LossPlot): Block[] {
   ];
 }
 
-export interface TrainingSample {
-  step: number;
-  smoothLoss: number;
-  text: string;
-}
-
-const SAMPLE_HEADING = /^--- step (\d+), smooth loss ([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?) ---$/gm;
-
-/** The blocks of samples.txt, in file order (each is "--- step N, smooth loss X ---\ntext\n\n"). */
-export function parseSamples(content: string, source: string): TrainingSample[] {
-  const headings = [...content.matchAll(SAMPLE_HEADING)];
-  if (headings.length === 0 ? content.trim() !== '' : headings[0].index !== 0) {
-    throw new UserError(`${source}: does not start with a "--- step N, smooth loss X ---" line`);
-  }
-  return headings.map((heading, i) => {
-    const start = heading.index! + heading[0].length + 1;
-    const end = i + 1 < headings.length ? headings[i + 1].index! : content.length;
-    return { step: Number(heading[1]), smoothLoss: Number(heading[2]), text: content.slice(start, end).replace(/\n\n$/, '') };
-  });
-}
+// samples.txt is read by the same parser as resume's (lib/run-dir.ts).
+export { parseSamples, TrainingSample } from './run-dir';
 
 function sampleBlocks(file: string): Block[] {
   const samples = existsSync(file) ? parseSamples(readFileSync(file, 'utf8'), file) : [];

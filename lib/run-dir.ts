@@ -1,5 +1,6 @@
 // A run directory: config.json, loss.csv, samples.txt, latest.safetensors, best.safetensors.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
+import { randomBytes } from 'crypto';
+import { closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
 import path from 'path';
 import { UserError } from './errors';
 import { describeWriteError, writeFileAtomic } from './files';
@@ -39,7 +40,7 @@ export class RunDir {
     if (taken.length > 0) {
       const next = taken.includes('latest.safetensors')
         ? `resume it with --resume ${dir}`
-        : 'it stopped before its first checkpoint, so there is nothing to resume: remove it';
+        : new RunDir(dir).withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
       throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); ${next} or choose another --out`);
     }
     try {
@@ -55,33 +56,41 @@ export class RunDir {
     const run = new RunDir(dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: no such directory`);
     if (!existsSync(run.latestPath)) {
-      throw new UserError(
-        `--resume ${dir}: holds no latest.safetensors (the run stopped before its first checkpoint); remove it or start a new run`
-      );
+      const why = existsSync(run.bestPath) ? '' : ' (the run stopped before its first checkpoint)';
+      throw new UserError(`--resume ${dir}: holds no latest.safetensors${why}; ${run.withoutLatest('remove it')} or start a new run`);
     }
     return run.lock().removeTemporaryFiles();
   }
 
   /**
+   * What to do with a run that has no latest.safetensors. Removing it is suggested only when it
+   * holds nothing worth keeping (no best.safetensors, loss.csv or samples.txt): then it is `removal`.
+   */
+  private withoutLatest(removal: string): string {
+    if (existsSync(this.bestPath)) {
+      return (
+        `to go on from its best checkpoint, copy best.safetensors to latest.safetensors and resume with --resume ${this.dir} ` +
+        '(what was logged after that step is done again)'
+      );
+    }
+    if (existsSync(this.lossPath) || existsSync(this.samplesPath)) return 'it has no checkpoint to resume from: keep it for its logs';
+    return removal;
+  }
+
+  /**
    * Takes the directory for this process (DIR/.lock holds the pid; a lock of a process that is
-   * gone is taken over), so two runs never write the same files. Released at exit.
+   * gone, or a lock file that holds no pid, is taken over), so two runs never write the same
+   * files. Released at exit. See takeLock for why two processes can never both hold it.
    */
   private lock(): this {
     const lockPath = path.join(this.dir, '.lock');
-    try {
-      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new UserError(`${this.dir}: cannot lock (${describeWriteError(error as NodeJS.ErrnoException)})`);
-      }
-      const owner = Number(readFileSync(lockPath, 'utf8'));
-      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new UserError(`${this.dir}: in use by another rnn-native process (pid ${owner})`);
-      }
-      writeFileSync(lockPath, String(process.pid));
+    const owner = takeLock(lockPath);
+    if (owner !== undefined) {
+      throw new UserError(`${this.dir}: in use by another rnn-native process${owner > 0 ? ` (pid ${owner})` : ''}`);
     }
     process.on('exit', () => {
       try {
+        // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
         if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
       } catch {
         // already gone
@@ -107,14 +116,14 @@ export class RunDir {
     return readRunConfig(this.configPath);
   }
 
+  /** A row of loss.csv; the header first when the file is new or empty (a run killed as it created it). */
   appendLoss(row: LossRow): void {
-    const header = existsSync(this.lossPath) ? '' : LOSS_HEADER + '\n';
     const line = [row.step, row.epoch, row.loss, row.smoothLoss, row.elapsed.toFixed(3)].join(',');
-    append(this.lossPath, header + line + '\n');
+    append(this.lossPath, line + '\n', LOSS_HEADER + '\n');
   }
 
   appendSample(step: number, smoothLoss: number, text: string): void {
-    append(this.samplesPath, `${sampleHeading(step, smoothLoss)}\n${text}\n\n`);
+    append(this.samplesPath, `${sampleRecordHeading(step, smoothLoss, Array.from(text).length)}\n${text}\n\n`);
   }
 
   /**
@@ -122,24 +131,219 @@ export class RunDir {
    * checkpoints logged updates that will now be done again), so the files read as one run.
    */
   truncateAfter(step: number): void {
-    if (existsSync(this.lossPath)) {
-      const lines = readFileSync(this.lossPath, 'utf8').split('\n').filter((line) => line !== '');
-      const kept = lines.filter((line, i) => (i === 0 && line === LOSS_HEADER) || Number(line.split(',')[0]) <= step);
-      writeFileAtomic(this.lossPath, kept.map((line) => line + '\n').join(''));
-    }
-    if (existsSync(this.samplesPath)) {
-      const blocks = readFileSync(this.samplesPath, 'utf8').split(/^(?=--- step \d+, )/m);
-      const kept = blocks.filter((block) => {
-        const heading = /^--- step (\d+), /.exec(block);
-        return !heading || Number(heading[1]) <= step;
-      });
-      if (kept.length !== blocks.length) writeFileAtomic(this.samplesPath, kept.join(''));
+    if (existsSync(this.lossPath)) this.truncateLoss(step);
+    if (existsSync(this.samplesPath)) this.truncateSamples(step);
+  }
+
+  /**
+   * loss.csv is rewritten with its header whatever it held (an empty or header-less file, from a
+   * run killed as it created it or from an edit, is repaired, so no row is appended header-less),
+   * and the rows of the checkpoint's step and before: a row cut by a kill (fewer than five fields)
+   * comes after the checkpoint, as rows are logged before the checkpoint of their step.
+   */
+  private truncateLoss(step: number): void {
+    const lines = readFileSync(this.lossPath, 'utf8').split('\n').filter((line) => line !== '');
+    const rows = lines[0] === LOSS_HEADER ? lines.slice(1) : lines;
+    const kept = rows.filter((line) => line.split(',').length === 5 && Number(line.split(',')[0]) <= step);
+    writeFileAtomic(this.lossPath, [LOSS_HEADER, ...kept].map((line) => line + '\n').join(''));
+  }
+
+  /** samples.txt keeps its samples of the checkpoint's step and before; a sample cut by a kill is dropped. */
+  private truncateSamples(step: number): void {
+    const content = readFileSync(this.samplesPath, 'utf8');
+    const { samples, cut } = readSampleRecords(content, this.samplesPath);
+    if (cut !== undefined && cut.step !== undefined && cut.step <= step) throw cutSampleError(this.samplesPath, cut);
+    const kept = samples.filter((sample) => sample.step <= step);
+    if (kept.length !== samples.length || cut !== undefined) {
+      writeFileAtomic(this.samplesPath, kept.map((sample) => content.slice(sample.start, sample.end)).join(''));
     }
   }
 }
 
+/** The heading of a sample as the CLI prints it. */
 export function sampleHeading(step: number, smoothLoss: number): string {
   return `--- step ${step}, smooth loss ${smoothLoss.toFixed(3)} ---`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// samples.txt
+//
+// Each sample is "--- step N, smooth loss X, L characters ---\n" + text + "\n\n". The heading
+// states the text's length in characters (code points), and a reader skips exactly that many:
+// generated text that looks like a heading is never read as one. Runs written before the length
+// was added have "--- step N, smooth loss X ---" headings; such a sample's text runs to the next
+// heading line, as it always did. Report and resume both read the file with readSampleRecords.
+
+export interface TrainingSample {
+  step: number;
+  smoothLoss: number;
+  text: string;
+}
+
+/** A sample and where it is in the file's content (UTF-16 offsets), heading to blank line. */
+export interface SampleRecord extends TrainingSample {
+  start: number;
+  end: number;
+}
+
+/** Where samples.txt stops being whole: a last sample cut short by a killed run. */
+export interface CutSample {
+  offset: number;
+  /** Its step, when its heading is whole. */
+  step: number | undefined;
+}
+
+const SAMPLE_HEADING_BODY = '--- step (\\d+), smooth loss ([+-]?\\d+(?:\\.\\d*)?(?:[eE][+-]?\\d+)?)(?:, (\\d+) characters)? ---';
+/** A heading at a given offset (sticky), and a heading anywhere at a line start (old-format samples end there). */
+const HEADING_AT = new RegExp(`${SAMPLE_HEADING_BODY}(?:\\n|$)`, 'y');
+const NEXT_HEADING = new RegExp(`^${SAMPLE_HEADING_BODY}$`, 'gm');
+
+export function sampleRecordHeading(step: number, smoothLoss: number, characters: number): string {
+  return `--- step ${step}, smooth loss ${smoothLoss.toFixed(3)}, ${characters} characters ---`;
+}
+
+/**
+ * The samples of samples.txt in file order. A last sample cut short (a run killed while writing
+ * it) is returned as `cut`; anything else that is not a sample is a UserError naming the offset.
+ */
+export function readSampleRecords(content: string, source: string): { samples: SampleRecord[]; cut?: CutSample } {
+  const samples: SampleRecord[] = [];
+  if (content.trim() === '') return { samples };
+  for (let start = 0; start < content.length; ) {
+    HEADING_AT.lastIndex = start;
+    const heading = HEADING_AT.exec(content);
+    if (!heading) {
+      if (samples.length === 0 && !content.startsWith('---')) {
+        throw new UserError(`${source}: does not start with a "--- step N, smooth loss X ---" line`);
+      }
+      // A heading cut short: the rest is one line that starts like a heading.
+      const rest = content.slice(start);
+      if (!rest.includes('\n') && (rest.startsWith('--- step ') || '--- step '.startsWith(rest))) return { samples, cut: { offset: start, step: undefined } };
+      throw new UserError(`${source}: damaged at character offset ${start} (not a "--- step N, smooth loss X ---" line)`);
+    }
+    const step = Number(heading[1]);
+    const smoothLoss = Number(heading[2]);
+    const textStart = start + heading[0].length;
+    let textEnd: number;
+    let end: number;
+    if (heading[3] !== undefined) {
+      textEnd = skipCharacters(content, textStart, Number(heading[3]));
+      if (textEnd + 2 > content.length) return { samples, cut: { offset: start, step } };
+      if (content.slice(textEnd, textEnd + 2) !== '\n\n') {
+        throw new UserError(`${source}: damaged: the sample of step ${step} is not ${heading[3]} characters and a blank line`);
+      }
+      end = textEnd + 2;
+    } else {
+      NEXT_HEADING.lastIndex = textStart;
+      end = NEXT_HEADING.exec(content)?.index ?? content.length;
+      textEnd = content.slice(textStart, end).endsWith('\n\n') ? end - 2 : end;
+    }
+    samples.push({ step, smoothLoss, text: content.slice(textStart, textEnd), start, end });
+    start = end;
+  }
+  return { samples };
+}
+
+/** The samples of samples.txt, for the report: a cut sample is an error too. */
+export function parseSamples(content: string, source: string): TrainingSample[] {
+  const { samples, cut } = readSampleRecords(content, source);
+  if (cut !== undefined) throw cutSampleError(source, cut);
+  return samples.map(({ step, smoothLoss, text }) => ({ step, smoothLoss, text }));
+}
+
+function cutSampleError(source: string, cut: CutSample): UserError {
+  const which = cut.step !== undefined ? `the sample of step ${cut.step}` : 'a sample heading';
+  return new UserError(`${source}: ${which} is cut short at character offset ${cut.offset} (the run was killed while writing it); train --resume repairs it`);
+}
+
+/** The offset `count` code points after `from`, or past the end when the content is shorter. */
+function skipCharacters(content: string, from: number, count: number): number {
+  let offset = from;
+  for (let i = 0; i < count && offset <= content.length; i++) offset += content.codePointAt(offset)! > 0xffff ? 2 : 1;
+  return offset;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lock
+//
+// Why two processes never both hold DIR/.lock (fcntl/flock would die with their process, but Node
+// has neither, so the lock is a file with a pid and a lock of a dead process must be taken over):
+// - A lock file only appears whole: the pid is written to a file of this process's own, which is
+//   then hard-linked as .lock; link fails when .lock exists, so of any number of processes
+//   linking at once exactly one succeeds, and nobody ever reads a half-written lock. An empty or
+//   garbage .lock was therefore left by something else and is stale, like one of a dead pid.
+// - A stale .lock is removed only by the process that claims that very file: the claim is
+//   `.lock.<its inode>`, taken the same way (so a claim left by a process killed while holding
+//   it is taken over in turn). Holding the claim, the process checks that .lock is still that
+//   inode and still stale, unlinks it, and links its own .lock like any newcomer: if a newcomer
+//   was faster, the link fails and it backs off.
+// - Between that check and the unlink nothing can replace .lock: its owner is dead, a newcomer's
+//   link fails while it exists, and any other taker needs the same claim. A process that saw the
+//   stale file long ago and claims it late finds another inode, or (a reused inode number) a
+//   lock whose pid it re-reads and finds alive.
+
+/** Takes lockPath for this process: undefined when taken, else the pid that holds it (0: unknown). */
+function takeLock(lockPath: string): number | undefined {
+  const mine = `${lockPath}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(mine, String(process.pid), { flag: 'wx' });
+    try {
+      return linkLock(lockPath, mine);
+    } finally {
+      unlinkSync(mine);
+    }
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`${path.dirname(lockPath)}: cannot lock (${describeWriteError(error as NodeJS.ErrnoException)})`);
+  }
+}
+
+/** Links `mine` as `name`, taking over a stale `name`; undefined when linked, else the holder's pid. */
+function linkLock(name: string, mine: string): number | undefined {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      linkSync(mine, name);
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const found = readLock(name);
+    if (found === undefined) continue; // released meanwhile
+    if (!isStale(found.pid)) return found.pid!;
+    const claim = `${name}.${found.inode}`;
+    const claimHolder = linkLock(claim, mine);
+    if (claimHolder !== undefined) return claimHolder; // another process is taking it over
+    try {
+      const now = readLock(name);
+      if (now !== undefined && now.inode === found.inode && isStale(now.pid)) unlinkSync(name);
+    } finally {
+      unlinkSync(claim);
+    }
+  }
+  return 0;
+}
+
+/** The inode and pid of a lock file (pid undefined when it holds no pid); undefined when there is none. */
+function readLock(name: string): { inode: bigint; pid: number | undefined } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(name, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const text = readFileSync(fd, 'utf8');
+    const pid = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : undefined;
+    return { inode: fstatSync(fd, { bigint: true }).ino, pid };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A lock without a pid, of this process's pid (left by an earlier process), or of a dead process. */
+function isStale(pid: number | undefined): boolean {
+  return pid === undefined || pid === process.pid || !processAlive(pid);
 }
 
 function processAlive(pid: number): boolean {
@@ -151,11 +355,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function append(file: string, text: string): void {
+/** Appends text to file; an empty (or new) file gets `header` first. */
+function append(file: string, text: string, header = ''): void {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'a');
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = Buffer.from((fstatSync(fd).size === 0 ? header : '') + text, 'utf8');
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
   } catch (error) {
     throw new UserError(`${file}: could not write (${describeWriteError(error as NodeJS.ErrnoException)})`);

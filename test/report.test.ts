@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'os';
 import path from 'path';
 import { UserError } from '../lib/errors';
+import { demoCorpus } from '../lib';
 import { parseSamples, writeReport } from '../lib/report';
 import { UNICODE_TEXT } from './helpers';
 
@@ -125,7 +126,8 @@ describe('run report', () => {
   it('checks the demo corpus when the run has no data file, and reports a gradient check it could not run', () => {
     const demo = copy();
     const config = JSON.parse(readFileSync(path.join(demo, 'config.json'), 'utf8'));
-    writeFileSync(path.join(demo, 'config.json'), JSON.stringify({ ...config, data: null }));
+    // A run of the demo corpus: its text and SHA-256 (the report checks only the run's own text).
+    writeFileSync(path.join(demo, 'config.json'), JSON.stringify({ ...config, data: null, corpus: { ...config.corpus, sha256: demoCorpus().sha256 } }));
     writeReport(demo);
     const md = readFileSync(path.join(demo, 'report.md'), 'utf8');
     assert.match(md, /^\| data \| null \(the built-in demo corpus\) \|$/m);

@@ -37,7 +37,7 @@ describe('train and sample, end to end', function () {
     assert.strictEqual(csv[0], 'step,epoch,loss,smooth_loss,elapsed_s');
     assert.deepStrictEqual(csv.slice(1).map((row) => Number(row.split(',')[0])), [50, 100, 150, 200, 250, 300]);
     const samples = readFileSync(path.join(out, 'samples.txt'), 'utf8');
-    assert.deepStrictEqual([...samples.matchAll(/^--- step (\d+), smooth loss [\d.]+ ---$/gm)].map((m) => m[1]), ['100', '200', '300']);
+    assert.deepStrictEqual([...samples.matchAll(/^--- step (\d+), smooth loss [\d.]+, 40 characters ---$/gm)].map((m) => m[1]), ['100', '200', '300']);
     const latest = readCheckpoint(path.join(out, 'latest.safetensors'));
     const best = readCheckpoint(path.join(out, 'best.safetensors'));
     assert.strictEqual(latest.training.step, 300);

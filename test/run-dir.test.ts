@@ -1,0 +1,294 @@
+// Run-directory integrity: the lock under simultaneous starts, samples.txt that generated text cannot
+// confuse, a text that changes while it is read, loss.csv headers, advice that keeps the user's work,
+// and a report that does not check another text as the run's.
+import assert from 'assert';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import fs, { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import path from 'path';
+import { Corpus } from '../lib/corpus';
+import { UserError } from '../lib/errors';
+import { parseLossCsv } from '../lib/plot';
+import { parseSamples, writeReport } from '../lib/report';
+import { RunDir, sampleRecordHeading } from '../lib/run-dir';
+import { generatedText } from './helpers';
+
+const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+const env = { ...process.env, RNN_NATIVE_BACKEND: '' };
+const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
+
+describe('run directory integrity', function () {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rnn-rundir-'));
+  const text = path.join(dir, 'text.txt');
+  writeFileSync(text, generatedText(20_000));
+  let count = 0;
+  const TINY = ['--hidden', '8', '--log-every', '10', '--sample-every', '0', '--quiet'];
+  /** A new run of `steps` updates on `data`, with a checkpoint at its end. */
+  const trained = (steps: number, data = text) => {
+    const out = path.join(dir, `run-${++count}`);
+    const result = run(['train', '--data', data, ...TINY, '--steps', String(steps), '--out', out]);
+    assert.strictEqual(result.status, 0, result.stderr);
+    return out;
+  };
+
+  describe('the lock', () => {
+    /** Starts `n` resumes of out together; settles when each has either exited or started training. */
+    async function startTogether(out: string, n: number) {
+      const children: { child: ChildProcess; stdout: string; stderr: string; status?: number | null }[] = [];
+      const settled: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) {
+        const child = spawn(process.execPath, [cli, 'train', '--resume', out, '--steps', '100000000', '--log-every', '1000000'], { env });
+        const entry = { child, stdout: '', stderr: '' } as (typeof children)[number];
+        children.push(entry);
+        child.stderr!.on('data', (d) => (entry.stderr += d));
+        settled.push(
+          new Promise((resolve) => {
+            child.stdout!.on('data', (d) => {
+              entry.stdout += d;
+              if (entry.stdout.includes('resuming')) resolve();
+            });
+            child.on('exit', (status) => {
+              entry.status = status;
+              resolve();
+            });
+          })
+        );
+      }
+      await Promise.all(settled);
+      return children;
+    }
+
+    it('backs off when another process takes a stale lock over between its reading and its takeover', async () => {
+      const out = path.join(dir, `run-${++count}`);
+      mkdirSync(out);
+      writeFileSync(path.join(out, 'latest.safetensors'), ''); // RunDir.open only asks that it exists
+      const lockPath = path.join(out, '.lock');
+      writeFileSync(lockPath, '999999999');
+      const rival = spawn('sleep', ['30']);
+      const readFileSync = fs.readFileSync;
+      let raced = false;
+      // Right after this process has read the stale lock, the rival replaces it with its own.
+      (fs as { readFileSync: unknown }).readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
+        const content = readFileSync(...args);
+        if (!raced && (args[0] === lockPath || typeof args[0] === 'number')) {
+          raced = true;
+          fs.unlinkSync(lockPath);
+          fs.writeFileSync(lockPath, String(rival.pid));
+        }
+        return content;
+      };
+      try {
+        assert.throws(
+          () => RunDir.open(out),
+          (e: Error) => e instanceof UserError && e.message.endsWith(`in use by another rnn-native process (pid ${rival.pid})`)
+        );
+      } finally {
+        (fs as { readFileSync: unknown }).readFileSync = readFileSync;
+        rival.kill();
+      }
+      assert.ok(raced);
+      assert.strictEqual(fs.readFileSync(lockPath, 'utf8'), String(rival.pid), 'the rival keeps its lock');
+    });
+
+    const priorLocks: [string, string | undefined][] = [
+      ['no lock', undefined],
+      ['the lock of a dead process', '999999999'],
+      ['a garbage lock file', 'not a pid\n'],
+      ['an empty lock file', ''],
+    ];
+    for (const [what, content] of priorLocks) {
+      it(`lets exactly one of 8 simultaneous resumes train, after ${what}`, async () => {
+        const out = trained(10);
+        if (content !== undefined) writeFileSync(path.join(out, '.lock'), content);
+        const children = await startTogether(out, 8);
+        const training = children.filter((c) => c.status === undefined);
+        const refused = children.filter((c) => c.status === 2 && /in use by another rnn-native process/.test(c.stderr));
+        for (const c of training) c.child.kill('SIGTERM');
+        await Promise.all(training.map((c) => new Promise((resolve) => (c.child.exitCode !== null ? resolve(null) : c.child.on('exit', resolve)))));
+        assert.strictEqual(training.length, 1, `${training.length} trained: ${children.map((c) => `${c.status} ${c.stderr}`).join(' | ')}`);
+        assert.strictEqual(refused.length, 7, children.map((c) => `${c.status} ${c.stderr}`).join(' | '));
+        // Stopped by the SIGTERM (143, or the signal itself when it came before the handler was installed).
+        assert.ok(training[0].child.exitCode === 143 || training[0].child.signalCode === 'SIGTERM');
+      });
+    }
+  });
+
+  describe('samples.txt', () => {
+    const record = (step: number, text: string) => `${sampleRecordHeading(step, 1, Array.from(text).length)}\n${text}\n\n`;
+    const tricky = 'ab\n--- step 99, smooth loss 1.000 ---\ncd\n\n--- step 5, smooth loss 2.000, 3 characters ---\n🙂\n';
+
+    it('reads a sample whose text holds heading-like lines as one sample', () => {
+      const content = record(10, tricky) + record(20, '\n\n') + record(30, '--- step 1, smooth loss 1.000 ---');
+      assert.deepStrictEqual(parseSamples(content, 's'), [
+        { step: 10, smoothLoss: 1, text: tricky },
+        { step: 20, smoothLoss: 1, text: '\n\n' },
+        { step: 30, smoothLoss: 1, text: '--- step 1, smooth loss 1.000 ---' },
+      ]);
+    });
+
+    it('round-trips heading-like text through the writer, resume truncation and the reader', () => {
+      const out = path.join(dir, `run-${++count}`);
+      const runDir = RunDir.create(out);
+      runDir.appendSample(10, 1.5, tricky);
+      runDir.appendSample(20, 1.25, '--- step 30, smooth loss 1.000 ---');
+      runDir.appendSample(30, 1, tricky);
+      const read = () => parseSamples(readFileSync(runDir.samplesPath, 'utf8'), 'samples.txt');
+      assert.deepStrictEqual(read(), [
+        { step: 10, smoothLoss: 1.5, text: tricky },
+        { step: 20, smoothLoss: 1.25, text: '--- step 30, smooth loss 1.000 ---' },
+        { step: 30, smoothLoss: 1, text: tricky },
+      ]);
+      runDir.truncateAfter(20);
+      assert.deepStrictEqual(read().map((sample) => sample.step), [10, 20]);
+    });
+
+    it('reads old runs (headings without a length), also when a resume appended new samples', () => {
+      const old = '--- step 10, smooth loss 5.000 ---\nab\n\n--- step 20, smooth loss 4.500 ---\ncd\n\n';
+      assert.deepStrictEqual(parseSamples(old + record(30, tricky), 's'), [
+        { step: 10, smoothLoss: 5, text: 'ab' },
+        { step: 20, smoothLoss: 4.5, text: 'cd' },
+        { step: 30, smoothLoss: 1, text: tricky },
+      ]);
+    });
+
+    it('names a sample cut short or a damaged file', () => {
+      const cut = (content: string, message: RegExp) =>
+        assert.throws(() => parseSamples(content, 's.txt'), (e: Error) => e instanceof UserError && message.test(e.message));
+      cut(record(10, 'ab') + record(20, 'abcdef').slice(0, -4), /s\.txt: the sample of step 20 is cut short/);
+      cut(record(10, 'ab') + '--- step 2', /s\.txt: a sample heading is cut short/);
+      cut(record(10, 'ab').replace('2 characters', '1 characters'), /s\.txt: damaged: the sample of step 10 is not 1 characters/);
+    });
+
+    it('round-trips heading-like text through resume (truncation) and report, for new and old runs', () => {
+      const out = trained(20);
+      const kept = record(10, tricky) + record(20, 'plain');
+      writeFileSync(path.join(out, 'samples.txt'), kept + record(30, '--- step 15, smooth loss 1.000 ---\nx') + record(40, 'abc').slice(0, -3));
+      let result = run(['train', '--resume', out, '--steps', '21', '--quiet']);
+      assert.strictEqual(result.status, 0, result.stderr);
+      assert.strictEqual(readFileSync(path.join(out, 'samples.txt'), 'utf8'), kept, 'samples after step 20 dropped, the rest byte for byte');
+      const md = readFileSync(writeReport(out).markdownPath, 'utf8');
+      assert.deepStrictEqual([...md.matchAll(/^### Step (\d+),/gm)].map((m) => m[1]), ['10', '20']);
+      assert.ok(md.includes('```text\n' + tricky + '\n```'), 'the tricky sample in one piece');
+
+      const oldRun = trained(20);
+      const old = '--- step 10, smooth loss 5.000 ---\nab\n\n--- step 20, smooth loss 4.500 ---\ncd\n\n';
+      writeFileSync(path.join(oldRun, 'samples.txt'), old + '--- step 30, smooth loss 4.000 ---\nef\n\n');
+      result = run(['train', '--resume', oldRun, '--steps', '21', '--quiet']);
+      assert.strictEqual(result.status, 0, result.stderr);
+      assert.strictEqual(readFileSync(path.join(oldRun, 'samples.txt'), 'utf8'), old);
+    });
+  });
+
+  describe('a text that changes while it is read', () => {
+    /** Reads file, rewriting it with `replacement` between the two passes (the first ends at progress 0.5). */
+    const readChanging = (original: string, replacement?: string) => {
+      const file = path.join(dir, `changing-${++count}.txt`);
+      writeFileSync(file, original);
+      utimesSync(file, 1e9, 1e9); // in the past: a rewrite within the same clock tick still changes it
+      let changed = false;
+      return () =>
+        Corpus.fromFile(file, (fraction) => {
+          if (fraction === 0.5 && !changed && replacement !== undefined) {
+            changed = true;
+            writeFileSync(file, replacement);
+          }
+        });
+    };
+    const changedError = (e: Error) => e instanceof UserError && /changing-\d+\.txt: the file changed while it was read/.test(e.message);
+
+    it('refuses a character the first pass did not see (never indexes it as symbol 0)', () => {
+      assert.throws(readChanging('abcabc\n', 'abcabz\n'), changedError);
+    });
+
+    it('refuses the same characters in another order (the second pass hashes what it indexes)', () => {
+      assert.throws(readChanging('abcabc\n', 'cbacba\n'), changedError);
+    });
+
+    it('refuses a longer or shorter text', () => {
+      assert.throws(readChanging('abcabc\n', 'abcabcabc\n'), changedError);
+      assert.throws(readChanging('abcabc\n', 'abc\n'), changedError);
+    });
+
+    it('refuses a file written again with the same text (its modification time changed)', () => {
+      assert.throws(readChanging('abcabc\n', 'abcabc\n'), changedError);
+    });
+
+    it('reads an unchanged file as before', () => {
+      const corpus = readChanging('abcabc\n')();
+      assert.deepStrictEqual(Array.from(corpus.indices), [1, 2, 3, 1, 2, 3, 0]);
+    });
+  });
+
+  describe('loss.csv', () => {
+    const resumeTo = (out: string, steps: number) => {
+      const result = run(['train', '--resume', out, '--steps', String(steps), '--quiet']);
+      assert.strictEqual(result.status, 0, result.stderr);
+      return parseLossCsv(readFileSync(path.join(out, 'loss.csv'), 'utf8'), 'loss.csv').map((row) => row.step);
+    };
+
+    it('gets its header back when a resume finds it empty', () => {
+      const out = trained(20);
+      writeFileSync(path.join(out, 'loss.csv'), '');
+      assert.deepStrictEqual(resumeTo(out, 30), [30]);
+    });
+
+    it('gets its header back when a resume finds it without one, keeping the rows', () => {
+      const out = trained(20);
+      const csv = path.join(out, 'loss.csv');
+      writeFileSync(csv, readFileSync(csv, 'utf8').split('\n').slice(1).join('\n'));
+      assert.deepStrictEqual(resumeTo(out, 30), [10, 20, 30]);
+    });
+
+    it('drops a row cut short by a kill', () => {
+      const out = trained(20);
+      const csv = path.join(out, 'loss.csv');
+      writeFileSync(csv, readFileSync(csv, 'utf8') + '3');
+      assert.deepStrictEqual(resumeTo(out, 30), [10, 20, 30]);
+    });
+  });
+
+  describe('advice for a run without latest.safetensors', () => {
+    it('says how to go on from best.safetensors, and that works', () => {
+      const out = trained(20);
+      rmSync(path.join(out, 'latest.safetensors'));
+      for (const args of [['--resume', out], ['--data', text, ...TINY, '--steps', '30', '--out', out]]) {
+        const result = run(['train', ...args]);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, /copy best\.safetensors to latest\.safetensors and resume with --resume /);
+        assert.doesNotMatch(result.stderr, /remove/);
+      }
+      copyFileSync(path.join(out, 'best.safetensors'), path.join(out, 'latest.safetensors'));
+      const resumed = run(['train', '--resume', out, '--steps', '30', '--quiet']);
+      assert.strictEqual(resumed.status, 0, resumed.stderr);
+    });
+
+    it('never says to remove a run that holds logs', () => {
+      const out = trained(20);
+      rmSync(path.join(out, 'latest.safetensors'));
+      rmSync(path.join(out, 'best.safetensors'));
+      for (const args of [['--resume', out], ['--data', text, ...TINY, '--steps', '30', '--out', out]]) {
+        const result = run(['train', ...args]);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, /it has no checkpoint to resume from: keep it for its logs/);
+        assert.doesNotMatch(result.stderr, /remove/);
+      }
+    });
+  });
+
+  describe('report on a run whose text changed', () => {
+    it('does not present a gradient check of the changed text as the run’s', () => {
+      const own = path.join(dir, 'own.txt');
+      writeFileSync(own, generatedText(5_000));
+      const out = trained(20, own);
+      writeFileSync(own, generatedText(5_000).toUpperCase());
+      const written = writeReport(out);
+      assert.strictEqual(written.warnings.length, 1, written.warnings.join('; '));
+      assert.match(written.warnings[0], /^gradient check not run: .*own\.txt has changed since the run was trained on it \(SHA-256 [0-9a-f]{12}…, the run's [0-9a-f]{12}…\)/);
+      const md = readFileSync(written.markdownPath, 'utf8');
+      assert.doesNotMatch(md, /On the first 25 characters/);
+
+      const given = writeReport(out, { gradcheckData: own });
+      assert.match(readFileSync(given.markdownPath, 'utf8'), /own\.txt is not the text of this run \(SHA-256/);
+    });
+  });
+});
