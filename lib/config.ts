@@ -85,17 +85,29 @@ export function checkRow(row: OptionRow, value: unknown, label: string = row.key
  * `defaults`. An undefined value counts as absent; a name that is not an option is a UserError.
  */
 export function resolveOptions<T>(given: object, rows: readonly OptionRow[], defaults: T, what: string): T {
-  const byKey = new Map(rows.map((row) => [row.key, row]));
-  const resolved: Record<string, unknown> = { ...(defaults as object) };
-  for (const [key, value] of Object.entries(given)) {
-    const row = byKey.get(key);
-    if (!row) throw unknownOption(key, [...byKey.keys()], what);
-    if (value !== undefined) resolved[key] = checkRow(row, value);
-  }
-  return resolved as T;
+  checkOptions(given, Object.fromEntries(rows.map((row) => [row.key, cliSpec(row)])), what);
+  const present = Object.entries(given).filter(([, value]) => value !== undefined);
+  return { ...defaults, ...Object.fromEntries(present) };
 }
 
-export function unknownOption(name: string, known: string[], what: string): UserError {
+/**
+ * A library caller's options, checked against specs keyed by option name as the command line
+ * checks its flags (the same messages, naming the option): an unknown name is a UserError, and
+ * an undefined value counts as absent.
+ */
+export function checkOptions<T extends object>(given: T, specs: Record<string, OptionSpec>, what: string): T {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new UserError(`${what}: the options must be an object`);
+  for (const [key, value] of Object.entries(given)) {
+    if (!Object.hasOwn(specs, key)) throw unknownOption(key, Object.keys(specs), what);
+    if (value !== undefined) checkValue(key, specs[key], value);
+  }
+  return given;
+}
+
+/** The seed of a generator: any safe integer. */
+export const SEED_SPEC = { kind: 'integer', ...SEED_RANGE } as const;
+
+function unknownOption(name: string, known: string[], what: string): UserError {
   const near = known.find((k) => distance(k.toLowerCase(), name.toLowerCase()) <= 2);
   const hint = near ? `did you mean "${near}"? ` : '';
   return new UserError(`${what}: unknown option "${name}"; ${hint}the options are ${known.join(', ')}`);

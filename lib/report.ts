@@ -8,10 +8,12 @@ import { createBackend, selectBackend } from './backend';
 import { readCheckpoint } from './checkpoint';
 import { loadCorpus } from './commands/common';
 import { Vocabulary } from './corpus';
+import { checkOptions, SEED_SPEC } from './config';
 import { UserError } from './errors';
 import { writeFileAtomic } from './files';
 import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from './gradcheck';
 import { makeLayout } from './layout';
+import { OptionSpecs } from './options';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
 import { Rng } from './random';
 import { formatDuration } from './reporter';
@@ -40,11 +42,19 @@ export interface WrittenReport {
 export const PASSAGE_LENGTH = 1000;
 export const REPORT_DEFAULTS = { seed: 42, temperature: 1 } as const;
 
+/** The report's options, by library name; `rnn-native report` takes them as --gradcheck-data, --seed, --temperature. */
+export const REPORT_OPTIONS = {
+  gradcheckData: { kind: 'string', help: "text of the gradient check (default: the run's own text)" },
+  seed: { ...SEED_SPEC, help: `seed of the 1,000-character passage (default ${REPORT_DEFAULTS.seed})` },
+  temperature: { kind: 'number', min: 0, max: 100, help: `temperature of the passage, 0 = argmax (default ${REPORT_DEFAULTS.temperature})` },
+} satisfies OptionSpecs;
+
 /**
  * Writes RUN_DIR/report.md and RUN_DIR/report.html, and loss.svg and loss.png beside them.
  * Everything is read and computed first: a run it cannot report on gets no files.
  */
 export function writeReport(runDir: string, options: ReportOptions = {}): WrittenReport {
+  checkOptions(options, REPORT_OPTIONS, 'writeReport');
   const config = runConfigOf(runDir);
   const warnings: string[] = [];
   const plot = buildLossPlot(runDir);

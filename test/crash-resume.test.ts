@@ -2,7 +2,7 @@
 // the checkpoints on disk always load, the step never goes back, and the run ends as one run.
 // scripts/crash-resume.ts runs the same check with more kills (default 50).
 import assert from 'assert';
-import { crashResume } from '../scripts/crash-resume';
+import { crashResume } from '../harness/crash-resume';
 
 describe('crash and resume (SIGKILL)', function () {
   this.timeout(60_000);

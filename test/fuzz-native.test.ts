@@ -4,7 +4,7 @@
 // RNN_FUZZ_CALLS sets the number of calls (default 3,000), RNN_FUZZ_SEED the seed (default 1).
 import assert from 'assert';
 import { loadNative } from '../lib';
-import { runInChild } from '../scripts/fuzz-native';
+import { runInChild } from '../harness/fuzz-native';
 
 describe('native boundary fuzz', function () {
   this.timeout(120_000);

@@ -18,7 +18,7 @@ export function warn(message: string): void {
   process.stderr.write(`rnn-native: warning: ${message}\n`);
 }
 
-export const seedSpec = { kind: 'integer', min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER } as const;
+export { SEED_SPEC as seedSpec } from '../config';
 
 /** Texts smaller than this load too fast for a progress line. */
 const PROGRESS_FROM_BYTES = 32 << 20;

@@ -1,14 +1,11 @@
 // rnn-native report: the run's deliverables as report.md and report.html.
 import { UserError } from '../errors';
 import { optionHelp, OptionSpecs, parseCommandLine } from '../options';
-import { REPORT_DEFAULTS, writeReport, WrittenReport } from '../report';
-import { printLine, seedSpec, warn } from './common';
+import { REPORT_OPTIONS, writeReport, WrittenReport } from '../report';
+import { printLine, warn } from './common';
 
-const OPTIONS = {
-  'gradcheck-data': { kind: 'string', help: "text of the gradient check (default: the run's own text)" },
-  seed: { ...seedSpec, help: `seed of the 1,000-character passage (default ${REPORT_DEFAULTS.seed})` },
-  temperature: { kind: 'number', min: 0, max: 100, help: `temperature of the passage, 0 = argmax (default ${REPORT_DEFAULTS.temperature})` },
-} satisfies OptionSpecs;
+const { gradcheckData, ...rest } = REPORT_OPTIONS;
+const OPTIONS = { 'gradcheck-data': gradcheckData, ...rest } satisfies OptionSpecs;
 
 export function reportCommand(argv: string[]): number {
   const { options: o, operands } = parseCommandLine(argv, OPTIONS, 1);

@@ -1,0 +1,671 @@
+// Boundary fuzz of the native addon (issue #6): every export called with seeded random arguments
+// (wrong types and lengths, NaN/±Inf/-0, huge integers, detached / shared / resizable buffers,
+// out-of-vocabulary symbols, aliasing buffers, getters and proxies that throw or detach).
+// Only TypeError / RangeError (or Error "rnn-native: out of memory") may come back, the process
+// must not crash, and valid calls afterwards must give bit-identical results to before.
+//
+//   npx ts-node -P tsconfig.json scripts/fuzz-native.ts            # 200,000 calls, seed 1
+//   RNN_FUZZ_CALLS=1000000 RNN_FUZZ_SEED=7 npx ts-node -P tsconfig.json scripts/fuzz-native.ts
+//   RNN_FUZZ_SEED=7 RNN_FUZZ_ONLY=1234 ... scripts/fuzz-native.ts --worker   # replay one call, described
+//
+// The calls run in a child process (the worker), so that a crash shows as an exit signal or
+// code; the worker records the iteration it is in before each call, and the parent reports the
+// seed and iteration. Each iteration draws from its own generator (seed, iteration), so one
+// iteration replays alone with RNN_FUZZ_ONLY. RNN_NATIVE_ADDON (lib/native.ts) selects another
+// build of the addon, e.g. the sanitized one.
+import { spawnSync } from 'child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'fs';
+import { tmpdir } from 'os';
+import path from 'path';
+import { makeLayout } from '../lib/layout';
+import { loadNative, NativeAddon } from '../lib/native';
+import { Rng } from '../lib/random';
+
+/** Thrown by the fuzz's own getters and proxy traps; the addon must pass it through unchanged. */
+export class FuzzThrow extends Error {
+  override name = 'FuzzThrow';
+}
+
+type Fn = 'lossAndGradients' | 'train' | 'advance' | 'sample' | 'blasInfo';
+const FNS: Fn[] = ['lossAndGradients', 'train', 'advance', 'sample', 'lossAndGradients', 'train', 'advance', 'sample', 'blasInfo'];
+
+const NUMBERS = [
+  0, -0, 1, -1, 0.5, 2.5, -2.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, 2 ** 32 + 1,
+  2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e300, -1e300, 5e-324, 1e-38, 1.1754943508222875e-38, 3.4028234663852886e38, 3.5e38,
+  Number.MAX_VALUE, 8192, 8193, 65536, 65537, 2 ** 20, 2 ** 20 + 1, 300, 257, 256, 255, 1e9,
+];
+
+const CTORS = [
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
+  BigInt64Array, BigUint64Array,
+] as const;
+type Ctor = (typeof CTORS)[number];
+type AnyTyped = InstanceType<Ctor>;
+
+/** A generated argument and how to read it in a report. */
+interface Arg {
+  v: unknown;
+  d: string;
+}
+
+const seedOf = (seed: number, iteration: number) => seed * 2 ** 22 + iteration;
+export const MAX_ITERATIONS = 2 ** 22;
+
+class Gen {
+  readonly rng: Rng;
+  /** Every typed array made for this call, for aliasing and for getters that detach. */
+  readonly arrays: { a: AnyTyped; d: string }[] = [];
+  /** True once anything makes the outputs unpredictable (aliasing, getters, proxies). */
+  tainted = false;
+
+  constructor(seed: number, iteration: number) {
+    this.rng = Rng.fromSeed(seedOf(seed, iteration));
+  }
+
+  int(n: number): number {
+    return Math.floor(this.rng.uniform() * n);
+  }
+
+  chance(p: number): boolean {
+    return this.rng.uniform() < p;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)];
+  }
+
+  number(): Arg {
+    const v = this.pick(NUMBERS);
+    return { v, d: Object.is(v, -0) ? '-0' : String(v) };
+  }
+
+  /** Anything but a number or a typed array. */
+  other(): Arg {
+    const options: (() => Arg)[] = [
+      () => ({ v: '', d: "''" }),
+      () => ({ v: '4', d: "'4'" }),
+      () => ({ v: 'abc', d: "'abc'" }),
+      () => ({ v: null, d: 'null' }),
+      () => ({ v: undefined, d: 'undefined' }),
+      () => ({ v: true, d: 'true' }),
+      () => ({ v: {}, d: '{}' }),
+      () => ({ v: [], d: '[]' }),
+      () => ({ v: [1, 2, 3], d: '[1,2,3]' }),
+      () => ({ v: () => 1, d: '() => 1' }),
+      () => ({ v: Symbol('x'), d: 'Symbol()' }),
+      () => ({ v: 10n, d: '10n' }),
+      () => ({ v: new Number(3), d: 'new Number(3)' }),
+      () => ({ v: new String('3'), d: "new String('3')" }),
+      () => ({ v: new Date(0), d: 'new Date(0)' }),
+      () => ({ v: Object.create(null), d: 'Object.create(null)' }),
+      () => ({ v: new ArrayBuffer(16), d: 'new ArrayBuffer(16)' }),
+      () => ({ v: new SharedArrayBuffer(16), d: 'new SharedArrayBuffer(16)' }),
+      () => ({ v: new DataView(new ArrayBuffer(16)), d: 'new DataView(new ArrayBuffer(16))' }),
+      () => ({ v: new Map(), d: 'new Map()' }),
+      () => ({ v: { valueOf: () => 3 }, d: '{valueOf: () => 3}' }),
+    ];
+    return this.pick(options)();
+  }
+
+  /** A wrong value for any slot: a number, another type, or a typed array of any kind. */
+  wrong(): Arg {
+    const r = this.int(3);
+    if (r === 0) return this.number();
+    if (r === 1) return this.other();
+    const ctor = this.pick(CTORS);
+    return this.typed(ctor, this.pick([0, 1, 2, 4, 7, 33]), 'any');
+  }
+
+  /**
+   * A typed array of `ctor` and `length` filled by `fill` (index → value), in one of the
+   * memory layouts: plain, offset view, SharedArrayBuffer, resizable (tracking or fixed).
+   */
+  typed(ctor: Ctor, length: number, fill: ((i: number) => number) | 'any', layout = this.int(6)): Arg {
+    const bpe = ctor.BYTES_PER_ELEMENT;
+    let a: AnyTyped;
+    let d: string;
+    if (layout === 1) {
+      const offset = 1 + this.int(3);
+      a = new ctor(new ArrayBuffer((length + offset + this.int(3)) * bpe), offset * bpe, length);
+      d = `new ${ctor.name}(new ArrayBuffer(...), ${offset * bpe}, ${length})`;
+    } else if (layout === 2) {
+      a = new ctor(new SharedArrayBuffer(length * bpe) as unknown as ArrayBuffer, 0, length);
+      d = `new ${ctor.name}(new SharedArrayBuffer(${length * bpe}))`;
+    } else if (layout === 3) {
+      const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(length * bpe, {
+        maxByteLength: length * bpe * 4 + 64,
+      });
+      a = new ctor(rab);
+      d = `new ${ctor.name}(resizable ArrayBuffer(${length * bpe}), length-tracking)`;
+    } else if (layout === 4) {
+      const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(length * bpe, {
+        maxByteLength: length * bpe * 4 + 64,
+      });
+      a = new ctor(rab, 0, length);
+      d = `new ${ctor.name}(resizable ArrayBuffer(${length * bpe}), 0, ${length})`;
+    } else {
+      a = new ctor(length);
+      d = `new ${ctor.name}(${length})`;
+    }
+    if (fill !== 'any') {
+      for (let i = 0; i < length; i++) {
+        const x = fill(i);
+        (a as unknown as number[])[i] = (a instanceof BigInt64Array || a instanceof BigUint64Array ? (Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n) : x) as number;
+      }
+    }
+    this.arrays.push({ a, d });
+    return { v: a, d };
+  }
+
+  /**
+   * A typed-array slot: valid (ctor, length, fill) most of the time, else broken in one way:
+   * another kind, another length, detached, out of bounds after a resize, NaN/Inf content,
+   * a bad value from `badFill`, or not a typed array at all.
+   */
+  slot(ctor: Ctor, length: number, fill: (i: number) => number, p: number, badFill?: () => number): Arg {
+    if (!this.chance(p)) return this.typed(ctor, length, fill);
+    switch (this.int(9)) {
+      case 0:
+        return this.wrong();
+      case 1: {
+        const other = this.pick(CTORS.filter((c) => c !== ctor));
+        return this.typed(other, length, 'any');
+      }
+      case 2: {
+        const lengths = [0, 1, length - 1, length + 1, 2 * length, length + 1000].filter((n) => n >= 0 && n !== length);
+        return this.typed(ctor, this.pick(lengths), fill);
+      }
+      case 3: {
+        const arg = this.typed(ctor, length, fill);
+        const buffer = (arg.v as AnyTyped).buffer;
+        if (buffer instanceof SharedArrayBuffer) return arg;
+        structuredClone(buffer, { transfer: [buffer] });
+        return { v: arg.v, d: `detached ${arg.d}` };
+      }
+      case 4: {
+        // A resizable buffer shrunk (fixed view out of bounds) or grown (tracking view longer).
+        const arg = this.typed(ctor, length, fill, this.pick([3, 4]));
+        const buffer = (arg.v as AnyTyped).buffer as ArrayBuffer & { resize(n: number): void };
+        const bytes = this.pick([0, 1, Math.max(0, (length - 1) * ctor.BYTES_PER_ELEMENT), (length + 1) * ctor.BYTES_PER_ELEMENT]);
+        buffer.resize(bytes);
+        return { v: arg.v, d: `${arg.d} resized to ${bytes} bytes` };
+      }
+      case 5: {
+        const special = this.pick([NaN, Infinity, -Infinity, -0, 3.4e38, 1e-45]);
+        return this.typed(ctor, length, () => special);
+      }
+      case 6:
+      case 7:
+        if (badFill) {
+          const bad = badFill();
+          const at = this.int(Math.max(1, length));
+          const arg = this.typed(ctor, length, (i) => (i === at ? bad : fill(i)));
+          return { v: arg.v, d: `${arg.d} with [${at}] = ${bad}` };
+        }
+        return this.typed(ctor, length, fill);
+      default: {
+        // A plain array holding the right numbers.
+        const values = Array.from({ length }, (_, i) => fill(i));
+        return { v: values, d: `[${length} numbers]` };
+      }
+    }
+  }
+
+  /** A number slot: `valid` most of the time, else a special number or another type. */
+  scalar(valid: number, p: number): Arg {
+    if (!this.chance(p)) return { v: valid, d: String(valid) };
+    return this.chance(0.75) ? this.number() : this.other();
+  }
+
+  /**
+   * An object {key: value} in one of the forms: plain, missing keys, inherited, getters (that
+   * throw, detach or resize another buffer, or answer differently each time), a Proxy, or not
+   * an object at all.
+   */
+  object(fields: Record<string, Arg>, p: number): Arg {
+    const keys = Object.keys(fields);
+    const plain = () => Object.fromEntries(keys.map((k) => [k, fields[k].v]));
+    const body = () => keys.map((k) => `${k}: ${fields[k].d}`).join(', ');
+    if (!this.chance(p)) return { v: plain(), d: `{${body()}}` };
+    this.tainted = true;
+    switch (this.int(7)) {
+      case 0:
+        return this.wrong();
+      case 1: {
+        const drop = this.pick(keys);
+        const o = plain();
+        delete o[drop];
+        return { v: o, d: `{${body()}} without ${drop}` };
+      }
+      case 2:
+        return { v: Object.create(plain()), d: `Object.create({${body()}})` };
+      case 3:
+      case 4: {
+        const key = this.pick(keys);
+        const o = plain();
+        const action = this.getterAction();
+        Object.defineProperty(o, key, {
+          enumerable: true,
+          get: () => {
+            action.run();
+            return fields[key].v;
+          },
+        });
+        return { v: o, d: `{${body()}} with get ${key}() { ${action.d} }` };
+      }
+      case 5: {
+        let count = 0;
+        const key = this.pick(keys);
+        const alternative = this.number().v;
+        const o = plain();
+        Object.defineProperty(o, key, { enumerable: true, get: () => (count++ === 0 ? fields[key].v : alternative) });
+        return { v: o, d: `{${body()}} with ${key} then ${String(alternative)}` };
+      }
+      default: {
+        const action = this.getterAction();
+        const key = this.pick(keys);
+        const proxy = new Proxy(plain(), {
+          get(target, property, receiver) {
+            if (property === key) action.run();
+            return Reflect.get(target, property, receiver);
+          },
+        });
+        return { v: proxy, d: `Proxy({${body()}}) running { ${action.d} } on get ${key}` };
+      }
+    }
+  }
+
+  /** What a getter does before answering: throw, detach a buffer, or resize one. */
+  private getterAction(): { run: () => void; d: string } {
+    const kind = this.int(3);
+    if (kind === 0 || this.arrays.length === 0) return { run: () => { throw new FuzzThrow('from a getter'); }, d: 'throw' };
+    const target = this.pick(this.arrays);
+    if (kind === 1) {
+      return {
+        run: () => {
+          const buffer = target.a.buffer;
+          if (!(buffer instanceof SharedArrayBuffer) && buffer.byteLength > 0) structuredClone(buffer, { transfer: [buffer] });
+        },
+        d: `detach the buffer of ${target.d}`,
+      };
+    }
+    return {
+      run: () => {
+        const buffer = target.a.buffer as ArrayBuffer & { resizable?: boolean; resize?(n: number): void };
+        try {
+          if (buffer.resizable) buffer.resize!(0);
+        } catch {
+          // already detached
+        }
+      },
+      d: `resize the buffer of ${target.d} to 0 (when resizable)`,
+    };
+  }
+
+  /** Replaces a typed-array argument with a view of another argument's memory. */
+  alias(args: Arg[], typedSlots: number[]): void {
+    if (typedSlots.length === 0 || this.arrays.length < 2) return;
+    this.tainted = true;
+    const slot = this.pick(typedSlots);
+    const current = args[slot].v;
+    const source = this.pick(this.arrays);
+    if (!ArrayBuffer.isView(current) || this.chance(0.4)) {
+      args[slot] = { v: source.a, d: `the same array as ${source.d}` };
+      return;
+    }
+    const ctor = (current as AnyTyped).constructor as Ctor;
+    const bytes = source.a.buffer.byteLength;
+    const bpe = ctor.BYTES_PER_ELEMENT;
+    const length = (current as AnyTyped).length;
+    const offset = this.int(Math.max(1, Math.floor(bytes / bpe))) * bpe;
+    const fits = Math.min(length, Math.floor((bytes - offset) / bpe));
+    if (fits < 0) return;
+    try {
+      args[slot] = { v: new ctor(source.a.buffer, offset, fits), d: `new ${ctor.name}(buffer of ${source.d}, ${offset}, ${fits})` };
+    } catch {
+      // A detached or shrunk source buffer: alias the array itself.
+      args[slot] = { v: source.a, d: `the same array as ${source.d}` };
+    }
+  }
+}
+
+interface Call {
+  fn: Fn;
+  args: Arg[];
+  /** A valid sample call whose output can be checked against the vocabulary. */
+  check?: { K: number; out: Int32Array };
+}
+
+/** The arguments of iteration `iteration`: valid ones, then a few of them broken. */
+export function makeCall(seed: number, iteration: number): Call {
+  const g = new Gen(seed, iteration);
+  const fn = g.pick(FNS);
+  // Mostly one broken thing, sometimes several, sometimes none (a valid call).
+  const p = g.pick([0, 0.1, 0.2, 0.4]);
+  const m = g.pick([1, 2, 3, 5, 8, 16, 64]);
+  const K = g.pick([1, 2, 3, 7, 255, 256, 257, 300]);
+  const T = g.pick([1, 2, 5, 25, 50]);
+  const P = makeLayout(m, K).total;
+  const weight = (i: number) => Math.fround(Math.sin(i * 12.9898 + seed) * 0.1);
+  const zero = () => 0;
+  const symbol = (i: number) => (i * 7 + 3) % K;
+  const oov = () => g.pick([K, K + 1, -1, 2 ** 31 - 1, -(2 ** 31), 65535, 65536, 256]);
+
+  const modelFields: Record<string, Arg> = {
+    hidden: g.scalar(m, p),
+    vocab: g.scalar(K, p),
+    params: g.slot(Float32Array, P, weight, p),
+    state: g.slot(Float32Array, m, zero, p),
+  };
+  if (fn === 'lossAndGradients' || fn === 'train' || g.chance(0.2)) modelFields.grads = g.slot(Float32Array, P, zero, p);
+  if (fn === 'train' || g.chance(0.2)) modelFields.accum = g.slot(Float32Array, P, zero, p);
+
+  const args: Arg[] = [];
+  const typedSlots: number[] = [];
+  switch (fn) {
+    case 'lossAndGradients': {
+      const n = g.chance(p) ? g.pick([0, 1, T + 1]) : T;
+      args.push(g.slot(Int32Array, n, symbol, p, oov), g.slot(Int32Array, g.chance(p) ? g.pick([0, n + 1, Math.max(0, n - 1)]) : n, symbol, p, oov));
+      typedSlots.push(1, 2);
+      break;
+    }
+    case 'train': {
+      const length = g.chance(p) ? g.pick([0, T, T + 1, T + 2]) : T + 1 + g.int(3 * T);
+      const corpusCtor = g.chance(0.5) ? Uint8Array : Uint16Array;
+      const corpusOov = () => (corpusCtor === Uint8Array ? g.pick([K, 255]) : g.pick([K, K + 1, 65535]));
+      args.push(g.slot(corpusCtor, length, symbol, p, corpusOov));
+      const walkBad = () => g.pick([NaN, -1, 0.5, length + 1, Infinity, -Infinity, 2 ** 53, 1e300]);
+      args.push(g.slot(Float64Array, 2, (i) => (i === 0 ? g.int(length + 1) : 1 + g.int(3)), p, walkBad));
+      const options = g.object(
+        { seqLength: g.scalar(T, p), eta: g.scalar(0.1, p), epsilon: g.scalar(1e-8, p), clip: g.scalar(5, p) },
+        p
+      );
+      args.push(options);
+      // losses.length updates run: kept small, never huge.
+      args.push(g.slot(Float64Array, g.int(5), zero, p));
+      typedSlots.push(1, 2, 4);
+      break;
+    }
+    case 'advance':
+      args.push(g.slot(Int32Array, g.int(2 * T), symbol, p, oov));
+      typedSlots.push(1);
+      break;
+    case 'sample': {
+      args.push(g.scalar(g.int(K), p));
+      args.push(g.scalar(g.pick([0, 0.5, 1, 2, 1e-300, 1e300]), p));
+      args.push(g.slot(Uint32Array, 4, (i) => 1 + i * 77, p, () => 0));
+      if (g.chance(p / 2) && args[2].v instanceof Uint32Array) {
+        try {
+          args[2].v.fill(0);
+          args[2].d += ' all zero';
+        } catch {
+          // detached or out of bounds (V8 may still report a length)
+        }
+      }
+      args.push(g.slot(Int32Array, g.int(64), zero, p));
+      typedSlots.push(3, 4);
+      break;
+    }
+    case 'blasInfo':
+      if (g.chance(0.5)) args.push(g.wrong());
+      break;
+  }
+  const model = g.object(modelFields, p);
+  args.unshift(model);
+  if (g.chance(p)) g.alias(args, typedSlots);
+  if (g.chance(p / 3)) {
+    // Too few or too many arguments.
+    if (g.chance(0.5)) args.length = g.int(args.length);
+    else args.push(g.wrong());
+  }
+  const call: Call = { fn, args };
+  // A sample call whose model, out and vocabulary are untouched: its symbols must be in [0, K).
+  if (fn === 'sample' && !g.tainted && args.length === 5 && args[4].v instanceof Int32Array && modelFields.vocab.v === K) {
+    call.check = { K, out: args[4].v };
+  }
+  return call;
+}
+
+export function describe(call: Call): string {
+  return `${call.fn}(${call.args.map((a) => a.d).join(', ')})`;
+}
+
+export type Outcome = 'ok' | 'TypeError' | 'RangeError' | 'out of memory' | 'FuzzThrow';
+
+/** Runs one call; returns its outcome, or throws an Error describing a wrong result. */
+export function runCall(addon: NativeAddon, call: Call): Outcome {
+  const f = (addon as unknown as Record<string, (...args: unknown[]) => unknown>)[call.fn];
+  let result: unknown;
+  try {
+    result = f(...call.args.map((a) => a.v));
+  } catch (error) {
+    if (error instanceof FuzzThrow) return 'FuzzThrow';
+    if (error instanceof TypeError && error.constructor === TypeError) return 'TypeError';
+    if (error instanceof RangeError && error.constructor === RangeError) return 'RangeError';
+    if (error instanceof Error && error.constructor === Error && error.message === 'rnn-native: out of memory') return 'out of memory';
+    throw new Error(`unexpected ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : `throw of ${String(error)}`}`);
+  }
+  if (call.fn === 'lossAndGradients' && typeof result !== 'number') throw new Error(`returned ${String(result)}, not a number`);
+  if (call.fn === 'blasInfo' && typeof result !== 'string') throw new Error('blasInfo returned no string');
+  if ((call.fn === 'train' || call.fn === 'advance' || call.fn === 'sample') && result !== undefined) {
+    throw new Error(`returned ${String(result)}, not undefined`);
+  }
+  let drawn: number[] = [];
+  try {
+    // (A detached or out-of-bounds array is skipped: V8 may still report its old length from JS.)
+    if (call.check) drawn = Array.from(call.check.out);
+  } catch {
+    drawn = [];
+  }
+  if (call.check && drawn.length > 0) {
+    const { K } = call.check;
+    const out = drawn;
+    const bad = out.findIndex((s) => !(s >= 0 && s < K));
+    if (bad >= 0) throw new Error(`sample drew symbol ${out[bad]} at ${bad}, outside [0, ${K})`);
+  }
+  return 'ok';
+}
+
+/**
+ * Valid calls on a fresh model: loss, gradients, state, train losses and walk, advance,
+ * sample at temperatures 1 and 0, all as bytes, compared before and after the fuzz.
+ */
+export function referenceBytes(addon: NativeAddon): Buffer {
+  const m = 7;
+  const K = 11;
+  const P = makeLayout(m, K).total;
+  const rng = Rng.fromSeed(99);
+  const params = Float32Array.from({ length: P }, () => Math.fround(0.1 * rng.normal()));
+  const model = { hidden: m, vocab: K, params, state: new Float32Array(m), grads: new Float32Array(P), accum: new Float32Array(P) };
+  const loss = addon.lossAndGradients(model, Int32Array.of(0, 3, 5, 10, 2), Int32Array.of(3, 5, 10, 2, 1));
+  const parts: ArrayBufferView[] = [Float64Array.of(loss), Float32Array.from(model.grads), Float32Array.from(model.state)];
+  const corpus = Uint8Array.from({ length: 40 }, (_, i) => (i * 5 + 1) % K);
+  const walk = Float64Array.of(0, 1);
+  const losses = new Float64Array(6);
+  addon.train(model, corpus, walk, { seqLength: 9, eta: 0.1, epsilon: 1e-8, clip: 5 }, losses);
+  parts.push(losses, walk, Float32Array.from(model.params), Float32Array.from(model.accum), Float32Array.from(model.state));
+  addon.advance(model, Int32Array.of(4, 4, 1));
+  parts.push(Float32Array.from(model.state));
+  for (const temperature of [1, 0, 0.3]) {
+    const state = Uint32Array.of(1, 2, 3, 4);
+    const out = new Int32Array(30);
+    addon.sample(model, 2, temperature, state, out);
+    parts.push(out, state, Float32Array.from(model.state));
+  }
+  return Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+}
+
+export interface WorkerReport {
+  ok: boolean;
+  seed: number;
+  calls: number;
+  outcomes: Record<string, number>;
+  failure?: { iteration: number; call: string; error: string };
+  seconds: number;
+}
+
+/** The fuzz loop, in this process. Writes the current iteration to `cursorFd` before each call. */
+export function work(seed: number, calls: number, cursorFd?: number, only?: number): WorkerReport {
+  const loaded = loadNative();
+  if (!loaded.addon) throw new Error(`the native addon must load: ${loaded.error}`);
+  const addon = loaded.addon;
+  const started = process.hrtime.bigint();
+  const before = referenceBytes(addon);
+  const outcomes: Record<string, number> = {};
+  const cursor = Buffer.alloc(8);
+  const report = (failure?: WorkerReport['failure']): WorkerReport => ({
+    ok: failure === undefined,
+    seed,
+    calls,
+    outcomes,
+    failure,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+  });
+  const first = only ?? 0;
+  const end = only !== undefined ? only + 1 : calls;
+  for (let i = first; i < end; i++) {
+    if (cursorFd !== undefined) {
+      cursor.writeDoubleLE(i, 0);
+      writeSync(cursorFd, cursor, 0, 8, 0);
+    }
+    let call: Call;
+    try {
+      call = makeCall(seed, i);
+    } catch (error) {
+      return report({ iteration: i, call: '(not made)', error: `the fuzz's generator failed: ${(error as Error).stack}` });
+    }
+    if (only !== undefined) process.stderr.write(`iteration ${i}: ${describe(call)}\n`);
+    try {
+      const outcome = runCall(addon, call);
+      outcomes[`${call.fn}: ${outcome}`] = (outcomes[`${call.fn}: ${outcome}`] ?? 0) + 1;
+    } catch (error) {
+      return report({ iteration: i, call: describe(call), error: (error as Error).message });
+    }
+  }
+  if (cursorFd !== undefined) {
+    cursor.writeDoubleLE(-1, 0);
+    writeSync(cursorFd, cursor, 0, 8, 0);
+  }
+  global.gc?.();
+  const after = referenceBytes(addon);
+  if (!after.equals(before)) {
+    return report({ iteration: -1, call: 'the reference calls after the fuzz', error: 'valid calls gave different bytes after the fuzz' });
+  }
+  // And on a fresh addon instance's results? The addon holds no state; the same process is the test.
+  return report();
+}
+
+export interface ChildResult {
+  seed: number;
+  calls: number;
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  /** The worker's own report, when it finished. */
+  report?: WorkerReport;
+  /** The iteration the worker was in when it crashed or hung. */
+  crashedAt?: number;
+  stderr: string;
+  seconds: number;
+  /** One paragraph for a failure message: seed, iteration, the call, how to replay it. */
+  summary: string;
+}
+
+const SCRIPT = __filename;
+
+/** Runs the fuzz loop in a child process; a crash or hang is reported with its seed and iteration. */
+export function runInChild(seed: number, calls: number, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): ChildResult {
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 31) throw new RangeError('seed must be an integer from 0 to 2^31 - 1');
+  if (!Number.isSafeInteger(calls) || calls < 0 || calls > MAX_ITERATIONS) throw new RangeError(`calls must be at most ${MAX_ITERATIONS}`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'rnn-fuzz-native-'));
+  const cursorFile = path.join(dir, 'cursor');
+  const reportFile = path.join(dir, 'report.json');
+  const started = process.hrtime.bigint();
+  try {
+    const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', SCRIPT, '--worker'], {
+      cwd: path.join(__dirname, '..'),
+      encoding: 'utf8',
+      timeout: options.timeoutMs,
+      killSignal: 'SIGKILL',
+      maxBuffer: 64 << 20,
+      env: {
+        ...process.env,
+        TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json'),
+        ...options.env,
+        RNN_FUZZ_SEED: String(seed),
+        RNN_FUZZ_CALLS: String(calls),
+        RNN_FUZZ_CURSOR: cursorFile,
+        RNN_FUZZ_REPORT: reportFile,
+      },
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    let report: WorkerReport | undefined;
+    try {
+      report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    } catch {
+      report = undefined;
+    }
+    let crashedAt: number | undefined;
+    try {
+      const at = readFileSync(cursorFile).readDoubleLE(0);
+      if (at >= 0) crashedAt = at;
+    } catch {
+      crashedAt = undefined;
+    }
+    const result: ChildResult = { seed, calls, status: child.status, signal: child.signal, report, stderr: child.stderr ?? '', seconds, summary: '' };
+    const replay = (iteration: number) =>
+      `replay: RNN_FUZZ_SEED=${seed} RNN_FUZZ_ONLY=${iteration} npx ts-node -P tsconfig.json scripts/fuzz-native.ts --worker`;
+    if (report?.ok && child.status === 0) {
+      result.summary = `seed ${seed}: ${calls} calls, no crash, no unexpected error`;
+    } else if (report?.failure) {
+      const { iteration, call, error } = report.failure;
+      result.summary = `seed ${seed}, iteration ${iteration}: ${error}\n  call: ${call}\n  ${iteration >= 0 ? replay(iteration) : ''}`;
+    } else {
+      result.crashedAt = crashedAt;
+      const how = child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? 'hung (timeout)' : `crashed (exit ${child.status}, signal ${child.signal})`;
+      const where = crashedAt !== undefined ? `iteration ${crashedAt}` : 'outside the fuzz loop';
+      let call = '';
+      if (crashedAt !== undefined) {
+        let made: string;
+        try {
+          made = describe(makeCall(seed, crashedAt));
+        } catch (error) {
+          made = `(the generator failed: ${(error as Error).message})`;
+        }
+        call = `\n  call: ${made}\n  ${replay(crashedAt)}`;
+      }
+      result.summary = `seed ${seed}: the worker ${how} at ${where}${call}\n  stderr: ${(child.stderr ?? '').split('\n').slice(-6).join('\n  ')}`;
+    }
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function workerMain(): void {
+  const seed = Number(process.env.RNN_FUZZ_SEED ?? 1);
+  const calls = Number(process.env.RNN_FUZZ_CALLS ?? 200_000);
+  const only = process.env.RNN_FUZZ_ONLY !== undefined ? Number(process.env.RNN_FUZZ_ONLY) : undefined;
+  const crashAt = process.env.RNN_FUZZ_SELFTEST_CRASH !== undefined ? Number(process.env.RNN_FUZZ_SELFTEST_CRASH) : undefined;
+  const cursorFile = process.env.RNN_FUZZ_CURSOR;
+  const cursorFd = cursorFile ? openSync(cursorFile, 'w') : undefined;
+  if (crashAt !== undefined) {
+    // A self-test of the crash report: the worker dies by SIGSEGV at that iteration.
+    const buffer = Buffer.alloc(8);
+    buffer.writeDoubleLE(crashAt, 0);
+    if (cursorFd !== undefined) writeSync(cursorFd, buffer, 0, 8, 0);
+    process.kill(process.pid, 'SIGSEGV');
+    return;
+  }
+  const report = work(seed, calls, cursorFd, only);
+  if (cursorFd !== undefined) closeSync(cursorFd);
+  if (process.env.RNN_FUZZ_REPORT) {
+    const fd = openSync(process.env.RNN_FUZZ_REPORT, 'w');
+    writeSync(fd, JSON.stringify(report));
+    closeSync(fd);
+  }
+  if (only !== undefined) process.stderr.write(`${JSON.stringify(report)}\n`);
+  process.exitCode = report.ok ? 0 : 1;
+}
+
+// The worker side of runInChild: this file runs itself in a child process with --worker.
+if (require.main === module && process.argv.includes('--worker')) workerMain();
