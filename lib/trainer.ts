@@ -3,7 +3,8 @@ import { Backend, BackendChoice, BackendName, createBackend, SampleRequest, sele
 import { Corpus, Vocabulary } from './corpus';
 import { UserError } from './errors';
 import { Layout, makeLayout, ParameterName, view, views } from './layout';
-import { MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf } from './config';
+import { checkOptions, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf } from './config';
+import { OptionSpecs } from './options';
 import { LIMITS, workspaceFloats } from './limits';
 import { Rng } from './random';
 
@@ -39,6 +40,12 @@ export function initialParams(layout: Layout, sigma: number, rng: Rng): Float64A
   }
   return params;
 }
+
+/** Trainer.sample's options, checked as `rnn-native sample` checks --temperature and --prime. */
+const SAMPLE_OPTIONS = {
+  temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax' },
+  prime: { kind: 'string', help: 'text that warms up the hidden state' },
+} satisfies OptionSpecs;
 
 export interface SampleOptions {
   /** Softmax temperature τ; 0 takes the argmax (default 1). */
@@ -157,6 +164,7 @@ export class Trainer {
    * first input is the last character of `prime`, or else the character at the data position.
    */
   sample(length: number, options: SampleOptions = {}): string {
+    checkOptions({ ...options, prime: options.prime || undefined }, SAMPLE_OPTIONS, 'sample'); // '' primes nothing
     const prime =
       options.prime !== undefined && options.prime !== ''
         ? this.corpus.encode(options.prime)
