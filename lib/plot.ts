@@ -2,6 +2,7 @@
 // and a PNG of it rendered by resvg.
 import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
+import escapeMarkup from 'escape-html';
 import { UserError } from './errors';
 import { writeFileAtomic } from './files';
 import { LOSS_HEADER, LossRow } from './run-dir';
@@ -104,10 +105,6 @@ function stepLabel(value: number): string {
   return String(value);
 }
 
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 const px = (value: number) => value.toFixed(1);
 
 /** At most ~2 points per pixel column: long runs keep the curve's shape, not every row. */
@@ -162,8 +159,8 @@ export function lossPlotSvg(rows: LossRow[], options: PlotOptions = {}): string 
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="${FONT}" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    `<text x="${plot.x0}" y="24" font-size="16" font-weight="bold" fill="#222">${escapeXml(title)}</text>`,
-    `<text x="${plot.x0}" y="42" fill="#555">${escapeXml(subtitle)}</text>`,
+    `<text x="${plot.x0}" y="24" font-size="16" font-weight="bold" fill="#222">${escapeMarkup(title)}</text>`,
+    `<text x="${plot.x0}" y="42" fill="#555">${escapeMarkup(subtitle)}</text>`,
     grid(x, y, plot),
     epochLines(epochStarts(rows), x, plot),
     `<path class="loss" d="${polyline(shown.map((r) => [x(r.step), y(r.loss)]))}" fill="none" stroke="${LOSS_COLOR}" stroke-opacity="0.45" stroke-width="1"/>`,

@@ -8,6 +8,7 @@ import { createBackend, selectBackend } from './backend';
 import { readCheckpoint } from './checkpoint';
 import { loadCorpus } from './commands/common';
 import { Vocabulary } from './corpus';
+import escapeMarkup from 'escape-html';
 import { checkOptions, SEED_SPEC } from './config';
 import { UserError } from './errors';
 import { writeFileAtomic } from './files';
@@ -283,10 +284,6 @@ function wallSeconds(runDir: string, config: Record<string, unknown>): number | 
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 /** Inline Markdown text: &, < and > as entities, and the characters Markdown would format backslash-escaped. */
 function markdownText(text: string): string {
   return text
@@ -344,21 +341,21 @@ export function renderHtml(blocks: Block[], title: string): string {
   const body = blocks.map((block) => {
     switch (block.kind) {
       case 'heading':
-        return `<h${block.level}>${escapeHtml(block.text)}</h${block.level}>`;
+        return `<h${block.level}>${escapeMarkup(block.text)}</h${block.level}>`;
       case 'paragraph':
-        return `<p>${escapeHtml(block.text)}</p>`;
+        return `<p>${escapeMarkup(block.text)}</p>`;
       case 'list':
-        return `<ul>${block.items.map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>`;
+        return `<ul>${block.items.map((item) => `<li>${escapeMarkup(item)}</li>`).join('')}</ul>`;
       case 'table': {
-        const cell = (text: string, i: number) => `<td${block.numeric && i > 0 ? ' class="number"' : ''}>${escapeHtml(text)}</td>`;
-        const head = `<tr>${block.header.map((text) => `<th>${escapeHtml(text)}</th>`).join('')}</tr>`;
+        const cell = (text: string, i: number) => `<td${block.numeric && i > 0 ? ' class="number"' : ''}>${escapeMarkup(text)}</td>`;
+        const head = `<tr>${block.header.map((text) => `<th>${escapeMarkup(text)}</th>`).join('')}</tr>`;
         return `<table>${head}${block.rows.map((row) => `<tr>${row.map(cell).join('')}</tr>`).join('')}</table>`;
       }
       case 'code':
-        return `<pre>${escapeHtml(block.text)}</pre>`;
+        return `<pre>${escapeMarkup(block.text)}</pre>`;
       case 'figure':
         // The SVG comes from lib/plot.ts, which escapes every text it draws.
-        return `<figure role="img" aria-label="${escapeHtml(block.alt)}">${block.svg}</figure>`;
+        return `<figure role="img" aria-label="${escapeMarkup(block.alt)}">${block.svg}</figure>`;
     }
   });
   return [
@@ -369,7 +366,7 @@ export function renderHtml(blocks: Block[], title: string): string {
     // Self-contained: the page may load nothing, and runs no script.
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title>`,
+    `<title>${escapeMarkup(title)}</title>`,
     `<style>${STYLE}</style>`,
     '</head>',
     '<body>',
