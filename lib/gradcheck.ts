@@ -66,7 +66,7 @@ export const GRADCHECK_TARGETS = { numeric: 1e-8, native: 1e-5 } as const;
 export const GRADCHECK_DEFAULTS = { hidden: 5, seqLength: 25, step: 1e-4, seed: 42, sigma: 0.01 } as const;
 
 /** Compares analytic with other at the given entries; scaled by the largest gradient of the whole tensor. */
-function compare(analytic: Float64Array, other: Float64Array, entries: Int32Array): ErrorSummary {
+export function errorSummary(analytic: Float64Array, other: Float64Array, entries: Int32Array): ErrorSummary {
   let scale = 0;
   for (let i = 0; i < analytic.length; i++) scale = Math.max(scale, Math.abs(analytic[i]));
   for (const i of entries) scale = Math.max(scale, Math.abs(other[i]));
@@ -84,11 +84,12 @@ function compare(analytic: Float64Array, other: Float64Array, entries: Int32Arra
 
 function table(layout: Layout, analytic: Float64Array, other: Float64Array, entries: Entries): ErrorTable {
   return Object.fromEntries(
-    PARAMETER_NAMES.map((name) => [name, compare(view(layout, analytic, name), view(layout, other, name), entries[name])])
+    PARAMETER_NAMES.map((name) => [name, errorSummary(view(layout, analytic, name), view(layout, other, name), entries[name])])
   ) as ErrorTable;
 }
 
-type Entries = Record<ParameterName, Int32Array>;
+/** Indices within each tensor. */
+export type Entries = Record<ParameterName, Int32Array>;
 
 /** Every index of each tensor. */
 function allEntries(layout: Layout): Entries {
@@ -124,8 +125,8 @@ function readByLoss(layout: Layout, x: Int32Array): (j: number) => boolean {
   return (j) => j < offset || j >= offset + length || seen.has((j - offset) % layout.vocab);
 }
 
-/** Richardson's extrapolation (4·D(h) − D(2h)) / 3 of centered differences D of L − T·ln K. */
-function numericGradient(
+/** Richardson's extrapolation (4·D(h) − D(2h)) / 3 of centered differences D of L − T·ln K, at the given entries. */
+export function numericGradient(
   layout: Layout,
   params: Float64Array,
   x: Int32Array,
