@@ -42,7 +42,7 @@ export interface ErrorSummary {
   maxRelative: number;
   /** max over entries of |ga − gn| */
   maxAbsolute: number;
-  /** max over entries of |ga − gn| / max over the whole tensor of max(|ga|, |gn|): what the verdict uses */
+  /** max over entries of |ga − gn| / the largest |ga| of the tensor (or |gn| of an entry compared): what the verdict uses */
   maxScaled: number;
   /** number of entries compared */
   checked: number;

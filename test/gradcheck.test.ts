@@ -1,4 +1,5 @@
 import assert from 'assert';
+import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
@@ -106,6 +107,23 @@ describe('gradient check', () => {
     assert.deepStrictEqual(gradcheck(corpus, { hidden: 8, entries: 30, seed: 4 }).numeric, result.numeric);
     assert.notDeepStrictEqual(gradcheck(corpus, { hidden: 8, entries: 30, seed: 5 }).numeric, result.numeric);
     assert.throws(() => gradcheck(corpus, { entries: 0 }), /entries must be an integer ≥ 1, got 0/);
+  });
+
+  it('says in its output which entries it checked; --entries 0 is one line and exit code 2', () => {
+    const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+    const text = path.join(mkdtempSync(path.join(tmpdir(), 'rnn-gradcheck-')), 'unicode.txt');
+    writeFileSync(text, UNICODE_TEXT);
+    const run = (args: string[]) => spawnSync(process.execPath, [cli, 'gradcheck', '--data', text, ...args], { encoding: 'utf8' });
+    const sampled = run(['--hidden', '100', '--entries', '10']);
+    assert.strictEqual(sampled.status, 0, sampled.stderr);
+    assert.match(sampled.stdout, /m=100, .*, numeric on 10 random entries of each larger tensor, native on all\n/);
+    assert.match(sampled.stdout, /\ntargets: numeric ≤ 1e-8, native ≤ 1e-5 \(scaled: max \|ga − gn\| \/ max \|g\| of the tensor\): OK\n$/);
+    assert.strictEqual(sampled.stderr, '', 'no progress line when stderr is not a terminal');
+    assert.match(run([]).stdout, /unclipped, all entries\n/);
+    const zero = run(['--entries', '0']);
+    assert.strictEqual(zero.status, 2);
+    assert.match(zero.stderr, /^rnn-native: --entries must be an integer from 1 to/);
+    assert.strictEqual(zero.stderr.trim().split('\n').length, 1);
   });
 
   it('shows progress on a terminal only, after a second, on one redrawn line', () => {
