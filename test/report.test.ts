@@ -96,7 +96,10 @@ describe('run report', () => {
     const md = readFileSync(writeReport(runDir).markdownPath, 'utf8');
     assert.match(md, /On the first 25 characters of .*text\.txt \(K = 32\): m = 5,/);
     const table = md.slice(md.indexOf('| parameter |')).split('\n\n')[0].split('\n');
-    assert.strictEqual(table[0], '| parameter | numeric: max relative error | numeric: max absolute error | native: max relative error | native: max absolute error |');
+    assert.strictEqual(
+      table[0],
+      '| parameter | numeric: max relative error | numeric: max absolute error | native: max relative error | native: max absolute error | numeric: max scaled error | native: max scaled error |'
+    );
     const rows = table.slice(2).map((row) => row.split('|').slice(1, -1).map((cell) => cell.trim()));
     assert.deepStrictEqual(rows.map((row) => row[0]), ['U', 'W', 'V', 'b', 'c']);
     for (const row of rows) {
@@ -104,7 +107,7 @@ describe('run report', () => {
       assert.ok(row.slice(1).every((cell) => /^\d\.\d\de[+-]\d+$/.test(cell)), row.join(' '));
       assert.ok(numericRelative <= 1e-6 && nativeRelative <= 1e-4, row.join(' '));
     }
-    assert.match(md, /numeric ≤ 1e-6, native ≤ 1e-4: met\./);
+    assert.match(md, /Targets \(max scaled error\): numeric ≤ 1e-8, native ≤ 1e-5: met\./);
   });
 
   it('escapes what it reads from files, in HTML and in Markdown', () => {

@@ -1,19 +1,32 @@
 // rnn-native gradcheck: the gradient-check table of the assignment.
-import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from '../gradcheck';
+import {
+  gradcheck,
+  GRADCHECK_DEFAULTS,
+  GRADCHECK_OPTIONS,
+  GRADCHECK_TARGETS,
+  GradcheckResult,
+  gradcheckPasses,
+  gradcheckRows,
+  GradientFunction,
+} from '../gradcheck';
 import { PARAMETER_NAMES } from '../layout';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
-import { loadCorpus, printLine, seedSpec, warn } from './common';
+import * as reference from '../reference';
+import { loadCorpus, printLine, warn } from './common';
 
+const { hidden, seqLength, step, seed, entries } = GRADCHECK_OPTIONS;
 const OPTIONS = {
   data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
-  hidden: { kind: 'integer', min: 1, max: 1024, help: `hidden units m (default ${GRADCHECK_DEFAULTS.hidden})` },
-  'seq-length': { kind: 'integer', min: 1, max: 10000, help: `sequence length (default ${GRADCHECK_DEFAULTS.seqLength})` },
-  step: { kind: 'number', min: 0, max: 1, exclusiveMin: true, help: `finite-difference step (default ${GRADCHECK_DEFAULTS.step})` },
-  seed: { ...seedSpec, help: `seed of the weights (default ${GRADCHECK_DEFAULTS.seed})` },
-  json: { kind: 'flag', help: 'print one JSON object of max relative errors' },
+  hidden,
+  'seq-length': seqLength,
+  step,
+  seed,
+  entries,
+  json: { kind: 'flag', help: 'print one JSON object of the errors' },
 } satisfies OptionSpecs;
 
-export function gradcheckCommand(argv: string[]): number {
+/** The command; `analytic` is the gradient under test (tests pass wrong ones to see it fail). */
+export function gradcheckCommand(argv: string[], analytic: GradientFunction = reference.lossAndGradients): number {
   const o = parseOptions(argv, OPTIONS);
   if (o.help) {
     printLine(`usage: rnn-native gradcheck [options]\n\n${optionHelp(OPTIONS)}`);
@@ -21,31 +34,80 @@ export function gradcheckCommand(argv: string[]): number {
   }
   const { corpus, source } = loadCorpus(o.data);
   const given = Object.fromEntries(
-    Object.entries({ hidden: o.hidden, seqLength: o['seq-length'], step: o.step, seed: o.seed }).filter(([, v]) => v !== undefined)
+    Object.entries({ hidden: o.hidden, seqLength: o['seq-length'], step: o.step, seed: o.seed, entries: o.entries }).filter(
+      ([, v]) => v !== undefined
+    )
   );
-  const result = gradcheck(corpus, given);
+  const progress = progressLine();
+  const result = gradcheck(corpus, { ...given, onProgress: progress.update }, analytic);
+  progress.end();
   const ok = gradcheckPasses(result);
   if (o.json) {
-    const relative = (table: GradcheckResult['numeric'] | undefined) =>
-      table ? Object.fromEntries(PARAMETER_NAMES.map((name) => [name, table[name].maxRelative])) : null;
-    printLine(JSON.stringify({ numeric: relative(result.numeric), native: relative(result.native) }));
+    printLine(JSON.stringify(jsonSummary(result, ok)));
   } else {
     const settings = { ...GRADCHECK_DEFAULTS, ...given };
+    const checked = o.entries === undefined ? 'all entries' : `numeric on ${o.entries} random entries of each larger tensor, native on all`;
     printLine(
       `gradient check on ${source} (K=${corpus.vocabSize}): m=${settings.hidden}, seq-length ${settings.seqLength}, ` +
-        `h=${settings.step}, seed ${settings.seed}, h0 = 0, unclipped`
+        `h=${settings.step} (Richardson from h and 2h), seed ${settings.seed}, h0 = 0, unclipped, ${checked}`
     );
     printLine(gradcheckTable(result));
     printLine(
       `targets: numeric ≤ ${GRADCHECK_TARGETS.numeric.toExponential()}, native ≤ ${GRADCHECK_TARGETS.native.toExponential()} ` +
-        `(max relative error): ${ok ? 'OK' : 'NOT OK'}`
+        `(scaled: max |ga − gn| / max |g| of the tensor): ${ok ? 'OK' : 'NOT OK'}`
     );
   }
   if (result.nativeError) warn(`native gradients not checked: ${result.nativeError}`);
   return ok ? 0 : 1;
 }
 
+/**
+ * `numeric` and `native` keep their first meaning (max relative error per parameter); `scaled`
+ * holds the errors the verdict uses, `checked` the entries compared per parameter.
+ */
+function jsonSummary(result: GradcheckResult, ok: boolean): object {
+  type Table = GradcheckResult['numeric'] | undefined;
+  const pick = (table: Table, key: 'maxRelative' | 'maxScaled' | 'checked') =>
+    table ? Object.fromEntries(PARAMETER_NAMES.map((name) => [name, table[name][key]])) : null;
+  return {
+    numeric: pick(result.numeric, 'maxRelative'),
+    native: pick(result.native, 'maxRelative'),
+    scaled: { numeric: pick(result.numeric, 'maxScaled'), native: pick(result.native, 'maxScaled') },
+    checked: pick(result.numeric, 'checked'),
+    targets: { ...GRADCHECK_TARGETS },
+    ok,
+  };
+}
+
 function gradcheckTable(result: GradcheckResult): string {
-  const header = ['parameter', 'numeric rel.', 'numeric abs.', 'native rel.', 'native abs.'];
-  return [header, ...gradcheckRows(result)].map((row) => row.map((cell) => cell.padEnd(14)).join('').trimEnd()).join('\n');
+  const header = ['parameter', 'numeric rel.', 'numeric abs.', 'native rel.', 'native abs.', 'numeric scaled', 'native scaled'];
+  return [header, ...gradcheckRows(result)].map((row) => row.map((cell) => cell.padEnd(15)).join('').trimEnd()).join('\n');
+}
+
+interface ProgressStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/**
+ * One progress line on stderr, redrawn at most ten times a second, when stderr is a terminal and
+ * the check has taken more than a second.
+ */
+export function progressLine(
+  stream: ProgressStream = process.stderr,
+  clock: () => number = Date.now
+): { update: (done: number, total: number) => void; end: () => void } {
+  const started = clock();
+  let drawn = 0;
+  const update = (done: number, total: number) => {
+    const now = clock();
+    if (!stream.isTTY || now - started < 1000 || now - drawn < 100) return;
+    drawn = now;
+    const left = Math.ceil(((now - started) / done) * (total - done) / 1000);
+    stream.write(`\rgradient check: ${done}/${total} entries (${Math.floor((100 * done) / total)}%), about ${left} s left\x1b[K`);
+  };
+  const end = () => {
+    if (drawn) stream.write('\r\x1b[K');
+  };
+  return { update, end };
 }
