@@ -1,10 +1,9 @@
 // Checkpoints: the whole training state in one safetensors file that Python's safetensors can
 // open. Tensors: U, W, V, b, c, their AdaGrad accumulators ("adagrad.U" ...) and the hidden state
 // "h", all F32 (native backend) or all F64 (ts backend). __metadata__ (strings) holds the rest.
-import { readFileSync } from 'fs';
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
-import { writeFileAtomic } from './files';
+import { readUserFile, writeFileAtomic } from './files';
 import { makeLayout } from './layout';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { checkRow, ModelConfig, rowsOf } from './config';
@@ -65,15 +64,7 @@ export function writeCheckpoint(file: string, checkpoint: Checkpoint): void {
 }
 
 export function readCheckpoint(file: string): Checkpoint {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code})`;
-    throw new UserError(`${file}: ${why}`);
-  }
-  return decodeCheckpoint(bytes, file);
+  return decodeCheckpoint(readUserFile(file), file);
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {

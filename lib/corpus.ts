@@ -3,6 +3,7 @@
 import { createHash } from 'crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'fs';
 import { UserError } from './errors';
+import { describeReadError } from './files';
 
 /** Called with the fraction done after each chunk while a text is read and indexed. */
 export type ProgressCallback = (fraction: number) => void;
@@ -191,7 +192,7 @@ export class Corpus {
     try {
       fd = openSync(path, 'r');
     } catch (error) {
-      throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
+      throw new UserError(`${path}: ${describeReadError(error as NodeJS.ErrnoException)}`);
     }
     const stat = fstatSync(fd);
     if (!stat.isFile()) {
@@ -209,7 +210,7 @@ export class Corpus {
       return corpus;
     } catch (error) {
       if (error instanceof UserError) throw error;
-      throw new UserError(`${path}: ${describeFileError(error as NodeJS.ErrnoException)}`);
+      throw new UserError(`${path}: ${describeReadError(error as NodeJS.ErrnoException)}`);
     } finally {
       closeSync(fd);
     }
@@ -305,18 +306,4 @@ export class Corpus {
 
 function changedWhileRead(source: string): UserError {
   return new UserError(`${source}: the file changed while it was read (it is read twice); train again once nothing writes to it`);
-}
-
-function describeFileError(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EISDIR':
-      return 'is a directory, not a text file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    default:
-      return `cannot read (${error.code ?? error.message})`;
-  }
 }

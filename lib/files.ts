@@ -1,5 +1,5 @@
 // Writing files so that a failure never leaves a broken or half-written file behind.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
 import path from 'path';
 import { UserError } from './errors';
 
@@ -60,5 +60,29 @@ export function describeWriteError(error: NodeJS.ErrnoException): string {
       return 'the directory does not exist';
     default:
       return error.code ?? error.message;
+  }
+}
+
+/** Why a file could not be read, in the words every command uses. */
+export function describeReadError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return `cannot read (${error.code ?? error.message})`;
+  }
+}
+
+/** A whole file's bytes; a failure is a UserError naming the file and why. */
+export function readUserFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
   }
 }

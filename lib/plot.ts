@@ -1,10 +1,10 @@
 // The loss plot of a run: loss.csv read and checked, an SVG written here (no browser library),
 // and a PNG of it rendered by resvg.
-import { existsSync, readFileSync, statSync } from 'fs';
+import { existsSync, statSync } from 'fs';
 import path from 'path';
 import escapeMarkup from 'escape-html';
 import { UserError } from './errors';
-import { writeFileAtomic } from './files';
+import { readUserFile, writeFileAtomic } from './files';
 import { LOSS_HEADER, LossRow } from './run-dir';
 
 // ---------------------------------------------------------------------------------------------
@@ -20,13 +20,7 @@ export function lossCsvPath(input: string): string {
 }
 
 export function readLossCsv(file: string): LossRow[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UserError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code})`);
-  }
-  return parseLossCsv(text, file);
+  return parseLossCsv(readUserFile(file).toString('utf8'), file);
 }
 
 /** The rows of loss.csv; anything else than the format train writes is a UserError naming the line. */
