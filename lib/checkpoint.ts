@@ -139,14 +139,21 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   };
 }
 
-/** The checkpoint's "config": every model option of lib/config.ts, by the same rules as the command line. */
+/** The model options every version-1 checkpoint holds: a model option added later is absent from older files. */
+const FIRST_CONFIG_KEYS: readonly string[] = ['hidden', 'seqLength', 'eta', 'sigma', 'epsilon', 'clip', 'seed'];
+
+/**
+ * The checkpoint's "config": every model option of lib/config.ts, by the same rules as the command
+ * line. An option newer than the file takes its default, which is the model the file was made with.
+ */
 function parseConfig(value: unknown, fail: (reason: string) => never): ModelConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('metadata "config" must be an object');
   const given = value as Record<string, unknown>;
   const config: Record<string, unknown> = {};
   for (const row of rowsOf('model')) {
+    const saved = given[row.key] === undefined && !FIRST_CONFIG_KEYS.includes(row.key) ? row.default : given[row.key];
     try {
-      config[row.key] = checkRow(row, given[row.key], `config.${row.key}`);
+      config[row.key] = checkRow(row, saved, `config.${row.key}`);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
       fail(error.message);
