@@ -1,9 +1,10 @@
 // Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
-import { Backend, BackendChoice, BackendName, createBackend, SampleRequest, selectBackend } from './backend';
-import { Corpus, Vocabulary } from './corpus';
+import { Backend, BackendChoice, BackendName, createBackend, selectBackend } from './backend';
+import { Corpus } from './corpus';
 import { UserError } from './errors';
 import { Layout, makeLayout, PARAMETER_NAMES, view } from './layout';
 import { Rng } from './random';
+import { sampleText } from './sampling';
 
 export interface TrainerOptions {
   /** m, hidden units (default 100). */
@@ -201,17 +202,6 @@ export class Trainer {
       Float64Array
     >;
   }
-}
-
-/** Draws text from a backend (the one way both training and the sample command sample). */
-export function sampleText(backend: Backend, vocab: Vocabulary, request: SampleRequest): string {
-  const { length, temperature, prime } = request;
-  if (!(temperature >= 0 && Number.isFinite(temperature))) {
-    throw new UserError(`temperature must be a finite number ≥ 0, got ${temperature}`);
-  }
-  if (!Number.isSafeInteger(length) || length < 0) throw new UserError(`length must be a non-negative integer, got ${length}`);
-  if (prime.length === 0) throw new UserError('sampling needs at least one symbol to start from');
-  return vocab.decode(backend.sample(request));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
