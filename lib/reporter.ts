@@ -54,10 +54,75 @@ export function formatDuration(seconds: number): string {
   return hh > 0 ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
-/** One live status line, redrawn at most ten times a second; samples print above it. */
+/** A field of the live line, in display order. `rank` 1 is kept longest as the terminal narrows. */
+interface Field {
+  rank: number;
+  full: string;
+  short: string;
+}
+
+/** The progress bar takes what the other fields leave, within these widths (brackets excluded). */
+const MAX_BAR = 24;
+const MIN_BAR = 10;
+/** The width assumed when the terminal does not say. */
+const DEFAULT_COLUMNS = 80;
+
+/**
+ * The live line for a terminal of `columns` columns, never longer than columns − 1 (a line that
+ * fills the last column wraps on some terminals): the fields of least rank are dropped first
+ * (epoch, updates/s, the bar), then the rest take their short forms, then fewer of them; as a last
+ * resort the step is cut.
+ */
+export function statusLine(p: Progress, columns: number): string {
+  const width = Math.max(1, columns - 1);
+  const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
+  const speed = Math.round(p.updatesPerSecond);
+  const bar = { rank: 4, full: '', short: '' }; // drawn once its width is known
+  const fields: Field[] = [
+    bar,
+    { rank: 1, full: `${p.step}/${p.steps}`, short: `${p.step}/${p.steps}` },
+    { rank: 6, full: `epoch ${p.epoch}`, short: `ep ${p.epoch}` },
+    { rank: 2, full: `smooth loss ${loss}`, short: `loss ${loss}` },
+    { rank: 5, full: `${speed} updates/s`, short: `${speed}/s` },
+    { rank: 3, full: `ETA ${formatDuration(p.eta)}`, short: `ETA ${formatDuration(p.eta)}` },
+  ];
+  const layouts = [
+    ...[6, 5, 4, 3].map((keep) => ({ keep, form: 'full' as const, separator: '  ' })),
+    ...[3, 2, 1].map((keep) => ({ keep, form: 'short' as const, separator: ' ' })),
+  ];
+  for (const { keep, form, separator } of layouts) {
+    const kept = fields.filter((field) => field.rank <= keep);
+    const text = kept.filter((field) => field !== bar).map((field) => field[form]);
+    const rest = text.join(separator).length;
+    if (!kept.includes(bar)) {
+      if (rest <= width) return text.join(separator);
+      continue;
+    }
+    const barWidth = Math.min(MAX_BAR, width - rest - separator.length - 2);
+    if (barWidth < MIN_BAR) continue;
+    const filled = Math.round((barWidth * p.step) / p.steps);
+    return [`[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`, ...text].join(separator);
+  }
+  return fields[1].short.slice(0, width);
+}
+
+/**
+ * One live status line, redrawn at most ten times a second and at once when the terminal is
+ * resized, always within its width; samples print above it.
+ */
 class TerminalReporter implements Reporter {
   private lastDraw = 0;
+  private last: Progress | undefined;
   private line = '';
+  private readonly onResize = () => {
+    if (!this.last) return;
+    this.line = statusLine(this.last, this.columns());
+    this.redraw();
+  };
+
+  constructor() {
+    process.stdout.on('resize', this.onResize);
+  }
 
   event(e: RunEvent): void {
     if (e.event === 'sample') {
@@ -65,23 +130,24 @@ class TerminalReporter implements Reporter {
       write(`${sampleHeading(e.step, e.smoothLoss)}\n${e.text}\n\n`);
       this.redraw();
     } else if (e.event === 'done') {
+      process.stdout.off('resize', this.onResize);
       this.clear();
+      this.line = '';
       write(doneLine(e) + '\n');
     }
   }
 
   progress(p: Progress): void {
+    this.last = p;
     const now = Date.now();
     if (now - this.lastDraw < 100 && p.step < p.steps) return;
     this.lastDraw = now;
-    const width = 24;
-    const filled = Math.round((width * p.step) / p.steps);
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
-    this.line =
-      `[${bar}] ${p.step}/${p.steps}  epoch ${p.epoch}  smooth loss ${loss}  ` +
-      `${Math.round(p.updatesPerSecond)} updates/s  ETA ${formatDuration(p.eta)}`;
+    this.line = statusLine(p, this.columns());
     this.redraw();
+  }
+
+  private columns(): number {
+    return process.stdout.columns || DEFAULT_COLUMNS;
   }
 
   private clear(): void {
