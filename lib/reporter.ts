@@ -113,12 +113,11 @@ export function statusLine(p: Progress, columns: number): string {
 class TerminalReporter implements Reporter {
   private lastDraw = 0;
   private last: Progress | undefined;
+  /** The line on the screen ('' when none). */
   private line = '';
-  private readonly onResize = () => {
-    if (!this.last) return;
-    this.line = statusLine(this.last, this.columns());
-    this.redraw();
-  };
+  private drawScheduled = false;
+  private done = false;
+  private readonly onResize = () => this.draw();
 
   constructor() {
     process.stdout.on('resize', this.onResize);
@@ -128,33 +127,53 @@ class TerminalReporter implements Reporter {
     if (e.event === 'sample') {
       this.clear();
       write(`${sampleHeading(e.step, e.smoothLoss)}\n${e.text}\n\n`);
-      this.redraw();
+      this.draw();
     } else if (e.event === 'done') {
+      this.done = true;
       process.stdout.off('resize', this.onResize);
       this.clear();
-      this.line = '';
       write(doneLine(e) + '\n');
     }
   }
 
+  /**
+   * Draws after the pending events: a resize during a chunk of training is then known (its
+   * 'resize' event comes with them) before a line of the old width reaches the narrowed terminal.
+   */
   progress(p: Progress): void {
     this.last = p;
     const now = Date.now();
     if (now - this.lastDraw < 100 && p.step < p.steps) return;
     this.lastDraw = now;
-    this.line = statusLine(p, this.columns());
-    this.redraw();
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    setImmediate(() => {
+      this.drawScheduled = false;
+      this.draw();
+    });
   }
 
   private columns(): number {
     return process.stdout.columns || DEFAULT_COLUMNS;
   }
 
+  /**
+   * Clears the line. A terminal that reflows its lines when it narrows (tmux, VTE, iTerm2,
+   * Windows Terminal) has wrapped a line longer than the new width onto more rows, the cursor on
+   * the last one: those rows are cleared too, one by one (erasing to the end of the screen from
+   * its top row makes tmux push the screen into its history).
+   */
   private clear(): void {
-    if (this.line) write('\r\x1b[K');
+    if (!this.line) return;
+    const wrappedRows = Math.ceil(this.line.length / this.columns()) - 1;
+    write('\r\x1b[K' + '\x1b[A\x1b[K'.repeat(Math.max(0, wrappedRows)));
+    this.line = '';
   }
 
-  private redraw(): void {
-    if (this.line) write(`\r\x1b[K${this.line}`);
+  private draw(): void {
+    if (!this.last || this.done) return;
+    this.clear();
+    this.line = statusLine(this.last, this.columns());
+    write(this.line);
   }
 }

@@ -60,27 +60,40 @@ describe('the live line fits the terminal', () => {
     assert.strictEqual(statusLine(PROGRESS[0], 30), '12345/100000 loss 94.700');
   });
 
-  it('is redrawn within the new width when the terminal is resized, until the run is done', () => {
+  it('is redrawn within the new width when the terminal is resized, until the run is done', async () => {
     const stdout = process.stdout;
     const written: string[] = [];
     const write = stdout.write;
     const had = Object.getOwnPropertyDescriptor(stdout, 'columns');
     const listeners = stdout.listenerCount('resize');
     const setColumns = (columns: number) => Object.defineProperty(stdout, 'columns', { value: columns, configurable: true });
+    const drawn = () => new Promise((resolve) => setImmediate(resolve)).then(() => written.splice(0));
     stdout.write = ((chunk: string) => written.push(chunk) > 0) as typeof stdout.write;
     try {
       setColumns(120);
       const reporter = createReporter('tty');
       reporter.progress(PROGRESS[0]);
-      assert.strictEqual(written.pop(), `\r\x1b[K${statusLine(PROGRESS[0], 120)}`);
+      assert.deepStrictEqual(await drawn(), [statusLine(PROGRESS[0], 120)]);
+      // 95 characters in 40 columns: a reflowing terminal made three rows of them; all are cleared.
       setColumns(40);
       stdout.emit('resize');
-      assert.strictEqual(written.pop(), `\r\x1b[K${statusLine(PROGRESS[0], 40)}`);
+      assert.deepStrictEqual(await drawn(), ['\r\x1b[K\x1b[A\x1b[K\x1b[A\x1b[K', statusLine(PROGRESS[0], 40)]);
+      setColumns(80);
+      stdout.emit('resize');
+      assert.deepStrictEqual(await drawn(), ['\r\x1b[K', statusLine(PROGRESS[0], 80)]);
+      // Narrowed during a chunk of training: the line of that chunk is drawn after the 'resize'
+      // event that comes with it, so no line of the old width is drawn into the narrow terminal.
+      reporter.progress(PROGRESS[1]);
+      setColumns(50);
+      stdout.emit('resize');
+      const line = statusLine(PROGRESS[1], 50);
+      assert.deepStrictEqual(await drawn(), ['\r\x1b[K\x1b[A\x1b[K', line, '\r\x1b[K', line]);
       reporter.event({ event: 'done', steps: 3000, seconds: 1, updatesPerSecond: 3000, smoothLoss: 50, bestSmoothLoss: 50, out: 'runs/x' });
       assert.strictEqual(stdout.listenerCount('resize'), listeners);
       written.length = 0;
       stdout.emit('resize');
-      assert.deepStrictEqual(written, []);
+      reporter.progress(PROGRESS[1]);
+      assert.deepStrictEqual(await drawn(), []);
     } finally {
       stdout.write = write;
       if (had) Object.defineProperty(stdout, 'columns', had);
