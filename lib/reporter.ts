@@ -45,6 +45,15 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   );
 }
 
+/**
+ * A line too wide for the terminal, broken after its clauses (", smooth loss", "; run directory")
+ * instead of wherever the terminal would wrap it.
+ */
+export function fitLines(line: string, columns: number): string {
+  if (line.length < columns) return line;
+  return line.replace(/, (?=smooth loss )|; (?=run directory )/g, '\n');
+}
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.round(seconds);
@@ -132,7 +141,7 @@ class TerminalReporter implements Reporter {
       this.done = true;
       process.stdout.off('resize', this.onResize);
       this.clear();
-      write(doneLine(e) + '\n');
+      write(fitLines(doneLine(e), this.columns()) + '\n');
     }
   }
 

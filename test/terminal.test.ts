@@ -2,7 +2,7 @@
 // redrawn when the terminal is resized.
 import assert from 'assert';
 import { lossChart } from '../lib/chart';
-import { createReporter, statusLine } from '../lib/reporter';
+import { createReporter, fitLines, statusLine } from '../lib/reporter';
 import { LossRow } from '../lib/run-dir';
 import { Progress } from '../lib/run';
 
@@ -99,6 +99,15 @@ describe('the live line fits the terminal', () => {
       if (had) Object.defineProperty(stdout, 'columns', had);
       else delete (stdout as { columns?: number }).columns;
     }
+  });
+});
+
+describe('the done line on a terminal', () => {
+  const line = 'done: step 3000 in 0.56 s (5367 updates/s), smooth loss 68.173, best 68.173; run directory runs/x';
+  it('stays one line where it fits, else breaks after its clauses', () => {
+    assert.strictEqual(fitLines(line, 120), line);
+    assert.strictEqual(fitLines(line, 80), 'done: step 3000 in 0.56 s (5367 updates/s)\nsmooth loss 68.173, best 68.173\nrun directory runs/x');
+    assert.ok(fitLines(line, 50).split('\n').every((part) => part.length < 50));
   });
 });
 
