@@ -17,7 +17,7 @@ const OPTIONS = {
   seed: { ...seedSpec, help: 'seed of the draws (default 42): same seed, same model, same text' },
   backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (default)' },
   out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
-  force: { kind: 'flag', help: 'let --out replace an existing regular file' },
+  force: { kind: 'flag', help: "let --out replace an existing regular file (never the model, nor a run's file)" },
 } satisfies OptionSpecs;
 
 export async function sampleCommand(argv: string[]): Promise<number> {
