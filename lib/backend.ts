@@ -34,6 +34,12 @@ export interface Backend {
   /** losses.length updates of the data walk; walk = [position, epoch] is updated. */
   train(corpus: Uint8Array | Uint16Array, walk: Float64Array, hyper: Hyper, losses: Float64Array): void;
   sample(request: SampleRequest): Int32Array;
+  /**
+   * The request's draws in pieces: each call returns the next `count` symbols, exactly those that
+   * sample(request) would return at that place (so text can be streamed in bounded memory).
+   * The request's length is not used.
+   */
+  sampler(request: SampleRequest): (count: number) => Int32Array;
 }
 
 class ReferenceBackend implements Backend {
@@ -59,12 +65,20 @@ class ReferenceBackend implements Backend {
     reference.train(this.layout, this.params, this.grads, this.accum, this.state, corpus, walk, hyper, losses);
   }
 
-  sample({ state, prime, length, temperature, rng }: SampleRequest): Int32Array {
+  sample(request: SampleRequest): Int32Array {
+    return this.sampler(request)(request.length);
+  }
+
+  sampler({ state, prime, temperature, rng }: SampleRequest): (count: number) => Int32Array {
     const h = Float64Array.from(state);
     reference.advance(this.layout, this.params, h, prime.subarray(0, prime.length - 1));
-    const out = new Int32Array(length);
-    reference.sample(this.layout, this.params, h, prime[prime.length - 1], temperature, rng, out);
-    return out;
+    let input = prime[prime.length - 1];
+    return (count) => {
+      const out = new Int32Array(count);
+      reference.sample(this.layout, this.params, h, input, temperature, rng, out);
+      if (count > 0) input = out[count - 1];
+      return out;
+    };
   }
 }
 
@@ -102,12 +116,20 @@ class NativeBackend implements Backend {
     this.addon.train(this.model, corpus, walk, hyper, losses);
   }
 
-  sample({ state, prime, length, temperature, rng }: SampleRequest): Int32Array {
+  sample(request: SampleRequest): Int32Array {
+    return this.sampler(request)(request.length);
+  }
+
+  sampler({ state, prime, temperature, rng }: SampleRequest): (count: number) => Int32Array {
     const scratch: NativeModel = { ...this.model, state: Float32Array.from(state) };
     this.addon.advance(scratch, prime.subarray(0, prime.length - 1));
-    const out = new Int32Array(length);
-    this.addon.sample(scratch, prime[prime.length - 1], temperature, rng.state, out);
-    return out;
+    let input = prime[prime.length - 1];
+    return (count) => {
+      const out = new Int32Array(count);
+      this.addon.sample(scratch, input, temperature, rng.state, out);
+      if (count > 0) input = out[count - 1];
+      return out;
+    };
   }
 }
 

@@ -7,22 +7,41 @@ import { LossRow } from './run-dir';
 
 const COLUMNS = 60;
 const ROWS = 10;
+/** Label width on a wide terminal (and when the width is unknown). */
+const LABEL = 9;
+/** Fewer points than this make no chart. */
+const MIN_POINTS = 8;
 
-/** The smooth loss at most COLUMNS points wide, evenly spaced rows from the first to the last. */
-export function lossChart(rows: LossRow[], bestSmoothLoss: number | undefined): string {
-  const columns = Math.min(COLUMNS, rows.length);
-  const series = Array.from({ length: columns }, (_, i) => rows[Math.round((i * (rows.length - 1)) / Math.max(1, columns - 1))].smoothLoss);
-  const chart = series.length > 1 ? plot(series, { height: ROWS, format: (x: number) => x.toFixed(2).padStart(9) }) : '';
+/**
+ * The smooth loss at most COLUMNS points wide, evenly spaced rows from the first to the last.
+ * Given the terminal's columns, every line fits in them (the last column left free, as a full
+ * line wraps on some terminals): fewer points and narrower labels, shorter words, or no chart.
+ */
+export function lossChart(rows: LossRow[], bestSmoothLoss: number | undefined, columns = Infinity): string {
+  const width = columns - 1;
+  const losses = rows.map((row) => row.smoothLoss);
+  // asciichart draws a label, a space and the axis before the points.
+  const compactLabel = Math.max(...[Math.min(...losses), Math.max(...losses)].map((x) => x.toFixed(2).length));
+  const label = width - (LABEL + 2) >= COLUMNS ? LABEL : compactLabel;
+  const points = Math.min(COLUMNS, rows.length, width - (label + 2));
+  const series = Array.from({ length: points }, (_, i) => losses[Math.round((i * (rows.length - 1)) / Math.max(1, points - 1))]);
+  const chart = points > 1 && (points >= MIN_POINTS || points === rows.length)
+    ? plot(series, { height: ROWS, format: (x: number) => x.toFixed(2).padStart(label) })
+    : '';
+  const first = rows[0].step;
   const last = rows[rows.length - 1];
   const best = bestSmoothLoss === undefined ? '-' : bestSmoothLoss.toFixed(3);
+  const final = last.smoothLoss.toFixed(3);
+  // The first wording that fits, else the last one cut.
+  const fit = (...wordings: string[]) => wordings.find((line) => line.length <= width) ?? wordings[wordings.length - 1].slice(0, width);
   return [
-    `smooth loss from step ${rows[0].step} to ${last.step}:`,
+    fit(`smooth loss from step ${first} to ${last.step}:`, `smooth loss, steps ${first}-${last.step}:`, `steps ${first}-${last.step}:`),
     ...(chart ? [chart] : []),
-    `best smooth loss ${best} (best.safetensors); final ${last.smoothLoss.toFixed(3)}`,
+    fit(`best smooth loss ${best} (best.safetensors); final ${final}`, `best ${best}, final ${final}`, `best ${best}`),
   ].join('\n');
 }
 
-/** Prints the chart of RUN_DIR/loss.csv; a loss.csv it cannot read costs a warning, not the run's exit code. */
+/** Prints the chart of RUN_DIR/loss.csv, as wide as the terminal allows; a loss.csv it cannot read costs a warning, not the run's exit code. */
 export function printLossChart(runDir: string, bestSmoothLoss: number | undefined): void {
   let rows: LossRow[];
   try {
@@ -32,5 +51,6 @@ export function printLossChart(runDir: string, bestSmoothLoss: number | undefine
     process.stderr.write(`rnn-native: warning: no loss chart: ${error.message}\n`);
     return;
   }
-  process.stdout.write(lossChart(rows, bestSmoothLoss) + '\n');
+  const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+  process.stdout.write(lossChart(rows, bestSmoothLoss, columns) + '\n');
 }

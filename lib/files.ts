@@ -9,28 +9,73 @@ import { UserError } from './errors';
  * Failures are UserErrors naming the file (the old file, if any, is untouched).
  */
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(temp, 'w', 0o644);
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temp, file);
-  } catch (error) {
-    if (fd !== undefined) closeSync(fd);
+  const writer = AtomicWriter.open(file);
+  writer.write(data);
+  writer.commit();
+}
+
+/**
+ * writeFileAtomic in pieces, for output too big to hold: write() appends to the temporary file,
+ * commit() puts it in place, abort() removes it. Until commit(), `file` is as it was; a failure
+ * removes the temporary file and is a UserError naming `file`.
+ */
+export class AtomicWriter {
+  private fd: number | undefined;
+  private readonly temp: string;
+
+  private constructor(readonly file: string) {
+    this.temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  }
+
+  static open(file: string): AtomicWriter {
+    const writer = new AtomicWriter(file);
+    writer.guard(() => {
+      writer.fd = openSync(writer.temp, 'w', 0o644);
+    });
+    return writer;
+  }
+
+  write(data: Uint8Array | string): void {
+    this.guard((fd) => {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    });
+  }
+
+  commit(): void {
+    this.guard((fd) => {
+      fsyncSync(fd);
+      closeSync(fd);
+      this.fd = undefined;
+      renameSync(this.temp, this.file);
+    });
+    syncDirectory(path.dirname(this.file));
+  }
+
+  /** Removes the temporary file; `file` stays as it was. */
+  abort(): void {
     try {
-      unlinkSync(temp);
+      if (this.fd !== undefined) closeSync(this.fd);
+    } catch {
+      // closing can only fail on a descriptor that is already gone
+    }
+    this.fd = undefined;
+    try {
+      unlinkSync(this.temp);
     } catch {
       // the temporary file was never created or is already gone
     }
-    throw new UserError(`${file}: could not write (${describeWriteError(error as NodeJS.ErrnoException)}); the previous file, if any, is intact`);
   }
-  syncDirectory(dir);
+
+  private guard(step: (fd: number) => void): void {
+    try {
+      step(this.fd!);
+    } catch (error) {
+      this.abort();
+      throw new UserError(`${this.file}: could not write (${describeWriteError(error as NodeJS.ErrnoException)}); the previous file, if any, is intact`);
+    }
+  }
 }
 
 function syncDirectory(dir: string): void {

@@ -92,7 +92,7 @@ export function parseCommandLine<T extends OptionSpecs>(
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, specs),
       options: { ...config, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: maxOperands > 0,
@@ -109,6 +109,44 @@ export function parseCommandLine<T extends OptionSpecs>(
     else result[name] = convert(`--${name}`, specs[name], raw as string | boolean);
   }
   return { options: result as ParsedOptions<T> & { help?: boolean }, operands: parsed.positionals };
+}
+
+/** A value that starts with a dash but is a number (or starts like one): "-5", "-0.1", "-.5". */
+const NEGATIVE_VALUE = /^-[\d.]/;
+
+/**
+ * "--steps -5" and "-o -5" become "--steps=-5" and "--out=-5": parseArgs takes a value that starts
+ * with a dash for a forgotten one, but a negative number is a value (valid for --seed; for the
+ * others, convert() refuses it with the option's range like any other bad value).
+ */
+function joinNegativeValues(argv: string[], specs: OptionSpecs): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') return [...joined, ...argv.slice(i)];
+    const name = valueOptionName(token, specs);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && NEGATIVE_VALUE.test(next)) {
+      joined.push(`--${name}=${next}`);
+      i++;
+    } else {
+      joined.push(token);
+    }
+  }
+  return joined;
+}
+
+/** The option that `token` names ("--steps" or a short "-o") when that option takes a value. */
+function valueOptionName(token: string, specs: OptionSpecs): string | undefined {
+  const long = /^--([^=]+)$/.exec(token);
+  const short = /^-([^-])$/.exec(token);
+  const name = long
+    ? long[1]
+    : short
+      ? Object.keys(specs).find((key) => specs[key].short === short[1])
+      : undefined;
+  if (name === undefined || !Object.prototype.hasOwnProperty.call(specs, name)) return undefined;
+  return specs[name].kind === 'flag' ? undefined : name;
 }
 
 function oneLine(message: string): string {

@@ -4,23 +4,19 @@
 // the SVG inline). Everything read from files is escaped by the renderers.
 import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
-import { createBackend, selectBackend } from './backend';
-import { readCheckpoint } from './checkpoint';
 import { loadCorpus } from './commands/common';
-import { Vocabulary } from './corpus';
 import escapeMarkup from 'escape-html';
+import { readCheckpoint } from './checkpoint';
 import { checkOptions, SEED_SPEC } from './config';
 import { UserError } from './errors';
 import { writeFileAtomic } from './files';
 import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from './gradcheck';
-import { makeLayout } from './layout';
 import { OptionSpecs } from './options';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
-import { Rng } from './random';
 import { formatDuration } from './reporter';
 import { readRunConfig, RunConfigFile } from './run-config';
 import { parseSamples } from './run-dir';
-import { sampleText } from './trainer';
+import { sampleCheckpoint } from './sampling';
 
 export interface ReportOptions {
   /** Text of the gradient check (default: the run's own text, config.json "data"). */
@@ -232,21 +228,11 @@ function sampleBlocks(file: string): Block[] {
 function passageBlocks(runDir: string, options: ReportOptions, warnings: string[]): Block[] {
   const seed = options.seed ?? REPORT_DEFAULTS.seed;
   const temperature = options.temperature ?? REPORT_DEFAULTS.temperature;
-  if (!Number.isSafeInteger(seed)) throw new UserError(`seed must be an integer, got ${seed}`);
-  const file = path.join(runDir, 'best.safetensors');
-  const { training, run } = readCheckpoint(file);
-  const vocab = new Vocabulary(training.vocabulary);
-  const selection = selectBackend('auto');
+  const sample = sampleCheckpoint(path.join(runDir, 'best.safetensors'), { length: PASSAGE_LENGTH, temperature, seed });
+  const selection = sample.backend;
   if (selection.warning) warnings.push(selection.warning);
-  const layout = makeLayout(training.config.hidden, vocab.size);
-  const backend = createBackend(selection.name, layout, Float64Array.from(training.params));
-  const text = sampleText(backend, vocab, {
-    state: new Float64Array(layout.hidden),
-    prime: Int32Array.of(Math.max(0, vocab.indexOf('\n'.codePointAt(0)!))),
-    length: PASSAGE_LENGTH,
-    temperature,
-    rng: Rng.fromSeed(seed),
-  });
+  const text = Array.from(sample.pieces).join('');
+  const { training, run } = sample.checkpoint;
   const loss = run.bestSmoothLoss === undefined ? '' : `, smooth loss ${run.bestSmoothLoss.toFixed(3)}`;
   return [
     { kind: 'heading', level: 2, text: 'A passage from the best checkpoint' },

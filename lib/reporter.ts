@@ -45,6 +45,15 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   );
 }
 
+/**
+ * A line too wide for the terminal, broken after its clauses (", smooth loss", "; run directory")
+ * instead of wherever the terminal would wrap it.
+ */
+export function fitLines(line: string, columns: number): string {
+  if (line.length < columns) return line;
+  return line.replace(/, (?=smooth loss )|; (?=run directory )/g, '\n');
+}
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.round(seconds);
@@ -54,41 +63,126 @@ export function formatDuration(seconds: number): string {
   return hh > 0 ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
-/** One live status line, redrawn at most ten times a second; samples print above it. */
+/** A field of the live line, in display order. `rank` 1 is kept longest as the terminal narrows. */
+interface Field {
+  rank: number;
+  full: string;
+  short: string;
+}
+
+/** The progress bar takes what the other fields leave, within these widths (brackets excluded). */
+const MAX_BAR = 24;
+const MIN_BAR = 10;
+/** The width assumed when the terminal does not say. */
+const DEFAULT_COLUMNS = 80;
+
+/**
+ * The live line for a terminal of `columns` columns, never longer than columns − 1 (a line that
+ * fills the last column wraps on some terminals): the fields of least rank are dropped first
+ * (epoch, updates/s, the bar), then the rest take their short forms, then fewer of them; as a last
+ * resort the step is cut.
+ */
+export function statusLine(p: Progress, columns: number): string {
+  const width = Math.max(1, columns - 1);
+  const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
+  const speed = Math.round(p.updatesPerSecond);
+  const bar = { rank: 4, full: '', short: '' }; // drawn once its width is known
+  const fields: Field[] = [
+    bar,
+    { rank: 1, full: `${p.step}/${p.steps}`, short: `${p.step}/${p.steps}` },
+    { rank: 6, full: `epoch ${p.epoch}`, short: `ep ${p.epoch}` },
+    { rank: 2, full: `smooth loss ${loss}`, short: `loss ${loss}` },
+    { rank: 5, full: `${speed} updates/s`, short: `${speed}/s` },
+    { rank: 3, full: `ETA ${formatDuration(p.eta)}`, short: `ETA ${formatDuration(p.eta)}` },
+  ];
+  const layouts = [
+    ...[6, 5, 4, 3].map((keep) => ({ keep, form: 'full' as const, separator: '  ' })),
+    ...[3, 2, 1].map((keep) => ({ keep, form: 'short' as const, separator: ' ' })),
+  ];
+  for (const { keep, form, separator } of layouts) {
+    const kept = fields.filter((field) => field.rank <= keep);
+    const text = kept.filter((field) => field !== bar).map((field) => field[form]);
+    const rest = text.join(separator).length;
+    if (!kept.includes(bar)) {
+      if (rest <= width) return text.join(separator);
+      continue;
+    }
+    const barWidth = Math.min(MAX_BAR, width - rest - separator.length - 2);
+    if (barWidth < MIN_BAR) continue;
+    const filled = Math.round((barWidth * p.step) / p.steps);
+    return [`[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`, ...text].join(separator);
+  }
+  return fields[1].short.slice(0, width);
+}
+
+/**
+ * One live status line, redrawn at most ten times a second and at once when the terminal is
+ * resized, always within its width; samples print above it.
+ */
 class TerminalReporter implements Reporter {
   private lastDraw = 0;
+  private last: Progress | undefined;
+  /** The line on the screen ('' when none). */
   private line = '';
+  private drawScheduled = false;
+  private done = false;
+  private readonly onResize = () => this.draw();
+
+  constructor() {
+    process.stdout.on('resize', this.onResize);
+  }
 
   event(e: RunEvent): void {
     if (e.event === 'sample') {
       this.clear();
       write(`${sampleHeading(e.step, e.smoothLoss)}\n${e.text}\n\n`);
-      this.redraw();
+      this.draw();
     } else if (e.event === 'done') {
+      this.done = true;
+      process.stdout.off('resize', this.onResize);
       this.clear();
-      write(doneLine(e) + '\n');
+      write(fitLines(doneLine(e), this.columns()) + '\n');
     }
   }
 
+  /**
+   * Draws after the pending events: a resize during a chunk of training is then known (its
+   * 'resize' event comes with them) before a line of the old width reaches the narrowed terminal.
+   */
   progress(p: Progress): void {
+    this.last = p;
     const now = Date.now();
     if (now - this.lastDraw < 100 && p.step < p.steps) return;
     this.lastDraw = now;
-    const width = 24;
-    const filled = Math.round((width * p.step) / p.steps);
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
-    this.line =
-      `[${bar}] ${p.step}/${p.steps}  epoch ${p.epoch}  smooth loss ${loss}  ` +
-      `${Math.round(p.updatesPerSecond)} updates/s  ETA ${formatDuration(p.eta)}`;
-    this.redraw();
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    setImmediate(() => {
+      this.drawScheduled = false;
+      this.draw();
+    });
   }
 
+  private columns(): number {
+    return process.stdout.columns || DEFAULT_COLUMNS;
+  }
+
+  /**
+   * Clears the line. A terminal that reflows its lines when it narrows (tmux, VTE, iTerm2,
+   * Windows Terminal) has wrapped a line longer than the new width onto more rows, the cursor on
+   * the last one: those rows are cleared too, one by one (erasing to the end of the screen from
+   * its top row makes tmux push the screen into its history).
+   */
   private clear(): void {
-    if (this.line) write('\r\x1b[K');
+    if (!this.line) return;
+    const wrappedRows = Math.ceil(this.line.length / this.columns()) - 1;
+    write('\r\x1b[K' + '\x1b[A\x1b[K'.repeat(Math.max(0, wrappedRows)));
+    this.line = '';
   }
 
-  private redraw(): void {
-    if (this.line) write(`\r\x1b[K${this.line}`);
+  private draw(): void {
+    if (!this.last || this.done) return;
+    this.clear();
+    this.line = statusLine(this.last, this.columns());
+    write(this.line);
   }
 }

@@ -1,12 +1,13 @@
 // Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
-import { Backend, BackendChoice, BackendName, createBackend, SampleRequest, selectBackend } from './backend';
-import { Corpus, Vocabulary } from './corpus';
+import { Backend, BackendChoice, BackendName, createBackend, selectBackend } from './backend';
+import { Corpus } from './corpus';
 import { UserError } from './errors';
 import { Layout, makeLayout, ParameterName, view, views } from './layout';
 import { checkOptions, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf } from './config';
 import { OptionSpecs } from './options';
 import { LIMITS, workspaceFloats } from './limits';
 import { Rng } from './random';
+import { sampleText } from './sampling';
 
 /** The model options of lib/config.ts (each optional, default MODEL_DEFAULTS) and the backend. */
 export type TrainerOptions = Partial<ModelConfig> & {
@@ -182,17 +183,6 @@ export class Trainer {
   parameters(): Record<ParameterName, Float64Array> {
     return views(this.layout, Float64Array.from(this.backend.params));
   }
-}
-
-/** Draws text from a backend (the one way both training and the sample command sample). */
-export function sampleText(backend: Backend, vocab: Vocabulary, request: SampleRequest): string {
-  const { length, temperature, prime } = request;
-  if (!(temperature >= 0 && Number.isFinite(temperature))) {
-    throw new UserError(`temperature must be a finite number ≥ 0, got ${temperature}`);
-  }
-  if (!Number.isSafeInteger(length) || length < 0) throw new UserError(`length must be a non-negative integer, got ${length}`);
-  if (prime.length === 0) throw new UserError('sampling needs at least one symbol to start from');
-  return vocab.decode(backend.sample(request));
 }
 
 /** Checks that a model of valid options fits the limits (lib/limits.ts) and the text. */

@@ -80,7 +80,7 @@ describe('command line', () => {
     ['a non-integer --steps', ['train', '--steps', '1.5'], /--steps must be an integer from 1 to/],
     ['a zero --hidden', ['train', '--hidden', '0'], /--hidden must be an integer from 1 to 8192, got "0"/],
     ['a negative --eta', ['train', '--eta=-1'], /--eta must be a number ≥ 1e-30/],
-    ['a dash value without =', ['train', '--eta', '-1'], /use '--eta=-XYZ'/],
+    ['a negative value out of range', ['train', '--eta', '-1'], /--eta must be a number ≥ 1e-30 and ≤ 3.4e\+38, got "-1"/],
     ['an unknown backend', ['train', '--backend', 'gpu'], /--backend must be one of auto, native, ts, got "gpu"/],
     ['an unknown option', ['train', '--nope'], /Unknown option '--nope'/],
     ['a stray argument', ['train', 'file.txt'], /positional argument/],

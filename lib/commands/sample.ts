@@ -1,16 +1,12 @@
 // rnn-native sample: text from a checkpoint.
 import { existsSync, lstatSync, realpathSync, statSync } from 'fs';
 import path from 'path';
-import { BackendChoice, createBackend, selectBackend } from '../backend';
-import { readCheckpoint } from '../checkpoint';
-import { Vocabulary } from '../corpus';
+import { BackendChoice } from '../backend';
 import { UserError } from '../errors';
-import { writeFileAtomic } from '../files';
-import { makeLayout } from '../layout';
+import { AtomicWriter } from '../files';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
-import { Rng } from '../random';
-import { sampleText } from '../trainer';
-import { printLine, seedSpec, warn } from './common';
+import { sampleCheckpoint } from '../sampling';
+import { printLine, seedSpec, stdout, warn } from './common';
 
 const OPTIONS = {
   model: { kind: 'string', help: 'a checkpoint (.safetensors), or a run directory (its best.safetensors)' },
@@ -21,10 +17,10 @@ const OPTIONS = {
   seed: { ...seedSpec, help: 'seed of the draws (default 42): same seed, same model, same text' },
   backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (default)' },
   out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
-  force: { kind: 'flag', help: 'let --out replace an existing regular file' },
+  force: { kind: 'flag', help: "let --out replace an existing regular file (never the model, nor a run's file)" },
 } satisfies OptionSpecs;
 
-export function sampleCommand(argv: string[]): number {
+export async function sampleCommand(argv: string[]): Promise<number> {
   const o = parseOptions(argv, OPTIONS);
   if (o.help) {
     printLine(`usage: rnn-native sample --model FILE|DIR [options]\n\n${optionHelp(OPTIONS)}`);
@@ -35,38 +31,133 @@ export function sampleCommand(argv: string[]): number {
 
   const model = checkpointPath(o.model);
   if (o.out !== undefined) checkOut(o.out, model, o.force ?? false);
-  const { training } = readCheckpoint(model);
-  const vocab = new Vocabulary(training.vocabulary);
-  // The prime's characters are checked before anything is computed.
-  const prime = o.prime !== undefined ? vocab.encode(o.prime) : Int32Array.of(defaultStart(vocab));
-  const selection = selectBackend((o.backend ?? 'auto') as BackendChoice);
-  if (selection.warning) warn(selection.warning);
-  const layout = makeLayout(training.config.hidden, vocab.size);
-  const backend = createBackend(selection.name, layout, Float64Array.from(training.params));
-  const text = sampleText(backend, vocab, {
-    state: new Float64Array(layout.hidden),
-    prime,
+  const sample = sampleCheckpoint(model, {
+    prime: o.prime,
     length: o.length ?? 1000,
     temperature: o.argmax ? 0 : (o.temperature ?? 1),
-    rng: Rng.fromSeed(o.seed ?? 42),
+    seed: o.seed ?? 42,
+    backend: (o.backend ?? 'auto') as BackendChoice,
   });
-  const output = (o.prime ?? '') + text;
-  if (o.out !== undefined) writeFileAtomic(o.out, output);
-  else process.stdout.write(output + '\n');
-  return 0;
+  if (sample.backend.warning) warn(sample.backend.warning);
+  return o.out !== undefined ? writeToFile(o.out, sample.pieces) : writeToStdout(sample.pieces);
 }
 
-/** --out never replaces what the user did not ask to replace: the model, a link, a device. */
+/** The signal that asked sampling to stop, if one did (between pieces: a piece takes well under a second). */
+function watchSignals(): { stopped: () => NodeJS.Signals | undefined; release: () => void } {
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => (received = signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    stopped: () => received,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+const SIGNAL_EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 };
+
+/** Each piece as it is drawn; a closed stdout (`sample | head`) stops with 141, a signal with 130 / 143. */
+async function writeToStdout(pieces: Iterable<string>): Promise<number> {
+  const signals = watchSignals();
+  try {
+    for (const piece of pieces) {
+      await writeAndWait(piece);
+      const stop = signals.stopped() ?? (stdout.closed ? 'SIGPIPE' : undefined);
+      if (stop) return SIGNAL_EXIT_CODES[stop];
+    }
+    await writeAndWait('\n');
+    return stdout.closed ? SIGNAL_EXIT_CODES.SIGPIPE : 0;
+  } finally {
+    signals.release();
+  }
+}
+
+/**
+ * Writes to stdout and returns once the text is handed on (or stdout is closed): memory stays
+ * bounded however fast pieces are drawn, and an EPIPE's 'error' event gets through (lib/cli.ts).
+ */
+function writeAndWait(text: string): Promise<void> {
+  if (stdout.closed) return Promise.resolve();
+  const out = process.stdout;
+  if (out.write(text)) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('error', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+  });
+}
+
+/** Pieces go to the temporary file of an atomic write: a failure or a signal leaves `out` as it was. */
+async function writeToFile(out: string, pieces: Iterable<string>): Promise<number> {
+  const signals = watchSignals();
+  const file = AtomicWriter.open(out);
+  try {
+    for (const piece of pieces) {
+      file.write(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+      const signal = signals.stopped();
+      if (signal) {
+        file.abort();
+        process.stderr.write(`rnn-native: stopped by ${signal}; ${out} was not written\n`);
+        return SIGNAL_EXIT_CODES[signal];
+      }
+    }
+    file.commit();
+    return 0;
+  } catch (error) {
+    file.abort();
+    throw error;
+  } finally {
+    signals.release();
+  }
+}
+
+/**
+ * --out never replaces what the user did not ask to replace: the model, a link, a device, a file
+ * of a run directory (not even with --force), or an existing file without --force.
+ */
 function checkOut(out: string, model: string, force: boolean): void {
   let stat;
   try {
     stat = lstatSync(out);
   } catch {
-    return; // a new file
+    stat = undefined; // a new file
   }
-  if (!stat.isFile()) throw new UserError(`--out ${out}: exists and is not a regular file`);
-  if (existsSync(model) && realpathSync(out) === realpathSync(model)) throw new UserError(`--out ${out}: is the model itself`);
-  if (!force) throw new UserError(`--out ${out}: exists; add --force to replace it`);
+  if (stat && !stat.isFile()) throw new UserError(`--out ${out}: exists and is not a regular file`);
+  if (stat && existsSync(model) && realpathSync(out) === realpathSync(model)) throw new UserError(`--out ${out}: is the model itself`);
+  const why = runFileReason(out);
+  if (why) throw new UserError(`--out ${out}: ${why}; write the text to another file`);
+  if (stat && !force) throw new UserError(`--out ${out}: exists; add --force to replace it`);
+}
+
+/** What a run writes into its directory (lib/run-dir.ts, lib/report.ts), besides checkpoints. */
+const RUN_FILE_NAMES = ['config.json', 'loss.csv', 'samples.txt', 'report.md', 'report.html', 'loss.svg', 'loss.png', '.lock'];
+/** A directory that holds one of these is a run directory. */
+const RUN_MARKERS = ['config.json', 'loss.csv', 'latest.safetensors', 'best.safetensors', '.lock'];
+
+/**
+ * Why `out` is a file of a run directory (or a checkpoint), if it is one. New files count too:
+ * a run directory's samples.txt or best.safetensors written by hand would be read as the run's.
+ */
+function runFileReason(out: string): string | undefined {
+  const name = path.basename(out);
+  if (name.endsWith('.safetensors')) return 'names a checkpoint (.safetensors)';
+  if (!RUN_FILE_NAMES.includes(name)) return undefined;
+  let dir = path.dirname(path.resolve(out));
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    return undefined; // no such directory: the write fails with its own message
+  }
+  const marker = RUN_MARKERS.find((file) => existsSync(path.join(dir, file)));
+  return marker === undefined ? undefined : `is one of the run's files (its directory holds ${marker})`;
 }
 
 /** A run directory stands for its best.safetensors (or latest.safetensors, if no best yet). */
@@ -74,9 +165,4 @@ function checkpointPath(model: string): string {
   if (!existsSync(model) || !statSync(model).isDirectory()) return model;
   const best = path.join(model, 'best.safetensors');
   return existsSync(best) ? best : path.join(model, 'latest.safetensors');
-}
-
-/** Without --prime, a fresh line: the first input is "\n" when the model knows it. */
-function defaultStart(vocab: Vocabulary): number {
-  return Math.max(0, vocab.indexOf('\n'.codePointAt(0)!));
 }

@@ -9,7 +9,7 @@ import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../
 import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
 import { RunConfigFile } from '../run-config';
 import { createReporter, OutputMode } from '../reporter';
-import { Run, RunOutcome, RunSettings } from '../run';
+import { Reporter, Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
 import { Trainer } from '../trainer';
 import { printLossChart } from '../chart';
@@ -62,17 +62,33 @@ export async function trainCommand(argv: string[]): Promise<number> {
     );
   }
 
+  // The step of latest.safetensors, for the line of a second signal: a resumed run starts from one.
+  let checkpointStep = o.resume !== undefined ? trainer.step : undefined;
+  const reporter = createReporter(mode);
+  const tracked: Reporter = {
+    event: (e) => {
+      if (e.event === 'checkpoint') checkpointStep = e.step;
+      reporter.event(e);
+    },
+    progress: (p) => reporter.progress(p),
+  };
   let stopSignal: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopSignal) process.exit(exitCodeOf(signal)); // a second signal: stop now (files are written atomically)
-    stopSignal = signal;
+    if (!stopSignal) {
+      stopSignal = signal;
+      return;
+    }
+    // A second signal: stop now, without the checkpoint (files are written atomically).
+    if (mode === 'tty') writeOut('\r\x1b[K');
+    process.stderr.write(`rnn-native: ${secondSignalLine(signal, trainer.step, checkpointStep, dir)}\n`);
+    process.exit(exitCodeOf(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let outcome: RunOutcome;
   try {
     const stopRequested = () => stopSignal ?? (stdout.closed ? 'SIGPIPE' : undefined);
-    outcome = await new Run(trainer, dir, settings, record, createReporter(mode), stopRequested).execute();
+    outcome = await new Run(trainer, dir, settings, record, tracked, stopRequested).execute();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -115,6 +131,13 @@ function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: Output
       return 1;
     }
   }
+}
+
+/** What a second signal leaves: the last checkpoint (if any) and how to go on from it. */
+function secondSignalLine(signal: NodeJS.Signals, step: number, checkpointStep: number | undefined, dir: RunDir): string {
+  const stopped = `stopped by a second ${signal} at step ${step} without a new checkpoint`;
+  if (checkpointStep === undefined) return `${stopped}; no checkpoint had been written yet, so there is nothing to resume`;
+  return `${stopped}; the last checkpoint, ${dir.latestPath}, is from step ${checkpointStep}; resume with: npx rnn-native train --resume ${shellQuote(dir.dir)}`;
 }
 
 /** The directory as one shell word. */
