@@ -5,7 +5,7 @@ import { plotCommand } from './commands/plot';
 import { reportCommand } from './commands/report';
 import { sampleCommand } from './commands/sample';
 import { trainCommand } from './commands/train';
-import { printLine, stdout } from './commands/common';
+import { printLine, stdout } from './output';
 import { UserError } from './errors';
 
 const USAGE = `usage: rnn-native <command> [options]

@@ -4,7 +4,7 @@
 // the SVG inline). Everything read from files is escaped by the renderers.
 import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
-import { loadCorpus } from './commands/common';
+import { loadTrainingText } from './training-text';
 import escapeMarkup from 'escape-html';
 import { readCheckpoint } from './checkpoint';
 import { checkOptions, SEED_SPEC } from './config';
@@ -134,7 +134,7 @@ function gradcheckBlocks(runDir: string, config: Record<string, unknown>, given:
   const runSha256 = runTextSha256(runDir, config);
   let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined };
   try {
-    const { corpus, source } = loadCorpus(data);
+    const { corpus, source } = loadTrainingText(data);
     if (given === undefined && corpus.sha256 !== runSha256) {
       throw new UserError(
         `${source} has changed since the run was trained on it (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…)`

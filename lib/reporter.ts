@@ -1,6 +1,6 @@
 // How a training run shows itself: JSON lines, plain lines (not a terminal), a live progress
 // bar (a terminal), or only the final line (--quiet).
-import { writeOut } from './commands/common';
+import { writeOut } from './output';
 import { sampleHeading } from './run-dir';
 import { Progress, Reporter, RunEvent } from './run';
 

@@ -12,7 +12,8 @@ import {
 import { PARAMETER_NAMES } from '../layout';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import * as reference from '../reference';
-import { loadCorpus, printLine, warn } from './common';
+import { printLine, warn } from '../output';
+import { loadTrainingText } from '../training-text';
 
 const { hidden, seqLength, step, seed, entries } = GRADCHECK_OPTIONS;
 const OPTIONS = {
@@ -32,7 +33,7 @@ export function gradcheckCommand(argv: string[], analytic: GradientFunction = re
     printLine(`usage: rnn-native gradcheck [options]\n\n${optionHelp(OPTIONS)}`);
     return 0;
   }
-  const { corpus, source } = loadCorpus(o.data);
+  const { corpus, source } = loadTrainingText(o.data);
   const given = Object.fromEntries(
     Object.entries({ hidden: o.hidden, seqLength: o['seq-length'], step: o.step, seed: o.seed, entries: o.entries }).filter(
       ([, v]) => v !== undefined

@@ -2,7 +2,7 @@
 import { UserError } from '../errors';
 import { optionHelp, OptionSpecs, parseCommandLine } from '../options';
 import { writeLossPlot } from '../plot';
-import { printLine } from './common';
+import { printLine } from '../output';
 
 const OPTIONS = {
   out: { kind: 'string', short: 'o', help: 'the SVG file to write (default RUN_DIR/loss.svg); the PNG goes beside it' },

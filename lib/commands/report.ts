@@ -2,7 +2,7 @@
 import { UserError } from '../errors';
 import { optionHelp, OptionSpecs, parseCommandLine } from '../options';
 import { REPORT_OPTIONS, writeReport, WrittenReport } from '../report';
-import { printLine, warn } from './common';
+import { printLine, warn } from '../output';
 
 const { gradcheckData, ...rest } = REPORT_OPTIONS;
 const OPTIONS = { 'gradcheck-data': gradcheckData, ...rest } satisfies OptionSpecs;

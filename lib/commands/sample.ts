@@ -6,7 +6,8 @@ import { UserError } from '../errors';
 import { AtomicWriter } from '../files';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import { sampleCheckpoint } from '../sampling';
-import { printLine, seedSpec, stdout, warn } from './common';
+import { printLine, stdout, warn } from '../output';
+import { SEED_SPEC } from '../config';
 
 const OPTIONS = {
   model: { kind: 'string', help: 'a checkpoint (.safetensors), or a run directory (its best.safetensors)' },
@@ -14,7 +15,7 @@ const OPTIONS = {
   temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax (default 1)' },
   argmax: { kind: 'flag', help: 'always take the most likely character (temperature 0)' },
   prime: { kind: 'string', help: 'text that warms up the hidden state; the output starts with it' },
-  seed: { ...seedSpec, help: 'seed of the draws (default 42): same seed, same model, same text' },
+  seed: { ...SEED_SPEC, help: 'seed of the draws (default 42): same seed, same model, same text' },
   backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (default)' },
   out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
   force: { kind: 'flag', help: "let --out replace an existing regular file (never the model, nor a run's file)" },

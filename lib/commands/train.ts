@@ -13,7 +13,8 @@ import { Reporter, Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
 import { Trainer } from '../trainer';
 import { printLossChart } from '../chart';
-import { loadCorpus, printLine, stdout, warn, writeOut } from './common';
+import { printLine, stdout, warn, writeOut } from '../output';
+import { loadTrainingText } from '../training-text';
 import { reportAfterTraining } from './report';
 
 const OPTIONS = {
@@ -169,7 +170,7 @@ function targetSteps(o: Options, corpus: Corpus, seqLength: number, saved: numbe
 }
 
 function prepareNew(o: Options, mode: OutputMode): Prepared {
-  const { corpus } = loadCorpus(o.data, mode === 'tty');
+  const { corpus } = loadTrainingText(o.data, mode === 'tty');
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
   const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row)])));
   const settings = settingsFrom(o, {}, targetSteps(o, corpus, trainer.config.seqLength, undefined));
@@ -197,7 +198,7 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   else warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
   const config = saved ?? {};
   const data = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
-  const { corpus, source } = loadCorpus(data, mode === 'tty');
+  const { corpus, source } = loadTrainingText(data, mode === 'tty');
   if (corpus.sha256 !== checkpoint.run.corpusSha256) {
     throw new UserError(
       `${source} is not the text this run was trained on (SHA-256 ${corpus.sha256.slice(0, 12)}…, ` +

@@ -1,24 +1,7 @@
-// What the commands share: output helpers, the corpus from --data, the seed option.
+// The text a command trains or checks on: a file given with --data, or the built-in demo corpus.
 import { statSync } from 'fs';
-import { Corpus } from '../corpus';
-import { demoText, DEMO_SOURCE } from '../demo';
-
-/** Standard output, which a reader may close (`rnn-native train | head`): then nothing more is written. */
-export const stdout = { closed: false };
-
-export function writeOut(text: string): void {
-  if (!stdout.closed) process.stdout.write(text);
-}
-
-export function printLine(line: string): void {
-  writeOut(line + '\n');
-}
-
-export function warn(message: string): void {
-  process.stderr.write(`rnn-native: warning: ${message}\n`);
-}
-
-export { SEED_SPEC as seedSpec } from '../config';
+import { Corpus } from './corpus';
+import { demoText, DEMO_SOURCE } from './demo';
 
 /** Texts smaller than this load too fast for a progress line. */
 const PROGRESS_FROM_BYTES = 32 << 20;
@@ -32,7 +15,7 @@ function fileSize(file: string): number {
 }
 
 /** The text of --data, or the built-in demo corpus. Progress goes to stderr when it is a terminal. */
-export function loadCorpus(data: string | undefined | null, showProgress = false): { corpus: Corpus; source: string } {
+export function loadTrainingText(data: string | undefined | null, showProgress = false): { corpus: Corpus; source: string } {
   if (data === undefined || data === null) return { corpus: Corpus.fromText(demoText(), DEMO_SOURCE), source: DEMO_SOURCE };
   let shown = false;
   const progress = showProgress && fileSize(data) > PROGRESS_FROM_BYTES
