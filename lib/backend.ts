@@ -9,6 +9,7 @@ import { Rng } from './random';
 
 export type BackendName = 'native' | 'ts';
 export type BackendChoice = BackendName | 'auto';
+const BACKEND_CHOICES: readonly unknown[] = ['auto', 'native', 'ts'];
 
 export interface SampleRequest {
   /** The hidden state to start from; it is copied, never changed. */
@@ -144,6 +145,7 @@ export interface BackendSelection {
  * RNN_NATIVE_BACKEND, then 'auto' (native when the addon loads, else ts with a warning).
  */
 export function selectBackend(choice: BackendChoice = 'auto'): BackendSelection {
+  if (!BACKEND_CHOICES.includes(choice)) throw new UserError(`backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`);
   const fromEnv = process.env.RNN_NATIVE_BACKEND;
   if (choice === 'auto' && fromEnv !== undefined && fromEnv !== '') {
     if (fromEnv !== 'native' && fromEnv !== 'ts' && fromEnv !== 'auto') {

@@ -4,7 +4,7 @@ import assert from 'assert';
 import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import path from 'path';
-import { Corpus, gradcheck, Trainer, UserError, writeReport } from '../lib';
+import { BackendChoice, Corpus, gradcheck, selectBackend, Trainer, UserError, writeReport } from '../lib';
 import { generatedText } from './helpers';
 
 const root = path.join(__dirname, '..');
@@ -30,6 +30,7 @@ describe('library API', () => {
     refuses(() => gradcheck(corpus, { hidden: -1 }), /^hidden must be an integer from 1 to/);
     refuses(() => writeReport('/nonexistent', { sed: 1 } as object), /writeReport: unknown option "sed"; did you mean "seed"\?/);
     refuses(() => writeReport('/nonexistent', { temperature: -1 }), /^temperature must be a number ≥ 0 and ≤ 100, got "-1"$/);
+    refuses(() => selectBackend('gpu' as BackendChoice), /^backend must be one of auto, native, ts, got "gpu"$/);
     const trainer = new Trainer(corpus, { hidden: 8 });
     refuses(() => trainer.sample(10, { temprature: 1 } as object), /sample: unknown option "temprature"; did you mean "temperature"\?/);
     refuses(() => trainer.sample(10, { temperature: -1 }), /^temperature must be a number ≥ 0 and ≤ 100, got "-1"$/);
