@@ -307,8 +307,10 @@ describe('train and sample, end to end', function () {
     const checkpointBytes = readFileSync(path.join(probe, 'latest.safetensors')).length;
     const mount = path.join(dir, 'small-disk');
     mkdirSync(mount);
-    // Room for latest and best once (2 checkpoints), not for the temporary file of a third.
-    const size = Math.ceil((2.5 * checkpointBytes) / 4096) * 4096;
+    // Room for latest and best (2 checkpoints) and the small files (config.json, loss.csv,
+    // samples.txt, .lock: a block each, and two to spare), not for the temporary file of a third.
+    const blocks = Math.ceil(checkpointBytes / 4096);
+    const size = (2 * blocks + 6 + Math.floor(blocks / 2)) * 4096;
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mount], { stdio: 'pipe' });
     } catch (error) {
