@@ -14,3 +14,15 @@ export function printLine(line: string): void {
 export function warn(message: string): void {
   process.stderr.write(`rnn-native: warning: ${message}\n`);
 }
+
+/** Words joined by spaces into lines of fewer than `columns` characters (a word is never split). */
+export function wrapWords(words: string[], columns: number | undefined): string {
+  const width = (columns ?? 80) - 1;
+  const lines: string[] = [];
+  for (const word of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('\n');
+}

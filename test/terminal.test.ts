@@ -1,6 +1,7 @@
 // The terminal's width: the live line of train and the end-of-run chart fit it, and the line is
 // redrawn when the terminal is resized.
 import assert from 'assert';
+import { wrapWords } from '../lib/output';
 import { lossChart } from '../lib/chart';
 import { createReporter, fitLines, statusLine } from '../lib/reporter';
 import { LossRow } from '../lib/run-dir';
@@ -131,4 +132,15 @@ describe('the end-of-run chart fits the terminal', () => {
     assert.strictEqual(plotted[0].indexOf('┼'), 10);
     assert.strictEqual(plotted[0].length - 11, 60);
   });
+});
+
+describe('wrapWords (the first line of train on a terminal)', () => {
+  const words = ['training into runs/2026-11-30T18-26-24:', '999989 characters,', 'K=195,', 'm=100,', 'seq-length 25,', 'up to step 30000,', 'native backend'];
+  for (const columns of [120, 80, 50, 30]) {
+    it(`fits ${columns} columns without splitting a word`, () => {
+      const lines = wrapWords(words, columns).split('\n');
+      assert.ok(lines.every((line) => line.length < columns || !line.includes(' ')), lines.join(' | '));
+      assert.strictEqual(lines.join(' '), words.join(' '));
+    });
+  }
 });

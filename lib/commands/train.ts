@@ -13,7 +13,7 @@ import { Reporter, Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
 import { Trainer } from '../trainer';
 import { printLossChart } from '../chart';
-import { printLine, stdout, warn, writeOut } from '../output';
+import { printLine, stdout, warn, wrapWords, writeOut } from '../output';
 import { loadTrainingText } from '../training-text';
 import { reportAfterTraining } from './report';
 
@@ -56,11 +56,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (trainer.backendWarning) warn(trainer.backendWarning);
   if (mode === 'plain' || mode === 'tty') {
     const { hidden, seqLength, backend } = trainer.config;
-    printLine(
-      `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}: ` +
-        `${trainer.corpus.length} characters, K=${trainer.corpus.vocabSize}, m=${hidden}, seq-length ${seqLength}, ` +
-        `up to step ${settings.steps}, ${backend} backend`
-    );
+    const fields = [
+      `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}:`,
+      `${trainer.corpus.length} characters,`,
+      `K=${trainer.corpus.vocabSize},`,
+      `m=${hidden},`,
+      `seq-length ${seqLength},`,
+      `up to step ${settings.steps},`,
+      `${backend} backend`,
+    ];
+    printLine(mode === 'tty' ? wrapWords(fields, process.stdout.columns) : fields.join(' '));
   }
 
   // The step of latest.safetensors, for the line of a second signal: a resumed run starts from one.
