@@ -6,7 +6,7 @@ import { UserError } from './errors';
 import { readUserFile, writeFileAtomic } from './files';
 import { makeLayout } from './layout';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
-import { checkRow, ModelConfig, rowsOf } from './config';
+import { ModelConfig, rowsOf, savedValue } from './config';
 import { TrainingState } from './trainer';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
@@ -139,9 +139,6 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   };
 }
 
-/** The model options every version-1 checkpoint holds: a model option added later is absent from older files. */
-const FIRST_CONFIG_KEYS: readonly string[] = ['hidden', 'seqLength', 'eta', 'sigma', 'epsilon', 'clip', 'seed'];
-
 /**
  * The checkpoint's "config": every model option of lib/config.ts, by the same rules as the command
  * line. An option newer than the file takes its default, which is the model the file was made with.
@@ -151,9 +148,8 @@ function parseConfig(value: unknown, fail: (reason: string) => never): ModelConf
   const given = value as Record<string, unknown>;
   const config: Record<string, unknown> = {};
   for (const row of rowsOf('model')) {
-    const saved = given[row.key] === undefined && !FIRST_CONFIG_KEYS.includes(row.key) ? row.default : given[row.key];
     try {
-      config[row.key] = checkRow(row, saved, `config.${row.key}`);
+      config[row.key] = savedValue(row, given[row.key], `config.${row.key}`);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
       fail(error.message);

@@ -20,7 +20,18 @@ type RowSpec =
   | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; default: number }
   | { kind: 'choice'; choices: readonly string[]; default: string };
 
-export type OptionRow = RowSpec & { key: string; flag: string; scope: OptionScope; help: string };
+export type OptionRow = RowSpec & {
+  key: string;
+  flag: string;
+  scope: OptionScope;
+  help: string;
+  /**
+   * The version that added the option. Options of the first version have none: every config.json
+   * (and, for model options, every checkpoint) holds them. A file older than an option lacks it and
+   * takes its default, which must be the behaviour before the option existed.
+   */
+  since?: string;
+};
 
 const MAX_STEPS = 1e12;
 const SEED_RANGE = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
@@ -64,8 +75,15 @@ export const RUN_DEFAULTS: Readonly<RunConfig> = Object.freeze(defaultsOf<RunCon
 /** The command-line spec of a row: its range, and its help with the default. */
 export function cliSpec(row: OptionRow): OptionSpec {
   const help = `${row.help} (default ${row.default})`;
-  const { default: _default, key: _key, flag: _flag, scope: _scope, help: _help, ...spec } = row;
+  const { default: _default, key: _key, flag: _flag, scope: _scope, help: _help, since: _since, ...spec } = row;
   return { ...spec, help } as OptionSpec;
+}
+
+/** A row's value as a file saved it: checked by the command line's rules; absent only if the option is newer than the file. */
+export function savedValue(row: OptionRow, saved: unknown, label: string): number | string {
+  if (saved === undefined && row.since !== undefined) return row.default;
+  if (saved === undefined) throw new UserError(`${label} is missing`);
+  return checkRow(row, saved, label);
 }
 
 type CliSpecOf<R extends Row> = Extract<OptionSpec, { kind: R['kind'] }>;

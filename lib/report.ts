@@ -14,7 +14,7 @@ import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, grad
 import { OptionSpecs } from './options';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
 import { formatDuration } from './reporter';
-import { readRunConfig, RunConfigFile } from './run-config';
+import { checkAgainstCheckpoint, readRunConfig, RunConfigFile } from './run-config';
 import { parseSamples } from './run-dir';
 import { sampleCheckpoint } from './sampling';
 
@@ -79,8 +79,11 @@ function runName(runDir: string): string {
 function runConfigOf(runDir: string): RunConfigFile {
   if (!existsSync(runDir)) throw new UserError(`${runDir}: no such directory`);
   if (!statSync(runDir).isDirectory()) throw new UserError(`${runDir}: is not a run directory`);
-  const config = readRunConfig(path.join(runDir, 'config.json'));
+  const configPath = path.join(runDir, 'config.json');
+  const config = readRunConfig(configPath, 'keep');
   if (!config) throw new UserError(`${runDir}: holds no config.json (not a run directory)`);
+  const best = path.join(runDir, 'best.safetensors');
+  checkAgainstCheckpoint(config, readCheckpoint(best), configPath, best, false);
   return config;
 }
 

@@ -2,7 +2,8 @@
 // table (lib/config.ts) for the options, so that a damaged file is refused with what is wrong
 // instead of steering a resume or a report. (It is never rewritten when refused.)
 import { existsSync, readFileSync } from 'fs';
-import { checkRow, OptionRow, TRAINING_OPTIONS } from './config';
+import { Checkpoint } from './checkpoint';
+import { OptionRow, savedValue, TRAINING_OPTIONS } from './config';
 import { UserError } from './errors';
 import { LIMITS } from './limits';
 
@@ -10,7 +11,10 @@ export type RunConfigFile = Record<string, unknown>;
 
 const BACKENDS = ['native', 'ts'];
 
-/** The fields besides the options: what each must be, as a check that returns the problem, if any. */
+/**
+ * The fields besides the options: what each must be, as a check that returns the problem, if any.
+ * Every version has written all of them but "resumed" (written at the first resume).
+ */
 const OTHER_FIELDS: Record<string, (value: unknown) => string | undefined> = {
   version: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
   data: (v) => (v === null || (typeof v === 'string' && v !== '') ? undefined : 'must be a file path or null (the demo corpus)'),
@@ -46,32 +50,61 @@ function checkResumes(value: unknown): string | undefined {
 const isCount = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 
 /**
- * Checks every field that a run's config.json may hold; unknown fields are kept as they are (a
- * later version may add some). A wrong one is a UserError naming the file, the field and the rule.
+ * Checks every field that a run's config.json holds; a wrong or missing one is a UserError naming
+ * the file, the field and the rule. A field rnn-native does not write is refused too when
+ * `unknownFields` is 'refuse' (a resume, which rewrites the file), and shown as it is by a report.
  */
-export function checkRunConfig(value: unknown, file: string): RunConfigFile {
+function checkRunConfig(value: unknown, file: string, unknownFields: 'refuse' | 'keep'): RunConfigFile {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw damaged(file, 'damaged (not a JSON object)');
   const config = value as RunConfigFile;
+  const known = new Set([...TRAINING_OPTIONS.map((row) => row.key), ...Object.keys(OTHER_FIELDS)]);
+  const unknown = Object.keys(config).filter((key) => !known.has(key));
+  if (unknown.length > 0 && unknownFields === 'refuse') throw damaged(file, `unknown field ${JSON.stringify(unknown[0])} (not written by rnn-native)`);
   for (const row of TRAINING_OPTIONS as readonly OptionRow[]) {
-    if (config[row.key] === undefined) continue;
     // A run's backend is the one it trained on: auto was resolved before it was written.
     const rule = row.scope === 'backend' ? { ...row, choices: BACKENDS } : row;
     try {
-      checkRow(rule as OptionRow, config[row.key], row.key);
+      savedValue(rule as OptionRow, config[row.key], row.key);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
       throw damaged(file, error.message);
     }
   }
   for (const [key, check] of Object.entries(OTHER_FIELDS)) {
+    if (config[key] === undefined && key !== 'resumed') throw damaged(file, `${key} is missing`);
     const problem = config[key] === undefined ? undefined : check(config[key]);
     if (problem) throw damaged(file, `${key}${problem.startsWith('.') || problem.startsWith('[') ? '' : ' '}${problem}`);
   }
   return config;
 }
 
+/**
+ * config.json must describe the run a checkpoint of it holds: the same model and the same text;
+ * and, against latest.safetensors (`latest`), no resume from a step the run has not reached.
+ * Otherwise one of them is damaged.
+ */
+export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkpoint, file: string, checkpointFile: string, latest: boolean): void {
+  const { training, run } = checkpoint;
+  const model = training.config as unknown as Record<string, unknown>;
+  const corpus = config.corpus as { sha256: string; characters: number; vocabSize: number };
+  const differences = [
+    ...TRAINING_OPTIONS.filter((row) => row.scope === 'model' && config[row.key] !== undefined && config[row.key] !== model[row.key]).map(
+      (row) => `${row.key} ${config[row.key]} (the checkpoint has ${model[row.key]})`
+    ),
+    ...(corpus.sha256 !== run.corpusSha256 ? [`corpus.sha256 ${corpus.sha256.slice(0, 12)}… (the checkpoint has ${run.corpusSha256.slice(0, 12)}…)`] : []),
+    ...(corpus.characters !== run.corpusCharacters ? [`corpus.characters ${corpus.characters} (the checkpoint has ${run.corpusCharacters})`] : []),
+    ...(corpus.vocabSize !== training.vocabulary.length ? [`corpus.vocabSize ${corpus.vocabSize} (the checkpoint has ${training.vocabulary.length})`] : []),
+  ];
+  const resumes = (config.resumed ?? []) as { step: number }[];
+  const late = latest ? resumes.findIndex((r) => r.step > training.step) : -1;
+  if (late >= 0) differences.push(`resumed[${late}].step ${resumes[late].step} (the checkpoint is at step ${training.step})`);
+  if (differences.length > 0) {
+    throw new UserError(`${file}: damaged: it does not match ${checkpointFile}: ${differences.join(', ')}`);
+  }
+}
+
 /** The checked config.json, or undefined when there is none. */
-export function readRunConfig(file: string): RunConfigFile | undefined {
+export function readRunConfig(file: string, unknownFields: 'refuse' | 'keep'): RunConfigFile | undefined {
   if (!existsSync(file)) return undefined;
   let value: unknown;
   try {
@@ -79,7 +112,7 @@ export function readRunConfig(file: string): RunConfigFile | undefined {
   } catch {
     value = undefined; // not JSON: refused below as not a JSON object
   }
-  return checkRunConfig(value, file);
+  return checkRunConfig(value, file, unknownFields);
 }
 
 function damaged(file: string, what: string): UserError {

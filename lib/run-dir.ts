@@ -113,7 +113,7 @@ export class RunDir {
 
   /** The saved configuration, checked (lib/run-config.ts); undefined when there is no config.json. */
   readConfig(): RunConfigFile | undefined {
-    return readRunConfig(this.configPath);
+    return readRunConfig(this.configPath, 'refuse');
   }
 
   /** A row of loss.csv; the header first when the file is new or empty (a run killed as it created it). */

@@ -95,6 +95,12 @@ describe('the option table', () => {
       ['a resumes list with a bad entry', (c) => (c.resumed = [{ at: 'x', step: -1, backend: 'ts' }]), /config.json: resumed\[0\] must be/],
       ['a created that is no date', (c) => (c.created = 'yesterday'), /config.json: created must be a date/],
       ['a model that differs from the checkpoint', (c) => (c.hidden = 9), /config.json: damaged: it does not match .*latest.safetensors: hidden 9 \(the checkpoint has 8\)/],
+      ['a missing option', (c) => delete c.hidden, /config.json: hidden is missing/],
+      ['a missing created', (c) => delete c.created, /config.json: created is missing/],
+      ['a field rnn-native does not write', (c) => (c.foo = 1), /config.json: unknown field "foo" \(not written by rnn-native\)/],
+      ['the SHA-256 of another text', (c) => ((c.corpus as Record<string, unknown>).sha256 = '0'.repeat(64)), /does not match .*: corpus.sha256 000000000000… \(the checkpoint has [0-9a-f]{12}…\)/],
+      ['a vocabulary size the checkpoint does not have', (c) => ((c.corpus as Record<string, unknown>).vocabSize = 57), /corpus.vocabSize 57 \(the checkpoint has \d+\)/],
+      ['a resume from a step the run never reached', (c) => (c.resumed = [{ at: '2026-01-01T00:00:00Z', step: 99999, backend: 'ts' }]), /resumed\[0\].step 99999 \(the checkpoint is at step 20\)/],
     ];
     for (const [what, change, message] of damage) {
       it(`refuses ${what} and leaves the file as it was`, () => {
@@ -113,6 +119,31 @@ describe('the option table', () => {
         }
       });
     }
+
+    it('refuses a "__proto__" field and leaves the file as it was', () => {
+      const damaged = original.replace('{', '{"__proto__": {"hidden": 9},');
+      writeFileSync(path.join(out, 'config.json'), damaged);
+      try {
+        const result = run(['train', '--resume', out, '--steps', '30', '--quiet']);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, /config.json: unknown field "__proto__"/);
+        assert.strictEqual(readFileSync(path.join(out, 'config.json'), 'utf8'), damaged);
+      } finally {
+        writeFileSync(path.join(out, 'config.json'), original);
+      }
+    });
+
+    it('report refuses a config.json that does not match best.safetensors', () => {
+      const config = JSON.parse(original);
+      writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, corpus: { ...config.corpus, sha256: 'f'.repeat(64) } }));
+      try {
+        const result = run(['report', out]);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, /config.json: damaged: it does not match .*best.safetensors: corpus.sha256 ffffffffffff…/);
+      } finally {
+        writeFileSync(path.join(out, 'config.json'), original);
+      }
+    });
 
     it('resumes with the file as train wrote it', () => {
       const result = run(['train', '--resume', out, '--steps', '30', '--quiet']);

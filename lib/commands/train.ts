@@ -7,7 +7,7 @@ import { Corpus } from '../corpus';
 import { UserError } from '../errors';
 import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../config';
 import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
-import { RunConfigFile } from '../run-config';
+import { checkAgainstCheckpoint, RunConfigFile } from '../run-config';
 import { createReporter, OutputMode } from '../reporter';
 import { Reporter, Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
@@ -199,7 +199,7 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const dir = RunDir.open(resume);
   const checkpoint = readCheckpoint(dir.latestPath);
   const saved = dir.readConfig();
-  if (saved !== undefined) checkSameModel(saved, checkpoint.training.config, dir);
+  if (saved !== undefined) checkAgainstCheckpoint(saved, checkpoint, dir.configPath, dir.latestPath, true);
   else warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
   const config = saved ?? {};
   const data = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
@@ -234,15 +234,6 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
 }
 
 const modelValue = (model: ModelConfig, row: OptionRow) => (model as Record<string, unknown>)[row.key];
-
-/** config.json and the checkpoint must describe the same model: else one of them is damaged. */
-function checkSameModel(saved: RunConfigFile, model: ModelConfig, dir: RunDir): void {
-  const differ = rowsOf('model').filter((row) => saved[row.key] !== undefined && saved[row.key] !== modelValue(model, row));
-  if (differ.length > 0) {
-    const what = differ.map((row) => `${row.key} ${saved[row.key]} (the checkpoint has ${modelValue(model, row)})`).join(', ');
-    throw new UserError(`${dir.configPath}: damaged: it does not match ${dir.latestPath}: ${what}`);
-  }
-}
 
 function defaultOutDir(): string {
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
