@@ -86,6 +86,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     // A second signal: stop now, without the checkpoint (files are written atomically).
     if (mode === 'tty') writeOut('\r\x1b[K');
+    if (mode === 'json') writeOut(JSON.stringify({ event: 'stopped', step: trainer.step, signal, path: null, checkpointStep: checkpointStep ?? null }) + '\n');
     process.stderr.write(`rnn-native: ${secondSignalLine(signal, trainer.step, checkpointStep, dir)}\n`);
     process.exit(exitCodeOf(signal));
   };
