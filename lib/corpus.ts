@@ -155,7 +155,13 @@ export class Vocabulary {
 
   decode(symbols: ArrayLike<number>): string {
     let text = '';
-    for (let i = 0; i < symbols.length; i++) text += this.symbols[symbols[i]];
+    for (let i = 0; i < symbols.length; i++) {
+      const symbol = this.symbols[symbols[i]];
+      if (symbol === undefined || !Number.isInteger(symbols[i])) {
+        throw new UserError(`symbol ${symbols[i]} (at ${i}) is not in the vocabulary of ${this.symbols.length} symbols`);
+      }
+      text += symbol;
+    }
     return text;
   }
 
@@ -217,6 +223,7 @@ export class Corpus {
   }
 
   static fromText(text: string, source = 'text'): Corpus {
+    if (typeof text !== 'string') throw new UserError(`Corpus.fromText: the text must be a string, got ${typeof text}`);
     return Corpus.fromBytes(Buffer.from(text, 'utf8'), source);
   }
 

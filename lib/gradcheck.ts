@@ -191,6 +191,7 @@ function validate(corpus: Corpus, o: Resolved): void {
  * float32 gradients against it. Tests pass a wrong gradient function to see the check fail.
  */
 export function gradcheck(corpus: Corpus, options: GradcheckOptions = {}, analytic: GradientFunction = reference.lossAndGradients): GradcheckResult {
+  if (typeof analytic !== 'function') throw new UserError('gradcheck: analytic must be a gradient function (see GradientFunction)');
   const o = { ...GRADCHECK_DEFAULTS, ...options };
   validate(corpus, o);
   const layout = makeLayout(o.hidden, corpus.vocabSize);

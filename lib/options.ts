@@ -6,7 +6,7 @@ import { UserError } from './errors';
 export type OptionSpec = (
   | { kind: 'integer'; min: number; max: number; help: string }
   | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; help: string }
-  | { kind: 'string'; help: string }
+  | { kind: 'string'; help: string; /** '' is a value (library options such as a prime) */ allowEmpty?: boolean }
   | { kind: 'choice'; choices: readonly string[]; help: string }
   | { kind: 'flag'; help: string }
 ) & {
@@ -32,6 +32,8 @@ function describe(spec: OptionSpec): string {
       return `a number ${spec.exclusiveMin ? '>' : '≥'} ${spec.min} and ≤ ${spec.max}`;
     case 'choice':
       return `one of ${spec.choices.join(', ')}`;
+    case 'string':
+      return 'a string';
     default:
       return 'a value';
   }
@@ -39,7 +41,7 @@ function describe(spec: OptionSpec): string {
 
 function convert(label: string, spec: OptionSpec, raw: string | boolean): string | number | boolean {
   if (spec.kind === 'flag' || spec.kind === 'string') {
-    if (spec.kind === 'string' && raw === '') throw new UserError(`${label} must not be empty`);
+    if (spec.kind === 'string' && raw === '' && !spec.allowEmpty) throw new UserError(`${label} must not be empty`);
     return raw;
   }
   const text = String(raw);
@@ -65,9 +67,20 @@ function convert(label: string, spec: OptionSpec, raw: string | boolean): string
 export function checkValue(label: string, spec: OptionSpec, value: unknown): string | number | boolean {
   const numeric = spec.kind === 'integer' || spec.kind === 'number';
   if (numeric ? typeof value !== 'number' : typeof value !== 'string') {
-    throw new UserError(`${label} must be ${describe(spec)}, got ${JSON.stringify(value)}`);
+    throw new UserError(`${label} must be ${describe(spec)}, got ${shown(value)}`);
   }
   return convert(label, spec, String(value));
+}
+
+/** A value of any type as a message shows it (JSON.stringify throws on a BigInt and drops symbols). */
+function shown(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol' || typeof value === 'function' || value === undefined) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value); // e.g. an object that refers to itself
+  }
 }
 
 /** Parses argv against specs; unknown options and stray arguments are UserErrors. */

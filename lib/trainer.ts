@@ -45,7 +45,7 @@ export function initialParams(layout: Layout, sigma: number, rng: Rng): Float64A
 /** Trainer.sample's options, checked as `rnn-native sample` checks --temperature and --prime. */
 const SAMPLE_OPTIONS = {
   temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax' },
-  prime: { kind: 'string', help: 'text that warms up the hidden state' },
+  prime: { kind: 'string', allowEmpty: true, help: 'text that warms up the hidden state ("" primes nothing)' },
 } satisfies OptionSpecs;
 
 export interface SampleOptions {
@@ -86,6 +86,7 @@ export class Trainer {
   private readonly rng: Rng;
 
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
+    if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
     const rows = [...rowsOf('model'), ...rowsOf('backend')];
     const { backend: choice, ...model } = resolveOptions(options, rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
     checkModelFits(model, corpus);
@@ -100,6 +101,9 @@ export class Trainer {
 
   /** Continues a saved run on the same text; the backend may differ from the one that saved it. */
   static restore(corpus: Corpus, saved: TrainingState, backend?: BackendChoice): Trainer {
+    if (typeof saved !== 'object' || saved === null || typeof saved.config !== 'object' || !Array.isArray(saved.vocabulary)) {
+      throw new UserError('Trainer.restore: the state must be one that snapshot() or readCheckpoint(file).training returned');
+    }
     if (saved.vocabulary.length !== corpus.vocabSize || saved.vocabulary.some((s, i) => s !== corpus.vocabulary[i])) {
       throw new UserError('the text has a different vocabulary from the saved run');
     }
@@ -165,7 +169,7 @@ export class Trainer {
    * first input is the last character of `prime`, or else the character at the data position.
    */
   sample(length: number, options: SampleOptions = {}): string {
-    checkOptions({ ...options, prime: options.prime || undefined }, SAMPLE_OPTIONS, 'sample'); // '' primes nothing
+    checkOptions(options, SAMPLE_OPTIONS, 'sample');
     const prime =
       options.prime !== undefined && options.prime !== ''
         ? this.corpus.encode(options.prime)

@@ -35,4 +35,19 @@ describe('library API', () => {
     refuses(() => trainer.sample(10, { temprature: 1 } as object), /sample: unknown option "temprature"; did you mean "temperature"\?/);
     refuses(() => trainer.sample(10, { temperature: -1 }), /^temperature must be a number ≥ 0 and ≤ 100, got "-1"$/);
   });
+
+  it('refuses values of any type with a UserError, never a TypeError', () => {
+    refuses(() => new Trainer(corpus, { seed: 10n as unknown as number }), /^seed must be an integer from .*, got 10n$/);
+    refuses(() => new Trainer(corpus, { hidden: Symbol('x') as unknown as number }), /^hidden must be an integer from 1 to \d+, got Symbol\(x\)$/);
+    refuses(() => new Trainer(null as unknown as Corpus), /^Trainer: the corpus must be a Corpus/);
+    refuses(() => Trainer.restore(corpus, {} as never, 'ts'), /^Trainer.restore: the state must be one that snapshot\(\)/);
+    refuses(() => Corpus.fromText(5 as unknown as string), /^Corpus.fromText: the text must be a string, got number$/);
+    refuses(() => corpus.decode([corpus.vocabSize]), /^symbol \d+ \(at 0\) is not in the vocabulary of \d+ symbols$/);
+    refuses(() => gradcheck(corpus, { hidden: 3 }, 5 as never), /^gradcheck: analytic must be a gradient function/);
+    const trainer = new Trainer(corpus, { hidden: 8 });
+    refuses(() => trainer.sample(10, null as never), /^sample: the options must be an object$/);
+    refuses(() => trainer.sample(10, [] as never), /^sample: the options must be an object$/);
+    refuses(() => trainer.sample(10, { prime: 5 as unknown as string }), /^prime must be a string, got 5$/);
+    assert.strictEqual(Array.from(trainer.sample(10, { prime: '' })).length, 10, 'an empty prime primes nothing');
+  });
 });
