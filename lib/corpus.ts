@@ -1,9 +1,9 @@
 // The corpus and its vocabulary: the sorted set of Unicode code points that occur in a UTF-8
 // text, and the text as an index array (1 byte a character when K ≤ 256, else 2).
 import { createHash } from 'crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'fs';
+import { closeSync, fstatSync, readSync } from 'fs';
 import { UserError } from './errors';
-import { describeReadError } from './files';
+import { describeReadError, openRegularFile } from './files';
 
 /** Called with the fraction done after each chunk while a text is read and indexed. */
 export type ProgressCallback = (fraction: number) => void;
@@ -194,21 +194,7 @@ export class Corpus {
 
   /** Reads a UTF-8 file in chunks: memory is the index array (1 or 2 bytes a character) and one chunk. */
   static fromFile(path: string, onProgress?: ProgressCallback): Corpus {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (error) {
-      throw new UserError(`${path}: ${describeReadError(error as NodeJS.ErrnoException)}`);
-    }
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      closeSync(fd);
-      throw new UserError(
-        stat.isDirectory()
-          ? `${path}: is a directory, not a text file`
-          : `${path}: not a regular file (the text is read twice, so save it to a file first)`
-      );
-    }
+    const { fd, stat } = openRegularFile(path, 'not a regular file (the text is read twice, so save it to a file first)');
     try {
       const corpus = Corpus.fromSource(fileChunks(fd), stat.size, path, onProgress);
       const after = fstatSync(fd);

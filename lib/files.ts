@@ -1,5 +1,5 @@
 // Writing files so that a failure never leaves a broken or half-written file behind.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, Stats, statSync, unlinkSync, writeSync } from 'fs';
 import path from 'path';
 import { UserError } from './errors';
 
@@ -90,6 +90,7 @@ function syncDirectory(dir: string): void {
   }
 }
 
+/** Why a file could not be written or a directory made, in words (a Node fs error's `path` says where). */
 export function describeWriteError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ENOSPC':
@@ -102,9 +103,35 @@ export function describeWriteError(error: NodeJS.ErrnoException): string {
     case 'EROFS':
       return 'read-only file system';
     case 'ENOENT':
-      return 'the directory does not exist';
+      // Some file systems (/proc, /sys) say ENOENT for a new file in a directory that exists.
+      return error.path !== undefined && isDirectory(path.dirname(error.path))
+        ? 'the directory exists, but its file system allows no new files there'
+        : 'the directory does not exist';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'EEXIST':
+      return 'a file of that name is in the way';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
     default:
-      return error.code ?? error.message;
+      return systemWords(error);
+  }
+}
+
+/** The system's words for an error ("EINVAL: invalid argument, open 'x'" gives "invalid argument (EINVAL)"). */
+function systemWords(error: NodeJS.ErrnoException): string {
+  const words = /^[A-Z0-9]+: ([^,]+)/.exec(error.message)?.[1];
+  if (words === undefined || error.code === undefined) return error.code ?? error.message;
+  return `${words} (${error.code})`;
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -118,16 +145,70 @@ export function describeReadError(error: NodeJS.ErrnoException): string {
     case 'EACCES':
     case 'EPERM':
       return 'permission denied';
+    case 'ENXIO': // opening a socket
+      return NOT_REGULAR;
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
     default:
       return `cannot read (${error.code ?? error.message})`;
   }
 }
 
-/** A whole file's bytes; a failure is a UserError naming the file and why. */
-export function readUserFile(file: string): Buffer {
+const NOT_REGULAR = 'not a regular file (a pipe, socket or device)';
+
+/**
+ * Opens a file the user named, for reading, and refuses at once anything but a regular file: with
+ * O_NONBLOCK, opening a FIFO returns instead of waiting for a writer, and fstat checks the file
+ * actually opened (a stat before the open could see another file). Every reader of a user's file
+ * opens it here. `notRegular` words the refusal of a pipe, socket or device. The caller closes fd.
+ */
+export function openRegularFile(file: string, notRegular = NOT_REGULAR): { fd: number; stat: Stats } {
+  let fd: number;
   try {
-    return readFileSync(file);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
+  }
+  const stat = fstatSync(fd);
+  if (stat.isFile()) return { fd, stat };
+  closeSync(fd);
+  throw new UserError(`${file}: ${stat.isDirectory() ? 'is a directory' : notRegular}`);
+}
+
+/** A whole file's bytes; a failure is a UserError naming the file and why. */
+export function readUserFile(file: string): Buffer {
+  const { fd } = openRegularFile(file);
+  try {
+    return readFileSync(fd);
+  } catch (error) {
+    throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Makes `dir` and its missing parents; a failure is a UserError "<label>: cannot create the
+ * directory (why)". Not mkdirSync({ recursive: true }): it loops forever where mkdir says ENOENT
+ * under a parent that exists (/proc/x). Here each directory is tried once more after its parent.
+ */
+export function makeDirectory(dir: string, label = dir): void {
+  try {
+    createDirectory(path.resolve(dir));
+  } catch (error) {
+    throw new UserError(`${label}: cannot create the directory (${describeWriteError(error as NodeJS.ErrnoException)})`);
+  }
+}
+
+function createDirectory(dir: string, afterParent = false): void {
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && isDirectory(dir)) return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir || afterParent) throw error;
+    createDirectory(parent);
+    createDirectory(dir, true);
   }
 }

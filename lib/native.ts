@@ -67,13 +67,7 @@ export function loadNative(): NativeLoad {
   }
   const override = process.env.RNN_NATIVE_ADDON;
   if (override) {
-    const file = path.resolve(override);
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      loaded = { addon: require(file) as NativeAddon };
-    } catch (error) {
-      loaded = { error: `RNN_NATIVE_ADDON=${override}: could not load ${file} (${(error as Error).message.split('\n')[0]})` };
-    }
+    loaded = loadAddonFile(override);
     return loaded;
   }
   try {
@@ -85,4 +79,21 @@ export function loadNative(): NativeLoad {
     loaded = { error: message };
   }
   return loaded;
+}
+
+/**
+ * The compiled addon at RNN_NATIVE_ADDON. process.dlopen, not require: require would run a .js
+ * file, parse a .json one, or find `<path>.js` when the path does not exist.
+ */
+function loadAddonFile(override: string): NativeLoad {
+  const file = path.resolve(override);
+  const failed = (reason: string): NativeLoad => ({ error: `RNN_NATIVE_ADDON=${override}: could not load ${file} (${reason})` });
+  if (path.extname(file) !== '.node') return failed('not a compiled addon: the path must end in .node');
+  const module = { exports: {} };
+  try {
+    process.dlopen(module, file);
+  } catch (error) {
+    return failed((error as Error).message.split('\n')[0]);
+  }
+  return { addon: module.exports as NativeAddon };
 }

@@ -26,3 +26,14 @@ export function wrapWords(words: string[], columns: number | undefined): string 
   }
   return lines.join('\n');
 }
+
+/**
+ * A progress line for a terminal of `columns` columns (80 when unknown): the first of `forms`,
+ * longest first, within columns − 1 characters (a line that fills the last column wraps on some
+ * terminals, and a wrapped line leaves a copy on each redraw), else the last form cut to fit.
+ */
+export function fitLine(forms: string[], columns: number | undefined): string {
+  const width = Math.max(1, (columns || 80) - 1);
+  const fits = forms.find((form) => Array.from(form).length <= width);
+  return fits ?? Array.from(forms[forms.length - 1]).slice(0, width).join('');
+}

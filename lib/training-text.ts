@@ -1,7 +1,9 @@
 // The text a command trains or checks on: a file given with --data, or the built-in demo corpus.
 import { statSync } from 'fs';
+import path from 'path';
 import { Corpus } from './corpus';
 import { demoText, DEMO_SOURCE } from './demo';
+import { fitLine } from './output';
 
 /** Texts smaller than this load too fast for a progress line. */
 const PROGRESS_FROM_BYTES = 32 << 20;
@@ -14,6 +16,14 @@ function fileSize(file: string): number {
   }
 }
 
+/** The line shown while a big text is read (`status` is a percentage or "done"), within the terminal's width. */
+export function readingLine(file: string, status: string, columns: number | undefined): string {
+  return fitLine(
+    [`reading and indexing ${file}: ${status}`, `reading ${file}: ${status}`, `reading ${path.basename(file)}: ${status}`, `reading: ${status}`, status],
+    columns
+  );
+}
+
 /** The text of --data, or the built-in demo corpus. Progress goes to stderr when it is a terminal. */
 export function loadTrainingText(data: string | undefined | null, showProgress = false): { corpus: Corpus; source: string } {
   if (data === undefined || data === null) return { corpus: Corpus.fromText(demoText(), DEMO_SOURCE), source: DEMO_SOURCE };
@@ -21,10 +31,10 @@ export function loadTrainingText(data: string | undefined | null, showProgress =
   const progress = showProgress && fileSize(data) > PROGRESS_FROM_BYTES
     ? (fraction: number) => {
         shown = true;
-        process.stderr.write(`\rreading and indexing ${data}: ${Math.floor(fraction * 100)}%`);
+        process.stderr.write(`\r${readingLine(data, `${Math.floor(fraction * 100)}%`, process.stderr.columns)}\x1b[K`);
       }
     : undefined;
   const corpus = Corpus.fromFile(data, progress);
-  if (shown) process.stderr.write(`\rreading and indexing ${data}: done\x1b[K\n`);
+  if (shown) process.stderr.write(`\r${readingLine(data, 'done', process.stderr.columns)}\x1b[K\n`);
   return { corpus, source: data };
 }

@@ -12,7 +12,7 @@ import {
 import { PARAMETER_NAMES } from '../layout';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import * as reference from '../reference';
-import { printLine, warn } from '../output';
+import { fitLine, printLine, warn } from '../output';
 import { loadTrainingText } from '../training-text';
 
 const { hidden, seqLength, step, seed, entries } = GRADCHECK_OPTIONS;
@@ -87,7 +87,23 @@ function gradcheckTable(result: GradcheckResult): string {
 
 interface ProgressStream {
   isTTY?: boolean;
+  columns?: number;
   write(text: string): unknown;
+}
+
+/** The progress line, shortened to fit a terminal of `columns` columns. */
+export function gradcheckProgress(done: number, total: number, secondsLeft: number, columns: number | undefined): string {
+  const percent = `${Math.floor((100 * done) / total)}%`;
+  return fitLine(
+    [
+      `gradient check: ${done}/${total} entries (${percent}), about ${secondsLeft} s left`,
+      `gradient check: ${done}/${total} (${percent}), ${secondsLeft} s left`,
+      `${done}/${total} (${percent}), ${secondsLeft} s left`,
+      `${percent}, ${secondsLeft} s left`,
+      percent,
+    ],
+    columns
+  );
 }
 
 /**
@@ -105,7 +121,7 @@ export function progressLine(
     if (!stream.isTTY || now - started < 1000 || now - drawn < 100) return;
     drawn = now;
     const left = Math.ceil(((now - started) / done) * (total - done) / 1000);
-    stream.write(`\rgradient check: ${done}/${total} entries (${Math.floor((100 * done) / total)}%), about ${left} s left\x1b[K`);
+    stream.write(`\r${gradcheckProgress(done, total, left, stream.columns)}\x1b[K`);
   };
   const end = () => {
     if (drawn) stream.write('\r\x1b[K');
