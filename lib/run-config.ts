@@ -1,10 +1,11 @@
 // config.json of a run directory: read and checked field by field, by the rules of the option
 // table (lib/config.ts) for the options, so that a damaged file is refused with what is wrong
 // instead of steering a resume or a report. (It is never rewritten when refused.)
-import { existsSync, readFileSync } from 'fs';
+import { existsSync } from 'fs';
 import { Checkpoint } from './checkpoint';
 import { OptionRow, savedValue, TRAINING_OPTIONS } from './config';
 import { UserError } from './errors';
+import { readUserFile } from './files';
 import { LIMITS } from './limits';
 
 export type RunConfigFile = Record<string, unknown>;
@@ -106,9 +107,10 @@ export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkp
 /** The checked config.json, or undefined when there is none. */
 export function readRunConfig(file: string, unknownFields: 'refuse' | 'keep'): RunConfigFile | undefined {
   if (!existsSync(file)) return undefined;
+  const text = readUserFile(file).toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    value = JSON.parse(text);
   } catch {
     value = undefined; // not JSON: refused below as not a JSON object
   }
