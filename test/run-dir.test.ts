@@ -80,7 +80,7 @@ describe('run directory integrity', function () {
       try {
         assert.throws(
           () => RunDir.open(out),
-          (e: Error) => e instanceof UserError && e.message.endsWith(`in use by another rnn-native process (pid ${rival.pid})`)
+          (e: Error) => e instanceof UserError && e.message.includes(`in use by another rnn-native process (pid ${rival.pid});`)
         );
       } finally {
         (fs as { readFileSync: unknown }).readFileSync = readFileSync;
