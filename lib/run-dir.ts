@@ -172,8 +172,11 @@ export class RunDir {
    * checkpoints logged updates that will now be done again), so the files read as one run.
    */
   truncateAfter(step: number): void {
-    if (existsSync(this.lossPath)) this.truncateLoss(step);
-    if (existsSync(this.samplesPath)) this.truncateSamples(step);
+    // Both files are read and checked before either is written: a refusal leaves both as they were.
+    const loss = existsSync(this.lossPath) ? this.lossUpTo(step) : undefined;
+    const samples = existsSync(this.samplesPath) ? this.samplesUpTo(step) : undefined;
+    if (loss !== undefined) writeFileAtomic(this.lossPath, loss);
+    if (samples !== undefined) writeFileAtomic(this.samplesPath, samples);
   }
 
   /**
@@ -183,7 +186,7 @@ export class RunDir {
    * dropped without a word (it comes after the checkpoint: rows are logged before the checkpoint
    * of their step); any other line that is not a row is refused, naming it, and nothing is written.
    */
-  private truncateLoss(step: number): void {
+  private lossUpTo(step: number): string {
     const content = readUserFile(this.lossPath).toString('utf8');
     const lines = content.split('\n').map((line) => line.replace(/\r$/, ''));
     while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
@@ -205,23 +208,22 @@ export class RunDir {
       }
     });
     const kept = rows.filter((row) => row.step <= step).map((row) => row.line);
-    writeFileAtomic(this.lossPath, [LOSS_HEADER, ...kept].map((line) => line + '\n').join(''));
+    return [LOSS_HEADER, ...kept].map((line) => line + '\n').join('');
   }
 
   /**
-   * samples.txt keeps its samples of the checkpoint's step and before. A last sample cut short (a
-   * kill while writing it) is dropped: with a warning when its step is not done again.
+   * samples.txt keeps its samples of the checkpoint's step and before (undefined: no change). A last
+   * sample cut short (a kill while writing it) is dropped: with a warning when its step is not done again.
    */
-  private truncateSamples(step: number): void {
+  private samplesUpTo(step: number): string | undefined {
     const content = readUserFile(this.samplesPath).toString('utf8');
     const { samples, cut } = readSampleRecords(content, this.samplesPath);
     if (cut?.step !== undefined && cut.step <= step) {
       warn(`${this.samplesPath}: the sample of step ${cut.step} was cut short (a run killed while writing it): dropped`);
     }
     const kept = samples.filter((sample) => sample.step <= step);
-    if (kept.length !== samples.length || cut !== undefined) {
-      writeFileAtomic(this.samplesPath, kept.map((sample) => content.slice(sample.start, sample.end)).join(''));
-    }
+    if (kept.length === samples.length && cut === undefined) return undefined;
+    return kept.map((sample) => content.slice(sample.start, sample.end)).join('');
   }
 }
 
