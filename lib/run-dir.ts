@@ -100,10 +100,11 @@ export class RunDir {
   }
 
   /**
-   * Why the directory is not (only) a run, so that no advice may say to remove it: a config.json
-   * that is not a run's, or files a run does not write. Undefined when it holds only a run's files.
+   * Why a directory that advice would say to remove (it holds no checkpoint and no logs) is not
+   * (only) a dead run: a config.json that is not a run's, or files a run does not write (named).
    */
   private notARun(): string | undefined {
+    if ([this.latestPath, this.bestPath, this.lossPath, this.samplesPath].some((file) => existsSync(file))) return undefined;
     if (existsSync(this.configPath) && !isRunConfig(this.configPath)) return "a config.json of something else (not an rnn-native run's)";
     const others = readdirSync(this.dir).filter((name) => !isRunsFile(name));
     if (others.length === 0) return undefined;

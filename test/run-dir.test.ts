@@ -332,6 +332,9 @@ describe('run directory integrity', function () {
     });
 
     it('names the files that are not a run’s, and never says to remove them', () => {
+      const whole = trained(10);
+      writeFileSync(path.join(whole, 'notes.txt'), 'mine');
+      assert.match(run(['train', '--data', text, ...TINY, '--steps', '30', '--out', whole]).stderr, /resume it with --resume /);
       const out = onlyConfig();
       writeFileSync(path.join(out, 'notes.txt'), 'mine');
       for (const result of bothCommands(out)) {
