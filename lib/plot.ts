@@ -5,7 +5,7 @@ import path from 'path';
 import escapeMarkup from 'escape-html';
 import { UserError } from './errors';
 import { readUserFile, writeFileAtomic } from './files';
-import { LOSS_HEADER, LossRow } from './run-dir';
+import { LOSS_HEADER, LossRow, parseLossRow, quoteLine } from './run-dir';
 
 // ---------------------------------------------------------------------------------------------
 // loss.csv
@@ -29,33 +29,16 @@ export function parseLossCsv(text: string, source: string): LossRow[] {
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new UserError(`${source}: is empty; expected the header ${LOSS_HEADER} and rows`);
   if (lines[0] !== LOSS_HEADER) {
-    throw new UserError(`${source}: line 1 is ${quote(lines[0])}, expected the header ${LOSS_HEADER}`);
+    throw new UserError(`${source}: line 1 is ${quoteLine(lines[0])}, expected the header ${LOSS_HEADER}`);
   }
   if (lines.length === 1) throw new UserError(`${source}: has a header but no rows yet`);
-  const rows = lines.slice(1).map((line, i) => parseRow(line, `${source}: line ${i + 2}`));
+  const rows = lines.slice(1).map((line, i) => parseLossRow(line, `${source}: line ${i + 2}`));
   rows.forEach((row, i) => {
     if (i > 0 && row.step <= rows[i - 1].step) {
       throw new UserError(`${source}: line ${i + 2}: step ${row.step} does not follow step ${rows[i - 1].step}; steps must increase`);
     }
   });
   return rows;
-}
-
-function parseRow(line: string, where: string): LossRow {
-  const fields = line.split(',');
-  const numbers = fields.map((field) => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(field) ? Number(field) : NaN));
-  if (fields.length !== 5 || !numbers.every(Number.isFinite)) {
-    throw new UserError(`${where}: expected five numbers (${LOSS_HEADER}), got ${quote(line)}`);
-  }
-  const [step, epoch, loss, smoothLoss, elapsed] = numbers;
-  if (!Number.isSafeInteger(step) || step < 1 || !Number.isSafeInteger(epoch) || epoch < 1 || elapsed < 0) {
-    throw new UserError(`${where}: step and epoch must be integers ≥ 1 and elapsed_s ≥ 0, got ${quote(line)}`);
-  }
-  return { step, epoch, loss, smoothLoss, elapsed };
-}
-
-function quote(line: string): string {
-  return JSON.stringify(line.length > 60 ? line.slice(0, 60) + '…' : line);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,14 +2,14 @@
 // the samples taken during training, a passage from the best checkpoint, and the speed.
 // One list of blocks is rendered twice: report.md (links loss.png) and report.html (self-contained,
 // the SVG inline). Everything read from files is escaped by the renderers.
-import { existsSync, readFileSync, statSync } from 'fs';
+import { existsSync, statSync } from 'fs';
 import path from 'path';
 import { loadTrainingText } from './training-text';
 import escapeMarkup from 'escape-html';
 import { readCheckpoint } from './checkpoint';
 import { checkOptions, SEED_SPEC } from './config';
 import { UserError } from './errors';
-import { writeFileAtomic } from './files';
+import { readUserFile, writeFileAtomic } from './files';
 import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from './gradcheck';
 import { OptionSpecs } from './options';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
@@ -214,7 +214,7 @@ function plotBlocks(plot: LossPlot): Block[] {
 export { parseSamples, TrainingSample } from './run-dir';
 
 function sampleBlocks(file: string): Block[] {
-  const samples = existsSync(file) ? parseSamples(readFileSync(file, 'utf8'), file) : [];
+  const samples = existsSync(file) ? parseSamples(readUserFile(file).toString('utf8'), file) : [];
   const heading: Block = { kind: 'heading', level: 2, text: 'Samples during training' };
   if (samples.length === 0) return [heading, { kind: 'paragraph', text: 'No samples were taken (see --sample-every).' }];
   return [

@@ -1,9 +1,11 @@
 // A run directory: config.json, loss.csv, samples.txt, latest.safetensors, best.safetensors.
 import { randomBytes } from 'crypto';
-import { closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
+import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
 import path from 'path';
+import { TRAINING_OPTIONS } from './config';
 import { UserError } from './errors';
-import { describeWriteError, writeFileAtomic } from './files';
+import { describeWriteError, readUserFile, writeFileAtomic } from './files';
+import { warn } from './output';
 import { readRunConfig, RunConfigFile } from './run-config';
 
 export const LOSS_HEADER = 'step,epoch,loss,smooth_loss,elapsed_s';
@@ -17,6 +19,19 @@ export interface LossRow {
 }
 
 const RUN_FILES = ['config.json', 'loss.csv', 'samples.txt', 'latest.safetensors', 'best.safetensors'];
+/** Besides RUN_FILES, what `report` writes into a run directory. */
+const REPORT_FILES = ['report.md', 'report.html', 'loss.svg', 'loss.png'];
+
+/** A file a run or its report writes: a run file, the lock and its claims, or a temporary file of theirs. */
+function isRunsFile(name: string): boolean {
+  return (
+    RUN_FILES.includes(name) ||
+    REPORT_FILES.includes(name) ||
+    /^\.lock(\.\d+)?$/.test(name) ||
+    /^\.lock-\d+-[0-9a-f]+\.tmp$/.test(name) ||
+    [...RUN_FILES, ...REPORT_FILES].some((file) => name.startsWith(`.${file}.`) && name.endsWith('.tmp'))
+  );
+}
 
 export class RunDir {
   readonly configPath: string;
@@ -36,11 +51,15 @@ export class RunDir {
   /** A new run: the directory is made if needed and must not hold a run already. */
   static create(dir: string): RunDir {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory`);
+    const run = new RunDir(dir);
     const taken = RUN_FILES.filter((name) => existsSync(path.join(dir, name)));
     if (taken.length > 0) {
+      run.refuseIfInUse();
+      const foreign = run.notARun();
+      if (foreign) throw new UserError(`--out ${dir}: holds ${foreign}; choose another --out`);
       const next = taken.includes('latest.safetensors')
         ? `resume it with --resume ${dir}`
-        : new RunDir(dir).withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
+        : run.withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
       throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); ${next} or choose another --out`);
     }
     try {
@@ -48,7 +67,7 @@ export class RunDir {
     } catch (error) {
       throw new UserError(`--out ${dir}: cannot create the directory (${describeWriteError(error as NodeJS.ErrnoException)})`);
     }
-    return new RunDir(dir).lock();
+    return run.lock();
   }
 
   /** An existing run, to resume. */
@@ -56,6 +75,9 @@ export class RunDir {
     const run = new RunDir(dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: no such directory`);
     if (!existsSync(run.latestPath)) {
+      run.refuseIfInUse();
+      const foreign = run.notARun();
+      if (foreign) throw new UserError(`--resume ${dir}: holds no latest.safetensors, and ${foreign}: it is not a run to resume`);
       const why = existsSync(run.bestPath) ? '' : ' (the run stopped before its first checkpoint)';
       throw new UserError(`--resume ${dir}: holds no latest.safetensors${why}; ${run.withoutLatest('remove it')} or start a new run`);
     }
@@ -78,16 +100,34 @@ export class RunDir {
   }
 
   /**
+   * Why a directory that advice would say to remove (it holds no checkpoint and no logs) is not
+   * (only) a dead run: a config.json that is not a run's, or files a run does not write (named).
+   */
+  private notARun(): string | undefined {
+    if ([this.latestPath, this.bestPath, this.lossPath, this.samplesPath].some((file) => existsSync(file))) return undefined;
+    if (existsSync(this.configPath) && !isRunConfig(this.configPath)) return "a config.json of something else (not an rnn-native run's)";
+    const others = readdirSync(this.dir).filter((name) => !isRunsFile(name));
+    if (others.length === 0) return undefined;
+    const named = others.slice(0, 5).join(', ') + (others.length > 5 ? `, and ${others.length - 5} more` : '');
+    return `other files than a run's (${named})`;
+  }
+
+  /** Refuses a directory whose lock a live process holds (read only: nothing is taken or written). */
+  private refuseIfInUse(): void {
+    const lockPath = path.join(this.dir, '.lock');
+    const found = readLock(lockPath);
+    if (found !== undefined && !isStale(found.pid)) throw inUseError(this.dir, { pid: found.pid!, file: lockPath });
+  }
+
+  /**
    * Takes the directory for this process (DIR/.lock holds the pid; a lock of a process that is
    * gone, or a lock file that holds no pid, is taken over), so two runs never write the same
    * files. Released at exit. See takeLock for why two processes can never both hold it.
    */
   private lock(): this {
     const lockPath = path.join(this.dir, '.lock');
-    const owner = takeLock(lockPath);
-    if (owner !== undefined) {
-      throw new UserError(`${this.dir}: in use by another rnn-native process${owner > 0 ? ` (pid ${owner})` : ''}`);
-    }
+    const holder = takeLock(lockPath);
+    if (holder !== undefined) throw inUseError(this.dir, holder);
     process.on('exit', () => {
       try {
         // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
@@ -102,7 +142,9 @@ export class RunDir {
   /** Temporary files of atomic writes that a killed process left (the lock says none is running). */
   private removeTemporaryFiles(): this {
     for (const name of readdirSync(this.dir)) {
-      if (RUN_FILES.some((file) => name.startsWith(`.${file}.`) && name.endsWith('.tmp'))) unlinkSync(path.join(this.dir, name));
+      const file = path.join(this.dir, name);
+      const temporary = RUN_FILES.some((run) => name.startsWith(`.${run}.`) && name.endsWith('.tmp'));
+      if (temporary && lstatSync(file).isFile()) unlinkSync(file);
     }
     return this;
   }
@@ -131,32 +173,103 @@ export class RunDir {
    * checkpoints logged updates that will now be done again), so the files read as one run.
    */
   truncateAfter(step: number): void {
-    if (existsSync(this.lossPath)) this.truncateLoss(step);
-    if (existsSync(this.samplesPath)) this.truncateSamples(step);
+    // Both files are read and checked before either is written: a refusal leaves both as they were.
+    const loss = existsSync(this.lossPath) ? this.lossUpTo(step) : undefined;
+    const samples = existsSync(this.samplesPath) ? this.samplesUpTo(step) : undefined;
+    if (loss !== undefined) writeFileAtomic(this.lossPath, loss);
+    if (samples !== undefined) writeFileAtomic(this.samplesPath, samples);
   }
 
   /**
    * loss.csv is rewritten with its header whatever it held (an empty or header-less file, from a
    * run killed as it created it or from an edit, is repaired, so no row is appended header-less),
-   * and the rows of the checkpoint's step and before: a row cut by a kill (fewer than five fields)
-   * comes after the checkpoint, as rows are logged before the checkpoint of their step.
+   * and the rows of the checkpoint's step and before. Only a last line that a kill cut short is
+   * dropped without a word (it comes after the checkpoint: rows are logged before the checkpoint
+   * of their step); any other line that is not a row is refused, naming it, and nothing is written.
    */
-  private truncateLoss(step: number): void {
-    const lines = readFileSync(this.lossPath, 'utf8').split('\n').filter((line) => line !== '');
-    const rows = lines[0] === LOSS_HEADER ? lines.slice(1) : lines;
-    const kept = rows.filter((line) => line.split(',').length === 5 && Number(line.split(',')[0]) <= step);
-    writeFileAtomic(this.lossPath, [LOSS_HEADER, ...kept].map((line) => line + '\n').join(''));
+  private lossUpTo(step: number): string {
+    const content = readUserFile(this.lossPath).toString('utf8');
+    const lines = content.split('\n').map((line) => line.replace(/\r$/, ''));
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    if (!content.endsWith('\n') && lines.length > 0 && isCutLossLine(lines[lines.length - 1])) lines.pop();
+    const first = lines[0] === LOSS_HEADER ? 1 : 0;
+    const rows = lines.slice(first).map((line, i) => {
+      const where = `${this.lossPath}: line ${first + i + 1}`;
+      try {
+        return { line, step: parseLossRow(line, where).step };
+      } catch (error) {
+        throw error instanceof UserError ? new UserError(`${error.message}; correct or remove that line, then resume`) : error;
+      }
+    });
+    rows.forEach((row, i) => {
+      if (i > 0 && row.step <= rows[i - 1].step) {
+        throw new UserError(
+          `${this.lossPath}: line ${first + i + 1}: step ${row.step} does not follow step ${rows[i - 1].step}; correct or remove that line, then resume`
+        );
+      }
+    });
+    const kept = rows.filter((row) => row.step <= step).map((row) => row.line);
+    return [LOSS_HEADER, ...kept].map((line) => line + '\n').join('');
   }
 
-  /** samples.txt keeps its samples of the checkpoint's step and before; a sample cut by a kill is dropped. */
-  private truncateSamples(step: number): void {
-    const content = readFileSync(this.samplesPath, 'utf8');
+  /**
+   * samples.txt keeps its samples of the checkpoint's step and before (undefined: no change). A last
+   * sample cut short (a kill while writing it) is dropped: with a warning when its step is not done again.
+   */
+  private samplesUpTo(step: number): string | undefined {
+    const content = readUserFile(this.samplesPath).toString('utf8');
     const { samples, cut } = readSampleRecords(content, this.samplesPath);
-    if (cut !== undefined && cut.step !== undefined && cut.step <= step) throw cutSampleError(this.samplesPath, cut);
-    const kept = samples.filter((sample) => sample.step <= step);
-    if (kept.length !== samples.length || cut !== undefined) {
-      writeFileAtomic(this.samplesPath, kept.map((sample) => content.slice(sample.start, sample.end)).join(''));
+    if (cut?.step !== undefined && cut.step <= step) {
+      warn(`${this.samplesPath}: the sample of step ${cut.step} was cut short (a run killed while writing it): dropped`);
     }
+    const kept = samples.filter((sample) => sample.step <= step);
+    if (kept.length === samples.length && cut === undefined) return undefined;
+    return kept.map((sample) => content.slice(sample.start, sample.end)).join('');
+  }
+}
+
+/**
+ * A last line of loss.csv that a kill cut short while it was appended: not a whole row, and a
+ * start of the header or of a row (digits, signs, dots, exponents and at most five fields).
+ */
+function isCutLossLine(line: string): boolean {
+  if (line.length < LOSS_HEADER.length && LOSS_HEADER.startsWith(line)) return true;
+  if (!/^[\d.eE+-]*(,[\d.eE+-]*){0,4}$/.test(line)) return false;
+  try {
+    parseLossRow(line, '');
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** A row of loss.csv as train writes it; anything else is a UserError starting with `where` (file and line). */
+export function parseLossRow(line: string, where: string): LossRow {
+  const fields = line.split(',');
+  const numbers = fields.map((field) => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(field) ? Number(field) : NaN));
+  if (fields.length !== 5 || !numbers.every(Number.isFinite)) {
+    throw new UserError(`${where}: expected five numbers (${LOSS_HEADER}), got ${quoteLine(line)}`);
+  }
+  const [step, epoch, loss, smoothLoss, elapsed] = numbers;
+  if (!Number.isSafeInteger(step) || step < 1 || !Number.isSafeInteger(epoch) || epoch < 1 || elapsed < 0) {
+    throw new UserError(`${where}: step and epoch must be integers ≥ 1 and elapsed_s ≥ 0, got ${quoteLine(line)}`);
+  }
+  return { step, epoch, loss, smoothLoss, elapsed };
+}
+
+/** A line of a file in a message: quoted, and shortened past 60 characters. */
+export function quoteLine(line: string): string {
+  return JSON.stringify(line.length > 60 ? line.slice(0, 60) + '…' : line);
+}
+
+/** config.json as every run writes it first: valid, with its text's SHA-256 and its start time. */
+function isRunConfig(file: string): boolean {
+  try {
+    const config = readRunConfig(file);
+    return typeof (config?.corpus as { sha256?: unknown } | undefined)?.sha256 === 'string' && typeof config?.created === 'string';
+  } catch (error) {
+    if (error instanceof UserError) return false;
+    throw error;
   }
 }
 
@@ -193,6 +306,8 @@ export interface CutSample {
   step: number | undefined;
 }
 
+/** The most characters a sample can have (--sample-length's limit): a heading stating more is damaged. */
+const MAX_SAMPLE_LENGTH = (TRAINING_OPTIONS.find((row) => row.key === 'sampleLength') as { max: number }).max;
 const SAMPLE_HEADING_BODY = '--- step (\\d+), smooth loss ([+-]?\\d+(?:\\.\\d*)?(?:[eE][+-]?\\d+)?)(?:, (\\d+) characters)? ---';
 /** A heading at a given offset (sticky), and a heading anywhere at a line start (old-format samples end there). */
 const HEADING_AT = new RegExp(`${SAMPLE_HEADING_BODY}(?:\\n|$)`, 'y');
@@ -219,18 +334,27 @@ export function readSampleRecords(content: string, source: string): { samples: S
       // A heading cut short: the rest is one line that starts like a heading.
       const rest = content.slice(start);
       if (!rest.includes('\n') && (rest.startsWith('--- step ') || '--- step '.startsWith(rest))) return { samples, cut: { offset: start, step: undefined } };
-      throw new UserError(`${source}: damaged at character offset ${start} (not a "--- step N, smooth loss X ---" line)`);
+      throw new UserError(`${source}: damaged at character offset ${start} (not a "--- step N, smooth loss X ---" line); correct it by hand`);
     }
     const step = Number(heading[1]);
     const smoothLoss = Number(heading[2]);
     const textStart = start + heading[0].length;
+    const stated = heading[3] === undefined ? undefined : Number(heading[3]);
+    if (!Number.isSafeInteger(step) || (stated !== undefined && stated > MAX_SAMPLE_LENGTH)) {
+      throw new UserError(
+        `${source}: damaged at character offset ${start}: the heading "${heading[0].trim()}" is impossible (a sample has at most ` +
+          `${MAX_SAMPLE_LENGTH} characters); correct that heading or remove that sample by hand`
+      );
+    }
     let textEnd: number;
     let end: number;
-    if (heading[3] !== undefined) {
-      textEnd = skipCharacters(content, textStart, Number(heading[3]));
+    if (stated !== undefined) {
+      textEnd = skipCharacters(content, textStart, stated);
       if (textEnd + 2 > content.length) return { samples, cut: { offset: start, step } };
       if (content.slice(textEnd, textEnd + 2) !== '\n\n') {
-        throw new UserError(`${source}: damaged: the sample of step ${step} is not ${heading[3]} characters and a blank line`);
+        throw new UserError(
+          `${source}: damaged: the sample of step ${step} is not ${stated} characters and a blank line; correct its heading or remove it by hand`
+        );
       }
       end = textEnd + 2;
     } else {
@@ -253,7 +377,10 @@ export function parseSamples(content: string, source: string): TrainingSample[] 
 
 function cutSampleError(source: string, cut: CutSample): UserError {
   const which = cut.step !== undefined ? `the sample of step ${cut.step}` : 'a sample heading';
-  return new UserError(`${source}: ${which} is cut short at character offset ${cut.offset} (the run was killed while writing it); train --resume repairs it`);
+  return new UserError(
+    `${source}: ${which} is cut short at character offset ${cut.offset} (the run was killed while writing it); ` +
+      `train --resume ${path.dirname(source)} repairs it (drops that sample)`
+  );
 }
 
 /** The offset `count` code points after `from`, or past the end when the content is shorter. */
@@ -282,8 +409,22 @@ function skipCharacters(content: string, from: number, count: number): number {
 //   stale file long ago and claims it late finds another inode, or (a reused inode number) a
 //   lock whose pid it re-reads and finds alive.
 
-/** Takes lockPath for this process: undefined when taken, else the pid that holds it (0: unknown). */
-function takeLock(lockPath: string): number | undefined {
+/** Who holds a lock: the pid (0: unknown, the lock kept changing) and the file that names it. */
+interface LockHolder {
+  pid: number;
+  file: string;
+}
+
+/** "In use", and how to clear a lock that no rnn-native process holds (a pid reused by another program). */
+function inUseError(dir: string, holder: LockHolder): UserError {
+  const pid = holder.pid > 0 ? ` (pid ${holder.pid})` : '';
+  return new UserError(
+    `${dir}: in use by another rnn-native process${pid}; if no rnn-native process runs on ${dir}, remove ${holder.file} and try again`
+  );
+}
+
+/** Takes lockPath for this process: undefined when taken, else who holds it. */
+function takeLock(lockPath: string): LockHolder | undefined {
   const mine = `${lockPath}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
   try {
     writeFileSync(mine, String(process.pid), { flag: 'wx' });
@@ -298,8 +439,8 @@ function takeLock(lockPath: string): number | undefined {
   }
 }
 
-/** Links `mine` as `name`, taking over a stale `name`; undefined when linked, else the holder's pid. */
-function linkLock(name: string, mine: string): number | undefined {
+/** Links `mine` as `name`, taking over a stale `name`; undefined when linked, else who holds it. */
+function linkLock(name: string, mine: string): LockHolder | undefined {
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
       linkSync(mine, name);
@@ -309,7 +450,7 @@ function linkLock(name: string, mine: string): number | undefined {
     }
     const found = readLock(name);
     if (found === undefined) continue; // released meanwhile
-    if (!isStale(found.pid)) return found.pid!;
+    if (!isStale(found.pid)) return { pid: found.pid!, file: name };
     const claim = `${name}.${found.inode}`;
     const claimHolder = linkLock(claim, mine);
     if (claimHolder !== undefined) return claimHolder; // another process is taking it over
@@ -320,25 +461,37 @@ function linkLock(name: string, mine: string): number | undefined {
       unlinkSync(claim);
     }
   }
-  return 0;
+  return { pid: 0, file: name };
 }
 
-/** The inode and pid of a lock file (pid undefined when it holds no pid); undefined when there is none. */
+/**
+ * The inode and pid of a lock file (pid undefined when it holds no pid); undefined when there is
+ * none. A symbolic link, a directory or anything else than a file was not made by rnn-native:
+ * it is a UserError saying so (it is never followed or taken over).
+ */
 function readLock(name: string): { inode: bigint; pid: number | undefined } | undefined {
   let fd: number;
   try {
-    fd = openSync(name, 'r');
+    fd = openSync(name, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw notALockError(name, 'a symbolic link');
     throw error;
   }
   try {
+    const stats = fstatSync(fd, { bigint: true });
+    if (!stats.isFile()) throw notALockError(name, stats.isDirectory() ? 'a directory' : 'a special file');
     const text = readFileSync(fd, 'utf8');
     const pid = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : undefined;
-    return { inode: fstatSync(fd, { bigint: true }).ino, pid };
+    return { inode: stats.ino, pid };
   } finally {
     closeSync(fd);
   }
+}
+
+function notALockError(name: string, what: string): UserError {
+  return new UserError(`${name}: is ${what}, not a lock rnn-native made; if no rnn-native process runs on ${path.dirname(name)}, remove it and try again`);
 }
 
 /** A lock without a pid, of this process's pid (left by an earlier process), or of a dead process. */

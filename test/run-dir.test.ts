@@ -80,7 +80,7 @@ describe('run directory integrity', function () {
       try {
         assert.throws(
           () => RunDir.open(out),
-          (e: Error) => e instanceof UserError && e.message.endsWith(`in use by another rnn-native process (pid ${rival.pid})`)
+          (e: Error) => e instanceof UserError && e.message.includes(`in use by another rnn-native process (pid ${rival.pid});`)
         );
       } finally {
         (fs as { readFileSync: unknown }).readFileSync = readFileSync;
@@ -290,5 +290,179 @@ describe('run directory integrity', function () {
       const given = writeReport(out, { gradcheckData: own });
       assert.match(readFileSync(given.markdownPath, 'utf8'), /own\.txt is not the text of this run \(SHA-256/);
     });
+  });
+
+  // What an adversarial test of the above found (one describe per finding).
+  describe('advice never says to remove a directory in use, or one that is not (only) a run', () => {
+    const onlyConfig = () => {
+      const out = trained(10);
+      for (const name of ['loss.csv', 'latest.safetensors', 'best.safetensors']) rmSync(path.join(out, name));
+      return out;
+    };
+    const bothCommands = (out: string) => [
+      run(['train', '--resume', out]),
+      run(['train', '--data', text, ...TINY, '--steps', '30', '--out', out]),
+    ];
+
+    it('says a run that has not checkpointed yet is in use, naming the pid', () => {
+      const out = onlyConfig();
+      const owner = spawn('sleep', ['30']);
+      writeFileSync(path.join(out, '.lock'), String(owner.pid));
+      try {
+        for (const result of bothCommands(out)) {
+          assert.strictEqual(result.status, 2, result.stderr);
+          assert.match(result.stderr, new RegExp(`in use by another rnn-native process \\(pid ${owner.pid}\\)`));
+          assert.doesNotMatch(result.stderr, /remove it/);
+        }
+      } finally {
+        owner.kill();
+      }
+    });
+
+    it('says a config.json of something else is not a run, and never to remove it', () => {
+      const project = path.join(dir, `project-${++count}`);
+      mkdirSync(project);
+      writeFileSync(path.join(project, 'config.json'), '{"name":"my-app"}');
+      writeFileSync(path.join(project, 'index.js'), 'code');
+      for (const result of bothCommands(project)) {
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, /holds .*a config\.json of something else \(not an rnn-native run's\)/);
+        assert.doesNotMatch(result.stderr, /remove/);
+      }
+    });
+
+    it('names the files that are not a run’s, and never says to remove them', () => {
+      const whole = trained(10);
+      writeFileSync(path.join(whole, 'notes.txt'), 'mine');
+      assert.match(run(['train', '--data', text, ...TINY, '--steps', '30', '--out', whole]).stderr, /resume it with --resume /);
+      const out = onlyConfig();
+      writeFileSync(path.join(out, 'notes.txt'), 'mine');
+      for (const result of bothCommands(out)) {
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, /other files than a run's \(notes\.txt\)/);
+        assert.doesNotMatch(result.stderr, /remove/);
+      }
+    });
+
+    it('still says to remove a run that stopped before its first checkpoint and holds only its config.json', () => {
+      for (const result of bothCommands(onlyConfig())) {
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, /remove it or (start a new run|choose another --out)/);
+      }
+    });
+  });
+
+  describe('a cut-short or damaged sample: report and resume agree', () => {
+    const withSamples = () => {
+      const out = path.join(dir, `run-${++count}`);
+      const result = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--steps', '40', '--out', out]);
+      assert.strictEqual(result.status, 0, result.stderr);
+      return out;
+    };
+
+    it('resume repairs a cut-short last sample of the checkpoint’s step, as report says, with one warning', () => {
+      const out = withSamples();
+      const samples = path.join(out, 'samples.txt');
+      const whole = readFileSync(samples, 'utf8');
+      writeFileSync(samples, whole.slice(0, -60));
+      assert.throws(() => writeReport(out), /the sample of step 40 is cut short .*train --resume .* repairs it/);
+      const result = run(['train', '--resume', out, '--steps', '41', '--quiet']);
+      assert.strictEqual(result.status, 0, result.stderr);
+      assert.match(result.stderr, /^rnn-native: warning: .*samples\.txt: the sample of step 40 was cut short .*dropped\n$/);
+      assert.deepStrictEqual(parseSamples(readFileSync(samples, 'utf8'), 's').map((s) => s.step), [10, 20, 30]);
+    });
+
+    it('both refuse a sample in the middle whose heading is impossible, saying to fix it by hand, and nothing is written', () => {
+      const out = withSamples();
+      const samples = path.join(out, 'samples.txt');
+      const damaged = readFileSync(samples, 'utf8').replace(/(--- step 20, smooth loss [\d.]+, )\d+/, '$199999999999999999999');
+      writeFileSync(samples, damaged);
+      const message = /samples\.txt: damaged at character offset \d+: the heading .* is impossible .*by hand/;
+      assert.throws(() => writeReport(out), message);
+      const result = run(['train', '--resume', out, '--steps', '41', '--quiet']);
+      assert.strictEqual(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /repairs/);
+      assert.strictEqual(readFileSync(samples, 'utf8'), damaged);
+    });
+  });
+
+  describe('loss.csv: only a last row a kill cut short is dropped', () => {
+    const refused = (edit: (csv: string) => string, message: RegExp) => {
+      const out = trained(40);
+      const csv = path.join(out, 'loss.csv');
+      const edited = edit(readFileSync(csv, 'utf8'));
+      writeFileSync(csv, edited);
+      const config = readFileSync(path.join(out, 'config.json'), 'utf8');
+      const result = run(['train', '--resume', out, '--steps', '50', '--quiet']);
+      assert.strictEqual(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.strictEqual(result.stderr.split('\n').length, 2, 'one line');
+      assert.strictEqual(readFileSync(csv, 'utf8'), edited, 'loss.csv as it was');
+      assert.strictEqual(readFileSync(path.join(out, 'config.json'), 'utf8'), config, 'config.json as it was');
+    };
+
+    it('refuses a malformed row in the middle, naming its line', () => {
+      refused((csv) => csv.split('\n').map((line, i) => (i === 2 ? 'this,is,garbage' : line)).join('\n'), /loss\.csv: line 3: .*"this,is,garbage"/);
+    });
+
+    it('refuses a file holding only garbage, even without a final newline', () => {
+      refused(() => 'garbage', /loss\.csv: line 1: .*"garbage"/);
+    });
+
+    it('refuses rows whose steps do not increase', () => {
+      refused((csv) => csv + '20,1,1,1,1\n', /loss\.csv: line 6: step 20 does not follow step 40/);
+    });
+  });
+
+  describe('the lock: every refusal says how to clear it', () => {
+    const resume = (out: string) => run(['train', '--resume', out, '--steps', '50', '--quiet']);
+
+    it('names the lock file to remove when its pid is alive but may not be rnn-native', () => {
+      const out = trained(10);
+      writeFileSync(path.join(out, '.lock'), '1');
+      const result = resume(out);
+      assert.strictEqual(result.status, 2, result.stderr);
+      assert.match(result.stderr, /in use by another rnn-native process \(pid 1\); if no rnn-native process runs on .*, remove .*\/\.lock and try again\n$/);
+    });
+
+    it('names the claim file when a claim holds a live pid', () => {
+      const out = trained(10);
+      const lock = path.join(out, '.lock');
+      writeFileSync(lock, '999999999');
+      const claim = `${lock}.${fs.statSync(lock).ino}`;
+      writeFileSync(claim, '1');
+      const result = resume(out);
+      assert.strictEqual(result.status, 2, result.stderr);
+      assert.ok(result.stderr.includes(`remove ${claim} and try again`), result.stderr);
+    });
+
+    it('says a symbolic link or a directory .lock is not a lock rnn-native made (no raw codes)', () => {
+      const linked = trained(10);
+      fs.symlinkSync('/nonexistent', path.join(linked, '.lock'));
+      const dirLock = trained(10);
+      mkdirSync(path.join(dirLock, '.lock'));
+      for (const [out, what] of [[linked, 'a symbolic link'], [dirLock, 'a directory']]) {
+        const result = resume(out);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, new RegExp(`\\.lock: is ${what}, not a lock rnn-native made; if no rnn-native process runs on .*, remove it`));
+        assert.doesNotMatch(result.stderr, /E[A-Z]{3,}/);
+      }
+    });
+  });
+
+  describe('a run file that is a directory', () => {
+    for (const name of ['loss.csv', 'samples.txt']) {
+      it(`${name}: resume and report print one line and exit 2`, () => {
+        const out = trained(10);
+        rmSync(path.join(out, name), { force: true });
+        mkdirSync(path.join(out, name));
+        for (const command of [['train', '--resume', out, '--steps', '20'], ['report', out]]) {
+          const result = run(command);
+          assert.strictEqual(result.status, 2, result.stderr);
+          assert.match(result.stderr, new RegExp(`^rnn-native: .*${name.replace('.', '\\.')}: is a directory\\n$`));
+        }
+      });
+    }
   });
 });

@@ -286,7 +286,9 @@ describe('train and sample, end to end', function () {
   it('says what to do with a run killed before its first checkpoint', () => {
     const out = fresh();
     mkdirSync(out);
-    writeFileSync(path.join(out, 'config.json'), '{}');
+    // What a run writes first (config.json of another program is told apart: test/run-dir.test.ts).
+    const config = { corpus: { sha256: '0'.repeat(64), characters: 100, vocabSize: 10 }, created: new Date().toISOString() };
+    writeFileSync(path.join(out, 'config.json'), JSON.stringify(config));
     let result = run(['train', '--resume', out]);
     expectStatus(result, 2);
     assert.match(result.stderr, /stopped before its first checkpoint\); remove it or start a new run/);
