@@ -1,10 +1,10 @@
 // A run directory: config.json, loss.csv, samples.txt, latest.safetensors, best.safetensors.
 import { randomBytes } from 'crypto';
-import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
+import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
 import path from 'path';
 import { TRAINING_OPTIONS } from './config';
 import { UserError } from './errors';
-import { describeWriteError, readUserFile, writeFileAtomic } from './files';
+import { describeWriteError, makeDirectory, readUserFile, writeFileAtomic } from './files';
 import { warn } from './output';
 import { readRunConfig, RunConfigFile } from './run-config';
 
@@ -62,11 +62,7 @@ export class RunDir {
         : run.withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
       throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); ${next} or choose another --out`);
     }
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (error) {
-      throw new UserError(`--out ${dir}: cannot create the directory (${describeWriteError(error as NodeJS.ErrnoException)})`);
-    }
+    makeDirectory(dir, `--out ${dir}`);
     return run.lock();
   }
 
@@ -265,7 +261,7 @@ export function quoteLine(line: string): string {
 /** config.json as every run writes it first: valid, with its text's SHA-256 and its start time. */
 function isRunConfig(file: string): boolean {
   try {
-    const config = readRunConfig(file);
+    const config = readRunConfig(file, 'refuse');
     return typeof (config?.corpus as { sha256?: unknown } | undefined)?.sha256 === 'string' && typeof config?.created === 'string';
   } catch (error) {
     if (error instanceof UserError) return false;
