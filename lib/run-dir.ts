@@ -18,12 +18,12 @@ export interface LossRow {
   elapsed: number;
 }
 
-const RUN_FILES = ['config.json', 'loss.csv', 'samples.txt', 'latest.safetensors', 'best.safetensors'];
+export const RUN_FILES = ['config.json', 'loss.csv', 'samples.txt', 'latest.safetensors', 'best.safetensors'];
 /** Besides RUN_FILES, what `report` writes into a run directory. */
 const REPORT_FILES = ['report.md', 'report.html', 'loss.svg', 'loss.png'];
 
 /** A file a run or its report writes: a run file, the lock and its claims, or a temporary file of theirs. */
-function isRunsFile(name: string): boolean {
+export function isRunsFile(name: string): boolean {
   return (
     RUN_FILES.includes(name) ||
     REPORT_FILES.includes(name) ||

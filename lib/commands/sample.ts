@@ -6,6 +6,7 @@ import { UserError } from '../errors';
 import { AtomicWriter } from '../files';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import { sampleCheckpoint } from '../sampling';
+import { isRunsFile, RUN_FILES } from '../run-dir';
 import { printLine, stdout, warn } from '../output';
 import { SEED_SPEC } from '../config';
 
@@ -138,10 +139,8 @@ function checkOut(out: string, model: string, force: boolean): void {
   if (stat && !force) throw new UserError(`--out ${out}: exists; add --force to replace it`);
 }
 
-/** What a run writes into its directory (lib/run-dir.ts, lib/report.ts), besides checkpoints. */
-const RUN_FILE_NAMES = ['config.json', 'loss.csv', 'samples.txt', 'report.md', 'report.html', 'loss.svg', 'loss.png', '.lock'];
 /** A directory that holds one of these is a run directory. */
-const RUN_MARKERS = ['config.json', 'loss.csv', 'latest.safetensors', 'best.safetensors', '.lock'];
+const RUN_MARKERS = [...RUN_FILES, '.lock'];
 
 /**
  * Why `out` is a file of a run directory (or a checkpoint), if it is one. New files count too:
@@ -150,7 +149,7 @@ const RUN_MARKERS = ['config.json', 'loss.csv', 'latest.safetensors', 'best.safe
 function runFileReason(out: string): string | undefined {
   const name = path.basename(out);
   if (name.endsWith('.safetensors')) return 'names a checkpoint (.safetensors)';
-  if (!RUN_FILE_NAMES.includes(name)) return undefined;
+  if (!isRunsFile(name)) return undefined;
   let dir = path.dirname(path.resolve(out));
   try {
     dir = realpathSync(dir);
