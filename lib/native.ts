@@ -1,5 +1,6 @@
 // The native addon's interface, written by hand so the compiler checks every call, and its
 // loader. native/addon.cc validates every argument again and throws TypeError / RangeError.
+import { existsSync, statSync } from 'fs';
 import path from 'path';
 
 /** The model buffers the addon works on in place (zero-copy). */
@@ -89,6 +90,8 @@ function loadAddonFile(override: string): NativeLoad {
   const file = path.resolve(override);
   const failed = (reason: string): NativeLoad => ({ error: `RNN_NATIVE_ADDON=${override}: could not load ${file} (${reason})` });
   if (path.extname(file) !== '.node') return failed('not a compiled addon: the path must end in .node');
+  // dlopen would wait for ever on a FIFO: only a regular file (or a link to one) is loaded.
+  if (existsSync(file) && !statSync(file).isFile()) return failed('not a regular file');
   const module = { exports: {} };
   try {
     process.dlopen(module, file);

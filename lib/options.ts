@@ -176,7 +176,8 @@ export function optionHelp(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
     const value = { flag: '', string: ' VALUE', choice: ` ${'choices' in spec ? spec.choices.join('|') : ''}`, integer: ' N', number: ' X' }[spec.kind];
     const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${value}`;
-    return `  ${flag.padEnd(24)}${spec.help}`;
+    // A flag too long for the column gets its help on the next line.
+    return flag.length < 24 ? `  ${flag.padEnd(24)}${spec.help}` : `  ${flag}\n  ${''.padEnd(24)}${spec.help}`;
   });
   return [...rows, `  ${'--help'.padEnd(24)}show this help`].join('\n');
 }

@@ -1,6 +1,6 @@
 // How a training run shows itself: JSON lines, plain lines (not a terminal), a live progress
 // bar (a terminal), or only the final line (--quiet).
-import { writeOut } from './output';
+import { wrapWords, writeOut } from './output';
 import { sampleHeading } from './run-dir';
 import { Progress, Reporter, RunEvent } from './run';
 
@@ -51,7 +51,9 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
  */
 export function fitLines(line: string, columns: number): string {
   if (line.length < columns) return line;
-  return line.replace(/, (?=smooth loss )|; (?=run directory )/g, '\n');
+  const clauses = line.replace(/, (?=smooth loss )|; (?=run directory )/g, '\n').split('\n');
+  // A clause still too wide is wrapped between its words.
+  return clauses.map((clause) => wrapWords(clause.split(' '), columns)).join('\n');
 }
 
 export function formatDuration(seconds: number): string {

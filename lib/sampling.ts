@@ -12,7 +12,13 @@ import { Rng } from './random';
 export const SAMPLE_CHUNK = 1 << 12;
 
 /** Draws text from a backend, all at once. */
+/** Longest text sampled into one string (as many as `rnn-native sample --length` takes). */
+export const MAX_TEXT_LENGTH = 1e8;
+
 export function sampleText(backend: Backend, vocab: Vocabulary, request: SampleRequest): string {
+  if (request.length > MAX_TEXT_LENGTH) {
+    throw new UserError(`length must be at most ${MAX_TEXT_LENGTH} for a text held in memory, got ${request.length}; rnn-native sample streams longer ones`);
+  }
   return Array.from(samplePieces(backend, vocab, request)).join('');
 }
 

@@ -111,6 +111,7 @@ export class Trainer {
       throw new UserError(`the saved data position ${saved.position} is outside the text (${corpus.length} characters)`);
     }
     const trainer = new Trainer(corpus, { ...saved.config, backend });
+    checkSavedState(saved, trainer.layout);
     trainer.backend.params.set(saved.params);
     trainer.backend.accum.set(saved.accum);
     trainer.backend.state.set(saved.state);
@@ -187,6 +188,34 @@ export class Trainer {
   parameters(): Record<ParameterName, Float64Array> {
     return views(this.layout, Float64Array.from(this.backend.params));
   }
+}
+
+/**
+ * The rest of a saved state, by the rules the checkpoint reader applies to a file: counts that are
+ * whole numbers, finite losses, a generator state that is not all zero, and tensors of the model's
+ * sizes with finite values (accumulators ≥ 0).
+ */
+function checkSavedState(saved: TrainingState, layout: Layout): void {
+  const fail = (what: string): never => {
+    throw new UserError(`Trainer.restore: ${what}`);
+  };
+  const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!isCount(saved.step, 0)) fail(`step must be an integer ≥ 0, got ${saved.step}`);
+  if (!isCount(saved.epoch, 1)) fail(`epoch must be an integer ≥ 1, got ${saved.epoch}`);
+  if (!Number.isInteger(saved.position)) fail(`position must be an integer, got ${saved.position}`);
+  for (const key of ['smoothLoss', 'lastLoss'] as const) {
+    const v = saved[key];
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v))) fail(`${key} must be a finite number or undefined, got ${v}`);
+  }
+  const rng = saved.rngState;
+  if (!(rng instanceof Uint32Array) || rng.length !== 4 || rng.every((w) => w === 0)) fail('rngState must be a Uint32Array of 4 words, not all zero');
+  const tensors = [['params', layout.total], ['accum', layout.total], ['state', layout.hidden]] as const;
+  for (const [key, length] of tensors) {
+    const t = saved[key];
+    if (!(t instanceof Float32Array || t instanceof Float64Array) || t.length !== length) fail(`${key} must be a Float32Array or Float64Array of ${length} values`);
+    if (!t.every(Number.isFinite)) fail(`${key} holds NaN or infinite values`);
+  }
+  if (saved.accum.some((v) => v < 0)) fail('accum holds negative values');
 }
 
 /** Checks that a model of valid options fits the limits (lib/limits.ts) and the text. */

@@ -66,7 +66,8 @@ describe('the option table', () => {
 
   it('train --help lists every row with its default', () => {
     const help = run(['train', '--help']).stdout;
-    for (const row of TRAINING_OPTIONS) assert.match(help, new RegExp(`--${row.flag} .*\\(default ${row.default}\\)`), row.flag);
+    // A flag too long for its column has its help on the next line.
+    for (const row of TRAINING_OPTIONS) assert.match(help, new RegExp(`--${row.flag} [^\\n]*(\\n *)?[^\\n]*\\(default ${row.default}\\)`), row.flag);
   });
 
   it('the checkpoint\'s config is checked by the same rules', () => {

@@ -49,5 +49,18 @@ describe('library API', () => {
     refuses(() => trainer.sample(10, [] as never), /^sample: the options must be an object$/);
     refuses(() => trainer.sample(10, { prime: 5 as unknown as string }), /^prime must be a string, got 5$/);
     assert.strictEqual(Array.from(trainer.sample(10, { prime: '' })).length, 10, 'an empty prime primes nothing');
+    refuses(() => trainer.sample(1e12), /^length must be at most 100000000 for a text held in memory/);
+    const saved = trainer.snapshot();
+    refuses(() => Trainer.restore(corpus, { ...saved, step: -5 }), /^Trainer.restore: step must be an integer ≥ 0, got -5$/);
+    refuses(() => Trainer.restore(corpus, { ...saved, epoch: 0 }), /^Trainer.restore: epoch must be an integer ≥ 1, got 0$/);
+    refuses(() => Trainer.restore(corpus, { ...saved, smoothLoss: 'x' as never }), /^Trainer.restore: smoothLoss must be a finite number/);
+    refuses(() => Trainer.restore(corpus, { ...saved, rngState: new Uint32Array(4) }), /^Trainer.restore: rngState must be/);
+    const nan = saved.params.slice();
+    nan[0] = NaN;
+    refuses(() => Trainer.restore(corpus, { ...saved, params: nan }), /^Trainer.restore: params holds NaN/);
+    const negative = saved.accum.slice();
+    negative[0] = -1;
+    refuses(() => Trainer.restore(corpus, { ...saved, accum: negative }), /^Trainer.restore: accum holds negative values$/);
+    assert.strictEqual(Trainer.restore(corpus, saved).step, saved.step, 'a snapshot restores');
   });
 });

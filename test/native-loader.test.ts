@@ -18,6 +18,7 @@ describe('RNN_NATIVE_ADDON', function () {
   const gradcheck = (addon: string) =>
     spawnSync(process.execPath, [cli, 'gradcheck', '--hidden', '5', '--entries', '3'], {
       encoding: 'utf8',
+      timeout: 20_000,
       env: { ...process.env, RNN_NATIVE_BACKEND: '', RNN_NATIVE_ADDON: addon },
     });
 
@@ -25,7 +26,9 @@ describe('RNN_NATIVE_ADDON', function () {
     ['a .js file', 'evil.js', /not a compiled addon: the path must end in \.node/],
     ['a text file', 'text.txt', /not a compiled addon: the path must end in \.node/],
     ['a missing .node file beside a .node.js one', 'missing.node', /cannot open shared object file/],
+    ['a FIFO named .node (dlopen would wait for ever)', 'fifo.node', /not a regular file/],
   ];
+  spawnSync('mkfifo', [path.join(dir, 'fifo.node')]);
   for (const [name, file, reason] of cases) {
     it(`refuses ${name} with one line naming the variable, running nothing`, () => {
       const addon = path.join(dir, file);

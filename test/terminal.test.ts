@@ -109,6 +109,9 @@ describe('the done line on a terminal', () => {
     assert.strictEqual(fitLines(line, 120), line);
     assert.strictEqual(fitLines(line, 80), 'done: step 3000 in 0.56 s (5367 updates/s)\nsmooth loss 68.173, best 68.173\nrun directory runs/x');
     assert.ok(fitLines(line, 50).split('\n').every((part) => part.length < 50));
+    assert.ok(fitLines(line, 40).split('\n').every((part) => part.length < 40), fitLines(line, 40));
+    // No word is split: the words are the line's, less the separators of the clauses.
+    assert.deepStrictEqual(fitLines(line, 40).split(/\s+/), line.replace(/, (?=smooth)|; (?=run)/g, ' ').split(' '));
   });
 });
 
