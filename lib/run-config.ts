@@ -41,6 +41,7 @@ function checkResumes(value: unknown): string | undefined {
       typeof r !== 'object' ||
       r === null ||
       typeof entry.at !== 'string' ||
+      !Number.isFinite(Date.parse(entry.at)) ||
       !isCount(entry.step, 0, Number.MAX_SAFE_INTEGER) ||
       !BACKENDS.includes(entry.backend as string)
     );

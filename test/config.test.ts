@@ -95,6 +95,7 @@ describe('the option table', () => {
       ['a corpus without its SHA-256', (c) => (c.corpus = { characters: 5 }), /config.json: corpus.sha256 must be 64 hex digits/],
       ['a resumes list with a bad entry', (c) => (c.resumed = [{ at: 'x', step: -1, backend: 'ts' }]), /config.json: resumed\[0\] must be/],
       ['a created that is no date', (c) => (c.created = 'yesterday'), /config.json: created must be a date/],
+      ['a resume whose time is no date', (c) => (c.resumed = [{ at: 'then', step: 10, backend: 'ts' }]), /config.json: resumed\[0\] must be/],
       ['a model that differs from the checkpoint', (c) => (c.hidden = 9), /config.json: damaged: it does not match .*latest.safetensors: hidden 9 \(the checkpoint has 8\)/],
       ['a missing option', (c) => delete c.hidden, /config.json: hidden is missing/],
       ['a missing created', (c) => delete c.created, /config.json: created is missing/],
