@@ -15,7 +15,7 @@ import { OptionSpecs } from './options';
 import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
 import { formatDuration } from './reporter';
 import { checkAgainstCheckpoint, readRunConfig, RunConfigFile } from './run-config';
-import { parseSamples } from './run-dir';
+import { findCutLossRow, parseSamples } from './run-dir';
 import { sampleCheckpoint } from './sampling';
 
 export interface ReportOptions {
@@ -54,6 +54,7 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
   checkOptions(options, REPORT_OPTIONS, 'writeReport');
   const config = runConfigOf(runDir);
   const warnings: string[] = [];
+  refuseCutLossRow(path.join(runDir, 'loss.csv'));
   const plot = buildLossPlot(runDir);
   const blocks = [
     ...titleBlocks(runDir, config),
@@ -70,6 +71,17 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
   writeFileAtomic(markdownPath, renderMarkdown(blocks));
   writeFileAtomic(htmlPath, renderHtml(blocks, `Training report: ${runName(runDir)}`));
   return { markdownPath, htmlPath, svgPath, pngPath, warnings };
+}
+
+/** A last row of loss.csv that a kill cut short, refused with how to remove it (the plot's refusal only names the line). */
+function refuseCutLossRow(file: string): void {
+  if (!existsSync(file)) return;
+  const cut = findCutLossRow(readUserFile(file).toString('utf8'));
+  if (cut === undefined) return;
+  throw new UserError(
+    `${file}: line ${cut.line} is cut short (the run was killed while writing it); ` +
+      `remove the cut end (truncate -s ${cut.byteOffset} ${file}) and try again`
+  );
 }
 
 function runName(runDir: string): string {

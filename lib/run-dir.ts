@@ -4,7 +4,7 @@ import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openS
 import path from 'path';
 import { TRAINING_OPTIONS } from './config';
 import { UserError } from './errors';
-import { describeWriteError, makeDirectory, readUserFile, writeFileAtomic } from './files';
+import { describeWriteError, makeDirectory, openRegularFile, readUserFile, writeFileAtomic } from './files';
 import { warn } from './output';
 import { readRunConfig, RunConfigFile } from './run-config';
 
@@ -62,8 +62,23 @@ export class RunDir {
         : run.withoutLatest('it stopped before its first checkpoint, so there is nothing to resume: remove it');
       throw new UserError(`--out ${dir}: already holds a run (${taken.join(', ')}); ${next} or choose another --out`);
     }
+    run.refuseRunsFiles();
     makeDirectory(dir, `--out ${dir}`);
     return run.lock();
+  }
+
+  /**
+   * Refuses a directory that holds a file a run or its report would write (report.md, loss.svg, a
+   * .lock...): it is the user's or another run's, and a new run would overwrite or delete it.
+   */
+  private refuseRunsFiles(): void {
+    if (!existsSync(this.dir)) return;
+    const ours = readdirSync(this.dir).filter(isRunsFile);
+    if (ours.length === 0) return;
+    this.refuseIfInUse();
+    throw new UserError(
+      `--out ${this.dir}: holds ${ours.join(', ')}, which a run or its report would overwrite; move them or choose another --out`
+    );
   }
 
   /** An existing run, to resume. */
@@ -77,7 +92,16 @@ export class RunDir {
       const why = existsSync(run.bestPath) ? '' : ' (the run stopped before its first checkpoint)';
       throw new UserError(`--resume ${dir}: holds no latest.safetensors${why}; ${run.withoutLatest('remove it')} or start a new run`);
     }
+    run.refuseIrregularRunFiles();
     return run.lock().removeTemporaryFiles();
+  }
+
+  /** A run file that is a directory, a special file or unreadable is refused before anything is written. */
+  private refuseIrregularRunFiles(): void {
+    for (const name of RUN_FILES) {
+      const file = path.join(this.dir, name);
+      if (existsSync(file)) closeSync(openRegularFile(file).fd);
+    }
   }
 
   /**
@@ -179,15 +203,19 @@ export class RunDir {
   /**
    * loss.csv is rewritten with its header whatever it held (an empty or header-less file, from a
    * run killed as it created it or from an edit, is repaired, so no row is appended header-less),
-   * and the rows of the checkpoint's step and before. Only a last line that a kill cut short is
-   * dropped without a word (it comes after the checkpoint: rows are logged before the checkpoint
-   * of their step); any other line that is not a row is refused, naming it, and nothing is written.
+   * and the rows of the checkpoint's step and before. A last line that a kill cut short is dropped
+   * (a kill cuts a row after the checkpoint: rows are logged before the checkpoint of their step),
+   * with a warning when its step is readable and not after the checkpoint's, as it is never logged
+   * again; any other line that is not a row is refused, naming it, and nothing is written.
    */
   private lossUpTo(step: number): string {
     const content = readUserFile(this.lossPath).toString('utf8');
-    const lines = content.split('\n').map((line) => line.replace(/\r$/, ''));
+    const cut = findCutLossRow(content);
+    const lines = content.slice(0, cut?.charOffset).split('\n').map((line) => line.replace(/\r$/, ''));
     while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    if (!content.endsWith('\n') && lines.length > 0 && isCutLossLine(lines[lines.length - 1])) lines.pop();
+    if (cut?.step !== undefined && cut.step <= step) {
+      warn(`${this.lossPath}: the row of step ${cut.step} was cut short (line ${cut.line}): dropped`);
+    }
     const first = lines[0] === LOSS_HEADER ? 1 : 0;
     const rows = lines.slice(first).map((line, i) => {
       const where = `${this.lossPath}: line ${first + i + 1}`;
@@ -222,6 +250,29 @@ export class RunDir {
     if (kept.length === samples.length && cut === undefined) return undefined;
     return kept.map((sample) => content.slice(sample.start, sample.end)).join('');
   }
+}
+
+/** A last line of loss.csv cut short: its line number, where it starts, and its step when readable. */
+export interface CutLossRow {
+  line: number;
+  charOffset: number;
+  byteOffset: number;
+  step: number | undefined;
+}
+
+/** The last line of loss.csv when a kill cut it short while it was appended (no newline after it). */
+export function findCutLossRow(content: string): CutLossRow | undefined {
+  if (content.endsWith('\n') || content === '') return undefined;
+  const charOffset = content.lastIndexOf('\n') + 1;
+  const line = content.slice(charOffset).replace(/\r$/, '');
+  if (!isCutLossLine(line)) return undefined;
+  const step = /^(\d+),/.exec(line);
+  return {
+    line: content.slice(0, charOffset).split('\n').length,
+    charOffset,
+    byteOffset: Buffer.byteLength(content.slice(0, charOffset), 'utf8'),
+    step: step ? Number(step[1]) : undefined,
+  };
 }
 
 /**
@@ -329,7 +380,10 @@ export function readSampleRecords(content: string, source: string): { samples: S
       }
       // A heading cut short: the rest is one line that starts like a heading.
       const rest = content.slice(start);
-      if (!rest.includes('\n') && (rest.startsWith('--- step ') || '--- step '.startsWith(rest))) return { samples, cut: { offset: start, step: undefined } };
+      if (!rest.includes('\n') && (rest.startsWith('--- step ') || '--- step '.startsWith(rest))) {
+        const readable = /^--- step (\d+),/.exec(rest);
+        return { samples, cut: { offset: start, step: readable ? Number(readable[1]) : undefined } };
+      }
       throw new UserError(`${source}: damaged at character offset ${start} (not a "--- step N, smooth loss X ---" line); correct it by hand`);
     }
     const step = Number(heading[1]);
@@ -342,11 +396,19 @@ export function readSampleRecords(content: string, source: string): { samples: S
           `${MAX_SAMPLE_LENGTH} characters); correct that heading or remove that sample by hand`
       );
     }
+    const previous = samples[samples.length - 1];
+    if (step < 1 || (previous !== undefined && step <= previous.step)) {
+      const follows = previous === undefined ? 'steps start at 1' : `it does not follow step ${previous.step}`;
+      throw new UserError(`${source}: the sample of step ${step} (character offset ${start}): ${follows}; correct its heading or remove it by hand`);
+    }
     let textEnd: number;
     let end: number;
     if (stated !== undefined) {
       textEnd = skipCharacters(content, textStart, stated);
-      if (textEnd + 2 > content.length) return { samples, cut: { offset: start, step } };
+      if (textEnd + 2 > content.length) {
+        refuseWholeSampleAfter(content, textStart, step, stated, source);
+        return { samples, cut: { offset: start, step } };
+      }
       if (content.slice(textEnd, textEnd + 2) !== '\n\n') {
         throw new UserError(
           `${source}: damaged: the sample of step ${step} is not ${stated} characters and a blank line; correct its heading or remove it by hand`
@@ -364,18 +426,40 @@ export function readSampleRecords(content: string, source: string): { samples: S
   return { samples };
 }
 
+/**
+ * A sample whose stated length runs past the end of the file is cut short only when nothing whole
+ * follows its heading: a whole sample after it (a heading line after a blank line, its stated
+ * characters and a blank line) means its heading claims too many characters, and dropping it as
+ * cut would drop the samples after it. (config.json's sampleLength cannot bound it: a resume may
+ * change --sample-length, so earlier samples can be longer.)
+ */
+function refuseWholeSampleAfter(content: string, textStart: number, step: number, stated: number, source: string): void {
+  NEXT_HEADING.lastIndex = textStart;
+  for (let next = NEXT_HEADING.exec(content); next !== null; next = NEXT_HEADING.exec(content)) {
+    const length = next[3] === undefined ? undefined : Number(next[3]);
+    const textEnd = length === undefined ? -1 : skipCharacters(content, next.index + next[0].length + 1, length);
+    if (content.slice(next.index - 2, next.index) === '\n\n' && content.slice(textEnd, textEnd + 2) === '\n\n') {
+      throw new UserError(
+        `${source}: damaged: the heading of the sample of step ${step} claims ${stated} characters, but the whole sample of step ` +
+          `${next[1]} follows at character offset ${next.index}; correct that heading by hand`
+      );
+    }
+  }
+}
+
 /** The samples of samples.txt, for the report: a cut sample is an error too. */
 export function parseSamples(content: string, source: string): TrainingSample[] {
   const { samples, cut } = readSampleRecords(content, source);
-  if (cut !== undefined) throw cutSampleError(source, cut);
+  if (cut !== undefined) throw cutSampleError(content, source, cut);
   return samples.map(({ step, smoothLoss, text }) => ({ step, smoothLoss, text }));
 }
 
-function cutSampleError(source: string, cut: CutSample): UserError {
+function cutSampleError(content: string, source: string, cut: CutSample): UserError {
   const which = cut.step !== undefined ? `the sample of step ${cut.step}` : 'a sample heading';
+  const byte = Buffer.byteLength(content.slice(0, cut.offset), 'utf8');
   return new UserError(
-    `${source}: ${which} is cut short at character offset ${cut.offset} (the run was killed while writing it); ` +
-      `train --resume ${path.dirname(source)} repairs it (drops that sample)`
+    `${source}: ${which} is cut short at byte ${byte} (the run was killed while writing it); ` +
+      `remove the cut end (truncate -s ${byte} ${source}) and try again`
   );
 }
 

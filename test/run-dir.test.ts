@@ -10,7 +10,7 @@ import { Corpus } from '../lib/corpus';
 import { UserError } from '../lib/errors';
 import { parseLossCsv } from '../lib/plot';
 import { parseSamples, writeReport } from '../lib/report';
-import { RunDir, sampleRecordHeading } from '../lib/run-dir';
+import { RUN_FILES as RUN_FILE_NAMES, RunDir, sampleRecordHeading } from '../lib/run-dir';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -360,12 +360,12 @@ describe('run directory integrity', function () {
       return out;
     };
 
-    it('resume repairs a cut-short last sample of the checkpoint’s step, as report says, with one warning', () => {
+    it('resume repairs a cut-short last sample of the checkpoint’s step, with one warning', () => {
       const out = withSamples();
       const samples = path.join(out, 'samples.txt');
       const whole = readFileSync(samples, 'utf8');
       writeFileSync(samples, whole.slice(0, -60));
-      assert.throws(() => writeReport(out), /the sample of step 40 is cut short .*train --resume .* repairs it/);
+      assert.throws(() => writeReport(out), /the sample of step 40 is cut short at byte \d+ .*truncate -s \d+ /);
       const result = run(['train', '--resume', out, '--steps', '41', '--quiet']);
       assert.strictEqual(result.status, 0, result.stderr);
       assert.match(result.stderr, /^rnn-native: warning: .*samples\.txt: the sample of step 40 was cut short .*dropped\n$/);
@@ -464,5 +464,132 @@ describe('run directory integrity', function () {
         }
       });
     }
+  });
+
+  // What the second adversarial test found (one describe per finding).
+  describe('report’s advice for a cut sample or loss row works on a finished run', () => {
+    for (const [name, cut] of [['samples.txt', 30], ['loss.csv', 20]] as const) {
+      it(`${name}: following it gives a report`, () => {
+        const out = path.join(dir, `run-${++count}`);
+        const trainedRun = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
+        assert.strictEqual(trainedRun.status, 0, trainedRun.stderr);
+        const file = path.join(out, name);
+        fs.truncateSync(file, fs.statSync(file).size - cut);
+        const refused = run(['report', out]);
+        assert.strictEqual(refused.status, 2, refused.stderr);
+        const advice = /remove the cut end \(truncate -s (\d+) (.*)\) and try again\n$/.exec(refused.stderr);
+        assert.ok(advice, refused.stderr);
+        assert.strictEqual(advice[2], file);
+        fs.truncateSync(file, Number(advice[1]));
+        const reported = run(['report', out]);
+        assert.strictEqual(reported.status, 0, reported.stderr);
+      });
+    }
+  });
+
+  describe('damaged or out-of-order samples in the middle: refused by report and resume, nothing deleted', () => {
+    const withSamples = (edit: (samples: string) => string) => {
+      const out = path.join(dir, `run-${++count}`);
+      const result = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
+      assert.strictEqual(result.status, 0, result.stderr);
+      const samples = path.join(out, 'samples.txt');
+      const original = readFileSync(samples, 'utf8');
+      writeFileSync(samples, edit(original));
+      return { out, samples, original, edited: readFileSync(samples, 'utf8') };
+    };
+    const bothRefuse = (edit: (samples: string) => string, message: RegExp) => {
+      const { out, samples, original, edited } = withSamples(edit);
+      assert.notStrictEqual(edited, original, 'the edit changed something');
+      const report = run(['report', out]);
+      assert.strictEqual(report.status, 2, report.stderr);
+      assert.match(report.stderr, message);
+      const resume = run(['train', '--resume', out, '--steps', '50', '--quiet']);
+      assert.strictEqual(resume.status, 2, resume.stderr);
+      assert.match(resume.stderr, message);
+      assert.strictEqual(resume.stderr.split('\n').length, 2, 'one line');
+      assert.strictEqual(readFileSync(samples, 'utf8'), edited, 'samples.txt as it was');
+    };
+
+    it('a middle heading claiming more characters than follow is damage, not a cut last sample', () => {
+      bothRefuse(
+        (samples) => samples.replace(/(--- step 20, smooth loss [\d.]+), 50 characters/, '$1, 5000 characters'),
+        /samples\.txt: damaged: the heading of the sample of step 20 claims 5000 characters, but the whole sample of step 30 follows .*by hand\n$/
+      );
+    });
+
+    it('a heading renamed to a later step in the middle', () => {
+      bothRefuse((samples) => samples.replace('--- step 20,', '--- step 900,'), /samples\.txt: the sample of step 30 .*does not follow step 900; .*by hand\n$/);
+    });
+
+    it('a duplicate step', () => {
+      bothRefuse((samples) => samples.replace('--- step 20,', '--- step 10,'), /samples\.txt: the sample of step 10 .*does not follow step 10; .*by hand\n$/);
+    });
+
+    it('step 0', () => {
+      bothRefuse((samples) => samples.replace('--- step 10,', '--- step 0,'), /samples\.txt: the sample of step 0 .*steps start at 1; .*by hand\n$/);
+    });
+  });
+
+  describe('--out that holds a file a run or its report writes', () => {
+    for (const name of ['report.md', 'report.html', 'loss.svg', 'loss.png', '.lock']) {
+      it(`${name}: refused, naming it, and kept as it was`, () => {
+        const out = path.join(dir, `out-${++count}`);
+        mkdirSync(out);
+        writeFileSync(path.join(out, name), 'the user’s own');
+        writeFileSync(path.join(out, 'index.js'), 'unrelated');
+        const result = run(['train', '--data', text, ...TINY, '--steps', '10', '--out', out, '--report']);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.ok(result.stderr.includes(`holds ${name}, which a run or its report would overwrite`), result.stderr);
+        assert.deepStrictEqual(fs.readdirSync(out).sort(), [name, 'index.js'].sort());
+        assert.strictEqual(readFileSync(path.join(out, name), 'utf8'), 'the user’s own');
+      });
+    }
+
+    it('an unrelated file may stay', () => {
+      const out = path.join(dir, `out-${++count}`);
+      mkdirSync(out);
+      writeFileSync(path.join(out, 'index.js'), 'unrelated');
+      const result = run(['train', '--data', text, ...TINY, '--steps', '10', '--out', out]);
+      assert.strictEqual(result.status, 0, result.stderr);
+      assert.strictEqual(readFileSync(path.join(out, 'index.js'), 'utf8'), 'unrelated');
+    });
+  });
+
+  describe('resume refuses a run file that is not a regular file before writing anything', () => {
+    for (const name of ['best.safetensors', 'samples.txt', 'loss.csv', 'latest.safetensors', 'config.json']) {
+      it(`${name} as a directory`, () => {
+        const out = path.join(dir, `run-${++count}`);
+        const trainedRun = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--steps', '20', '--out', out]);
+        assert.strictEqual(trainedRun.status, 0, trainedRun.stderr);
+        rmSync(path.join(out, name));
+        mkdirSync(path.join(out, name));
+        const before = Object.fromEntries(RUN_FILE_NAMES.filter((file) => file !== name).map((file) => [file, readFileSync(path.join(out, file))]));
+        const result = run(['train', '--resume', out, '--steps', '30', '--quiet']);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.match(result.stderr, new RegExp(`^rnn-native: .*${name.replace('.', '\\.')}: is a directory\\n$`));
+        for (const [file, bytes] of Object.entries(before)) assert.ok(readFileSync(path.join(out, file)).equals(bytes), `${file} as it was`);
+      });
+    }
+  });
+
+  describe('resume warns of what it drops that is never logged again', () => {
+    const resumed = (file: string, cut: number) => {
+      const out = path.join(dir, `run-${++count}`);
+      const trainedRun = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
+      assert.strictEqual(trainedRun.status, 0, trainedRun.stderr);
+      const target = path.join(out, file);
+      fs.truncateSync(target, fs.statSync(target).size - cut);
+      const result = run(['train', '--resume', out, '--steps', '41', '--quiet']);
+      assert.strictEqual(result.status, 0, result.stderr);
+      return result.stderr;
+    };
+
+    it('a cut last row of loss.csv at the checkpoint’s step', () => {
+      assert.match(resumed('loss.csv', 20), /^rnn-native: warning: .*loss\.csv: the row of step 40 was cut short \(line 5\): dropped\n$/);
+    });
+
+    it('a cut sample heading whose step is readable', () => {
+      assert.match(resumed('samples.txt', 80), /^rnn-native: warning: .*samples\.txt: the sample of step 40 was cut short .*dropped\n$/);
+    });
   });
 });
