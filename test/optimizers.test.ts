@@ -1,0 +1,61 @@
+// The optimizers of the general model (lib/optimizers.ts).
+import assert from 'assert';
+import { makeLayout } from '../lib/layout';
+import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep } from '../lib/optimizers';
+import { Rng } from '../lib/random';
+import { adagradUpdate } from '../lib/reference';
+
+const random = (rng: Rng, n: number, scale: number) => Float64Array.from({ length: n }, () => scale * rng.normal());
+const settings = (kind: OptimizerKind) => ({ kind, ...OPTIMIZER_DEFAULTS[kind] });
+
+describe('optimizers', () => {
+  it('adagrad is the vanilla model\'s rule, bit for bit (clip, G += g², θ −= η g / √(G + ε))', () => {
+    const rng = Rng.fromSeed(3);
+    const layout = makeLayout(4, 3);
+    const params = random(rng, layout.total, 0.1);
+    const expected = Float64Array.from(params);
+    const accum = new Float64Array(layout.total);
+    const state = optimizerState('adagrad', layout.total);
+    for (let step = 0; step < 5; step++) {
+      const grads = random(rng, layout.total, 4); // some beyond the clip of 5
+      adagradUpdate(expected, grads, accum, { seqLength: 25, eta: 0.1, epsilon: 1e-8, clip: 5 });
+      optimizerStep(settings('adagrad'), params, grads, state);
+    }
+    assert.deepStrictEqual(params, expected);
+    assert.deepStrictEqual(state.second, accum);
+  });
+
+  it('rmsprop and adam take their first step as their formulas say', () => {
+    const grads = Float64Array.of(0.5, -2, 100); // 100 is clipped to 5
+    const clipped = [0.5, -2, 5];
+    const rms = Float64Array.of(1, 1, 1);
+    optimizerStep(settings('rmsprop'), rms, grads, optimizerState('rmsprop', 3));
+    clipped.forEach((g, j) => assert.ok(Math.abs(rms[j] - (1 - (2e-3 * g) / (Math.sqrt(0.05 * g * g) + 1e-8))) < 1e-15, `rmsprop ${j}`));
+    const adam = Float64Array.of(1, 1, 1);
+    optimizerStep(settings('adam'), adam, grads, optimizerState('adam', 3));
+    // After bias correction the first step is η·g/(|g| + ε): about η in the gradient's direction.
+    clipped.forEach((g, j) => assert.ok(Math.abs(adam[j] - (1 - (2e-3 * g) / (Math.abs(g) + 1e-8))) < 1e-15, `adam ${j}`));
+  });
+
+  for (const kind of ['adagrad', 'rmsprop', 'adam'] as OptimizerKind[]) {
+    it(`${kind}: N + N steps from a copied state equal 2N steps, byte for byte`, () => {
+      const rng = Rng.fromSeed(11);
+      const gradients = Array.from({ length: 20 }, () => random(rng, 50, 2));
+      const whole = random(Rng.fromSeed(1), 50, 0.1);
+      const halves = Float64Array.from(whole);
+      const state = optimizerState(kind, 50);
+      gradients.forEach((g) => optimizerStep(settings(kind), whole, g, state));
+      let saved = optimizerState(kind, 50);
+      gradients.slice(0, 10).forEach((g) => optimizerStep(settings(kind), halves, g, saved));
+      saved = { steps: saved.steps, second: Float64Array.from(saved.second), first: Float64Array.from(saved.first) };
+      gradients.slice(10).forEach((g) => optimizerStep(settings(kind), halves, g, saved));
+      assert.deepStrictEqual(halves, whole);
+      assert.strictEqual(saved.steps, 20);
+    });
+  }
+
+  it("the learning rate decays as char-rnn's: by the factor once per epoch after the given one", () => {
+    const rates = [1, 10, 11, 12].map((epoch) => decayedRate(2e-3, 0.97, 10, epoch));
+    assert.deepStrictEqual(rates, [2e-3, 2e-3, 2e-3 * 0.97, 2e-3 * 0.97 ** 2]);
+  });
+});
