@@ -37,7 +37,7 @@ function output(layout: Layout, p: Views, h: Float64Array, o: Float64Array): voi
 }
 
 /** Turns logits into probabilities in place; returns log p[target], through log-sum-exp. */
-function softmaxInPlace(o: Float64Array, target: number): number {
+export function softmaxInPlace(o: Float64Array, target: number): number {
   let max = -Infinity;
   for (const v of o) max = Math.max(max, v);
   let sum = 0;

@@ -15,6 +15,8 @@
 // The loss of a block is Σ_t Σ_b −log p_t,b[y_t,b] / B: the DD2424 loss of a sequence, averaged
 // over the streams.
 
+import { softmaxInPlace } from './reference';
+
 export type CellKind = 'rnn' | 'lstm' | 'gru';
 
 export const GATES: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
@@ -179,7 +181,7 @@ export function stackedLossAndGradients(
       const top = dropped(caches[t][L - 1][b].h, dropout, L - 1, t, b);
       const probs = new Float64Array(K);
       for (let k = 0; k < K; k++) probs[k] = p.c[k] + dot(p.V, k * m, top);
-      loss -= logSoftmaxInPlace(probs, y[t][b]);
+      loss -= softmaxInPlace(probs, y[t][b]);
       tops[t].push({ dropped: top, probs });
     }
   }
@@ -255,18 +257,6 @@ function dropped(h: Float64Array, d: Dropout | undefined, layer: number, t: numb
 /** The gradient through a dropout mask, in place (the same factors as forward). */
 function undrop(grad: Float64Array, d: Dropout | undefined, layer: number, t: number, stream: number): void {
   for (let unit = 0; unit < grad.length; unit++) grad[unit] *= keep(d, layer, t, stream, unit);
-}
-
-/** Turns logits into probabilities in place; returns log p[target], through log-sum-exp. */
-function logSoftmaxInPlace(o: Float64Array, target: number): number {
-  let max = -Infinity;
-  for (const v of o) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of o) sum += Math.exp(v - max);
-  const logSum = Math.log(sum);
-  const logPTarget = o[target] - max - logSum;
-  for (let k = 0; k < o.length; k++) o[k] = Math.exp(o[k] - max - logSum);
-  return logPTarget;
 }
 
 function cellForward(cell: CellKind, m: number, pre: Float64Array, hhN: Float64Array, hPrev: Float64Array, cPrev: Float64Array) {
