@@ -68,3 +68,22 @@ export class StackedTrainer {
     return losses;
   }
 }
+
+/**
+ * The validation loss in nats per character: the model read forward over the whole held-out text
+ * (symbols, at least two) as one stream from a zero state, without dropout, predicting each symbol
+ * from those before it. Windows of `window` characters carry the state, so the result is the same
+ * for any window; nothing of the model changes.
+ */
+export function validationLoss(s: StackedShape, params: Float64Array, symbols: ArrayLike<number>, window = 100): number {
+  if (symbols.length < 2) throw new RangeError('the held-out text needs at least two symbols');
+  const state = zeroState(s, 1);
+  let total = 0;
+  for (let start = 0; start + 1 < symbols.length; start += window) {
+    const end = Math.min(start + window, symbols.length - 1);
+    const x = Array.from({ length: end - start }, (_, t) => [symbols[start + t]]);
+    const y = Array.from({ length: end - start }, (_, t) => [symbols[start + t + 1]]);
+    total += stackedLossAndGradients(s, params, undefined, state, x, y);
+  }
+  return total / (symbols.length - 1);
+}

@@ -4,8 +4,8 @@ import path from 'path';
 import { Corpus, Trainer } from '../lib';
 import { OPTIMIZER_DEFAULTS } from '../lib/optimizers';
 import { Rng } from '../lib/random';
-import { stackedLayout } from '../lib/stacked-reference';
-import { StackedSettings, StackedTrainer } from '../lib/stacked-trainer';
+import { stackedLayout, stackedLossAndGradients, zeroState } from '../lib/stacked-reference';
+import { StackedSettings, StackedTrainer, validationLoss } from '../lib/stacked-trainer';
 import { initialParams } from '../lib/trainer';
 
 const corpus = Corpus.fromFile(path.join(__dirname, 'golden', 'text.txt'));
@@ -85,5 +85,23 @@ describe('stacked trainer (float64 reference)', () => {
 
   it('refuses a text too short for the streams', () => {
     assert.throws(() => new StackedTrainer(corpus, { ...vanillaLike(0.1), streams: 50 }), /per stream; seq-length 25 needs at least 26/);
+  });
+
+  it('the validation loss: nats per character over the whole held-out text, the same for any window', () => {
+    const trainer = new StackedTrainer(corpus, { ...vanillaLike(1e-2), cell: 'gru', layers: 2, streams: 2, optimizer: { kind: 'adam', ...OPTIMIZER_DEFAULTS.adam, eta: 1e-2 } });
+    const held = corpus.indices.subarray(900);
+    const before = validationLoss(trainer.settings, trainer.params, held);
+    assert.ok(Math.abs(before - Math.log(corpus.vocabSize)) < 0.05, `untrained: ${before} vs ln K ${Math.log(corpus.vocabSize)}`);
+    trainer.train(120);
+    const params = Float64Array.from(trainer.params);
+    const after = validationLoss(trainer.settings, trainer.params, held, 37);
+    // The same as one block over the whole text from a zero state, divided by the characters predicted.
+    const x = Array.from({ length: held.length - 1 }, (_, t) => [held[t]]);
+    const y = Array.from({ length: held.length - 1 }, (_, t) => [held[t + 1]]);
+    const direct = stackedLossAndGradients(trainer.settings, trainer.params, undefined, zeroState(trainer.settings, 1), x, y) / (held.length - 1);
+    assert.ok(Math.abs(after - direct) < 1e-12 * direct, `${after} vs ${direct}`);
+    assert.ok(Math.abs(validationLoss(trainer.settings, trainer.params, held, 1000) - after) < 1e-12 * after);
+    assert.deepStrictEqual(trainer.params, params, 'the model is not changed');
+    assert.ok(after < before - 0.3, `trained ${after} vs untrained ${before}`);
   });
 });
