@@ -59,7 +59,7 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
   const blocks = [
     ...titleBlocks(runDir, config),
     ...configBlocks(config),
-    ...gradcheckBlocks(runDir, config, options.gradcheckData, warnings),
+    ...gradcheckBlocks(config, options.gradcheckData, warnings),
     ...plotBlocks(plot),
     ...sampleBlocks(path.join(runDir, 'samples.txt')),
     ...passageBlocks(runDir, options, warnings),
@@ -136,17 +136,11 @@ function flatten(object: Record<string, unknown>, prefix = ''): [string, string]
   );
 }
 
-/** The SHA-256 of the run's text: config.json's, else the one best.safetensors records. */
-function runTextSha256(runDir: string, config: Record<string, unknown>): string {
-  const corpus = config.corpus as Record<string, unknown> | undefined;
-  if (typeof corpus?.sha256 === 'string') return corpus.sha256;
-  return readCheckpoint(path.join(runDir, 'best.safetensors')).run.corpusSha256;
-}
-
-function gradcheckBlocks(runDir: string, config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
+function gradcheckBlocks(config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
   const heading: Block = { kind: 'heading', level: 2, text: 'Gradient check' };
   const data = given ?? (typeof config.data === 'string' ? config.data : undefined);
-  const runSha256 = runTextSha256(runDir, config);
+  // config.json holds it, checked against best.safetensors (runConfigOf).
+  const runSha256 = (config.corpus as { sha256: string }).sha256;
   let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined };
   try {
     const { corpus, source } = loadTrainingText(data);
