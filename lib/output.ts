@@ -37,3 +37,8 @@ export function fitLine(forms: string[], columns: number | undefined): string {
   const fits = forms.find((form) => Array.from(form).length <= width);
   return fits ?? Array.from(forms[forms.length - 1]).slice(0, width).join('');
 }
+
+/** The exit code of a command stopped by a signal: 128 + the signal's number, as shells report it. */
+export function exitCodeOf(signal: NodeJS.Signals): number {
+  return { SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 }[signal as 'SIGINT' | 'SIGPIPE' | 'SIGTERM'] ?? 1;
+}

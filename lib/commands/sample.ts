@@ -7,7 +7,7 @@ import { AtomicWriter } from '../files';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import { sampleCheckpoint } from '../sampling';
 import { isRunsFile, RUN_FILES } from '../run-dir';
-import { printLine, stdout, warn } from '../output';
+import { exitCodeOf, printLine, stdout, warn } from '../output';
 import { SEED_SPEC } from '../config';
 
 const OPTIONS = {
@@ -59,8 +59,6 @@ function watchSignals(): { stopped: () => NodeJS.Signals | undefined; release: (
   };
 }
 
-const SIGNAL_EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 };
-
 /** Each piece as it is drawn; a closed stdout (`sample | head`) stops with 141, a signal with 130 / 143. */
 async function writeToStdout(pieces: Iterable<string>): Promise<number> {
   const signals = watchSignals();
@@ -68,10 +66,10 @@ async function writeToStdout(pieces: Iterable<string>): Promise<number> {
     for (const piece of pieces) {
       await writeAndWait(piece);
       const stop = signals.stopped() ?? (stdout.closed ? 'SIGPIPE' : undefined);
-      if (stop) return SIGNAL_EXIT_CODES[stop];
+      if (stop) return exitCodeOf(stop);
     }
     await writeAndWait('\n');
-    return stdout.closed ? SIGNAL_EXIT_CODES.SIGPIPE : 0;
+    return stdout.closed ? exitCodeOf('SIGPIPE') : 0;
   } finally {
     signals.release();
   }
@@ -108,7 +106,7 @@ async function writeToFile(out: string, pieces: Iterable<string>): Promise<numbe
       if (signal) {
         file.abort();
         process.stderr.write(`rnn-native: stopped by ${signal}; ${out} was not written\n`);
-        return SIGNAL_EXIT_CODES[signal];
+        return exitCodeOf(signal);
       }
     }
     file.commit();

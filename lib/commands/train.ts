@@ -13,7 +13,7 @@ import { Reporter, Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
 import { Trainer } from '../trainer';
 import { printLossChart } from '../chart';
-import { printLine, stdout, warn, wrapWords, writeOut } from '../output';
+import { exitCodeOf, printLine, stdout, warn, wrapWords, writeOut } from '../output';
 import { loadTrainingText } from '../training-text';
 import { reportAfterTraining } from './report';
 
@@ -150,11 +150,6 @@ function secondSignalLine(signal: NodeJS.Signals, step: number, checkpointStep: 
 /** The directory as one shell word. */
 function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
-}
-
-/** 128 + the signal's number, as shells report it. */
-function exitCodeOf(signal: NodeJS.Signals): number {
-  return { SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 }[signal as 'SIGINT' | 'SIGPIPE' | 'SIGTERM'] ?? 1;
 }
 
 /** Run settings: the command line's, else the run's saved ones (config.json, checked), else defaults. */
