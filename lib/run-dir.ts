@@ -1,4 +1,5 @@
-// A run directory: config.json, loss.csv, samples.txt, latest.safetensors, best.safetensors.
+// A run directory: config.json, loss.csv, val.csv (with validation), samples.txt,
+// latest.safetensors, best.safetensors.
 import { randomBytes } from 'crypto';
 import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
 import path from 'path';
@@ -7,6 +8,7 @@ import { UserError } from './errors';
 import { describeWriteError, makeDirectory, openRegularFile, readUserFile, writeFileAtomic } from './files';
 import { warn } from './output';
 import { readRunConfig, RunConfigFile } from './run-config';
+import { formatValRow, VAL_HEADER, valCsvUpTo, ValRow } from './val-log';
 
 export const LOSS_HEADER = 'step,epoch,loss,smooth_loss,elapsed_s';
 
@@ -18,7 +20,7 @@ export interface LossRow {
   elapsed: number;
 }
 
-export const RUN_FILES = ['config.json', 'loss.csv', 'samples.txt', 'latest.safetensors', 'best.safetensors'];
+export const RUN_FILES = ['config.json', 'loss.csv', 'val.csv', 'samples.txt', 'latest.safetensors', 'best.safetensors'];
 /** Besides RUN_FILES, what `report` writes into a run directory. */
 const REPORT_FILES = ['report.md', 'report.html', 'loss.svg', 'loss.png'];
 
@@ -36,6 +38,7 @@ export function isRunsFile(name: string): boolean {
 export class RunDir {
   readonly configPath: string;
   readonly lossPath: string;
+  readonly valPath: string;
   readonly samplesPath: string;
   readonly latestPath: string;
   readonly bestPath: string;
@@ -43,6 +46,7 @@ export class RunDir {
   private constructor(readonly dir: string) {
     this.configPath = path.join(dir, 'config.json');
     this.lossPath = path.join(dir, 'loss.csv');
+    this.valPath = path.join(dir, 'val.csv');
     this.samplesPath = path.join(dir, 'samples.txt');
     this.latestPath = path.join(dir, 'latest.safetensors');
     this.bestPath = path.join(dir, 'best.safetensors');
@@ -115,7 +119,7 @@ export class RunDir {
         '(what was logged after that step is done again)'
       );
     }
-    if (existsSync(this.lossPath) || existsSync(this.samplesPath)) return 'it has no checkpoint to resume from: keep it for its logs';
+    if ([this.lossPath, this.valPath, this.samplesPath].some((file) => existsSync(file))) return 'it has no checkpoint to resume from: keep it for its logs';
     return removal;
   }
 
@@ -124,7 +128,7 @@ export class RunDir {
    * (only) a dead run: a config.json that is not a run's, or files a run does not write (named).
    */
   private notARun(): string | undefined {
-    if ([this.latestPath, this.bestPath, this.lossPath, this.samplesPath].some((file) => existsSync(file))) return undefined;
+    if ([this.latestPath, this.bestPath, this.lossPath, this.valPath, this.samplesPath].some((file) => existsSync(file))) return undefined;
     if (existsSync(this.configPath) && !isRunConfig(this.configPath)) return "a config.json of something else (not an rnn-native run's)";
     const others = readdirSync(this.dir).filter((name) => !isRunsFile(name));
     if (others.length === 0) return undefined;
@@ -184,6 +188,11 @@ export class RunDir {
     append(this.lossPath, line + '\n', LOSS_HEADER + '\n');
   }
 
+  /** A row of val.csv, the header first when the file is new or empty. */
+  appendVal(row: ValRow): void {
+    append(this.valPath, formatValRow(row) + '\n', VAL_HEADER + '\n');
+  }
+
   appendSample(step: number, smoothLoss: number, text: string): void {
     append(this.samplesPath, `${sampleRecordHeading(step, smoothLoss, Array.from(text).length)}\n${text}\n\n`);
   }
@@ -195,8 +204,10 @@ export class RunDir {
   truncateAfter(step: number): void {
     // Both files are read and checked before either is written: a refusal leaves both as they were.
     const loss = existsSync(this.lossPath) ? this.lossUpTo(step) : undefined;
+    const val = existsSync(this.valPath) ? valCsvUpTo(readUserFile(this.valPath).toString('utf8'), this.valPath, step) : undefined;
     const samples = existsSync(this.samplesPath) ? this.samplesUpTo(step) : undefined;
     if (loss !== undefined) writeFileAtomic(this.lossPath, loss);
+    if (val !== undefined) writeFileAtomic(this.valPath, val);
     if (samples !== undefined) writeFileAtomic(this.samplesPath, samples);
   }
 
