@@ -98,9 +98,12 @@ void optimize(const OptimizerSettings& o, size_t n, float* params, const float* 
               float* second, float* first, double step) {
   const float clip = o.clip, eta = o.eta, epsilon = o.epsilon;
   // Adam's bias corrections, in double from the step count (lib/optimizers.ts).
-  const float correction1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), step));
-  const float correction2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), step));
-  const float keep1 = 1.0f - o.beta1, keep2 = 1.0f - o.beta2, keep = 1.0f - o.decay;
+  const float correction1 = static_cast<float>(1.0 - std::pow(o.beta1, step));
+  const float correction2 = static_cast<float>(1.0 - std::pow(o.beta2, step));
+  const float beta1 = static_cast<float>(o.beta1), beta2 = static_cast<float>(o.beta2),
+              decay = static_cast<float>(o.decay);
+  const float keep1 = static_cast<float>(1.0 - o.beta1), keep2 = static_cast<float>(1.0 - o.beta2),
+              keep = static_cast<float>(1.0 - o.decay);
   for (size_t j = 0; j < n; ++j) {
     const float raw = grads[j];
     const float g = raw > clip ? clip : (raw < -clip ? -clip : raw);  // NaN stays NaN
@@ -110,12 +113,12 @@ void optimize(const OptimizerSettings& o, size_t n, float* params, const float* 
         params[j] -= eta * g / std::sqrt(second[j] + epsilon);
         break;
       case OptimizerKind::Rmsprop:
-        second[j] = o.decay * second[j] + keep * g * g;
+        second[j] = decay * second[j] + keep * g * g;
         params[j] -= eta * g / (std::sqrt(second[j]) + epsilon);
         break;
       case OptimizerKind::Adam: {
-        first[j] = o.beta1 * first[j] + keep1 * g;
-        second[j] = o.beta2 * second[j] + keep2 * g * g;
+        first[j] = beta1 * first[j] + keep1 * g;
+        second[j] = beta2 * second[j] + keep2 * g * g;
         const float m_hat = first[j] / correction1, v_hat = second[j] / correction2;
         params[j] -= eta * m_hat / (std::sqrt(v_hat) + epsilon);
         break;

@@ -53,7 +53,8 @@ enum class OptimizerKind { Adagrad, Rmsprop, Adam };
 
 struct OptimizerSettings {
   OptimizerKind kind = OptimizerKind::Adagrad;
-  float eta = 0.1f, epsilon = 1e-8f, clip = 5.0f, decay = 0.0f, beta1 = 0.0f, beta2 = 0.0f;
+  float eta = 0.1f, epsilon = 1e-8f, clip = 5.0f;
+  double decay = 0, beta1 = 0, beta2 = 0;  // exact, for Adam's bias corrections; float32 in the update
 };
 
 // Clip every gradient to [−clip, clip], then one step of the optimizer (lib/optimizers.ts, in
