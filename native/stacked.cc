@@ -61,6 +61,109 @@ uint32_t mix32(uint32_t x) {
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
+// The 24 bits of one unit's uniform, from the hash of its row (all words but the unit).
+inline uint32_t dropout_unit_bits(uint32_t row_hash, uint32_t unit) {
+  return mix32((row_hash ^ unit) + 0x9e3779b9u) >> 8;
+}
+
+// One row of a mask and of the dropped output: a unit is dropped when its uniform k / 2^24 is
+// below p, that is when k < ⌈p·2^24⌉ (an integer compare, so the loop vectorizes).
+RNN_VECTOR_CLONES void mask_row(int m, uint32_t row_hash, uint32_t threshold, float scale,
+                                const float* __restrict h, float* __restrict mask,
+                                float* __restrict out) {
+  for (int j = 0; j < m; ++j) {
+    mask[j] = dropout_unit_bits(row_hash, static_cast<uint32_t>(j)) < threshold ? 0.0f : scale;
+    out[j] = h[j] * mask[j];
+  }
+}
+
+// The cells' element-wise steps for one stream, forward (a: the pre-activations, replaced by
+// the gates; hp: the hidden products) and backward (dh, dc: carried in and out).
+RNN_VECTOR_CLONES void rnn_forward(int m, float* __restrict a, const float* __restrict hp,
+                                   float* __restrict h) {
+  for (int j = 0; j < m; ++j) {
+    a[j] = tanh_approx(a[j] + hp[j]);
+    h[j] = a[j];
+  }
+}
+
+RNN_VECTOR_CLONES void lstm_forward(int m, float* __restrict a, const float* __restrict hp,
+                                    const float* __restrict c_prev, float* __restrict c,
+                                    float* __restrict h) {
+  for (int j = 0; j < m; ++j) {
+    const float i = sigmoid(a[j] + hp[j]);
+    const float f = sigmoid(a[m + j] + hp[m + j]);
+    const float o = sigmoid(a[2 * m + j] + hp[2 * m + j]);
+    const float g = tanh_approx(a[3 * m + j] + hp[3 * m + j]);
+    a[j] = i;
+    a[m + j] = f;
+    a[2 * m + j] = o;
+    a[3 * m + j] = g;
+    c[j] = f * c_prev[j] + i * g;
+    h[j] = o * tanh_approx(c[j]);
+  }
+}
+
+RNN_VECTOR_CLONES void gru_forward(int m, float* __restrict a, const float* __restrict hp,
+                                   const float* __restrict h_prev, float* __restrict hhn,
+                                   float* __restrict h) {
+  for (int j = 0; j < m; ++j) {
+    const float r = sigmoid(a[j] + hp[j]);
+    const float z = sigmoid(a[m + j] + hp[m + j]);
+    const float n = tanh_approx(a[2 * m + j] + r * hp[2 * m + j]);
+    a[j] = r;
+    a[m + j] = z;
+    a[2 * m + j] = n;
+    hhn[j] = hp[2 * m + j];
+    h[j] = (1.0f - z) * n + z * h_prev[j];
+  }
+}
+
+RNN_VECTOR_CLONES void rnn_backward(int m, const float* __restrict above, float* __restrict dh,
+                                    const float* __restrict h, float* __restrict dpre) {
+  for (int j = 0; j < m; ++j) {
+    dpre[j] = (above[j] + dh[j]) * (1.0f - h[j] * h[j]);
+    dh[j] = 0.0f;
+  }
+}
+
+RNN_VECTOR_CLONES void lstm_backward(int m, const float* __restrict above, float* __restrict dh,
+                                     float* __restrict dc, const float* __restrict a,
+                                     const float* __restrict c, const float* __restrict c_prev,
+                                     float* __restrict dpre) {
+  for (int j = 0; j < m; ++j) {
+    const float i = a[j], f = a[m + j], o = a[2 * m + j], g = a[3 * m + j];
+    const float dht = above[j] + dh[j];
+    const float tc = tanh_approx(c[j]);
+    const float dC = dc[j] + dht * o * (1.0f - tc * tc);
+    dpre[j] = dC * g * i * (1.0f - i);
+    dpre[m + j] = dC * c_prev[j] * f * (1.0f - f);
+    dpre[2 * m + j] = dht * tc * o * (1.0f - o);
+    dpre[3 * m + j] = dC * i * (1.0f - g * g);
+    dc[j] = dC * f;
+    dh[j] = 0.0f;
+  }
+}
+
+// dhid: dPre except the n block, where it is dA·r (the gradient of Wh_n h').
+RNN_VECTOR_CLONES void gru_backward(int m, const float* __restrict above, float* __restrict dh,
+                                    const float* __restrict a, const float* __restrict h_prev,
+                                    const float* __restrict hhn, float* __restrict dpre,
+                                    float* __restrict dhid) {
+  for (int j = 0; j < m; ++j) {
+    const float r = a[j], z = a[m + j], n = a[2 * m + j];
+    const float dht = above[j] + dh[j];
+    const float dA = dht * (1.0f - z) * (1.0f - n * n);
+    const float dr = dA * hhn[j] * r * (1.0f - r);
+    const float dz = dht * (h_prev[j] - n) * z * (1.0f - z);
+    dpre[j] = dhid[j] = dr;
+    dpre[m + j] = dhid[m + j] = dz;
+    dpre[2 * m + j] = dA;
+    dhid[2 * m + j] = dA * r;
+    dh[j] = dht * z;
+  }
+}
+
 // Turns a row of logits into probabilities in place; returns log p[target] (as native/rnn.cc).
 double softmax_row(float* o, int K, int32_t target) {
   const float max = *std::max_element(o, o + K);
@@ -81,17 +184,23 @@ void column_sums(const float* block, size_t n, int width, float* out) {
 
 }  // namespace
 
-double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t, uint32_t stream,
-                       uint32_t unit) {
+uint32_t dropout_row_hash(int64_t seed, int64_t update, uint32_t layer, uint32_t t,
+                          uint32_t stream) {
   // JS: seed | 0 and word >>> 0 keep the low 32 bits; Math.floor(x / 2^32) is the arithmetic
   // shift (floor division, also for negative seeds).
-  const uint32_t words[7] = {static_cast<uint32_t>(static_cast<uint64_t>(seed >> 32)),
+  const uint32_t words[6] = {static_cast<uint32_t>(static_cast<uint64_t>(seed >> 32)),
                              static_cast<uint32_t>(static_cast<uint64_t>(update)),
                              static_cast<uint32_t>(static_cast<uint64_t>(update >> 32)),
-                             layer, t, stream, unit};
+                             layer, t, stream};
   uint32_t h = mix32(static_cast<uint32_t>(static_cast<uint64_t>(seed)));
   for (uint32_t word : words) h = mix32((h ^ word) + 0x9e3779b9u);
-  return (h >> 8) * (1.0 / 16777216.0);
+  return h;
+}
+
+double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t, uint32_t stream,
+                       uint32_t unit) {
+  return dropout_unit_bits(dropout_row_hash(seed, update, layer, t, stream), unit) *
+         (1.0 / 16777216.0);
 }
 
 void optimize(const OptimizerSettings& o, size_t n, float* params, const float* grads,
@@ -170,16 +279,13 @@ void Model::forward(const int32_t* x, int T, double dropout, int64_t seed, int64
     std::memcpy(h_ + l * Bm, H + T * Bm, sizeof(float) * Bm);
     if (lstm) std::memcpy(c_ + l * Bm, C_.data() + l * state_stride_ + T * Bm, sizeof(float) * Bm);
     if (dropout > 0) {
-      float* mask = mask_.data() + l * unit_stride_;
-      float* out = dropped_.data() + l * unit_stride_;
+      // k / 2^24 < p  ⇔  k < ⌈p·2^24⌉ for an integer k (p·2^24 is exact in double).
+      const uint32_t threshold = static_cast<uint32_t>(std::ceil(dropout * 16777216.0));
       for (size_t row = 0; row < N; ++row) {
         const uint32_t t = static_cast<uint32_t>(row / B_), b = static_cast<uint32_t>(row % B_);
-        for (size_t j = 0; j < m; ++j) {
-          const double u = dropout_uniform(seed, update, static_cast<uint32_t>(l), t, b,
-                                           static_cast<uint32_t>(j));
-          mask[row * m + j] = u < dropout ? 0.0f : scale;
-          out[row * m + j] = H[Bm + row * m + j] * mask[row * m + j];
-        }
+        mask_row(static_cast<int>(m), dropout_row_hash(seed, update, static_cast<uint32_t>(l), t, b),
+                 threshold, scale, H + Bm + row * m, mask_.data() + l * unit_stride_ + row * m,
+                 dropped_.data() + l * unit_stride_ + row * m);
       }
     }
   }
@@ -223,32 +329,17 @@ void Model::cell_forward(int l, int t) {
     float* h = h_next + static_cast<size_t>(b) * m;
     switch (s_.cell) {
       case Cell::Rnn:
-        for (int j = 0; j < m; ++j) h[j] = a[j] = tanh_approx(a[j] + hp[j]);
+        rnn_forward(m, a, hp, h);
         break;
       case Cell::Lstm: {
-        const float* c_prev = C_.data() + l * state_stride_ + t * Bm + static_cast<size_t>(b) * m;
-        float* c = C_.data() + l * state_stride_ + (t + 1) * Bm + static_cast<size_t>(b) * m;
-        for (int j = 0; j < m; ++j) {
-          const float i = a[j] = sigmoid(a[j] + hp[j]);
-          const float f = a[m + j] = sigmoid(a[m + j] + hp[m + j]);
-          const float o = a[2 * m + j] = sigmoid(a[2 * m + j] + hp[2 * m + j]);
-          const float g = a[3 * m + j] = tanh_approx(a[3 * m + j] + hp[3 * m + j]);
-          c[j] = f * c_prev[j] + i * g;
-          h[j] = o * tanh_approx(c[j]);
-        }
+        const size_t at = static_cast<size_t>(b) * m;
+        float* C = C_.data() + l * state_stride_;
+        lstm_forward(m, a, hp, C + t * Bm + at, C + (t + 1) * Bm + at, h);
         break;
       }
-      case Cell::Gru: {
-        float* hhn = hhn_.data() + l * unit_stride_ + (static_cast<size_t>(t) * B + b) * m;
-        for (int j = 0; j < m; ++j) {
-          const float r = a[j] = sigmoid(a[j] + hp[j]);
-          const float z = a[m + j] = sigmoid(a[m + j] + hp[m + j]);
-          hhn[j] = hp[2 * m + j];
-          const float n = a[2 * m + j] = tanh_approx(a[2 * m + j] + r * hp[2 * m + j]);
-          h[j] = (1.0f - z) * n + z * hb[j];
-        }
+      case Cell::Gru:
+        gru_forward(m, a, hp, hb, hhn_.data() + l * unit_stride_ + (static_cast<size_t>(t) * B + b) * m, h);
         break;
-      }
     }
   }
 }
@@ -348,49 +439,20 @@ void Model::cell_backward(int l, int t) {
     float* dpre = dpre_.data() + row * Gm;
     float* dh = dh_.data() + static_cast<size_t>(b) * m;
     float* dc = dc_.data() + static_cast<size_t>(b) * m;
+    const size_t at = static_cast<size_t>(b) * m;
     switch (s_.cell) {
-      case Cell::Rnn: {
-        const float* h = H + (t + 1) * Bm + static_cast<size_t>(b) * m;
-        for (int j = 0; j < m; ++j) {
-          dpre[j] = (above[j] + dh[j]) * (1.0f - h[j] * h[j]);
-          dh[j] = 0.0f;
-        }
+      case Cell::Rnn:
+        rnn_backward(m, above, dh, H + (t + 1) * Bm + at, dpre);
         break;
-      }
       case Cell::Lstm: {
         const float* C = C_.data() + l * state_stride_;
-        const float* c = C + (t + 1) * Bm + static_cast<size_t>(b) * m;
-        const float* c_prev = C + t * Bm + static_cast<size_t>(b) * m;
-        for (int j = 0; j < m; ++j) {
-          const float i = a[j], f = a[m + j], o = a[2 * m + j], g = a[3 * m + j];
-          const float dht = above[j] + dh[j];
-          const float tc = tanh_approx(c[j]);
-          const float dC = dc[j] + dht * o * (1.0f - tc * tc);
-          dpre[j] = dC * g * i * (1.0f - i);
-          dpre[m + j] = dC * c_prev[j] * f * (1.0f - f);
-          dpre[2 * m + j] = dht * tc * o * (1.0f - o);
-          dpre[3 * m + j] = dC * i * (1.0f - g * g);
-          dc[j] = dC * f;
-          dh[j] = 0.0f;
-        }
+        lstm_backward(m, above, dh, dc, a, C + (t + 1) * Bm + at, C + t * Bm + at, dpre);
         break;
       }
-      case Cell::Gru: {
-        const float* h_prev = H + t * Bm + static_cast<size_t>(b) * m;
-        const float* hhn = hhn_.data() + l * unit_stride_ + row * m;
-        float* dhid = dhid_.data() + row * Gm;
-        for (int j = 0; j < m; ++j) {
-          const float r = a[j], z = a[m + j], n = a[2 * m + j];
-          const float dht = above[j] + dh[j];
-          const float dA = dht * (1.0f - z) * (1.0f - n * n);
-          dpre[2 * m + j] = dA;
-          dhid[2 * m + j] = dA * r;
-          dhid[j] = dpre[j] = dA * hhn[j] * r * (1.0f - r);
-          dhid[m + j] = dpre[m + j] = dht * (h_prev[j] - n) * z * (1.0f - z);
-          dh[j] = dht * z;
-        }
+      case Cell::Gru:
+        gru_backward(m, above, dh, a, H + t * Bm + at, hhn_.data() + l * unit_stride_ + row * m,
+                     dpre, dhid_.data() + row * Gm);
         break;
-      }
     }
   }
   // dh_{t−1} += dHidden_t (B × G·m) · Wh (G·m × m); nothing needs it below step 0.

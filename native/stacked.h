@@ -48,6 +48,9 @@ size_t scratch_floats(const Shape& s, size_t B, size_t T);
 // lib/stacked-reference.ts dropoutUniform (seed and update safe integers, update ≥ 0).
 double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t, uint32_t stream,
                        uint32_t unit);
+// The hash of all its words but the unit (one mask row's units each need one mix more).
+uint32_t dropout_row_hash(int64_t seed, int64_t update, uint32_t layer, uint32_t t,
+                          uint32_t stream);
 
 enum class OptimizerKind { Adagrad, Rmsprop, Adam };
 
