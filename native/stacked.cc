@@ -203,36 +203,59 @@ double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t,
          (1.0 / 16777216.0);
 }
 
+namespace {
+
+// Clip to [−clip, clip]; a NaN gradient stays NaN, as in lib/optimizers.ts.
+inline float clipped(float raw, float clip) { return raw > clip ? clip : (raw < -clip ? -clip : raw); }
+
+// One loop per rule, so that each vectorizes.
+RNN_VECTOR_CLONES void adagrad(size_t n, float* __restrict params, const float* __restrict grads,
+                               float* __restrict second, float eta, float epsilon, float clip) {
+  for (size_t j = 0; j < n; ++j) {
+    const float g = clipped(grads[j], clip);
+    second[j] += g * g;
+    params[j] -= eta * g / std::sqrt(second[j] + epsilon);
+  }
+}
+
+RNN_VECTOR_CLONES void rmsprop(size_t n, float* __restrict params, const float* __restrict grads,
+                               float* __restrict second, float eta, float epsilon, float clip,
+                               float decay, float keep) {
+  for (size_t j = 0; j < n; ++j) {
+    const float g = clipped(grads[j], clip);
+    second[j] = decay * second[j] + keep * g * g;
+    params[j] -= eta * g / (std::sqrt(second[j]) + epsilon);
+  }
+}
+
+RNN_VECTOR_CLONES void adam(size_t n, float* __restrict params, const float* __restrict grads,
+                            float* __restrict second, float* __restrict first, float eta,
+                            float epsilon, float clip, float beta1, float keep1, float beta2,
+                            float keep2, float correction1, float correction2) {
+  for (size_t j = 0; j < n; ++j) {
+    const float g = clipped(grads[j], clip);
+    first[j] = beta1 * first[j] + keep1 * g;
+    second[j] = beta2 * second[j] + keep2 * g * g;
+    const float m_hat = first[j] / correction1, v_hat = second[j] / correction2;
+    params[j] -= eta * m_hat / (std::sqrt(v_hat) + epsilon);
+  }
+}
+
+}  // namespace
+
 void optimize(const OptimizerSettings& o, size_t n, float* params, const float* grads,
               float* second, float* first, double step) {
-  const float clip = o.clip, eta = o.eta, epsilon = o.epsilon;
-  // Adam's bias corrections, in double from the step count (lib/optimizers.ts).
-  const float correction1 = static_cast<float>(1.0 - std::pow(o.beta1, step));
-  const float correction2 = static_cast<float>(1.0 - std::pow(o.beta2, step));
-  const float beta1 = static_cast<float>(o.beta1), beta2 = static_cast<float>(o.beta2),
-              decay = static_cast<float>(o.decay);
-  const float keep1 = static_cast<float>(1.0 - o.beta1), keep2 = static_cast<float>(1.0 - o.beta2),
-              keep = static_cast<float>(1.0 - o.decay);
-  for (size_t j = 0; j < n; ++j) {
-    const float raw = grads[j];
-    const float g = raw > clip ? clip : (raw < -clip ? -clip : raw);  // NaN stays NaN
-    switch (o.kind) {
-      case OptimizerKind::Adagrad:
-        second[j] += g * g;
-        params[j] -= eta * g / std::sqrt(second[j] + epsilon);
-        break;
-      case OptimizerKind::Rmsprop:
-        second[j] = decay * second[j] + keep * g * g;
-        params[j] -= eta * g / (std::sqrt(second[j]) + epsilon);
-        break;
-      case OptimizerKind::Adam: {
-        first[j] = beta1 * first[j] + keep1 * g;
-        second[j] = beta2 * second[j] + keep2 * g * g;
-        const float m_hat = first[j] / correction1, v_hat = second[j] / correction2;
-        params[j] -= eta * m_hat / (std::sqrt(v_hat) + epsilon);
-        break;
-      }
-    }
+  const auto f = [](double x) { return static_cast<float>(x); };
+  switch (o.kind) {
+    case OptimizerKind::Adagrad:
+      return adagrad(n, params, grads, second, o.eta, o.epsilon, o.clip);
+    case OptimizerKind::Rmsprop:
+      return rmsprop(n, params, grads, second, o.eta, o.epsilon, o.clip, f(o.decay), f(1.0 - o.decay));
+    case OptimizerKind::Adam:
+      // The bias corrections in double from the step count, as lib/optimizers.ts.
+      return adam(n, params, grads, second, first, o.eta, o.epsilon, o.clip, f(o.beta1),
+                  f(1.0 - o.beta1), f(o.beta2), f(1.0 - o.beta2), f(1.0 - std::pow(o.beta1, step)),
+                  f(1.0 - std::pow(o.beta2, step)));
   }
 }
 
