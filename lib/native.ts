@@ -26,6 +26,49 @@ export interface NativeHyper {
   clip: number;
 }
 
+export type CellKind = 'rnn' | 'lstm' | 'gru';
+
+/** The general model of issue 10 (native/stacked.h): what a StackedModel works on, in place. */
+export interface StackedNativeSpec {
+  cell: CellKind;
+  vocab: number;
+  hidden: number;
+  layers: number;
+  /** B, the parallel streams of a block. */
+  streams: number;
+  /** The most steps a block may have (scratch is sized for it). */
+  seqLength: number;
+  /** lib/stacked-reference.ts stackedLayout order, total length. */
+  params: Float32Array;
+  /** Same length as params. */
+  grads: Float32Array;
+  /** layers × streams × hidden, [l][b][j] row-major: the carried hidden states. */
+  h: Float32Array;
+  /** Same shape as h: lstm cell states (present, unused, for rnn/gru). */
+  c: Float32Array;
+}
+
+export interface StackedOptimizerSettings {
+  kind: 'adagrad' | 'rmsprop' | 'adam';
+  eta: number;
+  epsilon: number;
+  clip: number;
+  decay: number;
+  beta1: number;
+  beta2: number;
+}
+
+export interface StackedNativeModel {
+  /** Loss of one block, Σ_t Σ_b −log p[y] / B. x, y: steps × streams symbols, [t][b] row-major, 1 ≤ steps ≤ seqLength. With gradients true, overwrites grads with the unclipped gradients. h and c are left holding the states after the block. dropout = 0 draws no masks; seed and update are safe integers (update ≥ 0). */
+  forwardBackward(x: Int32Array, y: Int32Array, gradients: boolean, dropout: number, seed: number, update: number): number;
+  /** One optimizer step of params from grads (clip first). second/first: the optimizer state (first may be length 0 unless adam); step: the step number of this update, from 1 (Adam's bias correction). */
+  optimize(settings: StackedOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void;
+  /** streams must be 1: feeds the symbols through the layers (no dropout), moving h and c. */
+  advance(symbols: Int32Array): void;
+  /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/random.ts), updated. */
+  sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
+}
+
 export interface NativeAddon {
   /** Loss of one sequence; writes unclipped gradients to model.grads and h_T to model.state. */
   lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number;
@@ -47,6 +90,10 @@ export interface NativeAddon {
   limits(): Record<string, number>;
   /** The parameter table as the kernel computes it (lib/layout.ts computes the same). */
   parameterLayout(hidden: number, vocab: number): { name: string; shape: number[]; init: string; offset: number; length: number }[];
+  /** The general model over the spec's buffers; the spec is checked once, here. */
+  StackedModel: new (spec: StackedNativeSpec) => StackedNativeModel;
+  /** The general model's parameter table as the kernel computes it (lib/stacked-reference.ts stackedLayout computes the same). */
+  stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
 }
 
 export type NativeLoad = { addon: NativeAddon; error?: undefined } | { addon?: undefined; error: string };

@@ -223,14 +223,14 @@ export function sample(
   }
 }
 
-function argmax(o: Float64Array): number {
+export function argmax(o: Float64Array): number {
   let best = 0;
   for (let k = 1; k < o.length; k++) if (o[k] > o[best]) best = k;
   return best;
 }
 
 /** The first k whose cumulative weight exceeds u · Σ weights, with weights = exp((o − max) / τ). */
-function draw(o: Float64Array, temperature: number, u: number, weights: Float64Array): number {
+export function draw(o: Float64Array, temperature: number, u: number, weights: Float64Array): number {
   let max = -Infinity;
   for (const v of o) max = Math.max(max, v);
   let sum = 0;

@@ -15,7 +15,8 @@
 // The loss of a block is Σ_t Σ_b −log p_t,b[y_t,b] / B: the DD2424 loss of a sequence, averaged
 // over the streams.
 
-import { softmaxInPlace } from './reference';
+import { Rng } from './random';
+import { argmax, draw, softmaxInPlace } from './reference';
 
 export type CellKind = 'rnn' | 'lstm' | 'gru';
 
@@ -153,28 +154,10 @@ export function stackedLossAndGradients(
     tops.push([]);
     for (let l = 0; l < L; l++) {
       caches[t].push([]);
-      const I = l === 0 ? K : m;
-      const Wx = p[`layers.${l}.Wx`];
-      const Wh = p[`layers.${l}.Wh`];
-      const bias = p[`layers.${l}.b`];
       for (let b = 0; b < B; b++) {
         const symbol = l === 0 ? x[t][b] : -1;
         const input = l === 0 ? new Float64Array(0) : dropped(caches[t][l - 1][b].h, dropout, l - 1, t, b);
-        const hPrev = state.h[l][b];
-        const cPrev = state.c[l][b];
-        const pre = new Float64Array(G * m);
-        const hhN = new Float64Array(cell === 'gru' ? m : 0);
-        for (let r = 0; r < G * m; r++) {
-          const fromInput = bias[r] + (l === 0 ? Wx[r * I + symbol] : dot(Wx, r * I, input));
-          const fromHidden = dot(Wh, r * m, hPrev);
-          // gru's n block: Wh_n h' is added after the reset gate (cellForward).
-          if (cell === 'gru' && r >= 2 * m) hhN[r - 2 * m] = fromHidden;
-          pre[r] = fromInput + (cell === 'gru' && r >= 2 * m ? 0 : fromHidden);
-        }
-        const { gates, c, h } = cellForward(cell, m, pre, hhN, hPrev, cPrev);
-        caches[t][l].push({ input, symbol, hPrev, cPrev, gates, hhN, c, h });
-        state.h[l][b] = h;
-        state.c[l][b] = c;
+        caches[t][l].push(layerStep(s, p, l, symbol, input, state, b));
       }
     }
     for (let b = 0; b < B; b++) {
@@ -242,6 +225,34 @@ export function stackedLossAndGradients(
     }
   }
   return loss;
+}
+
+/**
+ * One step of layer l for stream b: from its input (layer 0: the symbol; else the layer below's
+ * output after dropout) and the stream's states, which it moves on. Returns what backward needs.
+ */
+function layerStep(s: StackedShape, p: View, l: number, symbol: number, input: Float64Array, state: StackedState, b: number): StepCache {
+  const { cell, hidden: m } = s;
+  const G = GATES[cell];
+  const I = l === 0 ? s.vocab : m;
+  const Wx = p[`layers.${l}.Wx`];
+  const Wh = p[`layers.${l}.Wh`];
+  const bias = p[`layers.${l}.b`];
+  const hPrev = state.h[l][b];
+  const cPrev = state.c[l][b];
+  const pre = new Float64Array(G * m);
+  const hhN = new Float64Array(cell === 'gru' ? m : 0);
+  for (let r = 0; r < G * m; r++) {
+    const fromInput = bias[r] + (l === 0 ? Wx[r * I + symbol] : dot(Wx, r * I, input));
+    const fromHidden = dot(Wh, r * m, hPrev);
+    // gru's n block: Wh_n h' is added after the reset gate (cellForward).
+    if (cell === 'gru' && r >= 2 * m) hhN[r - 2 * m] = fromHidden;
+    pre[r] = fromInput + (cell === 'gru' && r >= 2 * m ? 0 : fromHidden);
+  }
+  const { gates, c, h } = cellForward(cell, m, pre, hhN, hPrev, cPrev);
+  state.h[l][b] = h;
+  state.c[l][b] = c;
+  return { input, symbol, hPrev, cPrev, gates, hhN, c, h };
 }
 
 function dot(matrix: Float64Array, offset: number, v: Float64Array): number {
@@ -317,4 +328,48 @@ function cellBackward(cell: CellKind, m: number, k: StepCache, dh: Float64Array,
     }
   }
   return { dPre, dhPrev, dcPrev, dhhN };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One stream, no dropout: advancing the states and sampling (lib/reference.ts advance and sample
+// for the general model; native/stacked.cc mirrors them).
+
+/** Feeds one symbol through the layers of stream 0; returns the top layer's output. */
+function stepOneStream(s: StackedShape, p: View, state: StackedState, symbol: number): Float64Array {
+  let input: Float64Array = new Float64Array(0);
+  for (let l = 0; l < s.layers; l++) input = layerStep(s, p, l, symbol, input, state, 0).h;
+  return input;
+}
+
+/** Feeds the symbols through the layers of a one-stream state, moving it on. */
+export function stackedAdvance(s: StackedShape, params: Float64Array, state: StackedState, symbols: ArrayLike<number>): void {
+  const p = views(s, params);
+  for (let i = 0; i < symbols.length; i++) stepOneStream(s, p, state, symbols[i]);
+}
+
+/**
+ * Fills out with drawn symbols: each step feeds the previous symbol (first: `first`) and draws the
+ * next from softmax(o / temperature), as lib/reference.ts sample; temperature 0 takes the argmax.
+ * The one-stream state is moved on.
+ */
+export function stackedSample(
+  s: StackedShape,
+  params: Float64Array,
+  state: StackedState,
+  first: number,
+  temperature: number,
+  rng: Rng,
+  out: Int32Array
+): void {
+  const { vocab: K, hidden: m } = s;
+  const p = views(s, params);
+  const o = new Float64Array(K);
+  const weights = new Float64Array(K);
+  let x = first;
+  for (let i = 0; i < out.length; i++) {
+    const top = stepOneStream(s, p, state, x);
+    for (let k = 0; k < K; k++) o[k] = p.c[k] + dot(p.V, k * m, top);
+    x = temperature === 0 ? argmax(o) : draw(o, temperature, rng.uniform(), weights);
+    out[i] = x;
+  }
 }

@@ -11,11 +11,13 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
 #include "rnn.h"
+#include "stacked.h"
 
 namespace {
 
@@ -26,6 +28,8 @@ constexpr int kMaxSeqLength = RNN_LIMIT_MAXSEQLENGTH;
 // Scratch floats one sequence may need: (T+1)·m + T·m + T·K.
 constexpr size_t kMaxWorkspaceFloats = RNN_LIMIT_MAXWORKSPACEFLOATS;
 constexpr size_t kMaxParameters = RNN_LIMIT_MAXPARAMETERS;
+constexpr int kMaxLayers = RNN_LIMIT_MAXLAYERS;
+constexpr int kMaxStreams = RNN_LIMIT_MAXSTREAMS;
 
 [[noreturn]] void throw_type(Napi::Env env, const std::string& msg) {
   throw Napi::TypeError::New(env, msg);
@@ -304,6 +308,8 @@ Napi::Value Limits(const Napi::CallbackInfo& info) {
   limits.Set("maxSeqLength", kMaxSeqLength);
   limits.Set("maxWorkspaceFloats", static_cast<double>(kMaxWorkspaceFloats));
   limits.Set("maxParameters", static_cast<double>(kMaxParameters));
+  limits.Set("maxLayers", kMaxLayers);
+  limits.Set("maxStreams", kMaxStreams);
   return limits;
 }
 
@@ -329,6 +335,276 @@ Napi::Value ParameterLayout(const Napi::CallbackInfo& info) {
   return entries;
 }
 
+// ---- the general model of issue 10 (native/stacked.h) ----
+
+stacked::Cell cell_arg(Napi::Env env, Napi::Value v, const char* name) {
+  if (!v.IsString()) throw_type(env, std::string(name) + " must be a string");
+  const std::string cell = v.As<Napi::String>().Utf8Value();
+  if (cell == "rnn") return stacked::Cell::Rnn;
+  if (cell == "lstm") return stacked::Cell::Lstm;
+  if (cell == "gru") return stacked::Cell::Gru;
+  throw_range(env, std::string(name) + " must be 'rnn', 'lstm' or 'gru'");
+}
+
+stacked::Shape stacked_shape(Napi::Env env, Napi::Value cell, Napi::Value vocab, Napi::Value hidden,
+                             Napi::Value layers, const std::string& prefix) {
+  stacked::Shape s;
+  s.cell = cell_arg(env, cell, (prefix + "cell").c_str());
+  s.vocab = int_in_range(env, vocab, (prefix + "vocab").c_str(), 1, kMaxVocab);
+  s.hidden = int_in_range(env, hidden, (prefix + "hidden").c_str(), 1, kMaxHidden);
+  s.layers = int_in_range(env, layers, (prefix + "layers").c_str(), 1, kMaxLayers);
+  const size_t count = stacked::parameter_count(s);  // < 2^50 within the limits above
+  if (count > kMaxParameters)
+    throw_range(env, "the model has " + std::to_string(count) + " parameters; at most " +
+                         std::to_string(kMaxParameters));
+  return s;
+}
+
+// A safe integer (|x| ≤ 2^53 − 1) of at least `lo`.
+int64_t safe_integer(Napi::Env env, Napi::Value v, const char* name, double lo) {
+  const double x = number_arg(env, v, name);
+  if (!(x >= lo && std::fabs(x) <= 9007199254740991.0) || std::floor(x) != x)
+    throw_range(env, std::string(name) + " must be a safe integer" +
+                         (lo > -9007199254740991.0 ? " ≥ " + std::to_string(static_cast<int64_t>(lo)) : ""));
+  return static_cast<int64_t>(x);
+}
+
+// A number in [0, 1).
+double unit_interval(Napi::Env env, Napi::Value v, const char* name) {
+  const double x = number_arg(env, v, name);
+  if (!(x >= 0 && x < 1)) throw_range(env, std::string(name) + " must be a number in [0, 1)");
+  return x;
+}
+
+// Byte ranges of two typed arrays (of any element types) must not overlap.
+void check_apart(Napi::Env env, const void* a, size_t a_bytes, const void* b, size_t b_bytes,
+                 const std::string& what) {
+  const auto* pa = static_cast<const char*>(a);
+  const auto* pb = static_cast<const char*>(b);
+  if (a_bytes > 0 && b_bytes > 0 && pa < pb + b_bytes && pb < pa + a_bytes)
+    throw_range(env, what + " must not overlap");
+}
+
+// Symbols checked in place (no copy: the caller checks they do not overlap what the kernel writes).
+const int32_t* symbols_in_place(Napi::Env env, Napi::Value v, const char* name, int K, size_t* n) {
+  const Array a = typed_array(env, v, {napi_int32_array}, "an Int32Array", name);
+  const auto* x = static_cast<const int32_t*>(a.data);
+  for (size_t i = 0; i < a.length; ++i)
+    if (x[i] < 0 || x[i] >= K)
+      throw_range(env, std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(x[i]) +
+                           " is outside the vocabulary [0, " + std::to_string(K) + ")");
+  *n = a.length;
+  return x;
+}
+
+// new StackedModel(spec): see lib/native.ts StackedNativeSpec. The spec is checked once here;
+// the typed arrays are kept alive by references, and each call takes their pointers again (and
+// checks their lengths, so a detached buffer is refused rather than used).
+class StackedModel : public Napi::ObjectWrap<StackedModel> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "StackedModel",
+                       {InstanceMethod("forwardBackward", &StackedModel::ForwardBackward),
+                        InstanceMethod("optimize", &StackedModel::Optimize),
+                        InstanceMethod("advance", &StackedModel::Advance),
+                        InstanceMethod("sample", &StackedModel::Sample)});
+  }
+
+  explicit StackedModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StackedModel>(info) {
+    Napi::Env env = info.Env();
+    const Napi::Object spec = object_arg(env, info[0], "spec");
+    const Napi::Value cell = spec.Get("cell"), vocab = spec.Get("vocab"),
+                      hidden = spec.Get("hidden"), layers = spec.Get("layers"),
+                      streams = spec.Get("streams"), seq = spec.Get("seqLength");
+    const Napi::Value params = spec.Get("params"), grads = spec.Get("grads"), h = spec.Get("h"),
+                      c = spec.Get("c");
+    const stacked::Shape s = stacked_shape(env, cell, vocab, hidden, layers, "spec.");
+    const int B = int_in_range(env, streams, "spec.streams", 1, kMaxStreams);
+    const int T = int_in_range(env, seq, "spec.seqLength", 1, kMaxSeqLength);
+    const size_t scratch = stacked::scratch_floats(s, B, T);  // < 2^60 within the limits
+    if (scratch > kMaxWorkspaceFloats)
+      throw_range(env, "the model needs " + std::to_string(scratch) +
+                           " scratch floats (streams × seqLength × layers × hidden …); at most " +
+                           std::to_string(kMaxWorkspaceFloats));
+    parameters_ = stacked::parameter_count(s);
+    state_length_ = static_cast<size_t>(s.layers) * B * s.hidden;
+
+    const Bound bound = Bound{float32_array(env, params, "spec.params", parameters_),
+                              float32_array(env, grads, "spec.grads", parameters_),
+                              float32_array(env, h, "spec.h", state_length_),
+                              float32_array(env, c, "spec.c", state_length_)};
+    const size_t P = parameters_ * sizeof(float), S = state_length_ * sizeof(float);
+    check_apart(env, bound.params, P, bound.grads, P, "spec.params and spec.grads");
+    check_apart(env, bound.params, P, bound.h, S, "spec.params and spec.h");
+    check_apart(env, bound.params, P, bound.c, S, "spec.params and spec.c");
+    check_apart(env, bound.grads, P, bound.h, S, "spec.grads and spec.h");
+    check_apart(env, bound.grads, P, bound.c, S, "spec.grads and spec.c");
+    check_apart(env, bound.h, S, bound.c, S, "spec.h and spec.c");
+    params_ = Napi::Persistent(params.As<Napi::Object>());
+    grads_ = Napi::Persistent(grads.As<Napi::Object>());
+    h_ = Napi::Persistent(h.As<Napi::Object>());
+    c_ = Napi::Persistent(c.As<Napi::Object>());
+    model_ = guarded(env, [&] { return std::make_unique<stacked::Model>(s, B, T); });
+  }
+
+ private:
+  struct Bound {
+    float* params;
+    float* grads;
+    float* h;
+    float* c;
+  };
+
+  // Phase 2 of every call: the kept arrays' pointers, handed to the kernel.
+  Bound bind(Napi::Env env) {
+    Bound b{float32_array(env, params_.Value(), "spec.params", parameters_),
+            float32_array(env, grads_.Value(), "spec.grads", parameters_),
+            float32_array(env, h_.Value(), "spec.h", state_length_),
+            float32_array(env, c_.Value(), "spec.c", state_length_)};
+    model_->bind(b.params, b.grads, b.h, b.c);
+    return b;
+  }
+
+  // Refuses an array the kernel reads while writing `b`'s grads, h or c (or params, when written).
+  void check_apart_from_written(Napi::Env env, const Bound& b, const void* data, size_t bytes,
+                                const std::string& name, bool params_written) {
+    const size_t P = parameters_ * sizeof(float), S = state_length_ * sizeof(float);
+    check_apart(env, data, bytes, b.grads, P, name + " and spec.grads");
+    check_apart(env, data, bytes, b.h, S, name + " and spec.h");
+    check_apart(env, data, bytes, b.c, S, name + " and spec.c");
+    if (params_written) check_apart(env, data, bytes, b.params, P, name + " and spec.params");
+  }
+
+  // forwardBackward(x, y, gradients, dropout, seed, update): number
+  Napi::Value ForwardBackward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[2].IsBoolean()) throw_type(env, "gradients must be a boolean");
+    const bool gradients = info[2].As<Napi::Boolean>().Value();
+    const double dropout = unit_interval(env, info[3], "dropout");
+    const int64_t seed = safe_integer(env, info[4], "seed", -9007199254740991.0);
+    const int64_t update = safe_integer(env, info[5], "update", 0);
+
+    const Bound b = bind(env);
+    const int K = model_->shape().vocab, B = model_->streams();
+    size_t nx = 0, ny = 0;
+    const int32_t* x = symbols_in_place(env, info[0], "x", K, &nx);
+    const int32_t* y = symbols_in_place(env, info[1], "y", K, &ny);
+    if (ny != nx) throw_range(env, "y must have the same length as x");
+    if (nx == 0 || nx % B != 0 || nx / B > static_cast<size_t>(model_->seq_length()))
+      throw_range(env, "x must hold steps × streams symbols (streams = " + std::to_string(B) +
+                           ", 1 ≤ steps ≤ seqLength = " + std::to_string(model_->seq_length()) +
+                           "), got " + std::to_string(nx));
+    check_apart_from_written(env, b, x, nx * sizeof(int32_t), "x", false);
+    check_apart_from_written(env, b, y, ny * sizeof(int32_t), "y", false);
+    const double loss = model_->forward_backward(x, y, static_cast<int>(nx / B), gradients,
+                                                 dropout, seed, update);
+    return Napi::Number::New(env, loss);
+  }
+
+  // optimize(settings, second, first, step): undefined
+  Napi::Value Optimize(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const Napi::Object o = object_arg(env, info[0], "settings");
+    const Napi::Value kind = o.Get("kind"), eta = o.Get("eta"), epsilon = o.Get("epsilon"),
+                      clip = o.Get("clip"), decay = o.Get("decay"), beta1 = o.Get("beta1"),
+                      beta2 = o.Get("beta2");
+    stacked::OptimizerSettings settings;
+    if (!kind.IsString()) throw_type(env, "settings.kind must be a string");
+    const std::string name = kind.As<Napi::String>().Utf8Value();
+    if (name == "adagrad") settings.kind = stacked::OptimizerKind::Adagrad;
+    else if (name == "rmsprop") settings.kind = stacked::OptimizerKind::Rmsprop;
+    else if (name == "adam") settings.kind = stacked::OptimizerKind::Adam;
+    else throw_range(env, "settings.kind must be 'adagrad', 'rmsprop' or 'adam'");
+    settings.eta = positive_float(env, eta, "settings.eta");
+    settings.epsilon = positive_float(env, epsilon, "settings.epsilon");
+    settings.clip = positive_float(env, clip, "settings.clip");
+    settings.decay = unit_interval(env, decay, "settings.decay");
+    settings.beta1 = unit_interval(env, beta1, "settings.beta1");
+    settings.beta2 = unit_interval(env, beta2, "settings.beta2");
+    const int64_t step = safe_integer(env, info[3], "step", 1);
+
+    const Bound b = bind(env);
+    const size_t P = parameters_;
+    float* second = float32_array(env, info[1], "second", P);
+    const bool adam = settings.kind == stacked::OptimizerKind::Adam;
+    const Array first = typed_array(env, info[2], {napi_float32_array}, "a Float32Array", "first");
+    if (first.length != (adam ? P : 0) && first.length != P)
+      throw_range(env, "first must have length " + std::to_string(P) +
+                           (adam ? "" : " or 0") + ", got " + std::to_string(first.length));
+    check_apart_from_written(env, b, second, P * sizeof(float), "second", true);
+    check_apart_from_written(env, b, first.data, first.length * sizeof(float), "first", true);
+    check_apart(env, second, P * sizeof(float), first.data, first.length * sizeof(float),
+                "second and first");
+    stacked::optimize(settings, P, b.params, b.grads, second, static_cast<float*>(first.data),
+                      static_cast<double>(step));
+    return env.Undefined();
+  }
+
+  void require_one_stream(Napi::Env env, const char* what) {
+    if (model_->streams() != 1)
+      throw_range(env, std::string(what) + " needs a model of one stream (this one has " +
+                           std::to_string(model_->streams()) + ")");
+  }
+
+  // advance(symbols): undefined
+  Napi::Value Advance(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    require_one_stream(env, "advance");
+    const Bound b = bind(env);
+    size_t n = 0;
+    const int32_t* x = symbols_in_place(env, info[0], "symbols", model_->shape().vocab, &n);
+    check_apart_from_written(env, b, x, n * sizeof(int32_t), "symbols", false);
+    model_->advance(x, n);
+    return env.Undefined();
+  }
+
+  // sample(first, temperature, rng, out): undefined
+  Napi::Value Sample(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    require_one_stream(env, "sample");
+    const int first = int_in_range(env, info[0], "first", 0, model_->shape().vocab - 1);
+    const double temperature = number_arg(env, info[1], "temperature");
+    if (!(temperature >= 0 && std::isfinite(temperature)))
+      throw_range(env, "temperature must be a finite number ≥ 0");
+
+    const Bound b = bind(env);
+    uint32_t* rng = typed_array_of_length<uint32_t>(env, info[2], napi_uint32_array,
+                                                    "a Uint32Array", "rng", 4);
+    const Array out = typed_array(env, info[3], {napi_int32_array}, "an Int32Array", "out");
+    if ((rng[0] | rng[1] | rng[2] | rng[3]) == 0) throw_range(env, "rng state must not be all zero");
+    check_apart_from_written(env, b, rng, 4 * sizeof(uint32_t), "rng", true);
+    check_apart_from_written(env, b, out.data, out.length * sizeof(int32_t), "out", true);
+    check_apart(env, rng, 4 * sizeof(uint32_t), out.data, out.length * sizeof(int32_t),
+                "rng and out");
+    model_->sample(first, temperature, rng, static_cast<int32_t*>(out.data), out.length);
+    return env.Undefined();
+  }
+
+  std::unique_ptr<stacked::Model> model_;
+  Napi::ObjectReference params_, grads_, h_, c_;
+  size_t parameters_ = 0, state_length_ = 0;
+};
+
+// stackedLayout(cell, vocab, hidden, layers): [{name, shape, offset, length}] as the kernel has it.
+Napi::Value StackedLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const stacked::Shape s = stacked_shape(env, info[0], info[1], info[2], info[3], "");
+  const std::vector<stacked::Parameter> table = stacked::layout(s);
+  Napi::Array entries = Napi::Array::New(env, table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    const stacked::Parameter& p = table[i];
+    Napi::Array shape = Napi::Array::New(env, p.shape.size());
+    for (size_t d = 0; d < p.shape.size(); ++d) shape.Set(static_cast<uint32_t>(d), p.shape[d]);
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", p.name);
+    entry.Set("shape", shape);
+    entry.Set("offset", static_cast<double>(p.offset));
+    entry.Set("length", static_cast<double>(p.length));
+    entries.Set(static_cast<uint32_t>(i), entry);
+  }
+  return entries;
+}
+
 // blasInfo(): string — the BLAS build in use, for benchmarks and bug reports.
 Napi::Value BlasInfo(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), openblas_get_config());
@@ -344,6 +620,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blasInfo", Napi::Function::New(env, BlasInfo, "blasInfo"));
   exports.Set("limits", Napi::Function::New(env, Limits, "limits"));
   exports.Set("parameterLayout", Napi::Function::New(env, ParameterLayout, "parameterLayout"));
+  exports.Set("StackedModel", StackedModel::Define(env));
+  exports.Set("stackedLayout", Napi::Function::New(env, StackedLayout, "stackedLayout"));
   return exports;
 }
 

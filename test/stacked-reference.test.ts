@@ -10,7 +10,9 @@ import {
   dropoutUniform,
   Dropout,
   stackedLayout,
+  stackedAdvance,
   stackedLossAndGradients,
+  stackedSample,
   StackedShape,
   StackedState,
   zeroState,
@@ -131,6 +133,35 @@ describe('stacked reference: rnn, lstm and gru cells, layers, streams, dropout',
       actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-12, `${p.name}[${i}]: ${v} vs ${expected[i]}`));
     }
     state.h[0][0].forEach((v, i) => assert.ok(Math.abs(v - h[i]) <= 1e-14, `h[${i}]`));
+  });
+
+  it('rnn, one layer: stackedAdvance and stackedSample draw exactly what the vanilla advance and sample draw', () => {
+    const m = 6;
+    const s: StackedShape = { cell: 'rnn', vocab: K, hidden: m, layers: 1 };
+    const rng = Rng.fromSeed(10);
+    const layout = makeLayout(m, K);
+    const flat = normal(rng, layout.total, 0.8);
+    const { parameters, total } = stackedLayout(s);
+    const stacked = new Float64Array(total);
+    const names: Record<string, string> = { 'layers.0.Wx': 'U', 'layers.0.Wh': 'W', 'layers.0.b': 'b', V: 'V', c: 'c' };
+    for (const p of parameters) {
+      const [offset, length] = layout.slices[names[p.name] as 'U'];
+      stacked.set(flat.subarray(offset, offset + length), p.offset);
+    }
+    const h = new Float64Array(m);
+    const state = zeroState(s, 1);
+    vanilla.advance(layout, flat, h, [1, 2, 3]);
+    stackedAdvance(s, stacked, state, [1, 2, 3]);
+    // The same sums in another order (b + U[:, x] + W h against (b + Wx[:, x]) + Wh h): equal to rounding.
+    state.h[0][0].forEach((v, i) => assert.ok(Math.abs(v - h[i]) <= 1e-14, `h[${i}]: ${v} vs ${h[i]}`));
+    for (const temperature of [1, 0.5, 0]) {
+      const expected = new Int32Array(300);
+      const drawn = new Int32Array(300);
+      vanilla.sample(layout, flat, h, 2, temperature, Rng.fromSeed(4), expected);
+      stackedSample(s, stacked, state, 2, temperature, Rng.fromSeed(4), drawn);
+      assert.deepStrictEqual(Array.from(drawn), Array.from(expected), `temperature ${temperature}`);
+      assert.ok(new Set(drawn).size > (temperature === 0 ? 0 : 2), 'the draws vary');
+    }
   });
 
   it('dropout masks: the same unit gets the same draw, the draws are uniform, and p drops about p of the units', () => {

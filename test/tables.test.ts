@@ -3,7 +3,8 @@
 import assert from 'assert';
 import { loadNative } from '../lib';
 import { makeLayout } from '../lib/layout';
-import { LIMITS } from '../lib/limits';
+import { LIMITS, stackedScratchFloats } from '../lib/limits';
+import { CellKind, stackedLayout } from '../lib/stacked-reference';
 
 describe('tables shared with the addon', () => {
   const addon = () => {
@@ -23,5 +24,34 @@ describe('tables shared with the addon', () => {
 
   it('the limits (lib/model-limits.json) the addon was compiled with', () => {
     assert.deepStrictEqual(addon().limits(), { ...LIMITS });
+  });
+
+  const CELLS: CellKind[] = ['rnn', 'lstm', 'gru'];
+
+  it('the general model\'s parameter table (stackedLayout) for each cell × {1, 2, 3} layers', () => {
+    for (const cell of CELLS) {
+      for (const layers of [1, 2, 3]) {
+        for (const [hidden, vocab] of [[1, 1], [5, 65], [7, 3]]) {
+          const shape = { cell, vocab, hidden, layers };
+          const { parameters } = stackedLayout(shape);
+          assert.deepStrictEqual(addon().stackedLayout(cell, vocab, hidden, layers), parameters, JSON.stringify(shape));
+        }
+      }
+    }
+  });
+
+  it('the general model\'s scratch: the addon refuses a model beyond the limit, naming stackedScratchFloats\'s number', () => {
+    for (const cell of CELLS) {
+      for (const [layers, streams, seqLength] of [[1, 4000, 1000], [2, 700, 900], [3, 50, 20000]]) {
+        const shape = { cell, vocab: 65, hidden: 64, layers };
+        const { floats, limit } = stackedScratchFloats(shape, streams, seqLength);
+        assert.strictEqual(limit, LIMITS.maxWorkspaceFloats);
+        assert.ok(floats > limit, `${JSON.stringify(shape)}: pick a larger example`);
+        const { total } = stackedLayout(shape);
+        const states = layers * streams * 64;
+        const spec = { ...shape, streams, seqLength, params: new Float32Array(total), grads: new Float32Array(total), h: new Float32Array(states), c: new Float32Array(states) };
+        assert.throws(() => new (addon().StackedModel)(spec), (error: Error) => error instanceof RangeError && error.message.includes(`needs ${floats} scratch floats`), `${cell}, ${layers} layers`);
+      }
+    }
   });
 });

@@ -1,0 +1,523 @@
+#include "stacked.h"
+
+#include "fastmath.h"
+#include "rnn.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace stacked {
+
+using rnn::exp_approx;
+using rnn::tanh_approx;
+
+int gates(Cell cell) { return cell == Cell::Rnn ? 1 : (cell == Cell::Lstm ? 4 : 3); }
+
+std::vector<Parameter> layout(const Shape& s) {
+  const int G = gates(s.cell), m = s.hidden;
+  std::vector<Parameter> table;
+  for (int l = 0; l < s.layers; ++l) {
+    const std::string prefix = "layers." + std::to_string(l) + ".";
+    table.push_back({prefix + "Wx", {G * m, l == 0 ? s.vocab : m}, 0, 0});
+    table.push_back({prefix + "Wh", {G * m, m}, 0, 0});
+    table.push_back({prefix + "b", {G * m}, 0, 0});
+  }
+  table.push_back({"V", {s.vocab, m}, 0, 0});
+  table.push_back({"c", {s.vocab}, 0, 0});
+  size_t offset = 0;
+  for (Parameter& p : table) {
+    p.offset = offset;
+    p.length = 1;
+    for (int d : p.shape) p.length *= static_cast<size_t>(d);
+    offset += p.length;
+  }
+  return table;
+}
+
+size_t parameter_count(const Shape& s) {
+  const size_t G = gates(s.cell), m = s.hidden, K = s.vocab, L = s.layers;
+  return G * m * K + (L - 1) * G * m * m + L * (G * m * m + G * m) + K * m + K;
+}
+
+size_t scratch_floats(const Shape& s, size_t B, size_t T) {
+  const size_t G = gates(s.cell), m = s.hidden, K = s.vocab, L = s.layers, N = T * B;
+  const size_t states = (T + 1) * B * m;
+  const bool lstm = s.cell == Cell::Lstm, gru = s.cell == Cell::Gru;
+  const size_t per_layer = states * (lstm ? 2 : 1) + N * G * m + (gru ? N * m : 0) + 2 * N * m;
+  return L * per_layer + B * G * m + N * K + N * G * m * (gru ? 2 : 1) + 2 * N * m + 2 * B * m;
+}
+
+namespace {
+
+// The finaliser of MurmurHash3, as lib/stacked-reference.ts mix32.
+uint32_t mix32(uint32_t x) {
+  x = (x ^ (x >> 16)) * 0x85ebca6bu;
+  x = (x ^ (x >> 13)) * 0xc2b2ae35u;
+  return x ^ (x >> 16);
+}
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+
+// The 24 bits of one unit's uniform, from the hash of its row (all words but the unit).
+inline uint32_t dropout_unit_bits(uint32_t row_hash, uint32_t unit) {
+  return mix32((row_hash ^ unit) + 0x9e3779b9u) >> 8;
+}
+
+// One row of a mask and of the dropped output: a unit is dropped when its uniform k / 2^24 is
+// below p, that is when k < ⌈p·2^24⌉ (an integer compare, so the loop vectorizes).
+RNN_VECTOR_CLONES void mask_row(int m, uint32_t row_hash, uint32_t threshold, float scale,
+                                const float* __restrict h, float* __restrict mask,
+                                float* __restrict out) {
+  for (int j = 0; j < m; ++j) {
+    mask[j] = dropout_unit_bits(row_hash, static_cast<uint32_t>(j)) < threshold ? 0.0f : scale;
+    out[j] = h[j] * mask[j];
+  }
+}
+
+// The cells' element-wise steps for one stream, forward (a: the pre-activations, replaced by
+// the gates; hp: the hidden products) and backward (dh, dc: carried in and out).
+RNN_VECTOR_CLONES void rnn_forward(int m, float* __restrict a, const float* __restrict hp,
+                                   float* __restrict h) {
+  for (int j = 0; j < m; ++j) {
+    a[j] = tanh_approx(a[j] + hp[j]);
+    h[j] = a[j];
+  }
+}
+
+RNN_VECTOR_CLONES void lstm_forward(int m, float* __restrict a, const float* __restrict hp,
+                                    const float* __restrict c_prev, float* __restrict c,
+                                    float* __restrict h) {
+  for (int j = 0; j < m; ++j) {
+    const float i = sigmoid(a[j] + hp[j]);
+    const float f = sigmoid(a[m + j] + hp[m + j]);
+    const float o = sigmoid(a[2 * m + j] + hp[2 * m + j]);
+    const float g = tanh_approx(a[3 * m + j] + hp[3 * m + j]);
+    a[j] = i;
+    a[m + j] = f;
+    a[2 * m + j] = o;
+    a[3 * m + j] = g;
+    c[j] = f * c_prev[j] + i * g;
+    h[j] = o * tanh_approx(c[j]);
+  }
+}
+
+RNN_VECTOR_CLONES void gru_forward(int m, float* __restrict a, const float* __restrict hp,
+                                   const float* __restrict h_prev, float* __restrict hhn,
+                                   float* __restrict h) {
+  for (int j = 0; j < m; ++j) {
+    const float r = sigmoid(a[j] + hp[j]);
+    const float z = sigmoid(a[m + j] + hp[m + j]);
+    const float n = tanh_approx(a[2 * m + j] + r * hp[2 * m + j]);
+    a[j] = r;
+    a[m + j] = z;
+    a[2 * m + j] = n;
+    hhn[j] = hp[2 * m + j];
+    h[j] = (1.0f - z) * n + z * h_prev[j];
+  }
+}
+
+RNN_VECTOR_CLONES void rnn_backward(int m, const float* __restrict above, float* __restrict dh,
+                                    const float* __restrict h, float* __restrict dpre) {
+  for (int j = 0; j < m; ++j) {
+    dpre[j] = (above[j] + dh[j]) * (1.0f - h[j] * h[j]);
+    dh[j] = 0.0f;
+  }
+}
+
+RNN_VECTOR_CLONES void lstm_backward(int m, const float* __restrict above, float* __restrict dh,
+                                     float* __restrict dc, const float* __restrict a,
+                                     const float* __restrict c, const float* __restrict c_prev,
+                                     float* __restrict dpre) {
+  for (int j = 0; j < m; ++j) {
+    const float i = a[j], f = a[m + j], o = a[2 * m + j], g = a[3 * m + j];
+    const float dht = above[j] + dh[j];
+    const float tc = tanh_approx(c[j]);
+    const float dC = dc[j] + dht * o * (1.0f - tc * tc);
+    dpre[j] = dC * g * i * (1.0f - i);
+    dpre[m + j] = dC * c_prev[j] * f * (1.0f - f);
+    dpre[2 * m + j] = dht * tc * o * (1.0f - o);
+    dpre[3 * m + j] = dC * i * (1.0f - g * g);
+    dc[j] = dC * f;
+    dh[j] = 0.0f;
+  }
+}
+
+// dhid: dPre except the n block, where it is dA·r (the gradient of Wh_n h').
+RNN_VECTOR_CLONES void gru_backward(int m, const float* __restrict above, float* __restrict dh,
+                                    const float* __restrict a, const float* __restrict h_prev,
+                                    const float* __restrict hhn, float* __restrict dpre,
+                                    float* __restrict dhid) {
+  for (int j = 0; j < m; ++j) {
+    const float r = a[j], z = a[m + j], n = a[2 * m + j];
+    const float dht = above[j] + dh[j];
+    const float dA = dht * (1.0f - z) * (1.0f - n * n);
+    const float dr = dA * hhn[j] * r * (1.0f - r);
+    const float dz = dht * (h_prev[j] - n) * z * (1.0f - z);
+    dpre[j] = dhid[j] = dr;
+    dpre[m + j] = dhid[m + j] = dz;
+    dpre[2 * m + j] = dA;
+    dhid[2 * m + j] = dA * r;
+    dh[j] = dht * z;
+  }
+}
+
+// Turns a row of logits into probabilities in place; returns log p[target] (as native/rnn.cc).
+double softmax_row(float* o, int K, int32_t target) {
+  const float max = *std::max_element(o, o + K);
+  const double shifted_target = static_cast<double>(o[target]) - max;
+  double sum = 0;
+  for (int k = 0; k < K; ++k) sum += o[k] = exp_approx(o[k] - max);
+  const float inverse = static_cast<float>(1.0 / sum);
+  for (int k = 0; k < K; ++k) o[k] *= inverse;
+  return shifted_target - std::log(sum);
+}
+
+// Σ over the rows of an n × width block, into out (width).
+void column_sums(const float* block, size_t n, int width, float* out) {
+  std::fill(out, out + width, 0.0f);
+  for (size_t r = 0; r < n; ++r)
+    for (int k = 0; k < width; ++k) out[k] += block[r * width + k];
+}
+
+}  // namespace
+
+uint32_t dropout_row_hash(int64_t seed, int64_t update, uint32_t layer, uint32_t t,
+                          uint32_t stream) {
+  // JS: seed | 0 and word >>> 0 keep the low 32 bits; Math.floor(x / 2^32) is the arithmetic
+  // shift (floor division, also for negative seeds).
+  const uint32_t words[6] = {static_cast<uint32_t>(static_cast<uint64_t>(seed >> 32)),
+                             static_cast<uint32_t>(static_cast<uint64_t>(update)),
+                             static_cast<uint32_t>(static_cast<uint64_t>(update >> 32)),
+                             layer, t, stream};
+  uint32_t h = mix32(static_cast<uint32_t>(static_cast<uint64_t>(seed)));
+  for (uint32_t word : words) h = mix32((h ^ word) + 0x9e3779b9u);
+  return h;
+}
+
+double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t, uint32_t stream,
+                       uint32_t unit) {
+  return dropout_unit_bits(dropout_row_hash(seed, update, layer, t, stream), unit) *
+         (1.0 / 16777216.0);
+}
+
+namespace {
+
+// Clip to [−clip, clip]; a NaN gradient stays NaN, as in lib/optimizers.ts.
+inline float clipped(float raw, float clip) { return raw > clip ? clip : (raw < -clip ? -clip : raw); }
+
+// One loop per rule, so that each vectorizes.
+RNN_VECTOR_CLONES void adagrad(size_t n, float* __restrict params, const float* __restrict grads,
+                               float* __restrict second, float eta, float epsilon, float clip) {
+  for (size_t j = 0; j < n; ++j) {
+    const float g = clipped(grads[j], clip);
+    second[j] += g * g;
+    params[j] -= eta * g / std::sqrt(second[j] + epsilon);
+  }
+}
+
+RNN_VECTOR_CLONES void rmsprop(size_t n, float* __restrict params, const float* __restrict grads,
+                               float* __restrict second, float eta, float epsilon, float clip,
+                               float decay, float keep) {
+  for (size_t j = 0; j < n; ++j) {
+    const float g = clipped(grads[j], clip);
+    second[j] = decay * second[j] + keep * g * g;
+    params[j] -= eta * g / (std::sqrt(second[j]) + epsilon);
+  }
+}
+
+RNN_VECTOR_CLONES void adam(size_t n, float* __restrict params, const float* __restrict grads,
+                            float* __restrict second, float* __restrict first, float eta,
+                            float epsilon, float clip, float beta1, float keep1, float beta2,
+                            float keep2, float correction1, float correction2) {
+  for (size_t j = 0; j < n; ++j) {
+    const float g = clipped(grads[j], clip);
+    first[j] = beta1 * first[j] + keep1 * g;
+    second[j] = beta2 * second[j] + keep2 * g * g;
+    const float m_hat = first[j] / correction1, v_hat = second[j] / correction2;
+    params[j] -= eta * m_hat / (std::sqrt(v_hat) + epsilon);
+  }
+}
+
+}  // namespace
+
+void optimize(const OptimizerSettings& o, size_t n, float* params, const float* grads,
+              float* second, float* first, double step) {
+  const auto f = [](double x) { return static_cast<float>(x); };
+  switch (o.kind) {
+    case OptimizerKind::Adagrad:
+      return adagrad(n, params, grads, second, o.eta, o.epsilon, o.clip);
+    case OptimizerKind::Rmsprop:
+      return rmsprop(n, params, grads, second, o.eta, o.epsilon, o.clip, f(o.decay), f(1.0 - o.decay));
+    case OptimizerKind::Adam:
+      // The bias corrections in double from the step count, as lib/optimizers.ts.
+      return adam(n, params, grads, second, first, o.eta, o.epsilon, o.clip, f(o.beta1),
+                  f(1.0 - o.beta1), f(o.beta2), f(1.0 - o.beta2), f(1.0 - std::pow(o.beta1, step)),
+                  f(1.0 - std::pow(o.beta2, step)));
+  }
+}
+
+Model::Model(const Shape& s, int streams, int seq_length)
+    : s_(s), G_(gates(s.cell)), B_(streams), T_max_(seq_length), layout_(layout(s)) {
+  const size_t B = streams, T = seq_length, N = T * B, m = s.hidden, L = s.layers,
+               G = G_, K = s.vocab;
+  const bool lstm = s.cell == Cell::Lstm, gru = s.cell == Cell::Gru;
+  state_stride_ = (T + 1) * B * m;
+  gate_stride_ = N * G * m;
+  unit_stride_ = N * m;
+  H_.assign(L * state_stride_, 0.0f);
+  C_.assign(lstm ? L * state_stride_ : 0, 0.0f);
+  gates_.assign(L * gate_stride_, 0.0f);
+  hhn_.assign(gru ? L * unit_stride_ : 0, 0.0f);
+  mask_.assign(L * unit_stride_, 0.0f);
+  dropped_.assign(L * unit_stride_, 0.0f);
+  hp_.assign(B * G * m, 0.0f);
+  P_.assign(N * K, 0.0f);
+  dpre_.assign(N * G * m, 0.0f);
+  dhid_.assign(gru ? N * G * m : 0, 0.0f);
+  d_above_.assign(N * m, 0.0f);
+  d_below_.assign(N * m, 0.0f);
+  dh_.assign(B * m, 0.0f);
+  dc_.assign(B * m, 0.0f);
+  weights_.assign(K, 0.0);
+}
+
+// The layer's output as the next layer (or V) sees it: dropped, or the states h_1..h_T.
+const float* Model::layer_output(int l, bool dropped) const {
+  return dropped ? dropped_.data() + l * unit_stride_
+                 : H_.data() + l * state_stride_ + static_cast<size_t>(B_) * s_.hidden;
+}
+
+void Model::forward(const int32_t* x, int T, double dropout, int64_t seed, int64_t update) {
+  const size_t m = s_.hidden, Bm = static_cast<size_t>(B_) * m, N = static_cast<size_t>(T) * B_;
+  const bool lstm = s_.cell == Cell::Lstm;
+  const float scale = static_cast<float>(1.0 / (1.0 - dropout));
+  for (int l = 0; l < s_.layers; ++l) {
+    float* H = H_.data() + l * state_stride_;
+    std::memcpy(H, h_ + l * Bm, sizeof(float) * Bm);
+    if (lstm) std::memcpy(C_.data() + l * state_stride_, c_ + l * Bm, sizeof(float) * Bm);
+    layer_forward(l, l == 0 ? x : nullptr, T);
+    std::memcpy(h_ + l * Bm, H + T * Bm, sizeof(float) * Bm);
+    if (lstm) std::memcpy(c_ + l * Bm, C_.data() + l * state_stride_ + T * Bm, sizeof(float) * Bm);
+    if (dropout > 0) {
+      // k / 2^24 < p  ⇔  k < ⌈p·2^24⌉ for an integer k (p·2^24 is exact in double).
+      const uint32_t threshold = static_cast<uint32_t>(std::ceil(dropout * 16777216.0));
+      for (size_t row = 0; row < N; ++row) {
+        const uint32_t t = static_cast<uint32_t>(row / B_), b = static_cast<uint32_t>(row % B_);
+        mask_row(static_cast<int>(m), dropout_row_hash(seed, update, static_cast<uint32_t>(l), t, b),
+                 threshold, scale, H + Bm + row * m, mask_.data() + l * unit_stride_ + row * m,
+                 dropped_.data() + l * unit_stride_ + row * m);
+      }
+    }
+  }
+}
+
+// Input projections of all T steps (layer 0: a gather of Wx columns), then the recurrence.
+void Model::layer_forward(int l, const int32_t* x, int T) {
+  const int m = s_.hidden, Gm = G_ * m, K = s_.vocab;
+  const size_t N = static_cast<size_t>(T) * B_;
+  float* A = gates_.data() + l * gate_stride_;
+  const float* Wx = params_ + layout_[3 * l].offset;
+  const float* bias = params_ + layout_[3 * l + 2].offset;
+  for (size_t row = 0; row < N; ++row) {
+    float* a = A + row * Gm;
+    if (l == 0) {
+      for (int r = 0; r < Gm; ++r) a[r] = bias[r] + Wx[static_cast<size_t>(r) * K + x[row]];
+    } else {
+      std::memcpy(a, bias, sizeof(float) * Gm);
+    }
+  }
+  if (l > 0)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(N), Gm, m, 1.0f,
+                layer_output(l - 1, dropping_), m, Wx, m, 1.0f, A, Gm);
+  for (int t = 0; t < T; ++t) cell_forward(l, t);
+}
+
+void Model::cell_forward(int l, int t) {
+  const int m = s_.hidden, Gm = G_ * m, B = B_;
+  const size_t Bm = static_cast<size_t>(B) * m;
+  const float* H = H_.data() + l * state_stride_;
+  const float* h_prev = H + t * Bm;
+  float* h_next = H_.data() + l * state_stride_ + (t + 1) * Bm;
+  // The hidden products of all gates of all streams in one multiply: (B × m)·(m × G·m).
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, Gm, m, 1.0f, h_prev, m,
+              params_ + layout_[3 * l + 1].offset, m, 0.0f, hp_.data(), Gm);
+  float* A = gates_.data() + l * gate_stride_ + static_cast<size_t>(t) * B * Gm;
+  for (int b = 0; b < B; ++b) {
+    float* a = A + static_cast<size_t>(b) * Gm;
+    const float* hp = hp_.data() + static_cast<size_t>(b) * Gm;
+    const float* hb = h_prev + static_cast<size_t>(b) * m;
+    float* h = h_next + static_cast<size_t>(b) * m;
+    switch (s_.cell) {
+      case Cell::Rnn:
+        rnn_forward(m, a, hp, h);
+        break;
+      case Cell::Lstm: {
+        const size_t at = static_cast<size_t>(b) * m;
+        float* C = C_.data() + l * state_stride_;
+        lstm_forward(m, a, hp, C + t * Bm + at, C + (t + 1) * Bm + at, h);
+        break;
+      }
+      case Cell::Gru:
+        gru_forward(m, a, hp, hb, hhn_.data() + l * unit_stride_ + (static_cast<size_t>(t) * B + b) * m, h);
+        break;
+    }
+  }
+}
+
+// P (N × K) = top (N × m) · Vᵀ + c: the logits of the whole block in one multiply.
+void Model::logits(int T) {
+  const int m = s_.hidden, K = s_.vocab, N = T * B_;
+  const float* c = params_ + layout_[3 * s_.layers + 1].offset;
+  for (int row = 0; row < N; ++row) std::memcpy(P_.data() + static_cast<size_t>(row) * K, c, sizeof(float) * K);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, K, m, 1.0f,
+              layer_output(s_.layers - 1, dropping_), m, params_ + layout_[3 * s_.layers].offset,
+              m, 1.0f, P_.data(), K);
+}
+
+double Model::forward_backward(const int32_t* x, const int32_t* y, int T, bool gradients,
+                               double dropout, int64_t seed, int64_t update) {
+  const int m = s_.hidden, K = s_.vocab, L = s_.layers, N = T * B_;
+  dropping_ = dropout > 0;
+  forward(x, T, dropout, seed, update);
+  logits(T);
+  double loss = 0;
+  const float streams = static_cast<float>(B_);
+  for (int row = 0; row < N; ++row) {
+    float* p = P_.data() + static_cast<size_t>(row) * K;
+    loss -= softmax_row(p, K, y[row]);
+    if (!gradients) continue;
+    p[y[row]] -= 1.0f;  // now dL/do = (p − onehot(y)) / B
+    for (int k = 0; k < K; ++k) p[k] /= streams;
+  }
+  loss /= B_;
+  if (!gradients) return loss;
+
+  // Output layer: dV = Pᵀ · top, dc = Σ rows, d(top) = P · V, back through top's mask.
+  const float* top = layer_output(L - 1, dropping_);
+  const size_t V = layout_[3 * L].offset, c = layout_[3 * L + 1].offset;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m, N, 1.0f, P_.data(), K, top, m, 0.0f,
+              grads_ + V, m);
+  column_sums(P_.data(), N, K, grads_ + c);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, K, 1.0f, P_.data(), K, params_ + V,
+              m, 0.0f, d_above_.data(), m);
+  if (dropping_) {
+    const float* mask = mask_.data() + (L - 1) * unit_stride_;
+    for (size_t i = 0; i < static_cast<size_t>(N) * m; ++i) d_above_[i] *= mask[i];
+  }
+  // Layer by layer from the top: layer l at step t needs only layer l + 1 at step t and
+  // layer l at step t + 1, so each layer's full BPTT can run before the one below.
+  for (int l = L - 1; l >= 0; --l) {
+    layer_backward(l, x, T);
+    std::swap(d_above_, d_below_);
+  }
+  return loss;
+}
+
+void Model::layer_backward(int l, const int32_t* x, int T) {
+  const int m = s_.hidden, Gm = G_ * m, K = s_.vocab, N = T * B_;
+  std::fill(dh_.begin(), dh_.end(), 0.0f);
+  std::fill(dc_.begin(), dc_.end(), 0.0f);
+  for (int t = T - 1; t >= 0; --t) cell_backward(l, t);
+
+  const Parameter &Wx = layout_[3 * l], &Wh = layout_[3 * l + 1], &b = layout_[3 * l + 2];
+  const float* d_hidden = s_.cell == Cell::Gru ? dhid_.data() : dpre_.data();
+  // dWh = dHiddenᵀ · [h_0 .. h_{T−1}], db = Σ dPre, over the whole block.
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Gm, m, N, 1.0f, d_hidden, Gm,
+              H_.data() + l * state_stride_, m, 0.0f, grads_ + Wh.offset, m);
+  column_sums(dpre_.data(), N, Gm, grads_ + b.offset);
+  float* gWx = grads_ + Wx.offset;
+  if (l == 0) {  // one-hot inputs: dWx[:, x] += dPre
+    std::fill(gWx, gWx + Wx.length, 0.0f);
+    for (int row = 0; row < N; ++row) {
+      const float* d = dpre_.data() + static_cast<size_t>(row) * Gm;
+      for (int r = 0; r < Gm; ++r) gWx[static_cast<size_t>(r) * K + x[row]] += d[r];
+    }
+    return;
+  }
+  const float* input = layer_output(l - 1, dropping_);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Gm, m, N, 1.0f, dpre_.data(), Gm, input, m,
+              0.0f, gWx, m);
+  // The gradient into the layer below: dX = dPre · Wx, back through its mask.
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, Gm, 1.0f, dpre_.data(), Gm,
+              params_ + Wx.offset, m, 0.0f, d_below_.data(), m);
+  if (dropping_) {
+    const float* mask = mask_.data() + (l - 1) * unit_stride_;
+    for (size_t i = 0; i < static_cast<size_t>(N) * m; ++i) d_below_[i] *= mask[i];
+  }
+}
+
+// One step backward for all streams: from dL/dh_t = d_above + dh (carried) and dc, dPre of the
+// step (gru: and its dHidden block), then dh, dc carried into step t − 1.
+void Model::cell_backward(int l, int t) {
+  const int m = s_.hidden, Gm = G_ * m, B = B_;
+  const size_t Bm = static_cast<size_t>(B) * m, first_row = static_cast<size_t>(t) * B;
+  const float* H = H_.data() + l * state_stride_;
+  for (int b = 0; b < B; ++b) {
+    const size_t row = first_row + b;
+    const float* above = d_above_.data() + row * m;
+    const float* a = gates_.data() + l * gate_stride_ + row * Gm;
+    float* dpre = dpre_.data() + row * Gm;
+    float* dh = dh_.data() + static_cast<size_t>(b) * m;
+    float* dc = dc_.data() + static_cast<size_t>(b) * m;
+    const size_t at = static_cast<size_t>(b) * m;
+    switch (s_.cell) {
+      case Cell::Rnn:
+        rnn_backward(m, above, dh, H + (t + 1) * Bm + at, dpre);
+        break;
+      case Cell::Lstm: {
+        const float* C = C_.data() + l * state_stride_;
+        lstm_backward(m, above, dh, dc, a, C + (t + 1) * Bm + at, C + t * Bm + at, dpre);
+        break;
+      }
+      case Cell::Gru:
+        gru_backward(m, above, dh, a, H + t * Bm + at, hhn_.data() + l * unit_stride_ + row * m,
+                     dpre, dhid_.data() + row * Gm);
+        break;
+    }
+  }
+  // dh_{t−1} += dHidden_t (B × G·m) · Wh (G·m × m); nothing needs it below step 0.
+  if (t == 0) return;
+  const float* d_hidden = (s_.cell == Cell::Gru ? dhid_.data() : dpre_.data()) + first_row * Gm;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, m, Gm, 1.0f, d_hidden, Gm,
+              params_ + layout_[3 * l + 1].offset, m, 1.0f, dh_.data(), m);
+}
+
+void Model::advance(const int32_t* x, size_t n) {
+  dropping_ = false;
+  for (size_t i = 0; i < n; ++i) forward(x + i, 1, 0.0, 0, 0);
+}
+
+void Model::sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n) {
+  const int K = s_.vocab;
+  dropping_ = false;
+  std::vector<double>& weights = weights_;
+  int32_t x = first;
+  for (size_t i = 0; i < n; ++i) {
+    forward(&x, 1, 0.0, 0, 0);
+    logits(1);
+    const float* o = P_.data();
+    if (temperature == 0) {
+      x = static_cast<int32_t>(std::max_element(o, o + K) - o);
+    } else {
+      const double max = *std::max_element(o, o + K);
+      double sum = 0;
+      for (int k = 0; k < K; ++k) sum += weights[k] = std::exp((o[k] - max) / temperature);
+      const double u = rnn::next_uniform(rng) * sum;
+      double cumulative = 0;
+      x = K - 1;
+      for (int k = 0; k < K; ++k) {
+        cumulative += weights[k];
+        if (u < cumulative) {
+          x = k;
+          break;
+        }
+      }
+    }
+    out[i] = x;
+  }
+}
+
+}  // namespace stacked

@@ -1,0 +1,121 @@
+// The general model of issue 10 in float32 on CBLAS: L stacked layers of rnn, lstm or gru cells
+// over a (T, B) block of B parallel streams, inverted dropout on each layer's output, full BPTT,
+// AdaGrad / RMSprop / Adam, and one-stream sampling. The math is lib/stacked-reference.ts's
+// (the float64 truth it is tested against); nothing here knows about Node-API.
+//
+// Shapes: K vocabulary size, m hidden units, L layers, G gates (rnn 1, lstm 4 = i f o g,
+// gru 3 = r z n), T steps, B streams, N = T·B rows of a block (row t·B + b).
+// Parameters, flat: per layer l: Wx (G·m × I_l, I_0 = K, else m), Wh (G·m × m), b (G·m); V (K × m), c (K).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stacked {
+
+enum class Cell { Rnn, Lstm, Gru };
+
+int gates(Cell cell);
+
+struct Shape {
+  Cell cell = Cell::Rnn;
+  int vocab = 0;   // K
+  int hidden = 0;  // m
+  int layers = 0;  // L
+};
+
+struct Parameter {
+  std::string name;
+  std::vector<int> shape;
+  size_t offset = 0;
+  size_t length = 0;
+};
+
+// The parameter table (lib/stacked-reference.ts stackedLayout computes the same).
+std::vector<Parameter> layout(const Shape& s);
+size_t parameter_count(const Shape& s);
+
+// Floats of scratch a model of B streams and blocks of up to T steps allocates (lib/limits.ts
+// stackedScratchFloats computes the same): per layer the states h_0..h_T (and lstm's c), the
+// gates of every step (gru: also Wh_n h'), the dropout masks and dropped outputs; then the
+// hidden products of one step, the logits, dPre (gru: also the dHidden block), two N × m
+// gradient blocks and the carried dh, dc.
+size_t scratch_floats(const Shape& s, size_t B, size_t T);
+
+// A uniform in [0, 1) with 24 bits for one unit of one dropout mask, bit for bit
+// lib/stacked-reference.ts dropoutUniform (seed and update safe integers, update ≥ 0).
+double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t, uint32_t stream,
+                       uint32_t unit);
+// The hash of all its words but the unit (one mask row's units each need one mix more).
+uint32_t dropout_row_hash(int64_t seed, int64_t update, uint32_t layer, uint32_t t,
+                          uint32_t stream);
+
+enum class OptimizerKind { Adagrad, Rmsprop, Adam };
+
+struct OptimizerSettings {
+  OptimizerKind kind = OptimizerKind::Adagrad;
+  float eta = 0.1f, epsilon = 1e-8f, clip = 5.0f;
+  double decay = 0, beta1 = 0, beta2 = 0;  // exact, for Adam's bias corrections; float32 in the update
+};
+
+// Clip every gradient to [−clip, clip], then one step of the optimizer (lib/optimizers.ts, in
+// float32; Adam's bias corrections in double from `step`, the number of this update from 1).
+// first is used by Adam only.
+void optimize(const OptimizerSettings& o, size_t n, float* params, const float* grads,
+              float* second, float* first, double step);
+
+// One model over caller-owned buffers (params may be shared between models; grads, h and c are
+// this model's). h and c are [l][b][j]. Scratch is sized once, at construction.
+class Model {
+ public:
+  Model(const Shape& s, int streams, int seq_length);
+
+  void bind(float* params, float* grads, float* h, float* c) {
+    params_ = params;
+    grads_ = grads;
+    h_ = h;
+    c_ = c;
+  }
+
+  // Loss Σ_t Σ_b −log p[y] / B of one block of T ≤ seq_length steps; x, y are [t][b]. With
+  // gradients, grads is overwritten with the unclipped gradients. dropout 0 draws no masks.
+  double forward_backward(const int32_t* x, const int32_t* y, int T, bool gradients,
+                          double dropout, int64_t seed, int64_t update);
+
+  // One stream only: feeds the symbols through the layers (no dropout).
+  void advance(const int32_t* x, size_t n);
+
+  // One stream only: draws n symbols (xoshiro128**, lib/random.ts), temperature 0 = argmax.
+  void sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n);
+
+  const Shape& shape() const { return s_; }
+  int streams() const { return B_; }
+  int seq_length() const { return T_max_; }
+
+ private:
+  void forward(const int32_t* x, int T, double dropout, int64_t seed, int64_t update);
+  void layer_forward(int l, const int32_t* x, int T);
+  void cell_forward(int l, int t);
+  void logits(int T);
+  void layer_backward(int l, const int32_t* x, int T);
+  void cell_backward(int l, int t);
+  const float* layer_output(int l, bool dropped) const;
+
+  Shape s_;
+  int G_, B_, T_max_;
+  float* params_ = nullptr;
+  float* grads_ = nullptr;
+  float* h_ = nullptr;
+  float* c_ = nullptr;
+  std::vector<Parameter> layout_;
+  // Scratch, per layer l (strides below), then shared.
+  std::vector<float> H_, C_, gates_, hhn_, mask_, dropped_;
+  std::vector<float> hp_, P_, dpre_, dhid_, d_above_, d_below_, dh_, dc_;
+  size_t state_stride_, gate_stride_, unit_stride_;  // (T+1)·B·m, N·G·m, N·m
+  std::vector<double> weights_;  // sample: K draw weights
+  bool dropping_ = false;        // the current block has dropout masks
+};
+
+}  // namespace stacked

@@ -1,0 +1,374 @@
+// The native engine of the general model (native/stacked.cc, through the addon's StackedModel)
+// against the float64 reference (lib/stacked-reference.ts, lib/optimizers.ts). Skipped, with a
+// warning, when the addon does not load.
+//
+// Tolerances (float32 with fastmath.h's exp/tanh against float64), each measured and printed:
+// one block's loss within 1e-6 relative, its gradients within 1e-5 of the largest |gradient| of
+// the block (absolute, over all tensors), the states after it within 1e-6 (measured: about 1e-8,
+// 3e-7 and 2e-7).
+import assert from 'assert';
+import { loadNative, NativeAddon, StackedNativeModel } from '../lib/native';
+import { OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep, OptimizerSettings } from '../lib/optimizers';
+import { Rng } from '../lib/random';
+import {
+  CellKind,
+  stackedAdvance,
+  stackedLayout,
+  stackedLossAndGradients,
+  stackedSample,
+  StackedShape,
+  StackedState,
+  zeroState,
+} from '../lib/stacked-reference';
+
+const CELLS: CellKind[] = ['rnn', 'lstm', 'gru'];
+const OPTIMIZERS: OptimizerKind[] = ['adagrad', 'rmsprop', 'adam'];
+const TEXT = 'the quick brown fox jumps over the lazy dog; a tale of two cities. '.repeat(12);
+const SYMBOLS = [...new Set(TEXT)].sort();
+const CORPUS = Array.from(TEXT, (ch) => SYMBOLS.indexOf(ch));
+const K = SYMBOLS.length;
+
+const maxAbs = (a: ArrayLike<number>) => {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]));
+  return worst;
+};
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+};
+
+/** float32-representable normal values, so that both engines start from the same numbers. */
+const normal32 = (rng: Rng, n: number, sigma: number) => Float32Array.from({ length: n }, () => sigma * rng.normal());
+
+interface Pair {
+  shape: StackedShape;
+  streams: number;
+  native: StackedNativeModel;
+  params: Float32Array;
+  grads: Float32Array;
+  h: Float32Array;
+  c: Float32Array;
+}
+
+function makePair(addon: NativeAddon, shape: StackedShape, streams: number, seqLength: number, seed: number, params?: Float32Array): Pair {
+  const rng = Rng.fromSeed(seed);
+  const { total } = stackedLayout(shape);
+  const states = shape.layers * streams * shape.hidden;
+  const p = params ?? normal32(rng, total, 0.3);
+  const spec = { ...shape, streams, seqLength, params: p, grads: new Float32Array(total), h: normal32(rng, states, 0.5), c: normal32(rng, states, 0.5) };
+  return { shape, streams, native: new addon.StackedModel(spec), params: spec.params, grads: spec.grads, h: spec.h, c: spec.c };
+}
+
+/** The native flat states as a reference state (float64 copies). */
+function referenceState(pair: Pair): StackedState {
+  const { layers, hidden: m } = pair.shape;
+  const state = zeroState(pair.shape, pair.streams);
+  for (let l = 0; l < layers; l++) {
+    for (let b = 0; b < pair.streams; b++) {
+      const at = (l * pair.streams + b) * m;
+      state.h[l][b] = Float64Array.from(pair.h.subarray(at, at + m));
+      state.c[l][b] = Float64Array.from(pair.c.subarray(at, at + m));
+    }
+  }
+  return state;
+}
+
+function flatState(state: StackedState, part: 'h' | 'c'): number[] {
+  return state[part].flatMap((layer) => layer.flatMap((v) => Array.from(v)));
+}
+
+/** The block of update u: stream b reads the corpus from b·stride, T symbols per update. */
+function block(u: number, T: number, B: number) {
+  const stride = Math.floor(CORPUS.length / B);
+  const x: number[][] = [];
+  const y: number[][] = [];
+  for (let t = 0; t < T; t++) {
+    x.push([]);
+    y.push([]);
+    for (let b = 0; b < B; b++) {
+      const at = (b * stride + u * T + t) % (CORPUS.length - 1);
+      x[t].push(CORPUS[at]);
+      y[t].push(CORPUS[at + 1]);
+    }
+  }
+  return { x, y, xs: Int32Array.from(x.flat()), ys: Int32Array.from(y.flat()) };
+}
+
+const settingsOf = (kind: OptimizerKind, eta?: number): OptimizerSettings => ({ kind, ...OPTIMIZER_DEFAULTS[kind], ...(eta ? { eta } : {}) });
+
+describe('native general model (StackedModel) against the float64 reference', function () {
+  let addon: NativeAddon;
+  before(function () {
+    const loaded = loadNative();
+    if (!loaded.addon) {
+      console.warn(`    SKIPPED: the native addon does not load (${loaded.error}); the StackedModel tests need it`);
+      this.skip();
+    }
+    addon = loaded.addon;
+  });
+
+  it('one block: loss, gradients and states for every cell × {1, 2} layers × {1, 3} streams × {no dropout, 0.3}', () => {
+    const T = 7;
+    const seeds = [5, -12345678901, 2 ** 53 - 1, -(2 ** 53 - 1)]; // the dropout seed words of large and negative seeds
+    let worst = { loss: 0, grads: 0, states: 0 };
+    let run = 0;
+    for (const cell of CELLS) {
+      for (const layers of [1, 2]) {
+        for (const streams of [1, 3]) {
+          for (const dropout of [0, 0.3]) {
+            const shape = { cell, vocab: K, hidden: 6, layers };
+            const pair = makePair(addon, shape, streams, T + 2, 100 + run);
+            const seed = seeds[run++ % seeds.length];
+            const update = 2 ** 40 + run;
+            const { x, y, xs, ys } = block(run, T, streams);
+            const state = referenceState(pair);
+            const grads = new Float64Array(pair.grads.length);
+            const expected = stackedLossAndGradients(shape, Float64Array.from(pair.params), grads, state, x, y, { p: dropout, seed, update });
+            const loss = pair.native.forwardBackward(xs, ys, true, dropout, seed, update);
+            const where = `${cell}, ${layers} layers, B = ${streams}, dropout ${dropout}, seed ${seed}`;
+            const errors = {
+              loss: Math.abs(loss - expected) / expected,
+              grads: maxDiff(pair.grads, grads) / maxAbs(grads),
+              states: Math.max(maxDiff(pair.h, flatState(state, 'h')), cell === 'lstm' ? maxDiff(pair.c, flatState(state, 'c')) : 0),
+            };
+            assert.ok(errors.loss <= 1e-6, `${where}: loss ${loss} vs ${expected}`);
+            assert.ok(errors.grads <= 1e-5, `${where}: gradients off by ${errors.grads} of the largest`);
+            assert.ok(errors.states <= 1e-6, `${where}: states off by ${errors.states}`);
+            worst = { loss: Math.max(worst.loss, errors.loss), grads: Math.max(worst.grads, errors.grads), states: Math.max(worst.states, errors.states) };
+          }
+        }
+      }
+    }
+    console.log(`      measured worst: loss ${worst.loss.toExponential(1)} relative, gradients ${worst.grads.toExponential(1)} of the largest, states ${worst.states.toExponential(1)}`);
+  });
+
+  it('dropout masks depend on the seed words: a different high word of the seed gives a different loss', () => {
+    const shape = { cell: 'lstm' as const, vocab: K, hidden: 6, layers: 2 };
+    const { xs, ys } = block(0, 5, 3);
+    const losses = [3, 3 + 2 ** 32, -3].map((seed) => makePair(addon, shape, 3, 5, 9).native.forwardBackward(xs, ys, false, 0.5, seed, 1));
+    assert.notStrictEqual(losses[0], losses[1]);
+    assert.notStrictEqual(losses[0], losses[2]);
+  });
+
+  /** One update on both engines from the native state; returns the worst differences. */
+  function lockStepRun(cell: CellKind, kind: OptimizerKind, updates: number) {
+    const shape = { cell, vocab: K, hidden: 6, layers: 2 };
+    const streams = 3;
+    const T = 6;
+    const pair = makePair(addon, shape, streams, T, 7);
+    const settings = settingsOf(kind);
+    const n = pair.params.length;
+    const second = new Float32Array(n);
+    const first = new Float32Array(kind === 'adam' ? n : 0);
+    let worst = { loss: 0, grads: 0, params: 0 };
+    for (let u = 0; u < updates; u++) {
+      const { x, y, xs, ys } = block(u, T, streams);
+      const params = Float64Array.from(pair.params);
+      const state = referenceState(pair);
+      const opt = { steps: u, second: Float64Array.from(second), first: Float64Array.from(first) };
+      const grads = new Float64Array(n);
+      const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: 0.3, seed: 1, update: u });
+      const loss = pair.native.forwardBackward(xs, ys, true, 0.3, 1, u);
+      // The float64 optimizer on the native gradients: the float32 update is held to it alone
+      // (a step of AdaGrad, RMSprop or Adam is about ±η even for a gradient of 1e-8, so the
+      // gradients' own float32 error would swamp it; the gradients are held to theirs above).
+      optimizerStep(settings, params, Float64Array.from(pair.grads), opt);
+      pair.native.optimize(settings, second, first, u + 1);
+      worst = {
+        loss: Math.max(worst.loss, Math.abs(loss - expected) / expected),
+        grads: Math.max(worst.grads, maxDiff(pair.grads, grads) / maxAbs(grads)),
+        params: Math.max(worst.params, maxDiff(pair.params, params)),
+      };
+    }
+    return worst;
+  }
+
+  for (const kind of OPTIMIZERS) {
+    it(`lock-step training, ${kind}: every cell, 2 layers, 3 streams, dropout 0.3, 30 updates each from the same state (loss ≤ 1e-6, gradients ≤ 1e-5, parameters ≤ 1e-6 after the update)`, () => {
+      for (const cell of CELLS) {
+        const worst = lockStepRun(cell, kind, 30);
+        console.log(`      ${cell}: worst loss ${worst.loss.toExponential(1)} relative, gradients ${worst.grads.toExponential(1)} of the largest, parameters ${worst.params.toExponential(1)} after an update`);
+        assert.ok(worst.loss <= 1e-6, `${cell}: loss off by ${worst.loss}`);
+        assert.ok(worst.grads <= 1e-5, `${cell}: gradients off by ${worst.grads}`);
+        assert.ok(worst.params <= 1e-6, `${cell}: parameters off by ${worst.params}`);
+      }
+    });
+  }
+
+  it('free-running: lstm 2 layers, 3 streams, dropout 0.3, Adam η = 1e-3, 300 updates: every loss within 1e-5', () => {
+    const shape = { cell: 'lstm' as const, vocab: K, hidden: 8, layers: 2 };
+    const streams = 3;
+    const T = 8;
+    const pair = makePair(addon, shape, streams, T, 3);
+    pair.h.fill(0);
+    pair.c.fill(0);
+    const settings = settingsOf('adam', 1e-3);
+    const n = pair.params.length;
+    const second = new Float32Array(n);
+    const first = new Float32Array(n);
+    const params = Float64Array.from(pair.params);
+    const state = zeroState(shape, streams);
+    const opt = optimizerState('adam', n);
+    const grads = new Float64Array(n);
+    let worst = 0;
+    const losses: number[] = [];
+    for (let u = 0; u < 300; u++) {
+      const { x, y, xs, ys } = block(u, T, streams);
+      const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: 0.3, seed: 11, update: u });
+      optimizerStep(settings, params, grads, opt);
+      const loss = pair.native.forwardBackward(xs, ys, true, 0.3, 11, u);
+      pair.native.optimize(settings, second, first, u + 1);
+      worst = Math.max(worst, Math.abs(loss - expected) / expected);
+      losses.push(expected);
+    }
+    console.log(`      worst loss ${worst.toExponential(1)} relative over 300 updates`);
+    assert.ok(worst <= 1e-5, `loss off by ${worst}`);
+    assert.ok(losses[299] < losses[0] - 1, `the model learned: ${losses[0]} → ${losses[299]}`);
+  });
+
+  for (const kind of OPTIMIZERS) {
+    it(`exact resume, ${kind}: 20 + 20 updates in two objects are byte-identical to 40 in one (gru, 2 layers, 3 streams, dropout 0.3)`, () => {
+      const shape = { cell: 'gru' as const, vocab: K, hidden: 6, layers: 2 };
+      const settings = settingsOf(kind);
+      const start = makePair(addon, shape, 3, 5, 21);
+      const fresh = () => ({
+        params: Float32Array.from(start.params),
+        h: Float32Array.from(start.h),
+        c: Float32Array.from(start.c),
+        second: new Float32Array(start.params.length),
+        first: new Float32Array(kind === 'adam' ? start.params.length : 0),
+      });
+      const run = (s: ReturnType<typeof fresh>, from: number, to: number) => {
+        const model = new addon.StackedModel({ ...shape, streams: 3, seqLength: 5, params: s.params, grads: new Float32Array(s.params.length), h: s.h, c: s.c });
+        const losses: number[] = [];
+        for (let u = from; u < to; u++) {
+          const { xs, ys } = block(u, 5, 3);
+          losses.push(model.forwardBackward(xs, ys, true, 0.3, 77, u));
+          model.optimize(settings, s.second, s.first, u + 1);
+        }
+        return losses;
+      };
+      const whole = fresh();
+      const wholeLosses = run(whole, 0, 40);
+      const halves = fresh();
+      const firstHalf = run(halves, 0, 20);
+      const resumed = { params: Float32Array.from(halves.params), h: Float32Array.from(halves.h), c: Float32Array.from(halves.c), second: Float32Array.from(halves.second), first: Float32Array.from(halves.first) };
+      const losses = [...firstHalf, ...run(resumed, 20, 40)];
+      assert.deepStrictEqual(losses, wholeLosses);
+      for (const part of ['params', 'h', 'c', 'second', 'first'] as const) {
+        assert.ok(Buffer.from(resumed[part].buffer).equals(Buffer.from(whole[part].buffer)), `${part} differ`);
+      }
+    });
+  }
+
+  it('advance and sampling: the same states and the same symbols as the reference at temperatures 1, 0.5 and 0', () => {
+    for (const cell of CELLS) {
+      for (const layers of [1, 2]) {
+        const shape = { cell, vocab: K, hidden: 8, layers };
+        const pair = makePair(addon, shape, 1, 1, 40 + layers);
+        const params = Float64Array.from(pair.params);
+        const state = referenceState(pair);
+        const prompt = Int32Array.from(CORPUS.slice(0, 20));
+        pair.native.advance(prompt);
+        stackedAdvance(shape, params, state, prompt);
+        assert.ok(maxDiff(pair.h, flatState(state, 'h')) <= 1e-5, `${cell} × ${layers}: h after advance`);
+        for (const temperature of [1, 0.5, 0]) {
+          const rng = Rng.fromSeed(3);
+          const nativeRng = Uint32Array.from(rng.state);
+          const expected = new Int32Array(200);
+          const drawn = new Int32Array(200);
+          stackedSample(shape, params, state, 4, temperature, rng, expected);
+          pair.native.sample(4, temperature, nativeRng, drawn);
+          assert.deepStrictEqual(Array.from(drawn), Array.from(expected), `${cell} × ${layers} at temperature ${temperature}`);
+          assert.deepStrictEqual(Array.from(nativeRng), Array.from(rng.state), 'the generator state moved on alike');
+          // Both continue from their own states: keep them in step for the next temperature.
+          Object.assign(state, referenceState(pair));
+          params.set(pair.params);
+        }
+      }
+    }
+  });
+
+  describe('boundary: only TypeError / RangeError, never a crash', () => {
+    const shape = { cell: 'lstm' as const, vocab: 5, hidden: 4, layers: 2 };
+    const { total } = stackedLayout(shape);
+    const spec = () => ({ ...shape, streams: 2, seqLength: 3, params: new Float32Array(total), grads: new Float32Array(total), h: new Float32Array(16), c: new Float32Array(16) });
+
+    it('the spec at creation', () => {
+      const refused: [Record<string, unknown>, typeof TypeError | typeof RangeError][] = [
+        [{ cell: 'tanh' }, RangeError],
+        [{ cell: 1 }, TypeError],
+        [{ vocab: 0 }, RangeError],
+        [{ hidden: 1.5 }, RangeError],
+        [{ layers: 65 }, RangeError],
+        [{ streams: '2' }, TypeError],
+        [{ seqLength: 0 }, RangeError],
+        [{ params: new Float64Array(total) }, TypeError],
+        [{ params: new Float32Array(total - 1) }, RangeError],
+        [{ grads: undefined }, TypeError],
+        [{ h: new Float32Array(15) }, RangeError],
+        [{ c: new Float32Array(17) }, RangeError],
+        [{ hidden: 2000, layers: 8, vocab: 2000 }, RangeError], // parameters
+        [{ streams: 5000, seqLength: 1000 }, RangeError], // scratch
+      ];
+      assert.throws(() => new addon.StackedModel(undefined as never), TypeError);
+      for (const [change, error] of refused) {
+        assert.throws(() => new addon.StackedModel({ ...spec(), ...change } as never), error, JSON.stringify(Object.keys(change)));
+      }
+      const shared = new Float32Array(total + 16);
+      assert.throws(() => new addon.StackedModel({ ...spec(), params: shared.subarray(0, total), h: shared.subarray(total - 1, total + 15) }), /overlap/);
+    });
+
+    it('the arguments of each call', () => {
+      const s = spec();
+      const model = new addon.StackedModel(s);
+      const x = Int32Array.of(0, 1, 2, 3);
+      assert.ok(Number.isFinite(model.forwardBackward(x, x, true, 0.2, -1, 0)));
+      assert.throws(() => model.forwardBackward(x, Int32Array.of(0, 1), true, 0, 1, 0), RangeError);
+      assert.throws(() => model.forwardBackward(Int32Array.of(0, 1, 2), Int32Array.of(0, 1, 2), true, 0, 1, 0), RangeError); // not steps × streams
+      assert.throws(() => model.forwardBackward(new Int32Array(8), new Int32Array(8), true, 0, 1, 0), RangeError); // 4 steps > seqLength 3
+      assert.throws(() => model.forwardBackward(new Int32Array(0), new Int32Array(0), true, 0, 1, 0), RangeError);
+      assert.throws(() => model.forwardBackward(Int32Array.of(0, 5), x.subarray(0, 2), true, 0, 1, 0), RangeError); // symbol ≥ vocab
+      assert.throws(() => model.forwardBackward(Int32Array.of(0, -1), x.subarray(0, 2), true, 0, 1, 0), RangeError);
+      assert.throws(() => model.forwardBackward(Float32Array.of(0, 1) as never, x.subarray(0, 2), true, 0, 1, 0), TypeError);
+      assert.throws(() => model.forwardBackward(x, x, 1 as never, 0, 1, 0), TypeError);
+      assert.throws(() => model.forwardBackward(x, x, true, 1, 1, 0), RangeError);
+      assert.throws(() => model.forwardBackward(x, x, true, NaN, 1, 0), RangeError);
+      assert.throws(() => model.forwardBackward(x, x, true, 0, 2 ** 53, 0), RangeError);
+      assert.throws(() => model.forwardBackward(x, x, true, 0, 1, -1), RangeError);
+      assert.throws(() => model.forwardBackward(new Int32Array(s.grads.buffer, 0, 4), x, true, 0, 1, 0), /overlap/);
+      const settings = settingsOf('adam');
+      const state = () => new Float32Array(total);
+      model.optimize(settings, state(), state(), 1);
+      assert.throws(() => model.optimize(settings, state(), new Float32Array(0), 1), RangeError); // adam needs first
+      assert.throws(() => model.optimize({ ...settings, kind: 'sgd' as never }, state(), state(), 1), RangeError);
+      assert.throws(() => model.optimize({ ...settings, eta: -1 }, state(), state(), 1), RangeError);
+      assert.throws(() => model.optimize({ ...settings, beta1: 1 }, state(), state(), 1), RangeError);
+      assert.throws(() => model.optimize(settings, state(), state(), 0), RangeError);
+      assert.throws(() => model.optimize(settings, new Float32Array(3), state(), 1), RangeError);
+      assert.throws(() => model.optimize(settings, s.params, state(), 1), /overlap/);
+      assert.throws(() => model.optimize(null as never, state(), state(), 1), TypeError);
+      // Several streams: no advance, no sampling.
+      assert.throws(() => model.advance(Int32Array.of(1)), RangeError);
+      assert.throws(() => model.sample(0, 1, Uint32Array.of(1, 2, 3, 4), new Int32Array(3)), RangeError);
+      const one = new addon.StackedModel({ ...spec(), streams: 1, h: new Float32Array(8), c: new Float32Array(8), params: s.params });
+      one.advance(Int32Array.of(1, 2));
+      assert.throws(() => one.advance(Int32Array.of(5)), RangeError);
+      assert.throws(() => one.sample(5, 1, Uint32Array.of(1, 2, 3, 4), new Int32Array(3)), RangeError);
+      assert.throws(() => one.sample(0, -1, Uint32Array.of(1, 2, 3, 4), new Int32Array(3)), RangeError);
+      assert.throws(() => one.sample(0, 1, new Uint32Array(4), new Int32Array(3)), RangeError);
+      assert.throws(() => one.sample(0, 1, new Uint32Array(3), new Int32Array(3)), RangeError);
+      assert.throws(() => one.sample(0, 1, Uint32Array.of(1, 2, 3, 4), new Float32Array(3) as never), TypeError);
+      assert.throws(() => one.sample(0, 1, Uint32Array.of(1, 2, 3, 4), new Int32Array(s.params.buffer, 0, 3)), /overlap/);
+    });
+
+    it('a detached buffer after creation is refused, not used', () => {
+      const s = spec();
+      const model = new addon.StackedModel(s);
+      structuredClone(s.h.buffer, { transfer: [s.h.buffer] });
+      assert.throws(() => model.forwardBackward(Int32Array.of(0, 1), Int32Array.of(1, 2), true, 0, 1, 0), RangeError);
+    });
+  });
+});
