@@ -294,6 +294,7 @@ void Model::forward(const int32_t* x, int T, double dropout, int64_t seed, int64
   const size_t m = s_.hidden, Bm = static_cast<size_t>(B_) * m, N = static_cast<size_t>(T) * B_;
   const bool lstm = s_.cell == Cell::Lstm;
   const float scale = static_cast<float>(1.0 / (1.0 - dropout));
+  dropping_ = dropout > 0;
   for (int l = 0; l < s_.layers; ++l) {
     float* H = H_.data() + l * state_stride_;
     std::memcpy(H, h_ + l * Bm, sizeof(float) * Bm);
@@ -301,7 +302,7 @@ void Model::forward(const int32_t* x, int T, double dropout, int64_t seed, int64
     layer_forward(l, l == 0 ? x : nullptr, T);
     std::memcpy(h_ + l * Bm, H + T * Bm, sizeof(float) * Bm);
     if (lstm) std::memcpy(c_ + l * Bm, C_.data() + l * state_stride_ + T * Bm, sizeof(float) * Bm);
-    if (dropout > 0) {
+    if (dropping_) {
       // k / 2^24 < p  ⇔  k < ⌈p·2^24⌉ for an integer k (p·2^24 is exact in double).
       const uint32_t threshold = static_cast<uint32_t>(std::ceil(dropout * 16777216.0));
       for (size_t row = 0; row < N; ++row) {
@@ -380,7 +381,6 @@ void Model::logits(int T) {
 double Model::forward_backward(const int32_t* x, const int32_t* y, int T, bool gradients,
                                double dropout, int64_t seed, int64_t update) {
   const int m = s_.hidden, K = s_.vocab, L = s_.layers, N = T * B_;
-  dropping_ = dropout > 0;
   forward(x, T, dropout, seed, update);
   logits(T);
   double loss = 0;
@@ -486,13 +486,11 @@ void Model::cell_backward(int l, int t) {
 }
 
 void Model::advance(const int32_t* x, size_t n) {
-  dropping_ = false;
   for (size_t i = 0; i < n; ++i) forward(x + i, 1, 0.0, 0, 0);
 }
 
 void Model::sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n) {
   const int K = s_.vocab;
-  dropping_ = false;
   std::vector<double>& weights = weights_;
   int32_t x = first;
   for (size_t i = 0; i < n; ++i) {

@@ -115,7 +115,7 @@ class Model {
   std::vector<float> hp_, P_, dpre_, dhid_, d_above_, d_below_, dh_, dc_;
   size_t state_stride_, gate_stride_, unit_stride_;  // (T+1)·B·m, N·G·m, N·m
   std::vector<double> weights_;  // sample: K draw weights
-  bool dropping_ = false;        // the current block has dropout masks
+  bool dropping_ = false;        // the current block has dropout masks (set by forward)
 };
 
 }  // namespace stacked
