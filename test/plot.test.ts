@@ -280,6 +280,20 @@ describe('loss chart (end of train)', () => {
     assert.ok(plotted.every((line) => line.trimEnd().length <= 12 + 60));
   });
 
+  it('with validation rows, states the best and final validation loss instead of the best smooth loss, to fit the terminal', () => {
+    const rows = parseLossCsv(syntheticCsv(), 'synthetic');
+    const valRows = valRowsOf(rows, 25, 30, 0.1);
+    valRows[2].valLoss = 1.5; // the lowest, at step 900
+    const final = rows[119].smoothLoss.toFixed(3);
+    const valFinal = valRows[3].valLoss.toFixed(3);
+    const wide = lossChart(rows, 51.25, Infinity, valRows).split('\n');
+    assert.strictEqual(wide[wide.length - 1], `final smooth loss ${final}; validation loss per character: best 1.500 at step 900 (best.safetensors), final ${valFinal}`);
+    assert.deepStrictEqual(wide.slice(0, -1), lossChart(rows, 51.25).split('\n').slice(0, -1), 'the same chart of the smooth loss');
+    const narrow = lossChart(rows, 51.25, 80, valRows).split('\n');
+    assert.strictEqual(narrow[narrow.length - 1], `validation loss: best 1.500 at step 900 (best.safetensors), final ${valFinal}`);
+    assert.ok(narrow.every((line) => line.length < 80));
+  });
+
   it('handles a single row without drawing', () => {
     const chart = lossChart([{ step: 5, epoch: 1, loss: 3, smoothLoss: 4, elapsed: 1 }], undefined);
     assert.strictEqual(chart, 'smooth loss from step 5 to 5:\nbest smooth loss - (best.safetensors); final 4.000');
