@@ -9,7 +9,7 @@ export { gradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary,
 export { loadNative } from './native';
 export { Rng, seedState } from './random';
 export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './layout';
-export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot } from './plot';
+export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot, PlotOptions, ValidationCurve } from './plot';
 export { writeReport, ReportOptions, WrittenReport } from './report';
 export { lossChart } from './chart';
 

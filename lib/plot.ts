@@ -5,7 +5,9 @@ import path from 'path';
 import escapeMarkup from 'escape-html';
 import { UserError } from './errors';
 import { readUserFile, writeFileAtomic } from './files';
+import { readRunConfig } from './run-config';
 import { LOSS_HEADER, LossRow, parseLossRow, quoteLine } from './run-dir';
+import { parseValCsv, ValRow } from './val-log';
 
 // ---------------------------------------------------------------------------------------------
 // loss.csv
@@ -42,6 +44,34 @@ export function parseLossCsv(text: string, source: string): LossRow[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// val.csv
+
+/** The validation curve of a run: val.csv's rows, and the seqLength that puts the smooth loss per character. */
+export interface ValidationCurve {
+  rows: ValRow[];
+  /** config.json's seqLength: smooth loss ÷ seqLength is the smooth loss per character. */
+  seqLength: number;
+}
+
+export function readValCsv(file: string): ValRow[] {
+  return parseValCsv(readUserFile(file).toString('utf8'), file);
+}
+
+/**
+ * val.csv beside loss.csv, with config.json's seqLength, when it holds at least one row; a run
+ * without validation has none. A damaged val.csv or config.json is a UserError.
+ */
+export function readValidationCurve(runDir: string): ValidationCurve | undefined {
+  const valPath = path.join(runDir, 'val.csv');
+  if (!existsSync(valPath)) return undefined;
+  const rows = readValCsv(valPath);
+  if (rows.length === 0) return undefined;
+  const config = readRunConfig(path.join(runDir, 'config.json'), 'keep');
+  if (!config) throw new UserError(`${valPath}: has no config.json beside it (its seqLength puts the smooth loss per character, as the validation loss is)`);
+  return { rows, seqLength: config.seqLength as number };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The SVG
 
 const WIDTH = 800;
@@ -50,25 +80,42 @@ const MARGIN = { left: 78, right: 24, top: 62, bottom: 56 };
 const FONT = "DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif";
 export const SMOOTH_COLOR = '#1f5fa8';
 const LOSS_COLOR = '#e08a2c';
+export const VAL_COLOR = '#2a8c3e';
 const EPOCH_COLOR = '#9a9a9a';
 
 interface Scale {
   (value: number): number;
   ticks: number[];
+  /** The values at the two ends, after widening. */
+  domain: [number, number];
+}
+
+/** A round tick spacing that divides (hi - lo) into about tickCount steps. */
+function niceStep(lo: number, hi: number, tickCount: number): number {
+  const rough = (hi - lo) / tickCount;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  return [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= rough)!;
 }
 
 /** A linear scale over [lo, hi] widened to round tick values, mapped onto [from, to] pixels. */
 function niceScale(lo: number, hi: number, from: number, to: number, tickCount: number): Scale {
   if (hi - lo < 1e-9 * Math.max(1, Math.abs(hi))) [lo, hi] = [lo - 1, hi + 1];
-  const rough = (hi - lo) / tickCount;
-  const power = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= rough)!;
+  const step = niceStep(lo, hi, tickCount);
   const start = Math.floor(lo / step) * step;
   const end = Math.ceil(hi / step) * step;
   const scale = ((value: number) => from + ((value - start) / (end - start)) * (to - from)) as Scale;
   scale.ticks = [];
   for (let i = 0; start + i * step <= end + step * 1e-9; i++) scale.ticks.push(round(start + i * step));
+  scale.domain = [start, end];
   return scale;
+}
+
+/** Round tick values inside [lo, hi], not widened: the right axis shares the left one's ends. */
+function ticksWithin(lo: number, hi: number, tickCount: number): number[] {
+  const step = niceStep(lo, hi, tickCount);
+  const ticks: number[] = [];
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(round(i * step));
+  return ticks;
 }
 
 function round(value: number): number {
@@ -99,7 +146,7 @@ function polyline(points: [number, number][]): string {
 }
 
 /** [min of low(row), max of high(row)], in a loop: spreading a million rows into Math.min overflows the stack. */
-function extent(rows: LossRow[], low: (row: LossRow) => number, high: (row: LossRow) => number): [number, number] {
+function extent<Row>(rows: Row[], low: (row: Row) => number, high: (row: Row) => number): [number, number] {
   let min = Infinity;
   let max = -Infinity;
   for (const row of rows) {
@@ -117,11 +164,14 @@ export function epochStarts(rows: LossRow[]): LossRow[] {
 export interface PlotOptions {
   /** Shown in the title, e.g. the run directory's name. */
   name?: string;
+  /** The validation losses (val.csv), drawn with a second axis in nats per character; none: the plot of a run without validation. */
+  validation?: ValidationCurve;
 }
 
 /** The SVG document: smooth loss, the logged per-update loss (faint), epoch starts, axes, legend. */
 export function lossPlotSvg(rows: LossRow[], options: PlotOptions = {}): string {
   if (rows.length === 0) throw new UserError('no loss rows to plot');
+  if (options.validation && options.validation.rows.length > 0) return validationPlotSvg(rows, options.validation, options.name);
   const plot = { x0: MARGIN.left, x1: WIDTH - MARGIN.right, y0: HEIGHT - MARGIN.bottom, y1: MARGIN.top };
   const lastStep = rows[rows.length - 1].step;
   const [lo, hi] = extent(rows, (row) => Math.min(row.loss, row.smoothLoss), (row) => Math.max(row.loss, row.smoothLoss));
@@ -129,10 +179,7 @@ export function lossPlotSvg(rows: LossRow[], options: PlotOptions = {}): string 
   const y = niceScale(lo, hi, plot.y0, plot.y1, 6);
   const shown = thin(rows, 2 * (plot.x1 - plot.x0));
   const title = `Smooth loss${options.name ? ` of ${options.name}` : ''}`;
-  const last = rows[rows.length - 1];
-  const subtitle =
-    `${lastStep.toLocaleString('en-US')} updates, ${last.epoch} epoch${last.epoch === 1 ? '' : 's'}, final smooth loss ${last.smoothLoss.toFixed(2)}, ` +
-    `lowest ${extent(rows, (row) => row.smoothLoss, (row) => row.smoothLoss)[0].toFixed(2)}`;
+  const subtitle = runSummary(rows);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="${FONT}" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
@@ -143,8 +190,93 @@ export function lossPlotSvg(rows: LossRow[], options: PlotOptions = {}): string 
     `<path class="loss" d="${polyline(shown.map((r) => [x(r.step), y(r.loss)]))}" fill="none" stroke="${LOSS_COLOR}" stroke-opacity="0.45" stroke-width="1"/>`,
     `<path class="smooth-loss" d="${polyline(shown.map((r) => [x(r.step), y(r.smoothLoss)]))}" fill="none" stroke="${SMOOTH_COLOR}" stroke-width="2.2" stroke-linejoin="round"/>`,
     axes(x, y, plot),
-    legend(plot, epochStarts(rows).length > 0),
+    legend(plot, legendEntries(epochStarts(rows).length > 0), 244),
     '</svg>',
+  ].join('\n');
+}
+
+/** "N updates, E epochs, final smooth loss X, lowest Y": the plot's subtitle. */
+function runSummary(rows: LossRow[]): string {
+  const last = rows[rows.length - 1];
+  return (
+    `${last.step.toLocaleString('en-US')} updates, ${last.epoch} epoch${last.epoch === 1 ? '' : 's'}, final smooth loss ${last.smoothLoss.toFixed(2)}, ` +
+    `lowest ${extent(rows, (row) => row.smoothLoss, (row) => row.smoothLoss)[0].toFixed(2)}`
+  );
+}
+
+/** Room on the right for the axis in nats per character, and on top for a second line of subtitle. */
+const VALIDATION_MARGIN = { ...MARGIN, right: 74, top: 78 };
+
+/**
+ * With validation: the same curves, the validation loss too, and one y scale read in two units. The
+ * left axis stays in nats per sequence (the unit of the smooth loss wherever else it is quoted); the
+ * right axis is that scale ÷ seqLength, nats per character, the unit of the validation loss. Being one
+ * scale (like °C beside °F), heights compare truly: where the validation curve runs above the smooth
+ * loss, it is above the smooth loss per character.
+ */
+function validationPlotSvg(rows: LossRow[], validation: ValidationCurve, name: string | undefined): string {
+  const { rows: valRows, seqLength } = validation;
+  const plot = { x0: MARGIN.left, x1: WIDTH - VALIDATION_MARGIN.right, y0: HEIGHT - MARGIN.bottom, y1: VALIDATION_MARGIN.top };
+  const lastStep = Math.max(rows[rows.length - 1].step, valRows[valRows.length - 1].step);
+  const [lo, hi] = extent(rows, (row) => Math.min(row.loss, row.smoothLoss), (row) => Math.max(row.loss, row.smoothLoss));
+  const [valLo, valHi] = extent(valRows, (row) => row.valLoss, (row) => row.valLoss);
+  const x = niceScale(0, lastStep, plot.x0, plot.x1, 8);
+  const y = niceScale(Math.min(lo, valLo * seqLength), Math.max(hi, valHi * seqLength), plot.y0, plot.y1, 6);
+  const shown = thin(rows, 2 * (plot.x1 - plot.x0));
+  const valShown = thin(valRows, 2 * (plot.x1 - plot.x0));
+  const valPoints: [number, number][] = valShown.map((r) => [x(r.step), y(r.valLoss * seqLength)]);
+  // Evaluations are sparse: a dot on each shows where the line is measured, unless they crowd.
+  const dots = valShown.length <= 80 ? valPoints.map(([cx, cy]) => `<circle cx="${px(cx)}" cy="${px(cy)}" r="2.6"/>`).join('') : '';
+  const title = `Smooth and validation loss${name ? ` of ${name}` : ''}`;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="${FONT}" font-size="12">`,
+    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
+    `<text x="${plot.x0}" y="24" font-size="16" font-weight="bold" fill="#222">${escapeMarkup(title)}</text>`,
+    `<text x="${plot.x0}" y="42" fill="#555">${escapeMarkup(runSummary(rows))}</text>`,
+    `<text x="${plot.x0}" y="59" fill="#555">${escapeMarkup(validationSummary(rows, validation))}</text>`,
+    grid(x, y, plot),
+    epochLines(epochStarts(rows), x, plot),
+    `<path class="loss" d="${polyline(shown.map((r) => [x(r.step), y(r.loss)]))}" fill="none" stroke="${LOSS_COLOR}" stroke-opacity="0.45" stroke-width="1"/>`,
+    `<path class="smooth-loss" d="${polyline(shown.map((r) => [x(r.step), y(r.smoothLoss)]))}" fill="none" stroke="${SMOOTH_COLOR}" stroke-width="2.2" stroke-linejoin="round"/>`,
+    `<path class="val-loss" d="${polyline(valPoints)}" fill="none" stroke="${VAL_COLOR}" stroke-width="2.2" stroke-linejoin="round"/>`,
+    `<g class="val-points" fill="${VAL_COLOR}">${dots}</g>`,
+    axes(x, y, plot),
+    perCharacterAxis(y, seqLength, plot),
+    legend(plot, validationLegendEntries(seqLength, epochStarts(rows).length > 0), 330),
+    '</svg>',
+  ].join('\n');
+}
+
+/** "per character: final validation loss X, lowest Y (step S); final smooth loss Z": the second subtitle. */
+function validationSummary(rows: LossRow[], { rows: valRows, seqLength }: ValidationCurve): string {
+  const best = lowestValidation(valRows);
+  return (
+    `per character: final validation loss ${valRows[valRows.length - 1].valLoss.toFixed(3)}, ` +
+    `lowest ${best.valLoss.toFixed(3)} (step ${best.step.toLocaleString('en-US')}); ` +
+    `final smooth loss ${(rows[rows.length - 1].smoothLoss / seqLength).toFixed(3)}`
+  );
+}
+
+/** The row of the lowest validation loss (the first, if tied: the checkpoint kept as best). */
+export function lowestValidation(rows: ValRow[]): ValRow {
+  return rows.reduce((best, row) => (row.valLoss < best.valLoss ? row : best));
+}
+
+/** The right axis: the left one's scale ÷ seqLength, ticked at round values in nats per character. */
+function perCharacterAxis(y: Scale, seqLength: number, p: Box): string {
+  const [start, end] = y.domain;
+  const at = (perCharacter: number) => px(y(perCharacter * seqLength));
+  const ticks = ticksWithin(start / seqLength, end / seqLength, 6).map(
+    (t) => `<line x1="${p.x1}" y1="${at(t)}" x2="${p.x1 + 5}" y2="${at(t)}"/><text x="${p.x1 + 8}" y="${px(y(t * seqLength) + 4)}" text-anchor="start" stroke="none">${t}</text>`
+  );
+  const middleY = (p.y0 + p.y1) / 2;
+  const labelX = WIDTH - 16;
+  return [
+    `<g class="axis-per-character" stroke="#444" fill="#333">`,
+    `<line x1="${p.x1}" y1="${p.y0}" x2="${p.x1}" y2="${p.y1}"/>`,
+    ...ticks,
+    `<text x="${labelX}" y="${middleY}" transform="rotate(90 ${labelX} ${middleY})" text-anchor="middle" stroke="none" font-size="13">nats per character (left ÷ ${seqLength})</text>`,
+    '</g>',
   ].join('\n');
 }
 
@@ -193,13 +325,29 @@ function epochLines(starts: LossRow[], x: Scale, p: Box): string {
   return `<g class="epochs">${lines.join('')}</g>`;
 }
 
-function legend(p: Box, withEpochs: boolean): string {
-  const entries: [string, string][] = [
+/** A legend entry: the line's stroke attributes and its label. */
+type LegendEntry = [string, string];
+
+const EPOCH_ENTRY: LegendEntry = [`stroke="${EPOCH_COLOR}" stroke-dasharray="4 3"`, 'epoch starts (first logged step)'];
+
+function legendEntries(withEpochs: boolean): LegendEntry[] {
+  const entries: LegendEntry[] = [
     [`stroke="${SMOOTH_COLOR}" stroke-width="2.2"`, 'smooth loss'],
     [`stroke="${LOSS_COLOR}" stroke-opacity="0.45"`, 'loss of each logged update'],
   ];
-  if (withEpochs) entries.push([`stroke="${EPOCH_COLOR}" stroke-dasharray="4 3"`, 'epoch starts (first logged step)']);
-  const width = 244;
+  return withEpochs ? [...entries, EPOCH_ENTRY] : entries;
+}
+
+function validationLegendEntries(seqLength: number, withEpochs: boolean): LegendEntry[] {
+  const entries: LegendEntry[] = [
+    [`stroke="${SMOOTH_COLOR}" stroke-width="2.2"`, `smooth training loss (÷ ${seqLength}: per character)`],
+    [`stroke="${LOSS_COLOR}" stroke-opacity="0.45"`, 'loss of each logged update'],
+    [`stroke="${VAL_COLOR}" stroke-width="2.2"`, 'validation loss (per character, right axis)'],
+  ];
+  return withEpochs ? [...entries, EPOCH_ENTRY] : entries;
+}
+
+function legend(p: Box, entries: LegendEntry[], width: number): string {
   const left = p.x1 - width - 8;
   const top = p.y1 + 18;
   const rows = entries.map(
@@ -229,13 +377,18 @@ export interface LossPlot {
   csvPath: string;
   rows: LossRow[];
   svg: string;
+  /** val.csv's rows and the run's seqLength, when val.csv beside loss.csv holds any rows. */
+  validation?: ValidationCurve;
 }
 
-/** Reads and checks RUN_DIR/loss.csv (or a loss.csv path) and draws it; writes nothing. */
+/** Reads and checks RUN_DIR/loss.csv (or a loss.csv path), and val.csv beside it if any, and draws them; writes nothing. */
 export function buildLossPlot(input: string): LossPlot {
   const csvPath = lossCsvPath(input);
   const rows = readLossCsv(csvPath);
-  return { csvPath, rows, svg: lossPlotSvg(rows, { name: path.basename(path.dirname(path.resolve(csvPath))) }) };
+  const runDir = path.dirname(path.resolve(csvPath));
+  const validation = readValidationCurve(runDir);
+  const svg = lossPlotSvg(rows, { name: path.basename(runDir), validation });
+  return validation ? { csvPath, rows, svg, validation } : { csvPath, rows, svg };
 }
 
 /** Writes the SVG to svgPath (default: loss.svg beside loss.csv) and the PNG of the same name. */

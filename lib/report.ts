@@ -12,7 +12,7 @@ import { UserError } from './errors';
 import { readUserFile, writeFileAtomic } from './files';
 import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from './gradcheck';
 import { OptionSpecs } from './options';
-import { buildLossPlot, LossPlot, writePlotFiles } from './plot';
+import { buildLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
 import { formatDuration } from './reporter';
 import { checkAgainstCheckpoint, readRunConfig, RunConfigFile } from './run-config';
 import { findCutLossRow, parseSamples } from './run-dir';
@@ -52,7 +52,7 @@ export const REPORT_OPTIONS = {
  */
 export function writeReport(runDir: string, options: ReportOptions = {}): WrittenReport {
   checkOptions(options, REPORT_OPTIONS, 'writeReport');
-  const config = runConfigOf(runDir);
+  const { config, bestStep } = runConfigOf(runDir);
   const warnings: string[] = [];
   refuseCutLossRow(path.join(runDir, 'loss.csv'));
   const plot = buildLossPlot(runDir);
@@ -60,7 +60,7 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
     ...titleBlocks(runDir, config),
     ...configBlocks(config),
     ...gradcheckBlocks(config, options.gradcheckData, warnings),
-    ...plotBlocks(plot),
+    ...plotBlocks(plot, bestStep),
     ...sampleBlocks(path.join(runDir, 'samples.txt')),
     ...passageBlocks(runDir, options, warnings),
     ...speedBlocks(runDir, config, plot),
@@ -88,15 +88,17 @@ function runName(runDir: string): string {
   return path.basename(path.resolve(runDir));
 }
 
-function runConfigOf(runDir: string): RunConfigFile {
+/** The checked config.json, and the step of best.safetensors (checked against it). */
+function runConfigOf(runDir: string): { config: RunConfigFile; bestStep: number } {
   if (!existsSync(runDir)) throw new UserError(`${runDir}: no such directory`);
   if (!statSync(runDir).isDirectory()) throw new UserError(`${runDir}: is not a run directory`);
   const configPath = path.join(runDir, 'config.json');
   const config = readRunConfig(configPath, 'keep');
   if (!config) throw new UserError(`${runDir}: holds no config.json (not a run directory)`);
   const best = path.join(runDir, 'best.safetensors');
-  checkAgainstCheckpoint(config, readCheckpoint(best), configPath, best, false);
-  return config;
+  const checkpoint = readCheckpoint(best);
+  checkAgainstCheckpoint(config, checkpoint, configPath, best, false);
+  return { config, bestStep: checkpoint.training.step };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,17 +203,49 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   ];
 }
 
-function plotBlocks(plot: LossPlot): Block[] {
+function plotBlocks(plot: LossPlot, bestStep: number): Block[] {
   const last = plot.rows[plot.rows.length - 1];
   const lowest = plot.rows.reduce((best, row) => (row.smoothLoss < best.smoothLoss ? row : best));
+  const alt = plot.validation ? 'Smooth training loss and validation loss against the update step' : 'Smooth loss against the update step';
   return [
     { kind: 'heading', level: 2, text: 'Loss' },
-    { kind: 'figure', svg: plot.svg, png: 'loss.png', alt: 'Smooth loss against the update step' },
+    { kind: 'figure', svg: plot.svg, png: 'loss.png', alt },
     {
       kind: 'paragraph',
       text:
         `At step ${last.step} (epoch ${last.epoch}) the smooth loss is ${last.smoothLoss.toFixed(3)}; the lowest logged is ` +
         `${lowest.smoothLoss.toFixed(3)}, at step ${lowest.step}. Loss: −Σ log p of the true next character over a sequence, in nats.`,
+    },
+    ...validationBlocks(plot, bestStep),
+  ];
+}
+
+/** The best and last validation losses, in nats and bits per character, and which checkpoint best.safetensors is. */
+function validationBlocks(plot: LossPlot, bestStep: number): Block[] {
+  if (!plot.validation) return [];
+  const { rows, seqLength } = plot.validation;
+  const perCharacter = (nats: number) => `${nats.toFixed(3)} nats (${(nats / Math.LN2).toFixed(3)} bits) per character`;
+  const best = lowestValidation(rows);
+  const last = rows[rows.length - 1];
+  const lastSmooth = plot.rows[plot.rows.length - 1];
+  const checkpoint =
+    bestStep === best.step
+      ? `best.safetensors is the checkpoint of step ${bestStep}, that of the lowest validation loss (with validation on, the validation loss decides it).`
+      : `best.safetensors is the checkpoint of step ${bestStep}, not of step ${best.step}, that of the lowest validation loss in val.csv ` +
+        `(with validation on, the validation loss decides it: val.csv and best.safetensors disagree).`;
+  return [
+    {
+      kind: 'list',
+      items: [
+        `Best validation loss: ${perCharacter(best.valLoss)}, at step ${best.step} (epoch ${best.epoch}).`,
+        `Last validation loss: ${perCharacter(last.valLoss)}, at step ${last.step} (epoch ${last.epoch}); ${rows.length} evaluation${rows.length === 1 ? '' : 's'} in val.csv.`,
+        `Smooth training loss at step ${lastSmooth.step}, ÷ seqLength ${seqLength}: ${perCharacter(lastSmooth.smoothLoss / seqLength)}.`,
+        checkpoint,
+      ],
+    },
+    {
+      kind: 'paragraph',
+      text: 'Validation loss: −log p of each true next character of the held-out text, averaged over its characters (bits = nats ÷ ln 2).',
     },
   ];
 }

@@ -1,14 +1,16 @@
 // The loss plot (SVG and PNG) of a run, the plot command, and the text chart of train.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { createHash } from 'crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { PNG } from 'pngjs';
 import { lossChart } from '../lib/chart';
 import { UserError } from '../lib/errors';
-import { lossPlotSvg, parseLossCsv, SMOOTH_COLOR, writeLossPlot } from '../lib/plot';
+import { buildLossPlot, lossPlotSvg, parseLossCsv, SMOOTH_COLOR, VAL_COLOR, writeLossPlot } from '../lib/plot';
 import { LossRow } from '../lib/run-dir';
+import { formatValRow, VAL_HEADER, ValRow } from '../lib/val-log';
 import { UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -49,6 +51,13 @@ function countColor(png: PNG, [r, g, b]: number[], tolerance: number): number {
 }
 
 const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+
+/** Every `every`-th loss row as a validation row whose loss is the smooth loss per character, plus `offset`. */
+function valRowsOf(rows: LossRow[], seqLength: number, every: number, offset = 0): ValRow[] {
+  return rows.filter((_, i) => (i + 1) % every === 0).map((row) => ({ step: row.step, epoch: row.epoch, valLoss: row.smoothLoss / seqLength + offset, elapsed: row.elapsed }));
+}
+
+const valCsv = (rows: ValRow[]) => [VAL_HEADER, ...rows.map(formatValRow)].map((line) => line + '\n').join('');
 
 describe('loss plot', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rnn-plot-'));
@@ -110,6 +119,44 @@ describe('loss plot', () => {
     assert.ok(!svg.includes('<b>'));
   });
 
+  it('draws a run without validation exactly as before val.csv existed', () => {
+    // The SHA-256 of this SVG before the validation curve was added (commit 60dfa7f).
+    const svg = lossPlotSvg(rows, { name: 'my-run' });
+    assert.strictEqual(createHash('sha256').update(svg).digest('hex'), '75834341093da7a4bbf1d05697945a84f8ceff07c64ccd0adaecf462a7ceb093');
+    assert.strictEqual(lossPlotSvg(rows, { name: 'my-run', validation: { rows: [], seqLength: 25 } }), svg, 'no validation rows: the same plot');
+    const d = csvDir(syntheticCsv());
+    writeFileSync(path.join(d, 'val.csv'), VAL_HEADER + '\n');
+    const plot = buildLossPlot(d);
+    assert.deepStrictEqual(Object.keys(plot), ['csvPath', 'rows', 'svg']);
+    assert.strictEqual(plot.svg, lossPlotSvg(rows, { name: path.basename(d) }), 'a val.csv of only its header: the same plot');
+  });
+
+  it('draws the validation loss on a right axis in nats per character: the left one ÷ seqLength', () => {
+    const seqLength = 25;
+    const valRows = valRowsOf(rows, seqLength, 10);
+    const svg = lossPlotSvg(rows, { name: 'my-run', validation: { rows: valRows, seqLength } });
+    const val = pathPoints(attribute(svg, /class="val-loss" d="([^"]+)"/));
+    assert.strictEqual(val.length, 12);
+    // Each validation point is the smooth loss ÷ seqLength at its step: drawn on the smooth-loss curve.
+    const smooth = new Map(pathPoints(attribute(svg, /class="smooth-loss" d="([^"]+)"/)).map(([x, y]) => [x, y]));
+    for (const [x, y] of val) assert.ok(Math.abs(smooth.get(x)! - y) <= 0.1, `validation point at x ${x}: y ${y}, smooth loss ${smooth.get(x)}`);
+    assert.strictEqual((attribute(svg, /<g class="val-points"[^>]*>(.*?)<\/g>/s).match(/<circle /g) ?? []).length, 12);
+    // Right tick labels sit where the left scale has seqLength × their value.
+    const left = [...svg.matchAll(/<text x="70" y="([\d.]+)" text-anchor="end" stroke="none">([\d.]+)<\/text>/g)].map((m) => [Number(m[2]), Number(m[1])]);
+    const right = [...svg.matchAll(/<text x="734" y="([\d.]+)" text-anchor="start" stroke="none">([\d.]+)<\/text>/g)].map((m) => [Number(m[2]), Number(m[1])]);
+    assert.ok(left.length >= 4 && right.length >= 3, `${left.length} left and ${right.length} right ticks`);
+    const leftY = (value: number) => {
+      const [[v0, y0], [v1, y1]] = [left[0], left[left.length - 1]];
+      return y0 + ((value - v0) / (v1 - v0)) * (y1 - y0);
+    };
+    for (const [value, y] of right) assert.ok(Math.abs(leftY(value * seqLength) - y) <= 0.2, `right tick ${value} at ${y}, left scale ${leftY(value * seqLength)}`);
+    for (const text of ['Smooth and validation loss of my-run', 'loss (nats per sequence)', 'nats per character (left ÷ 25)', 'smooth training loss (÷ 25: per character)', 'validation loss (per character, right axis)', 'epoch starts (first logged step)']) {
+      assert.ok(svg.includes(`>${text}<`), `missing "${text}"`);
+    }
+    const best = valRows[valRows.length - 1];
+    assert.ok(svg.includes(`>per character: final validation loss ${best.valLoss.toFixed(3)}, lowest ${best.valLoss.toFixed(3)} (step 1,200); final smooth loss ${(rows[119].smoothLoss / 25).toFixed(3)}<`));
+  });
+
   it('writes loss.svg and a loss.png with the smooth loss drawn', () => {
     const d = csvDir(syntheticCsv());
     const written = writeLossPlot(d);
@@ -153,6 +200,48 @@ describe('loss plot', () => {
       assert.ok(PNG.sync.read(readFileSync(path.join(dir, 'elsewhere.png'))).height === 900);
     });
 
+    /** A copy of the trained run of the first test, with `val` as its val.csv. */
+    let copies = 0;
+    const withVal = (val: string) => {
+      const to = path.join(dir, `val-run-${++copies}`);
+      cpSync(path.join(dir, 'run'), to, { recursive: true, filter: (from) => !/\.(svg|png)$/.test(from) });
+      writeFileSync(path.join(to, 'val.csv'), val);
+      return to;
+    };
+
+    it('plots val.csv beside loss.csv: the validation curve, its legend, in the PNG too', () => {
+      const runDir = withVal('');
+      const lossRows = parseLossCsv(readFileSync(path.join(runDir, 'loss.csv'), 'utf8'), 'loss.csv');
+      const valRows = valRowsOf(lossRows, 25, 5, 0.2);
+      writeFileSync(path.join(runDir, 'val.csv'), valCsv(valRows));
+      const result = run(['plot', runDir]);
+      assert.strictEqual(result.status, 0, result.stderr);
+      const svg = readFileSync(path.join(runDir, 'loss.svg'), 'utf8');
+      assert.strictEqual(pathPoints(attribute(svg, /class="val-loss" d="([^"]+)"/)).length, 4);
+      assert.ok(svg.includes('>validation loss (per character, right axis)<') && svg.includes('>nats per character (left ÷ 25)<'));
+      const png = PNG.sync.read(readFileSync(path.join(runDir, 'loss.png')));
+      const val = countColor(png, rgb(VAL_COLOR), 40);
+      assert.ok(val > 500, `${val} pixels of the validation colour`);
+      assert.deepStrictEqual(buildLossPlot(runDir).validation, { rows: valRows, seqLength: 25 });
+    });
+
+    const badVal: [string, (d: string) => void, RegExp][] = [
+      ['a malformed val.csv', (d) => writeFileSync(path.join(d, 'val.csv'), `${VAL_HEADER}\n100,1,2.5,0.1\n200,1,x,0.2\n`), /val\.csv: line 3: expected four numbers/],
+      ['a val.csv whose steps go back', (d) => writeFileSync(path.join(d, 'val.csv'), `${VAL_HEADER}\n200,1,2.5,0.1\n100,1,2.4,0.2\n`), /val\.csv: line 3: step 100 does not follow step 200/],
+      ['a val.csv without config.json', (d) => rmSync(path.join(d, 'config.json')), /val\.csv: has no config\.json beside it/],
+    ];
+    for (const [what, damage, message] of badVal) {
+      it(`rejects ${what} with one line and exit code 2, writing nothing`, () => {
+        const d = withVal(`${VAL_HEADER}\n100,1,2.5,0.1\n`);
+        damage(d);
+        const result = run(['plot', d]);
+        assert.strictEqual(result.status, 2, result.stderr);
+        assert.strictEqual(result.stderr.trim().split('\n').length, 1, result.stderr);
+        assert.match(result.stderr.trim(), message);
+        assert.ok(!existsSync(path.join(d, 'loss.svg')) && !existsSync(path.join(d, 'loss.png')));
+      });
+    }
+
     const emptyDir = path.join(dir, 'empty-dir');
     mkdirSync(emptyDir);
     const bad: [string, () => string[], RegExp][] = [
@@ -189,6 +278,20 @@ describe('loss chart (end of train)', () => {
     assert.ok(plotted[0].startsWith(`    ${rows[0].smoothLoss.toFixed(2)} ┼`), plotted[0]);
     assert.match(plotted[10].trimEnd(), new RegExp(`^ +${rows[119].smoothLoss.toFixed(2).replace('.', '\\.')} ┤ +╰─+$`));
     assert.ok(plotted.every((line) => line.trimEnd().length <= 12 + 60));
+  });
+
+  it('with validation rows, states the best and final validation loss instead of the best smooth loss, to fit the terminal', () => {
+    const rows = parseLossCsv(syntheticCsv(), 'synthetic');
+    const valRows = valRowsOf(rows, 25, 30, 0.1);
+    valRows[2].valLoss = 1.5; // the lowest, at step 900
+    const final = rows[119].smoothLoss.toFixed(3);
+    const valFinal = valRows[3].valLoss.toFixed(3);
+    const wide = lossChart(rows, 51.25, Infinity, valRows).split('\n');
+    assert.strictEqual(wide[wide.length - 1], `final smooth loss ${final}; validation loss per character: best 1.500 at step 900 (best.safetensors), final ${valFinal}`);
+    assert.deepStrictEqual(wide.slice(0, -1), lossChart(rows, 51.25).split('\n').slice(0, -1), 'the same chart of the smooth loss');
+    const narrow = lossChart(rows, 51.25, 80, valRows).split('\n');
+    assert.strictEqual(narrow[narrow.length - 1], `validation loss: best 1.500 at step 900 (best.safetensors), final ${valFinal}`);
+    assert.ok(narrow.every((line) => line.length < 80));
   });
 
   it('handles a single row without drawing', () => {

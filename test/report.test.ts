@@ -4,8 +4,10 @@ import { spawnSync } from 'child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
+import { readCheckpoint } from '../lib/checkpoint';
 import { UserError } from '../lib/errors';
 import { parseSamples, writeReport } from '../lib/report';
+import { formatValRow, VAL_HEADER, ValRow } from '../lib/val-log';
 import { UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -142,6 +144,59 @@ describe('run report', () => {
     assert.strictEqual(written.warnings.length, 1);
     assert.match(written.warnings[0], /^gradient check not run: .*gone\.txt: no such file.*; give a text with --gradcheck-data$/);
     assert.ok(readFileSync(path.join(moved, 'report.md'), 'utf8').includes('gradient check not run'));
+  });
+
+  describe('with val.csv', () => {
+    /** A copy of the run with val.csv of the given (step, loss) rows. */
+    const withVal = (losses: [number, number][]) => {
+      const d = copy();
+      const rows: ValRow[] = losses.map(([step, valLoss]) => ({ step, epoch: 1, valLoss, elapsed: step / 1000 }));
+      writeFileSync(path.join(d, 'val.csv'), [VAL_HEADER, ...rows.map(formatValRow)].map((line) => line + '\n').join(''));
+      return d;
+    };
+    const bestStep = () => readCheckpoint(path.join(runDir, 'best.safetensors')).training.step;
+    const bits = (nats: number) => (nats / Math.LN2).toFixed(3);
+
+    it('states the best and the last validation loss, in nats and bits per character, and the step of best.safetensors', () => {
+      const best = bestStep();
+      assert.ok(best > 50, `best.safetensors at step ${best}`);
+      const d = withVal([[50, 3.1], [best, 2.6134], [best + 7, 2.75]]);
+      const md = readFileSync(writeReport(d).markdownPath, 'utf8');
+      assert.deepStrictEqual(sections(md), SECTIONS);
+      assert.match(md, /^!\[Smooth training loss and validation loss against the update step\]\(loss\.png\)$/m);
+      assert.ok(md.includes(`\n- Best validation loss: 2.613 nats (${bits(2.6134)} bits) per character, at step ${best} (epoch 1).\n`), md);
+      assert.ok(md.includes(`\n- Last validation loss: 2.750 nats (${bits(2.75)} bits) per character, at step ${best + 7} (epoch 1); 3 evaluations in val.csv.\n`), md);
+      assert.match(md, /^- Smooth training loss at step 300, ÷ seqLength 25: \d+\.\d{3} nats \(\d+\.\d{3} bits\) per character\.$/m);
+      assert.ok(md.includes(`\n- best.safetensors is the checkpoint of step ${best}, that of the lowest validation loss`), md);
+      const html = readFileSync(path.join(d, 'report.html'), 'utf8');
+      assert.ok(html.includes(`<li>Best validation loss: 2.613 nats (${bits(2.6134)} bits) per character, at step ${best} (epoch 1).</li>`));
+      assert.match(html, /<path class="val-loss" d="M[^"]+"/);
+    });
+
+    it('says so when best.safetensors is not the checkpoint of the lowest validation loss', () => {
+      const other = bestStep() === 100 ? 200 : 100;
+      const d = withVal([[other, 2.5]]);
+      const md = readFileSync(writeReport(d).markdownPath, 'utf8');
+      assert.ok(md.includes(`- best.safetensors is the checkpoint of step ${bestStep()}, not of step ${other}, that of the lowest validation loss in val.csv`), md);
+    });
+
+    it('keeps the report of a run without validation (or with only the header of val.csv)', () => {
+      const d = copy();
+      writeFileSync(path.join(d, 'val.csv'), VAL_HEADER + '\n');
+      const md = readFileSync(writeReport(d).markdownPath, 'utf8');
+      assert.ok(!md.includes('validation'), md);
+      assert.strictEqual(readFileSync(path.join(d, 'loss.svg'), 'utf8'), readFileSync(path.join(writeReport(copy()).svgPath), 'utf8').replace(/copy-\d+/g, path.basename(d)));
+    });
+
+    it('refuses a damaged val.csv with one line and exit code 2, writing nothing', () => {
+      const d = withVal([[100, 3]]);
+      writeFileSync(path.join(d, 'val.csv'), `${VAL_HEADER}\n100,1,3,0.1\n200,1,-1,0.2\n`);
+      const result = run(['report', d]);
+      assert.strictEqual(result.status, 2, result.stderr);
+      assert.strictEqual(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr.trim(), /val\.csv: line 3: expected four numbers/);
+      assert.deepStrictEqual(OUTPUTS.filter((file) => existsSync(path.join(d, file))), []);
+    });
   });
 
   describe('rnn-native report', () => {
