@@ -1,16 +1,24 @@
 // Checkpoints: the whole training state in one safetensors file that Python's safetensors can
-// open. Tensors: U, W, V, b, c, their AdaGrad accumulators ("adagrad.U" ...) and the hidden state
-// "h", all F32 (native backend) or all F64 (ts backend). __metadata__ (strings) holds the rest.
+// open, all F32 (native backend) or all F64 (ts backend); __metadata__ (strings) holds the rest.
+// Version 1, the DD2424 model: U, W, V, b, c, their AdaGrad accumulators ("adagrad.U" ...) and
+// the hidden state "h". Version 2, the general model: each layer's "layers.l.Wx", "layers.l.Wh",
+// "layers.l.b", then "V", "c"; the optimizer's state under its name ("adagrad.", "rmsprop.",
+// "adam.v." and "adam.m." + the tensor's name); the B streams' states "state.h" (and for lstm
+// "state.c"), [layer, stream, unit]; and the streams' positions in the metadata.
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
 import { readUserFile, writeFileAtomic } from './files';
+import { isVanillaModel, stackedShape } from './engine';
 import { makeLayout } from './layout';
+import { stackedLayout } from './stacked-reference';
+import { heldOutLength } from './stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { ModelConfig, rowsOf, savedValue } from './config';
 import { TrainingState } from './trainer';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** The version written for the general model; the DD2424 model is still written as version 1. */
+export const CHECKPOINT_VERSION = 2;
 
 /** What a checkpoint holds besides the training state. */
 export interface RunRecord {
@@ -19,6 +27,8 @@ export interface RunRecord {
   corpusCharacters: number;
   /** Lowest smooth loss at a checkpoint so far. */
   bestSmoothLoss: number | undefined;
+  /** Lowest validation loss so far (with --val-fraction), which then decides best.safetensors. */
+  bestValLoss?: number;
   /** Training time so far, over every resume. */
   elapsedSeconds: number;
 }
@@ -29,27 +39,25 @@ export interface Checkpoint {
 }
 
 export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
-  const { hidden } = training.config;
-  const layout = makeLayout(hidden, training.vocabulary.length);
   const dtype = training.params instanceof Float32Array ? 'F32' : 'F64';
+  const version = isVanillaModel(training.config) ? 1 : 2;
   const tensors: Record<string, Tensor> = {};
-  for (const [prefix, flat] of [['', training.params], ['adagrad.', training.accum]] as const) {
-    for (const { name, shape, offset, length } of layout.parameters) {
-      tensors[prefix + name] = { dtype, shape: [...shape], data: flat.subarray(offset, offset + length) };
-    }
+  for (const { name, shape, offset, length, of } of tensorTable(training.config, training.vocabulary.length)) {
+    tensors[name] = { dtype, shape, data: flatOf(training, of).subarray(offset, offset + length) };
   }
-  tensors.h = { dtype, shape: [hidden], data: training.state };
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
-    format_version: String(CHECKPOINT_VERSION),
+    format_version: String(version),
     config: JSON.stringify(training.config),
     vocabulary: JSON.stringify(training.vocabulary),
     step: String(training.step),
     epoch: String(training.epoch),
     position: String(training.position),
+    ...(version === 2 ? { stream_positions: JSON.stringify(streamPositions(training.config, run.corpusCharacters, training.position)) } : {}),
     smooth_loss: JSON.stringify(training.smoothLoss ?? null),
     last_loss: JSON.stringify(training.lastLoss ?? null),
     best_smooth_loss: JSON.stringify(run.bestSmoothLoss ?? null),
+    best_val_loss: JSON.stringify(run.bestValLoss ?? null),
     rng_state: JSON.stringify(Array.from(training.rngState)),
     corpus_sha256: run.corpusSha256,
     corpus_characters: String(run.corpusCharacters),
@@ -57,6 +65,53 @@ export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
     created_by: `rnn-native ${require('../package.json').version}`,
   };
   return encodeSafetensors(tensors, metadata);
+}
+
+type FlatName = 'params' | 'accum' | 'first' | 'state';
+
+/** One tensor of a checkpoint: its name and shape, and where it lives in the training state's flat arrays. */
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  of: FlatName;
+  offset: number;
+  length: number;
+}
+
+/** Every tensor of a model's checkpoint, in file order. */
+function tensorTable(config: ModelConfig, vocab: number): TensorEntry[] {
+  const entries: TensorEntry[] = [];
+  const add = (of: FlatName, prefix: string, table: readonly { name: string; shape: readonly number[]; offset: number; length: number }[]) => {
+    for (const { name, shape, offset, length } of table) entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
+  };
+  if (isVanillaModel(config)) {
+    const layout = makeLayout(config.hidden, vocab);
+    add('params', '', layout.parameters);
+    add('accum', 'adagrad.', layout.parameters);
+    entries.push({ name: 'h', shape: [config.hidden], of: 'state', offset: 0, length: config.hidden });
+    return entries;
+  }
+  const { parameters } = stackedLayout(stackedShape(config, vocab));
+  add('params', '', parameters);
+  add('accum', config.optimizer === 'adam' ? 'adam.v.' : `${config.optimizer}.`, parameters);
+  if (config.optimizer === 'adam') add('first', 'adam.m.', parameters);
+  const states = config.layers * config.batch * config.hidden;
+  const shape = [config.layers, config.batch, config.hidden];
+  entries.push({ name: 'state.h', shape, of: 'state', offset: 0, length: states });
+  // rnn and gru carry no cell state: their half of the flat state is zeros and is not written.
+  if (config.cell === 'lstm') entries.push({ name: 'state.c', shape, of: 'state', offset: states, length: states });
+  return entries;
+}
+
+function flatOf(training: TrainingState, of: FlatName): Float32Array | Float64Array {
+  return training[of] ?? training.params.subarray(0, 0);
+}
+
+/** Where each stream's next window starts in the text: its slice's start plus the shared position. */
+function streamPositions(config: ModelConfig, corpusCharacters: number, position: number): number[] {
+  const training = corpusCharacters - heldOutLength(corpusCharacters, config.valFraction, 'the text');
+  const slice = Math.floor(training / config.batch);
+  return Array.from({ length: config.batch }, (_, b) => b * slice + position);
 }
 
 export function writeCheckpoint(file: string, checkpoint: Checkpoint): void {
@@ -73,9 +128,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     throw new UserError(`${source}: not an rnn-native checkpoint: ${reason}`);
   };
   if (metadata.format !== CHECKPOINT_FORMAT) fail('its metadata has no "format": "rnn-native-checkpoint"');
-  if (metadata.format_version !== String(CHECKPOINT_VERSION)) {
-    fail(`format version ${metadata.format_version} is not supported (this is version ${CHECKPOINT_VERSION})`);
-  }
+  const version = metadata.format_version === '1' ? 1 : metadata.format_version === '2' ? 2 : fail(`format version ${metadata.format_version} is not supported (this version reads 1 and 2)`);
   const json = (key: string): unknown => {
     if (metadata[key] === undefined) fail(`metadata "${key}" is missing`);
     try {
@@ -97,6 +150,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
 
   const vocabulary = Vocabulary.parse(json('vocabulary'), source).symbols;
   const config = parseConfig(json('config'), fail);
+  if ((version === 1) !== isVanillaModel(config)) {
+    fail(version === 1 ? 'a version-1 file holds only the DD2424 model, but its "config" is another' : 'a version-2 file of the DD2424 model: that model is written as version 1');
+  }
   const rngState = json('rng_state');
   if (!Array.isArray(rngState) || rngState.length !== 4 || !rngState.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || rngState.every((w) => w === 0)) {
     fail('metadata "rng_state" must be 4 unsigned 32-bit words, not all zero');
@@ -106,7 +162,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   const elapsedSeconds = optionalNumber('elapsed_seconds');
   if (elapsedSeconds === undefined || elapsedSeconds < 0) fail('metadata "elapsed_seconds" must be a number ≥ 0');
 
-  const tensorsOf = readTensors(tensors, config.hidden, vocabulary.length, fail);
+  const tensorsOf = readTensors(tensors, config, vocabulary.length, fail);
   const step = count('step', 0);
   const epoch = count('epoch', 1);
   const position = count('position', 0);
@@ -117,6 +173,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     fail(`metadata "position" ${position} is not a window start of a ${corpusCharacters}-character text`);
   }
   if (epoch > step + 1) fail(`metadata "epoch" ${epoch} is more than step + 1 = ${step + 1}`);
+  if (version === 2) {
+    const expected = JSON.stringify(streamPositions(config, corpusCharacters, position));
+    if (JSON.stringify(json('stream_positions')) !== expected) fail(`metadata "stream_positions" must be ${expected.length > 80 ? 'each slice start plus "position"' : expected}`);
+  }
+  const bestValLoss = metadata.best_val_loss === undefined ? undefined : optionalNumber('best_val_loss');
   if ((step === 0) !== (smoothLoss === undefined)) fail('metadata "smooth_loss" must be null exactly when "step" is 0');
   return {
     training: {
@@ -134,6 +195,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       corpusSha256,
       corpusCharacters,
       bestSmoothLoss: optionalNumber('best_smooth_loss'),
+      ...(bestValLoss !== undefined ? { bestValLoss } : {}),
       elapsedSeconds: elapsedSeconds!,
     },
   };
@@ -158,25 +220,23 @@ function parseConfig(value: unknown, fail: (reason: string) => never): ModelConf
   return config as ModelConfig;
 }
 
-/** The flat params / accum / state arrays, checking every tensor's dtype and shape. */
+/** The flat params / accum / first / state arrays, checking every tensor's dtype and shape. */
 function readTensors(
   tensors: Record<string, Tensor>,
-  hidden: number,
+  config: ModelConfig,
   vocab: number,
   fail: (reason: string) => never
-): Pick<TrainingState, 'params' | 'accum' | 'state'> {
-  const layout = makeLayout(hidden, vocab);
-  const expected: Record<string, readonly number[]> = {};
-  for (const { name, shape } of layout.parameters) expected[name] = shape;
-  expected.h = [hidden];
-  for (const { name, shape } of layout.parameters) expected[`adagrad.${name}`] = shape;
-  const extra = Object.keys(tensors).filter((name) => !Object.hasOwn(expected, name));
+): Pick<TrainingState, 'params' | 'accum' | 'state' | 'first'> {
+  const table = tensorTable(config, vocab);
+  const expected = new Map(table.map((entry) => [entry.name, entry]));
+  const extra = Object.keys(tensors).filter((name) => !expected.has(name));
   if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
-  const dtype = tensors.U?.dtype;
-  if (dtype !== 'F32' && dtype !== 'F64') fail('tensor "U" must be F32 or F64');
+  const dtype = tensors[table[0].name]?.dtype;
+  if (dtype !== 'F32' && dtype !== 'F64') fail(`tensor "${table[0].name}" must be F32 or F64`);
   // Every shape is checked against the file's tensors before anything is allocated, so the
   // arrays below are no larger than the file.
-  for (const [name, shape] of Object.entries(expected)) {
+  const sizes: Record<FlatName, number> = { params: 0, accum: 0, first: 0, state: 0 };
+  for (const { name, shape, of, offset, length } of table) {
     const t = tensors[name];
     if (!t) fail(`tensor "${name}" is missing`);
     if (t.dtype !== dtype) fail(`tensor "${name}" is ${t.dtype}; every tensor must be ${dtype}`);
@@ -184,14 +244,14 @@ function readTensors(
       fail(`tensor "${name}" has shape [${t.shape}], expected [${shape}]`);
     }
     if (!t.data.every(Number.isFinite)) fail(`tensor "${name}" holds NaN or infinite values`);
-    if (name.startsWith('adagrad.') && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
+    if (of === 'accum' && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
+    sizes[of] = Math.max(sizes[of], offset + length);
   }
+  // The general model's state holds h then c; rnn and gru files have no c, whose zeros are implied.
+  if (!isVanillaModel(config)) sizes.state = 2 * config.layers * config.batch * config.hidden;
   const Flat = dtype === 'F32' ? Float32Array : Float64Array;
-  const params = new Flat(layout.total);
-  const accum = new Flat(layout.total);
-  for (const { name, offset } of layout.parameters) {
-    params.set(tensors[name].data, offset);
-    accum.set(tensors[`adagrad.${name}`].data, offset);
-  }
-  return { params, accum, state: new Flat(tensors.h.data) };
+  const flats = { params: new Flat(sizes.params), accum: new Flat(sizes.accum), first: new Flat(sizes.first), state: new Flat(sizes.state) };
+  for (const { name, of, offset } of table) flats[of].set(tensors[name].data, offset);
+  const { first, ...rest } = flats;
+  return first.length > 0 ? { ...rest, first } : rest;
 }

@@ -34,23 +34,38 @@ export type OptionRow = RowSpec & {
 };
 
 const MAX_STEPS = 1e12;
+/** The version that added the options of the general model (issue 10). */
+const V2 = '0.2.0';
+
 const SEED_RANGE = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
 
 export const TRAINING_OPTIONS = [
   { key: 'steps', flag: 'steps', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 100000, help: 'train up to this many updates' },
   { key: 'hidden', flag: 'hidden', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxHidden, default: 100, help: 'hidden units m' },
   { key: 'seqLength', flag: 'seq-length', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxSeqLength, default: 25, help: 'characters per update' },
-  { key: 'eta', flag: 'eta', scope: 'model', kind: 'number', min: 1e-30, max: 3.4e38, default: 0.1, help: 'AdaGrad learning rate' },
+  { key: 'eta', flag: 'eta', scope: 'model', kind: 'number', min: 1e-30, max: 3.4e38, default: 0.1, help: 'learning rate (rmsprop and adam: 0.002 unless given)' },
   { key: 'sigma', flag: 'sigma', scope: 'model', kind: 'number', min: 0, max: 1e3, default: 0.01, help: 'std. dev. of the initial weights' },
-  { key: 'epsilon', flag: 'epsilon', scope: 'model', kind: 'number', min: 1e-30, max: 1, default: 1e-8, help: 'AdaGrad epsilon' },
+  { key: 'epsilon', flag: 'epsilon', scope: 'model', kind: 'number', min: 1e-30, max: 1, default: 1e-8, help: 'epsilon of the optimizer' },
   { key: 'clip', flag: 'clip', scope: 'model', kind: 'number', min: 1e-30, max: 1e30, default: 5, help: 'gradients are clipped to [-clip, clip]' },
-  { key: 'seed', flag: 'seed', scope: 'model', kind: 'integer', ...SEED_RANGE, default: 42, help: 'seed of the weights and samples' },
+  { key: 'seed', flag: 'seed', scope: 'model', kind: 'integer', ...SEED_RANGE, default: 42, help: 'seed of the weights, dropout masks and samples' },
+  { key: 'cell', flag: 'cell', scope: 'model', kind: 'choice', choices: ['rnn', 'lstm', 'gru'], default: 'rnn', since: V2, help: 'recurrent cell: rnn (tanh), lstm or gru' },
+  { key: 'layers', flag: 'layers', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxLayers, default: 1, since: V2, help: 'stacked recurrent layers, each of --hidden units' },
+  { key: 'batch', flag: 'batch', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxStreams, default: 1, since: V2, help: 'parallel streams B, each on its own slice of the text' },
+  { key: 'dropout', flag: 'dropout', scope: 'model', kind: 'number', min: 0, max: 0.95, default: 0, since: V2, help: "probability of dropping a unit of each layer's output" },
+  { key: 'optimizer', flag: 'optimizer', scope: 'model', kind: 'choice', choices: ['adagrad', 'rmsprop', 'adam'], default: 'adagrad', since: V2, help: 'adagrad, rmsprop or adam' },
+  { key: 'rmsDecay', flag: 'rms-decay', scope: 'model', kind: 'number', min: 0, max: 0.9999, default: 0.95, since: V2, help: "rmsprop's decay of the mean squared gradient" },
+  { key: 'beta1', flag: 'beta1', scope: 'model', kind: 'number', min: 0, max: 0.9999, default: 0.9, since: V2, help: "adam's decay of the first moment" },
+  { key: 'beta2', flag: 'beta2', scope: 'model', kind: 'number', min: 0, max: 0.99999, default: 0.999, since: V2, help: "adam's decay of the second moment" },
+  { key: 'lrDecay', flag: 'lr-decay', scope: 'model', kind: 'number', min: 1e-6, max: 1, default: 1, since: V2, help: 'the learning rate is multiplied by this once per epoch after --lr-decay-after' },
+  { key: 'lrDecayAfter', flag: 'lr-decay-after', scope: 'model', kind: 'integer', min: 0, max: 1e9, default: 10, since: V2, help: 'the last epoch at the full learning rate' },
+  { key: 'valFraction', flag: 'val-fraction', scope: 'model', kind: 'number', min: 0, max: 0.5, default: 0, since: V2, help: 'hold out this last part of the text for the validation loss' },
   { key: 'backend', flag: 'backend', scope: 'backend', kind: 'choice', choices: ['auto', 'native', 'ts'], default: 'auto', help: 'native, ts, or auto (native if it loads)' },
   { key: 'logEvery', flag: 'log-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 100, help: 'updates between loss.csv rows and log lines' },
   { key: 'sampleEvery', flag: 'sample-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between samples, 0 = never' },
   { key: 'sampleLength', flag: 'sample-length', scope: 'run', kind: 'integer', min: 1, max: 1e6, default: 200, help: 'characters per sample' },
   { key: 'temperature', flag: 'temperature', scope: 'run', kind: 'number', min: 0, max: 100, default: 1, help: 'sampling temperature, 0 = argmax' },
   { key: 'checkpointEvery', flag: 'checkpoint-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between checkpoints, 0 = only at the end' },
+  { key: 'evalEvery', flag: 'eval-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 1000, since: V2, help: 'updates between validation losses (with --val-fraction)' },
 ] as const satisfies readonly OptionRow[];
 
 type Row = (typeof TRAINING_OPTIONS)[number];

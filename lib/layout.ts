@@ -3,6 +3,7 @@
 // same table; a test compares the two entry by entry. Checkpoint shapes, the initial weights,
 // the gradient-check rows and the reference's views all come from it.
 // Shape legend: m hidden units, K vocabulary size; each tensor row-major, in this order.
+import { Rng } from './random';
 
 const PARAMETER_TABLE = [
   { name: 'U', shape: (m: number, K: number) => [m, K], init: 'normal', role: 'input to hidden' },
@@ -56,4 +57,18 @@ export function view<A extends Float32Array | Float64Array>(layout: Layout, flat
 /** Every parameter's view inside a flat array, by name. */
 export function views<A extends Float32Array | Float64Array>(layout: Layout, flat: A): Record<ParameterName, A> {
   return Object.fromEntries(layout.parameters.map((p) => [p.name, view(layout, flat, p.name)])) as Record<ParameterName, A>;
+}
+
+/**
+ * Initial parameters: U, W, V ~ N(0, σ²), b = c = 0, drawn in layout order from rng. Each value
+ * is rounded to float32 so that both backends start from bit-identical weights.
+ */
+export function initialParams(layout: Layout, sigma: number, rng: Rng): Float64Array {
+  const params = new Float64Array(layout.total);
+  for (const { name, init } of layout.parameters) {
+    if (init !== 'normal') continue;
+    const part = view(layout, params, name);
+    for (let i = 0; i < part.length; i++) part[i] = Math.fround(sigma * rng.normal());
+  }
+  return params;
 }

@@ -26,6 +26,9 @@ function writePlain(e: RunEvent): void {
     case 'log':
       write(`step ${e.step}  epoch ${e.epoch}  loss ${e.loss.toFixed(3)}  smooth loss ${e.smoothLoss.toFixed(3)}  ${e.elapsed.toFixed(1)} s\n`);
       return;
+    case 'val':
+      write(valLine(e) + '\n');
+      return;
     case 'sample':
       write(`${sampleHeading(e.step, e.smoothLoss)}\n${e.text}\n---\n`);
       return;
@@ -37,11 +40,16 @@ function writePlain(e: RunEvent): void {
   }
 }
 
+function valLine(e: Extract<RunEvent, { event: 'val' }>): string {
+  return `step ${e.step}  epoch ${e.epoch}  validation loss ${e.valLoss.toFixed(4)} nats/char${e.best ? ' (best so far)' : ''}`;
+}
+
 function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   const loss = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
+  const val = e.bestValLoss === undefined ? '' : `, best validation loss ${e.bestValLoss.toFixed(4)} nats/char`;
   return (
     `done: step ${e.steps} in ${e.seconds.toFixed(2)} s (${Math.round(e.updatesPerSecond)} updates/s), ` +
-    `smooth loss ${loss(e.smoothLoss)}, best ${loss(e.bestSmoothLoss)}; run directory ${e.out}`
+    `smooth loss ${loss(e.smoothLoss)}, best ${loss(e.bestSmoothLoss)}${val}; run directory ${e.out}`
   );
 }
 
@@ -51,7 +59,7 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
  */
 export function fitLines(line: string, columns: number): string {
   if (line.length < columns) return line;
-  const clauses = line.replace(/, (?=smooth loss )|; (?=run directory )/g, '\n').split('\n');
+  const clauses = line.replace(/, (?=smooth loss )|, (?=best validation loss )|; (?=run directory )/g, '\n').split('\n');
   // A clause still too wide is wrapped between its words.
   return clauses.map((clause) => wrapWords(clause.split(' '), columns)).join('\n');
 }
@@ -138,6 +146,10 @@ class TerminalReporter implements Reporter {
     if (e.event === 'sample') {
       this.clear();
       write(`${sampleHeading(e.step, e.smoothLoss)}\n${e.text}\n\n`);
+      this.draw();
+    } else if (e.event === 'val') {
+      this.clear();
+      write(fitLines(valLine(e), this.columns()) + '\n');
       this.draw();
     } else if (e.event === 'done') {
       this.done = true;

@@ -15,6 +15,7 @@ export type RunSettings = RunConfig;
 
 export type RunEvent =
   | { event: 'log'; step: number; epoch: number; loss: number; smoothLoss: number; elapsed: number }
+  | { event: 'val'; step: number; epoch: number; valLoss: number; best: boolean; elapsed: number }
   | { event: 'sample'; step: number; smoothLoss: number; text: string }
   | { event: 'checkpoint'; step: number; path: string; best: boolean }
   | {
@@ -24,6 +25,8 @@ export type RunEvent =
       updatesPerSecond: number;
       smoothLoss: number | undefined;
       bestSmoothLoss: number | undefined;
+      /** With validation only. */
+      bestValLoss?: number;
       out: string;
     };
 
@@ -112,8 +115,7 @@ export class Run {
     if (bad >= 0) {
       return { kind: 'diverged', step: firstStep + bad, what: `the loss became ${losses[bad]}`, lastCheckpointStep: this.lastCheckpointStep };
     }
-    const { params, accum, state } = trainer.backend;
-    if (!params.every(Number.isFinite) || !accum.every(Number.isFinite) || !state.every(Number.isFinite)) {
+    if (!trainer.allFinite()) {
       return { kind: 'diverged', step: trainer.step, what: 'the weights overflowed', lastCheckpointStep: this.lastCheckpointStep };
     }
     return undefined;
@@ -123,8 +125,13 @@ export class Run {
   private nextStop(): number {
     const { step } = this.trainer;
     const next = (every: number) => (every > 0 ? (Math.floor(step / every) + 1) * every : Infinity);
-    const { steps, logEvery, sampleEvery, checkpointEvery } = this.settings;
-    return Math.min(steps, next(logEvery), next(sampleEvery), next(checkpointEvery));
+    const { steps, logEvery, sampleEvery, checkpointEvery, evalEvery } = this.settings;
+    return Math.min(steps, next(logEvery), next(sampleEvery), next(checkpointEvery), this.validating ? next(evalEvery) : Infinity);
+  }
+
+  /** Whether the run holds out text: then the validation loss decides best.safetensors. */
+  private get validating(): boolean {
+    return this.trainer.heldOutText.length > 0;
   }
 
   private adaptChunk(updates: number, seconds: number): void {
@@ -141,6 +148,7 @@ export class Run {
       dir.appendLoss(row);
       this.reporter.event({ event: 'log', ...row });
     }
+    if (this.validating && (step % settings.evalEvery === 0 || step === settings.steps)) this.evaluate(step);
     if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
       const text = trainer.sample(settings.sampleLength, { temperature: settings.temperature });
       dir.appendSample(step, smoothLoss, text);
@@ -151,17 +159,35 @@ export class Run {
     }
   }
 
+  /** The validation loss: logged, reported, and a new best.safetensors when it is the lowest yet. */
+  private evaluate(step: number): void {
+    const { trainer, dir, record } = this;
+    const valLoss = trainer.validationLoss()!;
+    const best = record.bestValLoss === undefined || valLoss < record.bestValLoss;
+    const row = { step, epoch: trainer.epoch, valLoss, elapsed: this.elapsed() };
+    dir.appendVal(row);
+    this.reporter.event({ event: 'val', ...row, best });
+    if (best) {
+      record.bestValLoss = valLoss;
+      this.checkpoint(true);
+    }
+  }
+
   /** Training seconds over the whole run, resumes included. */
   private elapsed(): number {
     return this.record.elapsedSeconds + this.seconds();
   }
 
-  /** Writes latest.safetensors, and best.safetensors when the smooth loss is the lowest yet. */
-  private checkpoint(): void {
+  /**
+   * Writes latest.safetensors, and best.safetensors when the smooth loss is the lowest yet at a
+   * checkpoint, or with validation, when evaluate() found the lowest validation loss (newBestVal).
+   */
+  private checkpoint(newBestVal = false): void {
     const { trainer, dir, record } = this;
-    if (trainer.step === this.lastCheckpointStep) return;
+    if (trainer.step === this.lastCheckpointStep && !newBestVal) return;
     const smoothLoss = trainer.smoothLoss;
-    const best = smoothLoss !== undefined && (record.bestSmoothLoss === undefined || smoothLoss < record.bestSmoothLoss);
+    const lowerSmooth = smoothLoss !== undefined && (record.bestSmoothLoss === undefined || smoothLoss < record.bestSmoothLoss);
+    const best = this.validating ? newBestVal : lowerSmooth;
     const checkpoint: Checkpoint = {
       training: trainer.snapshot(),
       run: { ...record, bestSmoothLoss: best ? smoothLoss : record.bestSmoothLoss, elapsedSeconds: this.elapsed() },
@@ -194,6 +220,7 @@ export class Run {
       updatesPerSecond: seconds > 0 ? updates / seconds : 0,
       smoothLoss: this.trainer.smoothLoss,
       bestSmoothLoss: this.record.bestSmoothLoss,
+      ...(this.validating ? { bestValLoss: this.record.bestValLoss } : {}),
       out: this.dir.dir,
     };
   }

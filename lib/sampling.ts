@@ -1,21 +1,23 @@
 // Sampling text: from a backend (training's samples, Trainer.sample) and from a checkpoint file
 // (the sample command and the report's passage), in pieces of bounded size so that any length
 // can be streamed.
-import { Backend, BackendChoice, BackendSelection, createBackend, SampleRequest, selectBackend } from './backend';
+import { Backend, BackendChoice, BackendSelection, SampleRequest, selectBackend } from './backend';
 import { Checkpoint, readCheckpoint } from './checkpoint';
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
-import { makeLayout } from './layout';
+import { savedModelSampler } from './engine';
 import { Rng } from './random';
 
 /** Symbols drawn per piece: little memory whatever the length, and a stop is answered within a piece (0.1 s on the ts backend at m = 100). */
 export const SAMPLE_CHUNK = 1 << 12;
 
-/** Draws text from a backend, all at once. */
+/** What text is drawn from: a backend, or a trainer's engine. */
+export type SamplerSource = Pick<Backend, 'sampler'>;
+
 /** Longest text sampled into one string (as many as `rnn-native sample --length` takes). */
 export const MAX_TEXT_LENGTH = 1e8;
 
-export function sampleText(backend: Backend, vocab: Vocabulary, request: SampleRequest): string {
+export function sampleText(backend: SamplerSource, vocab: Vocabulary, request: SampleRequest): string {
   if (request.length > MAX_TEXT_LENGTH) {
     throw new UserError(`length must be at most ${MAX_TEXT_LENGTH} for a text held in memory, got ${request.length}; rnn-native sample streams longer ones`);
   }
@@ -26,7 +28,7 @@ export function sampleText(backend: Backend, vocab: Vocabulary, request: SampleR
  * The text of sampleText, in pieces of at most `chunk` characters (the same text, whatever the
  * chunk). The request is checked and the prime fed at once; the draws happen as pieces are taken.
  */
-export function samplePieces(backend: Backend, vocab: Vocabulary, request: SampleRequest, chunk = SAMPLE_CHUNK): Iterable<string> {
+export function samplePieces(backend: SamplerSource, vocab: Vocabulary, request: SampleRequest, chunk = SAMPLE_CHUNK): Iterable<string> {
   const { length, temperature, prime } = request;
   if (!(temperature >= 0 && Number.isFinite(temperature))) {
     throw new UserError(`temperature must be a finite number ≥ 0, got ${temperature}`);
@@ -72,9 +74,8 @@ export function sampleCheckpoint(file: string, options: CheckpointSampleOptions)
   const vocab = new Vocabulary(training.vocabulary);
   const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));
   const selection = selectBackend(options.backend ?? 'auto');
-  const layout = makeLayout(training.config.hidden, vocab.size);
-  const backend = createBackend(selection.name, layout, Float64Array.from(training.params));
-  const request = { state: new Float64Array(layout.hidden), prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
+  const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
+  const request = { state: [], prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
   const drawn = samplePieces(backend, vocab, request, options.chunk);
   const pieces = options.prime === undefined ? drawn : prefixed(options.prime, drawn);
   return { checkpoint, backend: selection, pieces };

@@ -1,11 +1,11 @@
-// Training of the general model on the float64 reference (issue 10): the stacked cells of
-// lib/stacked-reference.ts, B streams walking their slices (lib/stream-walk.ts), dropout masks of
-// each update, and an optimizer of lib/optimizers.ts. Slow, and the truth: a native trainer will be
-// held to it. Not yet reachable from the CLI or the Trainer.
-import { Corpus } from './corpus';
-import { OptimizerSettings, optimizerState, OptimizerState, optimizerStep } from './optimizers';
+// Training of the general model (issue 10): the stacked cells on a backend of
+// lib/stacked-backend.ts, B streams walking their slices (lib/stream-walk.ts), the dropout masks of
+// each update, an optimizer of lib/optimizers.ts with char-rnn's learning-rate decay per epoch.
+import { BackendName } from './backend';
+import { decayedRate, OptimizerSettings } from './optimizers';
 import { Rng } from './random';
-import { stackedLayout, stackedLossAndGradients, StackedShape, StackedState, zeroState } from './stacked-reference';
+import { createStackedBackend, StackedBackend } from './stacked-backend';
+import { stackedLayout, StackedShape } from './stacked-reference';
 import { nextWindows, sliceLength, StreamWalk } from './stream-walk';
 
 export interface StackedSettings extends StackedShape {
@@ -16,6 +16,9 @@ export interface StackedSettings extends StackedShape {
   sigma: number;
   seed: number;
   optimizer: OptimizerSettings;
+  /** The learning rate is multiplied by lrDecay once per epoch after epoch lrDecayAfter (1: never). */
+  lrDecay: number;
+  lrDecayAfter: number;
 }
 
 /**
@@ -34,56 +37,51 @@ export function stackedInitialParams(s: StackedShape, sigma: number, rng: Rng): 
 }
 
 export class StackedTrainer {
-  readonly params: Float64Array;
+  readonly backend: StackedBackend;
   readonly walk: StreamWalk = { position: 0, epoch: 1 };
-  state: StackedState;
-  optimizer: OptimizerState;
   /** Updates done. */
   step = 0;
-  private readonly grads: Float64Array;
 
-  constructor(readonly corpus: Corpus, readonly settings: StackedSettings) {
-    sliceLength(corpus.length, settings.streams, settings.seqLength); // refuses a text too short for the streams
-    this.params = stackedInitialParams(settings, settings.sigma, Rng.fromSeed(settings.seed));
-    this.grads = new Float64Array(this.params.length);
-    this.state = zeroState(settings, settings.streams);
-    this.optimizer = optimizerState(settings.optimizer.kind, this.params.length);
+  /** `text`: the training symbols; `rng` draws the initial weights (and is left where they end). */
+  constructor(readonly text: Uint8Array | Uint16Array, readonly settings: StackedSettings, backend: BackendName, rng: Rng = Rng.fromSeed(settings.seed)) {
+    sliceLength(text.length, settings.streams, settings.seqLength); // refuses a text too short for the streams
+    const initial = stackedInitialParams(settings, settings.sigma, rng);
+    this.backend = createStackedBackend(backend, settings, settings.streams, settings.seqLength, initial, settings.optimizer.kind === 'adam');
   }
 
-  /** Runs n updates; returns their losses (Σ over the window, mean over the streams). */
-  train(n: number): Float64Array {
-    const { streams, seqLength: T, dropout } = this.settings;
-    const text = this.corpus.indices;
-    const losses = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const { starts, newEpoch } = nextWindows(text.length, streams, T, this.walk);
-      if (newEpoch) this.state = zeroState(this.settings, streams);
-      const x = Array.from({ length: T }, (_, t) => starts.map((start) => text[start + t]));
-      const y = Array.from({ length: T }, (_, t) => starts.map((start) => text[start + t + 1]));
-      const masks = dropout > 0 ? { p: dropout, seed: this.settings.seed, update: this.step + 1 } : undefined;
-      losses[i] = stackedLossAndGradients(this.settings, this.params, this.grads, this.state, x, y, masks);
-      optimizerStep(this.settings.optimizer, this.params, this.grads, this.optimizer);
-      this.step += 1;
+  get params() {
+    return this.backend.params;
+  }
+
+  /** Runs losses.length updates, writing their losses (Σ over the window, mean over the streams). */
+  train(losses: Float64Array): void {
+    const { streams, seqLength: T, dropout, seed, optimizer } = this.settings;
+    const x = new Int32Array(T * streams);
+    const y = new Int32Array(T * streams);
+    for (let i = 0; i < losses.length; i++) {
+      const { starts, newEpoch } = nextWindows(this.text.length, streams, T, this.walk);
+      if (newEpoch) this.resetStates();
+      for (let t = 0; t < T; t++) {
+        starts.forEach((start, b) => {
+          x[t * streams + b] = this.text[start + t];
+          y[t * streams + b] = this.text[start + t + 1];
+        });
+      }
+      const update = this.step + 1;
+      losses[i] = this.backend.lossAndGradients(x, y, dropout > 0 ? { p: dropout, seed, update } : undefined);
+      this.backend.optimize({ ...optimizer, eta: this.learningRate() }, update);
+      this.step = update;
     }
-    return losses;
   }
-}
 
-/**
- * The validation loss in nats per character: the model read forward over the whole held-out text
- * (symbols, at least two) as one stream from a zero state, without dropout, predicting each symbol
- * from those before it. Windows of `window` characters carry the state, so the result is the same
- * for any window; nothing of the model changes.
- */
-export function validationLoss(s: StackedShape, params: Float64Array, symbols: ArrayLike<number>, window = 100): number {
-  if (symbols.length < 2) throw new RangeError('the held-out text needs at least two symbols');
-  const state = zeroState(s, 1);
-  let total = 0;
-  for (let start = 0; start + 1 < symbols.length; start += window) {
-    const end = Math.min(start + window, symbols.length - 1);
-    const x = Array.from({ length: end - start }, (_, t) => [symbols[start + t]]);
-    const y = Array.from({ length: end - start }, (_, t) => [symbols[start + t + 1]]);
-    total += stackedLossAndGradients(s, params, undefined, state, x, y);
+  /** The learning rate of the current epoch. */
+  learningRate(): number {
+    const { optimizer, lrDecay, lrDecayAfter } = this.settings;
+    return decayedRate(optimizer.eta, lrDecay, lrDecayAfter, this.walk.epoch);
   }
-  return total / (symbols.length - 1);
+
+  resetStates(): void {
+    this.backend.h.fill(0);
+    this.backend.c.fill(0);
+  }
 }

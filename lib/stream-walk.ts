@@ -39,3 +39,11 @@ export function nextWindows(characters: number, streams: number, seqLength: numb
   walk.position += seqLength;
   return { starts, newEpoch };
 }
+
+/** Characters held out for validation: the last ⌊f·N⌋, at least 2 when f > 0. */
+export function heldOutLength(characters: number, fraction: number, source: string): number {
+  if (fraction === 0) return 0;
+  const heldOut = Math.floor(fraction * characters);
+  if (heldOut < 2) throw new UserError(`${source} has ${characters} characters; --val-fraction ${fraction} holds out ${heldOut}, and validation needs at least 2`);
+  return heldOut;
+}

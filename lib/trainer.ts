@@ -1,13 +1,20 @@
 // Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
-import { Backend, BackendChoice, BackendName, createBackend, selectBackend } from './backend';
+import { Backend, BackendChoice, BackendName, SampleRequest, selectBackend } from './backend';
 import { Corpus } from './corpus';
 import { UserError } from './errors';
-import { Layout, makeLayout, ParameterName, view, views } from './layout';
+import { Layout, makeLayout } from './layout';
+import { createEngine, Engine, EngineTensors, isVanillaModel, StackedEngine, stackedShape, VanillaEngine } from './engine';
+import { OPTIMIZER_DEFAULTS } from './optimizers';
+import { Flat } from './stacked-backend';
 import { checkOptions, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf } from './config';
 import { OptionSpecs } from './options';
-import { LIMITS, workspaceFloats } from './limits';
+import { LIMITS, stackedScratchFloats, workspaceFloats } from './limits';
+import { stackedLayout } from './stacked-reference';
+import { heldOutLength, sliceLength } from './stream-walk';
 import { Rng } from './random';
 import { sampleText } from './sampling';
+
+export { initialParams } from './layout';
 
 /** The model options of lib/config.ts (each optional, default MODEL_DEFAULTS) and the backend. */
 export type TrainerOptions = Partial<ModelConfig> & {
@@ -26,20 +33,6 @@ export const MAX_UPDATES_PER_CALL = 10_000_000;
 /** Smooth loss: the first loss, then s ← 0.999·s + 0.001·L. */
 export function smoothLossUpdate(previous: number | undefined, loss: number): number {
   return previous === undefined ? loss : 0.999 * previous + 0.001 * loss;
-}
-
-/**
- * Initial parameters: U, W, V ~ N(0, σ²), b = c = 0, drawn in layout order from rng. Each value
- * is rounded to float32 so that both backends start from bit-identical weights.
- */
-export function initialParams(layout: Layout, sigma: number, rng: Rng): Float64Array {
-  const params = new Float64Array(layout.total);
-  for (const { name, init } of layout.parameters) {
-    if (init !== 'normal') continue;
-    const part = view(layout, params, name);
-    for (let i = 0; i < part.length; i++) part[i] = Math.fround(sigma * rng.normal());
-  }
-  return params;
 }
 
 /** Trainer.sample's options, checked as `rnn-native sample` checks --temperature and --prime. */
@@ -65,38 +58,46 @@ export interface TrainingState {
   smoothLoss: number | undefined;
   lastLoss: number | undefined;
   rngState: Uint32Array;
-  /** U | W | V | b | c, the AdaGrad accumulators and the hidden state, in the backend's precision. */
+  /**
+   * In the backend's precision: the parameters (U | W | V | b | c for the DD2424 model, else the
+   * general model's table), the optimizer's second moment (AdaGrad's accumulators), and the carried
+   * state (h; for the general model h then c, each [layer][stream][unit]).
+   */
   params: Float32Array | Float64Array;
   accum: Float32Array | Float64Array;
   state: Float32Array | Float64Array;
+  /** Adam's first moment (the general model with --optimizer adam only). */
+  first?: Float32Array | Float64Array;
 }
 
 export class Trainer {
   readonly config: TrainerConfig;
-  readonly layout: Layout;
-  readonly backend: Backend;
   /** Why the native backend fell back to ts, if it did. */
   readonly backendWarning?: string;
   /** Updates done. */
   step = 0;
   smoothLoss: number | undefined;
   lastLoss: number | undefined;
-  /** [position, epoch] of the data walk, shared with the backend. */
-  private readonly walk = Float64Array.of(0, 1);
+  /** The symbols trained on: the corpus without its held-out part. */
+  readonly trainingText: Uint8Array | Uint16Array;
+  /** The held-out last part of the corpus (--val-fraction; empty without validation). */
+  readonly heldOutText: Uint8Array | Uint16Array;
+  private readonly engine: Engine;
   private readonly rng: Rng;
 
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
     if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
     const rows = [...rowsOf('model'), ...rowsOf('backend')];
-    const { backend: choice, ...model } = resolveOptions(options, rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
-    checkModelFits(model, corpus);
+    const { backend: choice, ...model } = resolveOptions(withOptimizerDefaults(options), rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
+    const heldOut = heldOutLength(corpus.length, model.valFraction, corpus.source);
+    this.trainingText = corpus.indices.subarray(0, corpus.length - heldOut);
+    this.heldOutText = corpus.indices.subarray(corpus.length - heldOut);
+    checkModelFits(model, corpus, this.trainingText.length);
     const selection = selectBackend(choice);
     this.config = { ...model, backend: selection.name };
     this.backendWarning = selection.warning;
-    this.layout = makeLayout(this.config.hidden, corpus.vocabSize);
     this.rng = Rng.fromSeed(this.config.seed);
-    const initial = initialParams(this.layout, this.config.sigma, this.rng);
-    this.backend = createBackend(selection.name, this.layout, initial);
+    this.engine = createEngine(model, corpus.vocabSize, this.trainingText, selection.name, this.rng);
   }
 
   /** Continues a saved run on the same text; the backend may differ from the one that saved it. */
@@ -111,22 +112,27 @@ export class Trainer {
       throw new UserError(`the saved data position ${saved.position} is outside the text (${corpus.length} characters)`);
     }
     const trainer = new Trainer(corpus, { ...saved.config, backend });
-    checkSavedState(saved, trainer.layout);
-    trainer.backend.params.set(saved.params);
-    trainer.backend.accum.set(saved.accum);
-    trainer.backend.state.set(saved.state);
-    trainer.walk[0] = saved.position;
-    trainer.walk[1] = saved.epoch;
+    const tensors = { ...saved, first: saved.first ?? saved.params.subarray(0, 0) };
+    checkSavedState(tensors, trainer.engine.tensorSizes());
+    trainer.engine.loadTensors(tensors);
+    trainer.engine.position = saved.position;
+    trainer.engine.epoch = saved.epoch;
     trainer.rng.state.set(saved.rngState);
-    trainer.step = saved.step;
+    trainer.setStep(saved.step);
     trainer.smoothLoss = saved.smoothLoss;
     trainer.lastLoss = saved.lastLoss;
     return trainer;
   }
 
+  private setStep(step: number): void {
+    this.step = step;
+    if (this.engine instanceof StackedEngine) this.engine.step = step;
+  }
+
   /** A copy of the whole training state. */
   snapshot(): TrainingState {
     const { backend: _backend, ...config } = this.config;
+    const { first, ...tensors } = this.engine.saveTensors();
     return {
       config,
       vocabulary: this.corpus.vocabulary,
@@ -136,19 +142,38 @@ export class Trainer {
       smoothLoss: this.smoothLoss,
       lastLoss: this.lastLoss,
       rngState: Uint32Array.from(this.rng.state),
-      params: this.backend.params.slice(),
-      accum: this.backend.accum.slice(),
-      state: this.backend.state.slice(),
+      ...tensors,
+      ...(first.length > 0 ? { first } : {}),
     };
   }
 
-  get epoch(): number {
-    return this.walk[1];
+  /** The DD2424 model's backend (its buffers, in place); the general model has none (a UserError). */
+  get backend(): Backend {
+    return this.vanillaEngine().backend;
   }
 
-  /** Where the next update's window starts in the corpus. */
+  /** The DD2424 model's parameter table; the general model's is parameterShapes(). */
+  get layout(): Layout {
+    return this.vanillaEngine().layout;
+  }
+
+  private vanillaEngine(): VanillaEngine {
+    if (!(this.engine instanceof VanillaEngine)) throw new UserError('the general model (cell, layers, batch, ...) has no vanilla backend or layout: use parameters(), parameterShapes() or snapshot()');
+    return this.engine;
+  }
+
+  /** Whether the model is the DD2424 one, trained on its own kernels (and saved as a version-1 checkpoint). */
+  get isVanilla(): boolean {
+    return this.engine.kind === 'vanilla';
+  }
+
+  get epoch(): number {
+    return this.engine.epoch;
+  }
+
+  /** Where the next update's window starts (in each stream's slice, for B streams). */
   get position(): number {
-    return this.walk[0];
+    return this.engine.position;
   }
 
   /** Runs n updates and returns their losses. */
@@ -157,45 +182,67 @@ export class Trainer {
       throw new RangeError(`n must be an integer from 0 to ${MAX_UPDATES_PER_CALL} (call train again for more), got ${n}`);
     }
     const losses = new Float64Array(n);
-    const { seqLength, eta, epsilon, clip } = this.config;
-    this.backend.train(this.corpus.indices, this.walk, { seqLength, eta, epsilon, clip }, losses);
+    this.engine.train(losses);
     for (const loss of losses) this.smoothLoss = smoothLossUpdate(this.smoothLoss, loss);
     if (n > 0) this.lastLoss = losses[n - 1];
     this.step += n;
     return losses;
   }
 
+  /** Whether every weight, optimizer state and carried state is finite. */
+  allFinite(): boolean {
+    return this.engine.allFinite();
+  }
+
   /**
-   * Synthesizes `length` characters from the current hidden state (which is not changed). The
-   * first input is the last character of `prime`, or else the character at the data position.
+   * The validation loss in nats per character: the model read forward over the whole held-out
+   * text from a zero state, without dropout. Undefined without --val-fraction.
+   */
+  validationLoss(): number | undefined {
+    return this.heldOutText.length >= 2 ? this.engine.validationLoss(this.heldOutText) : undefined;
+  }
+
+  /**
+   * Synthesizes `length` characters from the current hidden state (which is not changed; stream 0's
+   * for B streams). The first input is the last character of `prime`, or else the character at
+   * the data position.
    */
   sample(length: number, options: SampleOptions = {}): string {
     checkOptions(options, SAMPLE_OPTIONS, 'sample');
     const prime =
       options.prime !== undefined && options.prime !== ''
         ? this.corpus.encode(options.prime)
-        : Int32Array.of(this.corpus.indices[Math.min(this.position, this.corpus.length - 1)]);
-    return sampleText(this.backend, this.corpus.vocab, {
-      state: this.backend.state,
-      prime,
-      length,
-      temperature: options.temperature ?? 1,
-      rng: this.rng,
-    });
+        : Int32Array.of(this.trainingText[Math.min(this.position, this.trainingText.length - 1)]);
+    const source = { sampler: (r: SampleRequest) => this.engine.sampler(r.prime, r.temperature, r.rng) };
+    return sampleText(source, this.corpus.vocab, { state: [], prime, length, temperature: options.temperature ?? 1, rng: this.rng });
   }
 
-  /** The parameters by name, as float64 copies. */
-  parameters(): Record<ParameterName, Float64Array> {
-    return views(this.layout, Float64Array.from(this.backend.params));
+  /** The parameters by name (U, W, V, b, c; for the general model layers.l.Wx, layers.l.Wh, layers.l.b, V, c), as float64 copies. */
+  parameters(): Record<string, Float64Array> {
+    return this.engine.parameters();
+  }
+
+  /** The parameters' names and shapes, in table order. */
+  parameterShapes(): { name: string; shape: number[] }[] {
+    return this.engine.shapes();
   }
 }
+
+/** rmsprop and adam take η = 0.002 unless it is given (the table's default is AdaGrad's). */
+function withOptimizerDefaults(options: TrainerOptions): TrainerOptions {
+  if (typeof options !== 'object' || options === null) return options;
+  const { optimizer, eta } = options;
+  if (eta !== undefined || (optimizer !== 'rmsprop' && optimizer !== 'adam')) return options;
+  return { ...options, eta: OPTIMIZER_DEFAULTS[optimizer].eta };
+}
+
 
 /**
  * The rest of a saved state, by the rules the checkpoint reader applies to a file: counts that are
  * whole numbers, finite losses, a generator state that is not all zero, and tensors of the model's
  * sizes with finite values (accumulators ≥ 0).
  */
-function checkSavedState(saved: TrainingState, layout: Layout): void {
+function checkSavedState(saved: TrainingState & { first: Flat }, sizes: Record<keyof EngineTensors, number>): void {
   const fail = (what: string): never => {
     throw new UserError(`Trainer.restore: ${what}`);
   };
@@ -209,8 +256,8 @@ function checkSavedState(saved: TrainingState, layout: Layout): void {
   }
   const rng = saved.rngState;
   if (!(rng instanceof Uint32Array) || rng.length !== 4 || rng.every((w) => w === 0)) fail('rngState must be a Uint32Array of 4 words, not all zero');
-  const tensors = [['params', layout.total], ['accum', layout.total], ['state', layout.hidden]] as const;
-  for (const [key, length] of tensors) {
+  for (const key of ['params', 'accum', 'first', 'state'] as const) {
+    const length = sizes[key];
     const t = saved[key];
     if (!(t instanceof Float32Array || t instanceof Float64Array) || t.length !== length) fail(`${key} must be a Float32Array or Float64Array of ${length} values`);
     if (!t.every(Number.isFinite)) fail(`${key} holds NaN or infinite values`);
@@ -218,10 +265,15 @@ function checkSavedState(saved: TrainingState, layout: Layout): void {
   if (saved.accum.some((v) => v < 0)) fail('accum holds negative values');
 }
 
-/** Checks that a model of valid options fits the limits (lib/limits.ts) and the text. */
-export function checkModelFits(o: ModelConfig, corpus: Corpus): void {
+/** Checks that a model of valid options fits the limits (lib/limits.ts) and the training text. */
+export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacters = corpus.length): void {
   const { hidden: m, seqLength: T } = o;
   const K = corpus.vocabSize;
+  if (!isVanillaModel(o)) {
+    checkStackedFits(o, K);
+    sliceLength(trainingCharacters, o.batch, T);
+    return;
+  }
   const parameters = makeLayout(m, K).total;
   if (parameters > LIMITS.maxParameters) {
     throw new UserError(
@@ -234,7 +286,23 @@ export function checkModelFits(o: ModelConfig, corpus: Corpus): void {
         `(at most ${LIMITS.maxWorkspaceFloats} values); use a smaller seqLength or hidden`
     );
   }
-  if (corpus.length < T + 1) {
-    throw new UserError(`${corpus.source} has ${corpus.length} characters; seqLength (--seq-length) ${T} needs at least ${T + 1}`);
+  if (trainingCharacters < T + 1) {
+    const of = trainingCharacters === corpus.length ? `${corpus.source} has ${corpus.length} characters` : `the training part of ${corpus.source} has ${trainingCharacters} characters`;
+    throw new UserError(`${of}; seqLength (--seq-length) ${T} needs at least ${T + 1}`);
+  }
+}
+
+/** The general model's parameters and scratch space against the limits, before anything is allocated. */
+function checkStackedFits(o: ModelConfig, vocab: number): void {
+  const shape = stackedShape(o, vocab);
+  const parameters = stackedLayout(shape).total;
+  const what = `${o.cell} ${o.layers}×${o.hidden} with a vocabulary of ${vocab}`;
+  if (parameters > LIMITS.maxParameters) throw new UserError(`${what} makes ${parameters} parameters; at most ${LIMITS.maxParameters} are supported`);
+  const { floats, limit } = stackedScratchFloats(shape, o.batch, o.seqLength);
+  if (floats > limit) {
+    throw new UserError(
+      `${what}, batch ${o.batch} and seq-length ${o.seqLength} need ${floats} values of scratch space ` +
+        `(${((floats * 4) / 2 ** 30).toFixed(1)} GiB in float32); at most ${limit} are supported: use a smaller batch, seq-length, hidden or layers`
+    );
   }
 }

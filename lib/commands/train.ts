@@ -3,7 +3,6 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { BackendChoice } from '../backend';
 import { readCheckpoint, RunRecord } from '../checkpoint';
-import { Corpus } from '../corpus';
 import { UserError } from '../errors';
 import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../config';
 import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
@@ -12,6 +11,7 @@ import { createReporter, OutputMode } from '../reporter';
 import { Reporter, Run, RunOutcome, RunSettings } from '../run';
 import { RunDir } from '../run-dir';
 import { Trainer } from '../trainer';
+import { PRESET_NAMES, PresetName, PRESETS } from '../presets';
 import { printLossChart } from '../chart';
 import { exitCodeOf, printLine, stdout, warn, wrapWords, writeOut } from '../output';
 import { loadTrainingText } from '../training-text';
@@ -19,6 +19,7 @@ import { reportAfterTraining } from './report';
 
 const OPTIONS = {
   data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
+  preset: { kind: 'choice', choices: PRESET_NAMES, help: 'start from named settings: dd2424 (the defaults) or char-rnn; flags given beside it win' },
   ...trainingSpecs(),
   epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
   out: { kind: 'string', help: 'run directory (default runs/<date-time>)' },
@@ -49,6 +50,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (o.steps !== undefined && o.epochs !== undefined) throw new UserError('use either --steps or --epochs, not both');
   if (o.json && o.quiet) throw new UserError('use either --json or --quiet, not both');
   if (o.resume !== undefined && o.out !== undefined) throw new UserError('--resume continues in its own directory; leave out --out');
+  if (o.resume !== undefined && o.preset !== undefined) throw new UserError('--preset chooses the model of a new run; a resumed run keeps its own (leave out --preset)');
   const mode: OutputMode = o.json ? 'json' : o.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain';
 
   const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
@@ -59,8 +61,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const fields = [
       `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}:`,
       `${trainer.corpus.length} characters,`,
+      ...(trainer.heldOutText.length > 0 ? [`${trainer.heldOutText.length} held out,`] : []),
       `K=${trainer.corpus.vocabSize},`,
-      `m=${hidden},`,
+      ...(trainer.isVanilla ? [`m=${hidden},`] : generalModelFields(trainer.config)),
       `seq-length ${seqLength},`,
       `up to step ${settings.steps},`,
       `${backend} backend`,
@@ -159,22 +162,32 @@ function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSetti
   return { ...(settings as unknown as RunSettings), steps };
 }
 
-/** Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain. */
-export function updatesPerEpoch(characters: number, seqLength: number): number {
-  return Math.floor((characters - seqLength - 1) / seqLength) + 1;
+/** The general model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
+function generalModelFields(c: ModelConfig): string[] {
+  return [`${c.cell} ${c.layers}×${c.hidden},`, `batch ${c.batch},`, ...(c.dropout > 0 ? [`dropout ${c.dropout},`] : []), `${c.optimizer} η ${c.eta},`];
 }
 
-function targetSteps(o: Options, corpus: Corpus, seqLength: number, saved: number | undefined): number {
+/**
+ * Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain, in the
+ * training text (without its held-out part), or in each stream's slice of it.
+ */
+export function updatesPerEpoch(characters: number, seqLength: number, streams = 1): number {
+  const slice = Math.floor(characters / streams);
+  return Math.floor((slice - seqLength - 1) / seqLength) + 1;
+}
+
+function targetSteps(o: Options, trainer: Trainer, saved: number | undefined): number {
   if (o.steps !== undefined) return o.steps;
-  if (o.epochs !== undefined) return o.epochs * updatesPerEpoch(corpus.length, seqLength);
+  if (o.epochs !== undefined) return o.epochs * updatesPerEpoch(trainer.trainingText.length, trainer.config.seqLength, trainer.config.batch);
   return saved ?? 100000;
 }
 
 function prepareNew(o: Options, mode: OutputMode): Prepared {
   const { corpus } = loadTrainingText(o.data, mode === 'tty');
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
-  const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row)])));
-  const settings = settingsFrom(o, {}, targetSteps(o, corpus, trainer.config.seqLength, undefined));
+  const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
+  const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
+  const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
   // Only now, with every input checked, is anything written.
   const dir = RunDir.create(o.out ?? defaultOutDir());
   const { backend, ...model } = trainer.config;
@@ -215,12 +228,12 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   // The run's own backend by default: the other one would continue, but not bit for bit.
   const backend = (o.backend ?? (config.backend === 'ts' ? 'ts' : 'auto')) as BackendChoice;
   const savedSteps = typeof config.steps === 'number' ? config.steps : undefined;
-  const settings = settingsFrom(o, config, targetSteps(o, corpus, model.seqLength, savedSteps));
+  const trainer = Trainer.restore(corpus, checkpoint.training, backend);
+  const settings = settingsFrom(o, config, targetSteps(o, trainer, savedSteps));
   const step = checkpoint.training.step;
   if (settings.steps <= step) {
     throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
   }
-  const trainer = Trainer.restore(corpus, checkpoint.training, backend);
   // Only now, with every input checked, is anything written.
   dir.truncateAfter(step);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];

@@ -1,0 +1,173 @@
+// The general model (issue 10) through the public surfaces: the Trainer, checkpoints version 2,
+// validation, presets, and the train/sample commands end to end.
+import assert from 'assert';
+import { spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import path from 'path';
+import { Corpus, readCheckpoint, Trainer, writeCheckpoint } from '../lib';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { loadNative } from '../lib/native';
+import { decodeSafetensors } from '../lib/safetensors';
+import { TrainerOptions } from '../lib/trainer';
+import { generatedText } from './helpers';
+
+const corpus = Corpus.fromText(generatedText(6000));
+const small: TrainerOptions = { cell: 'lstm', layers: 2, hidden: 12, batch: 3, seqLength: 10, optimizer: 'adam', dropout: 0.2, valFraction: 0.1 };
+const backends = loadNative().addon ? (['ts', 'native'] as const) : (['ts'] as const);
+const record = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
+
+describe('the general model through the Trainer', () => {
+  it('defaults stay the DD2424 model on its own kernels, saved as a version-1 checkpoint', () => {
+    const trainer = new Trainer(corpus, { backend: 'ts', hidden: 8 });
+    assert.strictEqual(trainer.isVanilla, true);
+    trainer.train(3);
+    const { metadata, tensors } = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
+    assert.strictEqual(metadata.format_version, '1');
+    assert.deepStrictEqual(Object.keys(tensors).sort(), ['U', 'V', 'W', 'adagrad.U', 'adagrad.V', 'adagrad.W', 'adagrad.b', 'adagrad.c', 'b', 'c', 'h']);
+  });
+
+  for (const backend of backends) {
+    it(`${backend}: N + N updates through a version-2 checkpoint equal 2N, byte for byte (lstm 2 layers, 3 streams, dropout, adam)`, () => {
+      const whole = new Trainer(corpus, { ...small, backend });
+      const wholeLosses = whole.train(40);
+      const half = new Trainer(corpus, { ...small, backend });
+      const firstLosses = half.train(20);
+      const bytes = encodeCheckpoint({ training: half.snapshot(), run: record });
+      const resumed = Trainer.restore(corpus, decodeCheckpoint(bytes, 'half').training, backend);
+      const secondLosses = resumed.train(20);
+      assert.deepStrictEqual([...firstLosses, ...secondLosses], Array.from(wholeLosses));
+      const a = resumed.snapshot();
+      const b = whole.snapshot();
+      for (const key of ['params', 'accum', 'first', 'state'] as const) assert.deepStrictEqual(a[key], b[key], key);
+      assert.deepStrictEqual([a.step, a.epoch, a.position, a.smoothLoss], [b.step, b.epoch, b.position, b.smoothLoss]);
+      assert.strictEqual(resumed.sample(50, { temperature: 0.7 }), whole.sample(50, { temperature: 0.7 }));
+    });
+  }
+
+  it('a version-2 file names every tensor by layer, the optimizer state by optimizer, and the streams’ states and positions', () => {
+    const trainer = new Trainer(corpus, { ...small, backend: 'ts' });
+    trainer.train(5);
+    const { metadata, tensors } = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
+    assert.strictEqual(metadata.format_version, '2');
+    const names = Object.keys(tensors);
+    for (const name of ['layers.0.Wx', 'layers.1.Wh', 'layers.1.b', 'V', 'c', 'adam.m.layers.0.Wx', 'adam.v.V', 'state.h', 'state.c']) assert.ok(names.includes(name), name);
+    assert.deepStrictEqual(tensors['state.h'].shape, [2, 3, 12]);
+    assert.deepStrictEqual(tensors['layers.0.Wx'].shape, [48, corpus.vocabSize]);
+    const slice = Math.floor((corpus.length - Math.floor(0.1 * corpus.length)) / 3);
+    assert.deepStrictEqual(JSON.parse(metadata.stream_positions), [0, 1, 2].map((b) => b * slice + trainer.position));
+  });
+
+  it('a gru without adam has no first moment and no cell state in its file', () => {
+    const trainer = new Trainer(corpus, { cell: 'gru', hidden: 6, batch: 2, seqLength: 8, optimizer: 'rmsprop', backend: 'ts' });
+    trainer.train(3);
+    const { tensors } = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
+    assert.ok(!Object.keys(tensors).some((name) => name.startsWith('adam.') || name === 'state.c'));
+    assert.ok(tensors['rmsprop.layers.0.Wh']);
+    assert.strictEqual(trainer.config.eta, 2e-3, 'rmsprop takes η = 0.002 unless given');
+  });
+
+  it('refuses a damaged version-2 file: a tensor of the wrong shape, a moved stream position', () => {
+    const trainer = new Trainer(corpus, { ...small, backend: 'ts' });
+    trainer.train(2);
+    const good = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
+    const { encodeSafetensors } = require('../lib/safetensors');
+    const moved = encodeSafetensors(good.tensors, { ...good.metadata, stream_positions: '[0,1,2]' });
+    assert.throws(() => decodeCheckpoint(moved, 'moved.safetensors'), /moved\.safetensors: not an rnn-native checkpoint: metadata "stream_positions" must be/);
+    const tensors = { ...good.tensors, 'state.h': { ...good.tensors['state.h'], shape: [2, 36] } };
+    assert.throws(() => decodeCheckpoint(encodeSafetensors(tensors, good.metadata), 'shape'), /tensor "state.h" has shape \[2,36\], expected \[2,3,12\]/);
+  });
+
+  it('holds out the last part of the text: trains on the rest, the validation loss reads all of it', () => {
+    const trainer = new Trainer(corpus, { ...small, backend: 'ts' });
+    const heldOut = Math.floor(0.1 * corpus.length);
+    assert.strictEqual(trainer.heldOutText.length, heldOut);
+    assert.strictEqual(trainer.trainingText.length, corpus.length - heldOut);
+    const before = trainer.validationLoss()!;
+    assert.ok(Math.abs(before - Math.log(corpus.vocabSize)) < 0.05, `an untrained model is near uniform: ${before}`);
+    assert.strictEqual(new Trainer(corpus, { backend: 'ts', hidden: 8 }).validationLoss(), undefined);
+  });
+
+  it('refuses a model too big for the scratch limit before allocating, saying what it would need', () => {
+    assert.throws(() => new Trainer(corpus, { cell: 'lstm', hidden: 512, layers: 4, batch: 4096, seqLength: 1000, backend: 'ts' }), /need \d+ values of scratch space \([\d.]+ GiB in float32\)/);
+  });
+
+  it('refuses a text too short for its streams, naming what to change', () => {
+    assert.throws(() => new Trainer(Corpus.fromText('abcdefghij'.repeat(10)), { cell: 'gru', batch: 10, seqLength: 10, backend: 'ts' }), /cut into 10 streams leaves 10 per stream; seq-length 10 needs at least 11/);
+  });
+});
+
+describe('train with the general model, end to end', function () {
+  const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+  const env = { ...process.env, RNN_NATIVE_BACKEND: '' };
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
+  const dir = mkdtempSync(path.join(tmpdir(), 'rnn-general-'));
+  const text = path.join(dir, 'text.txt');
+  writeFileSync(text, generatedText(20000));
+  const events = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const args = ['train', '--data', text, '--cell', 'gru', '--layers', '2', '--hidden', '16', '--batch', '4', '--seq-length', '20', '--val-fraction', '0.1', '--eval-every', '30', '--log-every', '10', '--sample-every', '0', '--json', '--backend', 'ts'];
+
+  it('logs val events and val.csv; best.safetensors is the lowest validation loss; resume is exact', () => {
+    const whole = path.join(dir, 'whole');
+    const a = run([...args, '--steps', '90', '--out', whole]);
+    assert.strictEqual(a.status, 0, a.stderr);
+    const vals = events(a.stdout).filter((e) => e.event === 'val');
+    assert.deepStrictEqual(vals.map((e) => e.step), [30, 60, 90]);
+    const rows = readFileSync(path.join(whole, 'val.csv'), 'utf8').trim().split('\n');
+    assert.strictEqual(rows[0], 'step,epoch,val_loss,elapsed_s');
+    assert.deepStrictEqual(rows.slice(1).map((row) => Number(row.split(',')[2])), vals.map((e) => e.valLoss));
+    const bestVal = Math.min(...vals.map((e) => e.valLoss));
+    const best = readCheckpoint(path.join(whole, 'best.safetensors'));
+    assert.strictEqual(best.run.bestValLoss, bestVal);
+    assert.strictEqual(best.training.step, vals.find((e) => e.valLoss === bestVal).step);
+    const config = JSON.parse(readFileSync(path.join(whole, 'config.json'), 'utf8'));
+    assert.deepStrictEqual([config.cell, config.layers, config.batch, config.valFraction, config.evalEvery], ['gru', 2, 4, 0.1, 30]);
+
+    const halves = path.join(dir, 'halves');
+    assert.strictEqual(run([...args, '--steps', '45', '--out', halves]).status, 0);
+    const b = run(['train', '--resume', halves, '--steps', '90', '--json']);
+    assert.strictEqual(b.status, 0, b.stderr);
+    const logs = (out: string) => events(out).filter((e) => e.event === 'log' && e.step > 45).map(({ step, loss, smoothLoss }) => ({ step, loss, smoothLoss }));
+    assert.deepStrictEqual(logs(b.stdout), logs(a.stdout));
+    assert.deepStrictEqual(readCheckpoint(path.join(halves, 'latest.safetensors')).training.params, readCheckpoint(path.join(whole, 'latest.safetensors')).training.params);
+    // The first half also evaluated at its last step (45), which the whole run did not.
+    const valRows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((r) => r.split(',').slice(0, 3).join());
+    assert.deepStrictEqual(valRows(path.join(halves, 'val.csv')).filter((row) => !row.startsWith('45,')), valRows(path.join(whole, 'val.csv')));
+  });
+
+  it('--preset char-rnn sets char-rnn’s model; flags beside it win; --resume refuses it', () => {
+    const out = path.join(dir, 'preset');
+    const result = run(['train', '--data', text, '--preset', 'char-rnn', '--hidden', '8', '--batch', '2', '--steps', '2', '--log-every', '1', '--sample-every', '0', '--eval-every', '1000', '--out', out, '--quiet', '--backend', 'ts']);
+    assert.strictEqual(result.status, 0, result.stderr);
+    const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+    assert.deepStrictEqual(
+      [config.cell, config.layers, config.hidden, config.batch, config.seqLength, config.optimizer, config.eta, config.lrDecay, config.lrDecayAfter, config.valFraction],
+      ['lstm', 2, 8, 2, 50, 'rmsprop', 0.002, 0.97, 10, 0.05]
+    );
+    assert.ok(existsSync(path.join(out, 'best.safetensors')), 'the final evaluation writes best.safetensors');
+    const refused = run(['train', '--resume', out, '--preset', 'char-rnn', '--steps', '4']);
+    assert.strictEqual(refused.status, 2);
+    assert.match(refused.stderr, /--preset chooses the model of a new run/);
+  });
+
+  it('samples a version-2 checkpoint with the sample command', () => {
+    const file = path.join(dir, 'whole', 'best.safetensors');
+    const a = run(['sample', '--model', file, '--length', '80', '--seed', '3']);
+    assert.strictEqual(a.status, 0, a.stderr);
+    assert.strictEqual(Array.from(a.stdout.replace(/\n$/, '')).length, 80);
+    assert.strictEqual(run(['sample', '--model', file, '--length', '80', '--seed', '3']).stdout, a.stdout);
+  });
+});
+
+// A library round trip through a file, for the README's claim that readCheckpoint + Trainer.restore continue a run.
+describe('library: writeCheckpoint / readCheckpoint of the general model', () => {
+  it('continues from the file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rnn-lib-'));
+    const trainer = new Trainer(corpus, { ...small, backend: 'ts' });
+    trainer.train(4);
+    const file = path.join(dir, 'x.safetensors');
+    writeCheckpoint(file, { training: trainer.snapshot(), run: record });
+    const restored = Trainer.restore(corpus, readCheckpoint(file).training, 'ts');
+    assert.deepStrictEqual(restored.parameters(), trainer.parameters());
+  });
+});
