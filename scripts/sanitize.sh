@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan/ (never
-# touching build/Release), then runs the native tests (the addon boundary and the parity tests)
-# against it, with the ASan runtime preloaded into an uninstrumented node.
+# touching build/Release), then runs the native tests (the addon boundary, the parity tests and the
+# general model's native tests) against it, with the ASan runtime preloaded into an uninstrumented node.
 #
 #   bash scripts/sanitize.sh            # build + run; exit 0 only with 0 sanitizer errors
 #   RNN_ASAN_OUT=dir bash scripts/sanitize.sh   # another build directory
@@ -44,7 +44,7 @@ LD_PRELOAD="$libasan:$libubsan" \
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_odr_violation=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   RNN_NATIVE_ADDON="$addon" \
-  node node_modules/mocha/bin/mocha.js --grep "${RNN_SANITIZE_GREP:-native addon boundary|native boundary fuzz|parity}" 2>&1 | tee "$log"
+  node node_modules/mocha/bin/mocha.js --grep "${RNN_SANITIZE_GREP:-native addon boundary|native boundary fuzz|parity|native general model}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 t2=$(date +%s)
