@@ -3,12 +3,15 @@
 // (seq 25, median of several timed repetitions after a warm-up), the same figure of a plain numpy
 // implementation (scripts/bench_numpy.py, single-threaded BLAS) when python3 with numpy is here,
 // and the assignment's whole run (train --steps 100000, a sample every 10,000) as a child process:
-// its wall time and peak RSS. --record appends the table to BENCHMARKS.md with the machine.
+// its wall time and peak RSS. Then the general model of issue 10 through the public Trainer on the
+// native backend (what users get): lstm and gru, 2 layers of 128 and 512, B = 50 streams, T = 50,
+// Adam, no dropout, in characters/s (updates/s × B × T). --record appends the tables to
+// BENCHMARKS.md with the machine.
 import { spawnSync } from 'child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { Corpus, demoCorpus, loadNative, Trainer } from '../lib';
+import { Corpus, demoCorpus, loadNative, Trainer, TrainerOptions } from '../lib';
 
 const root = path.join(__dirname, '..');
 const shakespeare = path.join(root, '..', 'shared', 'data', 'tinyshakespeare.txt');
@@ -17,6 +20,16 @@ const quick = args.has('--quick');
 const HIDDEN = [100, 256, 512];
 const REPS = quick ? 3 : 5;
 const SECONDS_PER_REP = quick ? 0.3 : 1;
+/** The general model's rows: a 2×512 update takes about 1 s, hence longer repetitions. */
+const GENERAL = { layers: 2, batch: 50, seqLength: 50, optimizer: 'adam', backend: 'native' } as const;
+const GENERAL_MODELS = [
+  { cell: 'lstm', hidden: 128 },
+  { cell: 'lstm', hidden: 512 },
+  { cell: 'gru', hidden: 128 },
+  { cell: 'gru', hidden: 512 },
+] as const;
+const GENERAL_REPS = quick ? 3 : 5;
+const GENERAL_SECONDS_PER_REP = quick ? 0.5 : 3;
 
 interface Row {
   backend: string;
@@ -26,11 +39,25 @@ interface Row {
   reps: number[];
 }
 
+/** A row of the general model: its shape, and characters/s = updates/s × batch × seqLength. */
+interface GeneralRow {
+  backend: 'native';
+  cell: string;
+  layers: number;
+  hidden: number;
+  batch: number;
+  seqLength: number;
+  optimizer: string;
+  updatesPerSecond: number;
+  charactersPerSecond: number;
+  /** Every repetition's characters/s. */
+  reps: number[];
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Warm-up, then REPS timed repetitions of about SECONDS_PER_REP each. */
-function measure(corpus: Corpus, backend: 'native' | 'ts', hidden: number): Row {
-  const trainer = new Trainer(corpus, { backend, hidden, seed: 1 });
+/** Warm-up, then `reps` timed repetitions of at least `seconds` each (whole calls of train): updates/s. */
+function updatesPerSecond(trainer: Trainer, reps: number, seconds: number): number[] {
   let batch = 1;
   const warmupEnd = Date.now() + 300;
   while (Date.now() < warmupEnd) {
@@ -38,17 +65,30 @@ function measure(corpus: Corpus, backend: 'native' | 'ts', hidden: number): Row 
     trainer.train(batch);
     if (Number(process.hrtime.bigint() - started) < 20e6) batch *= 2;
   }
-  const reps: number[] = [];
-  for (let r = 0; r < REPS; r++) {
+  const rates: number[] = [];
+  for (let r = 0; r < reps; r++) {
     const started = process.hrtime.bigint();
     let done = 0;
-    while (Number(process.hrtime.bigint() - started) / 1e9 < SECONDS_PER_REP) {
+    while (Number(process.hrtime.bigint() - started) / 1e9 < seconds) {
       trainer.train(batch);
       done += batch;
     }
-    reps.push(done / (Number(process.hrtime.bigint() - started) / 1e9));
+    rates.push(done / (Number(process.hrtime.bigint() - started) / 1e9));
   }
+  return rates;
+}
+
+function measure(corpus: Corpus, backend: 'native' | 'ts', hidden: number): Row {
+  const reps = updatesPerSecond(new Trainer(corpus, { backend, hidden, seed: 1 }), REPS, SECONDS_PER_REP);
   return { backend, hidden, updatesPerSecond: median(reps), reps };
+}
+
+function measureGeneral(corpus: Corpus, model: (typeof GENERAL_MODELS)[number]): GeneralRow {
+  const options: TrainerOptions = { ...GENERAL, ...model, seed: 1 };
+  const charactersPerUpdate = GENERAL.batch * GENERAL.seqLength;
+  const rates = updatesPerSecond(new Trainer(corpus, options), GENERAL_REPS, GENERAL_SECONDS_PER_REP);
+  const reps = rates.map((rate) => rate * charactersPerUpdate);
+  return { ...GENERAL, ...model, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps };
 }
 
 function numpyRow(file: string, hidden: number): Row | undefined {
@@ -105,16 +145,30 @@ function main(): void {
     }
   }
   const assignment = assignmentRun(file);
-  const figures = { date: new Date().toISOString(), corpus: file ? 'tinyshakespeare.txt' : 'demo corpus', machine: machine(), rows, assignment };
+  const general = loadNative().error ? [] : GENERAL_MODELS.map((model) => {
+    const row = measureGeneral(corpus, model);
+    process.stderr.write(`measured native ${model.cell} ${GENERAL.layers}×${model.hidden}\n`);
+    return row;
+  });
+  const figures = { date: new Date().toISOString(), corpus: file ? 'tinyshakespeare.txt' : 'demo corpus', machine: machine(), rows, assignment, general };
   if (args.has('--json')) {
     process.stdout.write(JSON.stringify(figures) + '\n');
     return;
   }
-  const table = formatTable(rows, assignment, corpus.length);
-  process.stdout.write(`${figures.machine}\n${figures.corpus}, seq 25, median of ${REPS} × ${SECONDS_PER_REP} s\n\n${table}\n`);
+  const report = [
+    figures.machine,
+    `${figures.corpus}, seq 25, median of ${REPS} × ${SECONDS_PER_REP} s`,
+    '',
+    formatTable(rows, assignment, corpus.length),
+    '',
+    `General model through the Trainer (native, Adam, no dropout, B = ${GENERAL.batch} streams, T = ${GENERAL.seqLength}): ` +
+      `median of ${GENERAL_REPS} × ≥ ${GENERAL_SECONDS_PER_REP} s`,
+    '',
+    formatGeneralTable(general),
+  ].join('\n');
+  process.stdout.write(`${report}\n`);
   if (args.has('--record')) {
-    const record = `\n## ${figures.date.slice(0, 10)}\n\n\`\`\`\n${figures.machine}\n${figures.corpus}, seq 25, median of ${REPS} × ${SECONDS_PER_REP} s\n\n${table}\n\`\`\`\n`;
-    appendFileSync(path.join(root, 'BENCHMARKS.md'), record);
+    appendFileSync(path.join(root, 'BENCHMARKS.md'), `\n## ${figures.date.slice(0, 10)}\n\n\`\`\`\n${report}\n\`\`\`\n`);
     process.stderr.write('appended to BENCHMARKS.md\n');
   }
 }
@@ -142,6 +196,23 @@ function formatTable(rows: Row[], assignment: ReturnType<typeof assignmentRun>, 
       `${assignment.updatesPerSecond.toFixed(0)} updates/s, peak RSS ${assignment.maxRssMB.toFixed(0)} MB ` +
       `(corpus ${(characters / 2 ** 20).toFixed(1)} MiB of index array)`
   );
+  return lines.join('\n');
+}
+
+function formatGeneralTable(rows: GeneralRow[]): string {
+  if (rows.length === 0) return '(the native addon is not available)';
+  const lines = ['backend  model        updates/s   chars/s      reps (chars/s)'];
+  for (const row of rows) {
+    lines.push(
+      [
+        row.backend.padEnd(8),
+        `${row.cell} ${row.layers}×${row.hidden}`.padEnd(12),
+        row.updatesPerSecond.toFixed(2).padStart(9).padEnd(11),
+        row.charactersPerSecond.toExponential(2).padEnd(12),
+        row.reps.map((r) => r.toFixed(0)).join(' '),
+      ].join(' ')
+    );
+  }
   return lines.join('\n');
 }
 
