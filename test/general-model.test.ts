@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { Corpus, readCheckpoint, Trainer, writeCheckpoint } from '../lib';
+import { Corpus, PRESETS, readCheckpoint, Trainer, writeCheckpoint } from '../lib';
 import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
 import { loadNative } from '../lib/native';
 import { decodeSafetensors } from '../lib/safetensors';
@@ -161,6 +161,13 @@ describe('train with the general model, end to end', function () {
 
 // A library round trip through a file, for the README's claim that readCheckpoint + Trainer.restore continue a run.
 describe('library: writeCheckpoint / readCheckpoint of the general model', () => {
+  it('PRESETS spread into the Trainer’s options, the caller’s own winning', () => {
+    const trainer = new Trainer(corpus, { ...PRESETS['char-rnn'], hidden: 8, batch: 2, backend: 'ts' });
+    const { cell, layers, hidden, batch, seqLength, optimizer, eta, valFraction } = trainer.config;
+    assert.deepStrictEqual({ cell, layers, hidden, batch, seqLength, optimizer, eta, valFraction }, { cell: 'lstm', layers: 2, hidden: 8, batch: 2, seqLength: 50, optimizer: 'rmsprop', eta: 2e-3, valFraction: 0.05 });
+    assert.throws(() => new Trainer(corpus, { ...PRESETS['char-rnn'], cel: 'gru' } as object), /unknown option "cel"; did you mean "cell"\?/);
+  });
+
   it('continues from the file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rnn-lib-'));
     const trainer = new Trainer(corpus, { ...small, backend: 'ts' });
