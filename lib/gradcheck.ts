@@ -205,8 +205,8 @@ export const GRADCHECK_OPTIONS = {
   entries: { kind: 'integer', min: 1, max: 1e9, help: 'check N random entries of each larger tensor (default: all)' },
   cell: MODEL_SPECS.cell,
   layers: MODEL_SPECS.layers,
-  batch: { ...MODEL_SPECS.batch, help: `streams B of the block checked, at the starts of B equal slices of the text (default ${MODEL_DEFAULTS.batch})` },
-  dropout: { ...MODEL_SPECS.dropout, help: `dropout probability; masks fixed: those of update 1 with the seed (default ${MODEL_DEFAULTS.dropout})` },
+  batch: { ...MODEL_SPECS.batch, help: `B streams, from B equal slices of the text (default ${MODEL_DEFAULTS.batch})` },
+  dropout: { ...MODEL_SPECS.dropout, help: `dropout p, masks of update 1 and the seed (default ${MODEL_DEFAULTS.dropout})` },
 } satisfies OptionSpecs;
 
 function validate(corpus: Corpus, o: Resolved): void {
