@@ -102,6 +102,7 @@ export function isGeneralCheck(options: GradcheckOptions): boolean {
 }
 
 function definedOnly<T extends object>(given: T): Partial<T> {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new UserError('gradcheck: the options must be an object');
   return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
