@@ -6,7 +6,7 @@ export { PRESETS, PresetName } from './presets';
 export { UserError } from './errors';
 export { Trainer, TrainerOptions, TrainerConfig, TrainingState, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
 export { BackendName, BackendChoice, selectBackend } from './backend';
-export { gradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction } from './gradcheck';
+export { gradcheck, generalGradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction, StackedGradientFunction } from './gradcheck';
 export { loadNative } from './native';
 export { Rng, seedState } from './random';
 export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './layout';

@@ -10,7 +10,20 @@ import { readCheckpoint } from './checkpoint';
 import { checkOptions, SEED_SPEC } from './config';
 import { UserError } from './errors';
 import { readUserFile, writeFileAtomic } from './files';
-import { gradcheck, GRADCHECK_DEFAULTS, GRADCHECK_TARGETS, GradcheckResult, gradcheckPasses, gradcheckRows } from './gradcheck';
+import {
+  gradcheck,
+  GRADCHECK_DEFAULTS,
+  GRADCHECK_MODEL_DEFAULTS,
+  GRADCHECK_TARGETS,
+  GradcheckOptions,
+  GradcheckResult,
+  gradcheckPasses,
+  gradcheckRows,
+  isGeneralCheck,
+  modelName,
+  stackedForwardFlops,
+} from './gradcheck';
+import { CellKind, stackedLayout } from './stacked-reference';
 import { OptionSpecs } from './options';
 import { buildLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
 import { formatDuration } from './reporter';
@@ -143,7 +156,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   const data = given ?? (typeof config.data === 'string' ? config.data : undefined);
   // config.json holds it, checked against best.safetensors (runConfigOf).
   const runSha256 = (config.corpus as { sha256: string }).sha256;
-  let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined };
+  let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined; size?: GeneralCheckSize };
   try {
     const { corpus, source } = loadTrainingText(data);
     if (given === undefined && corpus.sha256 !== runSha256) {
@@ -155,7 +168,9 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
       corpus.sha256 === runSha256
         ? undefined
         : `${source} is not the text of this run (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…).`;
-    checked = { result: gradcheck(corpus), source, vocabSize: corpus.vocabSize, otherText };
+    const general = generalModelOf(config);
+    const size = general && generalCheckSize(general, corpus.vocabSize);
+    checked = { result: gradcheck(corpus, size?.options ?? {}), source, vocabSize: corpus.vocabSize, otherText, size };
   } catch (error) {
     // The run's own text may have moved, changed or be too big to check: the report is still worth writing.
     if (given !== undefined || !(error instanceof UserError)) throw error;
@@ -163,7 +178,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
     warnings.push(reason);
     return [heading, { kind: 'paragraph', text: reason }];
   }
-  const { result, source, vocabSize, otherText } = checked;
+  const { result, source, vocabSize, otherText, size } = checked;
   if (result.nativeError) warnings.push(`native gradients not checked: ${result.nativeError}`);
   const rows = gradcheckRows(result, '–');
   const { hidden, seqLength, step, seed } = GRADCHECK_DEFAULTS;
@@ -171,8 +186,9 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
     heading,
     {
       kind: 'paragraph',
-      text:
-        `On the first ${seqLength} characters of ${source} (K = ${vocabSize}): m = ${hidden}, h0 = 0, weights from seed ${seed}, ` +
+      text: size
+        ? generalCheckText(size, source, vocabSize)
+        : `On the first ${seqLength} characters of ${source} (K = ${vocabSize}): m = ${hidden}, h0 = 0, weights from seed ${seed}, ` +
         `unclipped gradients. "numeric": the float64 analytic gradients against finite differences (Richardson's extrapolation ` +
         `from centered differences with steps ${step} and ${2 * step}); "native": the native float32 gradients against the float64 ` +
         `ones. "Scaled": the error relative to the parameter's largest gradient, max |ga − gn| / max |g|, which the targets use ` +
@@ -182,7 +198,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
     {
       kind: 'table',
       header: [
-        'parameter',
+        size ? 'tensor' : 'parameter',
         'numeric: max relative error',
         'numeric: max absolute error',
         'native: max relative error',
@@ -201,6 +217,83 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
         (result.nativeError ? ` Native gradients not checked: ${result.nativeError}.` : ''),
     },
   ];
+}
+
+/** The general model of a run (its config.json), or undefined for the vanilla model. */
+function generalModelOf(config: Record<string, unknown>): GeneralModel | undefined {
+  const model = { ...GRADCHECK_MODEL_DEFAULTS, hidden: config.hidden as number };
+  // config.json is checked (readRunConfig); a file older than an option lacks it and had its default.
+  for (const key of ['cell', 'layers', 'batch', 'dropout'] as const) if (config[key] !== undefined) Object.assign(model, { [key]: config[key] });
+  return isGeneralCheck(model) ? model : undefined;
+}
+
+interface GeneralModel {
+  cell: CellKind;
+  layers: number;
+  hidden: number;
+  batch: number;
+  dropout: number;
+}
+
+/** The checked size of a run's general model, and why it is not the run's own when it is not. */
+interface GeneralCheckSize {
+  run: GeneralModel;
+  options: GradcheckOptions & GeneralModel;
+  parameters: number;
+  reasons: string[];
+}
+
+/** The report's share of the work of a gradient check: about 20 s of the float64 stacked reference (~0.4 Gflop/s). */
+export const REPORT_GRADCHECK_FLOPS = 8e9;
+/** Entries checked per tensor when a numeric check of all entries of the run's model would exceed the budget. */
+export const REPORT_GRADCHECK_ENTRIES = 10;
+/** Streams enough to check the average over streams. */
+const REPORT_GRADCHECK_STREAMS = 2;
+
+/**
+ * The run's model at its own size if a check of all entries is affordable; else `entries` random
+ * entries of each tensor; then at most 2 streams (the average over streams is still checked); then a smaller hidden size, halved until it fits.
+ */
+export function generalCheckSize(run: GeneralModel, vocab: number): GeneralCheckSize {
+  const { seqLength } = GRADCHECK_DEFAULTS;
+  const cost = (o: GeneralModel, entries: number | undefined) => {
+    const { parameters, total } = stackedLayout({ ...o, vocab });
+    const checked = entries === undefined ? total : parameters.reduce((sum, p) => sum + Math.min(entries, p.length), 0);
+    return 4 * checked * stackedForwardFlops({ ...o, vocab }, o.batch, seqLength);
+  };
+  const parameters = stackedLayout({ ...run, vocab }).total;
+  const reasons: string[] = [];
+  const model = { ...run };
+  let entries: number | undefined;
+  if (cost(model, undefined) > REPORT_GRADCHECK_FLOPS) {
+    entries = REPORT_GRADCHECK_ENTRIES;
+    reasons.push(`a numeric check of all ${parameters} parameters would take too long, so it checks ${entries} random entries of each tensor`);
+  }
+  if (cost(model, entries) > REPORT_GRADCHECK_FLOPS && model.batch > REPORT_GRADCHECK_STREAMS) {
+    model.batch = REPORT_GRADCHECK_STREAMS;
+    reasons.push(`it reads ${model.batch} streams, not the run's ${run.batch}`);
+  }
+  while (cost(model, entries) > REPORT_GRADCHECK_FLOPS && model.hidden > GRADCHECK_DEFAULTS.hidden) {
+    model.hidden = Math.max(GRADCHECK_DEFAULTS.hidden, Math.floor(model.hidden / 2));
+  }
+  if (model.hidden !== run.hidden) reasons.push(`it checks m = ${model.hidden}, not the run's ${run.hidden}`);
+  return { run, options: { ...model, entries }, parameters, reasons };
+}
+
+function generalCheckText(size: GeneralCheckSize, source: string, vocabSize: number): string {
+  const { options: o, run } = size;
+  const { seqLength, step, seed } = GRADCHECK_DEFAULTS;
+  const streams = o.batch === 1 ? `the first ${seqLength} characters of ${source}` : `the first ${seqLength} characters of ${o.batch} equal slices of ${source} (the streams of training's first update)`;
+  const limits = size.reasons.length ? ` To fit the report's time (about ${REPORT_GRADCHECK_FLOPS.toExponential(0)} flops), ${size.reasons.join('; ')}.` : '';
+  return (
+    `The run's model, ${modelName(run)} (${size.parameters} parameters, K = ${vocabSize}), checked as ${modelName(o)}.${limits} ` +
+    `On ${streams}: states 0, ${o.dropout > 0 ? `the dropout masks of update 1 with seed ${seed}, ` : ''}weights from seed ${seed}, ` +
+    `unclipped gradients. "numeric": the float64 analytic gradients of the stacked reference against finite differences ` +
+    `(Richardson's extrapolation from centered differences with steps ${step} and ${2 * step})` +
+    `${o.entries === undefined ? '' : `, on ${o.entries} random entries of each larger tensor`}; "native": the native float32 gradients ` +
+    `against the float64 ones, on all entries. "Scaled": the error relative to the tensor's largest gradient, max |ga − gn| / max |g|, ` +
+    `which the targets use (entries that cancel to ~0 have large relative errors from rounding alone).`
+  );
 }
 
 function plotBlocks(plot: LossPlot, bestStep: number): Block[] {

@@ -228,6 +228,33 @@ export function stackedLossAndGradients(
 }
 
 /**
+ * L − T·ln K of one block (forward only; state is not changed): the loss above that of a uniform
+ * prediction, for the gradient check, as lib/reference.ts excessLoss: the same gradient as the
+ * loss, each term computed as max + log1p(Σ expm1(o − max) / K) − o[y] so that the tiny changes a
+ * finite difference looks at are not lost to rounding next to ln K.
+ */
+export function stackedExcessLoss(s: StackedShape, params: Float64Array, state: StackedState, x: number[][], y: number[][], dropout?: Dropout): number {
+  const { vocab: K, hidden: m, layers: L } = s;
+  const B = x[0].length;
+  const p = views(s, params);
+  const moving: StackedState = { h: state.h.map((layer) => layer.slice()), c: state.c.map((layer) => layer.slice()) };
+  const o = new Float64Array(K);
+  let total = 0;
+  for (let t = 0; t < x.length; t++) {
+    for (let b = 0; b < B; b++) {
+      let input: Float64Array = new Float64Array(0);
+      for (let l = 0; l < L; l++) input = dropped(layerStep(s, p, l, l === 0 ? x[t][b] : -1, input, moving, b).h, dropout, l, t, b);
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, (o[k] = p.c[k] + dot(p.V, k * m, input)));
+      let excess = 0; // Σ_k exp(o_k − max) − K, without forming the sum next to K
+      for (const v of o) excess += Math.expm1(v - max);
+      total += max + Math.log1p(excess / K) - o[y[t][b]];
+    }
+  }
+  return total / B;
+}
+
+/**
  * One step of layer l for stream b: from its input (layer 0: the symbol; else the layer below's
  * output after dropout) and the stream's states, which it moves on. Returns what backward needs.
  */

@@ -5,7 +5,18 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, demoCorpus, gradcheck, PARAMETER_NAMES } from '../lib';
 import { gradcheckCommand, progressLine } from '../lib/commands/gradcheck';
-import { Entries, errorSummary, GRADCHECK_TARGETS, GradientFunction, gradcheckPasses, numericGradient } from '../lib/gradcheck';
+import {
+  Entries,
+  errorSummary,
+  firstBlock,
+  generalGradcheck,
+  GRADCHECK_TARGETS,
+  GradientFunction,
+  gradcheckPasses,
+  numericGradient,
+  StackedGradientFunction,
+} from '../lib/gradcheck';
+import { CellKind, stackedExcessLoss, stackedLayout, stackedLossAndGradients, StackedShape, StackedState, zeroState } from '../lib/stacked-reference';
 import { Layout, makeLayout, view } from '../lib/layout';
 import { Rng } from '../lib/random';
 import * as reference from '../lib/reference';
@@ -157,6 +168,156 @@ describe('gradient check', () => {
     assert.ok(Math.abs(excess + 30 * Math.log(corpus.vocabSize) - loss) < 1e-9 * loss, `${excess} vs ${loss}`);
   });
 });
+
+describe('gradient check of the general model (cell, layers, streams, dropout)', () => {
+  const small = { hidden: 3, seqLength: 5 };
+  for (const cell of ['rnn', 'lstm', 'gru'] as CellKind[]) {
+    for (const layers of [1, 2]) {
+      for (const batch of [1, 3]) {
+        for (const dropout of [0, 0.3]) {
+          it(`${cell}, ${layers} layer(s), B = ${batch}, dropout ${dropout}: passes, one row per tensor`, () => {
+            const corpus = trainingCorpus();
+            // generalGradcheck: rnn, 1 layer, B = 1, no dropout too (gradcheck would check it as the vanilla model).
+            const result = generalGradcheck(corpus, { ...small, cell, layers, batch, dropout });
+            const names = stackedLayout({ cell, vocab: corpus.vocabSize, hidden: 3, layers }).parameters.map((p) => p.name);
+            assert.deepStrictEqual(result.tensors, names);
+            assert.deepStrictEqual(Object.keys(result.numeric), names);
+            assert.ok(result.native, `native addon did not load: ${result.nativeError}`);
+            for (const name of names) {
+              assert.ok(result.numeric[name].maxScaled <= GRADCHECK_TARGETS.numeric, `numeric ${name}: ${result.numeric[name].maxScaled}`);
+              assert.ok(result.native[name].maxScaled <= GRADCHECK_TARGETS.native, `native ${name}: ${result.native[name].maxScaled}`);
+            }
+            assert.ok(gradcheckPasses(result));
+          });
+        }
+      }
+    }
+  }
+
+  // Wrong analytic gradients, each a plausible bug, must fail on the tensors they hurt and only there.
+  const mutants: [string, StackedGradientFunction, { cell: CellKind; layers: number; batch: number; dropout: number }, string[], string[]][] = [
+    [
+      'a dropped term of BPTT: the gradient carried from t + 1 ignored',
+      oneStepAtATime,
+      { cell: 'lstm', layers: 2, batch: 3, dropout: 0 },
+      ['layers.0.Wh', 'layers.1.Wh'],
+      ['V', 'c'],
+    ],
+    [
+      'the dropout masks forgotten in the backward pass',
+      (s, params, grads, state, x, y) => stackedLossAndGradients(s, params, grads, state, x, y),
+      { cell: 'gru', layers: 2, batch: 1, dropout: 0.3 },
+      ['layers.0.Wx', 'layers.1.Wx', 'V'],
+      [],
+    ],
+    [
+      "the streams' losses summed instead of averaged",
+      (s, params, grads, state, x, y, dropout) => {
+        const loss = stackedLossAndGradients(s, params, grads, state, x, y, dropout);
+        grads?.forEach((g, i) => (grads[i] = g * x[0].length));
+        return loss * x[0].length;
+      },
+      { cell: 'rnn', layers: 1, batch: 3, dropout: 0.3 },
+      ['layers.0.Wx', 'layers.0.Wh', 'layers.0.b', 'V', 'c'],
+      [],
+    ],
+  ];
+  for (const [bug, analytic, model, hurt, unhurt] of mutants) {
+    it(`fails on a wrong gradient: ${bug}`, () => {
+      const result = generalGradcheck(trainingCorpus(), { ...small, ...model }, analytic);
+      assert.strictEqual(gradcheckPasses(result), false);
+      for (const name of hurt) assert.ok(result.numeric[name].maxScaled > 100 * GRADCHECK_TARGETS.numeric, `${name}: ${result.numeric[name].maxScaled}`);
+      for (const name of unhurt) assert.ok(result.numeric[name].maxScaled <= GRADCHECK_TARGETS.numeric, `${name}: ${result.numeric[name].maxScaled}`);
+      // The same function is right where the bug does not matter: the failure is the bug's.
+      const harmless = { ...model, dropout: bug.includes('dropout') ? 0 : model.dropout, batch: bug.includes('streams') ? 1 : model.batch };
+      if (!bug.includes('BPTT')) assert.ok(gradcheckPasses(generalGradcheck(trainingCorpus(), { ...small, ...harmless }, analytic)));
+    });
+  }
+
+  it('reads B streams at the starts of B equal slices of the text, as train does', () => {
+    const corpus = Corpus.fromText('abcdefghijklmnopqrstu'); // 21 characters, 3 slices of 7
+    const { x, y } = firstBlock(corpus, 3, 2);
+    const text = (rows: number[][]) => rows.map((row) => corpus.vocab.decode(row)).join(' ');
+    assert.strictEqual(text(x), 'aho bip');
+    assert.strictEqual(text(y), 'bip cjq');
+  });
+
+  it('differentiates L − T·ln K: stackedExcessLoss agrees with the loss and leaves the state alone', () => {
+    const corpus = Corpus.fromText(UNICODE_TEXT);
+    const s: StackedShape = { cell: 'lstm', vocab: corpus.vocabSize, hidden: 4, layers: 2 };
+    const rng = Rng.fromSeed(3);
+    const params = Float64Array.from({ length: stackedLayout(s).total }, () => 0.5 * rng.normal());
+    const { x, y } = firstBlock(corpus, 2, 6);
+    const dropout = { p: 0.3, seed: 1, update: 2 };
+    const state = zeroState(s, 2);
+    const excess = stackedExcessLoss(s, params, state, x, y, dropout);
+    assert.deepStrictEqual(state, zeroState(s, 2));
+    const loss = stackedLossAndGradients(s, params, undefined, state, x, y, dropout);
+    assert.ok(Math.abs(excess + 6 * Math.log(corpus.vocabSize) - loss) < 1e-12 * loss, `${excess} vs ${loss}`);
+  });
+
+  it('the default model is the vanilla check, given or not', () => {
+    const corpus = Corpus.fromText(UNICODE_TEXT);
+    const vanilla = gradcheck(corpus, { hidden: 4 });
+    assert.deepStrictEqual(vanilla.tensors, PARAMETER_NAMES);
+    assert.deepStrictEqual(gradcheck(corpus, { hidden: 4, cell: 'rnn', layers: 1, batch: 1, dropout: 0 }), vanilla);
+    assert.throws(() => gradcheck(corpus, { cell: 'lstm' }, mutantGradients('a flipped sign: tanh′ as 1 + h² instead of 1 − h²')), /StackedGradientFunction/);
+  });
+
+  describe('through the command', () => {
+    const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+    const text = path.join(mkdtempSync(path.join(tmpdir(), 'rnn-gc-')), 'unicode.txt');
+    writeFileSync(text, UNICODE_TEXT);
+    const run = (args: string[]) => spawnSync(process.execPath, [cli, 'gradcheck', '--data', text, ...args], { encoding: 'utf8' });
+    const model = ['--cell', 'lstm', '--layers', '2', '--batch', '3', '--dropout', '0.3', '--seq-length', '10'];
+
+    it('--cell lstm --layers 2 --batch 3 --dropout 0.3: names the model, a row per tensor in 80 columns, exit 0', () => {
+      const printed = run(model);
+      assert.strictEqual(printed.status, 0, printed.stdout + printed.stderr);
+      const lines = printed.stdout.trimEnd().split('\n');
+      assert.strictEqual(lines[0], 'gradient check of lstm, 2 layers of m=5, B=3, dropout 0.3');
+      assert.match(printed.stdout, /\nstreams at the starts of 3 equal slices of the text \(as train's first update\);\n/);
+      assert.match(printed.stdout, /; dropout masks of update 1, seed 42;/);
+      const names = ['layers.0.Wx', 'layers.0.Wh', 'layers.0.b', 'layers.1.Wx', 'layers.1.Wh', 'layers.1.b', 'V', 'c'];
+      const rows = lines.filter((line) => /^\S+ +\d\.\d\de-\d+ /.test(line)).map((line) => line.split(/ +/)[0]);
+      assert.deepStrictEqual(rows, names);
+      for (const line of lines) assert.ok(Array.from(line).length <= 80, `${Array.from(line).length} columns: ${line}`);
+      assert.match(printed.stdout, /: OK\n$/);
+
+      const json = JSON.parse(run([...model, '--json']).stdout);
+      assert.strictEqual(json.ok, true);
+      for (const table of [json.numeric, json.native, json.scaled.numeric, json.scaled.native, json.checked]) assert.deepStrictEqual(Object.keys(table), names);
+    });
+
+    for (const [args, message] of [
+      [['--cell', 'elman'], /^rnn-native: --cell must be one of rnn, lstm, gru, got "elman"$/],
+      [['--layers', '0'], /^rnn-native: --layers must be an integer from 1 to \d+, got "0"$/],
+      [['--batch', '1.5'], /^rnn-native: --batch must be an integer from 1 to \d+, got "1.5"$/],
+      [['--dropout', '1'], /^rnn-native: --dropout must be a number ≥ 0 and ≤ 0.95, got "1"$/],
+      [['--batch', '200'], /^rnn-native: a text of \d+ characters cut into 200 streams leaves \d+ per stream; seq-length 25 needs at least 26/],
+    ] as const) {
+      it(`${args.join(' ')}: one line, exit code 2`, () => {
+        const printed = run([...args]);
+        assert.strictEqual(printed.status, 2, printed.stdout + printed.stderr);
+        assert.strictEqual(printed.stdout, '');
+        assert.strictEqual(printed.stderr.trimEnd().split('\n').length, 1, printed.stderr);
+        assert.match(printed.stderr.trimEnd(), message);
+      });
+    }
+  });
+});
+
+/** stackedLossAndGradients one step at a time from the forward states: BPTT without the gradient carried from t + 1 (no dropout). */
+function oneStepAtATime(s: StackedShape, params: Float64Array, grads: Float64Array | undefined, state: StackedState, x: number[][], y: number[][]): number {
+  const step = new Float64Array(params.length);
+  grads?.fill(0);
+  let loss = 0;
+  for (let t = 0; t < x.length; t++) {
+    loss += stackedLossAndGradients(s, params, grads && step, state, [x[t]], [y[t]]);
+    grads?.forEach((g, i) => (grads[i] = g + step[i]));
+  }
+  return loss;
+}
 
 /** Runs the gradcheck command in this process with the given analytic gradients; returns its code and stdout. */
 function runCommand(argv: string[], analytic: GradientFunction): { code: number; stdout: string } {

@@ -2,20 +2,25 @@
 import {
   gradcheck,
   GRADCHECK_DEFAULTS,
+  GRADCHECK_MODEL_DEFAULTS,
+  GradcheckOptions,
   GRADCHECK_OPTIONS,
   GRADCHECK_TARGETS,
   GradcheckResult,
   gradcheckPasses,
   gradcheckRows,
   GradientFunction,
+  isGeneralCheck,
+  modelName,
 } from '../gradcheck';
-import { PARAMETER_NAMES } from '../layout';
+import { CellKind } from '../stacked-reference';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import * as reference from '../reference';
 import { fitLine, printLine, warn } from '../output';
 import { loadTrainingText } from '../training-text';
+import { Corpus } from '../corpus';
 
-const { hidden, seqLength, step, seed, entries } = GRADCHECK_OPTIONS;
+const { hidden, seqLength, step, seed, entries, cell, layers, batch, dropout } = GRADCHECK_OPTIONS;
 const OPTIONS = {
   data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
   hidden,
@@ -23,6 +28,10 @@ const OPTIONS = {
   step,
   seed,
   entries,
+  cell,
+  layers,
+  batch,
+  dropout,
   json: { kind: 'flag', help: 'print one JSON object of the errors' },
 } satisfies OptionSpecs;
 
@@ -34,11 +43,20 @@ export function gradcheckCommand(argv: string[], analytic: GradientFunction = re
     return 0;
   }
   const { corpus, source } = loadTrainingText(o.data);
-  const given = Object.fromEntries(
-    Object.entries({ hidden: o.hidden, seqLength: o['seq-length'], step: o.step, seed: o.seed, entries: o.entries }).filter(
-      ([, v]) => v !== undefined
-    )
+  const given: GradcheckOptions = Object.fromEntries(
+    Object.entries({
+      hidden: o.hidden,
+      seqLength: o['seq-length'],
+      step: o.step,
+      seed: o.seed,
+      entries: o.entries,
+      cell: o.cell as CellKind | undefined,
+      layers: o.layers,
+      batch: o.batch,
+      dropout: o.dropout,
+    }).filter(([, v]) => v !== undefined)
   );
+  if (isGeneralCheck(given)) return generalCommand(corpus, source, given, Boolean(o.json));
   const progress = progressLine();
   const result = gradcheck(corpus, { ...given, onProgress: progress.update }, analytic);
   progress.end();
@@ -69,7 +87,7 @@ export function gradcheckCommand(argv: string[], analytic: GradientFunction = re
 function jsonSummary(result: GradcheckResult, ok: boolean): object {
   type Table = GradcheckResult['numeric'] | undefined;
   const pick = (table: Table, key: 'maxRelative' | 'maxScaled' | 'checked') =>
-    table ? Object.fromEntries(PARAMETER_NAMES.map((name) => [name, table[name][key]])) : null;
+    table ? Object.fromEntries(result.tensors.map((name) => [name, table[name][key]])) : null;
   return {
     numeric: pick(result.numeric, 'maxRelative'),
     native: pick(result.native, 'maxRelative'),
@@ -78,6 +96,45 @@ function jsonSummary(result: GradcheckResult, ok: boolean): object {
     targets: { ...GRADCHECK_TARGETS },
     ok,
   };
+}
+
+/**
+ * The general model's check: the same JSON, and text that fits 80 columns (a header of a few
+ * lines, a narrower table: the tensor names are longer than the vanilla model's).
+ */
+function generalCommand(corpus: Corpus, source: string, given: GradcheckOptions, json: boolean): number {
+  const progress = progressLine();
+  const result = gradcheck(corpus, { ...given, onProgress: progress.update });
+  progress.end();
+  const ok = gradcheckPasses(result);
+  if (json) {
+    printLine(JSON.stringify(jsonSummary(result, ok)));
+  } else {
+    const s = { ...GRADCHECK_DEFAULTS, ...GRADCHECK_MODEL_DEFAULTS, ...given };
+    const streams = s.batch === 1 ? "one stream at the text's start" : `streams at the starts of ${s.batch} equal slices of the text`;
+    const masks = s.dropout > 0 ? `dropout masks of update 1, seed ${s.seed}` : 'no dropout';
+    const checked = given.entries === undefined ? 'all' : `numeric on ${given.entries} random ones of each larger tensor, native on all`;
+    printLine(`gradient check of ${modelName(s)}`);
+    printLine(`on ${source}, K=${corpus.vocabSize}, seq-length ${s.seqLength}`);
+    printLine(`${streams} (as train's first update);`);
+    printLine(`states 0; ${masks}; weights of seed ${s.seed}`);
+    printLine(`h=${s.step} (Richardson from h and 2h); unclipped gradients`);
+    printLine(`entries: ${checked}`);
+    printLine(compactTable(result));
+    printLine(`targets (scaled: max |ga − gn| / max |g| of the tensor): numeric ≤ ${GRADCHECK_TARGETS.numeric.toExponential()},`);
+    printLine(`native ≤ ${GRADCHECK_TARGETS.native.toExponential()}: ${ok ? 'OK' : 'NOT OK'}`);
+  }
+  if (result.nativeError) warn(`native gradients not checked: ${result.nativeError}`);
+  return ok ? 0 : 1;
+}
+
+/** The table in 80 columns: "num" the float64 analytic against finite differences, "nat" native against float64. */
+function compactTable(result: GradcheckResult): string {
+  const header = ['tensor', 'num rel', 'num abs', 'nat rel', 'nat abs', 'num scaled', 'nat scaled'];
+  const width = Math.max(...result.tensors.map((name) => name.length)) + 2;
+  return [header, ...gradcheckRows(result)]
+    .map((row) => row.map((cell, i) => cell.padEnd(i === 0 ? width : 11)).join('').trimEnd())
+    .join('\n');
 }
 
 function gradcheckTable(result: GradcheckResult): string {
