@@ -148,12 +148,14 @@ export class Run {
       dir.appendLoss(row);
       this.reporter.event({ event: 'log', ...row });
     }
-    if (this.validating && (step % settings.evalEvery === 0 || step === settings.steps)) this.evaluate(step);
     if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
       const text = trainer.sample(settings.sampleLength, { temperature: settings.temperature });
       dir.appendSample(step, smoothLoss, text);
       this.reporter.event({ event: 'sample', step, smoothLoss, text });
     }
+    // After the sample: a new best writes a checkpoint, which must hold the generator state after
+    // the step's sample, and follow everything logged at its step (as a resume does not redo them).
+    if (this.validating && (step % settings.evalEvery === 0 || step === settings.steps)) this.evaluate(step);
     if (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0 && step < settings.steps) {
       this.checkpoint();
     }

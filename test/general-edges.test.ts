@@ -1,0 +1,29 @@
+// The general model (issue 10) at its edges, as a demanding user drives it: regressions of what
+// trying to break it found.
+import assert from 'assert';
+import { spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import path from 'path';
+import { generatedText } from './helpers';
+
+const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+const env = { ...process.env, RNN_NATIVE_BACKEND: '' };
+const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
+const dir = mkdtempSync(path.join(tmpdir(), 'rnn-edges-'));
+const text = path.join(dir, 'text.txt');
+writeFileSync(text, generatedText(20000));
+const small = ['--data', text, '--cell', 'gru', '--hidden', '8', '--quiet', '--backend', 'ts'];
+
+describe('general model edges: train and resume', () => {
+  it('a best validation loss at a sample step checkpoints after the sample: a resume draws the same samples', () => {
+    const args = [...small, '--val-fraction', '0.1', '--eval-every', '5', '--sample-every', '5', '--sample-length', '40', '--log-every', '5'];
+    const whole = path.join(dir, 'whole-samples');
+    const halves = path.join(dir, 'halves-samples');
+    assert.strictEqual(run(['train', ...args, '--steps', '10', '--out', whole]).status, 0);
+    assert.strictEqual(run(['train', ...args, '--steps', '5', '--out', halves]).status, 0);
+    const resumed = run(['train', '--resume', halves, '--steps', '10', '--quiet']);
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+    assert.strictEqual(readFileSync(path.join(halves, 'samples.txt'), 'utf8'), readFileSync(path.join(whole, 'samples.txt'), 'utf8'));
+  });
+});
