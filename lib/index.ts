@@ -4,6 +4,7 @@ export { readCheckpoint, writeCheckpoint, Checkpoint, RunRecord } from './checkp
 export { demoText, DEMO_CHARACTERS } from './demo';
 export { UserError } from './errors';
 export { Trainer, TrainerOptions, TrainerConfig, TrainingState, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
+export { PRESETS, PRESET_NAMES, PresetName } from './presets';
 export { BackendName, BackendChoice, selectBackend } from './backend';
 export { gradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction } from './gradcheck';
 export { loadNative } from './native';

@@ -27,3 +27,12 @@ describe('general model edges: train and resume', () => {
     assert.strictEqual(readFileSync(path.join(halves, 'samples.txt'), 'utf8'), readFileSync(path.join(whole, 'samples.txt'), 'utf8'));
   });
 });
+
+describe('general model edges: library', () => {
+  it('exports PRESETS, whose char-rnn options spread into a Trainer (as the README says)', () => {
+    const lib = require('../lib');
+    assert.ok(lib.PRESETS, 'PRESETS is exported');
+    const trainer = new lib.Trainer(lib.Corpus.fromText(generatedText(3000)), { ...lib.PRESETS['char-rnn'], hidden: 8, batch: 2, backend: 'ts' });
+    assert.deepStrictEqual([trainer.config.cell, trainer.config.layers, trainer.config.optimizer, trainer.config.valFraction], ['lstm', 2, 'rmsprop', 0.05]);
+  });
+});
