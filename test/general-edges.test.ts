@@ -2,9 +2,10 @@
 // trying to break it found.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
+import { loadNative } from '../lib/native';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -25,6 +26,20 @@ describe('general model edges: train and resume', () => {
     const resumed = run(['train', '--resume', halves, '--steps', '10', '--quiet']);
     assert.strictEqual(resumed.status, 0, resumed.stderr);
     assert.strictEqual(readFileSync(path.join(halves, 'samples.txt'), 'utf8'), readFileSync(path.join(whole, 'samples.txt'), 'utf8'));
+  });
+});
+
+describe('general model edges: divergence', () => {
+  it('a validation loss that overflows (float32, finite weights) stops the run as a divergence: no NaN row, no best', function () {
+    if (!loadNative().addon) this.skip();
+    const out = path.join(dir, 'val-overflow');
+    const args = ['--data', text, '--cell', 'rnn', '--layers', '2', '--hidden', '32', '--optimizer', 'rmsprop', '--eta', '7e37', '--clip', '1e30'];
+    const result = run(['train', ...args, '--val-fraction', '0.1', '--eval-every', '1', '--steps', '20', '--sample-every', '0', '--out', out, '--backend', 'native', '--quiet']);
+    assert.strictEqual(result.status, 1, result.stderr);
+    assert.match(result.stderr, /the validation loss became (NaN|Infinity) at step 1; training stopped/);
+    assert.ok(!existsSync(path.join(out, 'best.safetensors')), 'a model whose validation loss is not a number is no best');
+    const valCsv = path.join(out, 'val.csv');
+    assert.ok(!existsSync(valCsv) || !/NaN|Infinity/.test(readFileSync(valCsv, 'utf8')), 'val.csv holds only numbers');
   });
 });
 
