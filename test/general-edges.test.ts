@@ -5,7 +5,10 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
+import { Corpus, Trainer } from '../lib';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
 import { loadNative } from '../lib/native';
+import { decodeSafetensors, encodeSafetensors } from '../lib/safetensors';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -49,5 +52,33 @@ describe('general model edges: library', () => {
     assert.ok(lib.PRESETS, 'PRESETS is exported');
     const trainer = new lib.Trainer(lib.Corpus.fromText(generatedText(3000)), { ...lib.PRESETS['char-rnn'], hidden: 8, batch: 2, backend: 'ts' });
     assert.deepStrictEqual([trainer.config.cell, trainer.config.layers, trainer.config.optimizer, trainer.config.valFraction], ['lstm', 2, 'rmsprop', 0.05]);
+  });
+});
+
+describe('general model edges: handcrafted version-2 checkpoints', () => {
+  const corpus = Corpus.fromText(generatedText(3000));
+  const trainer = new Trainer(corpus, { cell: 'gru', layers: 2, hidden: 6, batch: 3, seqLength: 10, optimizer: 'rmsprop', valFraction: 0.1, backend: 'ts' });
+  trainer.train(3);
+  const record = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, bestValLoss: 1.5, elapsedSeconds: 0 };
+  const good = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
+  const withMetadata = (changes: Record<string, string>) => encodeSafetensors(good.tensors, { ...good.metadata, ...changes });
+
+  it('reads the file as written', () => {
+    assert.strictEqual(decodeCheckpoint(withMetadata({}), 'good').run.bestValLoss, 1.5);
+  });
+
+  it('refuses a position beyond the streams’ slices, though its stream positions agree with it', () => {
+    const slice = Math.floor((corpus.length - Math.floor(0.1 * corpus.length)) / 3);
+    const position = Math.ceil(slice / 10) * 10; // a multiple of seq-length, past the slice's end
+    const positions = JSON.stringify([0, 1, 2].map((b) => b * slice + position));
+    assert.throws(() => decodeCheckpoint(withMetadata({ position: String(position), stream_positions: positions }), 'far'), /far: not an rnn-native checkpoint: metadata "position" \d+ is not a window start of a \d+-character slice/);
+  });
+
+  it('refuses a negative best validation loss', () => {
+    assert.throws(() => decodeCheckpoint(withMetadata({ best_val_loss: '-1' }), 'neg'), /neg: not an rnn-native checkpoint: metadata "best_val_loss" must be ≥ 0/);
+  });
+
+  it('names the file when its config holds out nothing of its text', () => {
+    assert.throws(() => decodeCheckpoint(withMetadata({ corpus_characters: '15', position: '0', stream_positions: '[0,0,0]' }), 'tiny'), /^UserError: tiny: not an rnn-native checkpoint: .*val-fraction 0.1 holds out 1/);
   });
 });
