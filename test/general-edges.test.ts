@@ -32,6 +32,23 @@ describe('general model edges: train and resume', () => {
   });
 });
 
+describe('general model edges: flags that do nothing', () => {
+  it('warns of each flag the other options make useless, and of none that has an effect', () => {
+    const quiet = ['--steps', '2', '--sample-every', '0'];
+    const useless = run(['train', ...small, ...quiet, '--eval-every', '5', '--rms-decay', '0.9', '--beta2', '0.99', '--lr-decay-after', '3', '--out', path.join(dir, 'useless')]);
+    assert.strictEqual(useless.status, 0, useless.stderr);
+    assert.deepStrictEqual(useless.stderr.trim().split('\n'), [
+      'rnn-native: warning: --eval-every has no effect without --val-fraction',
+      'rnn-native: warning: --rms-decay has no effect with --optimizer adagrad',
+      'rnn-native: warning: --beta2 has no effect with --optimizer adagrad',
+      'rnn-native: warning: --lr-decay-after has no effect without --lr-decay',
+    ]);
+    const used = run(['train', ...small, ...quiet, '--val-fraction', '0.1', '--eval-every', '5', '--optimizer', 'adam', '--beta2', '0.99', '--lr-decay', '0.9', '--lr-decay-after', '3', '--out', path.join(dir, 'used')]);
+    assert.strictEqual(used.status, 0, used.stderr);
+    assert.strictEqual(used.stderr, '');
+  });
+});
+
 describe('general model edges: divergence', () => {
   it('a validation loss that overflows (float32, finite weights) stops the run as a divergence: no NaN row, no best', function () {
     if (!loadNative().addon) this.skip();

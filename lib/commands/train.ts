@@ -56,6 +56,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
+  for (const flag of unusedFlags(o, trainer.config)) warn(flag);
   if (mode === 'plain' || mode === 'tty') {
     const { hidden, seqLength, backend } = trainer.config;
     const fields = [
@@ -160,6 +161,18 @@ function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSetti
   const settings: Record<string, unknown> = { ...RUN_DEFAULTS };
   for (const row of rowsOf('run')) settings[row.key] = given(o, row) ?? saved[row.key] ?? row.default;
   return { ...(settings as unknown as RunSettings), steps };
+}
+
+/** The flags given that the model's other options make do nothing (a user who gives one expects an effect). */
+function unusedFlags(o: Options, c: ModelConfig): string[] {
+  const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
+  return [
+    ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
+    ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
+    ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
+    ...unused('beta2', o.beta2, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
+    ...unused('lr-decay-after', o['lr-decay-after'], c.lrDecay === 1, 'without --lr-decay'),
+  ];
 }
 
 /** The general model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
