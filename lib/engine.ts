@@ -48,6 +48,9 @@ export interface Engine {
   validationLoss(symbols: ArrayLike<number>): number;
 }
 
+/** Why float64 values (a ts run's) cannot go to the native backend. */
+export const BEYOND_FLOAT32 = "the saved state holds values beyond float32's range (±3.4e38), which the native backend cannot hold: use the ts backend (--backend ts)";
+
 /** Whether the options describe the DD2424 model, which its own kernels train. */
 export function isVanillaModel(c: ModelConfig): boolean {
   return c.cell === 'rnn' && c.layers === 1 && c.batch === 1 && c.dropout === 0 && c.optimizer === 'adagrad' && c.lrDecay === 1;

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint, writeCheckpoint } from '../lib/checkpoint';
+import { sampleCheckpoint } from '../lib/sampling';
 import { loadNative } from '../lib/native';
 import { decodeSafetensors, encodeSafetensors } from '../lib/safetensors';
 import { generatedText } from './helpers';
@@ -97,5 +98,23 @@ describe('general model edges: handcrafted version-2 checkpoints', () => {
 
   it('names the file when its config holds out nothing of its text', () => {
     assert.throws(() => decodeCheckpoint(withMetadata({ corpus_characters: '15', position: '0', stream_positions: '[0,0,0]' }), 'tiny'), /^UserError: tiny: not an rnn-native checkpoint: .*val-fraction 0.1 holds out 1/);
+  });
+});
+
+describe('general model edges: a ts state beyond float32 on the native backend', () => {
+  it('is refused, by restore and by sampling, instead of turning infinite', function () {
+    if (!loadNative().addon) this.skip();
+    const corpus = Corpus.fromText(generatedText(3000));
+    const trainer = new Trainer(corpus, { cell: 'lstm', hidden: 6, batch: 2, seqLength: 10, optimizer: 'adam', backend: 'ts' });
+    trainer.train(2);
+    const state = trainer.snapshot();
+    state.params[0] = 1e39; // finite in float64, infinite in float32
+    assert.throws(() => Trainer.restore(corpus, state, 'native'), /beyond float32's range .* use the ts backend/);
+    assert.strictEqual(Trainer.restore(corpus, state, 'ts').parameters()['layers.0.Wx'][0], 1e39);
+    const file = path.join(dir, 'beyond.safetensors');
+    writeCheckpoint(file, { training: state, run: { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 } });
+    const sample = (backend: 'ts' | 'native') => Array.from(sampleCheckpoint(file, { length: 10, temperature: 1, seed: 1, backend }).pieces).join('');
+    assert.throws(() => sample('native'), /beyond\.safetensors: the model holds values beyond float32's range/);
+    assert.strictEqual(Array.from(sample('ts')).length, 10);
   });
 });
