@@ -2,7 +2,7 @@
 // trying to break it found.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
@@ -30,6 +30,22 @@ describe('general model edges: train and resume', () => {
     const resumed = run(['train', '--resume', halves, '--steps', '10', '--quiet']);
     assert.strictEqual(resumed.status, 0, resumed.stderr);
     assert.strictEqual(readFileSync(path.join(halves, 'samples.txt'), 'utf8'), readFileSync(path.join(whole, 'samples.txt'), 'utf8'));
+  });
+});
+
+describe('general model edges: a previous release’s version-1 checkpoint', () => {
+  it('resumes twice from a directory that held only the checkpoint (the first resume writes a whole config.json)', () => {
+    const golden = path.join(__dirname, 'golden');
+    const out = path.join(dir, 'golden-only');
+    mkdirSync(out);
+    copyFileSync(path.join(golden, 'v1-ts-step50.safetensors'), path.join(out, 'latest.safetensors'));
+    const first = run(['train', '--resume', out, '--data', path.join(golden, 'text.txt'), '--steps', '55', '--quiet']);
+    assert.strictEqual(first.status, 0, first.stderr);
+    const second = run(['train', '--resume', out, '--steps', '60', '--quiet']);
+    assert.strictEqual(second.status, 0, second.stderr);
+    assert.strictEqual(second.stderr, '');
+    const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+    assert.deepStrictEqual([config.hidden, config.steps, config.resumed.map((r: { step: number }) => r.step)], [16, 60, [50, 55]]);
   });
 });
 

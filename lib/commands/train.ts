@@ -3,6 +3,7 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { BackendChoice } from '../backend';
 import { readCheckpoint, RunRecord } from '../checkpoint';
+import { Corpus } from '../corpus';
 import { UserError } from '../errors';
 import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../config';
 import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
@@ -251,8 +252,23 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   dir.truncateAfter(step);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
-  dir.writeConfig({ ...config, ...(saved ? {} : { data: data === undefined ? null : path.resolve(data) }), ...settings, resumed });
+  dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
   return { trainer, dir, settings, record: checkpoint.run };
+}
+
+/**
+ * A config.json for a run directory that had none (a checkpoint copied into it): every field, so
+ * that the next resume and report read it. `created` is this resume: the run's start is unknown.
+ */
+function wholeConfig(data: string | undefined, corpus: Corpus, model: ModelConfig, backend: string): RunConfigFile {
+  return {
+    version: require('../../package.json').version,
+    data: data === undefined ? null : path.resolve(data),
+    corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
+    ...model,
+    backend,
+    created: new Date().toISOString(),
+  };
 }
 
 const modelValue = (model: ModelConfig, row: OptionRow) => (model as Record<string, unknown>)[row.key];
