@@ -49,6 +49,19 @@ describe('general model edges: a previous release’s version-1 checkpoint', () 
   });
 });
 
+describe('general model edges: config.json against the checkpoint', () => {
+  it('refuses a config.json without an option of the general model that the checkpoint does not have at its default', () => {
+    const out = path.join(dir, 'config-missing');
+    assert.strictEqual(run(['train', ...small, '--batch', '2', '--val-fraction', '0.1', '--steps', '3', '--sample-every', '0', '--out', out]).status, 0);
+    const file = path.join(out, 'config.json');
+    const { valFraction: _valFraction, ...config } = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify(config));
+    const resumed = run(['train', '--resume', out, '--steps', '6', '--quiet']);
+    assert.strictEqual(resumed.status, 2);
+    assert.match(resumed.stderr, /config\.json: damaged: it does not match .*latest\.safetensors: valFraction missing \(so 0\) \(the checkpoint has 0\.1\)/);
+  });
+});
+
 describe('general model edges: flags that do nothing', () => {
   it('warns of each flag the other options make useless, and of none that has an effect', () => {
     const quiet = ['--steps', '2', '--sample-every', '0'];
