@@ -147,3 +147,33 @@ describe('general model edges: a ts state beyond float32 on the native backend',
     assert.strictEqual(Array.from(sample('ts')).length, 10);
   });
 });
+
+describe('general model edges: native models made per call', () => {
+  // A native model's memory is freed only when the event loop turns: a library loop that validates
+  // or samples must not make new ones each time (it grew by megabytes per call).
+  it('validationLoss of the DD2424 model on native makes its models once; sampling shares one gradient buffer', function () {
+    const { addon } = loadNative();
+    if (!addon) this.skip();
+    const original = addon.StackedModel;
+    const gradBuffers = new Set<unknown>();
+    let made = 0;
+    (addon as { StackedModel: unknown }).StackedModel = function (spec: { grads: unknown }) {
+      made++;
+      gradBuffers.add(spec.grads);
+      return new original(spec as never);
+    };
+    try {
+      const corpus = Corpus.fromText(generatedText(3000));
+      const vanilla = new Trainer(corpus, { hidden: 8, valFraction: 0.1, backend: 'native' });
+      const losses = [1, 2, 3].map(() => vanilla.validationLoss());
+      assert.strictEqual(made, 2, 'the one-step model and the validation window model, once');
+      assert.ok(losses.every((loss) => loss === losses[0]));
+      const general = new Trainer(corpus, { cell: 'gru', hidden: 8, batch: 2, backend: 'native' });
+      const before = gradBuffers.size;
+      for (let i = 0; i < 3; i++) general.sample(5);
+      assert.strictEqual(gradBuffers.size, before + 1);
+    } finally {
+      (addon as { StackedModel: unknown }).StackedModel = original;
+    }
+  });
+});
