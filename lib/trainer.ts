@@ -273,7 +273,8 @@ export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacter
   const K = corpus.vocabSize;
   if (!isVanillaModel(o)) {
     checkStackedFits(o, K);
-    sliceLength(trainingCharacters, o.batch, T);
+    const heldOut = corpus.length - trainingCharacters;
+    sliceLength(trainingCharacters, o.batch, T, heldOut > 0 ? `the training part of ${corpus.source}, ${trainingCharacters} characters (${heldOut} are held out),` : undefined);
     return;
   }
   const parameters = makeLayout(m, K).total;

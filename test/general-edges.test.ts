@@ -62,6 +62,15 @@ describe('general model edges: config.json against the checkpoint', () => {
   });
 });
 
+describe('general model edges: a text too short for its streams', () => {
+  it('says that the training part is cut, without the held-out part', () => {
+    const corpus = Corpus.fromText('abcdefghijklmnopqrstuvwxyz'.repeat(4), 'letters');
+    const options = { cell: 'gru', hidden: 4, batch: 4, seqLength: 25, backend: 'ts' } as const;
+    assert.throws(() => new Trainer(corpus, { ...options, valFraction: 0.02 }), /^UserError: the training part of letters, 102 characters \(2 are held out\), cut into 4 streams leaves 25 per stream; seq-length 25 needs at least 26/);
+    assert.throws(() => new Trainer(Corpus.fromText('abcdefghijklmnopqrstuvwxyz'.repeat(3)), options), /^UserError: a text of 78 characters cut into 4 streams leaves 19 per stream/);
+  });
+});
+
 describe('general model edges: flags that do nothing', () => {
   it('warns of each flag the other options make useless, and of none that has an effect', () => {
     const quiet = ['--steps', '2', '--sample-every', '0'];
