@@ -114,6 +114,17 @@ function streamPositions(config: ModelConfig, corpusCharacters: number, position
   return Array.from({ length: config.batch }, (_, b) => b * slice + position);
 }
 
+/** Each stream's slice of the training text; a config that holds out or slices nothing possible is refused. */
+function sliceOf(config: ModelConfig, corpusCharacters: number, fail: (reason: string) => never): number {
+  try {
+    const training = corpusCharacters - heldOutLength(corpusCharacters, config.valFraction, `a ${corpusCharacters}-character text`);
+    return Math.floor(training / config.batch);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return fail(error.message);
+  }
+}
+
 export function writeCheckpoint(file: string, checkpoint: Checkpoint): void {
   writeFileAtomic(file, encodeCheckpoint(checkpoint));
 }
@@ -174,10 +185,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   }
   if (epoch > step + 1) fail(`metadata "epoch" ${epoch} is more than step + 1 = ${step + 1}`);
   if (version === 2) {
+    const slice = sliceOf(config, corpusCharacters, fail);
+    // A window starts at most T + 1 characters before its slice's end, and the position moves T on.
+    if (position >= slice) fail(`metadata "position" ${position} is not a window start of a ${slice}-character slice`);
     const expected = JSON.stringify(streamPositions(config, corpusCharacters, position));
     if (JSON.stringify(json('stream_positions')) !== expected) fail(`metadata "stream_positions" must be ${expected.length > 80 ? 'each slice start plus "position"' : expected}`);
   }
   const bestValLoss = metadata.best_val_loss === undefined ? undefined : optionalNumber('best_val_loss');
+  if (bestValLoss !== undefined && bestValLoss < 0) fail('metadata "best_val_loss" must be ≥ 0 (nats per character) or null');
   if ((step === 0) !== (smoothLoss === undefined)) fail('metadata "smooth_loss" must be null exactly when "step" is 0');
   return {
     training: {

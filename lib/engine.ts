@@ -7,7 +7,7 @@ import { ModelConfig } from './config';
 import { initialParams, Layout, makeLayout, view, views } from './layout';
 import { OPTIMIZER_DEFAULTS, OptimizerKind } from './optimizers';
 import { Rng } from './random';
-import { createStackedBackend, Flat } from './stacked-backend';
+import { createStackedBackend, Flat, StackedBackend } from './stacked-backend';
 import { CellKind, stackedLayout, StackedShape } from './stacked-reference';
 import { StackedSettings, StackedTrainer } from './stacked-trainer';
 
@@ -47,6 +47,9 @@ export interface Engine {
   /** Nats per character of a held-out text, read forward from a zero state. */
   validationLoss(symbols: ArrayLike<number>): number;
 }
+
+/** Why float64 values (a ts run's) cannot go to the native backend. */
+export const BEYOND_FLOAT32 = "the saved state holds values beyond float32's range (±3.4e38), which the native backend cannot hold: use the ts backend (--backend ts)";
 
 /** Whether the options describe the DD2424 model, which its own kernels train. */
 export function isVanillaModel(c: ModelConfig): boolean {
@@ -96,6 +99,8 @@ export class VanillaEngine implements Engine {
   readonly backend: Backend;
   /** [position, epoch], shared with the backend's kernel. */
   private readonly walk = Float64Array.of(0, 1);
+  /** The general model's rnn on these weights, for validationLoss. */
+  private validator?: StackedBackend;
 
   constructor(private readonly config: ModelConfig, vocab: number, private readonly text: Uint8Array | Uint16Array, backend: BackendName, rng: Rng) {
     this.layout = makeLayout(config.hidden, vocab);
@@ -157,15 +162,19 @@ export class VanillaEngine implements Engine {
     return this.backend.sampler({ state: this.backend.state, prime, temperature, rng, length: 0 });
   }
 
-  /** On the general model's kernels: the vanilla model is its rnn cell, one layer, its tensors in another order. */
+  /**
+   * On the general model's kernels: the vanilla model is its rnn cell, one layer, its tensors in
+   * another order. Made once and given the current weights at each call: a native model's memory
+   * is freed only when the event loop turns, so one per call grew without bound in a loop.
+   */
   validationLoss(symbols: ArrayLike<number>): number {
     const shape: StackedShape = { cell: 'rnn', vocab: this.layout.vocab, hidden: this.layout.hidden, layers: 1 };
     const source: Record<string, string> = { 'layers.0.Wx': 'U', 'layers.0.Wh': 'W', 'layers.0.b': 'b', V: 'V', c: 'c' };
     const { parameters, total } = stackedLayout(shape);
-    const params = new Float64Array(total);
+    this.validator ??= createStackedBackend(this.backend.name, shape, 1, 1, new Float64Array(total), false);
     const flat = this.backend.params;
-    for (const p of parameters) params.set(view(this.layout, flat, source[p.name] as 'U'), p.offset);
-    return createStackedBackend(this.backend.name, shape, 1, 1, params, false).validationLoss(symbols);
+    for (const p of parameters) this.validator.params.set(view(this.layout, flat, source[p.name] as 'U'), p.offset);
+    return this.validator.validationLoss(symbols);
   }
 }
 

@@ -5,6 +5,7 @@ export { demoText, DEMO_CHARACTERS } from './demo';
 export { PRESETS, PresetName } from './presets';
 export { UserError } from './errors';
 export { Trainer, TrainerOptions, TrainerConfig, TrainingState, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
+export { PRESETS, PRESET_NAMES, PresetName } from './presets';
 export { BackendName, BackendChoice, selectBackend } from './backend';
 export { gradcheck, generalGradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction, StackedGradientFunction } from './gradcheck';
 export { loadNative } from './native';

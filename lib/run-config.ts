@@ -90,8 +90,9 @@ export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkp
   const model = training.config as unknown as Record<string, unknown>;
   const corpus = config.corpus as { sha256: string; characters: number; vocabSize: number };
   const differences = [
-    ...TRAINING_OPTIONS.filter((row) => row.scope === 'model' && config[row.key] !== undefined && config[row.key] !== model[row.key]).map(
-      (row) => `${row.key} ${config[row.key]} (the checkpoint has ${model[row.key]})`
+    // A missing option (newer than the file) stands for its default, the model the file was made with.
+    ...TRAINING_OPTIONS.filter((row) => row.scope === 'model' && (config[row.key] ?? row.default) !== model[row.key]).map(
+      (row) => `${row.key} ${config[row.key] ?? `missing (so ${row.default})`} (the checkpoint has ${model[row.key]})`
     ),
     ...(corpus.sha256 !== run.corpusSha256 ? [`corpus.sha256 ${corpus.sha256.slice(0, 12)}… (the checkpoint has ${run.corpusSha256.slice(0, 12)}…)`] : []),
     ...(corpus.characters !== run.corpusCharacters ? [`corpus.characters ${corpus.characters} (the checkpoint has ${run.corpusCharacters})`] : []),

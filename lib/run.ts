@@ -94,7 +94,8 @@ export class Run {
       const diverged = this.divergence(losses);
       if (diverged) return diverged;
       this.adaptChunk(losses.length, Number(process.hrtime.bigint() - chunkStarted) / 1e9);
-      this.atStep(trainer.step);
+      const stopped = this.atStep(trainer.step);
+      if (stopped) return stopped;
       this.reportProgress();
       // Let signal handlers and output run between chunks.
       await new Promise((resolve) => setImmediate(resolve));
@@ -140,7 +141,8 @@ export class Run {
     this.chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(rate * CHUNK_SECONDS)));
   }
 
-  private atStep(step: number): void {
+  /** What happens at a step after its updates; a divergence found by the validation stops the run. */
+  private atStep(step: number): RunOutcome | undefined {
     const { trainer, settings, dir } = this;
     const smoothLoss = trainer.smoothLoss!;
     if (step % settings.logEvery === 0 || step === settings.steps) {
@@ -148,21 +150,32 @@ export class Run {
       dir.appendLoss(row);
       this.reporter.event({ event: 'log', ...row });
     }
-    if (this.validating && (step % settings.evalEvery === 0 || step === settings.steps)) this.evaluate(step);
     if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
       const text = trainer.sample(settings.sampleLength, { temperature: settings.temperature });
       dir.appendSample(step, smoothLoss, text);
       this.reporter.event({ event: 'sample', step, smoothLoss, text });
     }
+    // After the sample: a new best writes a checkpoint, which must hold the generator state after
+    // the step's sample, and follow everything logged at its step (as a resume does not redo them).
+    if (this.validating && (step % settings.evalEvery === 0 || step === settings.steps)) {
+      const diverged = this.evaluate(step);
+      if (diverged) return diverged;
+    }
     if (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0 && step < settings.steps) {
       this.checkpoint();
     }
+    return undefined;
   }
 
   /** The validation loss: logged, reported, and a new best.safetensors when it is the lowest yet. */
-  private evaluate(step: number): void {
+  private evaluate(step: number): RunOutcome | undefined {
     const { trainer, dir, record } = this;
     const valLoss = trainer.validationLoss()!;
+    // Finite weights can still overflow the forward pass (float32): that model is no best, and
+    // val.csv takes only numbers.
+    if (!Number.isFinite(valLoss)) {
+      return { kind: 'diverged', step, what: `the validation loss became ${valLoss}`, lastCheckpointStep: this.lastCheckpointStep };
+    }
     const best = record.bestValLoss === undefined || valLoss < record.bestValLoss;
     const row = { step, epoch: trainer.epoch, valLoss, elapsed: this.elapsed() };
     dir.appendVal(row);
@@ -171,6 +184,7 @@ export class Run {
       record.bestValLoss = valLoss;
       this.checkpoint(true);
     }
+    return undefined;
   }
 
   /** Training seconds over the whole run, resumes included. */

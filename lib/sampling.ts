@@ -5,7 +5,7 @@ import { Backend, BackendChoice, BackendSelection, SampleRequest, selectBackend 
 import { Checkpoint, readCheckpoint } from './checkpoint';
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
-import { savedModelSampler } from './engine';
+import { BEYOND_FLOAT32, savedModelSampler } from './engine';
 import { Rng } from './random';
 
 /** Symbols drawn per piece: little memory whatever the length, and a stop is answered within a piece (0.1 s on the ts backend at m = 100). */
@@ -74,6 +74,7 @@ export function sampleCheckpoint(file: string, options: CheckpointSampleOptions)
   const vocab = new Vocabulary(training.vocabulary);
   const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));
   const selection = selectBackend(options.backend ?? 'auto');
+  if (selection.name === 'native' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
   const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
   const request = { state: [], prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
   const drawn = samplePieces(backend, vocab, request, options.chunk);

@@ -106,6 +106,7 @@ class NativeStackedBackend implements StackedBackend {
   private readonly model: StackedNativeModel;
   /** A one-stream model on the same weights, for validation and sampling (its own states). */
   private single?: { model: StackedNativeModel; h: Float32Array; c: Float32Array; window: number };
+  private samplerGrads?: Float32Array;
 
   constructor(readonly shape: StackedShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
     this.params = Float32Array.from(initial);
@@ -158,7 +159,9 @@ class NativeStackedBackend implements StackedBackend {
     const states = this.shape.layers * this.shape.hidden;
     const [h, c] = [Float32Array.from(from.h), Float32Array.from(from.c)];
     if (h.length !== states || c.length !== states) throw new RangeError(`a sampling state has ${states} values per tensor`);
-    const model = this.create(1, 1, h, c, new Float32Array(this.params.length));
+    // Sampling computes no gradients: every sampler shares one unused buffer for them.
+    this.samplerGrads ??= new Float32Array(this.params.length);
+    const model = this.create(1, 1, h, c, this.samplerGrads);
     model.advance(prime.subarray(0, prime.length - 1));
     let input = prime[prime.length - 1];
     return (count) => {

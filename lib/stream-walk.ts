@@ -12,12 +12,12 @@ export interface StreamWalk {
   epoch: number;
 }
 
-/** The length of each stream's slice; a text too short for B streams of T + 1 characters is refused. */
-export function sliceLength(characters: number, streams: number, seqLength: number): number {
+/** The length of each stream's slice; a text too short for B streams of T + 1 characters is refused (`text` names it). */
+export function sliceLength(characters: number, streams: number, seqLength: number, text = `a text of ${characters} characters`): number {
   const slice = Math.floor(characters / streams);
   if (slice < seqLength + 1) {
     throw new UserError(
-      `a text of ${characters} characters cut into ${streams} streams leaves ${slice} per stream; ` +
+      `${text} cut into ${streams} streams leaves ${slice} per stream; ` +
         `seq-length ${seqLength} needs at least ${seqLength + 1} (use fewer streams or a shorter seq-length)`
     );
   }

@@ -3,7 +3,7 @@ import { Backend, BackendChoice, BackendName, SampleRequest, selectBackend } fro
 import { Corpus } from './corpus';
 import { UserError } from './errors';
 import { Layout, makeLayout } from './layout';
-import { createEngine, Engine, EngineTensors, isVanillaModel, StackedEngine, stackedShape, VanillaEngine } from './engine';
+import { BEYOND_FLOAT32, createEngine, Engine, EngineTensors, isVanillaModel, StackedEngine, stackedShape, VanillaEngine } from './engine';
 import { OPTIMIZER_DEFAULTS } from './optimizers';
 import { Flat } from './stacked-backend';
 import { checkOptions, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf } from './config';
@@ -115,6 +115,8 @@ export class Trainer {
     const tensors = { ...saved, first: saved.first ?? saved.params.subarray(0, 0) };
     checkSavedState(tensors, trainer.engine.tensorSizes());
     trainer.engine.loadTensors(tensors);
+    // float64 values (a ts run's) beyond float32's range turn infinite on the native backend.
+    if (!trainer.engine.allFinite()) throw new UserError(`Trainer.restore: ${BEYOND_FLOAT32}`);
     trainer.engine.position = saved.position;
     trainer.engine.epoch = saved.epoch;
     trainer.rng.state.set(saved.rngState);
@@ -271,7 +273,8 @@ export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacter
   const K = corpus.vocabSize;
   if (!isVanillaModel(o)) {
     checkStackedFits(o, K);
-    sliceLength(trainingCharacters, o.batch, T);
+    const heldOut = corpus.length - trainingCharacters;
+    sliceLength(trainingCharacters, o.batch, T, heldOut > 0 ? `the training part of ${corpus.source}, ${trainingCharacters} characters (${heldOut} are held out),` : undefined);
     return;
   }
   const parameters = makeLayout(m, K).total;

@@ -3,6 +3,7 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { BackendChoice } from '../backend';
 import { readCheckpoint, RunRecord } from '../checkpoint';
+import { Corpus } from '../corpus';
 import { UserError } from '../errors';
 import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../config';
 import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../options';
@@ -56,6 +57,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
+  for (const flag of unusedFlags(o, trainer.config)) warn(flag);
   if (mode === 'plain' || mode === 'tty') {
     const { hidden, seqLength, backend } = trainer.config;
     const fields = [
@@ -162,6 +164,18 @@ function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSetti
   return { ...(settings as unknown as RunSettings), steps };
 }
 
+/** The flags given that the model's other options make do nothing (a user who gives one expects an effect). */
+function unusedFlags(o: Options, c: ModelConfig): string[] {
+  const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
+  return [
+    ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
+    ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
+    ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
+    ...unused('beta2', o.beta2, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
+    ...unused('lr-decay-after', o['lr-decay-after'], c.lrDecay === 1, 'without --lr-decay'),
+  ];
+}
+
 /** The general model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
 function generalModelFields(c: ModelConfig): string[] {
   return [`${c.cell} ${c.layers}×${c.hidden},`, `batch ${c.batch},`, ...(c.dropout > 0 ? [`dropout ${c.dropout},`] : []), `${c.optimizer} η ${c.eta},`];
@@ -238,8 +252,23 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   dir.truncateAfter(step);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
-  dir.writeConfig({ ...config, ...(saved ? {} : { data: data === undefined ? null : path.resolve(data) }), ...settings, resumed });
+  dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
   return { trainer, dir, settings, record: checkpoint.run };
+}
+
+/**
+ * A config.json for a run directory that had none (a checkpoint copied into it): every field, so
+ * that the next resume and report read it. `created` is this resume: the run's start is unknown.
+ */
+function wholeConfig(data: string | undefined, corpus: Corpus, model: ModelConfig, backend: string): RunConfigFile {
+  return {
+    version: require('../../package.json').version,
+    data: data === undefined ? null : path.resolve(data),
+    corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
+    ...model,
+    backend,
+    created: new Date().toISOString(),
+  };
 }
 
 const modelValue = (model: ModelConfig, row: OptionRow) => (model as Record<string, unknown>)[row.key];
