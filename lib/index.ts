@@ -2,7 +2,6 @@
 export { Corpus, Vocabulary, MAX_VOCABULARY } from './corpus';
 export { readCheckpoint, writeCheckpoint, Checkpoint, RunRecord } from './checkpoint';
 export { demoText, DEMO_CHARACTERS } from './demo';
-export { PRESETS, PresetName } from './presets';
 export { UserError } from './errors';
 export { Trainer, TrainerOptions, TrainerConfig, TrainingState, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
 export { PRESETS, PRESET_NAMES, PresetName } from './presets';
