@@ -7,7 +7,7 @@ import { ModelConfig } from './config';
 import { initialParams, Layout, makeLayout, view, views } from './layout';
 import { OPTIMIZER_DEFAULTS, OptimizerKind } from './optimizers';
 import { Rng } from './random';
-import { createStackedBackend, Flat, StackedBackend } from './stacked-backend';
+import { createStackedBackend, finish, Flat, StackedBackend } from './stacked-backend';
 import { CellKind, stackedLayout, StackedShape } from './stacked-reference';
 import { StackedSettings, StackedTrainer } from './stacked-trainer';
 
@@ -46,6 +46,8 @@ export interface Engine {
   sampler(prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array;
   /** Nats per character of a held-out text, read forward from a zero state. */
   validationLoss(symbols: ArrayLike<number>): number;
+  /** The same, one window per step of the generator. */
+  validationPass(symbols: ArrayLike<number>): Generator<void, number>;
 }
 
 /** Why float64 values (a ts run's) cannot go to the native backend. */
@@ -168,13 +170,17 @@ export class VanillaEngine implements Engine {
    * is freed only when the event loop turns, so one per call grew without bound in a loop.
    */
   validationLoss(symbols: ArrayLike<number>): number {
+    return finish(this.validationPass(symbols));
+  }
+
+  validationPass(symbols: ArrayLike<number>): Generator<void, number> {
     const shape: StackedShape = { cell: 'rnn', vocab: this.layout.vocab, hidden: this.layout.hidden, layers: 1 };
     const source: Record<string, string> = { 'layers.0.Wx': 'U', 'layers.0.Wh': 'W', 'layers.0.b': 'b', V: 'V', c: 'c' };
     const { parameters, total } = stackedLayout(shape);
     this.validator ??= createStackedBackend(this.backend.name, shape, 1, 1, new Float64Array(total), false);
     const flat = this.backend.params;
     for (const p of parameters) this.validator.params.set(view(this.layout, flat, source[p.name] as 'U'), p.offset);
-    return this.validator.validationLoss(symbols);
+    return this.validator.validationPass(symbols);
   }
 }
 
@@ -260,6 +266,10 @@ export class StackedEngine implements Engine {
 
   validationLoss(symbols: ArrayLike<number>): number {
     return this.trainer.backend.validationLoss(symbols);
+  }
+
+  validationPass(symbols: ArrayLike<number>): Generator<void, number> {
+    return this.trainer.backend.validationPass(symbols);
   }
 }
 

@@ -46,10 +46,11 @@ function valLine(e: Extract<RunEvent, { event: 'val' }>): string {
 
 function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   const loss = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
-  const val = e.bestValLoss === undefined ? '' : `, best validation loss ${e.bestValLoss.toFixed(4)} nats/char`;
+  // With validation, best.safetensors is the lowest validation loss's, not the lowest smooth loss's.
+  const best = e.bestValLoss === undefined ? `best ${loss(e.bestSmoothLoss)}` : `best validation loss ${e.bestValLoss.toFixed(4)} nats/char`;
   return (
     `done: step ${e.steps} in ${e.seconds.toFixed(2)} s (${Math.round(e.updatesPerSecond)} updates/s), ` +
-    `smooth loss ${loss(e.smoothLoss)}, best ${loss(e.bestSmoothLoss)}${val}; run directory ${e.out}`
+    `smooth loss ${loss(e.smoothLoss)}, ${best}; run directory ${e.out}`
   );
 }
 

@@ -94,7 +94,7 @@ export class Run {
       const diverged = this.divergence(losses);
       if (diverged) return diverged;
       this.adaptChunk(losses.length, Number(process.hrtime.bigint() - chunkStarted) / 1e9);
-      const stopped = this.atStep(trainer.step);
+      const stopped = await this.atStep(trainer.step);
       if (stopped) return stopped;
       this.reportProgress();
       // Let signal handlers and output run between chunks.
@@ -141,8 +141,8 @@ export class Run {
     this.chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(rate * CHUNK_SECONDS)));
   }
 
-  /** What happens at a step after its updates; a divergence found by the validation stops the run. */
-  private atStep(step: number): RunOutcome | undefined {
+  /** What happens at a step after its updates; a divergence found by the validation, or a stop during it, ends the run. */
+  private async atStep(step: number): Promise<RunOutcome | undefined> {
     const { trainer, settings, dir } = this;
     const smoothLoss = trainer.smoothLoss!;
     if (step % settings.logEvery === 0 || step === settings.steps) {
@@ -158,8 +158,8 @@ export class Run {
     // After the sample: a new best writes a checkpoint, which must hold the generator state after
     // the step's sample, and follow everything logged at its step (as a resume does not redo them).
     if (this.validating && (step % settings.evalEvery === 0 || step === settings.steps)) {
-      const diverged = this.evaluate(step);
-      if (diverged) return diverged;
+      const ended = await this.evaluate(step);
+      if (ended) return ended;
     }
     if (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0 && step < settings.steps) {
       this.checkpoint();
@@ -167,10 +167,27 @@ export class Run {
     return undefined;
   }
 
-  /** The validation loss: logged, reported, and a new best.safetensors when it is the lowest yet. */
-  private evaluate(step: number): RunOutcome | undefined {
+  /**
+   * The validation loss: logged, reported, and a new best.safetensors when it is the lowest yet.
+   * A pass over a big held-out text takes seconds: a signal is answered between its windows, as
+   * between chunks of updates (the step's evaluation is then skipped; the checkpoint is written).
+   */
+  private async evaluate(step: number): Promise<RunOutcome | undefined> {
     const { trainer, dir, record } = this;
-    const valLoss = trainer.validationLoss()!;
+    const pass = trainer.validationPass()!;
+    let yielded = process.hrtime.bigint();
+    let next = pass.next();
+    for (; !next.done; next = pass.next()) {
+      if (Number(process.hrtime.bigint() - yielded) / 1e9 < CHUNK_SECONDS) continue;
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = process.hrtime.bigint();
+      const signal = this.stopRequested();
+      if (signal) {
+        this.checkpoint();
+        return { kind: 'interrupted', signal };
+      }
+    }
+    const valLoss = next.value;
     // Finite weights can still overflow the forward pass (float32): that model is no best, and
     // val.csv takes only numbers.
     if (!Number.isFinite(valLoss)) {

@@ -36,6 +36,8 @@ export interface StackedBackend {
    * loss, up to rounding); the model is not changed.
    */
   validationLoss(symbols: ArrayLike<number>, window?: number): number;
+  /** The same loss, one window per step of the generator (so that a long pass can be stopped between windows). */
+  validationPass(symbols: ArrayLike<number>, window?: number): Generator<void, number>;
   /** Draws from a state of one stream (h, c: layers × hidden), which is copied, never changed. */
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array;
 }
@@ -74,11 +76,16 @@ class ReferenceStackedBackend implements StackedBackend {
   }
 
   validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {
+    return finish(this.validationPass(symbols, window));
+  }
+
+  *validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
     const state = zeroState(this.shape, 1);
     let total = 0;
-    forEachWindow(symbols, window, (x, y) => {
+    for (const [x, y] of windows(symbols, window)) {
       total += stackedLossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1));
-    });
+      yield;
+    }
     return total / (symbols.length - 1);
   }
 
@@ -144,13 +151,18 @@ class NativeStackedBackend implements StackedBackend {
   }
 
   validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {
+    return finish(this.validationPass(symbols, window));
+  }
+
+  *validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
     const { model, h, c } = this.oneStream(window);
     h.fill(0);
     c.fill(0);
     let total = 0;
-    forEachWindow(symbols, window, (x, y) => {
+    for (const [x, y] of windows(symbols, window)) {
       total += model.forwardBackward(x, y, false, 0, 0, 0);
-    });
+      yield;
+    }
     return total / (symbols.length - 1);
   }
 
@@ -179,13 +191,21 @@ export function createStackedBackend(name: BackendName, shape: StackedShape, str
 }
 
 /** The consecutive windows of a held-out text, inputs and targets one apart, carrying nothing else. */
-function forEachWindow(symbols: ArrayLike<number>, window: number, visit: (x: Int32Array, y: Int32Array) => void): void {
+function* windows(symbols: ArrayLike<number>, window: number): Generator<[Int32Array, Int32Array]> {
   if (symbols.length < 2) throw new RangeError('the held-out text needs at least two symbols');
   for (let start = 0; start + 1 < symbols.length; start += window) {
     const end = Math.min(start + window, symbols.length - 1);
     const x = Int32Array.from({ length: end - start }, (_, t) => symbols[start + t]);
     const y = Int32Array.from({ length: end - start }, (_, t) => symbols[start + t + 1]);
-    visit(x, y);
+    yield [x, y];
+  }
+}
+
+/** Runs a generator to its end and returns its result. */
+export function finish<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
   }
 }
 

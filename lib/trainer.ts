@@ -204,6 +204,11 @@ export class Trainer {
     return this.heldOutText.length >= 2 ? this.engine.validationLoss(this.heldOutText) : undefined;
   }
 
+  /** validationLoss() one window (100 characters) per step of the generator; undefined without validation. */
+  validationPass(): Generator<void, number> | undefined {
+    return this.heldOutText.length >= 2 ? this.engine.validationPass(this.heldOutText) : undefined;
+  }
+
   /**
    * Synthesizes `length` characters from the current hidden state (which is not changed; stream 0's
    * for B streams). The first input is the last character of `prime`, or else the character at

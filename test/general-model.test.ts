@@ -1,7 +1,7 @@
 // The general model (issue 10) through the public surfaces: the Trainer, checkpoints version 2,
 // validation, presets, and the train/sample commands end to end.
 import assert from 'assert';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
@@ -148,6 +148,27 @@ describe('train with the general model, end to end', function () {
     const refused = run(['train', '--resume', out, '--preset', 'char-rnn', '--steps', '4']);
     assert.strictEqual(refused.status, 2);
     assert.match(refused.stderr, /--preset chooses the model of a new run/);
+  });
+
+  it('answers Ctrl-C within a second during a long validation pass: a checkpoint, exit 130, and the pass skipped', async () => {
+    const big = path.join(dir, 'big.txt');
+    writeFileSync(big, generatedText(400_000));
+    const out = path.join(dir, 'stopped');
+    // 200,000 held-out characters on the float64 reference: a pass of many seconds.
+    const child = spawn(process.execPath, [cli, 'train', '--data', big, '--cell', 'gru', '--hidden', '32', '--val-fraction', '0.5', '--eval-every', '1', '--log-every', '1', '--steps', '100', '--json', '--backend', 'ts', '--out', out], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((stdout += d), stdout.includes('"event":"log"') && resolve())));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // into the pass
+    const sent = Date.now();
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGINT');
+    const status = await exited;
+    assert.ok(Date.now() - sent < 1000, `took ${Date.now() - sent} ms`);
+    assert.strictEqual(status, 130, stderr);
+    assert.ok(!stdout.includes('"event":"val"'), 'the interrupted pass logged nothing');
+    assert.strictEqual(readCheckpoint(path.join(out, 'latest.safetensors')).training.step, 1);
   });
 
   it('samples a version-2 checkpoint with the sample command', () => {
