@@ -843,8 +843,14 @@ export interface WorkerReport {
   seconds: number;
 }
 
+/**
+ * How often the loop yields to the event loop: Node-API runs the finalizers of collected objects
+ * (the StackedModels made here, and their scratch) from there, never inside a synchronous loop.
+ */
+const YIELD_EVERY = 256;
+
 /** The fuzz loop, in this process. Writes the current iteration to `cursorFd` before each call. */
-export function work(seed: number, calls: number, cursorFd?: number, only?: number): WorkerReport {
+export async function work(seed: number, calls: number, cursorFd?: number, only?: number): Promise<WorkerReport> {
   const loaded = loadNative();
   if (!loaded.addon) throw new Error(`the native addon must load: ${loaded.error}`);
   const addon = loaded.addon;
@@ -863,6 +869,7 @@ export function work(seed: number, calls: number, cursorFd?: number, only?: numb
   const first = only ?? 0;
   const end = only !== undefined ? only + 1 : calls;
   for (let i = first; i < end; i++) {
+    if (i % YIELD_EVERY === 0) await new Promise(setImmediate);
     if (cursorFd !== undefined) {
       cursor.writeDoubleLE(i, 0);
       writeSync(cursorFd, cursor, 0, 8, 0);
@@ -980,7 +987,7 @@ export function runInChild(seed: number, calls: number, options: { timeoutMs?: n
   }
 }
 
-function workerMain(): void {
+async function workerMain(): Promise<void> {
   const seed = Number(process.env.RNN_FUZZ_SEED ?? 1);
   const calls = Number(process.env.RNN_FUZZ_CALLS ?? 200_000);
   const only = process.env.RNN_FUZZ_ONLY !== undefined ? Number(process.env.RNN_FUZZ_ONLY) : undefined;
@@ -995,7 +1002,7 @@ function workerMain(): void {
     process.kill(process.pid, 'SIGSEGV');
     return;
   }
-  const report = work(seed, calls, cursorFd, only);
+  const report = await work(seed, calls, cursorFd, only);
   if (cursorFd !== undefined) closeSync(cursorFd);
   if (process.env.RNN_FUZZ_REPORT) {
     const fd = openSync(process.env.RNN_FUZZ_REPORT, 'w');
@@ -1007,4 +1014,4 @@ function workerMain(): void {
 }
 
 // The worker side of runInChild: this file runs itself in a child process with --worker.
-if (require.main === module && process.argv.includes('--worker')) workerMain();
+if (require.main === module && process.argv.includes('--worker')) void workerMain();
