@@ -1,6 +1,9 @@
 // Boundary fuzz of the native addon (issue #6): every export called with seeded random arguments
 // (wrong types and lengths, NaN/±Inf/-0, huge integers, detached / shared / resizable buffers,
 // out-of-vocabulary symbols, aliasing buffers, getters and proxies that throw or detach).
+// Since issue 10 also the general model: new StackedModel(spec) (spec buffers packed adjacent or
+// overlapping in one buffer), its methods on a model made from a valid spec (then a spec buffer
+// detached or resized, or a wrong `this`), and stackedLayout (checked against the reference's table).
 // Only TypeError / RangeError (or Error "rnn-native: out of memory") may come back, the process
 // must not crash, and valid calls afterwards must give bit-identical results to before.
 //
