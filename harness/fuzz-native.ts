@@ -342,6 +342,14 @@ class Gen {
 }
 
 type SpecBuffer = 'params' | 'grads' | 'h' | 'c';
+
+/** `this` values a StackedModel method must refuse (TypeError), by how they read in a report. */
+const WRONG_THIS = {
+  '{}': () => ({}),
+  undefined: () => undefined,
+  'StackedModel.prototype': (prototype: object) => prototype,
+  'Object.create(StackedModel.prototype)': (prototype: object) => Object.create(prototype),
+};
 const SPEC_BUFFERS: SpecBuffer[] = ['params', 'grads', 'h', 'c'];
 
 interface Call {
@@ -354,7 +362,7 @@ interface Call {
    * refusal is a failure), then `after` run on it (detach or resize one of its buffers), and
    * the method called on `self` instead of the model when given (a wrong `this`).
    */
-  model?: { spec: Arg; after?: { run: () => void; d: string }; self?: { kind: 'object' | 'undefined' | 'prototype' | 'instance of the prototype'; d: string } };
+  model?: { spec: Arg; after?: { run: () => void; d: string }; self?: keyof typeof WRONG_THIS };
   /**
    * new StackedModel: the spec's buffers as generated, and its streams. A model made without
    * error must hold four disjoint buffers and take a valid one-step forwardBackward.
@@ -574,8 +582,7 @@ function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
     g.tainted = true;
   }
   if (g.chance(p / 4)) {
-    const kind = g.pick(['object', 'undefined', 'prototype', 'instance of the prototype'] as const);
-    model.self = { kind, d: kind === 'object' ? '{}' : kind === 'undefined' ? 'undefined' : kind === 'prototype' ? 'StackedModel.prototype' : 'Object.create(StackedModel.prototype)' };
+    model.self = g.pick(Object.keys(WRONG_THIS) as (keyof typeof WRONG_THIS)[]);
   }
 
   const args: Arg[] = [];
@@ -589,7 +596,10 @@ function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
       typedSlots.push(0, 1);
       const flag = g.chance(0.5);
       if (!g.chance(p)) args.push({ v: flag, d: String(flag) });
-      else args.push(g.pick([() => g.wrong(), () => ({ v: new Boolean(flag), d: `new Boolean(${flag})` }), () => ({ v: 1, d: '1' }), () => ({ v: 'true', d: "'true'" })])());
+      else {
+        const wrongFlags = [() => g.wrong(), () => ({ v: new Boolean(flag), d: `new Boolean(${flag})` }), () => ({ v: 1, d: '1' }), () => ({ v: 'true', d: "'true'" })];
+        args.push(g.pick(wrongFlags)());
+      }
       args.push(pickedNumber(g, [0, -0, 0.1, 0.5, 0.9999999], [1, -1e-300, -0.1, 1.0000001, NaN, Infinity], p));
       args.push(pickedNumber(g, [0, 1, -1, 12345, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1)], [2 ** 53, -(2 ** 53), 0.5, NaN, Infinity], p));
       args.push(pickedNumber(g, [0, 1, 7, 2 ** 31, 2 ** 53 - 1], [-1, -0.5, 0.5, 2 ** 53, NaN, -Infinity], p));
@@ -597,9 +607,10 @@ function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
     }
     case 'optimize': {
       const kind = g.pick(['adagrad', 'rmsprop', 'adam'] as const);
+      const wrongKinds = [() => g.wrong(), () => ({ v: 'Adam', d: "'Adam'" }), () => ({ v: 'sgd', d: "'sgd'" }), () => ({ v: new String(kind), d: `new String('${kind}')` })];
       const settings = g.object(
         {
-          kind: g.chance(p) ? g.pick([() => g.wrong(), () => ({ v: 'Adam', d: "'Adam'" }), () => ({ v: 'sgd', d: "'sgd'" }), () => ({ v: new String(kind), d: `new String('${kind}')` })])() : { v: kind, d: `'${kind}'` },
+          kind: g.chance(p) ? g.pick(wrongKinds)() : { v: kind, d: `'${kind}'` },
           eta: pickedNumber(g, [0.1, 2e-3, 1.1754943508222875e-38, 3.4028234663852886e38], [0, -0.1, 1e-39, 3.5e38, NaN], p),
           epsilon: pickedNumber(g, [1e-8, 1], [0, -1e-8, 5e-324], p),
           clip: pickedNumber(g, [5, 1e-3], [0, -5, Infinity], p),
@@ -649,7 +660,12 @@ function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
 
 /** stackedLayout(cell, vocab, hidden, layers), with sizes up to the limits. */
 function makeLayoutCall(g: Gen, p: number): Call {
-  const shape: StackedShape = { cell: g.pick(CELLS), vocab: g.pick([1, 3, 257, 65536]), hidden: g.pick([1, 5, 64, 8192]), layers: g.pick([1, 2, 64]) };
+  const shape: StackedShape = {
+    cell: g.pick(CELLS),
+    vocab: g.pick([1, 3, 257, 65536]),
+    hidden: g.pick([1, 5, 64, 8192]),
+    layers: g.pick([1, 2, 64]),
+  };
   const args = [cellArg(g, shape.cell, p), g.scalar(shape.vocab, p), g.scalar(shape.hidden, p), g.scalar(shape.layers, p)];
   const valid = args[0].v === shape.cell && args[1].v === shape.vocab && args[2].v === shape.hidden && args[3].v === shape.layers;
   if (g.chance(p / 3)) {
@@ -664,7 +680,7 @@ export function describe(call: Call): string {
   if (!call.model) return `${call.fn}(${args})`;
   const method = call.fn.slice('StackedModel.'.length);
   const made = `new StackedModel(${call.model.spec.d})${call.model.after ? ` (then ${call.model.after.d})` : ''}`;
-  return call.model.self ? `${made}; StackedModel.prototype.${method}.call(${call.model.self.d}, ${args})` : `${made}.${method}(${args})`;
+  return call.model.self ? `${made}; StackedModel.prototype.${method}.call(${call.model.self}, ${args})` : `${made}.${method}(${args})`;
 }
 
 export type Outcome = 'ok' | 'TypeError' | 'RangeError' | 'out of memory' | 'FuzzThrow';
@@ -727,7 +743,7 @@ function prepare(addon: NativeAddon, call: Call): (...args: unknown[]) => unknow
   const prototype = addon.StackedModel.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
   const method = prototype[call.fn.slice('StackedModel.'.length)];
   const self = call.model.self;
-  const target = !self ? model : self.kind === 'object' ? {} : self.kind === 'undefined' ? undefined : self.kind === 'prototype' ? prototype : Object.create(prototype);
+  const target = self ? WRONG_THIS[self](prototype) : model;
   return (...args) => method.apply(target, args);
 }
 
