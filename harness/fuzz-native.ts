@@ -1,6 +1,9 @@
 // Boundary fuzz of the native addon (issue #6): every export called with seeded random arguments
 // (wrong types and lengths, NaN/±Inf/-0, huge integers, detached / shared / resizable buffers,
 // out-of-vocabulary symbols, aliasing buffers, getters and proxies that throw or detach).
+// Since issue 10 also the general model: new StackedModel(spec) (spec buffers packed adjacent or
+// overlapping in one buffer), its methods on a model made from a valid spec (then a spec buffer
+// detached or resized, or a wrong `this`), and stackedLayout (checked against the reference's table).
 // Only TypeError / RangeError (or Error "rnn-native: out of memory") may come back, the process
 // must not crash, and valid calls afterwards must give bit-identical results to before.
 //
@@ -18,16 +21,25 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { tmpdir } from 'os';
 import path from 'path';
 import { makeLayout } from '../lib/layout';
-import { loadNative, NativeAddon } from '../lib/native';
+import { loadNative, NativeAddon, StackedNativeModel, StackedNativeSpec } from '../lib/native';
 import { Rng } from '../lib/random';
+import { CellKind, stackedLayout, StackedShape } from '../lib/stacked-reference';
 
 /** Thrown by the fuzz's own getters and proxy traps; the addon must pass it through unchanged. */
 export class FuzzThrow extends Error {
   override name = 'FuzzThrow';
 }
 
-type Fn = 'lossAndGradients' | 'train' | 'advance' | 'sample' | 'blasInfo';
-const FNS: Fn[] = ['lossAndGradients', 'train', 'advance', 'sample', 'lossAndGradients', 'train', 'advance', 'sample', 'blasInfo'];
+type VanillaFn = 'lossAndGradients' | 'train' | 'advance' | 'sample' | 'blasInfo';
+/** The general model of issue 10: its constructor, its methods (on a model made from a valid spec) and its layout. */
+type StackedMethod = 'forwardBackward' | 'optimize' | 'advance' | 'sample';
+type StackedFn = 'new StackedModel' | `StackedModel.${StackedMethod}` | 'stackedLayout';
+type Fn = VanillaFn | StackedFn;
+const FNS: Fn[] = [
+  'lossAndGradients', 'train', 'advance', 'sample', 'lossAndGradients', 'train', 'advance', 'sample', 'blasInfo',
+  'new StackedModel', 'new StackedModel', 'StackedModel.forwardBackward', 'StackedModel.forwardBackward', 'StackedModel.optimize',
+  'StackedModel.optimize', 'StackedModel.advance', 'StackedModel.sample', 'stackedLayout',
+];
 
 const NUMBERS = [
   0, -0, 1, -1, 0.5, 2.5, -2.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, 2 ** 32 + 1,
@@ -329,11 +341,35 @@ class Gen {
   }
 }
 
+type SpecBuffer = 'params' | 'grads' | 'h' | 'c';
+
+/** `this` values a StackedModel method must refuse (TypeError), by how they read in a report. */
+const WRONG_THIS = {
+  '{}': () => ({}),
+  undefined: () => undefined,
+  'StackedModel.prototype': (prototype: object) => prototype,
+  'Object.create(StackedModel.prototype)': (prototype: object) => Object.create(prototype),
+};
+const SPEC_BUFFERS: SpecBuffer[] = ['params', 'grads', 'h', 'c'];
+
 interface Call {
   fn: Fn;
   args: Arg[];
   /** A valid sample call whose output can be checked against the vocabulary. */
   check?: { K: number; out: Int32Array };
+  /**
+   * StackedModel methods: the model they run on, made from a valid spec before the call (a
+   * refusal is a failure), then `after` run on it (detach or resize one of its buffers), and
+   * the method called on `self` instead of the model when given (a wrong `this`).
+   */
+  model?: { spec: Arg; after?: { run: () => void; d: string }; self?: keyof typeof WRONG_THIS };
+  /**
+   * new StackedModel: the spec's buffers as generated, and its streams. A model made without
+   * error must hold four disjoint buffers and take a valid one-step forwardBackward.
+   */
+  made?: { buffers: Record<SpecBuffer, unknown>; streams: number };
+  /** stackedLayout with valid arguments: the table lib/stacked-reference.ts computes. */
+  layout?: StackedShape;
 }
 
 /** The arguments of iteration `iteration`: valid ones, then a few of them broken. */
@@ -342,6 +378,7 @@ export function makeCall(seed: number, iteration: number): Call {
   const fn = g.pick(FNS);
   // Mostly one broken thing, sometimes several, sometimes none (a valid call).
   const p = g.pick([0, 0.1, 0.2, 0.4]);
+  if (fn === 'new StackedModel' || fn === 'stackedLayout' || fn.startsWith('StackedModel.')) return makeStackedCall(g, fn as StackedFn, seed, p);
   const m = g.pick([1, 2, 3, 5, 8, 16, 64]);
   const K = g.pick([1, 2, 3, 7, 255, 256, 257, 300]);
   const T = g.pick([1, 2, 5, 25, 50]);
@@ -426,15 +463,231 @@ export function makeCall(seed: number, iteration: number): Call {
   return call;
 }
 
+const CELLS: CellKind[] = ['rnn', 'lstm', 'gru'];
+
+/** A cell name: valid, or a near miss, a String object or another type. */
+function cellArg(g: Gen, cell: CellKind, p: number): Arg {
+  if (!g.chance(p)) return { v: cell, d: `'${cell}'` };
+  const r = g.int(3);
+  if (r === 0) return g.wrong();
+  if (r === 1) return { v: new String(cell), d: `new String('${cell}')` };
+  const v = g.pick(['RNN', ' lstm', 'gru\0', 'lstm\0x', 'rn', 'rnnn', '', 'adam', '\u{1F600}']);
+  return { v, d: JSON.stringify(v) };
+}
+
+/** A number slot: one of `valid` most of the time, else one of `bad`, a special number or another type. */
+function pickedNumber(g: Gen, valid: number[], bad: number[], p: number): Arg {
+  if (!g.chance(p)) {
+    const v = g.pick(valid);
+    return { v, d: Object.is(v, -0) ? '-0' : String(v) };
+  }
+  if (g.chance(0.5)) {
+    const v = g.pick(bad);
+    return { v, d: Object.is(v, -0) ? '-0' : String(v) };
+  }
+  return g.chance(0.6) ? g.number() : g.other();
+}
+
+/**
+ * The four Float32Arrays of a spec in one buffer, one after the other with a gap between
+ * neighbours of 0 floats (adjacent: valid), 1 (apart) or −1 / −4 (overlapping: refused).
+ */
+function packedBuffers(g: Gen, lengths: number[], fills: ((i: number) => number)[]): Arg[] {
+  const offsets: number[] = [];
+  let at = 0;
+  const gaps = lengths.map(() => g.pick([0, 0, 1, -1, -4]));
+  for (let i = 0; i < lengths.length; i++) {
+    offsets.push(at);
+    at = Math.max(0, at + lengths[i] + gaps[i]);
+  }
+  const floats = Math.max(...lengths.map((n, i) => offsets[i] + n));
+  const shared = g.chance(0.3);
+  const buffer = shared ? new SharedArrayBuffer(floats * 4) : new ArrayBuffer(floats * 4);
+  return lengths.map((n, i) => {
+    const a = new Float32Array(buffer as ArrayBuffer, offsets[i] * 4, n);
+    for (let k = 0; k < n; k++) a[k] = fills[i](k);
+    const d = `new Float32Array(one ${shared ? 'Shared' : ''}ArrayBuffer(${floats * 4}), ${offsets[i] * 4}, ${n})`;
+    g.arrays.push({ a, d });
+    return { v: a, d };
+  });
+}
+
+/** The general model's calls (issue 10): the constructor's spec, a method's arguments, or stackedLayout's. */
+function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
+  if (fn === 'stackedLayout') return makeLayoutCall(g, p);
+  const method = fn === 'new StackedModel' ? undefined : (fn.slice('StackedModel.'.length) as StackedMethod);
+  const cell = g.pick(CELLS);
+  const K = g.pick([1, 2, 3, 7, 65, 256, 257]);
+  const m = g.pick([1, 2, 3, 5, 8, 16]);
+  const L = g.pick([1, 1, 2, 3]);
+  const oneStream = method === 'advance' || method === 'sample';
+  const B = oneStream && g.chance(0.9) ? 1 : g.pick([1, 2, 3, 4]);
+  const T = g.pick([1, 2, 3, 5, 9]);
+  const P = stackedLayout({ cell, vocab: K, hidden: m, layers: L }).total;
+  const S = L * B * m;
+  const weight = (i: number) => Math.fround(Math.sin(i * 12.9898 + seed) * 0.3);
+  const carried = (i: number) => Math.fround(Math.cos(i * 3.7 + seed) * 0.5);
+  const zero = () => 0;
+  const symbol = (i: number) => (i * 7 + 3) % K;
+  const oov = () => g.pick([K, K + 1, -1, 2 ** 31 - 1, -(2 ** 31), 65536]);
+
+  // The spec: valid for a method call (its model must be made), fuzzed for the constructor.
+  const q = method ? 0 : p;
+  const lengths = [P, P, S, S];
+  const fills = [weight, zero, carried, carried];
+  let buffers: Arg[];
+  if (g.chance(q / 2)) {
+    buffers = packedBuffers(g, lengths, fills);
+  } else {
+    buffers = lengths.map((n, i) => g.slot(Float32Array, n, fills[i], q));
+    if (g.chance(q)) g.alias(buffers, [0, 1, 2, 3]);
+  }
+  const fields: Record<string, Arg> = {
+    cell: cellArg(g, cell, q),
+    vocab: g.scalar(K, q),
+    hidden: g.scalar(m, q),
+    layers: g.scalar(L, q),
+    streams: g.scalar(B, q),
+    seqLength: g.scalar(T, q),
+  };
+  SPEC_BUFFERS.forEach((key, i) => (fields[key] = buffers[i]));
+  const spec = g.object(fields, q);
+
+  if (!method) {
+    const args: Arg[] = [spec];
+    if (g.chance(q / 3)) {
+      if (g.chance(0.5)) args.length = 0;
+      else args.push(g.wrong());
+    }
+    const made = { buffers: Object.fromEntries(SPEC_BUFFERS.map((key) => [key, fields[key].v])) as Record<SpecBuffer, unknown>, streams: B };
+    return { fn, args, made };
+  }
+
+  // The model is made; the method's arguments are fuzzed from here on (getters may still detach its buffers).
+  g.tainted = false;
+  const model: NonNullable<Call['model']> = { spec };
+  if (g.chance(p / 2)) {
+    const key = g.pick(SPEC_BUFFERS);
+    const a = fields[key].v as Float32Array;
+    const buffer = a.buffer as ArrayBuffer & { resizable?: boolean; resize?(n: number): void };
+    const bytes = g.pick([0, a.byteLength - 4, a.byteLength + 4, a.byteLength * 2]);
+    model.after = {
+      run: () => {
+        if (buffer instanceof SharedArrayBuffer) return;
+        if (buffer.resizable && bytes >= 0 && bytes <= (buffer as unknown as { maxByteLength: number }).maxByteLength) buffer.resize!(bytes);
+        else structuredClone(buffer, { transfer: [buffer] });
+      },
+      d: `resize spec.${key}'s buffer to ${bytes} bytes if resizable, else detach it`,
+    };
+    g.tainted = true;
+  }
+  if (g.chance(p / 4)) {
+    model.self = g.pick(Object.keys(WRONG_THIS) as (keyof typeof WRONG_THIS)[]);
+  }
+
+  const args: Arg[] = [];
+  const typedSlots: number[] = [];
+  switch (method) {
+    case 'forwardBackward': {
+      const steps = 1 + g.int(T);
+      const n = g.chance(p) ? g.pick([0, B * (T + 1), steps * B + 1, steps * B - 1].filter((k) => k >= 0)) : steps * B;
+      args.push(g.slot(Int32Array, n, symbol, p, oov));
+      args.push(g.slot(Int32Array, g.chance(p) ? g.pick([0, n + 1, Math.max(0, n - 1)]) : n, (i) => symbol(i + 1), p, oov));
+      typedSlots.push(0, 1);
+      const flag = g.chance(0.5);
+      if (!g.chance(p)) args.push({ v: flag, d: String(flag) });
+      else {
+        const wrongFlags = [() => g.wrong(), () => ({ v: new Boolean(flag), d: `new Boolean(${flag})` }), () => ({ v: 1, d: '1' }), () => ({ v: 'true', d: "'true'" })];
+        args.push(g.pick(wrongFlags)());
+      }
+      args.push(pickedNumber(g, [0, -0, 0.1, 0.5, 0.9999999], [1, -1e-300, -0.1, 1.0000001, NaN, Infinity], p));
+      args.push(pickedNumber(g, [0, 1, -1, 12345, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1)], [2 ** 53, -(2 ** 53), 0.5, NaN, Infinity], p));
+      args.push(pickedNumber(g, [0, 1, 7, 2 ** 31, 2 ** 53 - 1], [-1, -0.5, 0.5, 2 ** 53, NaN, -Infinity], p));
+      break;
+    }
+    case 'optimize': {
+      const kind = g.pick(['adagrad', 'rmsprop', 'adam'] as const);
+      const wrongKinds = [() => g.wrong(), () => ({ v: 'Adam', d: "'Adam'" }), () => ({ v: 'sgd', d: "'sgd'" }), () => ({ v: new String(kind), d: `new String('${kind}')` })];
+      const settings = g.object(
+        {
+          kind: g.chance(p) ? g.pick(wrongKinds)() : { v: kind, d: `'${kind}'` },
+          eta: pickedNumber(g, [0.1, 2e-3, 1.1754943508222875e-38, 3.4028234663852886e38], [0, -0.1, 1e-39, 3.5e38, NaN], p),
+          epsilon: pickedNumber(g, [1e-8, 1], [0, -1e-8, 5e-324], p),
+          clip: pickedNumber(g, [5, 1e-3], [0, -5, Infinity], p),
+          decay: pickedNumber(g, [0, 0.95, 0.9999999], [1, -0.1, NaN], p),
+          beta1: pickedNumber(g, [0, 0.9], [1, -0.1, Infinity], p),
+          beta2: pickedNumber(g, [0, 0.999], [1, 1.5, NaN], p),
+        },
+        p
+      );
+      args.push(settings);
+      args.push(g.slot(Float32Array, P, (i) => (i % 3) * 0.25, p, () => g.pick([-1, NaN, Infinity])));
+      args.push(g.slot(Float32Array, kind === 'adam' ? P : g.pick([0, P]), zero, p));
+      args.push(pickedNumber(g, [1, 2, 1000, 2 ** 53 - 1], [0, -1, 0.5, 2 ** 53, NaN], p));
+      typedSlots.push(1, 2);
+      break;
+    }
+    case 'advance':
+      args.push(g.slot(Int32Array, g.int(2 * T + 1), symbol, p, oov));
+      typedSlots.push(0);
+      break;
+    case 'sample': {
+      args.push(pickedNumber(g, [0, K - 1, g.int(K)], [K, -1, 0.5, -0.5], p));
+      args.push(pickedNumber(g, [0, -0, 0.5, 1, 2, 1e-300, 1e300, 5e-324], [-1e-300, -1, NaN, Infinity], p));
+      args.push(g.slot(Uint32Array, 4, (i) => 1 + i * 77, p, () => 0));
+      if (g.chance(p / 2) && args[2].v instanceof Uint32Array) {
+        try {
+          args[2].v.fill(0);
+          args[2].d += ' all zero';
+        } catch {
+          // detached or out of bounds
+        }
+      }
+      args.push(g.slot(Int32Array, g.int(64), zero, p));
+      typedSlots.push(2, 3);
+      break;
+    }
+  }
+  if (g.chance(p)) g.alias(args, typedSlots);
+  if (g.chance(p / 3)) {
+    if (g.chance(0.5)) args.length = g.int(args.length);
+    else args.push(g.wrong());
+  }
+  const call: Call = { fn, args, model };
+  if (method === 'sample' && B === 1 && !g.tainted && args.length === 4 && args[3].v instanceof Int32Array) call.check = { K, out: args[3].v };
+  return call;
+}
+
+/** stackedLayout(cell, vocab, hidden, layers), with sizes up to the limits. */
+function makeLayoutCall(g: Gen, p: number): Call {
+  const shape: StackedShape = {
+    cell: g.pick(CELLS),
+    vocab: g.pick([1, 3, 257, 65536]),
+    hidden: g.pick([1, 5, 64, 8192]),
+    layers: g.pick([1, 2, 64]),
+  };
+  const args = [cellArg(g, shape.cell, p), g.scalar(shape.vocab, p), g.scalar(shape.hidden, p), g.scalar(shape.layers, p)];
+  const valid = args[0].v === shape.cell && args[1].v === shape.vocab && args[2].v === shape.hidden && args[3].v === shape.layers;
+  if (g.chance(p / 3)) {
+    if (g.chance(0.5)) args.length = g.int(args.length);
+    else args.push(g.wrong());
+  }
+  return { fn: 'stackedLayout', args, layout: valid && args.length >= 4 ? shape : undefined };
+}
+
 export function describe(call: Call): string {
-  return `${call.fn}(${call.args.map((a) => a.d).join(', ')})`;
+  const args = call.args.map((a) => a.d).join(', ');
+  if (!call.model) return `${call.fn}(${args})`;
+  const method = call.fn.slice('StackedModel.'.length);
+  const made = `new StackedModel(${call.model.spec.d})${call.model.after ? ` (then ${call.model.after.d})` : ''}`;
+  return call.model.self ? `${made}; StackedModel.prototype.${method}.call(${call.model.self}, ${args})` : `${made}.${method}(${args})`;
 }
 
 export type Outcome = 'ok' | 'TypeError' | 'RangeError' | 'out of memory' | 'FuzzThrow';
 
 /** Runs one call; returns its outcome, or throws an Error describing a wrong result. */
 export function runCall(addon: NativeAddon, call: Call): Outcome {
-  const f = (addon as unknown as Record<string, (...args: unknown[]) => unknown>)[call.fn];
+  const f = prepare(addon, call);
   let result: unknown;
   try {
     result = f(...call.args.map((a) => a.v));
@@ -450,6 +703,12 @@ export function runCall(addon: NativeAddon, call: Call): Outcome {
   if ((call.fn === 'train' || call.fn === 'advance' || call.fn === 'sample') && result !== undefined) {
     throw new Error(`returned ${String(result)}, not undefined`);
   }
+  if (call.fn === 'StackedModel.forwardBackward' && typeof result !== 'number') throw new Error(`returned ${String(result)}, not a number`);
+  if ((call.fn === 'StackedModel.optimize' || call.fn === 'StackedModel.advance' || call.fn === 'StackedModel.sample') && result !== undefined) {
+    throw new Error(`returned ${String(result)}, not undefined`);
+  }
+  if (call.made) checkMade(result as StackedNativeModel, call.made);
+  if (call.layout) checkLayout(result, call.layout);
   let drawn: number[] = [];
   try {
     // (A detached or out-of-bounds array is skipped: V8 may still report its old length from JS.)
@@ -464,6 +723,55 @@ export function runCall(addon: NativeAddon, call: Call): Outcome {
     if (bad >= 0) throw new Error(`sample drew symbol ${out[bad]} at ${bad}, outside [0, ${K})`);
   }
   return 'ok';
+}
+
+/**
+ * The function a call runs: an export, the StackedModel constructor, or a method of a model
+ * made here from the call's valid spec (its refusal is a failure), bound to that model or to
+ * the call's wrong `this`.
+ */
+function prepare(addon: NativeAddon, call: Call): (...args: unknown[]) => unknown {
+  if (call.fn === 'new StackedModel') return (...args) => new (addon.StackedModel as unknown as new (...a: unknown[]) => unknown)(...args);
+  if (!call.model) return (addon as unknown as Record<string, (...args: unknown[]) => unknown>)[call.fn];
+  let model: StackedNativeModel;
+  try {
+    model = new addon.StackedModel(call.model.spec.v as StackedNativeSpec);
+  } catch (error) {
+    throw new Error(`a valid spec was refused: ${(error as Error).message}`);
+  }
+  call.model.after?.run();
+  const prototype = addon.StackedModel.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const method = prototype[call.fn.slice('StackedModel.'.length)];
+  const self = call.model.self;
+  const target = self ? WRONG_THIS[self](prototype) : model;
+  return (...args) => method.apply(target, args);
+}
+
+/** A model made without error: its four buffers are disjoint, and a valid one-step block runs on it. */
+function checkMade(model: StackedNativeModel, made: NonNullable<Call['made']>): void {
+  const views = SPEC_BUFFERS.map((key) => made.buffers[key] as Float32Array);
+  for (let i = 0; i < views.length; i++) {
+    for (let j = i + 1; j < views.length; j++) {
+      const [a, b] = [views[i], views[j]];
+      if (a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+        throw new Error(`accepted overlapping spec.${SPEC_BUFFERS[i]} and spec.${SPEC_BUFFERS[j]}`);
+      }
+    }
+  }
+  let loss: number;
+  try {
+    loss = model.forwardBackward(new Int32Array(made.streams), new Int32Array(made.streams), true, 0.25, 1, 0);
+  } catch (error) {
+    throw new Error(`the model made refused a valid forwardBackward: ${(error as Error).message}`);
+  }
+  if (typeof loss !== 'number') throw new Error(`the model made returned ${String(loss)} from forwardBackward`);
+}
+
+/** stackedLayout's table against lib/stacked-reference.ts's, entry by entry. */
+function checkLayout(result: unknown, shape: StackedShape): void {
+  const expected = stackedLayout(shape).parameters.map(({ name, shape: dims, offset, length }) => ({ name, shape: dims, offset, length }));
+  const got = JSON.stringify(result);
+  if (got !== JSON.stringify(expected)) throw new Error(`stackedLayout(${JSON.stringify(shape)}) = ${got.slice(0, 200)}, not the reference's table`);
 }
 
 /**
@@ -492,7 +800,57 @@ export function referenceBytes(addon: NativeAddon): Buffer {
     addon.sample(model, 2, temperature, state, out);
     parts.push(out, state, Float32Array.from(model.state));
   }
+  parts.push(...stackedReferenceParts(addon));
   return Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+}
+
+/**
+ * The general model's valid calls: stackedLayout; an lstm of 2 layers and 3 streams, two
+ * blocks with dropout and an Adam step between them; a gru of one stream: advance, then
+ * sample at temperatures 1, 0 and 0.3.
+ */
+function stackedReferenceParts(addon: NativeAddon): ArrayBufferView[] {
+  const parts: ArrayBufferView[] = [];
+  const rng = Rng.fromSeed(98);
+  const make = (shape: StackedShape, streams: number, seqLength: number) => {
+    const P = stackedLayout(shape).total;
+    const S = shape.layers * streams * shape.hidden;
+    const spec = {
+      ...shape,
+      streams,
+      seqLength,
+      params: Float32Array.from({ length: P }, () => Math.fround(0.3 * rng.normal())),
+      grads: new Float32Array(P),
+      h: Float32Array.from({ length: S }, () => Math.fround(0.5 * rng.normal())),
+      c: Float32Array.from({ length: S }, () => Math.fround(0.5 * rng.normal())),
+    };
+    return { spec, model: new addon.StackedModel(spec) };
+  };
+  const K = 11;
+  parts.push(Buffer.from(JSON.stringify(addon.stackedLayout('gru', K, 4, 3))));
+  const lstm = make({ cell: 'lstm', vocab: K, hidden: 5, layers: 2 }, 3, 6);
+  const x = Int32Array.from({ length: 15 }, (_, i) => (i * 5 + 1) % K);
+  const y = Int32Array.from({ length: 15 }, (_, i) => (i * 3 + 2) % K);
+  const P = lstm.spec.params.length;
+  const second = new Float32Array(P);
+  const first = new Float32Array(P);
+  const settings = { kind: 'adam' as const, eta: 2e-3, epsilon: 1e-8, clip: 5, decay: 0, beta1: 0.9, beta2: 0.999 };
+  for (let update = 0; update < 2; update++) {
+    const loss = lstm.model.forwardBackward(x, y, true, 0.3, -12345, update);
+    lstm.model.optimize(settings, second, first, update + 1);
+    parts.push(Float64Array.of(loss), Float32Array.from(lstm.spec.grads), Float32Array.from(lstm.spec.h), Float32Array.from(lstm.spec.c));
+  }
+  parts.push(Float32Array.from(lstm.spec.params), second, first);
+  const gru = make({ cell: 'gru', vocab: K, hidden: 6, layers: 2 }, 1, 4);
+  gru.model.advance(Int32Array.of(3, 1, 4, 1, 5));
+  parts.push(Float32Array.from(gru.spec.h));
+  for (const temperature of [1, 0, 0.3]) {
+    const state = Uint32Array.of(5, 6, 7, 8);
+    const out = new Int32Array(30);
+    gru.model.sample(2, temperature, state, out);
+    parts.push(out, state, Float32Array.from(gru.spec.h));
+  }
+  return parts;
 }
 
 export interface WorkerReport {
@@ -504,8 +862,14 @@ export interface WorkerReport {
   seconds: number;
 }
 
+/**
+ * How often the loop yields to the event loop: Node-API runs the finalizers of collected objects
+ * (the StackedModels made here, and their scratch) from there, never inside a synchronous loop.
+ */
+const YIELD_EVERY = 256;
+
 /** The fuzz loop, in this process. Writes the current iteration to `cursorFd` before each call. */
-export function work(seed: number, calls: number, cursorFd?: number, only?: number): WorkerReport {
+export async function work(seed: number, calls: number, cursorFd?: number, only?: number): Promise<WorkerReport> {
   const loaded = loadNative();
   if (!loaded.addon) throw new Error(`the native addon must load: ${loaded.error}`);
   const addon = loaded.addon;
@@ -524,6 +888,7 @@ export function work(seed: number, calls: number, cursorFd?: number, only?: numb
   const first = only ?? 0;
   const end = only !== undefined ? only + 1 : calls;
   for (let i = first; i < end; i++) {
+    if (i % YIELD_EVERY === 0) await new Promise(setImmediate);
     if (cursorFd !== undefined) {
       cursor.writeDoubleLE(i, 0);
       writeSync(cursorFd, cursor, 0, 8, 0);
@@ -641,7 +1006,7 @@ export function runInChild(seed: number, calls: number, options: { timeoutMs?: n
   }
 }
 
-function workerMain(): void {
+async function workerMain(): Promise<void> {
   const seed = Number(process.env.RNN_FUZZ_SEED ?? 1);
   const calls = Number(process.env.RNN_FUZZ_CALLS ?? 200_000);
   const only = process.env.RNN_FUZZ_ONLY !== undefined ? Number(process.env.RNN_FUZZ_ONLY) : undefined;
@@ -656,7 +1021,7 @@ function workerMain(): void {
     process.kill(process.pid, 'SIGSEGV');
     return;
   }
-  const report = work(seed, calls, cursorFd, only);
+  const report = await work(seed, calls, cursorFd, only);
   if (cursorFd !== undefined) closeSync(cursorFd);
   if (process.env.RNN_FUZZ_REPORT) {
     const fd = openSync(process.env.RNN_FUZZ_REPORT, 'w');
@@ -668,4 +1033,4 @@ function workerMain(): void {
 }
 
 // The worker side of runInChild: this file runs itself in a child process with --worker.
-if (require.main === module && process.argv.includes('--worker')) workerMain();
+if (require.main === module && process.argv.includes('--worker')) void workerMain();

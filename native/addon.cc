@@ -445,6 +445,16 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
     h_ = Napi::Persistent(h.As<Napi::Object>());
     c_ = Napi::Persistent(c.As<Napi::Object>());
     model_ = guarded(env, [&] { return std::make_unique<stacked::Model>(s, B, T); });
+    // The scratch is outside V8's heap: without telling V8, it would see no reason to collect a
+    // dropped model, and each one would hold its scratch (up to 1 GiB) for ever.
+    external_bytes_ = static_cast<int64_t>(scratch * sizeof(float));
+    int64_t total;
+    napi_adjust_external_memory(env, external_bytes_, &total);
+  }
+
+  ~StackedModel() override {
+    int64_t total;
+    if (external_bytes_ > 0) napi_adjust_external_memory(Env(), -external_bytes_, &total);
   }
 
  private:
@@ -583,6 +593,7 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
   std::unique_ptr<stacked::Model> model_;
   Napi::ObjectReference params_, grads_, h_, c_;
   size_t parameters_ = 0, state_length_ = 0;
+  int64_t external_bytes_ = 0;  // reported to V8 (napi_adjust_external_memory) while the model lives
 };
 
 // stackedLayout(cell, vocab, hidden, layers): [{name, shape, offset, length}] as the kernel has it.

@@ -1,6 +1,7 @@
-// Boundary fuzz of the native addon (issue #6): scripts/fuzz-native.ts calls every export with
-// seeded random arguments in a child process; only TypeError / RangeError (or Error "out of
-// memory") may come back, never a crash, and valid calls give the same bytes after the fuzz.
+// Boundary fuzz of the native addon (issue #6; the general model's StackedModel and stackedLayout
+// since issue 10): scripts/fuzz-native.ts calls every export with seeded random arguments in a
+// child process; only TypeError / RangeError (or Error "out of memory") may come back, never a
+// crash, and valid calls give the same bytes after the fuzz.
 // RNN_FUZZ_CALLS sets the number of calls (default 3,000), RNN_FUZZ_SEED the seed (default 1).
 import assert from 'assert';
 import { loadNative } from '../lib';
@@ -22,7 +23,8 @@ describe('native boundary fuzz', function () {
     const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
     assert.strictEqual(total, calls);
     // Every export both succeeded and refused at least once: the fuzz reaches past the checks.
-    for (const fn of ['lossAndGradients', 'train', 'advance', 'sample']) {
+    const stacked = ['new StackedModel', 'StackedModel.forwardBackward', 'StackedModel.optimize', 'StackedModel.advance', 'StackedModel.sample', 'stackedLayout'];
+    for (const fn of ['lossAndGradients', 'train', 'advance', 'sample', ...stacked]) {
       for (const outcome of ['ok', 'TypeError', 'RangeError']) {
         if (calls >= 1000) assert.ok((outcomes[`${fn}: ${outcome}`] ?? 0) > 0, `${fn}: no "${outcome}" in ${calls} calls`);
       }
