@@ -28,20 +28,30 @@ describe('the general model through the Trainer', () => {
   });
 
   for (const backend of backends) {
-    it(`${backend}: N + N updates through a version-2 checkpoint equal 2N, byte for byte (lstm 2 layers, 3 streams, dropout, adam)`, () => {
-      const whole = new Trainer(corpus, { ...small, backend });
-      const wholeLosses = whole.train(40);
-      const half = new Trainer(corpus, { ...small, backend });
-      const firstLosses = half.train(20);
-      const bytes = encodeCheckpoint({ training: half.snapshot(), run: record });
-      const resumed = Trainer.restore(corpus, decodeCheckpoint(bytes, 'half').training, backend);
-      const secondLosses = resumed.train(20);
-      assert.deepStrictEqual([...firstLosses, ...secondLosses], Array.from(wholeLosses));
-      const a = resumed.snapshot();
-      const b = whole.snapshot();
-      for (const key of ['params', 'accum', 'first', 'state'] as const) assert.deepStrictEqual(a[key], b[key], key);
-      assert.deepStrictEqual([a.step, a.epoch, a.position, a.smoothLoss], [b.step, b.epoch, b.position, b.smoothLoss]);
-      assert.strictEqual(resumed.sample(50, { temperature: 0.7 }), whole.sample(50, { temperature: 0.7 }));
+    it(`${backend}: N + N updates through a version-2 checkpoint equal 2N, byte for byte, for every cell × optimizer (2 layers, 3 streams, dropout, lr decay)`, () => {
+      const short = Corpus.fromText(generatedText(600));
+      const shortRecord = { ...record, corpusSha256: short.sha256, corpusCharacters: short.length };
+      for (const cell of ['rnn', 'lstm', 'gru'] as const) {
+        for (const optimizer of ['adagrad', 'rmsprop', 'adam'] as const) {
+          // A short text: epochs of 18 updates, so the run crosses two, and η decays after the first.
+          const options = { ...small, cell, optimizer, lrDecay: 0.9, lrDecayAfter: 1, backend };
+          const what = `${cell} ${optimizer}`;
+          const whole = new Trainer(short, options);
+          const wholeLosses = whole.train(40);
+          const half = new Trainer(short, options);
+          const firstLosses = half.train(20);
+          const bytes = encodeCheckpoint({ training: half.snapshot(), run: shortRecord });
+          const resumed = Trainer.restore(short, decodeCheckpoint(bytes, 'half').training, backend);
+          const secondLosses = resumed.train(20);
+          assert.deepStrictEqual([...firstLosses, ...secondLosses], Array.from(wholeLosses), what);
+          const a = resumed.snapshot();
+          const b = whole.snapshot();
+          for (const key of ['params', 'accum', 'first', 'state'] as const) assert.deepStrictEqual(a[key], b[key], `${what}: ${key}`);
+          assert.deepStrictEqual([a.step, a.epoch, a.position, a.smoothLoss], [b.step, b.epoch, b.position, b.smoothLoss], what);
+          assert.ok(a.epoch >= 3, `${what}: the run crossed epochs (${a.epoch})`);
+          assert.strictEqual(resumed.sample(50, { temperature: 0.7 }), whole.sample(50, { temperature: 0.7 }), what);
+        }
+      }
     });
   }
 

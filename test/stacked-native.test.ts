@@ -153,10 +153,14 @@ describe('native general model (StackedModel) against the float64 reference', fu
     assert.notStrictEqual(losses[0], losses[2]);
   });
 
-  /** One update on both engines from the native state; returns the worst differences. */
-  function lockStepRun(cell: CellKind, kind: OptimizerKind, updates: number) {
-    const shape = { cell, vocab: K, hidden: 6, layers: 2 };
-    const streams = 3;
+  /** The issue's matrix: every cell × {1, 2} layers × {1, 3} streams × {no dropout, 0.3}. */
+  const MATRIX = CELLS.flatMap((cell) => [1, 2].flatMap((layers) => [1, 3].flatMap((streams) => [0, 0.3].map((dropout) => ({ cell, layers, streams, dropout })))));
+  type Case = (typeof MATRIX)[number];
+  const nameOf = ({ cell, layers, streams, dropout }: Case) => `${cell} ${layers}L B=${streams} p=${dropout}`;
+
+  /** Updates on both engines, each from the native state; returns the worst differences. */
+  function lockStepRun({ cell, layers, streams, dropout }: Case, kind: OptimizerKind, updates: number) {
+    const shape = { cell, vocab: K, hidden: 6, layers };
     const T = 6;
     const pair = makePair(addon, shape, streams, T, 7);
     const settings = settingsOf(kind);
@@ -170,8 +174,8 @@ describe('native general model (StackedModel) against the float64 reference', fu
       const state = referenceState(pair);
       const opt = { steps: u, second: Float64Array.from(second), first: Float64Array.from(first) };
       const grads = new Float64Array(n);
-      const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: 0.3, seed: 1, update: u });
-      const loss = pair.native.forwardBackward(xs, ys, true, 0.3, 1, u);
+      const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: dropout, seed: 1, update: u });
+      const loss = pair.native.forwardBackward(xs, ys, true, dropout, 1, u);
       // The float64 optimizer on the native gradients: the float32 update is held to it alone
       // (a step of AdaGrad, RMSprop or Adam is about ±η even for a gradient of 1e-8, so the
       // gradients' own float32 error would swamp it; the gradients are held to theirs above).
@@ -187,16 +191,48 @@ describe('native general model (StackedModel) against the float64 reference', fu
   }
 
   for (const kind of OPTIMIZERS) {
-    it(`lock-step training, ${kind}: every cell, 2 layers, 3 streams, dropout 0.3, 30 updates each from the same state (loss ≤ 1e-6, gradients ≤ 1e-5, parameters ≤ 1e-6 after the update)`, () => {
-      for (const cell of CELLS) {
-        const worst = lockStepRun(cell, kind, 30);
-        console.log(`      ${cell}: worst loss ${worst.loss.toExponential(1)} relative, gradients ${worst.grads.toExponential(1)} of the largest, parameters ${worst.params.toExponential(1)} after an update`);
-        assert.ok(worst.loss <= 1e-6, `${cell}: loss off by ${worst.loss}`);
-        assert.ok(worst.grads <= 1e-5, `${cell}: gradients off by ${worst.grads}`);
-        assert.ok(worst.params <= 1e-6, `${cell}: parameters off by ${worst.params}`);
+    it(`lock-step training, ${kind}: the whole matrix (cells × {1, 2} layers × {1, 3} streams × dropout {0, 0.3}), 30 updates each from the same state (loss ≤ 1e-6, gradients ≤ 1e-5, parameters ≤ 1e-6 after the update)`, () => {
+      const worst = { loss: 0, grads: 0, params: 0 };
+      for (const c of MATRIX) {
+        const w = lockStepRun(c, kind, 30);
+        assert.ok(w.loss <= 1e-6, `${nameOf(c)}: loss off by ${w.loss}`);
+        assert.ok(w.grads <= 1e-5, `${nameOf(c)}: gradients off by ${w.grads}`);
+        assert.ok(w.params <= 1e-6, `${nameOf(c)}: parameters off by ${w.params}`);
+        for (const key of ['loss', 'grads', 'params'] as const) worst[key] = Math.max(worst[key], w[key]);
       }
+      console.log(`      worst over ${MATRIX.length} cases: loss ${worst.loss.toExponential(1)} relative, gradients ${worst.grads.toExponential(1)} of the largest, parameters ${worst.params.toExponential(1)} after an update`);
     });
   }
+
+  it('free-running: the whole matrix, Adam η = 1e-3, 100 updates each: every loss within 1e-5', () => {
+    let worstAll = 0;
+    for (const c of MATRIX) {
+      const shape = { cell: c.cell, vocab: K, hidden: 8, layers: c.layers };
+      const T = 8;
+      const pair = makePair(addon, shape, c.streams, T, 3);
+      pair.h.fill(0);
+      pair.c.fill(0);
+      const settings = settingsOf('adam', 1e-3);
+      const n = pair.params.length;
+      const [second, first] = [new Float32Array(n), new Float32Array(n)];
+      const params = Float64Array.from(pair.params);
+      const state = zeroState(shape, c.streams);
+      const opt = optimizerState('adam', n);
+      const grads = new Float64Array(n);
+      let worst = 0;
+      for (let u = 0; u < 100; u++) {
+        const { x, y, xs, ys } = block(u, T, c.streams);
+        const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: c.dropout, seed: 11, update: u });
+        optimizerStep(settings, params, grads, opt);
+        const loss = pair.native.forwardBackward(xs, ys, true, c.dropout, 11, u);
+        pair.native.optimize(settings, second, first, u + 1);
+        worst = Math.max(worst, Math.abs(loss - expected) / expected);
+      }
+      assert.ok(worst <= 1e-5, `${nameOf(c)}: loss off by ${worst}`);
+      worstAll = Math.max(worstAll, worst);
+    }
+    console.log(`      worst loss ${worstAll.toExponential(1)} relative over ${MATRIX.length} cases × 100 updates`);
+  });
 
   it('free-running: lstm 2 layers, 3 streams, dropout 0.3, Adam η = 1e-3, 300 updates: every loss within 1e-5', () => {
     const shape = { cell: 'lstm' as const, vocab: K, hidden: 8, layers: 2 };
@@ -230,36 +266,39 @@ describe('native general model (StackedModel) against the float64 reference', fu
   });
 
   for (const kind of OPTIMIZERS) {
-    it(`exact resume, ${kind}: 20 + 20 updates in two objects are byte-identical to 40 in one (gru, 2 layers, 3 streams, dropout 0.3)`, () => {
-      const shape = { cell: 'gru' as const, vocab: K, hidden: 6, layers: 2 };
-      const settings = settingsOf(kind);
-      const start = makePair(addon, shape, 3, 5, 21);
-      const fresh = () => ({
-        params: Float32Array.from(start.params),
-        h: Float32Array.from(start.h),
-        c: Float32Array.from(start.c),
-        second: new Float32Array(start.params.length),
-        first: new Float32Array(kind === 'adam' ? start.params.length : 0),
-      });
-      const run = (s: ReturnType<typeof fresh>, from: number, to: number) => {
-        const model = new addon.StackedModel({ ...shape, streams: 3, seqLength: 5, params: s.params, grads: new Float32Array(s.params.length), h: s.h, c: s.c });
-        const losses: number[] = [];
-        for (let u = from; u < to; u++) {
-          const { xs, ys } = block(u, 5, 3);
-          losses.push(model.forwardBackward(xs, ys, true, 0.3, 77, u));
-          model.optimize(settings, s.second, s.first, u + 1);
+    it(`exact resume, ${kind}: 20 + 20 updates in two objects are byte-identical to 40 in one, for the whole matrix`, () => {
+      for (const c of MATRIX) {
+        const shape = { cell: c.cell, vocab: K, hidden: 6, layers: c.layers };
+        const B = c.streams;
+        const settings = settingsOf(kind);
+        const start = makePair(addon, shape, B, 5, 21);
+        const fresh = () => ({
+          params: Float32Array.from(start.params),
+          h: Float32Array.from(start.h),
+          c: Float32Array.from(start.c),
+          second: new Float32Array(start.params.length),
+          first: new Float32Array(kind === 'adam' ? start.params.length : 0),
+        });
+        const run = (s: ReturnType<typeof fresh>, from: number, to: number) => {
+          const model = new addon.StackedModel({ ...shape, streams: B, seqLength: 5, params: s.params, grads: new Float32Array(s.params.length), h: s.h, c: s.c });
+          const losses: number[] = [];
+          for (let u = from; u < to; u++) {
+            const { xs, ys } = block(u, 5, B);
+            losses.push(model.forwardBackward(xs, ys, true, c.dropout, 77, u));
+            model.optimize(settings, s.second, s.first, u + 1);
+          }
+          return losses;
+        };
+        const whole = fresh();
+        const wholeLosses = run(whole, 0, 40);
+        const halves = fresh();
+        const firstHalf = run(halves, 0, 20);
+        const resumed = { params: Float32Array.from(halves.params), h: Float32Array.from(halves.h), c: Float32Array.from(halves.c), second: Float32Array.from(halves.second), first: Float32Array.from(halves.first) };
+        const losses = [...firstHalf, ...run(resumed, 20, 40)];
+        assert.deepStrictEqual(losses, wholeLosses, nameOf(c));
+        for (const part of ['params', 'h', 'c', 'second', 'first'] as const) {
+          assert.ok(Buffer.from(resumed[part].buffer).equals(Buffer.from(whole[part].buffer)), `${nameOf(c)}: ${part} differ`);
         }
-        return losses;
-      };
-      const whole = fresh();
-      const wholeLosses = run(whole, 0, 40);
-      const halves = fresh();
-      const firstHalf = run(halves, 0, 20);
-      const resumed = { params: Float32Array.from(halves.params), h: Float32Array.from(halves.h), c: Float32Array.from(halves.c), second: Float32Array.from(halves.second), first: Float32Array.from(halves.first) };
-      const losses = [...firstHalf, ...run(resumed, 20, 40)];
-      assert.deepStrictEqual(losses, wholeLosses);
-      for (const part of ['params', 'h', 'c', 'second', 'first'] as const) {
-        assert.ok(Buffer.from(resumed[part].buffer).equals(Buffer.from(whole[part].buffer)), `${part} differ`);
       }
     });
   }
