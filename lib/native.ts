@@ -94,6 +94,20 @@ export interface NativeAddon {
   StackedModel: new (spec: StackedNativeSpec) => StackedNativeModel;
   /** The general model's parameter table as the kernel computes it (lib/stacked-reference.ts stackedLayout computes the same). */
   stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
+  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a StackedModel's spec. */
+  stackedMatmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): StackedMatmul[];
+  /** The "sgemm-only ceiling" (issue 11): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
+  stackedMatmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };
+}
+
+/** One group of equal matrix multiplies of an update: C (m × n) = op(A) (m × k) · op(B) (k × n), count times. */
+export interface StackedMatmul {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  count: number;
 }
 
 export type NativeLoad = { addon: NativeAddon; error?: undefined } | { addon?: undefined; error: string };

@@ -8,6 +8,7 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -360,6 +361,16 @@ stacked::Shape stacked_shape(Napi::Env env, Napi::Value cell, Napi::Value vocab,
   return s;
 }
 
+// The scratch floats a model of B streams and T steps needs, refused above the limit.
+size_t checked_scratch(Napi::Env env, const stacked::Shape& s, int B, int T) {
+  const size_t scratch = stacked::scratch_floats(s, B, T);  // < 2^60 within the limits
+  if (scratch > kMaxWorkspaceFloats)
+    throw_range(env, "the model needs " + std::to_string(scratch) +
+                         " scratch floats (streams × seqLength × layers × hidden …); at most " +
+                         std::to_string(kMaxWorkspaceFloats));
+  return scratch;
+}
+
 // A safe integer (|x| ≤ 2^53 − 1) of at least `lo`.
 int64_t safe_integer(Napi::Env env, Napi::Value v, const char* name, double lo) {
   const double x = number_arg(env, v, name);
@@ -421,11 +432,7 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
     const stacked::Shape s = stacked_shape(env, cell, vocab, hidden, layers, "spec.");
     const int B = int_in_range(env, streams, "spec.streams", 1, kMaxStreams);
     const int T = int_in_range(env, seq, "spec.seqLength", 1, kMaxSeqLength);
-    const size_t scratch = stacked::scratch_floats(s, B, T);  // < 2^60 within the limits
-    if (scratch > kMaxWorkspaceFloats)
-      throw_range(env, "the model needs " + std::to_string(scratch) +
-                           " scratch floats (streams × seqLength × layers × hidden …); at most " +
-                           std::to_string(kMaxWorkspaceFloats));
+    const size_t scratch = checked_scratch(env, s, B, T);
     parameters_ = stacked::parameter_count(s);
     state_length_ = static_cast<size_t>(s.layers) * B * s.hidden;
 
@@ -616,6 +623,68 @@ Napi::Value StackedLayout(const Napi::CallbackInfo& info) {
   return entries;
 }
 
+// (cell, vocab, hidden, layers, streams, seqLength) → the plan of one update's multiplies,
+// checked as a StackedModel's spec.
+std::vector<stacked::Matmul> stacked_plan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const stacked::Shape s = stacked_shape(env, info[0], info[1], info[2], info[3], "");
+  const int B = int_in_range(env, info[4], "streams", 1, kMaxStreams);
+  const int T = int_in_range(env, info[5], "seqLength", 1, kMaxSeqLength);
+  checked_scratch(env, s, B, T);
+  return guarded(env, [&] { return stacked::matmul_plan(s, B, T); });
+}
+
+// stackedMatmulPlan(cell, vocab, hidden, layers, streams, seqLength):
+// [{m, n, k, transA, transB, count}] — one update's multiplies (C m × n, inner k), equal ones
+// grouped, in the order the kernel first issues them.
+Napi::Value StackedMatmulPlan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<stacked::Matmul> plan = stacked_plan(info);
+  struct Group {
+    const stacked::Matmul* first;
+    int count;
+  };
+  std::vector<Group> groups;
+  for (const stacked::Matmul& g : plan) {
+    auto same = [&](const Group& e) {
+      return e.first->M == g.M && e.first->N == g.N && e.first->K == g.K &&
+             e.first->trans_a == g.trans_a && e.first->trans_b == g.trans_b;
+    };
+    auto found = std::find_if(groups.begin(), groups.end(), same);
+    if (found == groups.end())
+      groups.push_back({&g, 1});
+    else
+      ++found->count;
+  }
+  Napi::Array entries = Napi::Array::New(env, groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const stacked::Matmul& g = *groups[i].first;
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("m", g.M);
+    entry.Set("n", g.N);
+    entry.Set("k", g.K);
+    entry.Set("transA", g.trans_a);
+    entry.Set("transB", g.trans_b);
+    entry.Set("count", groups[i].count);
+    entries.Set(static_cast<uint32_t>(i), entry);
+  }
+  return entries;
+}
+
+// stackedMatmulSeconds(cell, vocab, hidden, layers, streams, seqLength, reps): {seconds, flops}
+// — one update's multiplies alone, per update (the median of reps runs after a warm-up).
+Napi::Value StackedMatmulSeconds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int reps = int_in_range(env, info[6], "reps", 1, 10000);
+  const std::vector<stacked::Matmul> plan = stacked_plan(info);
+  const stacked::MatmulTiming timing =
+      guarded(env, [&] { return stacked::time_matmul_plan(plan, reps); });
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("seconds", timing.seconds);
+  result.Set("flops", timing.flops);
+  return result;
+}
+
 // blasInfo(): string — the BLAS build in use, for benchmarks and bug reports.
 Napi::Value BlasInfo(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), openblas_get_config());
@@ -633,6 +702,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parameterLayout", Napi::Function::New(env, ParameterLayout, "parameterLayout"));
   exports.Set("StackedModel", StackedModel::Define(env));
   exports.Set("stackedLayout", Napi::Function::New(env, StackedLayout, "stackedLayout"));
+  exports.Set("stackedMatmulPlan", Napi::Function::New(env, StackedMatmulPlan, "stackedMatmulPlan"));
+  exports.Set("stackedMatmulSeconds",
+              Napi::Function::New(env, StackedMatmulSeconds, "stackedMatmulSeconds"));
   return exports;
 }
 

@@ -6,6 +6,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -284,6 +285,25 @@ Model::Model(const Shape& s, int streams, int seq_length)
   weights_.assign(K, 0.0);
 }
 
+namespace {
+
+// The only call into BLAS of this file (the model's multiplies and their timing alike).
+void sgemm(const Matmul& g, const float* A, const float* B, float* C) {
+  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans,
+              g.trans_b ? CblasTrans : CblasNoTrans, g.M, g.N, g.K, 1.0f, A, g.lda, B, g.ldb,
+              g.beta, C, g.ldc);
+}
+
+}  // namespace
+
+// The one door to BLAS: every multiply of the model, so that matmul_plan sees exactly what runs.
+void Model::gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
+                 const float* B, int ldb, float beta, float* C, int ldc) {
+  const Matmul g{trans_a, trans_b, M, N, K, lda, ldb, ldc, beta};
+  if (matmul_log_ != nullptr) matmul_log_->push_back(g);
+  sgemm(g, A, B, C);
+}
+
 // The layer's output as the next layer (or V) sees it: dropped, or the states h_1..h_T.
 const float* Model::layer_output(int l, bool dropped) const {
   return dropped ? dropped_.data() + l * unit_stride_
@@ -331,8 +351,8 @@ void Model::layer_forward(int l, const int32_t* x, int T) {
     }
   }
   if (l > 0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(N), Gm, m, 1.0f,
-                layer_output(l - 1, dropping_), m, Wx, m, 1.0f, A, Gm);
+    gemm(false, true, static_cast<int>(N), Gm, m, layer_output(l - 1, dropping_), m, Wx, m, 1.0f,
+         A, Gm);
   for (int t = 0; t < T; ++t) cell_forward(l, t);
 }
 
@@ -343,8 +363,8 @@ void Model::cell_forward(int l, int t) {
   const float* h_prev = H + t * Bm;
   float* h_next = H_.data() + l * state_stride_ + (t + 1) * Bm;
   // The hidden products of all gates of all streams in one multiply: (B × m)·(m × G·m).
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, Gm, m, 1.0f, h_prev, m,
-              params_ + layout_[3 * l + 1].offset, m, 0.0f, hp_.data(), Gm);
+  gemm(false, true, B, Gm, m, h_prev, m, params_ + layout_[3 * l + 1].offset, m, 0.0f, hp_.data(),
+       Gm);
   float* A = gates_.data() + l * gate_stride_ + static_cast<size_t>(t) * B * Gm;
   for (int b = 0; b < B; ++b) {
     float* a = A + static_cast<size_t>(b) * Gm;
@@ -373,9 +393,8 @@ void Model::logits(int T) {
   const int m = s_.hidden, K = s_.vocab, N = T * B_;
   const float* c = params_ + layout_[3 * s_.layers + 1].offset;
   for (int row = 0; row < N; ++row) std::memcpy(P_.data() + static_cast<size_t>(row) * K, c, sizeof(float) * K);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, K, m, 1.0f,
-              layer_output(s_.layers - 1, dropping_), m, params_ + layout_[3 * s_.layers].offset,
-              m, 1.0f, P_.data(), K);
+  gemm(false, true, N, K, m, layer_output(s_.layers - 1, dropping_), m,
+       params_ + layout_[3 * s_.layers].offset, m, 1.0f, P_.data(), K);
 }
 
 double Model::forward_backward(const int32_t* x, const int32_t* y, int T, bool gradients,
@@ -398,11 +417,9 @@ double Model::forward_backward(const int32_t* x, const int32_t* y, int T, bool g
   // Output layer: dV = Pᵀ · top, dc = Σ rows, d(top) = P · V, back through top's mask.
   const float* top = layer_output(L - 1, dropping_);
   const size_t V = layout_[3 * L].offset, c = layout_[3 * L + 1].offset;
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m, N, 1.0f, P_.data(), K, top, m, 0.0f,
-              grads_ + V, m);
+  gemm(true, false, K, m, N, P_.data(), K, top, m, 0.0f, grads_ + V, m);
   column_sums(P_.data(), N, K, grads_ + c);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, K, 1.0f, P_.data(), K, params_ + V,
-              m, 0.0f, d_above_.data(), m);
+  gemm(false, false, N, m, K, P_.data(), K, params_ + V, m, 0.0f, d_above_.data(), m);
   if (dropping_) {
     const float* mask = mask_.data() + (L - 1) * unit_stride_;
     for (size_t i = 0; i < static_cast<size_t>(N) * m; ++i) d_above_[i] *= mask[i];
@@ -425,8 +442,8 @@ void Model::layer_backward(int l, const int32_t* x, int T) {
   const Parameter &Wx = layout_[3 * l], &Wh = layout_[3 * l + 1], &b = layout_[3 * l + 2];
   const float* d_hidden = s_.cell == Cell::Gru ? dhid_.data() : dpre_.data();
   // dWh = dHiddenᵀ · [h_0 .. h_{T−1}], db = Σ dPre, over the whole block.
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Gm, m, N, 1.0f, d_hidden, Gm,
-              H_.data() + l * state_stride_, m, 0.0f, grads_ + Wh.offset, m);
+  gemm(true, false, Gm, m, N, d_hidden, Gm, H_.data() + l * state_stride_, m, 0.0f,
+       grads_ + Wh.offset, m);
   column_sums(dpre_.data(), N, Gm, grads_ + b.offset);
   float* gWx = grads_ + Wx.offset;
   if (l == 0) {  // one-hot inputs: dWx[:, x] += dPre
@@ -438,11 +455,10 @@ void Model::layer_backward(int l, const int32_t* x, int T) {
     return;
   }
   const float* input = layer_output(l - 1, dropping_);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Gm, m, N, 1.0f, dpre_.data(), Gm, input, m,
-              0.0f, gWx, m);
+  gemm(true, false, Gm, m, N, dpre_.data(), Gm, input, m, 0.0f, gWx, m);
   // The gradient into the layer below: dX = dPre · Wx, back through its mask.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, Gm, 1.0f, dpre_.data(), Gm,
-              params_ + Wx.offset, m, 0.0f, d_below_.data(), m);
+  gemm(false, false, N, m, Gm, dpre_.data(), Gm, params_ + Wx.offset, m, 0.0f, d_below_.data(),
+       m);
   if (dropping_) {
     const float* mask = mask_.data() + (l - 1) * unit_stride_;
     for (size_t i = 0; i < static_cast<size_t>(N) * m; ++i) d_below_[i] *= mask[i];
@@ -481,8 +497,8 @@ void Model::cell_backward(int l, int t) {
   // dh_{t−1} += dHidden_t (B × G·m) · Wh (G·m × m); nothing needs it below step 0.
   if (t == 0) return;
   const float* d_hidden = (s_.cell == Cell::Gru ? dhid_.data() : dpre_.data()) + first_row * Gm;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, m, Gm, 1.0f, d_hidden, Gm,
-              params_ + layout_[3 * l + 1].offset, m, 1.0f, dh_.data(), m);
+  gemm(false, false, B, m, Gm, d_hidden, Gm, params_ + layout_[3 * l + 1].offset, m, 1.0f,
+       dh_.data(), m);
 }
 
 void Model::advance(const int32_t* x, size_t n) {
@@ -516,6 +532,56 @@ void Model::sample(int32_t first, double temperature, uint32_t rng[4], int32_t* 
     }
     out[i] = x;
   }
+}
+
+std::vector<Matmul> matmul_plan(const Shape& s, int B, int T) {
+  std::vector<float> params(parameter_count(s), 0.0f), grads(params.size(), 0.0f);
+  const size_t state = static_cast<size_t>(s.layers) * B * s.hidden;
+  std::vector<float> h(state, 0.0f), c(state, 0.0f);
+  const std::vector<int32_t> symbols(static_cast<size_t>(T) * B, 0);
+  Model model(s, B, T);
+  model.bind(params.data(), grads.data(), h.data(), c.data());
+  std::vector<Matmul> plan;
+  model.log_matmuls(&plan);
+  model.forward_backward(symbols.data(), symbols.data(), T, true, 0.0, 0, 0);
+  return plan;
+}
+
+namespace {
+
+// Floats a row-major operand of `rows` rows and leading dimension ld spans.
+size_t operand_floats(int rows, int ld) { return static_cast<size_t>(rows) * ld; }
+
+void run_plan(const std::vector<Matmul>& plan, const float* A, const float* B, float* C) {
+  for (const Matmul& g : plan) sgemm(g, A, B, C);
+}
+
+}  // namespace
+
+MatmulTiming time_matmul_plan(const std::vector<Matmul>& plan, int reps) {
+  // One scratch buffer per operand role, sized for the largest: a lower bound on the real
+  // update's time (its operands are spread over more memory), which is what a ceiling wants.
+  size_t a = 1, b = 1, c = 1;
+  MatmulTiming timing;
+  for (const Matmul& g : plan) {
+    a = std::max(a, operand_floats(g.trans_a ? g.K : g.M, g.lda));
+    b = std::max(b, operand_floats(g.trans_b ? g.N : g.K, g.ldb));
+    c = std::max(c, operand_floats(g.M, g.ldc));
+    timing.flops += 2.0 * g.M * g.N * g.K;
+  }
+  // Small non-zero values: no denormals, no overflow over repeated beta = 1 accumulations.
+  std::vector<float> A(a, 1e-3f), B(b, 1e-3f), C(c, 0.0f);
+  run_plan(plan, A.data(), B.data(), C.data());  // warm-up: caches, BLAS buffers
+  std::vector<double> seconds(static_cast<size_t>(reps));
+  for (double& elapsed : seconds) {
+    const auto start = std::chrono::steady_clock::now();
+    run_plan(plan, A.data(), B.data(), C.data());
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const size_t n = seconds.size();
+  timing.seconds = n % 2 == 1 ? seconds[n / 2] : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;
+  return timing;
 }
 
 }  // namespace stacked

@@ -66,6 +66,28 @@ struct OptimizerSettings {
 void optimize(const OptimizerSettings& o, size_t n, float* params, const float* grads,
               float* second, float* first, double step);
 
+// One matrix multiply of an update as the kernel issues it: C (M × N) = op(A) · op(B) + beta·C,
+// row-major, alpha 1, op = transpose when trans_*. Every multiply goes through Model::gemm.
+struct Matmul {
+  bool trans_a = false, trans_b = false;
+  int M = 0, N = 0, K = 0, lda = 0, ldb = 0, ldc = 0;
+  float beta = 0;
+};
+
+// The multiplies of one update (forward_backward with gradients, no dropout: dropout changes
+// only which buffers they read) of a model of B streams and T steps, in the order the kernel
+// issues them, recorded from one run on zero data.
+std::vector<Matmul> matmul_plan(const Shape& s, int B, int T);
+
+struct MatmulTiming {
+  double seconds = 0;  // per update: the median of reps runs of the whole plan, after a warm-up
+  double flops = 0;    // per update: Σ 2·M·N·K
+};
+
+// The plan's multiplies alone, through the same BLAS on scratch operands of their sizes: the
+// "sgemm-only ceiling" of an update (issue 11). reps ≥ 1.
+MatmulTiming time_matmul_plan(const std::vector<Matmul>& plan, int reps);
+
 // One model over caller-owned buffers (params may be shared between models; grads, h and c are
 // this model's). h and c are [l][b][j]. Scratch is sized once, at construction.
 class Model {
@@ -90,6 +112,9 @@ class Model {
   // One stream only: draws n symbols (xoshiro128**, lib/random.ts), temperature 0 = argmax.
   void sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n);
 
+  // While non-null, every multiply is also appended to *log (matmul_plan). Off costs one check.
+  void log_matmuls(std::vector<Matmul>* log) { matmul_log_ = log; }
+
   const Shape& shape() const { return s_; }
   int streams() const { return B_; }
   int seq_length() const { return T_max_; }
@@ -102,6 +127,8 @@ class Model {
   void layer_backward(int l, const int32_t* x, int T);
   void cell_backward(int l, int t);
   const float* layer_output(int l, bool dropped) const;
+  void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
+            const float* B, int ldb, float beta, float* C, int ldc);
 
   Shape s_;
   int G_, B_, T_max_;
@@ -116,6 +143,7 @@ class Model {
   size_t state_stride_, gate_stride_, unit_stride_;  // (T+1)·B·m, N·G·m, N·m
   std::vector<double> weights_;  // sample: K draw weights
   bool dropping_ = false;        // the current block has dropout masks (set by forward)
+  std::vector<Matmul>* matmul_log_ = nullptr;
 };
 
 }  // namespace stacked
