@@ -205,7 +205,7 @@ function main(): void {
   const torch = torchFigures(file);
   const torchVanilla = 'runs' in torch ? torch.runs.find((run) => run.threads === 1)?.vanilla : undefined;
   if (torchVanilla && 'version' in torch) {
-    const row = { backend: `torch ${torch.version.split('a')[0]} 1 thr`, hidden: torchVanilla.hidden, updatesPerSecond: torchVanilla.updatesPerSecond, reps: torchVanilla.reps };
+    const row = { backend: `torch ${torch.version.split('.').slice(0, 2).join('.')} 1 thr`, hidden: torchVanilla.hidden, updatesPerSecond: torchVanilla.updatesPerSecond, reps: torchVanilla.reps };
     rows.splice(rows.filter((r) => r.hidden <= row.hidden).length, 0, row); // beside the other rows of its m
   }
   const figures = { date: new Date().toISOString(), corpus: file ? 'tinyshakespeare.txt' : 'demo corpus', machine: machine(), rows, assignment, general, torch };
