@@ -68,7 +68,7 @@ interface TorchRun {
 }
 
 /** The PyTorch figures, or why there are none. */
-type TorchFigures = { version: string; runs: TorchRun[]; oversubscribed: TorchRun } | { missing: string };
+type TorchFigures = { version: string; runs: TorchRun[]; variants: TorchRun[] } | { missing: string };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -132,7 +132,7 @@ function torchFigures(file: string | undefined): TorchFigures {
     const result = spawnSync(TORCH_PYTHON, [script, text, ...counts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (result.status !== 0) return { missing: `scripts/bench_torch.py failed (exit ${result.status})` };
     const out = JSON.parse(result.stdout);
-    return { version: out.torch, runs: out.threads.map(torchRun), oversubscribed: torchRun(out.oversubscribed) };
+    return { version: out.torch, runs: out.threads.map(torchRun), variants: out.variants.map(torchRun) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -294,12 +294,11 @@ function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
   if ('missing' in torch) {
     lines.push('', `No PyTorch rows: ${torch.missing}.`);
   } else {
-    const over = torch.oversubscribed.general[0];
-    lines.push(
-      '',
-      `PyTorch ${torch.version}: torch.set_num_threads(n) with OPENBLAS_NUM_THREADS=1, each thread count in its own process. ` +
-        `Without OPENBLAS_NUM_THREADS=1, 2 threads, ${over.cell} ${over.layers}×${over.hidden}: ${over.charactersPerSecond.toExponential(2)} chars/s (oversubscribed).`
-    );
+    lines.push('', `PyTorch ${torch.version}: torch.set_num_threads(n) with OPENBLAS_NUM_THREADS=1, each thread count in its own process. Other settings:`);
+    for (const { threads, openblasThreads, general: [row] } of torch.variants) {
+      const setting = `torch.set_num_threads(${threads}), OPENBLAS_NUM_THREADS ${openblasThreads ?? 'unset'}`;
+      lines.push(`  ${setting}: ${row.cell} ${row.layers}×${row.hidden} ${row.charactersPerSecond.toExponential(2)} chars/s`);
+    }
   }
   return lines.join('\n');
 }

@@ -11,11 +11,12 @@ several repetitions of at least a given time).
 
 Each thread count runs in its own child process with OPENBLAS_NUM_THREADS=1 and
 torch.set_num_threads(n): Debian's torch calls OpenBLAS, whose own threads otherwise compete with
-torch's (oversubscription). One more child shows that: 2 threads without OPENBLAS_NUM_THREADS=1,
-LSTM 2×128 only.
+torch's (oversubscription). Two more children, one model each: 2 threads without
+OPENBLAS_NUM_THREADS=1 at LSTM 2×128 (the oversubscription), and torch.set_num_threads(1) with
+OPENBLAS_NUM_THREADS=2 at LSTM 2×512 (OpenBLAS's threads alone, where the multiplies dominate).
 
 usage: bench_torch.py FILE REPS SECONDS_PER_REP GENERAL_REPS GENERAL_SECONDS_PER_REP
-prints one JSON object: {"torch", "threads": [{"threads", "openblasThreads", "vanilla", "general"}], "oversubscribed"}
+prints one JSON object: {"torch", "threads": [{"threads", "openblasThreads", "vanilla", "general"}], "variants": [the same]}
 (internally: bench_torch.py --child THREADS MODELS FILE ... runs one child and prints its JSON.)
 """
 import json
@@ -117,10 +118,11 @@ def child(threads, models, path, reps, seconds, general_reps, general_seconds):
     print(json.dumps(result))
 
 
-def run_child(threads, models, argv, openblas_single):
+def run_child(threads, models, argv, openblas_threads):
+    """One child process; `openblas_threads` None leaves OPENBLAS_NUM_THREADS unset."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    if openblas_single:
-        env["OPENBLAS_NUM_THREADS"] = "1"
+    if openblas_threads is not None:
+        env["OPENBLAS_NUM_THREADS"] = str(openblas_threads)
     command = [sys.executable, __file__, "--child", str(threads), ",".join(models), *argv]
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, check=True, text=True)
     return json.loads(done.stdout)
@@ -135,9 +137,9 @@ def main():
     import torch
 
     every = ["vanilla"] + [f"{cell}{hidden}" for cell, hidden in GENERAL_MODELS]
-    runs = [run_child(n, every, sys.argv[1:], True) for n in THREAD_COUNTS]
-    oversubscribed = run_child(2, ["lstm128"], sys.argv[1:], False)
-    print(json.dumps({"torch": torch.__version__, "threads": runs, "oversubscribed": oversubscribed}))
+    runs = [run_child(n, every, sys.argv[1:], 1) for n in THREAD_COUNTS]
+    variants = [run_child(2, ["lstm128"], sys.argv[1:], None), run_child(1, ["lstm512"], sys.argv[1:], 2)]
+    print(json.dumps({"torch": torch.__version__, "threads": runs, "variants": variants}))
 
 
 if __name__ == "__main__":
