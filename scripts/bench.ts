@@ -5,13 +5,14 @@
 // and the assignment's whole run (train --steps 100000, a sample every 10,000) as a child process:
 // its wall time and peak RSS. Then the general model of issue 10 through the public Trainer on the
 // native backend (what users get): lstm and gru, 2 layers of 128 and 512, B = 50 streams, T = 50,
-// Adam, no dropout, in characters/s (updates/s × B × T). --record appends the tables to
-// BENCHMARKS.md with the machine.
+// Adam, no dropout, in characters/s (updates/s × B × T). When Debian's python3-torch is importable by
+// /usr/bin/python3, the same models written in PyTorch (scripts/bench_torch.py) at 1 and 2 threads
+// join both tables. --record appends the tables to BENCHMARKS.md with the machine.
 import { spawnSync } from 'child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { Corpus, demoCorpus, loadNative, Trainer, TrainerOptions } from '../lib';
+import { Corpus, demoCorpus, demoText, loadNative, Trainer, TrainerOptions } from '../lib';
 
 const root = path.join(__dirname, '..');
 const shakespeare = path.join(root, '..', 'shared', 'data', 'tinyshakespeare.txt');
@@ -53,6 +54,21 @@ interface GeneralRow {
   /** Every repetition's characters/s. */
   reps: number[];
 }
+
+/** Debian's python3-torch lives beside Debian's python, whatever python3 is first on the PATH. */
+const TORCH_PYTHON = '/usr/bin/python3';
+
+/** One PyTorch run of scripts/bench_torch.py: its thread setting and medians (every repetition in `reps`). */
+interface TorchRun {
+  threads: number;
+  /** OPENBLAS_NUM_THREADS in the child's environment, null when unset. */
+  openblasThreads: string | null;
+  vanilla?: { hidden: number; updatesPerSecond: number; reps: number[] };
+  general: { cell: string; layers: number; hidden: number; updatesPerSecond: number; charactersPerSecond: number; reps: number[] }[];
+}
+
+/** The PyTorch figures, or why there are none. */
+type TorchFigures = { version: string; runs: TorchRun[]; variants: TorchRun[] } | { missing: string };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -98,6 +114,42 @@ function numpyRow(file: string, hidden: number): Row | undefined {
   if (result.status !== 0) return undefined;
   const out = JSON.parse(result.stdout);
   return { backend: `numpy ${out.numpy}`, hidden, updatesPerSecond: median(out.updatesPerSecond), reps: out.updatesPerSecond };
+}
+
+/** Runs scripts/bench_torch.py on the same text when torch imports; it installs nothing. */
+function torchFigures(file: string | undefined): TorchFigures {
+  const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    const why = probe.error ? `${TORCH_PYTHON} is not here` : (probe.stderr.trim().split('\n').pop() ?? 'import torch failed');
+    return { missing: `${why} (sudo apt-get install python3-torch)` };
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rnn-bench-torch-'));
+  try {
+    const text = file ?? path.join(dir, 'demo.txt');
+    if (!file) writeFileSync(text, demoText());
+    const script = path.join(__dirname, 'bench_torch.py');
+    const counts = [REPS, SECONDS_PER_REP, GENERAL_REPS, GENERAL_SECONDS_PER_REP].map(String);
+    const result = spawnSync(TORCH_PYTHON, [script, text, ...counts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (result.status !== 0) return { missing: `scripts/bench_torch.py failed (exit ${result.status})` };
+    const out = JSON.parse(result.stdout);
+    return { version: out.torch, runs: out.threads.map(torchRun), variants: out.variants.map(torchRun) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A child's JSON (one figure per repetition) with its medians. */
+function torchRun(run: any): TorchRun {
+  const vanilla = run.vanilla && { hidden: run.vanilla.hidden, updatesPerSecond: median(run.vanilla.updatesPerSecond), reps: run.vanilla.updatesPerSecond };
+  const general = run.general.map((g: any) => ({
+    cell: g.cell,
+    layers: g.layers,
+    hidden: g.hidden,
+    updatesPerSecond: median(g.updatesPerSecond),
+    charactersPerSecond: median(g.charactersPerSecond),
+    reps: g.charactersPerSecond,
+  }));
+  return { threads: run.threads, openblasThreads: run.openblasThreads, vanilla, general };
 }
 
 /** The assignment's run through the CLI, in a child process that reports its own peak RSS. */
@@ -150,7 +202,13 @@ function main(): void {
     process.stderr.write(`measured native ${model.cell} ${GENERAL.layers}×${model.hidden}\n`);
     return row;
   });
-  const figures = { date: new Date().toISOString(), corpus: file ? 'tinyshakespeare.txt' : 'demo corpus', machine: machine(), rows, assignment, general };
+  const torch = torchFigures(file);
+  const torchVanilla = 'runs' in torch ? torch.runs.find((run) => run.threads === 1)?.vanilla : undefined;
+  if (torchVanilla && 'version' in torch) {
+    const row = { backend: `torch ${torch.version.split('.').slice(0, 2).join('.')} 1 thr`, hidden: torchVanilla.hidden, updatesPerSecond: torchVanilla.updatesPerSecond, reps: torchVanilla.reps };
+    rows.splice(rows.filter((r) => r.hidden <= row.hidden).length, 0, row); // beside the other rows of its m
+  }
+  const figures = { date: new Date().toISOString(), corpus: file ? 'tinyshakespeare.txt' : 'demo corpus', machine: machine(), rows, assignment, general, torch };
   if (args.has('--json')) {
     process.stdout.write(JSON.stringify(figures) + '\n');
     return;
@@ -164,7 +222,7 @@ function main(): void {
     `General model through the Trainer (native, Adam, no dropout, B = ${GENERAL.batch} streams, T = ${GENERAL.seqLength}): ` +
       `median of ${GENERAL_REPS} × ≥ ${GENERAL_SECONDS_PER_REP} s`,
     '',
-    formatGeneralTable(general),
+    formatGeneralTable(general, torch),
   ].join('\n');
   process.stdout.write(`${report}\n`);
   if (args.has('--record')) {
@@ -174,7 +232,7 @@ function main(): void {
 }
 
 function formatTable(rows: Row[], assignment: ReturnType<typeof assignmentRun>, characters: number): string {
-  const lines = ['backend          m     updates/s    chars/s      vs numpy   vs ts      reps (updates/s)'];
+  const lines = ['backend          m     updates/s    chars/s      vs numpy   vs ts      vs torch   reps (updates/s)'];
   for (const row of rows) {
     const same = (prefix: string) => rows.find((r) => r.hidden === row.hidden && r.backend.startsWith(prefix));
     const ratio = (other: Row | undefined) => (other && other !== row ? `${(row.updatesPerSecond / other.updatesPerSecond).toFixed(1)}×` : '');
@@ -186,6 +244,7 @@ function formatTable(rows: Row[], assignment: ReturnType<typeof assignmentRun>, 
         (row.updatesPerSecond * 25).toExponential(2).padEnd(12),
         ratio(same('numpy')).padEnd(10),
         ratio(same('ts')).padEnd(10),
+        ratio(same('torch')).padEnd(10),
         row.reps.map((r) => r.toFixed(0)).join(' '),
       ].join(' ')
     );
@@ -199,19 +258,47 @@ function formatTable(rows: Row[], assignment: ReturnType<typeof assignmentRun>, 
   return lines.join('\n');
 }
 
-function formatGeneralTable(rows: GeneralRow[]): string {
+/**
+ * Native rows (one thread: the addon pins OpenBLAS to 1) with their ratio to PyTorch at the same
+ * threads and at 2, then PyTorch's rows; or the line saying why PyTorch is absent.
+ */
+function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
   if (rows.length === 0) return '(the native addon is not available)';
-  const lines = ['backend  model        updates/s   chars/s      reps (chars/s)'];
+  const runs = 'runs' in torch ? torch.runs : [];
+  const torchRow = (run: TorchRun, row: { cell: string; hidden: number }) => run.general.find((g) => g.cell === row.cell && g.hidden === row.hidden);
+  const ratio = (row: GeneralRow, threads: number) => {
+    const run = runs.find((r) => r.threads === threads);
+    const other = run && torchRow(run, row);
+    return other ? `${(row.charactersPerSecond / other.charactersPerSecond).toFixed(2)}×` : '';
+  };
+  const line = (backend: string, threads: number, model: string, updates: number, chars: number, vsSame: string, vs2: string, reps: number[]) =>
+    [
+      backend.padEnd(11),
+      String(threads).padEnd(7),
+      model.padEnd(12),
+      updates.toFixed(2).padStart(9).padEnd(11),
+      chars.toExponential(2).padEnd(10),
+      vsSame.padEnd(18),
+      vs2.padEnd(10),
+      reps.map((r) => r.toFixed(0)).join(' '),
+    ].join(' ');
+  const lines = ['backend     threads model        updates/s   chars/s    ÷ torch same thr   ÷ torch 2  reps (chars/s)'];
   for (const row of rows) {
-    lines.push(
-      [
-        row.backend.padEnd(8),
-        `${row.cell} ${row.layers}×${row.hidden}`.padEnd(12),
-        row.updatesPerSecond.toFixed(2).padStart(9).padEnd(11),
-        row.charactersPerSecond.toExponential(2).padEnd(12),
-        row.reps.map((r) => r.toFixed(0)).join(' '),
-      ].join(' ')
-    );
+    const model = `${row.cell} ${row.layers}×${row.hidden}`;
+    lines.push(line(row.backend, 1, model, row.updatesPerSecond, row.charactersPerSecond, ratio(row, 1), ratio(row, 2), row.reps));
+    for (const run of runs) {
+      const other = torchRow(run, row);
+      if (other) lines.push(line('torch', run.threads, model, other.updatesPerSecond, other.charactersPerSecond, '', '', other.reps));
+    }
+  }
+  if ('missing' in torch) {
+    lines.push('', `No PyTorch rows: ${torch.missing}.`);
+  } else {
+    lines.push('', `PyTorch ${torch.version}: torch.set_num_threads(n) with OPENBLAS_NUM_THREADS=1, each thread count in its own process. Other settings:`);
+    for (const { threads, openblasThreads, general: [row] } of torch.variants) {
+      const setting = `torch.set_num_threads(${threads}), OPENBLAS_NUM_THREADS ${openblasThreads ?? 'unset'}`;
+      lines.push(`  ${setting}: ${row.cell} ${row.layers}×${row.hidden} ${row.charactersPerSecond.toExponential(2)} chars/s`);
+    }
   }
   return lines.join('\n');
 }
