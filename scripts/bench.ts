@@ -53,6 +53,8 @@ interface GeneralRow {
   charactersPerSecond: number;
   /** Every repetition's characters/s. */
   reps: number[];
+  /** The sgemm-only ceiling: the update's matrix multiplies alone, through OpenBLAS (native/stacked.cc's plan). */
+  ceiling: { charactersPerSecond: number; gflopsPerSecond: number };
 }
 
 /** Debian's python3-torch lives beside Debian's python, whatever python3 is first on the PATH. */
@@ -104,7 +106,10 @@ function measureGeneral(corpus: Corpus, model: (typeof GENERAL_MODELS)[number]):
   const charactersPerUpdate = GENERAL.batch * GENERAL.seqLength;
   const rates = updatesPerSecond(new Trainer(corpus, options), GENERAL_REPS, GENERAL_SECONDS_PER_REP);
   const reps = rates.map((rate) => rate * charactersPerUpdate);
-  return { ...GENERAL, ...model, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps };
+  const vocab = corpus.vocabSize;
+  const { seconds, flops } = loadNative().addon!.stackedMatmulSeconds(model.cell, vocab, model.hidden, GENERAL.layers, GENERAL.batch, GENERAL.seqLength, GENERAL_REPS);
+  const ceiling = { charactersPerSecond: charactersPerUpdate / seconds, gflopsPerSecond: flops / seconds / 1e9 };
+  return { ...GENERAL, ...model, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps, ceiling };
 }
 
 function numpyRow(file: string, hidden: number): Row | undefined {
@@ -271,7 +276,7 @@ function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
     const other = run && torchRow(run, row);
     return other ? `${(row.charactersPerSecond / other.charactersPerSecond).toFixed(2)}×` : '';
   };
-  const line = (backend: string, threads: number, model: string, updates: number, chars: number, vsSame: string, vs2: string, reps: number[]) =>
+  const line = (backend: string, threads: number, model: string, updates: number, chars: number, vsSame: string, vs2: string, share: string, reps: number[]) =>
     [
       backend.padEnd(11),
       String(threads).padEnd(7),
@@ -280,15 +285,19 @@ function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
       chars.toExponential(2).padEnd(10),
       vsSame.padEnd(18),
       vs2.padEnd(10),
+      share.padEnd(14),
       reps.map((r) => r.toFixed(0)).join(' '),
     ].join(' ');
-  const lines = ['backend     threads model        updates/s   chars/s    ÷ torch same thr   ÷ torch 2  reps (chars/s)'];
+  const lines = ['backend     threads model        updates/s   chars/s    ÷ torch same thr   ÷ torch 2  of sgemm ceil. reps (chars/s)'];
   for (const row of rows) {
     const model = `${row.cell} ${row.layers}×${row.hidden}`;
-    lines.push(line(row.backend, 1, model, row.updatesPerSecond, row.charactersPerSecond, ratio(row, 1), ratio(row, 2), row.reps));
+    const share = `${((100 * row.charactersPerSecond) / row.ceiling.charactersPerSecond).toFixed(0)} %`;
+    lines.push(line(row.backend, 1, model, row.updatesPerSecond, row.charactersPerSecond, ratio(row, 1), ratio(row, 2), share, row.reps));
+    const { charactersPerSecond, gflopsPerSecond } = row.ceiling;
+    lines.push(line('sgemm only', 1, model, charactersPerSecond / (GENERAL.batch * GENERAL.seqLength), charactersPerSecond, '', '', `${gflopsPerSecond.toFixed(0)} GFLOP/s`, []));
     for (const run of runs) {
       const other = torchRow(run, row);
-      if (other) lines.push(line('torch', run.threads, model, other.updatesPerSecond, other.charactersPerSecond, '', '', other.reps));
+      if (other) lines.push(line('torch', run.threads, model, other.updatesPerSecond, other.charactersPerSecond, '', '', '', other.reps));
     }
   }
   if ('missing' in torch) {
