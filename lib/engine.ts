@@ -38,6 +38,8 @@ export interface Engine {
   tensorSizes(): Record<keyof EngineTensors, number>;
   /** Whether every parameter, optimizer state and carried state is finite. */
   allFinite(): boolean;
+  /** OpenBLAS threads of the training multiplies: the native general model's; the others run one. */
+  setThreads(threads: number): void;
   /** Parameters by name (U, W, V, b, c; or layers.l.Wx, …, V, c), as float64 copies. */
   parameters(): Record<string, Float64Array>;
   /** The shapes of the parameters, by name, in table order. */
@@ -152,6 +154,9 @@ export class VanillaEngine implements Engine {
     return allFinite(this.live());
   }
 
+  /** The DD2424 kernels multiply vectors by matrices, too small to share between threads. */
+  setThreads(): void {}
+
   parameters() {
     return views(this.layout, Float64Array.from(this.backend.params));
   }
@@ -212,6 +217,10 @@ export class StackedEngine implements Engine {
 
   train(losses: Float64Array): void {
     this.trainer.train(losses);
+  }
+
+  setThreads(threads: number): void {
+    this.trainer.backend.setThreads(threads);
   }
 
   /** The step count lives in the Trainer; the engine's must follow it on a restore (Adam, dropout masks). */

@@ -67,6 +67,8 @@ export interface StackedNativeModel {
   advance(symbols: Int32Array): void;
   /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/random.ts), updated. */
   sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
+  /** The OpenBLAS threads of forwardBackward's multiplies, 1 to 16 (1 when never called). */
+  setThreads(threads: number): void;
 }
 
 export interface NativeAddon {

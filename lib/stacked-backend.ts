@@ -28,6 +28,11 @@ export interface StackedBackend {
   readonly first: Flat;
   /** Loss of a block of x, y ([t][stream] row-major, steps × streams symbols); fills grads, moves h and c on. */
   lossAndGradients(x: Int32Array, y: Int32Array, dropout?: Dropout): number;
+  /**
+   * OpenBLAS threads of the native backend's multiplies (the float64 reference runs one). The same
+   * run, bit for bit, needs the same threads: a multiply split otherwise rounds otherwise.
+   */
+  setThreads(threads: number): void;
   /** One optimizer step from grads; `step` counts updates from 1. */
   optimize(settings: OptimizerSettings, step: number): void;
   /**
@@ -74,6 +79,8 @@ class ReferenceStackedBackend implements StackedBackend {
   optimize(settings: OptimizerSettings, step: number): void {
     optimizerStep(settings, this.params, this.grads, { steps: step - 1, second: this.second, first: this.first });
   }
+
+  setThreads(): void {}
 
   validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {
     return finish(this.validationPass(symbols, window));
@@ -148,6 +155,10 @@ class NativeStackedBackend implements StackedBackend {
 
   optimize(settings: OptimizerSettings, step: number): void {
     this.model.optimize(settings, this.second, this.first, step);
+  }
+
+  setThreads(threads: number): void {
+    this.model.setThreads(threads);
   }
 
   validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {

@@ -6,8 +6,8 @@ import { Layout, makeLayout } from './layout';
 import { BEYOND_FLOAT32, createEngine, Engine, EngineTensors, isVanillaModel, StackedEngine, stackedShape, VanillaEngine } from './engine';
 import { OPTIMIZER_DEFAULTS } from './optimizers';
 import { Flat } from './stacked-backend';
-import { checkOptions, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf } from './config';
-import { OptionSpecs } from './options';
+import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from './config';
+import { checkValue, OptionSpecs } from './options';
 import { LIMITS, stackedScratchFloats, workspaceFloats } from './limits';
 import { stackedLayout } from './stacked-reference';
 import { heldOutLength, sliceLength } from './stream-walk';
@@ -34,6 +34,8 @@ export const MAX_UPDATES_PER_CALL = 10_000_000;
 export function smoothLossUpdate(previous: number | undefined, loss: number): number {
   return previous === undefined ? loss : 0.999 * previous + 0.001 * loss;
 }
+
+const THREADS_SPEC = cliSpec(TRAINING_OPTIONS.find((row) => row.key === 'threads')!);
 
 /** Trainer.sample's options, checked as `rnn-native sample` checks --temperature and --prime. */
 const SAMPLE_OPTIONS = {
@@ -194,6 +196,15 @@ export class Trainer {
   /** Whether every weight, optimizer state and carried state is finite. */
   allFinite(): boolean {
     return this.engine.allFinite();
+  }
+
+  /**
+   * OpenBLAS threads of the native general model's multiplies (default 1; the DD2424 model and the
+   * ts backend always run one). A run is reproduced bit for bit with the same threads.
+   */
+  setThreads(threads: number): void {
+    checkValue('threads', THREADS_SPEC, threads);
+    this.engine.setThreads(threads);
   }
 
   /**

@@ -29,6 +29,8 @@ constexpr int kMaxSeqLength = RNN_LIMIT_MAXSEQLENGTH;
 // Scratch floats one sequence may need: (T+1)·m + T·m + T·K.
 constexpr size_t kMaxWorkspaceFloats = RNN_LIMIT_MAXWORKSPACEFLOATS;
 constexpr size_t kMaxParameters = RNN_LIMIT_MAXPARAMETERS;
+// OpenBLAS threads a StackedModel may use (lib/config.ts's --threads has the same range).
+constexpr int kMaxThreads = 16;
 constexpr int kMaxLayers = RNN_LIMIT_MAXLAYERS;
 constexpr int kMaxStreams = RNN_LIMIT_MAXSTREAMS;
 
@@ -418,7 +420,8 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
                        {InstanceMethod("forwardBackward", &StackedModel::ForwardBackward),
                         InstanceMethod("optimize", &StackedModel::Optimize),
                         InstanceMethod("advance", &StackedModel::Advance),
-                        InstanceMethod("sample", &StackedModel::Sample)});
+                        InstanceMethod("sample", &StackedModel::Sample),
+                        InstanceMethod("setThreads", &StackedModel::SetThreads)});
   }
 
   explicit StackedModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StackedModel>(info) {
@@ -465,6 +468,7 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
   }
 
  private:
+  int threads_ = 1;
   struct Bound {
     float* params;
     float* grads;
@@ -513,9 +517,19 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
                            "), got " + std::to_string(nx));
     check_apart_from_written(env, b, x, nx * sizeof(int32_t), "x", false);
     check_apart_from_written(env, b, y, ny * sizeof(int32_t), "y", false);
+    // OpenBLAS's threads are global: this model's count for its multiplies, then back to the one
+    // thread everything else (the DD2424 kernels) runs on.
+    if (threads_ != 1) openblas_set_num_threads(threads_);
     const double loss = model_->forward_backward(x, y, static_cast<int>(nx / B), gradients,
                                                  dropout, seed, update);
+    if (threads_ != 1) openblas_set_num_threads(1);
     return Napi::Number::New(env, loss);
+  }
+
+  // setThreads(n): the OpenBLAS threads of forwardBackward's multiplies (1 to kMaxThreads).
+  Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+    threads_ = int_in_range(info.Env(), info[0], "threads", 1, kMaxThreads);
+    return info.Env().Undefined();
   }
 
   // optimize(settings, second, first, step): undefined

@@ -145,6 +145,26 @@ describe('train with the general model, end to end', function () {
     assert.deepStrictEqual(valRows(path.join(halves, 'val.csv')).filter((row) => !row.startsWith('45,')), valRows(path.join(whole, 'val.csv')));
   });
 
+  it('--threads 2: recorded in config.json, a resume keeps it and is exact; refused out of range; warned where it does nothing', () => {
+    const threaded = [...args.filter((a) => a !== 'ts' && a !== '--backend'), '--backend', 'native', '--threads', '2'];
+    if (!loadNative().addon) return;
+    const whole = path.join(dir, 'threads-whole');
+    const halves = path.join(dir, 'threads-halves');
+    const a = run([...threaded, '--steps', '60', '--out', whole]);
+    assert.strictEqual(a.status, 0, a.stderr);
+    assert.strictEqual(JSON.parse(readFileSync(path.join(whole, 'config.json'), 'utf8')).threads, 2);
+    assert.strictEqual(run([...threaded, '--steps', '30', '--out', halves]).status, 0);
+    const b = run(['train', '--resume', halves, '--steps', '60', '--json']);
+    assert.strictEqual(b.status, 0, b.stderr);
+    assert.deepStrictEqual(readCheckpoint(path.join(halves, 'latest.safetensors')).training.params, readCheckpoint(path.join(whole, 'latest.safetensors')).training.params);
+    const refused = run([...threaded, '--threads', '17', '--steps', '2', '--out', path.join(dir, 'threads-17')]);
+    assert.strictEqual(refused.status, 2);
+    assert.match(refused.stderr, /--threads must be an integer from 1 to 16, got "17"/);
+    const vanilla = run(['train', '--data', text, '--threads', '2', '--steps', '2', '--quiet', '--out', path.join(dir, 'threads-vanilla')]);
+    assert.strictEqual(vanilla.status, 0, vanilla.stderr);
+    assert.match(vanilla.stderr, /--threads has no effect on the DD2424 model/);
+  });
+
   it('--preset char-rnn sets char-rnn’s model; flags beside it win; --resume refuses it', () => {
     const out = path.join(dir, 'preset');
     const result = run(['train', '--data', text, '--preset', 'char-rnn', '--hidden', '8', '--batch', '2', '--steps', '2', '--log-every', '1', '--sample-every', '0', '--eval-every', '1000', '--out', out, '--quiet', '--backend', 'ts']);

@@ -303,6 +303,24 @@ describe('native general model (StackedModel) against the float64 reference', fu
     });
   }
 
+  it('two OpenBLAS threads: the same block to float32 rounding, the same twice (deterministic), and back to one after', () => {
+    const shape = { cell: 'lstm' as const, vocab: K, hidden: 64, layers: 2 };
+    const run = (threads: number) => {
+      const pair = makePair(addon, shape, 3, 8, 5);
+      pair.native.setThreads(threads);
+      const { xs, ys } = block(0, 8, 3);
+      const loss = pair.native.forwardBackward(xs, ys, true, 0.3, 1, 1);
+      return { loss, grads: Float32Array.from(pair.grads) };
+    };
+    const one = run(1);
+    const two = run(2);
+    assert.ok(Math.abs(two.loss - one.loss) <= 1e-6 * one.loss, `${two.loss} vs ${one.loss}`);
+    assert.ok(maxDiff(two.grads, one.grads) <= 1e-5 * maxAbs(one.grads));
+    assert.deepStrictEqual(run(2), two);
+    for (const bad of [0, 17, 1.5, NaN]) assert.throws(() => makePair(addon, shape, 1, 2, 1).native.setThreads(bad), RangeError);
+    assert.throws(() => makePair(addon, shape, 1, 2, 1).native.setThreads('2' as unknown as number), TypeError);
+  });
+
   it('advance and sampling: the same states and the same symbols as the reference at temperatures 1, 0.5 and 0', () => {
     for (const cell of CELLS) {
       for (const layers of [1, 2]) {

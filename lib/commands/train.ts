@@ -57,7 +57,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
-  for (const flag of unusedFlags(o, trainer.config)) warn(flag);
+  for (const flag of unusedFlags(o, trainer)) warn(flag);
+  trainer.setThreads(settings.threads);
   if (mode === 'plain' || mode === 'tty') {
     const { hidden, seqLength, backend } = trainer.config;
     const fields = [
@@ -165,9 +166,12 @@ function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSetti
 }
 
 /** The flags given that the model's other options make do nothing (a user who gives one expects an effect). */
-function unusedFlags(o: Options, c: ModelConfig): string[] {
+function unusedFlags(o: Options, trainer: Trainer): string[] {
+  const c = trainer.config;
   const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
+  const oneThread = trainer.isVanilla ? 'on the DD2424 model (its kernels run one thread)' : 'on the ts backend (it runs one thread)';
   return [
+    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, trainer.isVanilla || c.backend === 'ts', oneThread),
     ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
     ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
     ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
