@@ -5,7 +5,8 @@
 // and the assignment's whole run (train --steps 100000, a sample every 10,000) as a child process:
 // its wall time and peak RSS. Then the general model of issue 10 through the public Trainer on the
 // native backend (what users get): lstm and gru, 2 layers of 128 and 512, B = 50 streams, T = 50,
-// Adam, no dropout, in characters/s (updates/s × B × T). When Debian's python3-torch is importable by
+// Adam, no dropout, in characters/s (updates/s × B × T), at 1 and 2 OpenBLAS threads (--threads),
+// beside the sgemm-only ceiling of each model. When Debian's python3-torch is importable by
 // /usr/bin/python3, the same models written in PyTorch (scripts/bench_torch.py) at 1 and 2 threads
 // join both tables. --record appends the tables to BENCHMARKS.md with the machine.
 import { spawnSync } from 'child_process';
@@ -53,6 +54,10 @@ interface GeneralRow {
   charactersPerSecond: number;
   /** Every repetition's characters/s. */
   reps: number[];
+  /** OpenBLAS threads of the multiplies (train --threads). */
+  threads: number;
+  /** The same model at 2 threads (train --threads 2). */
+  twoThreads: { charactersPerSecond: number; reps: number[] };
   /** The sgemm-only ceiling: the update's matrix multiplies alone, through OpenBLAS (native/stacked.cc's plan). */
   ceiling: { charactersPerSecond: number; gflopsPerSecond: number };
 }
@@ -106,10 +111,14 @@ function measureGeneral(corpus: Corpus, model: (typeof GENERAL_MODELS)[number]):
   const charactersPerUpdate = GENERAL.batch * GENERAL.seqLength;
   const rates = updatesPerSecond(new Trainer(corpus, options), GENERAL_REPS, GENERAL_SECONDS_PER_REP);
   const reps = rates.map((rate) => rate * charactersPerUpdate);
+  const threaded = new Trainer(corpus, options);
+  threaded.setThreads(2);
+  const twoReps = updatesPerSecond(threaded, GENERAL_REPS, GENERAL_SECONDS_PER_REP).map((rate) => rate * charactersPerUpdate);
   const vocab = corpus.vocabSize;
   const { seconds, flops } = loadNative().addon!.stackedMatmulSeconds(model.cell, vocab, model.hidden, GENERAL.layers, GENERAL.batch, GENERAL.seqLength, GENERAL_REPS);
   const ceiling = { charactersPerSecond: charactersPerUpdate / seconds, gflopsPerSecond: flops / seconds / 1e9 };
-  return { ...GENERAL, ...model, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps, ceiling };
+  const twoThreads = { charactersPerSecond: median(twoReps), reps: twoReps };
+  return { ...GENERAL, ...model, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps, threads: 1, twoThreads, ceiling };
 }
 
 function numpyRow(file: string, hidden: number): Row | undefined {
@@ -264,8 +273,9 @@ function formatTable(rows: Row[], assignment: ReturnType<typeof assignmentRun>, 
 }
 
 /**
- * Native rows (one thread: the addon pins OpenBLAS to 1) with their ratio to PyTorch at the same
- * threads and at 2, then PyTorch's rows; or the line saying why PyTorch is absent.
+ * Native rows at one OpenBLAS thread (with their ratio to PyTorch at 1 and 2 threads, and their share
+ * of the sgemm-only ceiling) and at two (train --threads 2: the ratio to PyTorch at 2 threads, and the
+ * gain over one), then PyTorch's rows; or the line saying why PyTorch is absent.
  */
 function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
   if (rows.length === 0) return '(the native addon is not available)';
@@ -295,6 +305,10 @@ function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
     lines.push(line(row.backend, 1, model, row.updatesPerSecond, row.charactersPerSecond, ratio(row, 1), ratio(row, 2), share, row.reps));
     const { charactersPerSecond, gflopsPerSecond } = row.ceiling;
     lines.push(line('sgemm only', 1, model, charactersPerSecond / (GENERAL.batch * GENERAL.seqLength), charactersPerSecond, '', '', `${gflopsPerSecond.toFixed(0)} GFLOP/s`, []));
+    const two = row.twoThreads.charactersPerSecond;
+    const vsTorch2 = ratio({ ...row, charactersPerSecond: two }, 2);
+    const gain = `${(two / row.charactersPerSecond).toFixed(2)}× 1 thr`;
+    lines.push(line('native', 2, model, two / (GENERAL.batch * GENERAL.seqLength), two, vsTorch2, vsTorch2, gain, row.twoThreads.reps));
     for (const run of runs) {
       const other = torchRow(run, row);
       if (other) lines.push(line('torch', run.threads, model, other.updatesPerSecond, other.charactersPerSecond, '', '', '', other.reps));
