@@ -244,6 +244,20 @@ uint32_t next_u32(uint32_t s[4]) {
 
 double next_uniform(uint32_t s[4]) { return (next_u32(s) >> 8) * (1.0 / 16777216.0); }
 
+int32_t draw(const float* o, int K, double temperature, uint32_t rng[4], double* weights) {
+  if (temperature == 0) return static_cast<int32_t>(std::max_element(o, o + K) - o);
+  const double max = *std::max_element(o, o + K);
+  double sum = 0;
+  for (int k = 0; k < K; ++k) sum += weights[k] = std::exp((o[k] - max) / temperature);
+  const double u = next_uniform(rng) * sum;
+  double cumulative = 0;
+  for (int k = 0; k < K; ++k) {
+    cumulative += weights[k];
+    if (u < cumulative) return k;
+  }
+  return K - 1;
+}
+
 void sample(const Dims& d, const float* params, float* h, int32_t first, double temperature,
             uint32_t rng[4], int32_t* out, size_t n) {
   const int m = d.m, K = d.K;
@@ -255,23 +269,7 @@ void sample(const Dims& d, const float* params, float* h, int32_t first, double 
     std::copy(next.begin(), next.end(), h);
     for (int k = 0; k < K; ++k) o[k] = params[d.c + k];
     cblas_sgemv(CblasRowMajor, CblasNoTrans, K, m, 1.0f, params + d.V, m, h, 1, 1.0f, o.data(), 1);
-    if (temperature == 0) {
-      x = static_cast<int32_t>(std::max_element(o.begin(), o.end()) - o.begin());
-    } else {
-      const double max = *std::max_element(o.begin(), o.end());
-      double sum = 0;
-      for (int k = 0; k < K; ++k) sum += p[k] = std::exp((o[k] - max) / temperature);
-      const double u = next_uniform(rng) * sum;
-      double cumulative = 0;
-      x = K - 1;
-      for (int k = 0; k < K; ++k) {
-        cumulative += p[k];
-        if (u < cumulative) {
-          x = k;
-          break;
-        }
-      }
-    }
+    x = draw(o.data(), K, temperature, rng, p.data());
     out[i] = x;
   }
 }

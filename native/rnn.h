@@ -93,6 +93,11 @@ uint32_t next_u32(uint32_t s[4]);
 // A uniform double in [0, 1) with 24 random bits, exact in float32 and float64.
 double next_uniform(uint32_t s[4]);
 
+// One symbol from logits o (K): the first k whose cumulative weight exceeds u · Σ weights, with
+// weights = exp((o − max) / temperature) (in `weights`, K doubles) and u from the generator;
+// temperature 0 takes the argmax. lib/reference.ts draw is the same.
+int32_t draw(const float* o, int K, double temperature, uint32_t rng[4], double* weights);
+
 // Draws `n` symbols: each step feeds the previous symbol (first `first`) and draws the next
 // from softmax(o/temperature); temperature 0 takes the argmax. h is updated.
 void sample(const Dims& d, const float* params, float* h, int32_t first, double temperature,

@@ -507,29 +507,11 @@ void Model::advance(const int32_t* x, size_t n) {
 
 void Model::sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n) {
   const int K = s_.vocab;
-  std::vector<double>& weights = weights_;
   int32_t x = first;
   for (size_t i = 0; i < n; ++i) {
     forward(&x, 1, 0.0, 0, 0);
     logits(1);
-    const float* o = P_.data();
-    if (temperature == 0) {
-      x = static_cast<int32_t>(std::max_element(o, o + K) - o);
-    } else {
-      const double max = *std::max_element(o, o + K);
-      double sum = 0;
-      for (int k = 0; k < K; ++k) sum += weights[k] = std::exp((o[k] - max) / temperature);
-      const double u = rnn::next_uniform(rng) * sum;
-      double cumulative = 0;
-      x = K - 1;
-      for (int k = 0; k < K; ++k) {
-        cumulative += weights[k];
-        if (u < cumulative) {
-          x = k;
-          break;
-        }
-      }
-    }
+    x = rnn::draw(P_.data(), K, temperature, rng, weights_.data());
     out[i] = x;
   }
 }
