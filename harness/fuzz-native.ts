@@ -25,6 +25,20 @@ import { loadNative, NativeAddon, StackedNativeModel, StackedNativeSpec } from '
 import { Rng } from '../lib/random';
 import { CellKind, stackedLayout, StackedShape } from '../lib/stacked-reference';
 
+/** A generator-state slot: 4 words, sometimes broken as any slot, sometimes all zero (refused too). */
+function rngSlot(g: Gen, p: number): Arg {
+  const arg = g.slot(Uint32Array, 4, (i) => 1 + i * 77, p, () => 0);
+  if (g.chance(p / 2) && arg.v instanceof Uint32Array) {
+    try {
+      arg.v.fill(0);
+      arg.d += ' all zero';
+    } catch {
+      // detached or out of bounds (V8 may still report a length)
+    }
+  }
+  return arg;
+}
+
 /** Thrown by the fuzz's own getters and proxy traps; the addon must pass it through unchanged. */
 export class FuzzThrow extends Error {
   override name = 'FuzzThrow';
@@ -430,15 +444,7 @@ export function makeCall(seed: number, iteration: number): Call {
     case 'sample': {
       args.push(g.scalar(g.int(K), p));
       args.push(g.scalar(g.pick([0, 0.5, 1, 2, 1e-300, 1e300]), p));
-      args.push(g.slot(Uint32Array, 4, (i) => 1 + i * 77, p, () => 0));
-      if (g.chance(p / 2) && args[2].v instanceof Uint32Array) {
-        try {
-          args[2].v.fill(0);
-          args[2].d += ' all zero';
-        } catch {
-          // detached or out of bounds (V8 may still report a length)
-        }
-      }
+      args.push(rngSlot(g, p));
       args.push(g.slot(Int32Array, g.int(64), zero, p));
       typedSlots.push(3, 4);
       break;
@@ -634,15 +640,7 @@ function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
     case 'sample': {
       args.push(pickedNumber(g, [0, K - 1, g.int(K)], [K, -1, 0.5, -0.5], p));
       args.push(pickedNumber(g, [0, -0, 0.5, 1, 2, 1e-300, 1e300, 5e-324], [-1e-300, -1, NaN, Infinity], p));
-      args.push(g.slot(Uint32Array, 4, (i) => 1 + i * 77, p, () => 0));
-      if (g.chance(p / 2) && args[2].v instanceof Uint32Array) {
-        try {
-          args[2].v.fill(0);
-          args[2].d += ' all zero';
-        } catch {
-          // detached or out of bounds
-        }
-      }
+      args.push(rngSlot(g, p));
       args.push(g.slot(Int32Array, g.int(64), zero, p));
       typedSlots.push(2, 3);
       break;

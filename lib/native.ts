@@ -2,6 +2,8 @@
 // loader. native/addon.cc validates every argument again and throws TypeError / RangeError.
 import { existsSync, statSync } from 'fs';
 import path from 'path';
+import type { OptimizerSettings } from './optimizers';
+import type { CellKind } from './stacked-reference';
 
 /** The model buffers the addon works on in place (zero-copy). */
 export interface NativeModel {
@@ -26,7 +28,7 @@ export interface NativeHyper {
   clip: number;
 }
 
-export type CellKind = 'rnn' | 'lstm' | 'gru';
+export type { CellKind };
 
 /** The general model of issue 10 (native/stacked.h): what a StackedModel works on, in place. */
 export interface StackedNativeSpec {
@@ -48,15 +50,8 @@ export interface StackedNativeSpec {
   c: Float32Array;
 }
 
-export interface StackedOptimizerSettings {
-  kind: 'adagrad' | 'rmsprop' | 'adam';
-  eta: number;
-  epsilon: number;
-  clip: number;
-  decay: number;
-  beta1: number;
-  beta2: number;
-}
+/** The optimizer's settings, as lib/optimizers.ts takes them. */
+export type StackedOptimizerSettings = OptimizerSettings;
 
 export interface StackedNativeModel {
   /** Loss of one block, Σ_t Σ_b −log p[y] / B. x, y: steps × streams symbols, [t][b] row-major, 1 ≤ steps ≤ seqLength. With gradients true, overwrites grads with the unclipped gradients. h and c are left holding the states after the block. dropout = 0 draws no masks; seed and update are safe integers (update ≥ 0). */
