@@ -29,6 +29,8 @@ export interface Engine {
   readonly backendName: BackendName;
   position: number;
   epoch: number;
+  /** Updates done: a restored run sets it (the general model's dropout masks and Adam count on it). */
+  step: number;
   /** losses.length updates of the data walk, writing their losses. */
   train(losses: Float64Array): void;
   /** Copies of the tensors. */
@@ -111,6 +113,9 @@ export class VanillaEngine implements Engine {
     this.backend = createBackend(backend, this.layout, initialParams(this.layout, config.sigma, rng));
   }
 
+  /** The DD2424 kernels need no step count. */
+  step = 0;
+
   get backendName() {
     return this.backend.name;
   }
@@ -189,7 +194,7 @@ export class VanillaEngine implements Engine {
   }
 }
 
-export class StackedEngine implements Engine {
+class StackedEngine implements Engine {
   readonly kind = 'stacked';
   readonly trainer: StackedTrainer;
   private readonly shape: StackedShape;
@@ -223,7 +228,9 @@ export class StackedEngine implements Engine {
     this.trainer.backend.setThreads(threads);
   }
 
-  /** The step count lives in the Trainer; the engine's must follow it on a restore (Adam, dropout masks). */
+  get step() {
+    return this.trainer.step;
+  }
   set step(value: number) {
     this.trainer.step = value;
   }

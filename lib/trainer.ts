@@ -3,7 +3,7 @@ import { Backend, BackendChoice, BackendName, SampleRequest, selectBackend } fro
 import { Corpus } from './corpus';
 import { UserError } from './errors';
 import { Layout, makeLayout } from './layout';
-import { BEYOND_FLOAT32, createEngine, Engine, EngineTensors, isVanillaModel, StackedEngine, stackedShape, VanillaEngine } from './engine';
+import { BEYOND_FLOAT32, createEngine, Engine, EngineTensors, isVanillaModel, stackedShape, VanillaEngine } from './engine';
 import { OPTIMIZER_DEFAULTS } from './optimizers';
 import { Flat } from './stacked-backend';
 import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from './config';
@@ -122,15 +122,10 @@ export class Trainer {
     trainer.engine.position = saved.position;
     trainer.engine.epoch = saved.epoch;
     trainer.rng.state.set(saved.rngState);
-    trainer.setStep(saved.step);
+    trainer.step = trainer.engine.step = saved.step;
     trainer.smoothLoss = saved.smoothLoss;
     trainer.lastLoss = saved.lastLoss;
     return trainer;
-  }
-
-  private setStep(step: number): void {
-    this.step = step;
-    if (this.engine instanceof StackedEngine) this.engine.step = step;
   }
 
   /** A copy of the whole training state. */
