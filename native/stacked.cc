@@ -80,22 +80,22 @@ RNN_VECTOR_CLONES void mask_row(int m, uint32_t row_hash, uint32_t threshold, fl
 
 // The cells' element-wise steps for one stream, forward (a: the pre-activations, replaced by
 // the gates; hp: the hidden products) and backward (dh, dc: carried in and out).
-RNN_VECTOR_CLONES void rnn_forward(int m, float* __restrict a, const float* __restrict hp,
-                                   float* __restrict h) {
+// rnn and lstm: a holds the whole pre-activation (the hidden products were added by the
+// step's multiply); gru keeps them apart (hp), as its n gate scales them by r.
+RNN_VECTOR_CLONES void rnn_forward(int m, float* __restrict a, float* __restrict h) {
   for (int j = 0; j < m; ++j) {
-    a[j] = tanh_approx(a[j] + hp[j]);
+    a[j] = tanh_approx(a[j]);
     h[j] = a[j];
   }
 }
 
-RNN_VECTOR_CLONES void lstm_forward(int m, float* __restrict a, const float* __restrict hp,
-                                    const float* __restrict c_prev, float* __restrict c,
-                                    float* __restrict h) {
+RNN_VECTOR_CLONES void lstm_forward(int m, float* __restrict a, const float* __restrict c_prev,
+                                    float* __restrict c, float* __restrict h) {
   for (int j = 0; j < m; ++j) {
-    const float i = sigmoid(a[j] + hp[j]);
-    const float f = sigmoid(a[m + j] + hp[m + j]);
-    const float o = sigmoid(a[2 * m + j] + hp[2 * m + j]);
-    const float g = tanh_approx(a[3 * m + j] + hp[3 * m + j]);
+    const float i = sigmoid(a[j]);
+    const float f = sigmoid(a[m + j]);
+    const float o = sigmoid(a[2 * m + j]);
+    const float g = tanh_approx(a[3 * m + j]);
     a[j] = i;
     a[m + j] = f;
     a[2 * m + j] = o;
@@ -165,22 +165,45 @@ RNN_VECTOR_CLONES void gru_backward(int m, const float* __restrict above, float*
   }
 }
 
-// Turns a row of logits into probabilities in place; returns log p[target] (as native/rnn.cc).
-double softmax_row(float* o, int K, int32_t target) {
+RNN_VECTOR_CLONES void exp_shifted(float* __restrict o, int K, float max) {
+  for (int k = 0; k < K; ++k) o[k] = exp_approx(o[k] - max);
+}
+
+RNN_VECTOR_CLONES void scale_row(float* __restrict o, int K, float factor) {
+  for (int k = 0; k < K; ++k) o[k] *= factor;
+}
+
+// Turns a row of logits into probabilities times `scale` in place; returns log p[target]
+// (as native/rnn.cc; the exps in one vectorized pass, their sum in double).
+double softmax_row(float* o, int K, int32_t target, double scale) {
   const float max = *std::max_element(o, o + K);
   const double shifted_target = static_cast<double>(o[target]) - max;
+  exp_shifted(o, K, max);
   double sum = 0;
-  for (int k = 0; k < K; ++k) sum += o[k] = exp_approx(o[k] - max);
-  const float inverse = static_cast<float>(1.0 / sum);
-  for (int k = 0; k < K; ++k) o[k] *= inverse;
+  for (int k = 0; k < K; ++k) sum += o[k];
+  scale_row(o, K, static_cast<float>(scale / sum));
   return shifted_target - std::log(sum);
+}
+
+RNN_VECTOR_CLONES void add_into(int n, float* __restrict out, const float* __restrict row) {
+  for (int k = 0; k < n; ++k) out[k] += row[k];
+}
+
+RNN_VECTOR_CLONES void sum_of(int n, float* __restrict out, const float* __restrict a,
+                              const float* __restrict b) {
+  for (int k = 0; k < n; ++k) out[k] = a[k] + b[k];
 }
 
 // Σ over the rows of an n × width block, into out (width).
 void column_sums(const float* block, size_t n, int width, float* out) {
   std::fill(out, out + width, 0.0f);
-  for (size_t r = 0; r < n; ++r)
-    for (int k = 0; k < width; ++k) out[k] += block[r * width + k];
+  for (size_t r = 0; r < n; ++r) add_into(width, out, block + r * width);
+}
+
+// out (cols × rows) = in (rows × cols)ᵀ.
+void transpose(const float* in, int rows, int cols, float* out) {
+  for (int r = 0; r < rows; ++r)
+    for (int k = 0; k < cols; ++k) out[static_cast<size_t>(k) * rows + r] = in[static_cast<size_t>(r) * cols + k];
 }
 
 }  // namespace
@@ -337,23 +360,62 @@ void Model::forward(const int32_t* x, int T, double dropout, int64_t seed, int64
 
 // Input projections of all T steps (layer 0: a gather of Wx columns), then the recurrence.
 void Model::layer_forward(int l, const int32_t* x, int T) {
-  const int m = s_.hidden, Gm = G_ * m, K = s_.vocab;
+  const int m = s_.hidden, Gm = G_ * m;
   const size_t N = static_cast<size_t>(T) * B_;
   float* A = gates_.data() + l * gate_stride_;
   const float* Wx = params_ + layout_[3 * l].offset;
   const float* bias = params_ + layout_[3 * l + 2].offset;
-  for (size_t row = 0; row < N; ++row) {
-    float* a = A + row * Gm;
-    if (l == 0) {
-      for (int r = 0; r < Gm; ++r) a[r] = bias[r] + Wx[static_cast<size_t>(r) * K + x[row]];
-    } else {
-      std::memcpy(a, bias, sizeof(float) * Gm);
-    }
-  }
-  if (l > 0)
+  if (l == 0) {
+    gather_inputs(x, N, A);
+  } else {
+    for (size_t row = 0; row < N; ++row) std::memcpy(A + row * Gm, bias, sizeof(float) * Gm);
     gemm(false, true, static_cast<int>(N), Gm, m, layer_output(l - 1, dropping_), m, Wx, m, 1.0f,
          A, Gm);
+  }
   for (int t = 0; t < T; ++t) cell_forward(l, t);
+}
+
+// Wx (G·m × K) is read and written by columns for layer 0; a block of at least K rows pays for
+// a transposed copy with contiguous rows. It lives in d_below_ when that holds G·m·K floats
+// (d_below_ is written only by the backward pass of layers ≥ 1, so it is free here).
+float* Model::transposed_scratch(size_t N) {
+  const size_t floats = static_cast<size_t>(G_) * s_.hidden * s_.vocab;
+  return N >= static_cast<size_t>(s_.vocab) && d_below_.size() >= floats ? d_below_.data() : nullptr;
+}
+
+// Layer 0's pre-activations Wx·onehot(x) + b: column x of Wx, plus b.
+void Model::gather_inputs(const int32_t* x, size_t N, float* A) {
+  const int Gm = G_ * s_.hidden, K = s_.vocab;
+  const float* Wx = params_ + layout_[0].offset;
+  const float* bias = params_ + layout_[2].offset;
+  float* WxT = transposed_scratch(N);
+  if (WxT != nullptr) transpose(Wx, Gm, K, WxT);
+  for (size_t row = 0; row < N; ++row) {
+    float* a = A + row * Gm;
+    if (WxT != nullptr) {
+      sum_of(Gm, a, bias, WxT + static_cast<size_t>(x[row]) * Gm);
+    } else {
+      for (int r = 0; r < Gm; ++r) a[r] = bias[r] + Wx[static_cast<size_t>(r) * K + x[row]];
+    }
+  }
+}
+
+// dWx of layer 0: dWx[:, x] += dPre, row by row.
+void Model::scatter_input_gradients(const int32_t* x, size_t N) {
+  const int Gm = G_ * s_.hidden, K = s_.vocab;
+  float* gWx = grads_ + layout_[0].offset;
+  float* dWxT = transposed_scratch(N);
+  float* target = dWxT != nullptr ? dWxT : gWx;
+  std::fill(target, target + layout_[0].length, 0.0f);
+  for (size_t row = 0; row < N; ++row) {
+    const float* d = dpre_.data() + row * Gm;
+    if (dWxT != nullptr) {
+      add_into(Gm, dWxT + static_cast<size_t>(x[row]) * Gm, d);
+    } else {
+      for (int r = 0; r < Gm; ++r) gWx[static_cast<size_t>(r) * K + x[row]] += d[r];
+    }
+  }
+  if (dWxT != nullptr) transpose(dWxT, K, Gm, gWx);
 }
 
 void Model::cell_forward(int l, int t) {
@@ -362,10 +424,12 @@ void Model::cell_forward(int l, int t) {
   const float* H = H_.data() + l * state_stride_;
   const float* h_prev = H + t * Bm;
   float* h_next = H_.data() + l * state_stride_ + (t + 1) * Bm;
-  // The hidden products of all gates of all streams in one multiply: (B × m)·(m × G·m).
-  gemm(false, true, B, Gm, m, h_prev, m, params_ + layout_[3 * l + 1].offset, m, 0.0f, hp_.data(),
-       Gm);
   float* A = gates_.data() + l * gate_stride_ + static_cast<size_t>(t) * B * Gm;
+  // The hidden products of all gates of all streams in one multiply: (B × m)·(m × G·m), added
+  // to the pre-activations in place (gru: apart, in hp).
+  const bool apart = s_.cell == Cell::Gru;
+  gemm(false, true, B, Gm, m, h_prev, m, params_ + layout_[3 * l + 1].offset, m, apart ? 0.0f : 1.0f,
+       apart ? hp_.data() : A, Gm);
   for (int b = 0; b < B; ++b) {
     float* a = A + static_cast<size_t>(b) * Gm;
     const float* hp = hp_.data() + static_cast<size_t>(b) * Gm;
@@ -373,12 +437,12 @@ void Model::cell_forward(int l, int t) {
     float* h = h_next + static_cast<size_t>(b) * m;
     switch (s_.cell) {
       case Cell::Rnn:
-        rnn_forward(m, a, hp, h);
+        rnn_forward(m, a, h);
         break;
       case Cell::Lstm: {
         const size_t at = static_cast<size_t>(b) * m;
         float* C = C_.data() + l * state_stride_;
-        lstm_forward(m, a, hp, C + t * Bm + at, C + (t + 1) * Bm + at, h);
+        lstm_forward(m, a, C + t * Bm + at, C + (t + 1) * Bm + at, h);
         break;
       }
       case Cell::Gru:
@@ -403,13 +467,11 @@ double Model::forward_backward(const int32_t* x, const int32_t* y, int T, bool g
   forward(x, T, dropout, seed, update);
   logits(T);
   double loss = 0;
-  const float streams = static_cast<float>(B_);
+  const double per_stream = 1.0 / B_;
   for (int row = 0; row < N; ++row) {
     float* p = P_.data() + static_cast<size_t>(row) * K;
-    loss -= softmax_row(p, K, y[row]);
-    if (!gradients) continue;
-    p[y[row]] -= 1.0f;  // now dL/do = (p − onehot(y)) / B
-    for (int k = 0; k < K; ++k) p[k] /= streams;
+    loss -= softmax_row(p, K, y[row], per_stream);  // p / B
+    if (gradients) p[y[row]] -= static_cast<float>(per_stream);  // dL/do = (p − onehot(y)) / B
   }
   loss /= B_;
   if (!gradients) return loss;
@@ -434,7 +496,7 @@ double Model::forward_backward(const int32_t* x, const int32_t* y, int T, bool g
 }
 
 void Model::layer_backward(int l, const int32_t* x, int T) {
-  const int m = s_.hidden, Gm = G_ * m, K = s_.vocab, N = T * B_;
+  const int m = s_.hidden, Gm = G_ * m, N = T * B_;
   std::fill(dh_.begin(), dh_.end(), 0.0f);
   std::fill(dc_.begin(), dc_.end(), 0.0f);
   for (int t = T - 1; t >= 0; --t) cell_backward(l, t);
@@ -445,15 +507,8 @@ void Model::layer_backward(int l, const int32_t* x, int T) {
   gemm(true, false, Gm, m, N, d_hidden, Gm, H_.data() + l * state_stride_, m, 0.0f,
        grads_ + Wh.offset, m);
   column_sums(dpre_.data(), N, Gm, grads_ + b.offset);
+  if (l == 0) return scatter_input_gradients(x, N);  // one-hot inputs
   float* gWx = grads_ + Wx.offset;
-  if (l == 0) {  // one-hot inputs: dWx[:, x] += dPre
-    std::fill(gWx, gWx + Wx.length, 0.0f);
-    for (int row = 0; row < N; ++row) {
-      const float* d = dpre_.data() + static_cast<size_t>(row) * Gm;
-      for (int r = 0; r < Gm; ++r) gWx[static_cast<size_t>(r) * K + x[row]] += d[r];
-    }
-    return;
-  }
   const float* input = layer_output(l - 1, dropping_);
   gemm(true, false, Gm, m, N, dpre_.data(), Gm, input, m, 0.0f, gWx, m);
   // The gradient into the layer below: dX = dPre · Wx, back through its mask.

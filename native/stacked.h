@@ -122,6 +122,9 @@ class Model {
  private:
   void forward(const int32_t* x, int T, double dropout, int64_t seed, int64_t update);
   void layer_forward(int l, const int32_t* x, int T);
+  float* transposed_scratch(size_t N);
+  void gather_inputs(const int32_t* x, size_t N, float* A);
+  void scatter_input_gradients(const int32_t* x, size_t N);
   void cell_forward(int l, int t);
   void logits(int T);
   void layer_backward(int l, const int32_t* x, int T);

@@ -145,6 +145,25 @@ describe('native general model (StackedModel) against the float64 reference', fu
     console.log(`      measured worst: loss ${worst.loss.toExponential(1)} relative, gradients ${worst.grads.toExponential(1)} of the largest, states ${worst.states.toExponential(1)}`);
   });
 
+  it('a block of at least G·K rows (layer 0 read and written through a transposed Wx): every cell × {1, 2} layers, loss and gradients', () => {
+    // native/stacked.cc gathers layer 0's inputs from, and scatters their gradients into, a
+    // transposed copy of Wx once a block has N = T·B ≥ G·K rows; smaller blocks use Wx's columns.
+    const T = 9, streams = 13; // N = 117 ≥ 4·K
+    assert.ok(T * streams >= 4 * K, 'the block must be long enough for the transposed path');
+    for (const cell of CELLS) {
+      for (const layers of [1, 2]) {
+        const shape = { cell, vocab: K, hidden: 6, layers };
+        const pair = makePair(addon, shape, streams, T, 40 + layers);
+        const { x, y, xs, ys } = block(3, T, streams);
+        const grads = new Float64Array(pair.grads.length);
+        const expected = stackedLossAndGradients(shape, Float64Array.from(pair.params), grads, referenceState(pair), x, y, { p: 0.3, seed: 9, update: 4 });
+        const loss = pair.native.forwardBackward(xs, ys, true, 0.3, 9, 4);
+        assert.ok(Math.abs(loss - expected) / expected <= 1e-6, `${cell} ${layers}L: loss ${loss} vs ${expected}`);
+        assert.ok(maxDiff(pair.grads, grads) / maxAbs(grads) <= 1e-5, `${cell} ${layers}L: gradients off by ${maxDiff(pair.grads, grads) / maxAbs(grads)} of the largest`);
+      }
+    }
+  });
+
   it('dropout masks depend on the seed words: a different high word of the seed gives a different loss', () => {
     const shape = { cell: 'lstm' as const, vocab: K, hidden: 6, layers: 2 };
     const { xs, ys } = block(0, 5, 3);
