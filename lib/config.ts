@@ -36,6 +36,8 @@ export type OptionRow = RowSpec & {
 const MAX_STEPS = 1e12;
 /** The version that added the options of the general model (issue 10). */
 const V2 = '0.2.0';
+/** The version that added --forget-bias (issue 11). */
+const V3 = '0.3.0';
 
 const SEED_RANGE = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
 
@@ -52,6 +54,7 @@ export const TRAINING_OPTIONS = [
   { key: 'layers', flag: 'layers', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxLayers, default: 1, since: V2, help: 'stacked recurrent layers, each of --hidden units' },
   { key: 'batch', flag: 'batch', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxStreams, default: 1, since: V2, help: 'parallel streams B, each on its own slice of the text' },
   { key: 'dropout', flag: 'dropout', scope: 'model', kind: 'number', min: 0, max: 0.95, default: 0, since: V2, help: "probability of dropping a unit of each layer's output" },
+  { key: 'forgetBias', flag: 'forget-bias', scope: 'model', kind: 'number', min: -100, max: 100, default: 0, since: V3, help: 'initial bias of the lstm forget gates, 1 in char-rnn' },
   { key: 'optimizer', flag: 'optimizer', scope: 'model', kind: 'choice', choices: ['adagrad', 'rmsprop', 'adam'], default: 'adagrad', since: V2, help: 'adagrad, rmsprop or adam' },
   { key: 'rmsDecay', flag: 'rms-decay', scope: 'model', kind: 'number', min: 0, max: 0.9999, default: 0.95, since: V2, help: "rmsprop's decay of the mean squared gradient" },
   { key: 'beta1', flag: 'beta1', scope: 'model', kind: 'number', min: 0, max: 0.9999, default: 0.9, since: V2, help: "adam's decay of the first moment" },

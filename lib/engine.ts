@@ -74,6 +74,7 @@ export function stackedSettings(c: ModelConfig, vocab: number): StackedSettings 
     seqLength: c.seqLength,
     dropout: c.dropout,
     sigma: c.sigma,
+    forgetBias: c.forgetBias,
     seed: c.seed,
     optimizer: { ...OPTIMIZER_DEFAULTS[kind], kind, eta: c.eta, epsilon: c.epsilon, clip: c.clip, decay: c.rmsDecay, beta1: c.beta1, beta2: c.beta2 },
     lrDecay: c.lrDecay,

@@ -9,7 +9,7 @@ export const PRESETS = {
    * char-rnn's defaults (Karpathy, train.lua): LSTM 2 × 128, 50 streams of 50 characters, RMSprop
    * at 2e-3 (decay 0.95), the rate × 0.97 per epoch after epoch 10, 5 % held out, clip 5.
    * char-rnn draws its weights from U(−0.08, 0.08), whose standard deviation is 0.08/√3 ≈ 0.046;
-   * this draws them from N(0, 0.046²).
+   * this draws them from N(0, 0.046²). Its LSTM forget-gate biases start at 1 (since 0.3.0).
    */
   'char-rnn': {
     cell: 'lstm',
@@ -24,6 +24,7 @@ export const PRESETS = {
     lrDecayAfter: 10,
     valFraction: 0.05,
     sigma: 0.046,
+    forgetBias: 1,
     clip: 5,
   },
 } as const satisfies Record<string, Partial<ModelConfig>>;

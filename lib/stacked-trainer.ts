@@ -14,6 +14,8 @@ export interface StackedSettings extends StackedShape {
   /** Probability of dropping a unit of each layer's output (0: none). */
   dropout: number;
   sigma: number;
+  /** The initial bias of the lstm forget gates (default 0; char-rnn sets 1; unused by rnn and gru). */
+  forgetBias?: number;
   seed: number;
   optimizer: OptimizerSettings;
   /** The learning rate is multiplied by lrDecay once per epoch after epoch lrDecayAfter (1: never). */
@@ -23,15 +25,22 @@ export interface StackedSettings extends StackedShape {
 
 /**
  * Initial parameters: the weight matrices (every Wx, Wh and V, in table order) from N(0, σ²),
- * rounded to float32 as the vanilla model's; the biases 0. For rnn, one layer, this draws U, W, V
- * in the vanilla model's order, so both start from the same weights.
+ * rounded to float32 as the vanilla model's; the biases 0, except lstm's forget gates (the second
+ * m of each layer's b, gates i f o g), which start at forgetBias (char-rnn's train.lua sets 1 "to
+ * encourage remembering in the beginning"). For rnn, one layer, this draws U, W, V in the vanilla
+ * model's order, so both start from the same weights.
  */
-export function stackedInitialParams(s: StackedShape, sigma: number, rng: Rng): Float64Array {
+export function stackedInitialParams(s: StackedShape, sigma: number, rng: Rng, forgetBias = 0): Float64Array {
   const { parameters, total } = stackedLayout(s);
   const params = new Float64Array(total);
   for (const p of parameters) {
     if (p.shape.length !== 2) continue; // a bias
     for (let i = p.offset; i < p.offset + p.length; i++) params[i] = Math.fround(sigma * rng.normal());
+  }
+  if (s.cell === 'lstm') {
+    for (const p of parameters) {
+      if (p.name.endsWith('.b')) params.fill(Math.fround(forgetBias), p.offset + s.hidden, p.offset + 2 * s.hidden);
+    }
   }
   return params;
 }
@@ -45,7 +54,7 @@ export class StackedTrainer {
   /** `text`: the training symbols; `rng` draws the initial weights (and is left where they end). */
   constructor(readonly text: Uint8Array | Uint16Array, readonly settings: StackedSettings, backend: BackendName, rng: Rng = Rng.fromSeed(settings.seed)) {
     sliceLength(text.length, settings.streams, settings.seqLength); // refuses a text too short for the streams
-    const initial = stackedInitialParams(settings, settings.sigma, rng);
+    const initial = stackedInitialParams(settings, settings.sigma, rng, settings.forgetBias);
     this.backend = createStackedBackend(backend, settings, settings.streams, settings.seqLength, initial, settings.optimizer.kind === 'adam');
   }
 

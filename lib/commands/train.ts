@@ -172,6 +172,7 @@ function unusedFlags(o: Options, trainer: Trainer): string[] {
   const oneThread = trainer.isVanilla ? 'on the DD2424 model (its kernels run one thread)' : 'on the ts backend (it runs one thread)';
   return [
     ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, trainer.isVanilla || c.backend === 'ts', oneThread),
+    ...unused('forget-bias', o['forget-bias'], c.cell !== 'lstm', `with --cell ${c.cell}`),
     ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
     ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
     ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
