@@ -43,7 +43,7 @@ def load_text(path):
 class CharModel:
     """A recurrent net (torch.nn.RNN/LSTM/GRU) + Linear over B streams of contiguous slices, one update per call."""
 
-    def __init__(self, data, vocab, cell, hidden, layers, streams, seq_length, optimizer):
+    def __init__(self, data, vocab, cell, hidden, layers, streams, seq_length, optimizer, dropout=0.0):
         import torch
 
         self.torch, self.data, self.vocab = torch, data, vocab
@@ -51,7 +51,10 @@ class CharModel:
         self.slice = len(data) // streams
         self.position = 0
         recurrent = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-        self.rnn = recurrent(vocab, hidden, num_layers=layers)  # input (T, B, K): batch_first=False
+        # input (T, B, K): batch_first=False; dropout between layers, and (self.drop) on the top
+        # layer's output, as rnn-native's --dropout
+        self.rnn = recurrent(vocab, hidden, num_layers=layers, dropout=dropout)
+        self.drop = torch.nn.Dropout(dropout)
         self.output = torch.nn.Linear(hidden, vocab)
         self.params = list(self.rnn.parameters()) + list(self.output.parameters())
         self.optimizer = optimizer(self.params)
@@ -68,7 +71,7 @@ class CharModel:
         y = self.data[offsets + 1]
         self.position += T
         out, state = self.rnn(x, self.state)
-        loss = self.loss(self.output(out).reshape(T * B, self.vocab), y.reshape(T * B)) / B
+        loss = self.loss(self.output(self.drop(out)).reshape(T * B, self.vocab), y.reshape(T * B)) / B
         self.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_value_(self.params, 5)

@@ -7,10 +7,13 @@ Same as the preset: LSTM 2 × 128, B = 50 streams of contiguous slices, T = 50, 
 (alpha 0.95, eps 1e-8), the rate × 0.97 per epoch after epoch 10, clip_grad_value_ 5, the last
 ⌊0.05·N⌋ characters held out; the validation loss is rnn-native's: the whole held-out part read
 forward as one stream from zero states, mean −log p in nats per character. The weights start from
-PyTorch's own initialisation, as a PyTorch user's would. `elapsed` is wall time since the start,
-validation passes included (as val.csv's).
+PyTorch's own initialisation, as a PyTorch user's would, except the forget gates' input biases
+(bias_ih, second quarter), which start at FORGET_BIAS as char-rnn's (and the preset's, since 0.3.0):
+1 unless given. DROPOUT (default 0) is rnn-native's --dropout: between the layers (nn.LSTM's
+dropout) and on the top layer's output; validation runs without it. `elapsed` is wall time since
+the start, validation passes included (as val.csv's).
 
-usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/quality_torch.py FILE SECONDS EVAL_EVERY [THREADS]
+usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/quality_torch.py FILE SECONDS EVAL_EVERY [THREADS [DROPOUT [FORGET_BIAS]]]
 prints one JSON object per evaluation: {"step", "epoch", "elapsed", "valLoss"}
 """
 import json
@@ -30,16 +33,18 @@ def validation_loss(model, held_out):
     """Nats per character of the held-out symbols, one stream from zero states, no gradients."""
     torch = model.torch
     total, state = 0.0, None
+    model.rnn.eval()  # no dropout
     with torch.no_grad():
         for start in range(0, len(held_out) - 1, WINDOW):
             end = min(start + WINDOW, len(held_out) - 1)
             x = torch.nn.functional.one_hot(held_out[start:end], model.vocab).float().unsqueeze(1)  # (T, 1, K)
             out, state = model.rnn(x, state)
             total += model.loss(model.output(out).reshape(end - start, model.vocab), held_out[start + 1 : end + 1]).item()
+    model.rnn.train()
     return total / (len(held_out) - 1)
 
 
-def main(path, seconds, eval_every, threads=1):
+def main(path, seconds, eval_every, threads=1, dropout=0.0, forget_bias=1.0):
     import torch
 
     torch.set_num_threads(threads)
@@ -48,7 +53,10 @@ def main(path, seconds, eval_every, threads=1):
     held = math.floor(VAL_FRACTION * len(data))
     train, held_out = data[: len(data) - held], data[len(data) - held :]
     rmsprop = lambda params: torch.optim.RMSprop(params, lr=LR, alpha=0.95, eps=1e-8)
-    model = CharModel(train, vocab, "lstm", HIDDEN, LAYERS, STREAMS, SEQ_LENGTH, rmsprop)
+    model = CharModel(train, vocab, "lstm", HIDDEN, LAYERS, STREAMS, SEQ_LENGTH, rmsprop, dropout)
+    with torch.no_grad():
+        for layer in range(LAYERS):
+            getattr(model.rnn, f"bias_ih_l{layer}")[HIDDEN : 2 * HIDDEN] = forget_bias  # gates i f g o
     started, step, epoch = time.perf_counter(), 0, 1
     while time.perf_counter() - started < seconds:
         if model.slice - model.position < SEQ_LENGTH + 1:  # the update starts a new epoch
@@ -63,4 +71,5 @@ def main(path, seconds, eval_every, threads=1):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+    args = sys.argv[1:]
+    main(args[0], float(args[1]), int(args[2]), *(f(a) for f, a in zip((int, float, float), args[3:])))
