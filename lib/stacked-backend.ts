@@ -29,8 +29,9 @@ export interface StackedBackend {
   /** Loss of a block of x, y ([t][stream] row-major, steps × streams symbols); fills grads, moves h and c on. */
   lossAndGradients(x: Int32Array, y: Int32Array, dropout?: Dropout): number;
   /**
-   * OpenBLAS threads of the native backend's multiplies (the float64 reference runs one). The same
-   * run, bit for bit, needs the same threads: a multiply split otherwise rounds otherwise.
+   * Threads of the native backend's blocks, its streams split among them (the float64 reference
+   * runs one). The same run, bit for bit, needs the same threads: gradients summed in other
+   * groups round otherwise.
    */
   setThreads(threads: number): void;
   /** One optimizer step from grads; `step` counts updates from 1. */

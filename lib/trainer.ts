@@ -194,7 +194,7 @@ export class Trainer {
   }
 
   /**
-   * OpenBLAS threads of the native general model's multiplies (default 1; the DD2424 model and the
+   * Threads of the native general model, its streams split among them (default 1; the DD2424 model and the
    * ts backend always run one). A run is reproduced bit for bit with the same threads.
    */
   setThreads(threads: number): void {

@@ -454,12 +454,8 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
     grads_ = Napi::Persistent(grads.As<Napi::Object>());
     h_ = Napi::Persistent(h.As<Napi::Object>());
     c_ = Napi::Persistent(c.As<Napi::Object>());
-    model_ = guarded(env, [&] { return std::make_unique<stacked::Model>(s, B, T); });
-    // The scratch is outside V8's heap: without telling V8, it would see no reason to collect a
-    // dropped model, and each one would hold its scratch (up to 1 GiB) for ever.
-    external_bytes_ = static_cast<int64_t>(scratch * sizeof(float));
-    int64_t total;
-    napi_adjust_external_memory(env, external_bytes_, &total);
+    model_ = guarded(env, [&] { return std::make_unique<stacked::SplitModel>(s, B, T, 1); });
+    report_scratch(env, scratch);
   }
 
   ~StackedModel() override {
@@ -469,6 +465,16 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
 
  private:
   int threads_ = 1;
+
+  // The scratch is outside V8's heap: without telling V8, it would see no reason to collect a
+  // dropped model, and each one would hold its scratch (up to 1 GiB) for ever.
+  void report_scratch(Napi::Env env, size_t floats) {
+    const int64_t bytes = static_cast<int64_t>(floats * sizeof(float));
+    int64_t total;
+    napi_adjust_external_memory(env, bytes - external_bytes_, &total);
+    external_bytes_ = bytes;
+  }
+
   struct Bound {
     float* params;
     float* grads;
@@ -517,19 +523,36 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
                            "), got " + std::to_string(nx));
     check_apart_from_written(env, b, x, nx * sizeof(int32_t), "x", false);
     check_apart_from_written(env, b, y, ny * sizeof(int32_t), "y", false);
-    // OpenBLAS's threads are global: this model's count for its multiplies, then back to the one
-    // thread everything else (the DD2424 kernels) runs on.
-    if (threads_ != 1) openblas_set_num_threads(threads_);
+    // With fewer streams than threads (one), the threads go to OpenBLAS, whose count is global:
+    // this model's for its multiplies, then back to the one thread everything else runs on.
+    const bool blas_threads = threads_ > 1 && model_->parts() == 1;
+    if (blas_threads) openblas_set_num_threads(threads_);
     const double loss = model_->forward_backward(x, y, static_cast<int>(nx / B), gradients,
                                                  dropout, seed, update);
-    if (threads_ != 1) openblas_set_num_threads(1);
+    if (blas_threads) openblas_set_num_threads(1);
     return Napi::Number::New(env, loss);
   }
 
-  // setThreads(n): the OpenBLAS threads of forwardBackward's multiplies (1 to kMaxThreads).
+  // setThreads(n), 1 to kMaxThreads: forwardBackward's streams split into min(n, streams) groups,
+  // one thread each (stacked::SplitModel); a model of one stream gives OpenBLAS the n threads.
   Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-    threads_ = int_in_range(info.Env(), info[0], "threads", 1, kMaxThreads);
-    return info.Env().Undefined();
+    Napi::Env env = info.Env();
+    const int threads = int_in_range(env, info[0], "threads", 1, kMaxThreads);
+    const int parts = std::min(threads, model_->streams());
+    if (parts != model_->parts()) {
+      const stacked::Shape s = model_->shape();
+      const int B = model_->streams(), T = model_->seq_length();
+      const size_t scratch = stacked::SplitModel::scratch_floats(s, B, T, parts);
+      if (scratch > kMaxWorkspaceFloats)
+        throw_range(env, std::to_string(threads) + " threads need " + std::to_string(scratch) +
+                             " scratch floats (a model's gradients per thread); at most " +
+                             std::to_string(kMaxWorkspaceFloats));
+      // Made before the old one goes: a failed allocation leaves the model as it was.
+      model_ = guarded(env, [&] { return std::make_unique<stacked::SplitModel>(s, B, T, parts); });
+      report_scratch(env, scratch);
+    }
+    threads_ = threads;
+    return env.Undefined();
   }
 
   // optimize(settings, second, first, step): undefined
@@ -585,7 +608,7 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
     size_t n = 0;
     const int32_t* x = symbols_in_place(env, info[0], "symbols", model_->shape().vocab, &n);
     check_apart_from_written(env, b, x, n * sizeof(int32_t), "symbols", false);
-    model_->advance(x, n);
+    model_->single().advance(x, n);
     return env.Undefined();
   }
 
@@ -607,11 +630,11 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
     check_apart_from_written(env, b, out.data, out.length * sizeof(int32_t), "out", true);
     check_apart(env, rng, 4 * sizeof(uint32_t), out.data, out.length * sizeof(int32_t),
                 "rng and out");
-    model_->sample(first, temperature, rng, static_cast<int32_t*>(out.data), out.length);
+    model_->single().sample(first, temperature, rng, static_cast<int32_t*>(out.data), out.length);
     return env.Undefined();
   }
 
-  std::unique_ptr<stacked::Model> model_;
+  std::unique_ptr<stacked::SplitModel> model_;
   Napi::ObjectReference params_, grads_, h_, c_;
   size_t parameters_ = 0, state_length_ = 0;
   int64_t external_bytes_ = 0;  // reported to V8 (napi_adjust_external_memory) while the model lives

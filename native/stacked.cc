@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
+#include <tuple>
 
 namespace stacked {
 
@@ -185,8 +187,8 @@ double softmax_row(float* o, int K, int32_t target, double scale) {
   return shifted_target - std::log(sum);
 }
 
-RNN_VECTOR_CLONES void add_into(int n, float* __restrict out, const float* __restrict row) {
-  for (int k = 0; k < n; ++k) out[k] += row[k];
+RNN_VECTOR_CLONES void add_into(size_t n, float* __restrict out, const float* __restrict row) {
+  for (size_t k = 0; k < n; ++k) out[k] += row[k];
 }
 
 RNN_VECTOR_CLONES void sum_of(int n, float* __restrict out, const float* __restrict a,
@@ -283,8 +285,14 @@ void optimize(const OptimizerSettings& o, size_t n, float* params, const float* 
   }
 }
 
-Model::Model(const Shape& s, int streams, int seq_length)
-    : s_(s), G_(gates(s.cell)), B_(streams), T_max_(seq_length), layout_(layout(s)) {
+Model::Model(const Shape& s, int streams, int seq_length, int first_stream, int block_streams)
+    : s_(s),
+      G_(gates(s.cell)),
+      B_(streams),
+      T_max_(seq_length),
+      first_stream_(first_stream),
+      block_streams_(block_streams > 0 ? block_streams : streams),
+      layout_(layout(s)) {
   const size_t B = streams, T = seq_length, N = T * B, m = s.hidden, L = s.layers,
                G = G_, K = s.vocab;
   const bool lstm = s.cell == Cell::Lstm, gru = s.cell == Cell::Gru;
@@ -349,7 +357,8 @@ void Model::forward(const int32_t* x, int T, double dropout, int64_t seed, int64
       // k / 2^24 < p  ⇔  k < ⌈p·2^24⌉ for an integer k (p·2^24 is exact in double).
       const uint32_t threshold = static_cast<uint32_t>(std::ceil(dropout * 16777216.0));
       for (size_t row = 0; row < N; ++row) {
-        const uint32_t t = static_cast<uint32_t>(row / B_), b = static_cast<uint32_t>(row % B_);
+        const uint32_t t = static_cast<uint32_t>(row / B_),
+                       b = static_cast<uint32_t>(first_stream_ + row % B_);
         mask_row(static_cast<int>(m), dropout_row_hash(seed, update, static_cast<uint32_t>(l), t, b),
                  threshold, scale, H + Bm + row * m, mask_.data() + l * unit_stride_ + row * m,
                  dropped_.data() + l * unit_stride_ + row * m);
@@ -467,13 +476,13 @@ double Model::forward_backward(const int32_t* x, const int32_t* y, int T, bool g
   forward(x, T, dropout, seed, update);
   logits(T);
   double loss = 0;
-  const double per_stream = 1.0 / B_;
+  const double per_stream = 1.0 / block_streams_;
   for (int row = 0; row < N; ++row) {
     float* p = P_.data() + static_cast<size_t>(row) * K;
     loss -= softmax_row(p, K, y[row], per_stream);  // p / B
     if (gradients) p[y[row]] -= static_cast<float>(per_stream);  // dL/do = (p − onehot(y)) / B
   }
-  loss /= B_;
+  loss /= block_streams_;
   if (!gradients) return loss;
 
   // Output layer: dV = Pᵀ · top, dc = Σ rows, d(top) = P · V, back through top's mask.
@@ -569,6 +578,99 @@ void Model::sample(int32_t first, double temperature, uint32_t rng[4], int32_t* 
     x = rnn::draw(P_.data(), K, temperature, rng, weights_.data());
     out[i] = x;
   }
+}
+
+namespace {
+
+// Part p of `parts` near-equal contiguous groups of B streams: its first stream and its count.
+std::pair<int, int> part_streams(int B, int parts, int p) {
+  const int base = B / parts, extra = B % parts;
+  return {p * base + std::min(p, extra), base + (p < extra ? 1 : 0)};
+}
+
+// A part's rows [first, first + count) of each of `blocks` blocks of `rows` rows of `width`
+// values (states [l][b][j], symbols [t][b]): gathered from the whole, or scattered back to it.
+template <typename V>
+void gather_rows(const V* whole, V* part, int blocks, int rows, int first, int count, size_t width) {
+  for (int k = 0; k < blocks; ++k)
+    std::memcpy(part + static_cast<size_t>(k) * count * width,
+                whole + (static_cast<size_t>(k) * rows + first) * width, sizeof(V) * count * width);
+}
+
+template <typename V>
+void scatter_rows(const V* part, V* whole, int blocks, int rows, int first, int count, size_t width) {
+  for (int k = 0; k < blocks; ++k)
+    std::memcpy(whole + (static_cast<size_t>(k) * rows + first) * width,
+                part + static_cast<size_t>(k) * count * width, sizeof(V) * count * width);
+}
+
+}  // namespace
+
+size_t SplitModel::scratch_floats(const Shape& s, size_t B, size_t T, size_t parts) {
+  size_t total = 0;
+  for (size_t p = 0; p < parts; ++p) {
+    const size_t count = static_cast<size_t>(part_streams(static_cast<int>(B), static_cast<int>(parts), static_cast<int>(p)).second);
+    total += stacked::scratch_floats(s, count, T);
+    if (parts > 1) total += 2 * static_cast<size_t>(s.layers) * count * s.hidden + 2 * T * count;
+    if (p > 0) total += parameter_count(s);
+  }
+  return total;
+}
+
+SplitModel::SplitModel(const Shape& s, int streams, int seq_length, int parts) : s_(s), B_(streams) {
+  parts_.resize(static_cast<size_t>(parts));
+  for (int p = 0; p < parts; ++p) {
+    Part& part = parts_[static_cast<size_t>(p)];
+    std::tie(part.first, part.count) = part_streams(streams, parts, p);
+    part.model = std::make_unique<Model>(s, part.count, seq_length, part.first, streams);
+    if (parts == 1) break;  // the caller's buffers
+    const size_t state = static_cast<size_t>(s.layers) * part.count * s.hidden;
+    if (p > 0) part.grads.assign(parameter_count(s), 0.0f);  // the first part's are the caller's
+    part.h.assign(state, 0.0f);
+    part.c.assign(state, 0.0f);
+    part.x.assign(static_cast<size_t>(seq_length) * part.count, 0);
+    part.y.assign(part.x.size(), 0);
+  }
+}
+
+void SplitModel::bind(float* params, float* grads, float* h, float* c) {
+  params_ = params, grads_ = grads, h_ = h, c_ = c;
+  if (parts_.size() == 1) parts_.front().model->bind(params, grads, h, c);
+}
+
+// One part's block: its streams' symbols and states gathered, the block run, the states scattered
+// back. The first part of one is the whole block on the caller's buffers.
+void SplitModel::run_part(Part& part, const int32_t* x, const int32_t* y, int T, bool gradients,
+                          double dropout, int64_t seed, int64_t update) {
+  const int L = s_.layers, m = s_.hidden;
+  if (parts_.size() == 1) {  // bound to the caller's buffers
+    part.loss = part.model->forward_backward(x, y, T, gradients, dropout, seed, update);
+    return;
+  }
+  gather_rows(h_, part.h.data(), L, B_, part.first, part.count, m);
+  gather_rows(c_, part.c.data(), L, B_, part.first, part.count, m);
+  gather_rows(x, part.x.data(), T, B_, part.first, part.count, 1);
+  gather_rows(y, part.y.data(), T, B_, part.first, part.count, 1);
+  part.model->bind(params_, part.grads.empty() ? grads_ : part.grads.data(), part.h.data(), part.c.data());
+  part.loss = part.model->forward_backward(part.x.data(), part.y.data(), T, gradients, dropout, seed, update);
+  scatter_rows(part.h.data(), h_, L, B_, part.first, part.count, m);
+  scatter_rows(part.c.data(), c_, L, B_, part.first, part.count, m);
+}
+
+double SplitModel::forward_backward(const int32_t* x, const int32_t* y, int T, bool gradients,
+                                    double dropout, int64_t seed, int64_t update) {
+  std::vector<std::thread> helpers;
+  for (size_t p = 1; p < parts_.size(); ++p)
+    helpers.emplace_back([&, p] { run_part(parts_[p], x, y, T, gradients, dropout, seed, update); });
+  run_part(parts_[0], x, y, T, gradients, dropout, seed, update);
+  for (std::thread& helper : helpers) helper.join();
+  double loss = 0;
+  for (const Part& part : parts_) loss += part.loss;
+  if (gradients) {
+    const size_t n = parameter_count(s_);
+    for (size_t p = 1; p < parts_.size(); ++p) add_into(n, grads_, parts_[p].grads.data());
+  }
+  return loss;
 }
 
 std::vector<Matmul> matmul_plan(const Shape& s, int B, int T) {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,10 @@ MatmulTiming time_matmul_plan(const std::vector<Matmul>& plan, int reps);
 // this model's). h and c are [l][b][j]. Scratch is sized once, at construction.
 class Model {
  public:
-  Model(const Shape& s, int streams, int seq_length);
+  // A model may be one part of a bigger block (SplitModel): its streams are the block's
+  // first_stream .. first_stream + streams − 1 (for the dropout masks), and its loss and gradients
+  // are means over the block's block_streams streams (0: its own).
+  Model(const Shape& s, int streams, int seq_length, int first_stream = 0, int block_streams = 0);
 
   void bind(float* params, float* grads, float* h, float* c) {
     params_ = params;
@@ -134,7 +138,7 @@ class Model {
             const float* B, int ldb, float beta, float* C, int ldc);
 
   Shape s_;
-  int G_, B_, T_max_;
+  int G_, B_, T_max_, first_stream_, block_streams_;
   float* params_ = nullptr;
   float* grads_ = nullptr;
   float* h_ = nullptr;
@@ -147,6 +151,51 @@ class Model {
   std::vector<double> weights_;  // sample: K draw weights
   bool dropping_ = false;        // the current block has dropout masks (set by forward)
   std::vector<Matmul>* matmul_log_ = nullptr;
+};
+
+// A block's forward_backward with its B streams split into `parts` contiguous groups (sizes
+// differing by at most one), each a Model on its own thread, whose losses and gradients are summed
+// in group order: the same numbers for the same parts, whatever the scheduling. Each multiply runs
+// on one OpenBLAS thread. The first part works on the caller's grads; the others on their own
+// copies of grads, states and symbols.
+class SplitModel {
+ public:
+  SplitModel(const Shape& s, int streams, int seq_length, int parts);
+
+  void bind(float* params, float* grads, float* h, float* c);
+
+  // As Model::forward_backward, for all B streams.
+  double forward_backward(const int32_t* x, const int32_t* y, int T, bool gradients,
+                          double dropout, int64_t seed, int64_t update);
+
+  int parts() const { return static_cast<int>(parts_.size()); }
+  const Shape& shape() const { return s_; }
+  int streams() const { return B_; }
+  int seq_length() const { return parts_.front().model->seq_length(); }
+  // The model of one part, bound to the caller's buffers (advance and sample): parts must be 1.
+  Model& single() { return *parts_.front().model; }
+
+  // Floats the parts allocate: their scratch, and beyond the first their grads and states.
+  static size_t scratch_floats(const Shape& s, size_t B, size_t T, size_t parts);
+
+ private:
+  struct Part {
+    int first = 0, count = 0;
+    std::unique_ptr<Model> model;
+    std::vector<float> grads, h, c;  // grads: empty for the first part (the caller's)
+    std::vector<int32_t> x, y;       // states and symbols: all empty for one part
+    double loss = 0;
+  };
+  void run_part(Part& part, const int32_t* x, const int32_t* y, int T, bool gradients,
+                double dropout, int64_t seed, int64_t update);
+
+  Shape s_;
+  int B_;
+  float* params_ = nullptr;
+  float* grads_ = nullptr;
+  float* h_ = nullptr;
+  float* c_ = nullptr;
+  std::vector<Part> parts_;
 };
 
 }  // namespace stacked

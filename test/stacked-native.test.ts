@@ -340,6 +340,50 @@ describe('native general model (StackedModel) against the float64 reference', fu
     assert.throws(() => makePair(addon, shape, 1, 2, 1).native.setThreads('2' as unknown as number), TypeError);
   });
 
+  it('setThreads(n) splits the streams into min(n, B) groups, a thread each: every cell × {1, 2} layers × dropout {0, 0.3} matches the reference (loss, gradients, states), deterministically', () => {
+    const T = 6;
+    for (const cell of CELLS) {
+      for (const layers of [1, 2]) {
+        for (const dropout of [0, 0.3]) {
+          for (const [streams, threads] of [[5, 2], [5, 3], [4, 16], [7, 4]]) {
+            const shape = { cell, vocab: K, hidden: 6, layers };
+            const where = `${cell} ${layers}L p=${dropout} B=${streams} threads=${threads}`;
+            const run = () => {
+              const pair = makePair(addon, shape, streams, T, 60 + layers);
+              pair.native.setThreads(threads);
+              const { x, y, xs, ys } = block(2, T, streams);
+              const grads = new Float64Array(pair.grads.length);
+              const state = referenceState(pair);
+              const expected = stackedLossAndGradients(shape, Float64Array.from(pair.params), grads, state, x, y, { p: dropout, seed: 77, update: 5 });
+              const loss = pair.native.forwardBackward(xs, ys, true, dropout, 77, 5);
+              assert.ok(Math.abs(loss - expected) / expected <= 1e-6, `${where}: loss ${loss} vs ${expected}`);
+              assert.ok(maxDiff(pair.grads, grads) / maxAbs(grads) <= 1e-5, `${where}: gradients off by ${maxDiff(pair.grads, grads) / maxAbs(grads)} of the largest`);
+              const states = Math.max(maxDiff(pair.h, flatState(state, 'h')), cell === 'lstm' ? maxDiff(pair.c, flatState(state, 'c')) : 0);
+              assert.ok(states <= 1e-6, `${where}: states off by ${states}`);
+              return { loss, grads: Float32Array.from(pair.grads), h: Float32Array.from(pair.h), c: Float32Array.from(pair.c) };
+            };
+            assert.deepStrictEqual(run(), run(), `${where}: not deterministic`);
+          }
+        }
+      }
+    }
+  });
+
+  it('setThreads back and forth keeps the model working: threads 3, then 1, then 2 give the one-thread numbers to float32 rounding', () => {
+    const shape = { cell: 'gru' as const, vocab: K, hidden: 8, layers: 2 };
+    const { xs, ys } = block(1, 5, 6);
+    const lossWith = (threads: number[]) => {
+      const pair = makePair(addon, shape, 6, 5, 9);
+      for (const n of threads) pair.native.setThreads(n);
+      return pair.native.forwardBackward(xs, ys, false, 0, 1, 1);
+    };
+    const one = lossWith([1]);
+    for (const sequence of [[3], [3, 1], [3, 1, 2], [16, 6]]) {
+      const loss = lossWith(sequence);
+      assert.ok(Math.abs(loss - one) <= 1e-6 * one, `setThreads ${sequence}: ${loss} vs ${one}`);
+    }
+  });
+
   it('advance and sampling: the same states and the same symbols as the reference at temperatures 1, 0.5 and 0', () => {
     for (const cell of CELLS) {
       for (const layers of [1, 2]) {
