@@ -384,7 +384,10 @@ export function comparisonTable(c: Comparison, columns = 80): string {
   const width = Math.max(1, columns - 1);
   const all = tableColumns(c);
   const fits = (lines: string[]) => lines.every((line) => Array.from(line).length <= width);
-  const tables = SQUEEZES.map((squeeze) => renderTable(all, squeeze, c.sort));
+  // Last: only the run, the sort column and options, dropped from the right until the table fits.
+  const least: Squeeze = { short: true, runWidth: 8, optionWidth: 5, drop: Object.keys(METRICS) };
+  const fewerOptions = c.options.map((_, i): Squeeze => ({ ...least, drop: [...Object.keys(METRICS), ...c.options.slice(c.options.length - 1 - i)] }));
+  const tables = [...SQUEEZES, least, ...fewerOptions].map((squeeze) => renderTable(all, squeeze, c.sort));
   const table = (tables.find(fits) ?? tables[tables.length - 1]).map((line) => fitLine([line], columns));
   const note = fitLine(
     [`sorted by ${sortWords(c.sort)}; losses in nats per character`, `sorted by ${c.sort}; nats per character`, `sorted by ${c.sort}`],
