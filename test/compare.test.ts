@@ -126,7 +126,7 @@ describe('compare', function () {
   });
 
   it('reads a sweep directory: its runs with their varied options, unfinished and not started runs shown so', () => {
-    const result = run(['compare', at('sweep'), at('stopped'), '--json']);
+    const result = run(['compare', at('sweep'), at('stopped'), '--json', '--out', freshOut()]);
     assert.strictEqual(result.status, 0, result.stderr);
     const c = JSON.parse(result.stdout);
     assert.deepStrictEqual(c.options.slice(0, 2), ['eta', 'hidden']);
@@ -243,12 +243,19 @@ describe('compare', function () {
     mkdirSync(at('empty'));
     mkdirSync(at('bad-sweep'));
     writeFileSync(at('bad-sweep', 'sweep.json'), JSON.stringify({ version: 2, runs: [] }));
+    mkdirSync(at('no-runs'));
+    writeFileSync(at('no-runs', 'sweep.json'), JSON.stringify({ version: 1, runs: [] }));
+    cpSync(at('base'), at('damaged'), { recursive: true });
+    writeFileSync(at('damaged', 'loss.csv'), readFileSync(at('base', 'loss.csv'), 'utf8') + '310,1,x\n');
     const cases: [string[], RegExp][] = [
       [[], /compare needs sweep directories or run directories/],
       [[at('missing')], /missing: no such directory$/],
       [[at('a-file')], /a-file: is not a directory \(give sweep directories or run directories\)$/],
       [[at('base'), at('empty')], /empty: is neither a sweep directory \(no sweep\.json\) nor a run directory \(no config\.json\)$/],
       [[at('bad-sweep')], /sweep\.json: version 2, this rnn-native reads version 1; not a sweep plan of rnn-native sweep$/],
+      [[at('no-runs')], /no-runs: no runs to compare \(sweep\.json lists none\)$/],
+      [[at('base'), at('damaged')], /damaged\/loss\.csv: line 32: expected five numbers/],
+      [[at('base'), '--out', at('a-file')], /--out .*a-file: exists and is not a directory$/],
       [[at('base'), at('h16'), '--sort', 'eta'], /--sort must be one of val, smooth, final, steps, speed, hidden \(a metric or a differing option\), got "eta"$/],
     ];
     for (const [args, message] of cases) {
