@@ -94,7 +94,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 const isScalar = (value: unknown): value is OptionValue => value === null || ['string', 'number', 'boolean'].includes(typeof value);
 
 /** sweep.json's runs (version 1, written by `rnn-native sweep`), each directory resolved against the sweep's. */
-export function readSweep(sweepDir: string): RunEntry[] {
+function readSweep(sweepDir: string): RunEntry[] {
   const file = path.join(sweepDir, 'sweep.json');
   const text = readUserFile(file).toString('utf8');
   let plan: unknown;
