@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The rnn-native command line. Bad input prints one line and exits 2; see README for the rest.
+import { compareCommand } from './commands/compare';
 import { gradcheckCommand } from './commands/gradcheck';
 import { plotCommand } from './commands/plot';
 import { reportCommand } from './commands/report';
@@ -16,6 +17,7 @@ commands:
   gradcheck   compare analytic gradients with finite differences and the native addon
   plot        plot a run's loss: loss.svg and loss.png
   report      write a run's report: report.md and report.html
+  compare     compare runs and sweeps: a table, compare.md, compare.html and a loss plot
 
 Run "rnn-native <command> --help" for a command's options.`;
 
@@ -32,6 +34,8 @@ async function run(argv: string[]): Promise<number> {
       return plotCommand(rest);
     case 'report':
       return reportCommand(rest);
+    case 'compare':
+      return compareCommand(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -42,7 +46,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(require('../package.json').version);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot and report (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot, report and compare (see --help)`);
   }
 }
 

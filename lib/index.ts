@@ -13,6 +13,7 @@ export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './layout';
 export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot, PlotOptions, ValidationCurve } from './plot';
 export { writeReport, ReportOptions, WrittenReport } from './report';
 export { lossChart } from './chart';
+export { compareRuns, comparisonTable, comparisonJson, writeComparison, Comparison, ComparedRun, WrittenComparison } from './compare';
 
 import { Corpus } from './corpus';
 import { demoText, DEMO_SOURCE } from './demo';

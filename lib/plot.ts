@@ -74,16 +74,16 @@ export function readValidationCurve(runDir: string): ValidationCurve | undefined
 // ---------------------------------------------------------------------------------------------
 // The SVG
 
-const WIDTH = 800;
-const HEIGHT = 450;
-const MARGIN = { left: 78, right: 24, top: 62, bottom: 56 };
-const FONT = "DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif";
+export const WIDTH = 800;
+export const HEIGHT = 450;
+export const MARGIN = { left: 78, right: 24, top: 62, bottom: 56 };
+export const FONT = "DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif";
 export const SMOOTH_COLOR = '#1f5fa8';
 const LOSS_COLOR = '#e08a2c';
 export const VAL_COLOR = '#2a8c3e';
 const EPOCH_COLOR = '#9a9a9a';
 
-interface Scale {
+export interface Scale {
   (value: number): number;
   ticks: number[];
   /** The values at the two ends, after widening. */
@@ -98,7 +98,7 @@ function niceStep(lo: number, hi: number, tickCount: number): number {
 }
 
 /** A linear scale over [lo, hi] widened to round tick values, mapped onto [from, to] pixels. */
-function niceScale(lo: number, hi: number, from: number, to: number, tickCount: number): Scale {
+export function niceScale(lo: number, hi: number, from: number, to: number, tickCount: number): Scale {
   if (hi - lo < 1e-9 * Math.max(1, Math.abs(hi))) [lo, hi] = [lo - 1, hi + 1];
   const step = niceStep(lo, hi, tickCount);
   const start = Math.floor(lo / step) * step;
@@ -129,10 +129,10 @@ function stepLabel(value: number): string {
   return String(value);
 }
 
-const px = (value: number) => value.toFixed(1);
+export const px = (value: number) => value.toFixed(1);
 
 /** At most ~2 points per pixel column: long runs keep the curve's shape, not every row. */
-function thin<T>(items: T[], limit: number): T[] {
+export function thin<T>(items: T[], limit: number): T[] {
   if (items.length <= limit) return items;
   const stride = items.length / limit;
   const kept: T[] = [];
@@ -141,7 +141,7 @@ function thin<T>(items: T[], limit: number): T[] {
   return kept;
 }
 
-function polyline(points: [number, number][]): string {
+export function polyline(points: [number, number][]): string {
   return points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x)},${px(y)}`).join(' ');
 }
 
@@ -280,15 +280,15 @@ function perCharacterAxis(y: Scale, seqLength: number, p: Box): string {
   ].join('\n');
 }
 
-type Box = { x0: number; x1: number; y0: number; y1: number };
+export type Box = { x0: number; x1: number; y0: number; y1: number };
 
-function grid(x: Scale, y: Scale, p: Box): string {
+export function grid(x: Scale, y: Scale, p: Box): string {
   const vertical = x.ticks.map((t) => `<line x1="${px(x(t))}" y1="${p.y0}" x2="${px(x(t))}" y2="${p.y1}"/>`);
   const horizontal = y.ticks.map((t) => `<line x1="${p.x0}" y1="${px(y(t))}" x2="${p.x1}" y2="${px(y(t))}"/>`);
   return `<g class="grid" stroke="#ececec" stroke-width="1">${[...vertical, ...horizontal].join('')}</g>`;
 }
 
-function axes(x: Scale, y: Scale, p: Box): string {
+export function axes(x: Scale, y: Scale, p: Box, yLabel = 'loss (nats per sequence)'): string {
   const xTicks = x.ticks.map(
     (t) => `<line x1="${px(x(t))}" y1="${p.y0}" x2="${px(x(t))}" y2="${p.y0 + 5}"/><text x="${px(x(t))}" y="${p.y0 + 19}" text-anchor="middle" stroke="none">${stepLabel(t)}</text>`
   );
@@ -302,7 +302,7 @@ function axes(x: Scale, y: Scale, p: Box): string {
     ...xTicks,
     ...yTicks,
     `<text x="${(p.x0 + p.x1) / 2}" y="${HEIGHT - 12}" text-anchor="middle" stroke="none" font-size="13">update step</text>`,
-    `<text x="20" y="${middleY}" transform="rotate(-90 20 ${middleY})" text-anchor="middle" stroke="none" font-size="13">loss (nats per sequence)</text>`,
+    `<text x="20" y="${middleY}" transform="rotate(-90 20 ${middleY})" text-anchor="middle" stroke="none" font-size="13">${yLabel}</text>`,
     '</g>',
   ].join('\n');
 }

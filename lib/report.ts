@@ -469,7 +469,8 @@ figure { margin: 1em 0; }
 figure svg { max-width: 100%; height: auto; display: block; }
 `;
 
-export function renderHtml(blocks: Block[], title: string): string {
+/** The HTML page of `blocks`; `generator` (a meta tag) names the command that wrote it, so that it can recognise its own file. */
+export function renderHtml(blocks: Block[], title: string, generator?: string): string {
   const body = blocks.map((block) => {
     switch (block.kind) {
       case 'heading':
@@ -495,6 +496,7 @@ export function renderHtml(blocks: Block[], title: string): string {
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
+    ...(generator ? [`<meta name="generator" content="${escapeMarkup(generator)}">`] : []),
     // Self-contained: the page may load nothing, and runs no script.
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
