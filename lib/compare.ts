@@ -3,6 +3,7 @@
 // compare.md / compare.html rendered as the report's are (lib/report.ts). Runs are read as they are:
 // a run that has not started or not finished is shown so, not refused. Everything is read before
 // anything is written, and no file the user had is overwritten but compare's own earlier output.
+import CRC32 from 'crc-32';
 import { existsSync, statSync } from 'fs';
 import path from 'path';
 import { comparePlotSvg, COMPARE_SVG_MARK } from './compare-plot';
@@ -513,19 +514,7 @@ function withPngText(png: Buffer, keyword: string, text: string): Buffer {
   chunk.writeUInt32BE(data.length, 0);
   chunk.write('tEXt', 4, 'latin1');
   data.copy(chunk, 8);
-  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
+  chunk.writeUInt32BE(CRC32.buf(chunk.subarray(4, 8 + data.length)) >>> 0, 8 + data.length);
   return Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)]);
 }
 
-// PNG's CRC-32 written here: zlib.crc32 needs Node 20.15, and package.json allows 18.14.
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
