@@ -23,12 +23,15 @@ start_timeout=${RNN_SLURM_START_TIMEOUT:-60}
 usage() { echo "usage: $0 start|stop|status" >&2; exit 2; }
 case "$command" in start|stop|status) ;; *) usage ;; esac
 
-if [ "$(id -u)" -ne 0 ]; then
+if [ "$(id -u)" -ne 0 ] && [ "$command" != status ]; then
   if ! command -v sudo >/dev/null 2>&1; then
     echo "slurm-local: the daemons run as root: run this as root (sudo is not installed)" >&2
     exit 1
   fi
-  exec sudo env RNN_SLURM_DIR="$dir" RNN_SLURM_PORT="$port" \
+  # Without a terminal to ask for a password on (tests, CI), sudo must not wait for one.
+  sudo_options=()
+  [ -t 0 ] || sudo_options=(-n)
+  exec sudo "${sudo_options[@]}" env RNN_SLURM_DIR="$dir" RNN_SLURM_PORT="$port" \
     RNN_SLURM_START_TIMEOUT="$start_timeout" bash "$0" "$@"
 fi
 export SLURM_CONF=$conf
@@ -109,6 +112,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
 SchedulerType=sched/builtin
+# The scheduler also wakes every 2 s (default 60), to start a requeued job once its wait is over.
+SchedulerParameters=sched_interval=2
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 JobRequeue=1
