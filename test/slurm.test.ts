@@ -4,35 +4,17 @@ import assert from 'assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import {
-  cancelJob, daemonLogTails, LocalCluster, missingSlurmCommand, requeueTask, startCluster, submit,
-  waitForRunning, waitForTasks,
-} from './slurm';
-
-/** Skips the suite loudly when Slurm is not installed, else starts the cluster (stopped in after()). */
-export function useLocalSlurm(suite: Mocha.Suite): void {
-  let cluster: LocalCluster | undefined;
-  suite.beforeAll(function () {
-    const missing = missingSlurmCommand();
-    if (missing) {
-      console.warn(`SKIPPED: ${this.test?.parent?.fullTitle()}: Slurm (${missing}) not installed (apt-get install slurm-wlm munge)`);
-      this.skip();
-    }
-    this.timeout(150_000);
-    cluster = startCluster();
-  });
-  suite.afterAll(function () {
-    this.timeout(60_000);
-    cluster?.stop();
-  });
-}
+import { cancelJob, requeueTask, submit, useLocalSlurm, waitForRunning, waitForTasks, waitUntil } from './slurm';
 
 describe('Slurm: a job array on the local single-node cluster', function () {
   this.timeout(60_000);
   useLocalSlurm(this);
   let dir: string;
   let jobId: string | undefined;
-  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'rnn-slurm-'))));
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'rnn-slurm-'));
+    jobId = undefined;
+  });
   afterEach(() => {
     if (jobId) cancelJob(jobId);
     rmSync(dir, { recursive: true, force: true });
@@ -58,10 +40,7 @@ describe('Slurm: a job array on the local single-node cluster', function () {
     const taskLog = (task: number) => path.join(dir, `task-${task}.log`);
 
     await waitForRunning(jobId, 1, 20_000);
-    for (let waited = 0; !existsSync(taskLog(1)); waited += 100) {
-      assert.ok(waited < 10_000, `task 1 runs but wrote no log\n${daemonLogTails()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(() => existsSync(taskLog(1)), 'task 1 runs: its log', 10_000);
     requeueTask(jobId, 1);
     const tasks = await waitForTasks(jobId, 3, 45_000);
 

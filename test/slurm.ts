@@ -76,6 +76,24 @@ export function startCluster(): LocalCluster {
   };
 }
 
+/** Skips the suite loudly when Slurm is not installed, else starts the cluster (stopped in after()). */
+export function useLocalSlurm(suite: Mocha.Suite): void {
+  let cluster: LocalCluster | undefined;
+  suite.beforeAll(function () {
+    const missing = missingSlurmCommand();
+    if (missing) {
+      console.warn(`SKIPPED: ${this.test?.parent?.fullTitle()}: Slurm (${missing}) not installed (apt-get install slurm-wlm munge)`);
+      this.skip();
+    }
+    this.timeout(150_000);
+    cluster = startCluster();
+  });
+  suite.afterAll(function () {
+    this.timeout(60_000);
+    cluster?.stop();
+  });
+}
+
 /** Submits a batch script (a job array or not); its job id. */
 export function submit(scriptPath: string, sbatchArgs: string[] = []): string {
   // --parsable prints "jobid" or "jobid;cluster".
@@ -139,6 +157,15 @@ async function pollTasks(jobId: string, what: string, done: (tasks: ArrayTask[])
     tasks = arrayTasks(jobId);
   }
   return tasks;
+}
+
+/** Polls until condition() holds; after timeoutMs, an Error saying what was waited for, with the daemon logs. */
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs / 1000} s\n${daemonLogTails()}`);
+    await sleep(100);
+  }
 }
 
 /** Waits until all `count` tasks of the array have finished (COMPLETED or failed); their states. */
