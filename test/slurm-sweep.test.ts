@@ -11,8 +11,11 @@ import { generatedText } from './helpers';
 import { cancelJob, requeueTask, submit, useLocalSlurm, waitForRunning, waitForTasks, waitUntil } from './slurm';
 
 const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
-const STEPS = 3000;
-const LOG_EVERY = 10;
+// Long enough (about 2 s here, most of it after the first checkpoint) for the requeue to land while
+// the run trains also on a faster machine; the training itself is tiny (--hidden 8).
+const STEPS = 60_000;
+const LOG_EVERY = 100;
+const CHECKPOINT_EVERY = 1000;
 
 function cli(args: string[]) {
   return spawnSync('nice', ['-n', '19', process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -50,7 +53,7 @@ describe('Slurm: sweep --emit slurm as a job array on the local cluster', functi
     const sweepDir = path.join(dir, 'sweep');
     const planned = cli([
       'sweep', '--grid', 'eta=0.05,0.1,0.2', '--data', data, '--hidden', '8', '--steps', String(STEPS),
-      '--log-every', String(LOG_EVERY), '--checkpoint-every', '50', '--sample-every', '0',
+      '--log-every', String(LOG_EVERY), '--checkpoint-every', String(CHECKPOINT_EVERY), '--sample-every', '0',
       '--out', sweepDir, '--emit', 'slurm', '--slurm-time', '5', '--slurm-mem', '500M', '--slurm-cpus', '1',
     ]);
     assert.strictEqual(planned.status, 0, planned.stderr);
@@ -67,7 +70,8 @@ describe('Slurm: sweep --emit slurm as a job array on the local cluster', functi
 
     const slurmOutput = (task: number) => {
       const file = path.join(sweepDir, `slurm-${jobId}_${task}.out`);
-      return existsSync(file) ? readFileSync(file, 'utf8') : '(no output file)';
+      const text = existsSync(file) ? readFileSync(file, 'utf8') : '(no output file)';
+      return `--- tail of ${file}\n${text.trimEnd().split('\n').slice(-15).join('\n')}`;
     };
     for (const task of tasks) {
       assert.strictEqual(task.state, 'COMPLETED', `task ${task.task}: ${task.state}, exit ${task.exitCode}\n${slurmOutput(task.task)}`);
@@ -75,7 +79,10 @@ describe('Slurm: sweep --emit slurm as a job array on the local cluster', functi
     assert.deepStrictEqual(tasks.map((t) => t.restarts), [0, 1, 0]);
     // The requeue stopped run 1 before its end: it was resumed (config.json records each resume).
     const config = JSON.parse(readFileSync(path.join(runDir(1), 'config.json'), 'utf8'));
-    assert.ok(Array.isArray(config.resumed) && config.resumed.length === 1, `run 1 resumed: ${JSON.stringify(config.resumed)}`);
+    assert.ok(
+      Array.isArray(config.resumed) && config.resumed.length === 1,
+      `run 1 should have been resumed once, resumed: ${JSON.stringify(config.resumed)} (did it end before the requeue?)\n${slurmOutput(1)}`,
+    );
 
     const everyLoggedStep = Array.from({ length: STEPS / LOG_EVERY }, (_, i) => (i + 1) * LOG_EVERY);
     for (const index of [0, 1, 2]) {
