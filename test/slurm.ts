@@ -24,10 +24,14 @@ export function missingSlurmCommand(): string | undefined {
 /** The last lines of the daemons' logs, for failure messages. */
 export function daemonLogTails(lines = 15): string {
   const logs = ['slurmctld.log', 'slurmd.log'].map((name) => path.join(SLURM_DIR, 'log', name));
-  return logs
-    .filter((log) => existsSync(log))
-    .map((log) => `--- tail of ${log}\n${readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
-    .join('\n');
+  const tail = (log: string) => {
+    try {
+      return readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch (error) {
+      return `(unreadable: ${(error as Error).message})`; // the daemons' logs are root's
+    }
+  };
+  return logs.filter((log) => existsSync(log)).map((log) => `--- tail of ${log}\n${tail(log)}`).join('\n');
 }
 
 /** Runs a Slurm command; its stdout, or an Error naming the command with its stderr and the daemon logs. */
