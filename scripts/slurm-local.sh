@@ -156,8 +156,8 @@ start() {
     echo "slurm-local: already running"
   else
     stop_daemons
-    # A fresh cluster: no jobs or node state from an earlier one.
-    rm -rf "$dir/state" "$dir/spool"
+    # A fresh cluster: no jobs, node state or logs of an earlier one.
+    rm -rf "$dir/state" "$dir/spool" "$dir/log"
     mkdir -p "$dir/state" "$dir/spool" "$dir/log"
     chmod 755 "$dir"
     start_munge
@@ -167,6 +167,8 @@ start() {
     slurmd -f "$conf" -N "$node" || fail "slurmd did not start"
     wait_for_pidfile slurmd
     wait_until_up
+    # The daemons make their logs root's only; the tests of another user show their tails.
+    chmod 644 "$dir"/log/*.log
     echo "slurm-local: node $node up ($(nproc) CPUs)"
   fi
   echo "export SLURM_CONF=$conf"
