@@ -14,6 +14,8 @@
 set -euo pipefail
 
 command=${1:-}
+# The daemons are in /usr/sbin, which is not on a Debian user's PATH.
+export PATH=$PATH:/usr/sbin:/sbin
 dir=${RNN_SLURM_DIR:-/var/tmp/rnn-native-slurm}
 port=${RNN_SLURM_PORT:-6917}
 conf=$dir/slurm.conf

@@ -16,9 +16,11 @@ export function slurmEnv(): NodeJS.ProcessEnv {
 
 const NEEDED = ['sbatch', 'squeue', 'scontrol', 'sinfo', 'slurmctld', 'slurmd', 'munged'];
 
-/** The first Slurm or munge command not on PATH, or undefined when all are installed. */
+/** The first Slurm or munge command not installed, or undefined when all are. */
 export function missingSlurmCommand(): string | undefined {
-  return NEEDED.find((name) => spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0);
+  // The daemons are in /usr/sbin, which is not on a Debian user's PATH.
+  const env = { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
+  return NEEDED.find((name) => spawnSync('sh', ['-c', `command -v ${name}`], { env }).status !== 0);
 }
 
 /** The last lines of the daemons' logs, for failure messages. */
