@@ -78,10 +78,13 @@ describe('Slurm: sweep --emit slurm as a job array on the local cluster', functi
     }
     assert.deepStrictEqual(tasks.map((t) => t.restarts), [0, 1, 0]);
     // The requeue stopped run 1 before its end: it was resumed (config.json records each resume).
-    const config = JSON.parse(readFileSync(path.join(runDir(1), 'config.json'), 'utf8'));
+    // The others ran once, from start to end.
+    const resumes = (index: number) => JSON.parse(readFileSync(path.join(runDir(index), 'config.json'), 'utf8')).resumed;
+    assert.strictEqual(resumes(0), undefined);
+    assert.strictEqual(resumes(2), undefined);
     assert.ok(
-      Array.isArray(config.resumed) && config.resumed.length === 1,
-      `run 1 should have been resumed once, resumed: ${JSON.stringify(config.resumed)} (did it end before the requeue?)\n${slurmOutput(1)}`,
+      Array.isArray(resumes(1)) && resumes(1).length === 1,
+      `run 1 should have been resumed once, resumed: ${JSON.stringify(resumes(1))} (did it end before the requeue?)\n${slurmOutput(1)}`,
     );
 
     const everyLoggedStep = Array.from({ length: STEPS / LOG_EVERY }, (_, i) => (i + 1) * LOG_EVERY);
