@@ -3,7 +3,7 @@
 #include "fastmath.h"
 #include "rnn.h"
 
-#include <cblas.h>
+#include "blas.h"
 
 #include <algorithm>
 #include <chrono>
@@ -289,9 +289,8 @@ namespace {
 
 // The only call into BLAS of this file (the model's multiplies and their timing alike).
 void sgemm(const Matmul& g, const float* A, const float* B, float* C) {
-  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans,
-              g.trans_b ? CblasTrans : CblasNoTrans, g.M, g.N, g.K, 1.0f, A, g.lda, B, g.ldb,
-              g.beta, C, g.ldc);
+  blas::sgemm(blas::Transpose(g.trans_a), blas::Transpose(g.trans_b), g.M, g.N, g.K, 1.0f, A,
+              g.lda, B, g.ldb, g.beta, C, g.ldc);
 }
 
 }  // namespace
