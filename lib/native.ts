@@ -158,3 +158,12 @@ function loadAddonFile(override: string): NativeLoad {
   }
   return { addon: module.exports as NativeAddon };
 }
+
+/** A backend built from the C++ engine: the addon, or the same engine compiled to WebAssembly (lib/wasm.ts). */
+export type CompiledBackend = 'native' | 'wasm';
+
+/** The engine of a compiled backend behind the one NativeAddon interface. Never throws. */
+export function loadCompiled(name: CompiledBackend): NativeLoad {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return name === 'wasm' ? (require('./wasm') as typeof import('./wasm')).loadWasm() : loadNative();
+}

@@ -153,6 +153,11 @@ function checkApart(a: ArrayBufferView | undefined, b: ArrayBufferView | undefin
   if (a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) rangeError(`${what} must not overlap`);
 }
 
+/** A copy (the addon copies the vanilla model's symbols before the kernel writes anything). */
+function copied(a: Int32Array): Int32Array {
+  return a.length === 0 ? new Int32Array(0) : a.slice();
+}
+
 /** The symbols, each in [0, K). */
 function symbolsArg(v: unknown, name: string, K: number): Int32Array {
   const x = typedArray<Int32Array>(v, ['Int32Array'], 'an Int32Array', name);
@@ -175,7 +180,8 @@ class Heap {
     const pointer = this.m.malloc(Math.max(bytes, 1));
     if (pointer === 0) throw new Error('rnn-native: out of memory');
     this.blocks.push(pointer);
-    if (from) new Uint8Array(this.m.memory.buffer, pointer, from.byteLength).set(new Uint8Array(from.buffer, from.byteOffset, from.byteLength));
+    // A detached or out-of-bounds view has length 0, and set/from would throw on it.
+    if (from && from.byteLength > 0) new Uint8Array(this.m.memory.buffer, pointer, from.byteLength).set(new Uint8Array(from.buffer, from.byteOffset, from.byteLength));
     return pointer;
   }
 
@@ -186,7 +192,7 @@ class Heap {
 
   /** Copies the module's memory at `pointer` back into `to`. */
   read(pointer: number, to: Typed): void {
-    to.set(new (to.constructor as new (b: ArrayBuffer, o: number, n: number) => Typed)(this.m.memory.buffer, pointer, to.length));
+    if (to.length > 0) to.set(new (to.constructor as new (b: ArrayBuffer, o: number, n: number) => Typed)(this.m.memory.buffer, pointer, to.length));
   }
 
   freeAll(): void {
@@ -234,12 +240,9 @@ interface ModelValues {
 function readModel(m: Exports, v: unknown): ModelValues {
   const o = objectArg(v, 'model');
   const { hidden, vocab, params, state, grads, accum } = { hidden: o.hidden, vocab: o.vocab, params: o.params, state: o.state, grads: o.grads, accum: o.accum };
-  const values = {
-    hidden: intInRange(hidden, 'model.hidden', 1, limits.maxHidden),
-    vocab: intInRange(vocab, 'model.vocab', 1, limits.maxVocabulary),
-    total: 0,
-    params, state, grads, accum,
-  };
+  // vocab is checked before hidden, as in the addon (GCC evaluates make_dims's arguments right to left).
+  const K = intInRange(vocab, 'model.vocab', 1, limits.maxVocabulary);
+  const values = { hidden: intInRange(hidden, 'model.hidden', 1, limits.maxHidden), vocab: K, total: 0, params, state, grads, accum };
   values.total = m.rnn_parameter_count(values.hidden, values.vocab);
   if (values.total > limits.maxParameters) rangeError(`model has ${values.total} parameters; at most ${limits.maxParameters}`);
   return values;
@@ -291,8 +294,8 @@ function vanilla(m: Exports) {
     lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number {
       const values = readModel(m, model);
       const r = resolveModel(values, true, false);
-      const x = Int32Array.from(symbolsArg(inputs, 'inputs', values.vocab));
-      const y = Int32Array.from(symbolsArg(targets, 'targets', values.vocab));
+      const x = copied(symbolsArg(inputs, 'inputs', values.vocab));
+      const y = copied(symbolsArg(targets, 'targets', values.vocab));
       const T = x.length;
       if (T === 0 || T > limits.maxSeqLength) rangeError(`inputs must hold 1 to ${limits.maxSeqLength} symbols`);
       if (y.length !== T) rangeError('targets must have the same length as inputs');
@@ -334,7 +337,7 @@ function vanilla(m: Exports) {
     advance(model: NativeModel, inputs: Int32Array): void {
       const values = readModel(m, model);
       const r = resolveModel(values, false, false);
-      const x = Int32Array.from(symbolsArg(inputs, 'inputs', values.vocab));
+      const x = copied(symbolsArg(inputs, 'inputs', values.vocab));
       withHeap(m, (heap) => {
         const state = heap.copy(r.state);
         m.rnn_advance(values.hidden, values.vocab, heap.copy(r.params), state, heap.copy(x), x.length);
@@ -360,8 +363,8 @@ function vanilla(m: Exports) {
     },
 
     parameterLayout(hidden: number, vocab: number) {
+      const k = intInRange(vocab, 'vocab', 1, limits.maxVocabulary);  // first, as in the addon (readModel)
       const h = intInRange(hidden, 'hidden', 1, limits.maxHidden);
-      const k = intInRange(vocab, 'vocab', 1, limits.maxVocabulary);
       return JSON.parse(takeString(m, m.rnn_parameter_layout(h, k)));
     },
   };
