@@ -398,9 +398,8 @@ function checkedScratch(m: Exports, s: Shape, B: number, T: number): void {
   }
 }
 
-/** What a live StackedModel holds: the engine's model in the module and the spec's arrays. */
+/** What a StackedModel holds: its checked spec and the spec's arrays. */
 interface Inner {
-  pointer: number;
   shape: Shape;
   streams: number;
   seqLength: number;
@@ -417,9 +416,6 @@ interface Bound {
 }
 
 function stackedClass(m: Exports) {
-  // The engine's model is freed when its StackedModel is collected (the addon's destructor).
-  const models = new FinalizationRegistry<number>((pointer) => m.stacked_delete(pointer));
-
   /** Refuses an array the kernel reads while writing b's grads, h or c (or params, when written). */
   const checkApartFromWritten = (b: Bound, a: ArrayBufferView, name: string, paramsWritten: boolean) => {
     checkApart(a, b.grads, `${name} and spec.grads`);
@@ -440,7 +436,7 @@ function stackedClass(m: Exports) {
       const T = intInRange(seq, 'spec.seqLength', 1, limits.maxSeqLength);
       checkedScratch(m, shape, B, T);
       const parameters = m.stacked_parameter_count(shape.cell, shape.vocab, shape.hidden, shape.layers);
-      const inner: Inner = { pointer: 0, shape, streams: B, seqLength: T, parameters, stateLength: shape.layers * B * shape.hidden, arrays };
+      const inner: Inner = { shape, streams: B, seqLength: T, parameters, stateLength: shape.layers * B * shape.hidden, arrays };
       const b = StackedModel.bindOf(inner);
       checkApart(b.params, b.grads, 'spec.params and spec.grads');
       checkApart(b.params, b.h, 'spec.params and spec.h');
@@ -448,9 +444,7 @@ function stackedClass(m: Exports) {
       checkApart(b.grads, b.h, 'spec.grads and spec.h');
       checkApart(b.grads, b.c, 'spec.grads and spec.c');
       checkApart(b.h, b.c, 'spec.h and spec.c');
-      inner.pointer = withHeap(m, () => m.stacked_new(shape.cell, shape.vocab, shape.hidden, shape.layers, B, T));
       this.#inner = inner;
-      models.register(this, inner.pointer);
     }
 
     /** The kept arrays, checked again (one may have been detached or resized since). */
@@ -460,13 +454,21 @@ function stackedClass(m: Exports) {
     }
 
     /**
-     * Runs an engine call on copies of the bound arrays (at: params, grads, h, c in the module)
-     * and copies back h, c, and grads when `gradients`; the call copies in its own arguments.
+     * Runs an engine call on a model made for it (model: its pointer) and on copies of the bound
+     * arrays (at: params, grads, h, c in the module), then copies back h, c, and grads when
+     * `gradients`; the call copies in its own arguments. The engine's model (its scratch) lives
+     * for one call only: the module's memory is outside V8's heap, so a model kept alive until
+     * its StackedModel is collected would hold its scratch for as long as V8 sees no reason to
+     * collect (the addon tells V8 of its scratch; nothing can for the module's). Making one costs
+     * a fill of its scratch, about 1 % of an update.
      */
-    private static run<T>(b: Bound, gradients: boolean, call: (heap: Heap, at: number[]) => T): T {
+    private static run<T>(inner: Inner, b: Bound, gradients: boolean, call: (heap: Heap, model: number, at: number[]) => T): T {
       return withHeap(m, (heap) => {
         const at = [b.params, b.grads, b.h, b.c].map((a) => heap.copy(a));
-        const result = call(heap, at);
+        const { cell, vocab, hidden, layers } = inner.shape;
+        const model = m.stacked_new(cell, vocab, hidden, layers, inner.streams, inner.seqLength);
+        const result = call(heap, model, at);
+        m.stacked_delete(model);
         if (gradients) heap.read(at[1], b.grads);
         heap.read(at[2], b.h);
         heap.read(at[3], b.c);
@@ -493,8 +495,8 @@ function stackedClass(m: Exports) {
       }
       checkApartFromWritten(b, x, 'x', false);
       checkApartFromWritten(b, y, 'y', false);
-      return StackedModel.run(b, gradients, (heap, [params, grads, h, c]) =>
-        m.stacked_forward_backward(inner.pointer, params, grads, h, c, heap.copy(x), heap.copy(y), n / B, gradients ? 1 : 0, dropout, seed, update)
+      return StackedModel.run(inner, b, gradients, (heap, model, [params, grads, h, c]) =>
+        m.stacked_forward_backward(model, params, grads, h, c, heap.copy(x), heap.copy(y), n / B, gradients ? 1 : 0, dropout, seed, update)
       );
     }
 
@@ -544,7 +546,7 @@ function stackedClass(m: Exports) {
       const b = StackedModel.bindOf(inner);
       const x = symbolsArg(symbols, 'symbols', inner.shape.vocab);
       checkApartFromWritten(b, x, 'symbols', false);
-      StackedModel.run(b, false, (heap, [params, grads, h, c]) => m.stacked_advance(inner.pointer, params, grads, h, c, heap.copy(x), x.length));
+      StackedModel.run(inner, b, false, (heap, model, [params, grads, h, c]) => m.stacked_advance(model, params, grads, h, c, heap.copy(x), x.length));
     }
 
     sample(firstArg: number, temperatureValue: number, rngArg: Uint32Array, outArg: Int32Array): void {
@@ -559,9 +561,9 @@ function stackedClass(m: Exports) {
       checkApartFromWritten(b, rng, 'rng', true);
       checkApartFromWritten(b, out, 'out', true);
       checkApart(rng, out, 'rng and out');
-      StackedModel.run(b, false, (heap, [params, grads, h, c]) => {
+      StackedModel.run(inner, b, false, (heap, model, [params, grads, h, c]) => {
         const [rngAt, outAt] = [heap.copy(rng), heap.alloc(out.byteLength)];
-        m.stacked_sample(inner.pointer, params, grads, h, c, first, temperature, rngAt, outAt, out.length);
+        m.stacked_sample(model, params, grads, h, c, first, temperature, rngAt, outAt, out.length);
         heap.read(rngAt, rng);
         heap.read(outAt, out);
       });
