@@ -113,26 +113,67 @@ void scale(int M, int N, float beta, float* C, int ldc) {
   }
 }
 
-// Dot product of n floats, four vector lanes wide.
-float dot(const float* a, const float* b, int n) {
-  v4 acc0 = splat(0), acc1 = splat(0);
-  int j = 0;
-  for (; j + 8 <= n; j += 8) {
-    acc0 += load(a + j) * load(b + j);
-    acc1 += load(a + j + 4) * load(b + j + 4);
+inline float sum_lanes(v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+
+// y[i] += alpha · (row i of A) · x for rows [0, M), four rows at a time (one load of x for four).
+void gemv_rows(int M, int N, float alpha, const float* A, int lda, const float* x, float* y) {
+  int i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const float* a0 = A + static_cast<size_t>(i) * lda;
+    const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    v4 s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0);
+    int j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const v4 xj = load(x + j);
+      s0 += load(a0 + j) * xj;
+      s1 += load(a1 + j) * xj;
+      s2 += load(a2 + j) * xj;
+      s3 += load(a3 + j) * xj;
+    }
+    float t0 = sum_lanes(s0), t1 = sum_lanes(s1), t2 = sum_lanes(s2), t3 = sum_lanes(s3);
+    for (; j < N; ++j) {
+      t0 += a0[j] * x[j];
+      t1 += a1[j] * x[j];
+      t2 += a2[j] * x[j];
+      t3 += a3[j] * x[j];
+    }
+    y[i] += alpha * t0;
+    y[i + 1] += alpha * t1;
+    y[i + 2] += alpha * t2;
+    y[i + 3] += alpha * t3;
   }
-  const v4 acc = acc0 + acc1;
-  float sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  for (; j < n; ++j) sum += a[j] * b[j];
-  return sum;
+  for (; i < M; ++i) {
+    const float* a = A + static_cast<size_t>(i) * lda;
+    v4 s0 = splat(0);
+    int j = 0;
+    for (; j + 4 <= N; j += 4) s0 += load(a + j) * load(x + j);
+    float t = sum_lanes(s0);
+    for (; j < N; ++j) t += a[j] * x[j];
+    y[i] += alpha * t;
+  }
 }
 
-// y[0..n) += s·x[0..n)
-void axpy(int n, float s, const float* x, float* y) {
-  const v4 sv = splat(s);
-  int j = 0;
-  for (; j + 4 <= n; j += 4) store(y + j, load(y + j) + sv * load(x + j));
-  for (; j < n; ++j) y[j] += s * x[j];
+// y[0..N) += alpha · Σ_i x[i] · (row i of A), four rows at a time (one load and store of y for four).
+void gemv_columns(int M, int N, float alpha, const float* A, int lda, const float* x, float* y) {
+  int i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const float* a0 = A + static_cast<size_t>(i) * lda;
+    const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    const float c0 = alpha * x[i], c1 = alpha * x[i + 1], c2 = alpha * x[i + 2], c3 = alpha * x[i + 3];
+    const v4 v0 = splat(c0), v1 = splat(c1), v2 = splat(c2), v3 = splat(c3);
+    int j = 0;
+    for (; j + 4 <= N; j += 4)
+      store(y + j, load(y + j) + ((v0 * load(a0 + j) + v1 * load(a1 + j)) + (v2 * load(a2 + j) + v3 * load(a3 + j))));
+    for (; j < N; ++j) y[j] += (c0 * a0[j] + c1 * a1[j]) + (c2 * a2[j] + c3 * a3[j]);
+  }
+  for (; i < M; ++i) {
+    const float* a = A + static_cast<size_t>(i) * lda;
+    const float c = alpha * x[i];
+    const v4 v = splat(c);
+    int j = 0;
+    for (; j + 4 <= N; j += 4) store(y + j, load(y + j) + v * load(a + j));
+    for (; j < N; ++j) y[j] += c * a[j];
+  }
 }
 
 }  // namespace
@@ -171,11 +212,10 @@ void sgemv(Transpose trans, int M, int N, float alpha, const float* A, int lda, 
   const int n_out = trans ? N : M;
   scale(1, n_out, beta, y, n_out);
   if (alpha == 0.0f) return;
-  if (!trans) {
-    for (int i = 0; i < M; ++i) y[i] += alpha * dot(A + static_cast<size_t>(i) * lda, x, N);
-  } else {
-    for (int i = 0; i < M; ++i) axpy(N, alpha * x[i], A + static_cast<size_t>(i) * lda, y);
-  }
+  if (trans)
+    gemv_columns(M, N, alpha, A, lda, x, y);
+  else
+    gemv_rows(M, N, alpha, A, lda, x, y);
 }
 
 }  // namespace blas
