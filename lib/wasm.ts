@@ -10,7 +10,7 @@
 // (parameter counts, scratch floats, layout tables) are the engine's own, asked from the module.
 // One thread: the module is single-threaded, so StackedModel.setThreads checks its argument
 // (1 to 16, as the addon) and otherwise does nothing; results never depend on it.
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
 import { types } from 'util';
 import limits from './model-limits.json';
@@ -609,6 +609,8 @@ export function loadWasm(): NativeLoad {
   if (process.env.RNN_WASM_DISABLE === '1') return (loaded = { error: 'disabled by RNN_WASM_DISABLE=1' });
   const file = process.env.RNN_WASM_FILE ? path.resolve(process.env.RNN_WASM_FILE) : WASM_FILE;
   if (!existsSync(file)) return (loaded = { error: `${file} is missing (npm run build:wasm builds it)` });
+  // Reading would wait for ever on a FIFO: only a regular file (or a link to one) is read.
+  if (!statSync(file).isFile()) return (loaded = { error: `${file} is not a regular file` });
   try {
     const instance = new wasmApi.Instance(new wasmApi.Module(readFileSync(file)), {});
     const m = instance.exports as unknown as Exports;

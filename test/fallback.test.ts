@@ -3,7 +3,7 @@
 // build/ folder (and without wasm/), so the addon (and the module) are truly absent.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from 'fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib';
@@ -108,5 +108,36 @@ describe('fallback to the WebAssembly backend when the addon is absent', functio
     const result = spawnSync(process.execPath, [path.join(bare, 'dist', 'cli.js'), 'train', '--backend', 'wasm', '--steps', '2', '--out', path.join(bare, 'run')], { encoding: 'utf8' });
     assert.strictEqual(result.status, 2);
     assert.match(result.stderr, /^rnn-native: the wasm backend cannot load: .*rnn_native\.wasm is missing \(npm run build:wasm builds it\)\n$/);
+  });
+});
+
+describe('RNN_WASM_FILE', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rnn-wasm-file-'));
+  const cli = path.join(root, 'dist', 'cli.js');
+  const train = (file: string) =>
+    spawnSync(process.execPath, [cli, 'train', '--backend', 'wasm', '--steps', '2', '--quiet', '--out', path.join(dir, 'run')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, RNN_NATIVE_BACKEND: '', RNN_WASM_FILE: file },
+    });
+
+  it('loads another build of the module', () => {
+    const copy = path.join(dir, 'copy.wasm');
+    cpSync(path.join(root, 'wasm', 'rnn_native.wasm'), copy);
+    const result = train(copy);
+    assert.strictEqual(result.status, 0, result.stderr);
+  });
+
+  it('refuses a file that is no module, and a FIFO (reading would wait for ever), with one line', () => {
+    const text = path.join(dir, 'text.wasm');
+    writeFileSync(text, 'just text\n');
+    const fifo = path.join(dir, 'fifo.wasm');
+    spawnSync('mkfifo', [fifo]);
+    for (const [file, reason] of [[text, /does not load \(.+\)/], [fifo, /is not a regular file/]] as const) {
+      const result = train(file);
+      assert.strictEqual(result.status, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`^rnn-native: the wasm backend cannot load: ${file}`));
+      assert.match(result.stderr, reason);
+    }
   });
 });
