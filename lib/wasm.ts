@@ -190,9 +190,9 @@ class Heap {
     return this.alloc(a.byteLength, a);
   }
 
-  /** Copies the module's memory at `pointer` back into `to`. */
+  /** Copies the module's memory at `pointer` back into `to` (as bytes: no subclass code runs). */
   read(pointer: number, to: Typed): void {
-    if (to.length > 0) to.set(new (to.constructor as new (b: ArrayBuffer, o: number, n: number) => Typed)(this.m.memory.buffer, pointer, to.length));
+    if (to.byteLength > 0) new Uint8Array(to.buffer, to.byteOffset, to.byteLength).set(new Uint8Array(this.m.memory.buffer, pointer, to.byteLength));
   }
 
   freeAll(): void {
