@@ -460,7 +460,7 @@ function stackedClass(m: Exports) {
      * for one call only: the module's memory is outside V8's heap, so a model kept alive until
      * its StackedModel is collected would hold its scratch for as long as V8 sees no reason to
      * collect (the addon tells V8 of its scratch; nothing can for the module's). Making one costs
-     * a fill of its scratch, about 1 % of an update.
+     * an allocation and a fill of its scratch: about 3 % of an lstm 2×128 update (B = 50, T = 50).
      */
     private static run<T>(inner: Inner, b: Bound, gradients: boolean, call: (heap: Heap, model: number, at: number[]) => T): T {
       return withHeap(m, (heap) => {

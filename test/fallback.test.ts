@@ -141,3 +141,27 @@ describe('RNN_WASM_FILE', () => {
     }
   });
 });
+
+describe('the packed package without the addon', function () {
+  this.timeout(120_000);
+
+  it('holds the .wasm, and trains on it (no build/, the addon disabled)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rnn-packed-'));
+    // --ignore-scripts: pack what pretest and setup built (npm pack alone would rebuild both).
+    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+    assert.strictEqual(pack.status, 0, pack.stderr);
+    const [{ filename, files }] = JSON.parse(pack.stdout);
+    assert.ok(files.some((f: { path: string }) => f.path === 'wasm/rnn_native.wasm'), 'wasm/rnn_native.wasm is in the package');
+    assert.strictEqual(spawnSync('tar', ['-xzf', path.join(dir, filename), '-C', dir]).status, 0);
+    const unpacked = path.join(dir, 'package');
+    symlinkSync(path.join(root, 'node_modules'), path.join(unpacked, 'node_modules'), 'dir');
+    const out = path.join(dir, 'run');
+    const result = spawnSync(process.execPath, [path.join(unpacked, 'dist', 'cli.js'), 'train', '--steps', '20', '--hidden', '8', '--quiet', '--out', out], {
+      encoding: 'utf8',
+      env: { ...process.env, RNN_NATIVE_BACKEND: '', RNN_NATIVE_DISABLE: '1' },
+    });
+    assert.strictEqual(result.status, 0, result.stderr);
+    assert.match(result.stderr, /using the WebAssembly backend/);
+    assert.strictEqual(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')).backend, 'wasm');
+  });
+});
