@@ -177,6 +177,8 @@ class Heap {
 
   /** Allocates room for `bytes` (at least 1), copying `from` in when given. */
   alloc(bytes: number, from?: ArrayBufferView): number {
+    // The module's addresses are 32 bits: a larger size would wrap around to a small block.
+    if (bytes >= 2 ** 32) throw new Error('rnn-native: out of memory');
     const pointer = this.m.malloc(Math.max(bytes, 1));
     if (pointer === 0) throw new Error('rnn-native: out of memory');
     this.blocks.push(pointer);
