@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'fs';
 import path from 'path';
 import type { OptimizerSettings } from './optimizers';
 import type { CellKind } from './stacked-reference';
+import { loadWasm } from './wasm';
 
 /** The model buffers the addon works on in place (zero-copy). */
 export interface NativeModel {
@@ -164,6 +165,5 @@ export type CompiledBackend = 'native' | 'wasm';
 
 /** The engine of a compiled backend behind the one NativeAddon interface. Never throws. */
 export function loadCompiled(name: CompiledBackend): NativeLoad {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return name === 'wasm' ? (require('./wasm') as typeof import('./wasm')).loadWasm() : loadNative();
+  return name === 'wasm' ? loadWasm() : loadNative();
 }
