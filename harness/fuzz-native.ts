@@ -15,13 +15,14 @@
 // code; the worker records the iteration it is in before each call, and the parent reports the
 // seed and iteration. Each iteration draws from its own generator (seed, iteration), so one
 // iteration replays alone with RNN_FUZZ_ONLY. RNN_NATIVE_ADDON (lib/native.ts) selects another
-// build of the addon, e.g. the sanitized one.
+// build of the addon, e.g. the sanitized one. RNN_FUZZ_BACKEND=wasm fuzzes the WebAssembly
+// backend's entry points (lib/wasm.ts) instead of the addon's.
 import { spawnSync } from 'child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { makeLayout } from '../lib/layout';
-import { loadNative, NativeAddon, StackedNativeModel, StackedNativeSpec } from '../lib/native';
+import { CompiledBackend, loadCompiled, NativeAddon, StackedNativeModel, StackedNativeSpec } from '../lib/native';
 import { Rng } from '../lib/random';
 import { CellKind, stackedLayout, StackedShape } from '../lib/stacked-reference';
 
@@ -773,6 +774,27 @@ function checkLayout(result: unknown, shape: StackedShape): void {
 }
 
 /**
+ * The same calls through two engines, one fresh call each: the iterations (with both outcomes)
+ * where they differ. The WebAssembly backend checks its arguments in TypeScript and must refuse
+ * exactly what the addon refuses, with the same error class.
+ */
+export function differingOutcomes(a: NativeAddon, b: NativeAddon, seed: number, calls: number): string[] {
+  const outcome = (addon: NativeAddon, i: number) => {
+    try {
+      return runCall(addon, makeCall(seed, i));
+    } catch (error) {
+      return `failure: ${(error as Error).message}`;
+    }
+  };
+  const differing: string[] = [];
+  for (let i = 0; i < calls; i++) {
+    const [x, y] = [outcome(a, i), outcome(b, i)];
+    if (x !== y) differing.push(`iteration ${i}: ${x} vs ${y}: ${describe(makeCall(seed, i)).slice(0, 300)}`);
+  }
+  return differing;
+}
+
+/**
  * Valid calls on a fresh model: loss, gradients, state, train losses and walk, advance,
  * sample at temperatures 1 and 0, all as bytes, compared before and after the fuzz.
  */
@@ -868,8 +890,9 @@ const YIELD_EVERY = 256;
 
 /** The fuzz loop, in this process. Writes the current iteration to `cursorFd` before each call. */
 export async function work(seed: number, calls: number, cursorFd?: number, only?: number): Promise<WorkerReport> {
-  const loaded = loadNative();
-  if (!loaded.addon) throw new Error(`the native addon must load: ${loaded.error}`);
+  const backend = fuzzedBackend();
+  const loaded = loadCompiled(backend);
+  if (!loaded.addon) throw new Error(`the ${backend} backend must load: ${loaded.error}`);
   const addon = loaded.addon;
   const started = process.hrtime.bigint();
   const before = referenceBytes(addon);
@@ -916,6 +939,13 @@ export async function work(seed: number, calls: number, cursorFd?: number, only?
   }
   // And on a fresh addon instance's results? The addon holds no state; the same process is the test.
   return report();
+}
+
+/** The engine the fuzz calls: RNN_FUZZ_BACKEND, native (the addon) by default, or wasm. */
+export function fuzzedBackend(): CompiledBackend {
+  const backend = process.env.RNN_FUZZ_BACKEND || 'native';
+  if (backend !== 'native' && backend !== 'wasm') throw new Error(`RNN_FUZZ_BACKEND must be native or wasm, got ${backend}`);
+  return backend;
 }
 
 export interface ChildResult {
@@ -975,8 +1005,9 @@ export function runInChild(seed: number, calls: number, options: { timeoutMs?: n
       crashedAt = undefined;
     }
     const result: ChildResult = { seed, calls, status: child.status, signal: child.signal, report, stderr: child.stderr ?? '', seconds, summary: '' };
+    const backend = options.env?.RNN_FUZZ_BACKEND ?? process.env.RNN_FUZZ_BACKEND;
     const replay = (iteration: number) =>
-      `replay: RNN_FUZZ_SEED=${seed} RNN_FUZZ_ONLY=${iteration} npx ts-node -P tsconfig.json scripts/fuzz-native.ts --worker`;
+      `replay: ${backend ? `RNN_FUZZ_BACKEND=${backend} ` : ''}RNN_FUZZ_SEED=${seed} RNN_FUZZ_ONLY=${iteration} npx ts-node -P tsconfig.json scripts/fuzz-native.ts --worker`;
     if (report?.ok && child.status === 0) {
       result.summary = `seed ${seed}: ${calls} calls, no crash, no unexpected error`;
     } else if (report?.failure) {

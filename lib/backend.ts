@@ -1,15 +1,16 @@
-// The two backends behind one interface: the float64 TypeScript reference and the float32
-// native addon. Both start from the same initial weights and walk the data the same way.
+// The backends behind one interface: the float64 TypeScript reference and the float32 C++ engine,
+// as the native addon or compiled to WebAssembly (lib/wasm.ts, the same NativeAddon interface).
+// All start from the same initial weights and walk the data the same way.
 import { UserError } from './errors';
 import { Layout } from './layout';
-import { loadNative, NativeAddon, NativeModel } from './native';
+import { CompiledBackend, loadCompiled, NativeAddon, NativeModel } from './native';
 import * as reference from './reference';
 import { Hyper } from './reference';
 import { Rng } from './random';
 
-export type BackendName = 'native' | 'ts';
+export type BackendName = 'native' | 'wasm' | 'ts';
 export type BackendChoice = BackendName | 'auto';
-const BACKEND_CHOICES: readonly unknown[] = ['auto', 'native', 'ts'];
+const BACKEND_CHOICES: readonly unknown[] = ['auto', 'native', 'wasm', 'ts'];
 
 export interface SampleRequest {
   /** The hidden state to start from; it is copied, never changed. */
@@ -83,11 +84,11 @@ class ReferenceBackend implements Backend {
   }
 }
 
+/** The C++ engine: the addon ('native') or the WebAssembly module ('wasm'). */
 class NativeBackend implements Backend {
-  readonly name = 'native';
   private readonly model: Required<NativeModel>;
 
-  constructor(private readonly addon: NativeAddon, readonly layout: Layout, initial: Float64Array) {
+  constructor(readonly name: CompiledBackend, private readonly addon: NativeAddon, readonly layout: Layout, initial: Float64Array) {
     this.model = {
       hidden: layout.hidden,
       vocab: layout.vocab,
@@ -136,33 +137,44 @@ class NativeBackend implements Backend {
 
 export interface BackendSelection {
   name: BackendName;
-  /** Why the native backend was not used, when 'auto' fell back to 'ts'. */
+  /** Why the native backend was not used, when 'auto' fell back to 'wasm' or 'ts'. */
   warning?: string;
 }
 
 /**
- * Picks the backend: an explicit 'native' or 'ts' wins, then the environment variable
- * RNN_NATIVE_BACKEND, then 'auto' (native when the addon loads, else ts with a warning).
+ * Picks the backend: an explicit 'native', 'wasm' or 'ts' wins, then the environment variable
+ * RNN_NATIVE_BACKEND, then 'auto': native when the addon loads, else wasm when the WebAssembly
+ * module loads, else ts, with a warning naming the fallback and why.
  */
 export function selectBackend(choice: BackendChoice = 'auto'): BackendSelection {
   if (!BACKEND_CHOICES.includes(choice)) throw new UserError(`backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`);
   const fromEnv = process.env.RNN_NATIVE_BACKEND;
   if (choice === 'auto' && fromEnv !== undefined && fromEnv !== '') {
-    if (fromEnv !== 'native' && fromEnv !== 'ts' && fromEnv !== 'auto') {
-      throw new UserError(`RNN_NATIVE_BACKEND must be native, ts or auto, got "${fromEnv}"`);
+    if (!BACKEND_CHOICES.includes(fromEnv)) {
+      throw new UserError(`RNN_NATIVE_BACKEND must be native, wasm, ts or auto, got "${fromEnv}"`);
     }
-    choice = fromEnv;
+    choice = fromEnv as BackendChoice;
   }
-  const native = loadNative();
   if (choice === 'ts') return { name: 'ts' };
+  if (choice !== 'auto') {
+    compiled(choice);
+    return { name: choice };
+  }
+  const native = loadCompiled('native');
   if (native.addon) return { name: 'native' };
-  if (choice === 'native') throw new UserError(`the native backend cannot load: ${native.error}`);
-  return { name: 'ts', warning: `native addon unavailable (${native.error}); using the slower TypeScript backend` };
+  const wasm = loadCompiled('wasm');
+  if (wasm.addon) return { name: 'wasm', warning: `native addon unavailable (${native.error}); using the WebAssembly backend` };
+  return { name: 'ts', warning: `native addon unavailable (${native.error}) and no WebAssembly backend (${wasm.error}); using the slower TypeScript backend` };
+}
+
+/** The engine of a compiled backend, or a UserError saying why it cannot load. */
+export function compiled(name: CompiledBackend): NativeAddon {
+  const { addon, error } = loadCompiled(name);
+  if (!addon) throw new UserError(`the ${name} backend cannot load: ${error}`);
+  return addon;
 }
 
 export function createBackend(name: BackendName, layout: Layout, initial: Float64Array): Backend {
   if (name === 'ts') return new ReferenceBackend(layout, initial);
-  const { addon, error } = loadNative();
-  if (!addon) throw new UserError(`the native backend cannot load: ${error}`);
-  return new NativeBackend(addon, layout, initial);
+  return new NativeBackend(name, compiled(name), layout, initial);
 }

@@ -62,7 +62,7 @@ export const TRAINING_OPTIONS = [
   { key: 'lrDecay', flag: 'lr-decay', scope: 'model', kind: 'number', min: 1e-6, max: 1, default: 1, since: V2, help: 'the learning rate is multiplied by this once per epoch after --lr-decay-after' },
   { key: 'lrDecayAfter', flag: 'lr-decay-after', scope: 'model', kind: 'integer', min: 0, max: 1e9, default: 10, since: V2, help: 'the last epoch at the full learning rate' },
   { key: 'valFraction', flag: 'val-fraction', scope: 'model', kind: 'number', min: 0, max: 0.5, default: 0, since: V2, help: 'hold out this last part of the text for the validation loss' },
-  { key: 'backend', flag: 'backend', scope: 'backend', kind: 'choice', choices: ['auto', 'native', 'ts'], default: 'auto', help: 'native, ts, or auto (native if it loads)' },
+  { key: 'backend', flag: 'backend', scope: 'backend', kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], default: 'auto', help: 'native, wasm, ts, or auto (native if it loads, else wasm)' },
   { key: 'logEvery', flag: 'log-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 100, help: 'updates between loss.csv rows and log lines' },
   { key: 'sampleEvery', flag: 'sample-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between samples, 0 = never' },
   { key: 'sampleLength', flag: 'sample-length', scope: 'run', kind: 'integer', min: 1, max: 1e6, default: 200, help: 'characters per sample' },

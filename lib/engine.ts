@@ -55,7 +55,7 @@ export interface Engine {
 }
 
 /** Why float64 values (a ts run's) cannot go to the native backend. */
-export const BEYOND_FLOAT32 = "the saved state holds values beyond float32's range (±3.4e38), which the native backend cannot hold: use the ts backend (--backend ts)";
+export const BEYOND_FLOAT32 = "the saved state holds values beyond float32's range (±3.4e38), which the native and wasm backends cannot hold: use the ts backend (--backend ts)";
 
 /** Whether the options describe the DD2424 model, which its own kernels train. */
 export function isVanillaModel(c: ModelConfig): boolean {

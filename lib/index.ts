@@ -8,6 +8,7 @@ export { PRESETS, PRESET_NAMES, PresetName } from './presets';
 export { BackendName, BackendChoice, selectBackend } from './backend';
 export { gradcheck, generalGradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction, StackedGradientFunction } from './gradcheck';
 export { loadNative } from './native';
+export { loadWasm } from './wasm';
 export { Rng, seedState } from './random';
 export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './layout';
 export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot, PlotOptions, ValidationCurve } from './plot';

@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'fs';
 import path from 'path';
 import type { OptimizerSettings } from './optimizers';
 import type { CellKind } from './stacked-reference';
+import { loadWasm } from './wasm';
 
 /** The model buffers the addon works on in place (zero-copy). */
 export interface NativeModel {
@@ -157,4 +158,12 @@ function loadAddonFile(override: string): NativeLoad {
     return failed((error as Error).message.split('\n')[0]);
   }
   return { addon: module.exports as NativeAddon };
+}
+
+/** A backend built from the C++ engine: the addon, or the same engine compiled to WebAssembly (lib/wasm.ts). */
+export type CompiledBackend = 'native' | 'wasm';
+
+/** The engine of a compiled backend behind the one NativeAddon interface. Never throws. */
+export function loadCompiled(name: CompiledBackend): NativeLoad {
+  return name === 'wasm' ? loadWasm() : loadNative();
 }

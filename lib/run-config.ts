@@ -10,7 +10,7 @@ import { LIMITS } from './limits';
 
 export type RunConfigFile = Record<string, unknown>;
 
-const BACKENDS = ['native', 'ts'];
+const BACKENDS = ['native', 'wasm', 'ts'];
 
 /**
  * The fields besides the options: what each must be, as a check that returns the problem, if any.
@@ -46,7 +46,7 @@ function checkResumes(value: unknown): string | undefined {
       !BACKENDS.includes(entry.backend as string)
     );
   });
-  return bad < 0 ? undefined : `[${bad}] must be {"at": a date, "step": an integer ≥ 0, "backend": "native" or "ts"}`;
+  return bad < 0 ? undefined : `[${bad}] must be {"at": a date, "step": an integer ≥ 0, "backend": "native", "wasm" or "ts"}`;
 }
 
 const isCount = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;

@@ -74,7 +74,7 @@ export function sampleCheckpoint(file: string, options: CheckpointSampleOptions)
   const vocab = new Vocabulary(training.vocabulary);
   const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));
   const selection = selectBackend(options.backend ?? 'auto');
-  if (selection.name === 'native' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
+  if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
   const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
   const request = { state: [], prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
   const drawn = samplePieces(backend, vocab, request, options.chunk);

@@ -1,11 +1,11 @@
-// The general model's two backends behind one interface: the float64 reference
-// (lib/stacked-reference.ts, the truth) and the float32 native StackedModel of the addon. Both hold
+// The general model's backends behind one interface: the float64 reference
+// (lib/stacked-reference.ts, the truth) and the float32 StackedModel of the C++ engine (the addon,
+// or the same engine compiled to WebAssembly: lib/wasm.ts). All hold
 // the parameters, the gradients, the optimizer state and the B streams' carried states as flat
 // arrays, so that the engine (lib/stacked-engine.ts), the checkpoint and the parity tests see the
 // same things whichever backend runs.
-import { BackendName } from './backend';
-import { UserError } from './errors';
-import { loadNative, StackedNativeModel } from './native';
+import { BackendName, compiled } from './backend';
+import { CompiledBackend, NativeAddon, StackedNativeModel } from './native';
 import { OptimizerSettings, optimizerStep } from './optimizers';
 import { Rng } from './random';
 import { Dropout, stackedAdvance, stackedLayout, stackedLossAndGradients, stackedSample, StackedShape, StackedState, zeroState } from './stacked-reference';
@@ -111,7 +111,6 @@ class ReferenceStackedBackend implements StackedBackend {
 }
 
 class NativeStackedBackend implements StackedBackend {
-  readonly name = 'native';
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly h: Float32Array;
@@ -123,7 +122,10 @@ class NativeStackedBackend implements StackedBackend {
   private single?: { model: StackedNativeModel; h: Float32Array; c: Float32Array; window: number };
   private samplerGrads?: Float32Array;
 
-  constructor(readonly shape: StackedShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
+  private readonly addon: NativeAddon;
+
+  constructor(readonly name: CompiledBackend, readonly shape: StackedShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
+    this.addon = compiled(name);
     this.params = Float32Array.from(initial);
     this.grads = new Float32Array(initial.length);
     const states = shape.layers * streams * shape.hidden;
@@ -135,9 +137,7 @@ class NativeStackedBackend implements StackedBackend {
   }
 
   private create(streams: number, seqLength: number, h: Float32Array, c: Float32Array, grads: Float32Array): StackedNativeModel {
-    const { addon, error } = loadNative();
-    if (!addon) throw new UserError(`the native backend cannot load: ${error}`);
-    return new addon.StackedModel({ ...this.shape, streams, seqLength, params: this.params, grads, h, c });
+    return new this.addon.StackedModel({ ...this.shape, streams, seqLength, params: this.params, grads, h, c });
   }
 
   /** The one-stream model for blocks of `window` steps, made when first needed. */
@@ -199,7 +199,7 @@ class NativeStackedBackend implements StackedBackend {
 
 export function createStackedBackend(name: BackendName, shape: StackedShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): StackedBackend {
   if (initial.length !== stackedLayout(shape).total) throw new RangeError('the initial parameters do not fit the model');
-  return name === 'ts' ? new ReferenceStackedBackend(shape, streams, initial, adam) : new NativeStackedBackend(shape, streams, seqLength, initial, adam);
+  return name === 'ts' ? new ReferenceStackedBackend(shape, streams, initial, adam) : new NativeStackedBackend(name, shape, streams, seqLength, initial, adam);
 }
 
 /** The consecutive windows of a held-out text, inputs and targets one apart, carrying nothing else. */

@@ -18,7 +18,7 @@ export { initialParams } from './layout';
 
 /** The model options of lib/config.ts (each optional, default MODEL_DEFAULTS) and the backend. */
 export type TrainerOptions = Partial<ModelConfig> & {
-  /** 'auto' (default): native when the addon loads, else ts; or the environment's RNN_NATIVE_BACKEND. */
+  /** 'auto' (default): native when the addon loads, else wasm, else ts; or the environment's RNN_NATIVE_BACKEND. */
   backend?: BackendChoice;
 };
 

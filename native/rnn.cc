@@ -2,7 +2,7 @@
 
 #include "fastmath.h"
 
-#include <cblas.h>
+#include "blas.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -62,8 +62,7 @@ void step(const Dims& d, const float* params, const float* h_prev, int32_t x, fl
   const float* U = params + d.U;
   const float* b = params + d.b;
   for (int i = 0; i < m; ++i) h_next[i] = b[i] + U[static_cast<size_t>(i) * d.K + x];
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, m, m, 1.0f, params + d.W, m, h_prev, 1, 1.0f, h_next,
-              1);
+  blas::sgemv(blas::NoTrans, m, m, 1.0f, params + d.W, m, h_prev, 1.0f, h_next);
   tanh_inplace(h_next, m);
 }
 
@@ -94,7 +93,7 @@ double loss_and_gradients(const Dims& d, const float* params, float* grads, floa
   // Forward: H[t+1] = h_t, then all outputs at once: O (T×K) = H[1..T] (T×m) · Vᵀ (m×K).
   std::memcpy(H, h, sizeof(float) * m);
   for (int t = 0; t < T; ++t) step(d, params, H + static_cast<size_t>(t) * m, x[t], H + static_cast<size_t>(t + 1) * m);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, K, m, 1.0f, H + m, m, V, m, 0.0f, P, K);
+  blas::sgemm(blas::NoTrans, blas::Trans, T, K, m, 1.0f, H + m, m, V, m, 0.0f, P, K);
   double loss = 0;
   for (int t = 0; t < T; ++t) {
     float* row = P + static_cast<size_t>(t) * K;
@@ -109,23 +108,23 @@ double loss_and_gradients(const Dims& d, const float* params, float* grads, floa
   float* dV = grads + d.V;
   float* db = grads + d.b;
   float* dc = grads + d.c;
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m, T, 1.0f, P, K, H + m, m, 0.0f, dV, m);
+  blas::sgemm(blas::Trans, blas::NoTrans, K, m, T, 1.0f, P, K, H + m, m, 0.0f, dV, m);
   std::fill(dc, dc + K, 0.0f);
   for (int t = 0; t < T; ++t)
     for (int k = 0; k < K; ++k) dc[k] += P[static_cast<size_t>(t) * K + k];
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, m, K, 1.0f, P, K, V, m, 0.0f, dA, m);
+  blas::sgemm(blas::NoTrans, blas::NoTrans, T, m, K, 1.0f, P, K, V, m, 0.0f, dA, m);
 
   // Back through time: dh_t += Wᵀ da_{t+1}; da_t = dh_t ⊙ (1 − h_t²), in place.
   const float* W = params + d.W;
   for (int t = T - 1; t >= 0; --t) {
     float* da = dA + static_cast<size_t>(t) * m;
-    if (t < T - 1) cblas_sgemv(CblasRowMajor, CblasTrans, m, m, 1.0f, W, m, da + m, 1, 1.0f, da, 1);
+    if (t < T - 1) blas::sgemv(blas::Trans, m, m, 1.0f, W, m, da + m, 1.0f, da);
     const float* ht = H + static_cast<size_t>(t + 1) * m;
     for (int i = 0; i < m; ++i) da[i] *= 1.0f - ht[i] * ht[i];
   }
 
   // Recurrent and input weights: dW (m×m) = dAᵀ · H[0..T−1]; dU[:, x_t] += da_t; db = Σ_t da_t.
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, T, 1.0f, dA, m, H, m, 0.0f, dW, m);
+  blas::sgemm(blas::Trans, blas::NoTrans, m, m, T, 1.0f, dA, m, H, m, 0.0f, dW, m);
   std::fill(dU, dU + static_cast<size_t>(m) * K, 0.0f);
   std::fill(db, db + m, 0.0f);
   for (int t = 0; t < T; ++t) {
@@ -268,7 +267,7 @@ void sample(const Dims& d, const float* params, float* h, int32_t first, double 
     step(d, params, h, x, next.data());
     std::copy(next.begin(), next.end(), h);
     for (int k = 0; k < K; ++k) o[k] = params[d.c + k];
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, K, m, 1.0f, params + d.V, m, h, 1, 1.0f, o.data(), 1);
+    blas::sgemv(blas::NoTrans, K, m, 1.0f, params + d.V, m, h, 1.0f, o.data());
     x = draw(o.data(), K, temperature, rng, p.data());
     out[i] = x;
   }

@@ -3,13 +3,15 @@
 #include "fastmath.h"
 #include "rnn.h"
 
-#include <cblas.h>
+#include "blas.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#ifndef __wasi__
 #include <thread>
+#endif
 #include <tuple>
 
 namespace stacked {
@@ -320,9 +322,8 @@ namespace {
 
 // The only call into BLAS of this file (the model's multiplies and their timing alike).
 void sgemm(const Matmul& g, const float* A, const float* B, float* C) {
-  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans,
-              g.trans_b ? CblasTrans : CblasNoTrans, g.M, g.N, g.K, 1.0f, A, g.lda, B, g.ldb,
-              g.beta, C, g.ldc);
+  blas::sgemm(blas::Transpose(g.trans_a), blas::Transpose(g.trans_b), g.M, g.N, g.K, 1.0f, A,
+              g.lda, B, g.ldb, g.beta, C, g.ldc);
 }
 
 }  // namespace
@@ -659,11 +660,15 @@ void SplitModel::run_part(Part& part, const int32_t* x, const int32_t* y, int T,
 
 double SplitModel::forward_backward(const int32_t* x, const int32_t* y, int T, bool gradients,
                                     double dropout, int64_t seed, int64_t update) {
+#ifdef __wasi__  // wasm32-wasi has no threads: the parts one after another (the same numbers)
+  for (Part& part : parts_) run_part(part, x, y, T, gradients, dropout, seed, update);
+#else
   std::vector<std::thread> helpers;
   for (size_t p = 1; p < parts_.size(); ++p)
     helpers.emplace_back([&, p] { run_part(parts_[p], x, y, T, gradients, dropout, seed, update); });
   run_part(parts_[0], x, y, T, gradients, dropout, seed, update);
   for (std::thread& helper : helpers) helper.join();
+#endif
   double loss = 0;
   for (const Part& part : parts_) loss += part.loss;
   if (gradients) {

@@ -8,12 +8,15 @@
 // Adam, no dropout, in characters/s (updates/s × B × T), at 1 and 2 OpenBLAS threads (--threads),
 // beside the sgemm-only ceiling of each model. When Debian's python3-torch is importable by
 // /usr/bin/python3, the same models written in PyTorch (scripts/bench_torch.py) at 1 and 2 threads
-// join both tables. --record appends the tables to BENCHMARKS.md with the machine.
+// join both tables. The WebAssembly backend (issue 12: the same engine compiled to wasm, one thread)
+// has rows in both: the DD2424 model at each m, and the general model's 2×128 models.
+// --record appends the tables to BENCHMARKS.md with the machine.
 import { spawnSync } from 'child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { Corpus, demoCorpus, demoText, loadNative, Trainer, TrainerOptions } from '../lib';
+import { loadCompiled } from '../lib/native';
 
 const root = path.join(__dirname, '..');
 const shakespeare = path.join(root, '..', 'shared', 'data', 'tinyshakespeare.txt');
@@ -30,6 +33,8 @@ const GENERAL_MODELS = [
   { cell: 'gru', hidden: 128 },
   { cell: 'gru', hidden: 512 },
 ] as const;
+/** The wasm backend's rows of the general model: the 2×128 models (a 2×512 update takes seconds there). */
+const WASM_GENERAL_MODELS = GENERAL_MODELS.filter((model) => model.hidden === 128);
 const GENERAL_REPS = quick ? 3 : 5;
 const GENERAL_SECONDS_PER_REP = quick ? 0.5 : 3;
 
@@ -60,6 +65,17 @@ interface GeneralRow {
   twoThreads: { charactersPerSecond: number; reps: number[] };
   /** The sgemm-only ceiling: the update's matrix multiplies alone, through OpenBLAS (native/stacked.cc's plan). */
   ceiling: { charactersPerSecond: number; gflopsPerSecond: number };
+}
+
+/** A row of the general model on the wasm backend (one thread, no sgemm ceiling: it has no OpenBLAS). */
+interface WasmGeneralRow {
+  backend: 'wasm';
+  cell: string;
+  layers: number;
+  hidden: number;
+  updatesPerSecond: number;
+  charactersPerSecond: number;
+  reps: number[];
 }
 
 /** Debian's python3-torch lives beside Debian's python, whatever python3 is first on the PATH. */
@@ -101,7 +117,7 @@ function updatesPerSecond(trainer: Trainer, reps: number, seconds: number): numb
   return rates;
 }
 
-function measure(corpus: Corpus, backend: 'native' | 'ts', hidden: number): Row {
+function measure(corpus: Corpus, backend: 'native' | 'wasm' | 'ts', hidden: number): Row {
   const reps = updatesPerSecond(new Trainer(corpus, { backend, hidden, seed: 1 }), REPS, SECONDS_PER_REP);
   return { backend, hidden, updatesPerSecond: median(reps), reps };
 }
@@ -119,6 +135,13 @@ function measureGeneral(corpus: Corpus, model: (typeof GENERAL_MODELS)[number]):
   const ceiling = { charactersPerSecond: charactersPerUpdate / seconds, gflopsPerSecond: flops / seconds / 1e9 };
   const twoThreads = { charactersPerSecond: median(twoReps), reps: twoReps };
   return { ...GENERAL, ...model, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps, threads: 1, twoThreads, ceiling };
+}
+
+function measureWasmGeneral(corpus: Corpus, model: (typeof GENERAL_MODELS)[number]): WasmGeneralRow {
+  const charactersPerUpdate = GENERAL.batch * GENERAL.seqLength;
+  const rates = updatesPerSecond(new Trainer(corpus, { ...GENERAL, ...model, backend: 'wasm', seed: 1 }), GENERAL_REPS, GENERAL_SECONDS_PER_REP);
+  const reps = rates.map((rate) => rate * charactersPerUpdate);
+  return { backend: 'wasm', cell: model.cell, layers: GENERAL.layers, hidden: model.hidden, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps };
 }
 
 function numpyRow(file: string, hidden: number): Row | undefined {
@@ -199,8 +222,8 @@ function main(): void {
   const corpus = file ? Corpus.fromFile(file) : demoCorpus();
   const rows: Row[] = [];
   for (const hidden of HIDDEN) {
-    for (const backend of ['native', 'ts'] as const) {
-      if (backend === 'native' && loadNative().error) continue;
+    for (const backend of ['native', 'wasm', 'ts'] as const) {
+      if (backend !== 'ts' && loadCompiled(backend).error) continue;
       rows.push(measure(corpus, backend, hidden));
       process.stderr.write(`measured ${backend} m=${hidden}\n`);
     }
@@ -216,13 +239,18 @@ function main(): void {
     process.stderr.write(`measured native ${model.cell} ${GENERAL.layers}×${model.hidden}\n`);
     return row;
   });
+  const wasmGeneral = loadCompiled('wasm').error ? [] : WASM_GENERAL_MODELS.map((model) => {
+    const row = measureWasmGeneral(corpus, model);
+    process.stderr.write(`measured wasm ${model.cell} ${GENERAL.layers}×${model.hidden}\n`);
+    return row;
+  });
   const torch = torchFigures(file);
   const torchVanilla = 'runs' in torch ? torch.runs.find((run) => run.threads === 1)?.vanilla : undefined;
   if (torchVanilla && 'version' in torch) {
     const row = { backend: `torch ${torch.version.split('.').slice(0, 2).join('.')} 1 thr`, hidden: torchVanilla.hidden, updatesPerSecond: torchVanilla.updatesPerSecond, reps: torchVanilla.reps };
     rows.splice(rows.filter((r) => r.hidden <= row.hidden).length, 0, row); // beside the other rows of its m
   }
-  const figures = { date: new Date().toISOString(), corpus: file ? 'tinyshakespeare.txt' : 'demo corpus', machine: machine(), rows, assignment, general, torch };
+  const figures = { date: new Date().toISOString(), corpus: file ? 'tinyshakespeare.txt' : 'demo corpus', machine: machine(), rows, assignment, general, wasmGeneral, torch };
   if (args.has('--json')) {
     process.stdout.write(JSON.stringify(figures) + '\n');
     return;
@@ -233,10 +261,10 @@ function main(): void {
     '',
     formatTable(rows, assignment, corpus.length),
     '',
-    `General model through the Trainer (native, Adam, no dropout, B = ${GENERAL.batch} streams, T = ${GENERAL.seqLength}): ` +
+    `General model through the Trainer (native and wasm, Adam, no dropout, B = ${GENERAL.batch} streams, T = ${GENERAL.seqLength}): ` +
       `median of ${GENERAL_REPS} × ≥ ${GENERAL_SECONDS_PER_REP} s`,
     '',
-    formatGeneralTable(general, torch),
+    formatGeneralTable(general, wasmGeneral, torch),
   ].join('\n');
   process.stdout.write(`${report}\n`);
   if (args.has('--record')) {
@@ -277,11 +305,11 @@ function formatTable(rows: Row[], assignment: ReturnType<typeof assignmentRun>, 
  * of the sgemm-only ceiling) and at two (train --threads 2: the ratio to PyTorch at 2 threads, and the
  * gain over one), then PyTorch's rows; or the line saying why PyTorch is absent.
  */
-function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
+function formatGeneralTable(rows: GeneralRow[], wasmRows: WasmGeneralRow[], torch: TorchFigures): string {
   if (rows.length === 0) return '(the native addon is not available)';
   const runs = 'runs' in torch ? torch.runs : [];
   const torchRow = (run: TorchRun, row: { cell: string; hidden: number }) => run.general.find((g) => g.cell === row.cell && g.hidden === row.hidden);
-  const ratio = (row: GeneralRow, threads: number) => {
+  const ratio = (row: { cell: string; hidden: number; charactersPerSecond: number }, threads: number) => {
     const run = runs.find((r) => r.threads === threads);
     const other = run && torchRow(run, row);
     return other ? `${(row.charactersPerSecond / other.charactersPerSecond).toFixed(2)}×` : '';
@@ -309,6 +337,8 @@ function formatGeneralTable(rows: GeneralRow[], torch: TorchFigures): string {
     const vsTorch2 = ratio({ ...row, charactersPerSecond: two }, 2);
     const gain = `${(two / row.charactersPerSecond).toFixed(2)}× 1 thr`;
     lines.push(line('native', 2, model, two / (GENERAL.batch * GENERAL.seqLength), two, vsTorch2, vsTorch2, gain, row.twoThreads.reps));
+    const wasm = wasmRows.find((w) => w.cell === row.cell && w.hidden === row.hidden);
+    if (wasm) lines.push(line('wasm', 1, model, wasm.updatesPerSecond, wasm.charactersPerSecond, ratio(wasm, 1), ratio(wasm, 2), '', wasm.reps));
     for (const run of runs) {
       const other = torchRow(run, row);
       if (other) lines.push(line('torch', run.threads, model, other.updatesPerSecond, other.charactersPerSecond, '', '', '', other.reps));

@@ -81,7 +81,7 @@ describe('command line', () => {
     ['a zero --hidden', ['train', '--hidden', '0'], /--hidden must be an integer from 1 to 8192, got "0"/],
     ['a negative --eta', ['train', '--eta=-1'], /--eta must be a number ≥ 1e-30/],
     ['a negative value out of range', ['train', '--eta', '-1'], /--eta must be a number ≥ 1e-30 and ≤ 3.4e\+38, got "-1"/],
-    ['an unknown backend', ['train', '--backend', 'gpu'], /--backend must be one of auto, native, ts, got "gpu"/],
+    ['an unknown backend', ['train', '--backend', 'gpu'], /--backend must be one of auto, native, wasm, ts, got "gpu"/],
     ['an unknown option', ['train', '--nope'], /Unknown option '--nope'/],
     ['a stray argument', ['train', 'file.txt'], /positional argument/],
     ['a missing file', ['train', '--data', '/nonexistent/x.txt'], /\/nonexistent\/x.txt: no such file/],

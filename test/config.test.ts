@@ -90,7 +90,7 @@ describe('the option table', () => {
       ['hidden of the wrong type', (c) => (c.hidden = '8'), /config.json: hidden must be an integer from 1 to 8192, got "8"/],
       ['an eta out of range', (c) => (c.eta = 0), /config.json: eta must be a number ≥ 1e-30/],
       ['a temperature out of range', (c) => (c.temperature = -1), /config.json: temperature must be a number ≥ 0 and ≤ 100/],
-      ['a backend that is not native or ts', (c) => (c.backend = 'auto'), /config.json: backend must be one of native, ts, got "auto"/],
+      ['a backend that is not native, wasm or ts', (c) => (c.backend = 'auto'), /config.json: backend must be one of native, wasm, ts, got "auto"/],
       ['a data path that is not a string', (c) => (c.data = 5), /config.json: data must be a file path or null/],
       ['a corpus without its SHA-256', (c) => (c.corpus = { characters: 5 }), /config.json: corpus.sha256 must be 64 hex digits/],
       ['a resumes list with a bad entry', (c) => (c.resumed = [{ at: 'x', step: -1, backend: 'ts' }]), /config.json: resumed\[0\] must be/],

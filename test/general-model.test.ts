@@ -14,7 +14,7 @@ import { generatedText } from './helpers';
 
 const corpus = Corpus.fromText(generatedText(6000));
 const small: TrainerOptions = { cell: 'lstm', layers: 2, hidden: 12, batch: 3, seqLength: 10, optimizer: 'adam', dropout: 0.2, valFraction: 0.1 };
-const backends = loadNative().addon ? (['ts', 'native'] as const) : (['ts'] as const);
+const backends = loadNative().addon ? (['ts', 'native', 'wasm'] as const) : (['ts', 'wasm'] as const);
 const record = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
 
 describe('the general model through the Trainer', () => {

@@ -17,3 +17,10 @@ export function trainingCorpus(): Corpus {
 /** Text with characters outside the BMP, a flag (two code points), umlauts and CRLF line ends. */
 export const UNICODE_TEXT =
   'Grüße 🙂 aus Köln\r\nzweite Zeile 🇩🇪 mit 𝄞\r\n€ und ü und 🙂 noch einmal\r\nThe end.\r\n';
+
+/**
+ * The backends built from the C++ engine, each held to the same tests: the addon and the same
+ * engine compiled to WebAssembly. The .wasm is built by scripts/setup.sh (npm run build:wasm):
+ * tests of it fail when it is missing, they do not skip.
+ */
+export const COMPILED_BACKENDS = ['native', 'wasm'] as const;

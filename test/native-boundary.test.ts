@@ -1,11 +1,11 @@
-// Every export of the addon, called with wrong types, lengths or values, throws a JS
-// TypeError or RangeError and leaves the process running.
+// Every export of the addon (and of the WebAssembly backend, the same interface), called with
+// wrong types, lengths or values, throws a JS TypeError or RangeError and leaves the process running.
 import assert from 'assert';
-import { loadNative } from '../lib';
 import { makeLayout } from '../lib/layout';
-import { NativeAddon, NativeModel } from '../lib/native';
+import { loadCompiled, NativeAddon, NativeModel } from '../lib/native';
+import { COMPILED_BACKENDS } from './helpers';
 
-describe('native addon boundary', () => {
+for (const engine of COMPILED_BACKENDS) describe(`${engine} addon boundary`, () => {
   let addon: NativeAddon;
   const m = 4;
   const K = 6;
@@ -22,8 +22,8 @@ describe('native addon boundary', () => {
   const corpus = Uint8Array.from([0, 1, 2, 3, 4, 5, 0, 1]);
 
   before(() => {
-    const loaded = loadNative();
-    assert.ok(loaded.addon, `the native addon must load: ${loaded.error}`);
+    const loaded = loadCompiled(engine);
+    assert.ok(loaded.addon, `the ${engine} backend must load: ${loaded.error}`);
     addon = loaded.addon;
   });
 
@@ -46,7 +46,7 @@ describe('native addon boundary', () => {
     const out = new Int32Array(10);
     addon.sample(mm, 0, 1, Uint32Array.of(1, 2, 3, 4), out);
     assert.ok(out.every((s) => s >= 0 && s < K));
-    assert.match(addon.blasInfo(), /OpenBLAS/i);
+    assert.match(addon.blasInfo(), engine === 'native' ? /OpenBLAS/i : /WebAssembly/);
   });
 
   it('rejects a malformed model object', () => {

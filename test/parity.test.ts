@@ -1,4 +1,5 @@
-// The native float32 addon against the float64 TypeScript reference.
+// The float32 C++ engine (the native addon, and the same engine compiled to WebAssembly) against
+// the float64 TypeScript reference.
 //
 // Why two kinds of parity: at the default η = 0.1, AdaGrad's first steps move every weight by
 // about ±η whatever the gradient's size, and a float32-sized perturbation (1e-7) of the
@@ -7,26 +8,27 @@
 // from the same state (lock-step); free-running runs are compared at η = 0.01, where the
 // dynamics are not chaotic.
 import assert from 'assert';
-import { Corpus, loadNative, Trainer } from '../lib';
+import { Corpus, Trainer } from '../lib';
 import { Backend, createBackend } from '../lib/backend';
 import { makeLayout, PARAMETER_NAMES, view } from '../lib/layout';
 import { Rng } from '../lib/random';
 import { Hyper } from '../lib/reference';
 import { initialParams } from '../lib/trainer';
-import { trainingCorpus } from './helpers';
+import { loadCompiled } from '../lib/native';
+import { COMPILED_BACKENDS, trainingCorpus } from './helpers';
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
-describe('parity: native addon against the TypeScript reference', function () {
+for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend against the TypeScript reference`, function () {
   let corpus: Corpus;
   before(() => {
-    const { error } = loadNative();
-    assert.ok(!error, `the native addon must load for the parity tests: ${error}`);
+    const { error } = loadCompiled(engine);
+    assert.ok(!error, `the ${engine} backend must load for the parity tests: ${error}`);
     corpus = trainingCorpus();
   });
 
   it('free-running (η = 0.01): every loss of the first 100 updates ≤ 1e-4, smooth loss after 1000 ≤ 1e-3', () => {
-    const native = new Trainer(corpus, { backend: 'native', seed: 5, eta: 0.01 });
+    const native = new Trainer(corpus, { backend: engine, seed: 5, eta: 0.01 });
     const ts = new Trainer(corpus, { backend: 'ts', seed: 5, eta: 0.01 });
     const nativeLosses = native.train(100);
     const tsLosses = ts.train(100);
@@ -44,7 +46,7 @@ describe('parity: native addon against the TypeScript reference', function () {
     const layout = makeLayout(hidden, corpus.vocabSize);
     const initial = initialParams(layout, 0.01, Rng.fromSeed(11));
     const ts = createBackend('ts', layout, initial);
-    const native = createBackend('native', layout, initial);
+    const native = createBackend(engine, layout, initial);
     const tsWalk = Float64Array.of(0, 1);
     const out = { ts: new Float64Array(steps), native: new Float64Array(steps), epochs: 1 };
     const one = new Float64Array(1);
@@ -94,7 +96,7 @@ describe('parity: native addon against the TypeScript reference', function () {
     const x = Int32Array.from(corpus.indices.subarray(0, 25));
     const y = Int32Array.from(corpus.indices.subarray(1, 26));
     const tsGrads = createBackend('ts', layout, initial).lossAndGradients(x, y).grads;
-    const nativeGrads = createBackend('native', layout, initial).lossAndGradients(x, y).grads;
+    const nativeGrads = createBackend(engine, layout, initial).lossAndGradients(x, y).grads;
     for (const name of PARAMETER_NAMES) {
       const t = view(layout, tsGrads, name);
       const n = view(layout, nativeGrads, name);
@@ -109,7 +111,7 @@ describe('parity: native addon against the TypeScript reference', function () {
   });
 
   it('samples identical text from the same weights and seed', () => {
-    const native = new Trainer(corpus, { backend: 'native', seed: 3 });
+    const native = new Trainer(corpus, { backend: engine, seed: 3 });
     native.train(2000);
     const ts = new Trainer(corpus, { backend: 'ts', seed: 3, hidden: 100 });
     ts.backend.params.set(native.backend.params);
@@ -125,7 +127,7 @@ describe('parity: native addon against the TypeScript reference', function () {
   });
 
   it('is reproducible: the same seed gives the same run, in each backend', () => {
-    for (const backend of ['native', 'ts'] as const) {
+    for (const backend of [engine, 'ts'] as const) {
       const a = new Trainer(corpus, { backend, seed: 8, hidden: 16 });
       const b = new Trainer(corpus, { backend, seed: 8, hidden: 16 });
       assert.deepStrictEqual(Array.from(a.train(50)), Array.from(b.train(50)));
@@ -137,7 +139,7 @@ describe('parity: native addon against the TypeScript reference', function () {
 
   it('propagates a NaN the same way in both backends (clipping keeps NaN)', () => {
     const nanCount = (a: ArrayLike<number>) => Array.from(a).filter(Number.isNaN).length;
-    const counts = (['native', 'ts'] as const).map((backend) => {
+    const counts = ([engine, 'ts'] as const).map((backend) => {
       const trainer = new Trainer(corpus, { backend, seed: 6, hidden: 8 });
       trainer.backend.params[trainer.layout.slices.c[0]] = NaN;
       const losses = trainer.train(2);
@@ -149,7 +151,7 @@ describe('parity: native addon against the TypeScript reference', function () {
   });
 
   it('starts both backends from bit-identical weights', () => {
-    const native = new Trainer(corpus, { backend: 'native', seed: 4, hidden: 10 });
+    const native = new Trainer(corpus, { backend: engine, seed: 4, hidden: 10 });
     const ts = new Trainer(corpus, { backend: 'ts', seed: 4, hidden: 10 });
     assert.deepStrictEqual(Array.from(native.backend.params), Array.from(ts.backend.params));
   });

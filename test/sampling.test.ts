@@ -9,7 +9,7 @@ import { createBackend } from '../lib/backend';
 import { readCheckpoint } from '../lib/checkpoint';
 import { Vocabulary } from '../lib/corpus';
 import { makeLayout } from '../lib/layout';
-import { loadNative } from '../lib/native';
+import { loadCompiled, loadNative } from '../lib/native';
 import { Rng } from '../lib/random';
 import * as reference from '../lib/reference';
 import { SAMPLE_CHUNK, sampleCheckpoint, samplePieces } from '../lib/sampling';
@@ -18,10 +18,10 @@ import { UNICODE_TEXT } from './helpers';
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 const env = { ...process.env, RNN_NATIVE_BACKEND: '' };
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
-const backends = loadNative().addon ? (['ts', 'native'] as const) : (['ts'] as const);
+const backends = loadNative().addon ? (['ts', 'native', 'wasm'] as const) : (['ts', 'wasm'] as const);
 
 /** The draws of one call of the backend's own kernel (reference.sample or the addon's sample), as before streaming. */
-function drawnAtOnce(backend: 'ts' | 'native', file: string, prime: string | undefined, length: number, temperature: number, seed: number): string {
+function drawnAtOnce(backend: (typeof backends)[number], file: string, prime: string | undefined, length: number, temperature: number, seed: number): string {
   const { training } = readCheckpoint(file);
   const vocab = new Vocabulary(training.vocabulary);
   const layout = makeLayout(training.config.hidden, vocab.size);
@@ -35,8 +35,8 @@ function drawnAtOnce(backend: 'ts' | 'native', file: string, prime: string | und
     reference.sample(layout, params, h, symbols[symbols.length - 1], temperature, rng, out);
   } else {
     const model = { hidden: layout.hidden, vocab: layout.vocab, params: Float32Array.from(training.params), state: new Float32Array(layout.hidden) };
-    loadNative().addon!.advance(model, symbols.subarray(0, -1));
-    loadNative().addon!.sample(model, symbols[symbols.length - 1], temperature, rng.state, out);
+    loadCompiled(backend).addon!.advance(model, symbols.subarray(0, -1));
+    loadCompiled(backend).addon!.sample(model, symbols[symbols.length - 1], temperature, rng.state, out);
   }
   return (prime ?? '') + vocab.decode(out);
 }

@@ -1,6 +1,7 @@
-// The native engine of the general model (native/stacked.cc, through the addon's StackedModel)
-// against the float64 reference (lib/stacked-reference.ts, lib/optimizers.ts). Skipped, with a
-// warning, when the addon does not load.
+// The native engine of the general model (native/stacked.cc, through the addon's StackedModel, and
+// the same engine compiled to WebAssembly) against the float64 reference (lib/stacked-reference.ts,
+// lib/optimizers.ts). The addon's tests are skipped, with a warning, when it does not load; the
+// wasm backend must load.
 //
 // Tolerances (float32 with fastmath.h's exp/tanh against float64), each measured and printed:
 // one block's loss within 1e-6 relative, its gradients within 1e-5 of the largest |gradient| of
@@ -8,7 +9,8 @@
 // 3e-7 and 2e-7).
 import assert from 'assert';
 import { stackedScratchFloats } from '../lib/limits';
-import { loadNative, NativeAddon, StackedNativeModel } from '../lib/native';
+import { loadCompiled, NativeAddon, StackedNativeModel } from '../lib/native';
+import { COMPILED_BACKENDS } from './helpers';
 import { OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep, OptimizerSettings } from '../lib/optimizers';
 import { Rng } from '../lib/random';
 import {
@@ -99,10 +101,11 @@ function block(u: number, T: number, B: number) {
 
 const settingsOf = (kind: OptimizerKind, eta?: number): OptimizerSettings => ({ kind, ...OPTIMIZER_DEFAULTS[kind], ...(eta ? { eta } : {}) });
 
-describe('native general model (StackedModel) against the float64 reference', function () {
+for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (StackedModel) against the float64 reference`, function () {
   let addon: NativeAddon;
   before(function () {
-    const loaded = loadNative();
+    const loaded = loadCompiled(engine);
+    assert.ok(loaded.addon || engine === 'native', `the ${engine} backend must load: ${loaded.error}`);
     if (!loaded.addon) {
       console.warn(`    SKIPPED: the native addon does not load (${loaded.error}); the StackedModel tests need it`);
       this.skip();

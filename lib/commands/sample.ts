@@ -17,7 +17,7 @@ const OPTIONS = {
   argmax: { kind: 'flag', help: 'always take the most likely character (temperature 0)' },
   prime: { kind: 'string', help: 'text that warms up the hidden state; the output starts with it' },
   seed: { ...SEED_SPEC, help: 'seed of the draws (default 42): same seed, same model, same text' },
-  backend: { kind: 'choice', choices: ['auto', 'native', 'ts'], help: 'native, ts, or auto (default)' },
+  backend: { kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], help: 'native, wasm, ts, or auto (default)' },
   out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
   force: { kind: 'flag', help: "let --out replace an existing regular file (never the model, nor a run's file)" },
 } satisfies OptionSpecs;

@@ -169,9 +169,9 @@ function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSetti
 function unusedFlags(o: Options, trainer: Trainer): string[] {
   const c = trainer.config;
   const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
-  const oneThread = trainer.isVanilla ? 'on the DD2424 model (its kernels run one thread)' : 'on the ts backend (it runs one thread)';
+  const oneThread = trainer.isVanilla ? 'on the DD2424 model (its kernels run one thread)' : `on the ${c.backend} backend (it runs one thread)`;
   return [
-    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, trainer.isVanilla || c.backend === 'ts', oneThread),
+    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, trainer.isVanilla || c.backend !== 'native', oneThread),
     ...unused('forget-bias', o['forget-bias'], c.cell !== 'lstm', `with --cell ${c.cell}`),
     ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
     ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
@@ -245,7 +245,7 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   if (conflicts.length > 0) throw new UserError(`cannot change the model of a resumed run: ${conflicts.join(', ')}`);
 
   // The run's own backend by default: the other one would continue, but not bit for bit.
-  const backend = (o.backend ?? (config.backend === 'ts' ? 'ts' : 'auto')) as BackendChoice;
+  const backend = (o.backend ?? (config.backend === 'ts' || config.backend === 'wasm' ? config.backend : 'auto')) as BackendChoice;
   const savedSteps = typeof config.steps === 'number' ? config.steps : undefined;
   const trainer = Trainer.restore(corpus, checkpoint.training, backend);
   const settings = settingsFrom(o, config, targetSteps(o, trainer, savedSteps));
