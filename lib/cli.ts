@@ -4,6 +4,8 @@ import { gradcheckCommand } from './commands/gradcheck';
 import { plotCommand } from './commands/plot';
 import { reportCommand } from './commands/report';
 import { sampleCommand } from './commands/sample';
+import { sweepCommand } from './commands/sweep';
+import { sweepTaskCommand } from './commands/sweep-task';
 import { trainCommand } from './commands/train';
 import { printLine, stdout } from './output';
 import { UserError } from './errors';
@@ -16,6 +18,8 @@ commands:
   gradcheck   compare analytic gradients with finite differences and the native addon
   plot        plot a run's loss: loss.svg and loss.png
   report      write a run's report: report.md and report.html
+  sweep       train many settings: here, with GNU parallel or as a Slurm array
+  sweep-task  run (or resume) one run of a sweep: what parallel and Slurm jobs call
 
 Run "rnn-native <command> --help" for a command's options.`;
 
@@ -32,6 +36,10 @@ async function run(argv: string[]): Promise<number> {
       return plotCommand(rest);
     case 'report':
       return reportCommand(rest);
+    case 'sweep':
+      return sweepCommand(rest);
+    case 'sweep-task':
+      return sweepTaskCommand(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -42,7 +50,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(require('../package.json').version);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot and report (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot, report, sweep and sweep-task (see --help)`);
   }
 }
 

@@ -149,17 +149,7 @@ export class RunDir {
    * files. Released at exit. See takeLock for why two processes can never both hold it.
    */
   private lock(): this {
-    const lockPath = path.join(this.dir, '.lock');
-    const holder = takeLock(lockPath);
-    if (holder !== undefined) throw inUseError(this.dir, holder);
-    process.on('exit', () => {
-      try {
-        // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
-        if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
-      } catch {
-        // already gone
-      }
-    });
+    holdLock(path.join(this.dir, '.lock'), this.dir);
     return this;
   }
 
@@ -499,6 +489,23 @@ function skipCharacters(content: string, from: number, count: number): number {
 //   link fails while it exists, and any other taker needs the same claim. A process that saw the
 //   stale file long ago and claims it late finds another inode, or (a reused inode number) a
 //   lock whose pid it re-reads and finds alive.
+
+/**
+ * Takes lockPath for this process until it exits (the pid in the file; a lock of a process that is
+ * gone is taken over, see above); a lock a live process holds is a UserError naming `dir`.
+ */
+export function holdLock(lockPath: string, dir: string): void {
+  const holder = takeLock(lockPath);
+  if (holder !== undefined) throw inUseError(dir, holder);
+  process.on('exit', () => {
+    try {
+      // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
+      if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+    } catch {
+      // already gone
+    }
+  });
+}
 
 /** Who holds a lock: the pid (0: unknown, the lock kept changing) and the file that names it. */
 interface LockHolder {
