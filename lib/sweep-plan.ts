@@ -173,10 +173,10 @@ function draw(range: Range, rng: Rng): PlanValue {
   return Math.min(hi, Math.max(lo, rounded));
 }
 
-/** The run's train arguments: its varied options, then the common ones. */
+/** The run's train arguments: its varied options, then the common ones (--seed is the first repeat's: varied wins). */
 function trainArgs(varied: Record<string, PlanValue>, common: PlanRequest['common'], specs: OptionSpecs): string[] {
   const args: string[] = [];
-  for (const [key, value] of Object.entries({ ...varied, ...common })) {
+  for (const [key, value] of [...Object.entries(varied), ...Object.entries(common).filter(([key]) => !(key in varied))]) {
     if (value === false) continue;
     args.push(`--${key}`, ...(value === true ? [] : [String(value)]));
   }

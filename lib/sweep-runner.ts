@@ -79,7 +79,7 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
       const child = spawn(process.execPath, [CLI, 'sweep-task', dir, String(run.index)], { detached: true, stdio: ['ignore', log, log] });
       running.set(run.index, child);
       report({ event: 'start', index: run.index, dir: run.dir, varied: run.varied });
-      overall();
+      if (mode !== 'plain') overall(); // a log gets the overall line when a run ends
       child.on('exit', (code, signal) => {
         closeSync(log);
         running.delete(run.index);
