@@ -12,7 +12,7 @@ import { PlannedRun } from './sweep-plan';
 export type RunnerMode = 'tty' | 'plain' | 'json';
 
 /** What the runner reports: one JSON object per event with --json, a line otherwise. */
-type SweepEvent =
+export type SweepEvent =
   | { event: 'start'; index: number; dir: string; varied: PlannedRun['varied'] }
   | { event: 'finish'; index: number; dir: string; step: number; smoothLoss: number | null; valLoss: number | null; seconds: number }
   | { event: 'fail'; index: number; dir: string; code: number | null; signal: string | null; log: string }
@@ -39,14 +39,14 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
 
   const report = (e: SweepEvent) => {
     if (mode === 'json') return printLine(JSON.stringify(e));
-    const line = describe(e, sweep.runs[(e as { index?: number }).index ?? 0], columns, mode);
+    const line = eventLine(e, sweep.runs[(e as { index?: number }).index ?? 0], mode === 'tty' ? columns() ?? 80 : undefined);
     if (mode === 'tty') writeOut(`\r\x1b[K${line}\n`);
     else printLine(line);
   };
   const overall = () => {
     const e: SweepEvent = { event: 'progress', done, running: running.size, failed: failed.length, total };
     if (mode === 'json') return printLine(JSON.stringify(e));
-    const line = overallLine(e, stopSignal, columns, mode);
+    const line = overallLine(e, stopSignal, mode === 'tty' ? columns() ?? 80 : undefined);
     if (mode === 'tty') writeOut(`\r\x1b[K${line}`);
     else printLine(line);
   };
@@ -119,8 +119,8 @@ const varied = (run: PlannedRun) =>
 
 const loss = (x: number | null) => (x === null ? '–' : x.toFixed(3));
 
-/** A run's line: longest form first; on a terminal the first that fits. */
-function describe(e: SweepEvent, run: PlannedRun, columns: () => number | undefined, mode: RunnerMode): string {
+/** A run's line: in full, or on a terminal of `columns` the longest form that fits. */
+export function eventLine(e: SweepEvent, run: PlannedRun, columns: number | undefined): string {
   const name = `${run.dir} (${varied(run)})`;
   let forms: string[];
   switch (e.event) {
@@ -147,11 +147,12 @@ function describe(e: SweepEvent, run: PlannedRun, columns: () => number | undefi
     default:
       forms = [''];
   }
-  return mode === 'tty' ? fitLine(forms, columns()) : forms[0];
+  return columns !== undefined ? fitLine(forms, columns) : forms[0];
 }
 
-function overallLine(e: Extract<SweepEvent, { event: 'progress' }>, stopping: NodeJS.Signals | undefined, columns: () => number | undefined, mode: RunnerMode): string {
+/** The overall line: in full, or on a terminal of `columns` the longest form that fits. */
+export function overallLine(e: Extract<SweepEvent, { event: 'progress' }>, stopping: NodeJS.Signals | undefined, columns: number | undefined): string {
   const stop = stopping ? `, stopping (${stopping})` : '';
   const forms = [`sweep: ${e.done}/${e.total} done, ${e.running} running, ${e.failed} failed${stop}`, `${e.done}/${e.total} done, ${e.running} run, ${e.failed} failed`];
-  return mode === 'tty' ? fitLine(forms, columns()) : forms[0];
+  return columns !== undefined ? fitLine(forms, columns) : forms[0];
 }

@@ -7,6 +7,7 @@ import path from 'path';
 import { TRAIN_OPTIONS } from '../lib/commands/train';
 import { UserError } from '../lib/errors';
 import { PlanRequest, planSweep } from '../lib/sweep-plan';
+import { eventLine, overallLine, SweepEvent } from '../lib/sweep-runner';
 
 const { out: _o, resume: _r, json: _j, quiet: _q, ...specs } = TRAIN_OPTIONS;
 const plan = (request: Partial<PlanRequest>) => planSweep({ common: {}, ...request }, specs);
@@ -142,5 +143,29 @@ describe('sweep: refusals on the command line (one line, exit 2, nothing written
       assert.match(task.stderr, /^rnn-native: (sweep-task: the index must be an integer from 0 to 1, got "(2|x)"|Unknown option '-1'.*)\n$/);
     }
     assert.ok(!existsSync(path.join(out, 'run-000', 'config.json')));
+  });
+});
+
+describe('sweep: the progress lines fit the terminal', () => {
+  const run = plan({ grid: 'eta=0.0012345 hidden=4096 seq-length=1000 cell=lstm optimizer=rmsprop', repeat: 2, common: { data: '/a/long/path/to/a/corpus.txt' } })[1];
+  const events: SweepEvent[] = [
+    { event: 'start', index: 1, dir: run.dir, varied: run.varied },
+    { event: 'finish', index: 1, dir: run.dir, step: 100000000, smoothLoss: 123.456, valLoss: 1.234, seconds: 123456.7 },
+    { event: 'fail', index: 1, dir: run.dir, code: 2, signal: null, log: '/a/long/path/to/the/sweep/directory/logs/run-001.log' },
+    { event: 'stopped', index: 1, dir: run.dir, step: 123456789 },
+  ];
+  for (const e of events) {
+    it(`${e.event}: all of it in a log, within 79 columns on an 80-column terminal, naming the run`, () => {
+      const full = eventLine(e, run, undefined);
+      assert.ok(full.startsWith(`${run.dir} (eta=0.0012345 hidden=4096 seq-length=1000 cell=lstm optimizer=rmsprop seed=43): `), full);
+      const fitted = eventLine(e, run, 80);
+      assert.ok(Array.from(fitted).length < 80 && fitted.startsWith(`${run.dir}: `), fitted);
+      assert.ok(!/\n/.test(fitted));
+    });
+  }
+  it('the overall line', () => {
+    const line = overallLine({ event: 'progress', done: 9999, running: 1024, failed: 9999, total: 10000 }, 'SIGINT', 80);
+    assert.ok(line.length < 80 && /9999\/10000 done/.test(line), line);
+    assert.strictEqual(overallLine({ event: 'progress', done: 1, running: 2, failed: 0, total: 4 }, undefined, undefined), 'sweep: 1/4 done, 2 running, 0 failed');
   });
 });
