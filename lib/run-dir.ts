@@ -491,6 +491,24 @@ function skipCharacters(content: string, from: number, count: number): number {
 //   lock whose pid it re-reads and finds alive.
 
 /**
+ * Clears a run that has no checkpoint (stopped before its first one) for a new start in its
+ * directory: the files a run writes, its temporary files and a lock its dead process left. A
+ * run whose lock a live process holds is refused (UserError). For a caller that will write the
+ * same run again (a sweep's task: runs are deterministic); train itself never removes a run.
+ */
+export function clearRunWithoutCheckpoint(dir: string): void {
+  if (!existsSync(dir)) return;
+  const lockPath = path.join(dir, '.lock');
+  const found = readLock(lockPath);
+  if (found !== undefined && !isStale(found.pid)) throw inUseError(dir, { pid: found.pid!, file: lockPath });
+  if (existsSync(path.join(dir, 'latest.safetensors'))) throw new Error(`${dir} has a checkpoint: resume it`);
+  for (const name of readdirSync(dir).filter(isRunsFile)) {
+    const file = path.join(dir, name);
+    if (lstatSync(file).isFile()) unlinkSync(file);
+  }
+}
+
+/**
  * Takes lockPath for this process until it exits (the pid in the file; a lock of a process that is
  * gone is taken over, see above); a lock a live process holds is a UserError naming `dir`.
  */

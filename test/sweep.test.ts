@@ -164,6 +164,28 @@ describe('sweep end to end', function () {
     assert.deepStrictEqual(steps, Array.from({ length: steps.length }, (_, i) => (i + 1) * LOG_EVERY), 'every step once');
   });
 
+  it('sweep-task: a run killed (SIGKILL) before its first checkpoint starts again, as if it never ran', async () => {
+    const out = path.join(root, 'killed');
+    const steps = 3000;
+    const emitted = cliSync(['sweep', '--grid', 'hidden=8', '--data', text, '--steps', String(steps), '--log-every', String(LOG_EVERY), '--checkpoint-every', '0', '--emit', 'parallel', '--out', out]);
+    assert.strictEqual(emitted.status, 0, emitted.stderr);
+    const runDir = path.join(out, 'run-000');
+    const task = spawn(process.execPath, [cli, 'sweep-task', out, '0'], { env });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => task.on('exit', (_, signal) => resolve(signal)));
+    while (!existsSync(path.join(runDir, 'loss.csv')) || lossRows(runDir).length < 5) await new Promise((resolve) => setTimeout(resolve, 10));
+    task.kill('SIGKILL');
+    assert.strictEqual(await exited, 'SIGKILL');
+    assert.ok(!existsSync(path.join(runDir, 'latest.safetensors')), 'killed before its first checkpoint');
+    assert.ok(existsSync(path.join(runDir, '.lock')), "the dead run's lock is left");
+    const again = cliSync(['sweep-task', out, '0']);
+    assert.strictEqual(again.status, 0, again.stderr);
+    assert.ok(finished(out, 'run-000'));
+    const fresh = path.join(root, 'killed-fresh');
+    const train = cliSync(['train', '--hidden', '8', '--data', text, '--steps', String(steps), '--log-every', String(LOG_EVERY), '--checkpoint-every', '0', '--out', fresh, '--quiet']);
+    assert.strictEqual(train.status, 0, train.stderr);
+    assert.deepStrictEqual(lossRows(runDir), lossRows(fresh));
+  });
+
   it('a failed run does not stop the others; the sweep exits 1 naming it', () => {
     const out = path.join(root, 'failing');
     // seq-length 120000 is longer than the text: that run fails; the other finishes.

@@ -2,13 +2,13 @@
 // a Slurm array task or the local runner start it. Idempotent: a finished run is left as it is
 // (exit 0), an interrupted one resumes from its latest checkpoint (train --resume: the same
 // updates, none twice), and SIGTERM/SIGINT stop it with a checkpoint and a non-zero exit (as train).
-import { existsSync, unlinkSync } from 'fs';
+import { existsSync } from 'fs';
 import path from 'path';
 import { readCheckpoint } from '../checkpoint';
 import { UserError } from '../errors';
 import { optionHelp, parseCommandLine } from '../options';
 import { printLine } from '../output';
-import { holdLock, RUN_FILES } from '../run-dir';
+import { clearRunWithoutCheckpoint, holdLock } from '../run-dir';
 import { readRunConfig } from '../run-config';
 import { isFinished, readSweep, runDirOf, writeDone } from '../sweep';
 import { PlannedRun } from '../sweep-plan';
@@ -49,7 +49,7 @@ function trainArgsNow(dir: string, run: PlannedRun): string[] | undefined {
   if (!existsSync(latest)) {
     // Stopped before its first checkpoint: nothing to resume, and a new start writes the same
     // files again (the run is deterministic), so what it logged is cleared for it.
-    for (const name of RUN_FILES) if (existsSync(path.join(runDir, name))) unlinkSync(path.join(runDir, name));
+    clearRunWithoutCheckpoint(runDir);
     return [...run.args, '--out', runDir];
   }
   const step = readCheckpoint(latest).training.step;
