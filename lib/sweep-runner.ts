@@ -80,7 +80,10 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
       running.set(run.index, child);
       report({ event: 'start', index: run.index, dir: run.dir, varied: run.varied });
       if (mode !== 'plain') overall(); // a log gets the overall line when a run ends
-      child.on('exit', (code, signal) => {
+      let ended = false;
+      const onEnd = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (ended) return;
+        ended = true;
         closeSync(log);
         running.delete(run.index);
         if (code === 0 && isFinished(dir, run)) {
@@ -96,7 +99,10 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
         }
         overall();
         launchNext();
-      });
+      };
+      child.on('exit', onEnd);
+      // A child that could not be started (no 'exit' may follow): a failed run.
+      child.on('error', () => onEnd(null, null));
     };
 
     launchNext();
@@ -137,7 +143,7 @@ export function eventLine(e: SweepEvent, run: PlannedRun, columns: number | unde
       break;
     }
     case 'fail': {
-      const why = e.signal !== null ? `killed by ${e.signal}` : `exit ${e.code}`;
+      const why = e.signal !== null ? `killed by ${e.signal}` : e.code !== null ? `exit ${e.code}` : 'could not start';
       forms = [`${name}: failed (${why}); see ${e.log}`, `${run.dir}: failed (${why}); see ${path.relative('.', e.log) || e.log}`, `${run.dir}: failed (${why})`];
       break;
     }

@@ -67,6 +67,7 @@ describe('sweep end to end', function () {
       assert.ok(!finished(out, e.dir));
     }
     const doneBefore = runDirs.filter((run) => finished(out, run));
+    assert.deepStrictEqual(events.at(-1), { event: 'end', finished: doneBefore.length, total: 4, failed: [], signal: 'SIGINT', dir: out });
     const markers = doneBefore.map((run) => readFileSync(path.join(out, run, 'done.json'), 'utf8'));
 
     const resumed = cliSync(['sweep', '--resume', out, '--jobs', '2', '--json']);

@@ -111,6 +111,10 @@ async function run(dir: string, sweep: SweepFile, jobs: number, o: Options): Pro
   const mode = o.json ? 'json' : process.stdout.isTTY ? 'tty' : 'plain';
   const outcome = await runSweep(dir, sweep, jobs, mode);
   const total = sweep.runs.length;
+  if (mode === 'json') {
+    const failed = outcome.failed.map((r) => r.dir);
+    printLine(JSON.stringify({ event: 'end', finished: outcome.finished, total, failed, signal: outcome.signal ?? null, dir }));
+  }
   if (outcome.signal !== undefined) {
     process.stderr.write(
       `rnn-native: sweep stopped by ${outcome.signal}: ${outcome.finished} of ${total} runs finished; ` +
