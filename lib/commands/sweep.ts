@@ -16,9 +16,9 @@ import { TRAIN_OPTIONS } from './train';
 const { out: _out, resume: _resume, json: _json, quiet: _quiet, ...RUN_OPTIONS } = TRAIN_OPTIONS;
 
 const SWEEP_OPTIONS = {
-  grid: { kind: 'string', help: 'every combination of these values, e.g. "eta=0.01,0.1 hidden=100,200"' },
+  grid: { kind: 'string', help: 'every combination of the values: "eta=0.01,0.1 hidden=100,200"' },
   random: { kind: 'integer', min: 1, max: MAX_RUNS, help: 'this many settings drawn from --range' },
-  range: { kind: 'string', help: 'what --random draws from, e.g. "eta=1e-3:1e-1:log hidden=64:256 cell=rnn,lstm"' },
+  range: { kind: 'string', help: 'what --random draws: "eta=1e-3:1e-1:log hidden=64:256 cell=rnn,lstm"' },
   repeat: { kind: 'integer', min: 1, max: 1000, help: 'runs per setting, with the seeds --seed, --seed + 1, ... (default 1)' },
   out: { kind: 'string', help: 'sweep directory (default sweeps/<date-time>)' },
   resume: { kind: 'string', help: 'go on with the sweep in this directory: finished runs are skipped' },
@@ -37,7 +37,8 @@ type Options = ReturnType<typeof parseOptions<typeof OPTIONS>>;
 const PLAN_KEYS = ['grid', 'random', 'range', 'repeat', 'out', 'emit', 'slurm-time', 'slurm-mem', 'slurm-cpus', 'slurm-partition'] as const;
 const SLURM_KEYS = ['slurm-time', 'slurm-mem', 'slurm-cpus', 'slurm-partition'] as const;
 
-const USAGE = `usage: rnn-native sweep [--grid SPEC] [--random N --range SPEC] [--repeat K] [train options] [--jobs N | --emit parallel|slurm]
+const USAGE = `usage: rnn-native sweep [--grid SPEC] [--random N --range SPEC] [--repeat K] [train options]
+                        [--jobs N | --emit parallel|slurm] [--out DIR]
        rnn-native sweep --resume DIR [--jobs N]
 
 ${optionHelp(SWEEP_OPTIONS)}
