@@ -3,7 +3,7 @@
 // loss.csv proves it: every step exactly once, and the same numbers as an uninterrupted sweep.
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib/checkpoint';
@@ -128,6 +128,19 @@ describe('sweep end to end', function () {
     assert.strictEqual(again.stdout, `${path.join(out, 'run-000')}: already finished\n`);
     const after = ['loss.csv', 'done.json', 'latest.safetensors'].map((f) => [readFileSync(path.join(out, 'run-000', f)), statSync(path.join(out, 'run-000', f)).mtimeMs]);
     assert.deepStrictEqual(after, before);
+  });
+
+  it('sweep-task: a run that reached its last step but lost its done marker (killed just before) gets it, without training', () => {
+    const out = path.join(root, 'reference');
+    const marker = path.join(out, 'run-001', 'done.json');
+    const loss = readFileSync(path.join(out, 'run-001', 'loss.csv'));
+    unlinkSync(marker);
+    const again = cliSync(['sweep-task', out, '1']);
+    assert.strictEqual(again.status, 0, again.stderr);
+    assert.strictEqual(again.stdout, '');
+    assert.deepStrictEqual(readFileSync(path.join(out, 'run-001', 'loss.csv')), loss);
+    const done = JSON.parse(readFileSync(marker, 'utf8'));
+    assert.deepStrictEqual([done.step, done.smoothLoss], [STEPS, Number(lossRows(path.join(out, 'run-001')).at(-1)!.split(',')[3])]);
   });
 
   it('sweep-task: a second start of a running task is refused (exit 2) without harm; SIGTERM checkpoints (exit 143); the next start resumes', async () => {
