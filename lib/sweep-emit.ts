@@ -63,7 +63,7 @@ export function writeSlurmScript(dir: string, sweep: SweepFile, options: SlurmOp
   const last = sweep.runs.length - 1;
   const lines = [
     '#!/bin/bash',
-    `#SBATCH --job-name=${shellWord(`rnn-native-${path.basename(abs)}`)}`,
+    `#SBATCH --job-name=rnn-native-${path.basename(abs).replace(/[^\w.-]/g, '-')}`,
     `#SBATCH --array=0-${last}${options.jobs !== undefined ? `%${options.jobs}` : ''}`,
     `#SBATCH --time=${options.time}`,
     `#SBATCH --mem=${options.mem}`,

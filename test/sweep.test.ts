@@ -118,6 +118,11 @@ describe('sweep end to end', function () {
     assert.strictEqual(lines[0], '#!/bin/bash');
     assert.ok(lines.includes(`exec ${process.execPath} ${cli} sweep-task ${out} "$SLURM_ARRAY_TASK_ID"`));
     assert.ok(runDirs.every((run) => !existsSync(path.join(out, run, 'loss.csv'))));
+    // The script is a shell script for one array task (Slurm itself: the Slurm test's).
+    const task = spawnSync('bash', [script], { encoding: 'utf8', env: { ...env, SLURM_ARRAY_TASK_ID: '2' } });
+    assert.strictEqual(task.status, 0, task.stderr);
+    assert.deepStrictEqual(runDirs.map((run) => finished(out, run)), [false, false, true, false]);
+    assert.deepStrictEqual(lossRows(path.join(out, 'run-002')), lossRows(path.join(reference, 'run-002')));
   });
 
   it('sweep-task is idempotent: a finished run is left as it is (exit 0)', () => {
