@@ -3,7 +3,7 @@
 // finish, failure) and an overall one. SIGINT/SIGTERM are passed to every child, which
 // checkpoints, and the runner waits for them; `sweep --resume DIR` goes on from there.
 import { spawn } from 'child_process';
-import { closeSync, openSync, readFileSync } from 'fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'fs';
 import path from 'path';
 import { exitCodeOf, fitLine, printLine, writeOut } from './output';
 import { DoneMarker, donePathOf, isFinished, lastLosses, logPathOf, runDirOf, SweepFile } from './sweep';
@@ -16,7 +16,7 @@ export type SweepEvent =
   | { event: 'start'; index: number; dir: string; varied: PlannedRun['varied'] }
   | { event: 'finish'; index: number; dir: string; step: number; smoothLoss: number | null; valLoss: number | null; seconds: number }
   | { event: 'fail'; index: number; dir: string; code: number | null; signal: string | null; log: string }
-  | { event: 'stopped'; index: number; dir: string; step: number }
+  | { event: 'stopped'; index: number; dir: string; step: number; checkpoint: boolean }
   | { event: 'progress'; done: number; running: number; failed: number; total: number };
 
 export interface SweepOutcome {
@@ -92,7 +92,9 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
           const { step, smoothLoss, valLoss } = marker;
           report({ event: 'finish', index: run.index, dir: run.dir, step, smoothLoss, valLoss, seconds: (Date.now() - started) / 1000 });
         } else if (stopSignal !== undefined && (signal !== null || code === exitCodeOf('SIGINT') || code === exitCodeOf('SIGTERM'))) {
-          report({ event: 'stopped', index: run.index, dir: run.dir, step: safeStep(runDirOf(dir, run)) });
+          // A child stopped while it was starting (before train took the signal) has no checkpoint.
+          const checkpoint = existsSync(path.join(runDirOf(dir, run), 'latest.safetensors'));
+          report({ event: 'stopped', index: run.index, dir: run.dir, step: safeStep(runDirOf(dir, run)), checkpoint });
         } else {
           failed.push(run);
           report({ event: 'fail', index: run.index, dir: run.dir, code, signal, log: logPathOf(dir, run) });
@@ -148,7 +150,9 @@ export function eventLine(e: SweepEvent, run: PlannedRun, columns: number | unde
       break;
     }
     case 'stopped':
-      forms = [`${name}: stopped at step ${e.step} (checkpointed)`, `${run.dir}: stopped at step ${e.step}`];
+      forms = e.checkpoint
+        ? [`${name}: stopped at step ${e.step} (checkpointed)`, `${run.dir}: stopped at step ${e.step}`]
+        : [`${name}: stopped before its first checkpoint`, `${run.dir}: stopped, no checkpoint`];
       break;
     default:
       forms = [''];
