@@ -152,7 +152,8 @@ describe('sweep: the progress lines fit the terminal', () => {
     { event: 'start', index: 1, dir: run.dir, varied: run.varied },
     { event: 'finish', index: 1, dir: run.dir, step: 100000000, smoothLoss: 123.456, valLoss: 1.234, seconds: 123456.7 },
     { event: 'fail', index: 1, dir: run.dir, code: 2, signal: null, log: '/a/long/path/to/the/sweep/directory/logs/run-001.log' },
-    { event: 'stopped', index: 1, dir: run.dir, step: 123456789 },
+    { event: 'stopped', index: 1, dir: run.dir, step: 123456789, checkpoint: true },
+    { event: 'stopped', index: 1, dir: run.dir, step: 0, checkpoint: false },
   ];
   for (const e of events) {
     it(`${e.event}: all of it in a log, within 79 columns on an 80-column terminal, naming the run`, () => {
