@@ -5,6 +5,8 @@ import { gradcheckCommand } from './commands/gradcheck';
 import { plotCommand } from './commands/plot';
 import { reportCommand } from './commands/report';
 import { sampleCommand } from './commands/sample';
+import { sweepCommand } from './commands/sweep';
+import { sweepTaskCommand } from './commands/sweep-task';
 import { trainCommand } from './commands/train';
 import { printLine, stdout } from './output';
 import { UserError } from './errors';
@@ -17,6 +19,8 @@ commands:
   gradcheck   compare analytic gradients with finite differences and the native addon
   plot        plot a run's loss: loss.svg and loss.png
   report      write a run's report: report.md and report.html
+  sweep       train many settings: here, with GNU parallel or as a Slurm array
+  sweep-task  run (or resume) one run of a sweep: what parallel and Slurm jobs call
   compare     compare runs and sweeps: a table, compare.md, compare.html and a loss plot
 
 Run "rnn-native <command> --help" for a command's options.`;
@@ -34,6 +38,10 @@ async function run(argv: string[]): Promise<number> {
       return plotCommand(rest);
     case 'report':
       return reportCommand(rest);
+    case 'sweep':
+      return sweepCommand(rest);
+    case 'sweep-task':
+      return sweepTaskCommand(rest);
     case 'compare':
       return compareCommand(rest);
     case undefined:
@@ -46,7 +54,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(require('../package.json').version);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot, report and compare (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);
   }
 }
 

@@ -149,17 +149,7 @@ export class RunDir {
    * files. Released at exit. See takeLock for why two processes can never both hold it.
    */
   private lock(): this {
-    const lockPath = path.join(this.dir, '.lock');
-    const holder = takeLock(lockPath);
-    if (holder !== undefined) throw inUseError(this.dir, holder);
-    process.on('exit', () => {
-      try {
-        // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
-        if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
-      } catch {
-        // already gone
-      }
-    });
+    holdLock(path.join(this.dir, '.lock'), this.dir);
     return this;
   }
 
@@ -499,6 +489,41 @@ function skipCharacters(content: string, from: number, count: number): number {
 //   link fails while it exists, and any other taker needs the same claim. A process that saw the
 //   stale file long ago and claims it late finds another inode, or (a reused inode number) a
 //   lock whose pid it re-reads and finds alive.
+
+/**
+ * Clears a run that has no checkpoint (stopped before its first one) for a new start in its
+ * directory: the files a run writes, its temporary files and a lock its dead process left. A
+ * run whose lock a live process holds is refused (UserError). For a caller that will write the
+ * same run again (a sweep's task: runs are deterministic); train itself never removes a run.
+ */
+export function clearRunWithoutCheckpoint(dir: string): void {
+  if (!existsSync(dir)) return;
+  const lockPath = path.join(dir, '.lock');
+  const found = readLock(lockPath);
+  if (found !== undefined && !isStale(found.pid)) throw inUseError(dir, { pid: found.pid!, file: lockPath });
+  if (existsSync(path.join(dir, 'latest.safetensors'))) throw new Error(`${dir} has a checkpoint: resume it`);
+  for (const name of readdirSync(dir).filter(isRunsFile)) {
+    const file = path.join(dir, name);
+    if (lstatSync(file).isFile()) unlinkSync(file);
+  }
+}
+
+/**
+ * Takes lockPath for this process until it exits (the pid in the file; a lock of a process that is
+ * gone is taken over, see above); a lock a live process holds is a UserError naming `dir`.
+ */
+export function holdLock(lockPath: string, dir: string): void {
+  const holder = takeLock(lockPath);
+  if (holder !== undefined) throw inUseError(dir, holder);
+  process.on('exit', () => {
+    try {
+      // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
+      if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+    } catch {
+      // already gone
+    }
+  });
+}
 
 /** Who holds a lock: the pid (0: unknown, the lock kept changing) and the file that names it. */
 interface LockHolder {

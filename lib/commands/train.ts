@@ -18,7 +18,7 @@ import { exitCodeOf, printLine, stdout, warn, wrapWords, writeOut } from '../out
 import { loadTrainingText } from '../training-text';
 import { reportAfterTraining } from './report';
 
-const OPTIONS = {
+export const TRAIN_OPTIONS = {
   data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
   preset: { kind: 'choice', choices: PRESET_NAMES, help: 'start from named settings: dd2424 (the defaults) or char-rnn; flags given beside it win' },
   ...trainingSpecs(),
@@ -30,7 +30,7 @@ const OPTIONS = {
   report: { kind: 'flag', help: 'at the end, write report.md and report.html into the run directory' },
 } satisfies OptionSpecs;
 
-type Options = ParsedOptions<typeof OPTIONS>;
+type Options = ParsedOptions<typeof TRAIN_OPTIONS>;
 
 /** The value given on the command line for a row of the option table, if any. */
 const given = (o: Options, row: OptionRow) => (o as Record<string, number | string | undefined>)[row.flag];
@@ -43,9 +43,9 @@ interface Prepared {
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const o = parseOptions(argv, OPTIONS);
+  const o = parseOptions(argv, TRAIN_OPTIONS);
   if (o.help) {
-    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(OPTIONS)}`);
+    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
     return 0;
   }
   if (o.steps !== undefined && o.epochs !== undefined) throw new UserError('use either --steps or --epochs, not both');

@@ -1,0 +1,65 @@
+// rnn-native sweep-task DIR INDEX: runs run INDEX of the sweep in DIR to its end, as GNU parallel,
+// a Slurm array task or the local runner start it. Idempotent: a finished run is left as it is
+// (exit 0), an interrupted one resumes from its latest checkpoint (train --resume: the same
+// updates, none twice), and SIGTERM/SIGINT stop it with a checkpoint and a non-zero exit (as train).
+import { existsSync } from 'fs';
+import path from 'path';
+import { readCheckpoint } from '../checkpoint';
+import { UserError } from '../errors';
+import { optionHelp, parseCommandLine } from '../options';
+import { printLine } from '../output';
+import { clearRunWithoutCheckpoint, holdLock } from '../run-dir';
+import { readRunConfig } from '../run-config';
+import { isFinished, readSweep, runDirOf, writeDone } from '../sweep';
+import { PlannedRun } from '../sweep-plan';
+import { TRAIN_OPTIONS, trainCommand } from './train';
+
+export async function sweepTaskCommand(argv: string[]): Promise<number> {
+  const { options, operands } = parseCommandLine(argv, {}, 2);
+  if (options.help) {
+    printLine(`usage: rnn-native sweep-task SWEEP_DIR INDEX\n\nruns (or resumes) run INDEX of the sweep; exits 0 when it is finished\n\n${optionHelp({})}`);
+    return 0;
+  }
+  if (operands.length < 2) throw new UserError('sweep-task needs a sweep directory and a run index (see --help)');
+  const [dir, indexText] = operands;
+  const sweep = readSweep(dir, TRAIN_OPTIONS);
+  const index = /^\d+$/.test(indexText) ? Number(indexText) : NaN;
+  if (!(index < sweep.runs.length)) throw new UserError(`sweep-task: the index must be an integer from 0 to ${sweep.runs.length - 1}, got "${indexText}"`);
+  const run = sweep.runs[index];
+  // One task per run at a time: a second start of the same task (a requeue while the first still
+  // runs) is refused here, before it looks at or clears anything of the run.
+  holdLock(path.join(dir, `.${run.dir}.lock`), runDirOf(dir, run));
+  if (isFinished(dir, run)) {
+    printLine(`${runDirOf(dir, run)}: already finished`);
+    return 0;
+  }
+  const args = trainArgsNow(dir, run);
+  const code = args === undefined ? 0 : await trainCommand(args);
+  if (code === 0) writeDone(dir, run);
+  return code;
+}
+
+/**
+ * train's arguments for the run as it is now: a new run, or a resume from latest.safetensors. A
+ * run that reached its last step but was stopped before its done marker needs none: undefined.
+ */
+function trainArgsNow(dir: string, run: PlannedRun): string[] | undefined {
+  const runDir = runDirOf(dir, run);
+  const latest = path.join(runDir, 'latest.safetensors');
+  if (!existsSync(latest)) {
+    // Stopped before its first checkpoint: nothing to resume, and a new start writes the same
+    // files again (the run is deterministic), so what it logged is cleared for it.
+    clearRunWithoutCheckpoint(runDir);
+    return [...run.args, '--out', runDir];
+  }
+  const step = readCheckpoint(latest).training.step;
+  const steps = readRunConfig(path.join(runDir, 'config.json'), 'refuse')?.steps;
+  if (typeof steps === 'number' && step >= steps) return undefined;
+  // --preset picks the model of a new run; the resumed run keeps its own.
+  return ['--resume', runDir, ...withoutPreset(run.args)];
+}
+
+function withoutPreset(args: string[]): string[] {
+  const at = args.indexOf('--preset');
+  return at < 0 ? args : [...args.slice(0, at), ...args.slice(at + 2)];
+}
