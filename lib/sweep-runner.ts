@@ -72,7 +72,15 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
     };
 
     const launch = (run: PlannedRun) => {
-      const log = openSync(logPathOf(dir, run), 'a');
+      let log: number;
+      try {
+        log = openSync(logPathOf(dir, run), 'a');
+      } catch {
+        // Its log cannot be opened (the disk changed under the sweep): the run fails, the others go on.
+        failed.push(run);
+        report({ event: 'fail', index: run.index, dir: run.dir, code: null, signal: null, log: logPathOf(dir, run) });
+        return;
+      }
       const started = Date.now();
       // Its own process group: a Ctrl-C on the terminal reaches the runner only, which passes it
       // on once (a second signal would stop train without its checkpoint).

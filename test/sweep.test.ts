@@ -3,7 +3,7 @@
 // loss.csv proves it: every step exactly once, and the same numbers as an uninterrupted sweep.
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib/checkpoint';
@@ -227,6 +227,18 @@ describe('sweep end to end', function () {
     const train = cliSync(['train', '--hidden', '8', '--data', text, '--steps', String(steps), '--log-every', String(LOG_EVERY), '--checkpoint-every', '0', '--out', fresh, '--quiet']);
     assert.strictEqual(train.status, 0, train.stderr);
     assert.deepStrictEqual(lossRows(runDir), lossRows(fresh));
+  });
+
+  it('--resume of a sweep whose logs/ cannot take files: one line, exit 2, no run started', () => {
+    const out = path.join(root, 'unwritable');
+    const planned = cliSync(['sweep', '--grid', 'eta=0.05,0.1', '--data', text, '--hidden', '8', '--steps', '100', '--emit', 'parallel', '--out', out]);
+    assert.strictEqual(planned.status, 0, planned.stderr);
+    rmSync(path.join(out, 'logs'), { recursive: true });
+    writeFileSync(path.join(out, 'logs'), 'not a directory\n');
+    const result = cliSync(['sweep', '--resume', out, '--jobs', '2']);
+    assert.strictEqual(result.status, 2, result.stderr);
+    assert.match(result.stderr, /^rnn-native: .*logs: cannot create the directory \(a file of that name is in the way\)\n$/);
+    assert.ok(!existsSync(path.join(out, 'run-000', 'loss.csv')));
   });
 
   it('a failed run does not stop the others; the sweep exits 1 naming it', () => {
