@@ -83,8 +83,9 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
       }
       const started = Date.now();
       // Its own process group: a Ctrl-C on the terminal reaches the runner only, which passes it
-      // on once (a second signal would stop train without its checkpoint).
-      const child = spawn(process.execPath, [CLI, 'sweep-task', dir, String(run.index)], { detached: true, stdio: ['ignore', log, log] });
+      // on once (a second signal would stop train without its checkpoint). The IPC channel tells
+      // the task when the runner is gone (killed): it then stops as on SIGTERM, see sweep-task.
+      const child = spawn(process.execPath, [CLI, 'sweep-task', dir, String(run.index)], { detached: true, stdio: ['ignore', log, log, 'ipc'] });
       running.set(run.index, child);
       report({ event: 'start', index: run.index, dir: run.dir, varied: run.varied });
       if (mode !== 'plain') overall(); // a log gets the overall line when a run ends

@@ -107,6 +107,34 @@ describe('sweep end to end', function () {
     }
   });
 
+  it('the sweep killed (SIGKILL): its running tasks stop with a checkpoint (as on SIGTERM), not train on unwatched', async () => {
+    const out = path.join(root, 'runner-killed');
+    const long = ['--grid', 'eta=0.05,0.1', '--data', text, '--hidden', '8', '--steps', '1000000', '--log-every', String(LOG_EVERY), '--checkpoint-every', '0'];
+    const child = spawn(process.execPath, [cli, 'sweep', ...long, '--jobs', '2', '--out', out], { env });
+    const locks = ['run-000', 'run-001'].map((run) => path.join(out, `.${run}.lock`));
+    const training = () => ['run-000', 'run-001'].every((run) => existsSync(path.join(out, run, 'loss.csv')) && lossRows(path.join(out, run)).length >= 5);
+    while (!training()) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const pids = locks.map((lock) => Number(readFileSync(lock, 'utf8')));
+    try {
+      for (let waited = 0; locks.some(existsSync) && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(!locks.some(existsSync), 'the tasks still run after 10 s');
+      for (const run of ['run-000', 'run-001']) {
+        const step = readCheckpoint(path.join(out, run, 'latest.safetensors')).training.step;
+        assert.match(readFileSync(path.join(out, 'logs', `${run}.log`), 'utf8'), new RegExp(`stopped by SIGTERM at step ${step}; saved `));
+      }
+    } finally {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL'); // a task left running by a failed assertion
+        } catch {
+          // gone, as it should be
+        }
+      }
+    }
+  });
+
   it('GNU parallel runs the emitted job list (parallel --will-cite --jobs 2 < jobs.txt)', function () {
     if (spawnSync('parallel', ['--version'], { encoding: 'utf8' }).error) {
       console.warn('SKIPPED: GNU parallel is not installed (apt-get install parallel): the job list is not run');
