@@ -362,10 +362,21 @@ function cutCell(text: string, width: number | undefined, keep: 'start' | 'end')
   return keep === 'start' ? `${characters.slice(0, width - 1).join('')}…` : `…${characters.slice(characters.length - width + 1).join('')}`;
 }
 
+/** At least `width`, and wide enough that no two different values are cut to the same text (0.002… for 0.002152 and 0.002172). */
+function distinctWidth(values: string[], width: number | undefined): number | undefined {
+  if (width === undefined) return undefined;
+  const distinct = new Set(values);
+  const longest = Math.max(...values.map((value) => Array.from(value).length));
+  const keepsApart = (w: number) => new Set([...distinct].map((value) => cutCell(value, w, 'start'))).size === distinct.size;
+  let w = width;
+  while (w < longest && !keepsApart(w)) w++;
+  return w;
+}
+
 function renderTable(columns: Column[], squeeze: Squeeze, sort: string): string[] {
   const shown = columns.filter((column) => column.key === sort || !(squeeze.drop ?? []).includes(column.key));
   const cells = shown.map((column) => {
-    const width = column.kind === 'run' ? squeeze.runWidth : column.kind === 'option' ? squeeze.optionWidth : undefined;
+    const width = column.kind === 'run' ? squeeze.runWidth : column.kind === 'option' ? distinctWidth(column.cells, squeeze.optionWidth) : undefined;
     return [squeeze.short ? column.short : column.header, ...column.cells].map((cell) => cutCell(cell, width, column.kind === 'run' ? 'end' : 'start'));
   });
   const widths = cells.map((column) => Math.max(...column.map((cell) => Array.from(cell).length)));

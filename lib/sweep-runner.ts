@@ -72,11 +72,20 @@ export function runSweep(dir: string, sweep: SweepFile, jobs: number, mode: Runn
     };
 
     const launch = (run: PlannedRun) => {
-      const log = openSync(logPathOf(dir, run), 'a');
+      let log: number;
+      try {
+        log = openSync(logPathOf(dir, run), 'a');
+      } catch {
+        // Its log cannot be opened (the disk changed under the sweep): the run fails, the others go on.
+        failed.push(run);
+        report({ event: 'fail', index: run.index, dir: run.dir, code: null, signal: null, log: logPathOf(dir, run) });
+        return;
+      }
       const started = Date.now();
       // Its own process group: a Ctrl-C on the terminal reaches the runner only, which passes it
-      // on once (a second signal would stop train without its checkpoint).
-      const child = spawn(process.execPath, [CLI, 'sweep-task', dir, String(run.index)], { detached: true, stdio: ['ignore', log, log] });
+      // on once (a second signal would stop train without its checkpoint). The IPC channel tells
+      // the task when the runner is gone (killed): it then stops as on SIGTERM, see sweep-task.
+      const child = spawn(process.execPath, [CLI, 'sweep-task', dir, String(run.index)], { detached: true, stdio: ['ignore', log, log, 'ipc'] });
       running.set(run.index, child);
       report({ event: 'start', index: run.index, dir: run.dir, varied: run.varied });
       if (mode !== 'plain') overall(); // a log gets the overall line when a run ends

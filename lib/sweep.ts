@@ -1,9 +1,9 @@
 // A sweep directory: sweep.json (the plan), one ordinary run directory per run, and per finished
 // run its done marker (RUN/done.json, written by sweep-task once train exited 0).
-import { existsSync, readdirSync, statSync } from 'fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'fs';
 import path from 'path';
 import { UserError } from './errors';
-import { makeDirectory, readUserFile, writeFileAtomic } from './files';
+import { describeWriteError, makeDirectory, readUserFile, writeFileAtomic } from './files';
 import { OptionSpecs, parseOptions } from './options';
 import { readLossCsv, readValCsv } from './plot';
 import { PlannedRun } from './sweep-plan';
@@ -83,6 +83,22 @@ export function readSweep(dir: string, specs: OptionSpecs): SweepFile {
     }
   });
   return value;
+}
+
+/**
+ * Before the local runner starts a run: the sweep directory and its logs/ must take new files (a
+ * read-only copy, a logs/ that is a file), else a UserError now rather than a crash mid-sweep.
+ */
+export function checkWritable(dir: string): void {
+  const logs = path.join(dir, 'logs');
+  makeDirectory(logs);
+  for (const where of [dir, logs]) {
+    try {
+      accessSync(where, constants.W_OK);
+    } catch (error) {
+      throw new UserError(`${where}: cannot write (${describeWriteError(error as NodeJS.ErrnoException)})`);
+    }
+  }
 }
 
 export const isFinished = (dir: string, run: PlannedRun) => existsSync(donePathOf(dir, run));

@@ -210,6 +210,27 @@ describe('compare', function () {
     }
   });
 
+  it('a squeezed table cuts option values only as far as different values stay different', () => {
+    const settings = [
+      ['--eta', '0.002152', '--sigma', '0.01136', '--clip', '8.252', '--epsilon', '1.234e-8', '--seed', '12345'],
+      ['--eta', '0.002172', '--sigma', '0.003305', '--clip', '4.166', '--epsilon', '5.678e-8', '--seed', '67890'],
+    ];
+    const dirs = settings.map((options, i) => {
+      const result = run(['train', ...TRAIN, '--steps', '30', ...options, '--out', at(`long-values-${i}`), '--quiet']);
+      assert.strictEqual(result.status, 0, result.stderr);
+      return at(`long-values-${i}`);
+    });
+    for (const columns of [60, 50]) {
+      const lines = comparisonTable(compareRuns(dirs), columns).split('\n');
+      assert.ok(lines.every((line) => Array.from(line).length <= columns - 1), lines.join('\n'));
+      const header = cellsOf(lines[0]);
+      for (const option of ['eta', 'sigma', 'clip', 'epsilon', 'seed'].filter((name) => header.includes(name))) {
+        const [a, b] = lines.slice(1, -1).map((line) => cellsOf(line)[header.indexOf(option)]);
+        assert.notStrictEqual(a, b, `${columns} columns, ${option}:\n${lines.join('\n')}`);
+      }
+    }
+  });
+
   it('writes into the sweep directory when it is the only argument, else into the current directory', () => {
     const cwd = freshOut();
     mkdirSync(cwd);

@@ -3,7 +3,7 @@
 // loss.csv proves it: every step exactly once, and the same numbers as an uninterrupted sweep.
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib/checkpoint';
@@ -104,6 +104,34 @@ describe('sweep end to end', function () {
     for (const run of runDirs) {
       assertEveryStepOnce(path.join(out, run));
       assert.deepStrictEqual(lossRows(path.join(out, run)), lossRows(path.join(reference, run)), run);
+    }
+  });
+
+  it('the sweep killed (SIGKILL): its running tasks stop with a checkpoint (as on SIGTERM), not train on unwatched', async () => {
+    const out = path.join(root, 'runner-killed');
+    const long = ['--grid', 'eta=0.05,0.1', '--data', text, '--hidden', '8', '--steps', '1000000', '--log-every', String(LOG_EVERY), '--checkpoint-every', '0'];
+    const child = spawn(process.execPath, [cli, 'sweep', ...long, '--jobs', '2', '--out', out], { env });
+    const locks = ['run-000', 'run-001'].map((run) => path.join(out, `.${run}.lock`));
+    const training = () => ['run-000', 'run-001'].every((run) => existsSync(path.join(out, run, 'loss.csv')) && lossRows(path.join(out, run)).length >= 5);
+    while (!training()) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const pids = locks.map((lock) => Number(readFileSync(lock, 'utf8')));
+    try {
+      for (let waited = 0; locks.some(existsSync) && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(!locks.some(existsSync), 'the tasks still run after 10 s');
+      for (const run of ['run-000', 'run-001']) {
+        const step = readCheckpoint(path.join(out, run, 'latest.safetensors')).training.step;
+        assert.match(readFileSync(path.join(out, 'logs', `${run}.log`), 'utf8'), new RegExp(`stopped by SIGTERM at step ${step}; saved `));
+      }
+    } finally {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL'); // a task left running by a failed assertion
+        } catch {
+          // gone, as it should be
+        }
+      }
     }
   });
 
@@ -227,6 +255,18 @@ describe('sweep end to end', function () {
     const train = cliSync(['train', '--hidden', '8', '--data', text, '--steps', String(steps), '--log-every', String(LOG_EVERY), '--checkpoint-every', '0', '--out', fresh, '--quiet']);
     assert.strictEqual(train.status, 0, train.stderr);
     assert.deepStrictEqual(lossRows(runDir), lossRows(fresh));
+  });
+
+  it('--resume of a sweep whose logs/ cannot take files: one line, exit 2, no run started', () => {
+    const out = path.join(root, 'unwritable');
+    const planned = cliSync(['sweep', '--grid', 'eta=0.05,0.1', '--data', text, '--hidden', '8', '--steps', '100', '--emit', 'parallel', '--out', out]);
+    assert.strictEqual(planned.status, 0, planned.stderr);
+    rmSync(path.join(out, 'logs'), { recursive: true });
+    writeFileSync(path.join(out, 'logs'), 'not a directory\n');
+    const result = cliSync(['sweep', '--resume', out, '--jobs', '2']);
+    assert.strictEqual(result.status, 2, result.stderr);
+    assert.match(result.stderr, /^rnn-native: .*logs: cannot create the directory \(a file of that name is in the way\)\n$/);
+    assert.ok(!existsSync(path.join(out, 'run-000', 'loss.csv')));
   });
 
   it('a failed run does not stop the others; the sweep exits 1 naming it', () => {

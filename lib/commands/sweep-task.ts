@@ -26,6 +26,7 @@ export async function sweepTaskCommand(argv: string[]): Promise<number> {
   const index = /^\d+$/.test(indexText) ? Number(indexText) : NaN;
   if (!(index < sweep.runs.length)) throw new UserError(`sweep-task: the index must be an integer from 0 to ${sweep.runs.length - 1}, got "${indexText}"`);
   const run = sweep.runs[index];
+  stopWithRunner();
   // One task per run at a time: a second start of the same task (a requeue while the first still
   // runs) is refused here, before it looks at or clears anything of the run.
   holdLock(path.join(dir, `.${run.dir}.lock`), runDirOf(dir, run));
@@ -37,6 +38,17 @@ export async function sweepTaskCommand(argv: string[]): Promise<number> {
   const code = args === undefined ? 0 : await trainCommand(args);
   if (code === 0) writeDone(dir, run);
   return code;
+}
+
+/**
+ * Started by the local runner (an IPC channel): when the runner is gone (kill -9, a closed
+ * terminal), stop as on its SIGTERM, with a checkpoint, rather than train on unwatched; its
+ * --resume goes on. The channel does not keep the task alive.
+ */
+function stopWithRunner(): void {
+  if (process.channel === undefined) return;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
 /**

@@ -6,7 +6,7 @@ import path from 'path';
 import { UserError } from '../errors';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
 import { exitCodeOf, printLine } from '../output';
-import { createSweep, readSweep, SweepFile } from '../sweep';
+import { checkWritable, createSweep, readSweep, SweepFile } from '../sweep';
 import { checkSlurmMem, checkSlurmPartition, checkSlurmTime, shellWord, writeJobList, writeSlurmScript } from '../sweep-emit';
 import { MAX_RUNS, planSweep } from '../sweep-plan';
 import { runSweep } from '../sweep-runner';
@@ -110,6 +110,7 @@ function announce(o: Options, line: string, files: Record<string, string>): void
 
 async function run(dir: string, sweep: SweepFile, jobs: number, o: Options): Promise<number> {
   const mode = o.json ? 'json' : process.stdout.isTTY ? 'tty' : 'plain';
+  checkWritable(dir);
   const outcome = await runSweep(dir, sweep, jobs, mode);
   const total = sweep.runs.length;
   if (mode === 'json') {
