@@ -294,6 +294,8 @@ export function compareRuns(inputs: string[], sort?: string): Comparison {
     const choices = [...Object.keys(METRICS), ...options];
     throw new UserError(`--sort must be one of ${choices.join(', ')} (a metric or a differing option), got "${sort}"`);
   }
+  if (sortKey === 'val' && runs.every((run) => run.bestValLoss === null))
+    throw new UserError('--sort val: none of the runs has a validation loss (train with --val-fraction)');
   return { runs: sortRuns(runs, sortKey), options, sort: sortKey, sources: inputs };
 }
 

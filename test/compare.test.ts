@@ -278,6 +278,7 @@ describe('compare', function () {
       [[at('base'), at('damaged')], /damaged\/loss\.csv: line 32: expected five numbers/],
       [[at('base'), '--out', at('a-file')], /--out .*a-file: exists and is not a directory$/],
       [[at('base'), at('h16'), '--sort', 'eta'], /--sort must be one of val, smooth, final, steps, speed, hidden \(a metric or a differing option\), got "eta"$/],
+      [[at('base'), at('h16'), '--sort', 'val'], /--sort val: none of the runs has a validation loss \(train with --val-fraction\)$/],
     ];
     for (const [args, message] of cases) {
       const cwd = freshOut();
