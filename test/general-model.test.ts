@@ -165,6 +165,16 @@ describe('train with the general model, end to end', function () {
     assert.match(vanilla.stderr, /--threads has no effect on the DD2424 model/);
   });
 
+  it('--threads beyond the scratch limit (a copy of the gradients per thread): one line, exit 2, no run directory', () => {
+    if (!loadNative().addon) return;
+    const out = path.join(dir, 'threads-too-many');
+    const big = ['train', '--data', text, '--cell', 'lstm', '--hidden', '2100', '--batch', '16', '--seq-length', '5', '--steps', '1', '--quiet', '--backend', 'native', '--out', out];
+    const refused = run([...big, '--threads', '16']);
+    assert.strictEqual(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /^rnn-native: --threads 16 with lstm 1×2100, batch 16 and seq-length 5 needs \d+ values of scratch space \(a copy of the gradients per thread\); at most \d+ are supported: use fewer threads\n$/);
+    assert.strictEqual(existsSync(out), false);
+  });
+
   it('--preset char-rnn sets char-rnn’s model; flags beside it win; --resume refuses it', () => {
     const out = path.join(dir, 'preset');
     const result = run(['train', '--data', text, '--preset', 'char-rnn', '--hidden', '8', '--batch', '2', '--steps', '2', '--log-every', '1', '--sample-every', '0', '--eval-every', '1000', '--out', out, '--quiet', '--backend', 'ts']);

@@ -58,7 +58,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
   for (const flag of unusedFlags(o, trainer)) warn(flag);
-  trainer.setThreads(settings.threads);
   if (mode === 'plain' || mode === 'tty') {
     const { hidden, seqLength, backend } = trainer.config;
     const fields = [
@@ -207,6 +206,7 @@ function prepareNew(o: Options, mode: OutputMode): Prepared {
   const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
   const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
   const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
+  trainer.setThreads(settings.threads);
   // Only now, with every input checked, is anything written.
   const dir = RunDir.create(o.out ?? defaultOutDir());
   const { backend, ...model } = trainer.config;
@@ -253,6 +253,7 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   if (settings.steps <= step) {
     throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
   }
+  trainer.setThreads(settings.threads);
   // Only now, with every input checked, is anything written.
   dir.truncateAfter(step);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
