@@ -165,3 +165,22 @@ describe('the packed package without the addon', function () {
     assert.strictEqual(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')).backend, 'wasm');
   });
 });
+
+describe('the install hook without the addon (RNN_NATIVE_SKIP_BUILD=1)', () => {
+  const skip = (copy: string) =>
+    spawnSync(process.execPath, [path.join(copy, 'scripts', 'install.js')], { encoding: 'utf8', env: { ...process.env, RNN_NATIVE_SKIP_BUILD: '1' } });
+  const copyOf = (withWasm: boolean) => {
+    const copy = mkdtempSync(path.join(tmpdir(), 'rnn-install-'));
+    cpSync(path.join(root, 'scripts', 'install.js'), path.join(copy, 'scripts', 'install.js'));
+    if (withWasm) cpSync(path.join(root, 'wasm', 'rnn_native.wasm'), path.join(copy, 'wasm', 'rnn_native.wasm'));
+    return copy;
+  };
+
+  it('names the backend that will run: wasm when the package has the module, else ts', () => {
+    const withWasm = skip(copyOf(true));
+    assert.strictEqual(withWasm.status, 0, withWasm.stderr);
+    assert.strictEqual(withWasm.stderr, 'rnn-native: RNN_NATIVE_SKIP_BUILD=1, not building the addon; the WebAssembly backend will be used.\n');
+    const without = skip(copyOf(false));
+    assert.strictEqual(without.stderr, 'rnn-native: RNN_NATIVE_SKIP_BUILD=1, not building the addon; the slower TypeScript backend will be used.\n');
+  });
+});
