@@ -175,6 +175,17 @@ describe('train with the general model, end to end', function () {
     assert.strictEqual(existsSync(out), false);
   });
 
+  it('out of memory (an address space of 1.5 GB, a model needing 0.9 GB of scratch): one line of advice, not an internal error', () => {
+    if (!loadNative().addon) return;
+    const out = path.join(dir, 'out-of-memory');
+    const big = ['train', '--data', text, '--cell', 'lstm', '--hidden', '1024', '--batch', '150', '--seq-length', '100', '--steps', '1', '--quiet', '--backend', 'native', '--out', out];
+    const quoted = [process.execPath, cli, ...big].map((a) => `'${a}'`).join(' ');
+    const result = spawnSync('bash', ['-c', `ulimit -v 1500000 && exec ${quoted}`], { encoding: 'utf8', env, timeout: 60_000 });
+    assert.strictEqual(result.status, 1, result.stderr);
+    assert.strictEqual(result.stderr, "rnn-native: out of memory: the model and its scratch space do not fit in this process's memory; a smaller --hidden, --layers, --batch or --seq-length needs less\n");
+    assert.strictEqual(existsSync(out), false);
+  });
+
   it('--preset char-rnn sets char-rnn’s model; flags beside it win; --resume refuses it', () => {
     const out = path.join(dir, 'preset');
     const result = run(['train', '--data', text, '--preset', 'char-rnn', '--hidden', '8', '--batch', '2', '--steps', '2', '--log-every', '1', '--sample-every', '0', '--eval-every', '1000', '--out', out, '--quiet', '--backend', 'ts']);
