@@ -3,7 +3,7 @@
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { availableParallelism, tmpdir } from 'os';
 import path from 'path';
 import { Corpus, PRESETS, readCheckpoint, Trainer, writeCheckpoint } from '../lib';
 import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
@@ -184,6 +184,22 @@ describe('train with the general model, end to end', function () {
     assert.strictEqual(result.status, 1, result.stderr);
     assert.strictEqual(result.stderr, "rnn-native: out of memory: the model and its scratch space do not fit in this process's memory; a smaller --hidden, --layers, --batch or --seq-length needs less\n");
     assert.strictEqual(existsSync(out), false);
+  });
+
+  it('--threads beyond the streams or beyond the CPUs: a warning line each, and the run goes on', () => {
+    if (!loadNative().addon) return;
+    const small = ['train', '--data', text, '--cell', 'gru', '--hidden', '8', '--batch', '4', '--seq-length', '10', '--steps', '2', '--quiet', '--backend', 'native'];
+    const cpus = availableParallelism();
+    const beyondBatch = run([...small, '--threads', '8', '--out', path.join(dir, 'threads-8-of-4')]);
+    assert.strictEqual(beyondBatch.status, 0, beyondBatch.stderr);
+    assert.match(beyondBatch.stderr, /^rnn-native: warning: --threads 8 with --batch 4: 4 threads are used \(one per stream\)$/m);
+    if (cpus >= 16) return;
+    const threads = cpus + 1;
+    const beyondCpus = run([...small, '--batch', String(threads), '--threads', String(threads), '--out', path.join(dir, 'threads-beyond-cpus')]);
+    assert.strictEqual(beyondCpus.status, 0, beyondCpus.stderr);
+    assert.strictEqual(beyondCpus.stderr, `rnn-native: warning: --threads ${threads} is more than the ${cpus} CPUs this process may use: the threads take turns, slower than --threads ${cpus}\n`);
+    const within = run([...small, '--threads', String(Math.min(cpus, 4)), '--out', path.join(dir, 'threads-within')]);
+    assert.strictEqual(within.stderr, '');
   });
 
   it('--preset char-rnn sets char-rnn’s model; flags beside it win; --resume refuses it', () => {

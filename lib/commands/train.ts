@@ -1,5 +1,6 @@
 // rnn-native train: a new run into --out, or a resumed one from --resume DIR.
 import { existsSync } from 'fs';
+import { availableParallelism } from 'os';
 import path from 'path';
 import { BackendChoice } from '../backend';
 import { readCheckpoint, RunRecord } from '../checkpoint';
@@ -58,6 +59,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
   for (const flag of unusedFlags(o, trainer)) warn(flag);
+  for (const line of idleThreads(o, trainer)) warn(line);
   if (mode === 'plain' || mode === 'tty') {
     const { hidden, seqLength, backend } = trainer.config;
     const fields = [
@@ -177,6 +179,20 @@ function unusedFlags(o: Options, trainer: Trainer): string[] {
     ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
     ...unused('beta2', o.beta2, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
     ...unused('lr-decay-after', o['lr-decay-after'], c.lrDecay === 1, 'without --lr-decay'),
+  ];
+}
+
+/**
+ * --threads beyond what it can use on the native general model: one thread per stream at most, and
+ * threads beyond this process's CPUs only take turns (slower than fewer, not faster).
+ */
+function idleThreads(o: Options, trainer: Trainer): string[] {
+  const c = trainer.config;
+  if (o.threads === undefined || trainer.isVanilla || c.backend !== 'native') return [];
+  const cpus = availableParallelism();
+  return [
+    ...(c.batch > 1 && o.threads > c.batch ? [`--threads ${o.threads} with --batch ${c.batch}: ${c.batch} threads are used (one per stream)`] : []),
+    ...(Math.min(o.threads, c.batch > 1 ? c.batch : o.threads) > cpus ? [`--threads ${o.threads} is more than the ${cpus} CPUs this process may use: the threads take turns, slower than --threads ${cpus}`] : []),
   ];
 }
 
