@@ -202,6 +202,19 @@ describe('train with the general model, end to end', function () {
     assert.strictEqual(within.stderr, '');
   });
 
+  it('a resume on another backend or another split of the streams says it is not bit for bit; the same one says nothing', () => {
+    if (!loadNative().addon) return;
+    const small = ['train', '--data', text, '--cell', 'gru', '--hidden', '8', '--batch', '4', '--seq-length', '10', '--steps', '2', '--quiet'];
+    const out = path.join(dir, 'drift');
+    assert.strictEqual(run([...small, '--backend', 'wasm', '--out', out]).status, 0);
+    const resume = (steps: number, ...more: string[]) => run(['train', '--resume', out, '--steps', String(steps), '--quiet', ...more]);
+    const onNative = resume(4, '--backend', 'native', '--threads', '2');
+    assert.strictEqual(onNative.status, 0, onNative.stderr);
+    assert.strictEqual(onNative.stderr, 'rnn-native: warning: the run trained on the wasm backend; it continues on native, not bit for bit as on wasm\n');
+    assert.strictEqual(resume(6, '--backend', 'native').stderr, '');
+    assert.strictEqual(resume(8, '--backend', 'native', '--threads', '1').stderr, 'rnn-native: warning: the run trained with --threads 2; --threads 1 continues it, not bit for bit as --threads 2 would\n');
+  });
+
   it('--preset char-rnn sets char-rnn’s model; flags beside it win; --resume refuses it', () => {
     const out = path.join(dir, 'preset');
     const result = run(['train', '--data', text, '--preset', 'char-rnn', '--hidden', '8', '--batch', '2', '--steps', '2', '--log-every', '1', '--sample-every', '0', '--eval-every', '1000', '--out', out, '--quiet', '--backend', 'ts']);

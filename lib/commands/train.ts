@@ -41,6 +41,8 @@ interface Prepared {
   dir: RunDir;
   settings: RunSettings;
   record: RunRecord;
+  /** A resume that will not continue the run bit for bit, and why. */
+  drift?: string;
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -58,6 +60,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
+  if (prepared.drift) warn(prepared.drift);
   for (const flag of unusedFlags(o, trainer)) warn(flag);
   for (const line of idleThreads(o, trainer)) warn(line);
   if (mode === 'plain' || mode === 'tty') {
@@ -275,7 +278,27 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
   dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
-  return { trainer, dir, settings, record: checkpoint.run };
+  return { trainer, dir, settings, record: checkpoint.run, drift: resumeDrift(config, trainer, settings.threads) };
+}
+
+/**
+ * Why a resume continues the run but not bit for bit: another backend (their multiplies sum in other
+ * orders), or the native general model's streams split among another number of threads.
+ */
+function resumeDrift(saved: RunConfigFile, trainer: Trainer, threads: number): string | undefined {
+  const c = trainer.config;
+  // The backend of the last stretch: the last resume's, else the run's.
+  const resumes = Array.isArray(saved.resumed) ? saved.resumed : [];
+  const last = resumes.length > 0 ? (resumes[resumes.length - 1] as { backend?: unknown }).backend : saved.backend;
+  if (typeof last === 'string' && last !== c.backend) {
+    return `the run trained on the ${last} backend; it continues on ${c.backend}, not bit for bit as on ${last}`;
+  }
+  const parts = (n: number) => Math.min(n, c.batch);
+  const before = typeof saved.threads === 'number' ? saved.threads : 1;
+  if (c.backend === 'native' && !trainer.isVanilla && c.batch > 1 && parts(before) !== parts(threads)) {
+    return `the run trained with --threads ${before}; --threads ${threads} continues it, not bit for bit as --threads ${before} would`;
+  }
+  return undefined;
 }
 
 /**
