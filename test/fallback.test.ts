@@ -140,6 +140,14 @@ describe('RNN_WASM_FILE', () => {
       assert.match(result.stderr, reason);
     }
   });
+
+  it('refuses a valid module that is not rnn-native\'s (an empty one), naming what it lacks', () => {
+    const empty = path.join(dir, 'empty-module.wasm');
+    writeFileSync(empty, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const result = train(empty);
+    assert.strictEqual(result.status, 2, result.stderr);
+    assert.strictEqual(result.stderr, `rnn-native: the wasm backend cannot load: ${empty} is not rnn-native's WebAssembly module (it lacks memory, _initialize, malloc, …)\n`);
+  });
 });
 
 describe('the packed package without the addon', function () {
