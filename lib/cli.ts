@@ -58,6 +58,8 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+const OUT_OF_MEMORY = 'rnn-native: out of memory';
+
 export async function main(argv: string[]): Promise<number> {
   try {
     return await run(argv);
@@ -67,6 +69,12 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);
+    // Both engines (the addon and the wasm module) report a failed allocation with this message:
+    // not a bug, the machine's (or wasm's 4 GiB) memory, so it gets advice instead of "internal error".
+    if (message === OUT_OF_MEMORY) {
+      process.stderr.write(`${OUT_OF_MEMORY}: the model and its scratch space do not fit in this process's memory; a smaller --hidden, --layers, --batch or --seq-length needs less\n`);
+      return 1;
+    }
     process.stderr.write(`rnn-native: internal error: ${message.split('\n')[0]}\n`);
     if (process.env.RNN_NATIVE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     return 1;

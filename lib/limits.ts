@@ -1,7 +1,7 @@
 // The model's limits, defined once in lib/model-limits.json: the addon is compiled with the same
 // numbers (CMakeLists.txt) and checks them itself; a test compares them with the built addon's.
 import limits from './model-limits.json';
-import { GATES, StackedShape } from './stacked-reference';
+import { GATES, StackedShape, stackedLayout } from './stacked-reference';
 
 export const LIMITS: Readonly<{
   maxHidden: number;
@@ -36,5 +36,23 @@ export function stackedScratchFloats(shape: StackedShape, streams: number, seqLe
   const states = (seqLength + 1) * streams * m;
   const perLayer = states * (shape.cell === 'lstm' ? 2 : 1) + N * G * m + (shape.cell === 'gru' ? N * m : 0) + 2 * N * m;
   const floats = L * perLayer + streams * G * m + N * K + N * G * m * (shape.cell === 'gru' ? 2 : 1) + 2 * N * m + 2 * streams * m;
+  return { floats, limit: LIMITS.maxWorkspaceFloats };
+}
+
+/**
+ * Scratch floats of a native StackedModel split among `threads` threads (native/stacked.cc
+ * SplitModel::scratch_floats, the same sum): each part's own model on its streams, its gathered
+ * states and symbols, and for every part but the first a whole copy of the gradients.
+ */
+export function splitScratchFloats(shape: StackedShape, streams: number, seqLength: number, threads: number): { floats: number; limit: number } {
+  const parts = Math.min(threads, streams);
+  const parameters = stackedLayout(shape).total;
+  let floats = 0;
+  for (let p = 0; p < parts; p++) {
+    const count = Math.floor(streams / parts) + (p < streams % parts ? 1 : 0);
+    floats += stackedScratchFloats(shape, count, seqLength).floats;
+    if (parts > 1) floats += 2 * shape.layers * count * shape.hidden + 2 * seqLength * count;
+    if (p > 0) floats += parameters;
+  }
   return { floats, limit: LIMITS.maxWorkspaceFloats };
 }

@@ -8,7 +8,7 @@ import { OPTIMIZER_DEFAULTS } from './optimizers';
 import { Flat } from './stacked-backend';
 import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from './config';
 import { checkValue, OptionSpecs } from './options';
-import { LIMITS, stackedScratchFloats, workspaceFloats } from './limits';
+import { LIMITS, splitScratchFloats, stackedScratchFloats, workspaceFloats } from './limits';
 import { stackedLayout } from './stacked-reference';
 import { heldOutLength, sliceLength } from './stream-walk';
 import { Rng } from './random';
@@ -199,6 +199,7 @@ export class Trainer {
    */
   setThreads(threads: number): void {
     checkValue('threads', THREADS_SPEC, threads);
+    if (!this.isVanilla && this.config.backend === 'native') checkThreadsFit(this.config, this.corpus.vocabSize, threads);
     this.engine.setThreads(threads);
   }
 
@@ -303,6 +304,17 @@ export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacter
   if (trainingCharacters < T + 1) {
     const of = trainingCharacters === corpus.length ? `${corpus.source} has ${corpus.length} characters` : `the training part of ${corpus.source} has ${trainingCharacters} characters`;
     throw new UserError(`${of}; seqLength (--seq-length) ${T} needs at least ${T + 1}`);
+  }
+}
+
+/** The native general model split among `threads` threads (a copy of the gradients each) against the scratch limit. */
+function checkThreadsFit(o: ModelConfig, vocab: number, threads: number): void {
+  const { floats, limit } = splitScratchFloats(stackedShape(o, vocab), o.batch, o.seqLength, threads);
+  if (floats > limit) {
+    throw new UserError(
+      `--threads ${threads} with ${o.cell} ${o.layers}×${o.hidden}, batch ${o.batch} and seq-length ${o.seqLength} needs ${floats} values of ` +
+        `scratch space (a copy of the gradients per thread); at most ${limit} are supported: use fewer threads`
+    );
   }
 }
 

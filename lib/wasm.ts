@@ -62,6 +62,13 @@ interface Exports {
   stacked_sample(model: number, params: number, grads: number, h: number, c: number, first: number, temperature: number, rng: number, out: number, n: number): void;
 }
 
+/** Every export used here: a module without one is another module (or an older build), refused when loaded. */
+const EXPORTS: readonly (keyof Exports)[] = [
+  'memory', '_initialize', 'malloc', 'free', 'rnn_parameter_count', 'rnn_parameter_layout', 'rnn_loss_and_gradients', 'rnn_train',
+  'rnn_advance', 'rnn_sample', 'stacked_parameter_count', 'stacked_scratch_floats', 'stacked_layout_json', 'stacked_new',
+  'stacked_delete', 'stacked_forward_backward', 'stacked_optimize', 'stacked_advance', 'stacked_sample',
+];
+
 /** native/wasm.cc's numbering of the cells and optimizers (the order of stacked::Cell, OptimizerKind). */
 const CELLS: readonly CellKind[] = ['rnn', 'lstm', 'gru'];
 const OPTIMIZERS = ['adagrad', 'rmsprop', 'adam'] as const;
@@ -616,6 +623,8 @@ export function loadWasm(): NativeLoad {
   try {
     const instance = new wasmApi.Instance(new wasmApi.Module(readFileSync(file)), {});
     const m = instance.exports as unknown as Exports;
+    const missing = EXPORTS.filter((name) => !(name in m));
+    if (missing.length > 0) return (loaded = { error: `${file} is not rnn-native's WebAssembly module (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})` });
     m._initialize();
     loaded = { addon: wasmAddon(m) };
   } catch (error) {

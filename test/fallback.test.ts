@@ -140,6 +140,14 @@ describe('RNN_WASM_FILE', () => {
       assert.match(result.stderr, reason);
     }
   });
+
+  it('refuses a valid module that is not rnn-native\'s (an empty one), naming what it lacks', () => {
+    const empty = path.join(dir, 'empty-module.wasm');
+    writeFileSync(empty, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const result = train(empty);
+    assert.strictEqual(result.status, 2, result.stderr);
+    assert.strictEqual(result.stderr, `rnn-native: the wasm backend cannot load: ${empty} is not rnn-native's WebAssembly module (it lacks memory, _initialize, malloc, …)\n`);
+  });
 });
 
 describe('the packed package without the addon', function () {
@@ -163,5 +171,24 @@ describe('the packed package without the addon', function () {
     assert.strictEqual(result.status, 0, result.stderr);
     assert.match(result.stderr, /using the WebAssembly backend/);
     assert.strictEqual(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')).backend, 'wasm');
+  });
+});
+
+describe('the install hook without the addon (RNN_NATIVE_SKIP_BUILD=1)', () => {
+  const skip = (copy: string) =>
+    spawnSync(process.execPath, [path.join(copy, 'scripts', 'install.js')], { encoding: 'utf8', env: { ...process.env, RNN_NATIVE_SKIP_BUILD: '1' } });
+  const copyOf = (withWasm: boolean) => {
+    const copy = mkdtempSync(path.join(tmpdir(), 'rnn-install-'));
+    cpSync(path.join(root, 'scripts', 'install.js'), path.join(copy, 'scripts', 'install.js'));
+    if (withWasm) cpSync(path.join(root, 'wasm', 'rnn_native.wasm'), path.join(copy, 'wasm', 'rnn_native.wasm'));
+    return copy;
+  };
+
+  it('names the backend that will run: wasm when the package has the module, else ts', () => {
+    const withWasm = skip(copyOf(true));
+    assert.strictEqual(withWasm.status, 0, withWasm.stderr);
+    assert.strictEqual(withWasm.stderr, 'rnn-native: RNN_NATIVE_SKIP_BUILD=1, not building the addon; the WebAssembly backend will be used.\n');
+    const without = skip(copyOf(false));
+    assert.strictEqual(without.stderr, 'rnn-native: RNN_NATIVE_SKIP_BUILD=1, not building the addon; the slower TypeScript backend will be used.\n');
   });
 });

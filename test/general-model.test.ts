@@ -3,7 +3,7 @@
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { availableParallelism, tmpdir } from 'os';
 import path from 'path';
 import { Corpus, PRESETS, readCheckpoint, Trainer, writeCheckpoint } from '../lib';
 import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
@@ -163,6 +163,56 @@ describe('train with the general model, end to end', function () {
     const vanilla = run(['train', '--data', text, '--threads', '2', '--steps', '2', '--quiet', '--out', path.join(dir, 'threads-vanilla')]);
     assert.strictEqual(vanilla.status, 0, vanilla.stderr);
     assert.match(vanilla.stderr, /--threads has no effect on the DD2424 model/);
+  });
+
+  it('--threads beyond the scratch limit (a copy of the gradients per thread): one line, exit 2, no run directory', () => {
+    if (!loadNative().addon) return;
+    const out = path.join(dir, 'threads-too-many');
+    const big = ['train', '--data', text, '--cell', 'lstm', '--hidden', '2100', '--batch', '16', '--seq-length', '5', '--steps', '1', '--quiet', '--backend', 'native', '--out', out];
+    const refused = run([...big, '--threads', '16']);
+    assert.strictEqual(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /^rnn-native: --threads 16 with lstm 1×2100, batch 16 and seq-length 5 needs \d+ values of scratch space \(a copy of the gradients per thread\); at most \d+ are supported: use fewer threads\n$/);
+    assert.strictEqual(existsSync(out), false);
+  });
+
+  it('out of memory (an address space of 1.5 GB, a model needing 0.9 GB of scratch): one line of advice, not an internal error', () => {
+    if (!loadNative().addon) return;
+    const out = path.join(dir, 'out-of-memory');
+    const big = ['train', '--data', text, '--cell', 'lstm', '--hidden', '1024', '--batch', '150', '--seq-length', '100', '--steps', '1', '--quiet', '--backend', 'native', '--out', out];
+    const quoted = [process.execPath, cli, ...big].map((a) => `'${a}'`).join(' ');
+    const result = spawnSync('bash', ['-c', `ulimit -v 1500000 && exec ${quoted}`], { encoding: 'utf8', env, timeout: 60_000 });
+    assert.strictEqual(result.status, 1, result.stderr);
+    assert.strictEqual(result.stderr, "rnn-native: out of memory: the model and its scratch space do not fit in this process's memory; a smaller --hidden, --layers, --batch or --seq-length needs less\n");
+    assert.strictEqual(existsSync(out), false);
+  });
+
+  it('--threads beyond the streams or beyond the CPUs: a warning line each, and the run goes on', () => {
+    if (!loadNative().addon) return;
+    const small = ['train', '--data', text, '--cell', 'gru', '--hidden', '8', '--batch', '4', '--seq-length', '10', '--steps', '2', '--quiet', '--backend', 'native'];
+    const cpus = availableParallelism();
+    const beyondBatch = run([...small, '--threads', '8', '--out', path.join(dir, 'threads-8-of-4')]);
+    assert.strictEqual(beyondBatch.status, 0, beyondBatch.stderr);
+    assert.match(beyondBatch.stderr, /^rnn-native: warning: --threads 8 with --batch 4: 4 threads are used \(one per stream\)$/m);
+    if (cpus >= 16) return;
+    const threads = cpus + 1;
+    const beyondCpus = run([...small, '--batch', String(threads), '--threads', String(threads), '--out', path.join(dir, 'threads-beyond-cpus')]);
+    assert.strictEqual(beyondCpus.status, 0, beyondCpus.stderr);
+    assert.strictEqual(beyondCpus.stderr, `rnn-native: warning: --threads ${threads} is more than the ${cpus} CPUs this process may use: the threads take turns, slower than --threads ${cpus}\n`);
+    const within = run([...small, '--threads', String(Math.min(cpus, 4)), '--out', path.join(dir, 'threads-within')]);
+    assert.strictEqual(within.stderr, '');
+  });
+
+  it('a resume on another backend or another split of the streams says it is not bit for bit; the same one says nothing', () => {
+    if (!loadNative().addon) return;
+    const small = ['train', '--data', text, '--cell', 'gru', '--hidden', '8', '--batch', '4', '--seq-length', '10', '--steps', '2', '--quiet'];
+    const out = path.join(dir, 'drift');
+    assert.strictEqual(run([...small, '--backend', 'wasm', '--out', out]).status, 0);
+    const resume = (steps: number, ...more: string[]) => run(['train', '--resume', out, '--steps', String(steps), '--quiet', ...more]);
+    const onNative = resume(4, '--backend', 'native', '--threads', '2');
+    assert.strictEqual(onNative.status, 0, onNative.stderr);
+    assert.strictEqual(onNative.stderr, 'rnn-native: warning: the run trained on the wasm backend; it continues on native, not bit for bit as on wasm\n');
+    assert.strictEqual(resume(6, '--backend', 'native').stderr, '');
+    assert.strictEqual(resume(8, '--backend', 'native', '--threads', '1').stderr, 'rnn-native: warning: the run trained with --threads 2; --threads 1 continues it, not bit for bit as --threads 2 would\n');
   });
 
   it('--preset char-rnn sets char-rnn’s model; flags beside it win; --resume refuses it', () => {

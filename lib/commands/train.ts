@@ -1,5 +1,6 @@
 // rnn-native train: a new run into --out, or a resumed one from --resume DIR.
 import { existsSync } from 'fs';
+import { availableParallelism } from 'os';
 import path from 'path';
 import { BackendChoice } from '../backend';
 import { readCheckpoint, RunRecord } from '../checkpoint';
@@ -40,6 +41,8 @@ interface Prepared {
   dir: RunDir;
   settings: RunSettings;
   record: RunRecord;
+  /** A resume that will not continue the run bit for bit, and why. */
+  drift?: string;
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -57,8 +60,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
+  if (prepared.drift) warn(prepared.drift);
   for (const flag of unusedFlags(o, trainer)) warn(flag);
-  trainer.setThreads(settings.threads);
+  for (const line of idleThreads(o, trainer)) warn(line);
   if (mode === 'plain' || mode === 'tty') {
     const { hidden, seqLength, backend } = trainer.config;
     const fields = [
@@ -181,6 +185,20 @@ function unusedFlags(o: Options, trainer: Trainer): string[] {
   ];
 }
 
+/**
+ * --threads beyond what it can use on the native general model: one thread per stream at most, and
+ * threads beyond this process's CPUs only take turns (slower than fewer, not faster).
+ */
+function idleThreads(o: Options, trainer: Trainer): string[] {
+  const c = trainer.config;
+  if (o.threads === undefined || trainer.isVanilla || c.backend !== 'native') return [];
+  const cpus = availableParallelism();
+  return [
+    ...(c.batch > 1 && o.threads > c.batch ? [`--threads ${o.threads} with --batch ${c.batch}: ${c.batch} threads are used (one per stream)`] : []),
+    ...(Math.min(o.threads, c.batch > 1 ? c.batch : o.threads) > cpus ? [`--threads ${o.threads} is more than the ${cpus} CPUs this process may use: the threads take turns, slower than --threads ${cpus}`] : []),
+  ];
+}
+
 /** The general model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
 function generalModelFields(c: ModelConfig): string[] {
   return [`${c.cell} ${c.layers}×${c.hidden},`, `batch ${c.batch},`, ...(c.dropout > 0 ? [`dropout ${c.dropout},`] : []), `${c.optimizer} η ${c.eta},`];
@@ -207,6 +225,7 @@ function prepareNew(o: Options, mode: OutputMode): Prepared {
   const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
   const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
   const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
+  trainer.setThreads(settings.threads);
   // Only now, with every input checked, is anything written.
   const dir = RunDir.create(o.out ?? defaultOutDir());
   const { backend, ...model } = trainer.config;
@@ -253,12 +272,33 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   if (settings.steps <= step) {
     throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
   }
+  trainer.setThreads(settings.threads);
   // Only now, with every input checked, is anything written.
   dir.truncateAfter(step);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
   dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
-  return { trainer, dir, settings, record: checkpoint.run };
+  return { trainer, dir, settings, record: checkpoint.run, drift: resumeDrift(config, trainer, settings.threads) };
+}
+
+/**
+ * Why a resume continues the run but not bit for bit: another backend (their multiplies sum in other
+ * orders), or the native general model's streams split among another number of threads.
+ */
+function resumeDrift(saved: RunConfigFile, trainer: Trainer, threads: number): string | undefined {
+  const c = trainer.config;
+  // The backend of the last stretch: the last resume's, else the run's.
+  const resumes = Array.isArray(saved.resumed) ? saved.resumed : [];
+  const last = resumes.length > 0 ? (resumes[resumes.length - 1] as { backend?: unknown }).backend : saved.backend;
+  if (typeof last === 'string' && last !== c.backend) {
+    return `the run trained on the ${last} backend; it continues on ${c.backend}, not bit for bit as on ${last}`;
+  }
+  const parts = (n: number) => Math.min(n, c.batch);
+  const before = typeof saved.threads === 'number' ? saved.threads : 1;
+  if (c.backend === 'native' && !trainer.isVanilla && c.batch > 1 && parts(before) !== parts(threads)) {
+    return `the run trained with --threads ${before}; --threads ${threads} continues it, not bit for bit as --threads ${before} would`;
+  }
+  return undefined;
 }
 
 /**
