@@ -114,9 +114,10 @@ describe('sweep end to end', function () {
     const locks = ['run-000', 'run-001'].map((run) => path.join(out, `.${run}.lock`));
     const training = () => ['run-000', 'run-001'].every((run) => existsSync(path.join(out, run, 'loss.csv')) && lossRows(path.join(out, run)).length >= 5);
     while (!training()) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The tasks' pids while they hold their locks: once the runner is gone they stop and remove them.
+    const pids = locks.map((lock) => Number(readFileSync(lock, 'utf8')));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('exit', resolve));
-    const pids = locks.map((lock) => Number(readFileSync(lock, 'utf8')));
     try {
       for (let waited = 0; locks.some(existsSync) && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.ok(!locks.some(existsSync), 'the tasks still run after 10 s');
