@@ -320,8 +320,14 @@ Model::Model(const Shape& s, int streams, int seq_length, int first_stream, int 
 
 namespace {
 
-// The only call into BLAS of this file (the model's multiplies and their timing alike).
+// The only call into BLAS of this file (the model's multiplies and their timing alike). A product
+// of one row (a step of one stream) goes to sgemv: OpenBLAS's sgemm packs all of op(B) for it,
+// which made one stream 2.8 times slower than the vanilla kernel's sgemv (PERFORMANCE.md).
 void sgemm(const Matmul& g, const float* A, const float* B, float* C) {
+  if (g.M == 1 && !g.trans_a) {  // c (N) = op(B)ᵀ a, op(B) being K × N
+    if (g.trans_b) return blas::sgemv(blas::NoTrans, g.N, g.K, 1.0f, B, g.ldb, A, g.beta, C);
+    return blas::sgemv(blas::Trans, g.K, g.N, 1.0f, B, g.ldb, A, g.beta, C);
+  }
   blas::sgemm(blas::Transpose(g.trans_a), blas::Transpose(g.trans_b), g.M, g.N, g.K, 1.0f, A,
               g.lda, B, g.ldb, g.beta, C, g.ldc);
 }
