@@ -5,6 +5,10 @@
 
 #include "blas.h"
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -237,13 +241,55 @@ namespace {
 inline float clipped(float raw, float clip) { return raw > clip ? clip : (raw < -clip ? -clip : raw); }
 
 // One loop per rule, so that each vectorizes.
-RNN_VECTOR_CLONES void adagrad(size_t n, float* __restrict params, const float* __restrict grads,
-                               float* __restrict second, float eta, float epsilon, float clip) {
+RNN_VECTOR_CLONES void adagrad_portable(size_t n, float* __restrict params,
+                                        const float* __restrict grads, float* __restrict second,
+                                        float eta, float epsilon, float clip) {
   for (size_t j = 0; j < n; ++j) {
     const float g = clipped(grads[j], clip);
     second[j] += g * g;
     params[j] -= eta * g / std::sqrt(second[j] + epsilon);
   }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define RNN_AVX512_ADAGRAD 1
+// The same with AVX-512, 1/√(G + ε) by rsqrt14 and one Newton step (within about 2 ulp) instead of
+// a square root and a division: the compiler does not do this without -ffast-math, which would
+// also let it drop the NaN-keeping clip. Twice as fast as the portable loop (PERFORMANCE.md).
+// GCC 12 warns that the intrinsics' own _mm512_undefined_ps may be used uninitialized (GCC bug
+// 105593); it is not.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) void adagrad_avx512(size_t n, float* params, const float* grads,
+                                                       float* second, float eta, float epsilon,
+                                                       float clip) {
+  const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
+  const __m512 rate = _mm512_set1_ps(eta), eps = _mm512_set1_ps(epsilon);
+  const __m512 half = _mm512_set1_ps(0.5f), three_halves = _mm512_set1_ps(1.5f);
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m512 g = _mm512_loadu_ps(grads + j);
+    g = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(g, hi, _CMP_GT_OQ), g, hi);  // NaN: neither
+    g = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(g, lo, _CMP_LT_OQ), g, lo);
+    const __m512 a = _mm512_fmadd_ps(g, g, _mm512_loadu_ps(second + j));
+    _mm512_storeu_ps(second + j, a);
+    const __m512 x = _mm512_add_ps(a, eps);
+    __m512 r = _mm512_rsqrt14_ps(x);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(_mm512_mul_ps(half, x), _mm512_mul_ps(r, r), three_halves));
+    _mm512_storeu_ps(params + j, _mm512_fnmadd_ps(_mm512_mul_ps(rate, g), r, _mm512_loadu_ps(params + j)));
+  }
+  adagrad_portable(n - j, params + j, grads + j, second + j, eta, epsilon, clip);
+}
+#pragma GCC diagnostic pop
+#endif
+
+void adagrad(size_t n, float* params, const float* grads, float* second, float eta, float epsilon,
+             float clip) {
+#ifdef RNN_AVX512_ADAGRAD
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) return adagrad_avx512(n, params, grads, second, eta, epsilon, clip);
+#endif
+  adagrad_portable(n, params, grads, second, eta, epsilon, clip);
 }
 
 RNN_VECTOR_CLONES void rmsprop(size_t n, float* __restrict params, const float* __restrict grads,
