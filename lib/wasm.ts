@@ -464,16 +464,17 @@ function stackedClass(m: Exports) {
 
     /**
      * Runs an engine call on a model made for it (model: its pointer) and on copies of the bound
-     * arrays (at: params, grads, h, c in the module), then copies back h, c, and grads when
-     * `gradients`; the call copies in its own arguments. The engine's model (its scratch) lives
-     * for one call only: the module's memory is outside V8's heap, so a model kept alive until
-     * its StackedModel is collected would hold its scratch for as long as V8 sees no reason to
-     * collect (the addon tells V8 of its scratch; nothing can for the module's). Making one costs
-     * an allocation and a fill of its scratch: about 3 % of an lstm 2×128 update (B = 50, T = 50).
+     * arrays (at: params, grads, h, c in the module; grads only room, as the engine writes every
+     * gradient it computes), then copies back h, c, and grads when `gradients`; the call copies
+     * in its own arguments. The engine's model (its scratch) lives for one call only: the
+     * module's memory is outside V8's heap, so a model kept alive until its StackedModel is
+     * collected would hold its scratch for as long as V8 sees no reason to collect (the addon
+     * tells V8 of its scratch; nothing can for the module's). Making one costs an allocation and
+     * a fill of its scratch: about 3 % of an lstm 2×128 update (B = 50, T = 50).
      */
     private static run<T>(inner: Inner, b: Bound, gradients: boolean, call: (heap: Heap, model: number, at: number[]) => T): T {
       return withHeap(m, (heap) => {
-        const at = [b.params, b.grads, b.h, b.c].map((a) => heap.copy(a));
+        const at = [heap.copy(b.params), heap.alloc(b.grads.byteLength), heap.copy(b.h), heap.copy(b.c)];
         const { cell, vocab, hidden, layers } = inner.shape;
         const model = m.stacked_new(cell, vocab, hidden, layers, inner.streams, inner.seqLength);
         const result = call(heap, model, at);

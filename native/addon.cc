@@ -389,13 +389,14 @@ double unit_interval(Napi::Env env, Napi::Value v, const char* name) {
   return x;
 }
 
-// Byte ranges of two typed arrays (of any element types) must not overlap.
+// Byte ranges of two typed arrays (of any element types) must not overlap. The message is built
+// only on failure: these run on every call.
 void check_apart(Napi::Env env, const void* a, size_t a_bytes, const void* b, size_t b_bytes,
-                 const std::string& what) {
+                 const char* a_name, const char* b_name) {
   const auto* pa = static_cast<const char*>(a);
   const auto* pb = static_cast<const char*>(b);
   if (a_bytes > 0 && b_bytes > 0 && pa < pb + b_bytes && pb < pa + a_bytes)
-    throw_range(env, what + " must not overlap");
+    throw_range(env, std::string(a_name) + " and " + b_name + " must not overlap");
 }
 
 // Symbols checked in place (no copy: the caller checks they do not overlap what the kernel writes).
@@ -444,12 +445,12 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
                               float32_array(env, h, "spec.h", state_length_),
                               float32_array(env, c, "spec.c", state_length_)};
     const size_t P = parameters_ * sizeof(float), S = state_length_ * sizeof(float);
-    check_apart(env, bound.params, P, bound.grads, P, "spec.params and spec.grads");
-    check_apart(env, bound.params, P, bound.h, S, "spec.params and spec.h");
-    check_apart(env, bound.params, P, bound.c, S, "spec.params and spec.c");
-    check_apart(env, bound.grads, P, bound.h, S, "spec.grads and spec.h");
-    check_apart(env, bound.grads, P, bound.c, S, "spec.grads and spec.c");
-    check_apart(env, bound.h, S, bound.c, S, "spec.h and spec.c");
+    check_apart(env, bound.params, P, bound.grads, P, "spec.params", "spec.grads");
+    check_apart(env, bound.params, P, bound.h, S, "spec.params", "spec.h");
+    check_apart(env, bound.params, P, bound.c, S, "spec.params", "spec.c");
+    check_apart(env, bound.grads, P, bound.h, S, "spec.grads", "spec.h");
+    check_apart(env, bound.grads, P, bound.c, S, "spec.grads", "spec.c");
+    check_apart(env, bound.h, S, bound.c, S, "spec.h", "spec.c");
     params_ = Napi::Persistent(params.As<Napi::Object>());
     grads_ = Napi::Persistent(grads.As<Napi::Object>());
     h_ = Napi::Persistent(h.As<Napi::Object>());
@@ -494,12 +495,12 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
 
   // Refuses an array the kernel reads while writing `b`'s grads, h or c (or params, when written).
   void check_apart_from_written(Napi::Env env, const Bound& b, const void* data, size_t bytes,
-                                const std::string& name, bool params_written) {
+                                const char* name, bool params_written) {
     const size_t P = parameters_ * sizeof(float), S = state_length_ * sizeof(float);
-    check_apart(env, data, bytes, b.grads, P, name + " and spec.grads");
-    check_apart(env, data, bytes, b.h, S, name + " and spec.h");
-    check_apart(env, data, bytes, b.c, S, name + " and spec.c");
-    if (params_written) check_apart(env, data, bytes, b.params, P, name + " and spec.params");
+    check_apart(env, data, bytes, b.grads, P, name, "spec.grads");
+    check_apart(env, data, bytes, b.h, S, name, "spec.h");
+    check_apart(env, data, bytes, b.c, S, name, "spec.c");
+    if (params_written) check_apart(env, data, bytes, b.params, P, name, "spec.params");
   }
 
   // forwardBackward(x, y, gradients, dropout, seed, update): number
@@ -588,7 +589,7 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
     check_apart_from_written(env, b, second, P * sizeof(float), "second", true);
     check_apart_from_written(env, b, first.data, first.length * sizeof(float), "first", true);
     check_apart(env, second, P * sizeof(float), first.data, first.length * sizeof(float),
-                "second and first");
+                "second", "first");
     stacked::optimize(settings, P, b.params, b.grads, second, static_cast<float*>(first.data),
                       static_cast<double>(step));
     return env.Undefined();
@@ -629,7 +630,7 @@ class StackedModel : public Napi::ObjectWrap<StackedModel> {
     check_apart_from_written(env, b, rng, 4 * sizeof(uint32_t), "rng", true);
     check_apart_from_written(env, b, out.data, out.length * sizeof(int32_t), "out", true);
     check_apart(env, rng, 4 * sizeof(uint32_t), out.data, out.length * sizeof(int32_t),
-                "rng and out");
+                "rng", "out");
     model_->single().sample(first, temperature, rng, static_cast<int32_t*>(out.data), out.length);
     return env.Undefined();
   }
