@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "rnn.h"
-#include "stacked.h"
+#include "kernels/rnn.h"
+#include "kernels/stacked.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "rnn.h"
-#include "stacked.h"
+#include "kernels/rnn.h"
+#include "kernels/stacked.h"
 
 #define EXPORT(name) extern "C" __attribute__((export_name(#name)))
 

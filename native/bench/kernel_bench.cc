@@ -15,8 +15,8 @@
 
 #include <cblas.h>
 
-#include "../rnn.h"
-#include "../stacked.h"
+#include "../kernels/rnn.h"
+#include "../kernels/stacked.h"
 
 namespace {
 
