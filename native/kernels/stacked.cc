@@ -46,16 +46,16 @@ std::vector<Parameter> layout(const Shape& s) {
   return table;
 }
 
-size_t parameter_count(const Shape& s) {
-  const size_t G = gates(s.cell), m = s.hidden, K = s.vocab, L = s.layers;
+uint64_t parameter_count(const Shape& s) {
+  const uint64_t G = gates(s.cell), m = s.hidden, K = s.vocab, L = s.layers;
   return G * m * K + (L - 1) * G * m * m + L * (G * m * m + G * m) + K * m + K;
 }
 
-size_t scratch_floats(const Shape& s, size_t B, size_t T) {
-  const size_t G = gates(s.cell), m = s.hidden, K = s.vocab, L = s.layers, N = T * B;
-  const size_t states = (T + 1) * B * m;
+uint64_t scratch_floats(const Shape& s, uint64_t B, uint64_t T) {
+  const uint64_t G = gates(s.cell), m = s.hidden, K = s.vocab, L = s.layers, N = T * B;
+  const uint64_t states = (T + 1) * B * m;
   const bool lstm = s.cell == Cell::Lstm, gru = s.cell == Cell::Gru;
-  const size_t per_layer = states * (lstm ? 2 : 1) + N * G * m + (gru ? N * m : 0) + 2 * N * m;
+  const uint64_t per_layer = states * (lstm ? 2 : 1) + N * G * m + (gru ? N * m : 0) + 2 * N * m;
   return L * per_layer + B * G * m + N * K + N * G * m * (gru ? 2 : 1) + 2 * N * m + 2 * B * m;
 }
 
@@ -659,12 +659,12 @@ void scatter_rows(const V* part, V* whole, int blocks, int rows, int first, int 
 
 }  // namespace
 
-size_t SplitModel::scratch_floats(const Shape& s, size_t B, size_t T, size_t parts) {
-  size_t total = 0;
-  for (size_t p = 0; p < parts; ++p) {
-    const size_t count = static_cast<size_t>(part_streams(static_cast<int>(B), static_cast<int>(parts), static_cast<int>(p)).second);
+uint64_t SplitModel::scratch_floats(const Shape& s, uint64_t B, uint64_t T, uint64_t parts) {
+  uint64_t total = 0;
+  for (uint64_t p = 0; p < parts; ++p) {
+    const uint64_t count = static_cast<uint64_t>(part_streams(static_cast<int>(B), static_cast<int>(parts), static_cast<int>(p)).second);
     total += stacked::scratch_floats(s, count, T);
-    if (parts > 1) total += 2 * static_cast<size_t>(s.layers) * count * s.hidden + 2 * T * count;
+    if (parts > 1) total += 2 * static_cast<uint64_t>(s.layers) * count * s.hidden + 2 * T * count;
     if (p > 0) total += parameter_count(s);
   }
   return total;
