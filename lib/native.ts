@@ -1,5 +1,6 @@
 // The native addon's interface, written by hand so the compiler checks every call, and its
-// loader. native/addon.cc validates every argument again and throws TypeError / RangeError.
+// loader. The addon (native/addon/) validates every argument again (native/checks.cc) and throws
+// TypeError / RangeError.
 import { existsSync, statSync } from 'fs';
 import path from 'path';
 import type { OptimizerSettings } from './optimizers';
@@ -31,7 +32,7 @@ export interface NativeHyper {
 
 export type { CellKind };
 
-/** The general model of issue 10 (native/stacked.h): what a StackedModel works on, in place. */
+/** The one model (native/kernels/stacked.h): what a Model works on, in place. */
 export interface StackedNativeSpec {
   cell: CellKind;
   vocab: number;
@@ -89,10 +90,10 @@ export interface NativeAddon {
   /** The parameter table as the kernel computes it (lib/layout.ts computes the same). */
   parameterLayout(hidden: number, vocab: number): { name: string; shape: number[]; init: string; offset: number; length: number }[];
   /** The general model over the spec's buffers; the spec is checked once, here. */
-  StackedModel: new (spec: StackedNativeSpec) => StackedNativeModel;
+  Model: new (spec: StackedNativeSpec) => StackedNativeModel;
   /** The general model's parameter table as the kernel computes it (lib/stacked-reference.ts stackedLayout computes the same). */
   stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
-  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a StackedModel's spec. */
+  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a Model's spec. */
   stackedMatmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): StackedMatmul[];
   /** The "sgemm-only ceiling" (issue 11): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
   stackedMatmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };

@@ -58,7 +58,7 @@ function callsLeg(addon: NativeAddon, text: Uint8Array | Uint16Array, vocab: num
   const total = stackedLayout(shape).total;
   const params = Float32Array.from({ length: total }, (_, i) => (i % 7) * 0.001 - 0.003);
   const [h, c] = [new Float32Array(HIDDEN), new Float32Array(HIDDEN)];
-  const model = new addon.StackedModel({ ...shape, streams: 1, seqLength: T, params, grads: new Float32Array(total), h, c });
+  const model = new addon.Model({ ...shape, streams: 1, seqLength: T, params, grads: new Float32Array(total), h, c });
   const x = Int32Array.from(text.subarray(0, T));
   const y = Int32Array.from(text.subarray(1, T + 1));
   const [second, first] = [new Float32Array(total), new Float32Array(0)];

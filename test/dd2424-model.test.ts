@@ -35,7 +35,7 @@ function makeModel(addon: NativeAddon, seqLength: number, seed: number) {
   const params = Float32Array.from({ length: total }, () => 0.1 * rng.normal());
   const grads = new Float32Array(total);
   const h = Float32Array.from({ length: SHAPE.hidden }, () => 0.5 * rng.normal());
-  const model = new addon.StackedModel({ ...SHAPE, streams: 1, seqLength, params, grads, h, c: new Float32Array(SHAPE.hidden) });
+  const model = new addon.Model({ ...SHAPE, streams: 1, seqLength, params, grads, h, c: new Float32Array(SHAPE.hidden) });
   return { model, params, grads, h };
 }
 
