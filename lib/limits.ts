@@ -1,5 +1,6 @@
-// The model's limits, defined once in lib/model-limits.json: the addon is compiled with the same
-// numbers (CMakeLists.txt) and checks them itself; a test compares them with the built addon's.
+// The model's limits, defined once in lib/model-limits.json: the addon and the WebAssembly module
+// are compiled with the same numbers (CMakeLists.txt, scripts/build-wasm.sh) and check them
+// themselves (native/checks.h); test/tables.test.ts compares them with both builds'.
 import limits from './model-limits.json';
 import { GATES, StackedShape, stackedLayout } from './stacked-reference';
 
@@ -15,6 +16,8 @@ export const LIMITS: Readonly<{
   maxLayers: number;
   /** The general model's parallel streams B. */
   maxStreams: number;
+  /** Threads a native model splits its streams among (--threads, Model.setThreads). */
+  maxThreads: number;
 }> = Object.freeze({ ...limits });
 
 /** Scratch values one sequence needs: h_0..h_T, dL/dh_t and the probabilities of each step. */

@@ -64,7 +64,7 @@ export interface StackedNativeModel {
   advance(symbols: Int32Array): void;
   /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/random.ts), updated. */
   sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
-  /** forwardBackward's threads, 1 to 16 (1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
+  /** forwardBackward's threads, 1 to LIMITS.maxThreads (lib/limits.ts; 1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
   setThreads(threads: number): void;
 }
 

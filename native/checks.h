@@ -26,8 +26,7 @@ constexpr size_t kMaxWorkspaceFloats = RNN_LIMIT_MAXWORKSPACEFLOATS;
 constexpr size_t kMaxParameters = RNN_LIMIT_MAXPARAMETERS;
 constexpr int kMaxLayers = RNN_LIMIT_MAXLAYERS;
 constexpr int kMaxStreams = RNN_LIMIT_MAXSTREAMS;
-// Threads a model may split its streams among (lib/config.ts's --threads has the same range).
-constexpr int kMaxThreads = 16;
+constexpr int kMaxThreads = RNN_LIMIT_MAXTHREADS;  // setThreads, --threads
 constexpr int kMaxReps = 10000;  // stackedMatmulSeconds
 
 // What a binding saw of a JavaScript value (lib/wasm.ts numbers them alike).

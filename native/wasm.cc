@@ -137,7 +137,8 @@ EXPORT(limits_json) const char* limits_json() {
                ",\"maxWorkspaceFloats\":" + std::to_string(checks::kMaxWorkspaceFloats) +
                ",\"maxParameters\":" + std::to_string(checks::kMaxParameters) +
                ",\"maxLayers\":" + std::to_string(checks::kMaxLayers) +
-               ",\"maxStreams\":" + std::to_string(checks::kMaxStreams) + "}");
+               ",\"maxStreams\":" + std::to_string(checks::kMaxStreams) +
+               ",\"maxThreads\":" + std::to_string(checks::kMaxThreads) + "}");
 }
 
 // ---- the model object ----

@@ -26,6 +26,7 @@ for (const engine of COMPILED_BACKENDS) describe(`tables shared with the ${engin
 
   it('the limits (lib/model-limits.json) it was compiled with', () => {
     assert.deepStrictEqual(addon().limits(), { ...LIMITS });
+    assert.ok(LIMITS.maxVocabulary <= 2 ** 16, 'a corpus is a Uint16Array of symbols');
   });
 
   const CELLS: CellKind[] = ['rnn', 'lstm', 'gru'];

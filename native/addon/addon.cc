@@ -24,6 +24,7 @@ Napi::Value Limits(const Napi::CallbackInfo& info) {
   limits.Set("maxParameters", static_cast<double>(checks::kMaxParameters));
   limits.Set("maxLayers", checks::kMaxLayers);
   limits.Set("maxStreams", checks::kMaxStreams);
+  limits.Set("maxThreads", checks::kMaxThreads);
   return limits;
 }
 
