@@ -884,7 +884,7 @@ export interface WorkerReport {
 
 /**
  * How often the loop yields to the event loop: Node-API runs the finalizers of collected objects
- * (the StackedModels made here, and their scratch) from there, never inside a synchronous loop.
+ * (the Models made here, and their scratch) from there, never inside a synchronous loop.
  */
 const YIELD_EVERY = 256;
 

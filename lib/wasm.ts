@@ -63,7 +63,7 @@ const EXPORTS: readonly (keyof Exports)[] = [
 
 // ---- what the module's checks see of a value (native/checks.h Type) ----
 
-const TYPE = { other: 0, undefined: 1, number: 2, boolean: 3, string: 4, object: 5, otherTypedArray: 12 } as const;
+const TYPE = { other: 0, undefined: 1, number: 2, boolean: 3, string: 4, object: 5, float32Array: 6, otherTypedArray: 12 } as const;
 const TYPED_ARRAY_TYPE: Readonly<Record<string, number>> = { Float32Array: 6, Float64Array: 7, Int32Array: 8, Uint32Array: 9, Uint8Array: 10, Uint16Array: 11 };
 
 /** %TypedArray%.prototype's own getters: a subclass overriding them runs no code here, as in the addon. */
@@ -95,6 +95,36 @@ function objectValues(v: unknown, names: readonly string[]): unknown[] {
 /** native/wasm.cc WasmValue: type (i32), data (u32), number, length, address (f64): 32 bytes. */
 const RECORD_BYTES = 32;
 
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/** The fields of a call's records before they are written, in arrays reused from call to call. */
+interface Fields {
+  type: Int32Array;
+  number: Float64Array;
+  length: Float64Array;
+  address: Float64Array;
+  bytes: Float64Array;
+  offset: Float64Array;
+  source: (Uint8Array | undefined)[];
+}
+let fields: Fields | undefined;
+
+/** Views of the module's memory, made again when it grows (its buffer is then another). */
+let views: { memory: ArrayBuffer; words: Uint32Array; floats: Float64Array; bytes: Uint8Array } | undefined;
+
+function viewsOf(memory: ArrayBuffer) {
+  if (views?.memory !== memory) views = { memory, words: new Uint32Array(memory), floats: new Float64Array(memory), bytes: new Uint8Array(memory) };
+  return views;
+}
+
+function fieldsFor(n: number): Fields {
+  if (!fields || fields.type.length < n) {
+    const size = Math.max(n, 32);
+    fields = { type: new Int32Array(size), number: new Float64Array(size), length: new Float64Array(size), address: new Float64Array(size), bytes: new Float64Array(size), offset: new Float64Array(size), source: new Array(size) };
+  }
+  return fields;
+}
+
 /** The module's memory, one call at a time: buffers allocated, filled, read back, freed. */
 class Heap {
   private readonly blocks: number[] = [];
@@ -115,43 +145,59 @@ class Heap {
   }
 
   /**
-   * The records of `values` for a call, each typed array's bytes copied in (room only, for
-   * those at the indices of `room`: arrays the kernel only writes); returns where the records
-   * are, and each value's copy (0 when it has none).
+   * The records of `values` for a call, in one block with the bytes they point to: each typed
+   * array's copy ('copy', the default), or room for one the kernel only writes ('room'), or
+   * nothing for one the call does not touch ('none': described only); each string's UTF-8
+   * bytes. Returns where the records are, and each value's bytes in the module (0 when none).
+   * (Per-call fields go through reused arrays: this runs twice an update.)
    */
-  values(values: readonly unknown[], room: readonly number[] = []): { at: number; copies: number[] } {
-    const records = values.map((v, i) => this.record(v, room.includes(i)));
-    const at = this.alloc(values.length * RECORD_BYTES);
-    const view = new DataView(this.m.memory.buffer);
-    records.forEach((r, i) => {
-      const base = at + i * RECORD_BYTES;
-      view.setInt32(base, r.type, true);
-      view.setUint32(base + 4, r.data, true);
-      view.setFloat64(base + 8, r.number, true);
-      view.setFloat64(base + 16, r.length, true);
-      view.setFloat64(base + 24, r.address, true);
-    });
-    return { at, copies: records.map((r) => (r.type >= 6 ? r.data : 0)) };
+  values(values: readonly unknown[], uses: Readonly<Record<number, 'room' | 'none'>> = {}): { at: number; copies: number[] } {
+    const n = values.length;
+    const f = fieldsFor(n);
+    let size = align16(n * RECORD_BYTES);
+    for (let i = 0; i < n; i++) {
+      this.describe(values[i], uses[i], f, i);
+      f.offset[i] = size;
+      size += align16(f.bytes[i]);
+    }
+    const at = this.alloc(size);
+    const { words, floats, bytes } = viewsOf(this.m.memory.buffer);
+    const copies = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      copies[i] = f.bytes[i] > 0 ? at + f.offset[i] : 0;
+      const source = f.source[i];
+      if (source) bytes.set(source, copies[i]);
+      f.source[i] = undefined;
+      const word = (at + i * RECORD_BYTES) / 4;
+      words[word] = f.type[i];
+      words[word + 1] = copies[i];
+      floats[word / 2 + 1] = f.number[i];
+      floats[word / 2 + 2] = f.length[i];
+      floats[word / 2 + 3] = f.address[i];
+    }
+    return { at, copies };
   }
 
-  private record(v: unknown, roomOnly: boolean) {
+  /** Value i's fields in f, and the bytes it needs in the module (and those to copy there). */
+  private describe(v: unknown, use: 'room' | 'none' | undefined, f: Fields, i: number): void {
     const type = typeOf(v);
-    const r = { type, data: 0, number: 0, length: 0, address: 0 };
-    if (type === TYPE.number) r.number = v as number;
-    if (type === TYPE.boolean) r.number = v ? 1 : 0;
+    f.type[i] = type;
+    f.number[i] = type === TYPE.number ? (v as number) : type === TYPE.boolean && v ? 1 : 0;
+    f.length[i] = f.address[i] = f.bytes[i] = 0;
+    f.source[i] = undefined;
     if (type === TYPE.string) {
       const utf8 = Buffer.from(v as string, 'utf8');
-      [r.data, r.length] = [this.alloc(utf8.length, utf8), utf8.length];
-    }
-    if (type >= 6) {
-      const bytes = bytesOf(v);
-      r.data = this.alloc(bytes.byteLength, roomOnly ? undefined : bytes);
-      r.length = get<number>(GETTERS.length, v);
+      f.source[i] = utf8;
+      f.bytes[i] = f.length[i] = utf8.length;
+    } else if (type >= TYPE.float32Array) {
+      const byteLength = get<number>(GETTERS.byteLength, v);
+      if (use !== 'none') f.bytes[i] = byteLength;
+      if (use === undefined && byteLength > 0) f.source[i] = bytesOf(v);
+      f.length[i] = get<number>(GETTERS.length, v);
       const buffer = get<unknown>(GETTERS.buffer, v);
       if (!this.buffers.has(buffer)) this.buffers.set(buffer, this.buffers.size + 1);
-      r.address = this.buffers.get(buffer)! * 2 ** 40 + get<number>(GETTERS.byteOffset, v);
+      f.address[i] = this.buffers.get(buffer)! * 2 ** 40 + get<number>(GETTERS.byteOffset, v);
     }
-    return r;
   }
 
   /** Copies the module's memory at `pointer` back into the typed array `to` (as bytes). */
@@ -230,7 +276,10 @@ function namesOf(m: Exports): Names {
 function modelClass(m: Exports, names: Names) {
   /** Where the spec's arrays are among its values, in the records' order: params, grads, h, c. */
   const ARRAYS = ['params', 'grads', 'h', 'c'].map((name) => 1 + names.spec.indexOf(name));
-  const GRADS = [1]; // only written by the kernel (every gradient of forwardBackward), never read
+  // forwardBackward writes every gradient and reads none; advance and sample, and optimize's h
+  // and c, are not touched at all.
+  const WRITES_GRADS = { 1: 'room' } as const;
+  const NO_GRADS = { 1: 'none' } as const;
 
   return class Model implements StackedNativeModel {
     /** The checked spec as the module keeps it: cell, vocab, hidden, layers, streams, seqLength. */
@@ -251,7 +300,7 @@ function modelClass(m: Exports, names: Names) {
     forwardBackward(x: Int32Array, y: Int32Array, gradients: boolean, dropout: number, seed: number, update: number): number {
       const [kept, arrays] = [this.#kept, this.#arrays];
       return withHeap(m, (heap) => {
-        const { at, copies } = heap.values([...arrays, x, y, gradients, dropout, seed, update], GRADS);
+        const { at, copies } = heap.values([...arrays, x, y, gradients, dropout, seed, update], WRITES_GRADS);
         const loss = heap.alloc(8);
         throwRefusal(m, m.model_forward_backward(heap.int32(kept), at, loss));
         if (gradients) heap.read(copies[1], arrays[1]);
@@ -265,7 +314,7 @@ function modelClass(m: Exports, names: Names) {
       const [kept, arrays] = [this.#kept, this.#arrays];
       const settingsValues = objectValues(settings, names.settings);
       withHeap(m, (heap) => {
-        const { at, copies } = heap.values([...arrays, ...settingsValues, second, first, step]);
+        const { at, copies } = heap.values([...arrays, ...settingsValues, second, first, step], { 2: 'none', 3: 'none' });
         throwRefusal(m, m.model_optimize(heap.int32(kept), at));
         const secondAt = arrays.length + settingsValues.length;
         heap.read(copies[0], arrays[0]);
@@ -277,7 +326,7 @@ function modelClass(m: Exports, names: Names) {
     advance(symbols: Int32Array): void {
       const [kept, arrays] = [this.#kept, this.#arrays];
       withHeap(m, (heap) => {
-        const { at, copies } = heap.values([...arrays, symbols], GRADS);
+        const { at, copies } = heap.values([...arrays, symbols], NO_GRADS);
         throwRefusal(m, m.model_advance(heap.int32(kept), at));
         heap.read(copies[2], arrays[2]);
         heap.read(copies[3], arrays[3]);
@@ -287,7 +336,7 @@ function modelClass(m: Exports, names: Names) {
     sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void {
       const [kept, arrays] = [this.#kept, this.#arrays];
       withHeap(m, (heap) => {
-        const { at, copies } = heap.values([...arrays, first, temperature, rng, out], [...GRADS, 7]);
+        const { at, copies } = heap.values([...arrays, first, temperature, rng, out], { ...NO_GRADS, 7: 'room' });
         throwRefusal(m, m.model_sample(heap.int32(kept), at));
         for (const i of [2, 3]) heap.read(copies[i], arrays[i]);
         heap.read(copies[6], rng);
@@ -323,7 +372,7 @@ function vanilla(m: Exports, names: Names) {
     lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number {
       const values = objectValues(model, names.model);
       return withHeap(m, (heap) => {
-        const { at: records, copies } = heap.values([...values, inputs, targets], [GRADS]);
+        const { at: records, copies } = heap.values([...values, inputs, targets], { [GRADS]: 'room' });
         const loss = heap.alloc(8);
         throwRefusal(m, m.vanilla_loss_and_gradients(records, loss));
         heap.read(copies[GRADS], values[GRADS]);
@@ -359,7 +408,7 @@ function vanilla(m: Exports, names: Names) {
     sample(model: NativeModel, first: number, temperature: number, rng: Uint32Array, out: Int32Array): void {
       const values = objectValues(model, names.model);
       withHeap(m, (heap) => {
-        const { at: records, copies } = heap.values([...values, first, temperature, rng, out], [values.length + 3]);
+        const { at: records, copies } = heap.values([...values, first, temperature, rng, out], { [values.length + 3]: 'room' });
         throwRefusal(m, m.vanilla_sample(records));
         heap.read(copies[STATE], values[STATE]);
         heap.read(copies[values.length + 2], rng);
