@@ -1,5 +1,6 @@
 // The vanilla character-level RNN in float32 on CBLAS: forward, BPTT, its data walk, sampling.
-// Nothing here knows about Node-API; native/addon/vanilla.cc and native/wasm.cc call in, after native/checks.cc.
+// Nothing here knows about Node-API; native/addon/vanilla.cc and native/wasm.cc call in, once
+// native/checks.cc has checked the arguments.
 //
 // Shape legend: m hidden units, K vocabulary size, T sequence length.
 // Every parameter lives in one flat row-major float array; gradients and the AdaGrad
