@@ -1,15 +1,16 @@
 // Checkpoints: the whole training state in one safetensors file that Python's safetensors can
 // open, all F32 (native backend) or all F64 (ts backend); __metadata__ (strings) holds the rest.
-// Version 1, the DD2424 model: U, W, V, b, c, their AdaGrad accumulators ("adagrad.U" ...) and
-// the hidden state "h". Version 2, the general model: each layer's "layers.l.Wx", "layers.l.Wh",
-// "layers.l.b", then "V", "c"; the optimizer's state under its name ("adagrad.", "rmsprop.",
-// "adam.v." and "adam.m." + the tensor's name); the B streams' states "state.h" (and for lstm
-// "state.c"), [layer, stream, unit]; and the streams' positions in the metadata.
+// Version 2: each layer's "layers.l.Wx", "layers.l.Wh", "layers.l.b", then "V", "c"; the
+// optimizer's state under its name ("adagrad.", "rmsprop.", "adam.v." and "adam.m." + the
+// tensor's name); the B streams' states "state.h" (and for lstm "state.c"), [layer, stream, unit];
+// and the streams' positions in the metadata. Version 1, the DD2424 configuration only, names the
+// same tensors U, W, V, b, c (lib/layout.ts), "adagrad.U" ..., and "h"; a run that started from
+// a version-1 file keeps writing version 1.
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
 import { readUserFile, writeFileAtomic } from './files';
-import { isVanillaModel, stackedShape } from './engine';
-import { makeLayout } from './layout';
+import { stackedShape } from './engine';
+import { hasVersion1Names, PARAMETER_NAMES, VERSION1_TABLE_NAMES } from './layout';
 import { stackedLayout } from './stacked-reference';
 import { heldOutLength } from './stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
@@ -17,7 +18,7 @@ import { ModelConfig, rowsOf, savedValue } from './config';
 import { TrainingState } from './trainer';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
-/** The version written for the general model; the DD2424 model is still written as version 1. */
+/** The version a new run writes; a run that started from a version-1 file writes version 1. */
 export const CHECKPOINT_VERSION = 2;
 
 /** What a checkpoint holds besides the training state. */
@@ -40,9 +41,10 @@ export interface Checkpoint {
 
 export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
   const dtype = training.params instanceof Float32Array ? 'F32' : 'F64';
-  const version = isVanillaModel(training.config) ? 1 : 2;
+  const version = training.checkpointVersion ?? CHECKPOINT_VERSION;
+  if (version === 1 && !hasVersion1Names(training.config)) throw new UserError('writeCheckpoint: checkpointVersion 1 holds only the DD2424 configuration (cell rnn, 1 layer, batch 1, adagrad)');
   const tensors: Record<string, Tensor> = {};
-  for (const { name, shape, offset, length, of } of tensorTable(training.config, training.vocabulary.length)) {
+  for (const { name, shape, offset, length, of } of tensorTable(training.config, training.vocabulary.length, version)) {
     tensors[name] = { dtype, shape, data: flatOf(training, of).subarray(offset, offset + length) };
   }
   const metadata: Record<string, string> = {
@@ -78,28 +80,41 @@ interface TensorEntry {
   length: number;
 }
 
-/** Every tensor of a model's checkpoint, in file order. */
-function tensorTable(config: ModelConfig, vocab: number): TensorEntry[] {
-  const entries: TensorEntry[] = [];
-  const add = (of: FlatName, prefix: string, table: readonly { name: string; shape: readonly number[]; offset: number; length: number }[]) => {
-    for (const { name, shape, offset, length } of table) entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
-  };
-  if (isVanillaModel(config)) {
-    const layout = makeLayout(config.hidden, vocab);
-    add('params', '', layout.parameters);
-    add('accum', 'adagrad.', layout.parameters);
-    entries.push({ name: 'h', shape: [config.hidden], of: 'state', offset: 0, length: config.hidden });
-    return entries;
-  }
+/** Every tensor of a model's checkpoint of a version, in file order. */
+function tensorTable(config: ModelConfig, vocab: number, version: 1 | 2): TensorEntry[] {
   const { parameters } = stackedLayout(stackedShape(config, vocab));
-  add('params', '', parameters);
-  add('accum', config.optimizer === 'adam' ? 'adam.v.' : `${config.optimizer}.`, parameters);
-  if (config.optimizer === 'adam') add('first', 'adam.m.', parameters);
+  return version === 1 ? version1Table(parameters, config.hidden) : version2Table(parameters, config);
+}
+
+type TableEntry = { name: string; shape: readonly number[]; offset: number; length: number };
+
+function version2Table(parameters: readonly TableEntry[], config: ModelConfig): TensorEntry[] {
+  const entries: TensorEntry[] = [];
+  const add = (of: FlatName, prefix: string) => {
+    for (const { name, shape, offset, length } of parameters) entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
+  };
+  add('params', '');
+  add('accum', config.optimizer === 'adam' ? 'adam.v.' : `${config.optimizer}.`);
+  if (config.optimizer === 'adam') add('first', 'adam.m.');
   const states = config.layers * config.batch * config.hidden;
   const shape = [config.layers, config.batch, config.hidden];
   entries.push({ name: 'state.h', shape, of: 'state', offset: 0, length: states });
   // rnn and gru carry no cell state: their half of the flat state is zeros and is not written.
   if (config.cell === 'lstm') entries.push({ name: 'state.c', shape, of: 'state', offset: states, length: states });
+  return entries;
+}
+
+/** The version-1 names U, W, V, b, c (then "adagrad." + each, then "h") over the same tensors. */
+function version1Table(parameters: readonly TableEntry[], hidden: number): TensorEntry[] {
+  const byName = new Map(parameters.map((p) => [p.name, p]));
+  const entries: TensorEntry[] = [];
+  for (const [of, prefix] of [['params', ''], ['accum', 'adagrad.']] as const) {
+    for (const name of PARAMETER_NAMES) {
+      const { shape, offset, length } = byName.get(VERSION1_TABLE_NAMES[name])!;
+      entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
+    }
+  }
+  entries.push({ name: 'h', shape: [hidden], of: 'state', offset: 0, length: hidden });
   return entries;
 }
 
@@ -161,9 +176,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
 
   const vocabulary = Vocabulary.parse(json('vocabulary'), source).symbols;
   const config = parseConfig(json('config'), fail);
-  if ((version === 1) !== isVanillaModel(config)) {
-    fail(version === 1 ? 'a version-1 file holds only the DD2424 model, but its "config" is another' : 'a version-2 file of the DD2424 model: that model is written as version 1');
-  }
+  if (version === 1 && !hasVersion1Names(config)) fail('a version-1 file holds only the DD2424 model, but its "config" is another');
   const rngState = json('rng_state');
   if (!Array.isArray(rngState) || rngState.length !== 4 || !rngState.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || rngState.every((w) => w === 0)) {
     fail('metadata "rng_state" must be 4 unsigned 32-bit words, not all zero');
@@ -173,7 +186,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   const elapsedSeconds = optionalNumber('elapsed_seconds');
   if (elapsedSeconds === undefined || elapsedSeconds < 0) fail('metadata "elapsed_seconds" must be a number ≥ 0');
 
-  const tensorsOf = readTensors(tensors, config, vocabulary.length, fail);
+  const tensorsOf = readTensors(tensors, config, vocabulary.length, version, fail);
   const step = count('step', 0);
   const epoch = count('epoch', 1);
   const position = count('position', 0);
@@ -205,6 +218,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       lastLoss: optionalNumber('last_loss'),
       rngState: Uint32Array.from(rngState as number[]),
       ...tensorsOf,
+      ...(version === 1 ? { checkpointVersion: 1 as const } : {}),
     },
     run: {
       corpusSha256,
@@ -240,9 +254,10 @@ function readTensors(
   tensors: Record<string, Tensor>,
   config: ModelConfig,
   vocab: number,
+  version: 1 | 2,
   fail: (reason: string) => never
 ): Pick<TrainingState, 'params' | 'accum' | 'state' | 'first'> {
-  const table = tensorTable(config, vocab);
+  const table = tensorTable(config, vocab, version);
   const expected = new Map(table.map((entry) => [entry.name, entry]));
   const extra = Object.keys(tensors).filter((name) => !expected.has(name));
   if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
@@ -262,8 +277,8 @@ function readTensors(
     if (of === 'accum' && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
     sizes[of] = Math.max(sizes[of], offset + length);
   }
-  // The general model's state holds h then c; rnn and gru files have no c, whose zeros are implied.
-  if (!isVanillaModel(config)) sizes.state = 2 * config.layers * config.batch * config.hidden;
+  // The state holds h then c; rnn and gru files have no c, whose zeros are implied.
+  sizes.state = 2 * config.layers * config.batch * config.hidden;
   const Flat = dtype === 'F32' ? Float32Array : Float64Array;
   const flats = { params: new Flat(sizes.params), accum: new Flat(sizes.accum), first: new Flat(sizes.first), state: new Flat(sizes.state) };
   for (const { name, of, offset } of table) flats[of].set(tensors[name].data, offset);

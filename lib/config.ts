@@ -68,7 +68,7 @@ export const TRAINING_OPTIONS = [
   { key: 'sampleLength', flag: 'sample-length', scope: 'run', kind: 'integer', min: 1, max: 1e6, default: 200, help: 'characters per sample' },
   { key: 'temperature', flag: 'temperature', scope: 'run', kind: 'number', min: 0, max: 100, default: 1, help: 'sampling temperature, 0 = argmax' },
   { key: 'checkpointEvery', flag: 'checkpoint-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between checkpoints, 0 = only at the end' },
-  { key: 'threads', flag: 'threads', scope: 'run', kind: 'integer', min: 1, max: 16, default: 1, since: V2, help: "threads of the native general model's streams (same threads, same run)" },
+  { key: 'threads', flag: 'threads', scope: 'run', kind: 'integer', min: 1, max: 16, default: 1, since: V2, help: "threads of the native backend, the streams split among them (same threads, same run)" },
   { key: 'evalEvery', flag: 'eval-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 1000, since: V2, help: 'updates between validation losses (with --val-fraction)' },
 ] as const satisfies readonly OptionRow[];
 

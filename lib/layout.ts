@@ -1,26 +1,33 @@
-// The parameter table: where each parameter lives in the flat parameter array, shared by both
-// backends, the gradients and the AdaGrad accumulators. native/rnn.cc (make_dims) computes the
-// same table; a test compares the two entry by entry. Checkpoint shapes, the initial weights,
-// the gradient-check rows and the reference's views all come from it.
+// The version-1 names of the DD2424 configuration (cell rnn, 1 layer, 1 stream, AdaGrad): the
+// parameter table U, W, V, b, c of min-char-rnn and of version-1 checkpoints. The model's one
+// table (lib/stacked-reference.ts stackedLayout) holds the same tensors as layers.0.Wx,
+// layers.0.Wh, V, layers.0.b, c; a run that started from a version-1 file keeps writing these names.
 // Shape legend: m hidden units, K vocabulary size; each tensor row-major, in this order.
-import { Rng } from './random';
+import { ModelConfig } from './config';
+import { UserError } from './errors';
 
 const PARAMETER_TABLE = [
-  { name: 'U', shape: (m: number, K: number) => [m, K], init: 'normal', role: 'input to hidden' },
-  { name: 'W', shape: (m: number) => [m, m], init: 'normal', role: 'hidden to hidden' },
-  { name: 'V', shape: (m: number, K: number) => [K, m], init: 'normal', role: 'hidden to output' },
-  { name: 'b', shape: (m: number) => [m], init: 'zero', role: 'hidden bias' },
-  { name: 'c', shape: (_m: number, K: number) => [K], init: 'zero', role: 'output bias' },
+  { name: 'U', shape: (m: number, K: number) => [m, K], init: 'normal', role: 'input to hidden', tableName: 'layers.0.Wx' },
+  { name: 'W', shape: (m: number) => [m, m], init: 'normal', role: 'hidden to hidden', tableName: 'layers.0.Wh' },
+  { name: 'V', shape: (m: number, K: number) => [K, m], init: 'normal', role: 'hidden to output', tableName: 'V' },
+  { name: 'b', shape: (m: number) => [m], init: 'zero', role: 'hidden bias', tableName: 'layers.0.b' },
+  { name: 'c', shape: (_m: number, K: number) => [K], init: 'zero', role: 'output bias', tableName: 'c' },
 ] as const;
 
 export type ParameterName = (typeof PARAMETER_TABLE)[number]['name'];
 export const PARAMETER_NAMES: readonly ParameterName[] = PARAMETER_TABLE.map((p) => p.name);
 
+/** Each version-1 name's tensor in the model's one table. */
+export const VERSION1_TABLE_NAMES: Readonly<Record<ParameterName, string>> = Object.freeze(
+  Object.fromEntries(PARAMETER_TABLE.map((p) => [p.name, p.tableName])) as Record<ParameterName, string>
+);
+
 export interface ParameterEntry {
   readonly name: ParameterName;
   readonly shape: readonly number[];
-  /** 'normal': drawn from N(0, σ²) in table order; 'zero': zeros. */
+  /** 'normal': drawn from N(0, σ²); 'zero': zeros. */
   readonly init: 'normal' | 'zero';
+  /** Where it lives in a version-1 file's flat order U | W | V | b | c. */
   readonly offset: number;
   readonly length: number;
 }
@@ -31,7 +38,7 @@ export interface Layout {
   readonly total: number;
   /** The parameter table for these sizes, in order. */
   readonly parameters: readonly ParameterEntry[];
-  /** [offset, length] of each parameter in the flat array. */
+  /** [offset, length] of each parameter in the flat U | W | V | b | c array. */
   readonly slices: Readonly<Record<ParameterName, readonly [number, number]>>;
 }
 
@@ -48,27 +55,13 @@ export function makeLayout(hidden: number, vocab: number): Layout {
   return { hidden, vocab, total: offset, parameters, slices };
 }
 
-/** The view of one parameter inside a flat array. */
-export function view<A extends Float32Array | Float64Array>(layout: Layout, flat: A, name: ParameterName): A {
-  const [offset, length] = layout.slices[name];
-  return flat.subarray(offset, offset + length) as A;
+/** Whether a model has version-1 names: the DD2424 configuration (cell rnn, 1 layer, 1 stream, no dropout, AdaGrad without decay). */
+export function hasVersion1Names(c: ModelConfig): boolean {
+  return c.cell === 'rnn' && c.layers === 1 && c.batch === 1 && c.dropout === 0 && c.optimizer === 'adagrad' && c.lrDecay === 1;
 }
 
-/** Every parameter's view inside a flat array, by name. */
-export function views<A extends Float32Array | Float64Array>(layout: Layout, flat: A): Record<ParameterName, A> {
-  return Object.fromEntries(layout.parameters.map((p) => [p.name, view(layout, flat, p.name)])) as Record<ParameterName, A>;
-}
-
-/**
- * Initial parameters: U, W, V ~ N(0, σ²), b = c = 0, drawn in layout order from rng. Each value
- * is rounded to float32 so that both backends start from bit-identical weights.
- */
-export function initialParams(layout: Layout, sigma: number, rng: Rng): Float64Array {
-  const params = new Float64Array(layout.total);
-  for (const { name, init } of layout.parameters) {
-    if (init !== 'normal') continue;
-    const part = view(layout, params, name);
-    for (let i = 0; i < part.length; i++) part[i] = Math.fround(sigma * rng.normal());
-  }
-  return params;
+/** The version-1 table of a model that has one; a UserError for any other. */
+export function version1Layout(c: ModelConfig, vocab: number): Layout {
+  if (!hasVersion1Names(c)) throw new UserError('only the DD2424 configuration (cell rnn, 1 layer, batch 1, adagrad) has the version-1 table U, W, V, b, c: use parameters(), parameterShapes() or snapshot()');
+  return makeLayout(c.hidden, vocab);
 }

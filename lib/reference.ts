@@ -4,7 +4,11 @@
 //
 // Shape legend: m hidden units, K vocabulary size, T sequence length.
 // Parameters: U (m×K), W (m×m), V (K×m), b (m), c (K), row-major in one flat array (lib/layout.ts).
-import { Layout, ParameterName, views } from './layout';
+import { Layout, ParameterName } from './layout';
+
+function views(layout: Layout, flat: Float64Array): Record<ParameterName, Float64Array> {
+  return Object.fromEntries(layout.parameters.map((p) => [p.name, flat.subarray(p.offset, p.offset + p.length)])) as Record<ParameterName, Float64Array>;
+}
 import { Rng } from './random';
 
 export interface Hyper {

@@ -1,18 +1,18 @@
-// Sampling text: from a backend (training's samples, Trainer.sample) and from a checkpoint file
+// Sampling text: from a trainer (training's samples, Trainer.sample) and from a checkpoint file
 // (the sample command and the report's passage), in pieces of bounded size so that any length
 // can be streamed.
-import { Backend, BackendChoice, BackendSelection, SampleRequest, selectBackend } from './backend';
+import { BackendChoice, BackendSelection, selectBackend } from './backend';
 import { Checkpoint, readCheckpoint } from './checkpoint';
 import { Vocabulary } from './corpus';
 import { UserError } from './errors';
-import { BEYOND_FLOAT32, savedModelSampler } from './engine';
+import { BEYOND_FLOAT32, DrawRequest, SamplerSource, savedModelSampler } from './engine';
 import { Rng } from './random';
 
 /** Symbols drawn per piece: little memory whatever the length, and a stop is answered within a piece (0.1 s on the ts backend at m = 100). */
 export const SAMPLE_CHUNK = 1 << 12;
 
-/** What text is drawn from: a backend, or a trainer's engine. */
-export type SamplerSource = Pick<Backend, 'sampler'>;
+/** A draw of `length` symbols. */
+export type SampleRequest = DrawRequest & { length: number };
 
 /** Longest text sampled into one string (as many as `rnn-native sample --length` takes). */
 export const MAX_TEXT_LENGTH = 1e8;
@@ -76,7 +76,7 @@ export function sampleCheckpoint(file: string, options: CheckpointSampleOptions)
   const selection = selectBackend(options.backend ?? 'auto');
   if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
   const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
-  const request = { state: [], prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
+  const request = { prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
   const drawn = samplePieces(backend, vocab, request, options.chunk);
   const pieces = options.prime === undefined ? drawn : prefixed(options.prime, drawn);
   return { checkpoint, backend: selection, pieces };

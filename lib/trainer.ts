@@ -1,20 +1,18 @@
 // Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
-import { Backend, BackendChoice, BackendName, SampleRequest, selectBackend } from './backend';
+import { BackendChoice, BackendName, selectBackend } from './backend';
 import { Corpus } from './corpus';
 import { UserError } from './errors';
-import { Layout, makeLayout } from './layout';
-import { BEYOND_FLOAT32, createEngine, Engine, EngineTensors, isVanillaModel, stackedShape, VanillaEngine } from './engine';
+import { hasVersion1Names, Layout, version1Layout } from './layout';
+import { BEYOND_FLOAT32, DrawRequest, Engine, EngineTensors, stackedShape } from './engine';
 import { OPTIMIZER_DEFAULTS } from './optimizers';
 import { Flat } from './stacked-backend';
 import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from './config';
 import { checkValue, OptionSpecs } from './options';
-import { LIMITS, splitScratchFloats, stackedScratchFloats, workspaceFloats } from './limits';
+import { LIMITS, splitScratchFloats, stackedScratchFloats } from './limits';
 import { stackedLayout } from './stacked-reference';
 import { heldOutLength, sliceLength } from './stream-walk';
 import { Rng } from './random';
 import { sampleText } from './sampling';
-
-export { initialParams } from './layout';
 
 /** The model options of lib/config.ts (each optional, default MODEL_DEFAULTS) and the backend. */
 export type TrainerOptions = Partial<ModelConfig> & {
@@ -61,15 +59,20 @@ export interface TrainingState {
   lastLoss: number | undefined;
   rngState: Uint32Array;
   /**
-   * In the backend's precision: the parameters (U | W | V | b | c for the DD2424 model, else the
-   * general model's table), the optimizer's second moment (AdaGrad's accumulators), and the carried
-   * state (h; for the general model h then c, each [layer][stream][unit]).
+   * In the backend's precision: the parameters in the model's table order (layers.l.Wx,
+   * layers.l.Wh, layers.l.b, ..., V, c), the optimizer's second moment (AdaGrad's accumulators),
+   * and the carried states h then c, each [layer][stream][unit].
    */
   params: Float32Array | Float64Array;
   accum: Float32Array | Float64Array;
   state: Float32Array | Float64Array;
-  /** Adam's first moment (the general model with --optimizer adam only). */
+  /** Adam's first moment (--optimizer adam only). */
   first?: Float32Array | Float64Array;
+  /**
+   * The checkpoint format the run writes: 1 for a run that started from a version-1 file (the
+   * DD2424 model's names U, W, V, b, c), so that it keeps writing them; else 2 (the default).
+   */
+  checkpointVersion?: 1 | 2;
 }
 
 export class Trainer {
@@ -86,6 +89,7 @@ export class Trainer {
   readonly heldOutText: Uint8Array | Uint16Array;
   private readonly engine: Engine;
   private readonly rng: Rng;
+  private checkpointVersion?: 1 | 2;
 
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
     if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
@@ -99,7 +103,7 @@ export class Trainer {
     this.config = { ...model, backend: selection.name };
     this.backendWarning = selection.warning;
     this.rng = Rng.fromSeed(this.config.seed);
-    this.engine = createEngine(model, corpus.vocabSize, this.trainingText, selection.name, this.rng);
+    this.engine = new Engine(model, corpus.vocabSize, this.trainingText, selection.name, this.rng);
   }
 
   /** Continues a saved run on the same text; the backend may differ from the one that saved it. */
@@ -119,8 +123,9 @@ export class Trainer {
     trainer.engine.loadTensors(tensors);
     // float64 values (a ts run's) beyond float32's range turn infinite on the native backend.
     if (!trainer.engine.allFinite()) throw new UserError(`Trainer.restore: ${BEYOND_FLOAT32}`);
-    trainer.engine.position = saved.position;
-    trainer.engine.epoch = saved.epoch;
+    trainer.engine.walk.position = saved.position;
+    trainer.engine.walk.epoch = saved.epoch;
+    if (saved.checkpointVersion === 1) trainer.checkpointVersion = 1;
     trainer.rng.state.set(saved.rngState);
     trainer.step = trainer.engine.step = saved.step;
     trainer.smoothLoss = saved.smoothLoss;
@@ -143,36 +148,32 @@ export class Trainer {
       rngState: Uint32Array.from(this.rng.state),
       ...tensors,
       ...(first.length > 0 ? { first } : {}),
+      ...(this.checkpointVersion !== undefined ? { checkpointVersion: this.checkpointVersion } : {}),
     };
   }
 
-  /** The DD2424 model's backend (its buffers, in place); the general model has none (a UserError). */
-  get backend(): Backend {
-    return this.vanillaEngine().backend;
+  /** @deprecated Removed in 0.4.0 with the DD2424 model's own kernels: a UserError. Use parameters(), parameterShapes() or snapshot(). */
+  get backend(): never {
+    throw new UserError('Trainer.backend was removed in rnn-native 0.4.0 (every model now trains on one engine): use parameters(), parameterShapes() or snapshot()');
   }
 
-  /** The DD2424 model's parameter table; the general model's is parameterShapes(). */
+  /** @deprecated The version-1 parameter table (U, W, V, b, c) of the DD2424 configuration; parameterShapes() describes every model. */
   get layout(): Layout {
-    return this.vanillaEngine().layout;
+    return version1Layout(this.config, this.corpus.vocabSize);
   }
 
-  private vanillaEngine(): VanillaEngine {
-    if (!(this.engine instanceof VanillaEngine)) throw new UserError('the general model (cell, layers, batch, ...) has no vanilla backend or layout: use parameters(), parameterShapes() or snapshot()');
-    return this.engine;
-  }
-
-  /** Whether the model is the DD2424 one, trained on its own kernels (and saved as a version-1 checkpoint). */
+  /** @deprecated Whether the model is the DD2424 configuration: cell rnn, 1 layer, 1 stream, no dropout, AdaGrad without decay. */
   get isVanilla(): boolean {
-    return this.engine.kind === 'vanilla';
+    return hasVersion1Names(this.config);
   }
 
   get epoch(): number {
-    return this.engine.epoch;
+    return this.engine.walk.epoch;
   }
 
   /** Where the next update's window starts (in each stream's slice, for B streams). */
   get position(): number {
-    return this.engine.position;
+    return this.engine.walk.position;
   }
 
   /** Runs n updates and returns their losses. */
@@ -194,12 +195,12 @@ export class Trainer {
   }
 
   /**
-   * Threads of the native general model, its streams split among them (default 1; the DD2424 model and the
-   * ts backend always run one). A run is reproduced bit for bit with the same threads.
+   * Threads of the native backend, the streams split among them (one stream: OpenBLAS's threads;
+   * default 1; wasm and ts always run one). A run is reproduced bit for bit with the same threads.
    */
   setThreads(threads: number): void {
     checkValue('threads', THREADS_SPEC, threads);
-    if (!this.isVanilla && this.config.backend === 'native') checkThreadsFit(this.config, this.corpus.vocabSize, threads);
+    if (this.config.backend === 'native') checkThreadsFit(this.config, this.corpus.vocabSize, threads);
     this.engine.setThreads(threads);
   }
 
@@ -227,11 +228,11 @@ export class Trainer {
       options.prime !== undefined && options.prime !== ''
         ? this.corpus.encode(options.prime)
         : Int32Array.of(this.trainingText[Math.min(this.position, this.trainingText.length - 1)]);
-    const source = { sampler: (r: SampleRequest) => this.engine.sampler(r.prime, r.temperature, r.rng) };
-    return sampleText(source, this.corpus.vocab, { state: [], prime, length, temperature: options.temperature ?? 1, rng: this.rng });
+    const source = { sampler: (r: DrawRequest) => this.engine.sampler(r.prime, r.temperature, r.rng) };
+    return sampleText(source, this.corpus.vocab, { prime, length, temperature: options.temperature ?? 1, rng: this.rng });
   }
 
-  /** The parameters by name (U, W, V, b, c; for the general model layers.l.Wx, layers.l.Wh, layers.l.b, V, c), as float64 copies. */
+  /** The parameters by name (layers.l.Wx, layers.l.Wh, layers.l.b for each layer, then V, c), as float64 copies. */
   parameters(): Record<string, Float64Array> {
     return this.engine.parameters();
   }
@@ -281,33 +282,16 @@ function checkSavedState(saved: TrainingState & { first: Flat }, sizes: Record<k
 
 /** Checks that a model of valid options fits the limits (lib/limits.ts) and the training text. */
 export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacters = corpus.length): void {
-  const { hidden: m, seqLength: T } = o;
-  const K = corpus.vocabSize;
-  if (!isVanillaModel(o)) {
-    checkStackedFits(o, K);
-    const heldOut = corpus.length - trainingCharacters;
-    sliceLength(trainingCharacters, o.batch, T, heldOut > 0 ? `the training part of ${corpus.source}, ${trainingCharacters} characters (${heldOut} are held out),` : undefined);
-    return;
+  checkStackedFits(o, corpus.vocabSize);
+  const heldOut = corpus.length - trainingCharacters;
+  if (o.batch === 1 && trainingCharacters < o.seqLength + 1) {
+    const of = heldOut === 0 ? `${corpus.source} has ${corpus.length} characters` : `the training part of ${corpus.source} has ${trainingCharacters} characters`;
+    throw new UserError(`${of}; seqLength (--seq-length) ${o.seqLength} needs at least ${o.seqLength + 1}`);
   }
-  const parameters = makeLayout(m, K).total;
-  if (parameters > LIMITS.maxParameters) {
-    throw new UserError(
-      `hidden ${m} with a vocabulary of ${K} makes ${parameters} parameters; at most ${LIMITS.maxParameters} are supported`
-    );
-  }
-  if (workspaceFloats(m, K, T) > LIMITS.maxWorkspaceFloats) {
-    throw new UserError(
-      `seqLength ${T} × (2 × hidden ${m} + vocabulary ${K}) is too large for one sequence's scratch space ` +
-        `(at most ${LIMITS.maxWorkspaceFloats} values); use a smaller seqLength or hidden`
-    );
-  }
-  if (trainingCharacters < T + 1) {
-    const of = trainingCharacters === corpus.length ? `${corpus.source} has ${corpus.length} characters` : `the training part of ${corpus.source} has ${trainingCharacters} characters`;
-    throw new UserError(`${of}; seqLength (--seq-length) ${T} needs at least ${T + 1}`);
-  }
+  sliceLength(trainingCharacters, o.batch, o.seqLength, heldOut > 0 ? `the training part of ${corpus.source}, ${trainingCharacters} characters (${heldOut} are held out),` : undefined);
 }
 
-/** The native general model split among `threads` threads (a copy of the gradients each) against the scratch limit. */
+/** The native model split among `threads` threads (a copy of the gradients each) against the scratch limit. */
 function checkThreadsFit(o: ModelConfig, vocab: number, threads: number): void {
   const { floats, limit } = splitScratchFloats(stackedShape(o, vocab), o.batch, o.seqLength, threads);
   if (floats > limit) {
@@ -318,7 +302,7 @@ function checkThreadsFit(o: ModelConfig, vocab: number, threads: number): void {
   }
 }
 
-/** The general model's parameters and scratch space against the limits, before anything is allocated. */
+/** The model's parameters and scratch space against the limits, before anything is allocated. */
 function checkStackedFits(o: ModelConfig, vocab: number): void {
   const shape = stackedShape(o, vocab);
   const parameters = stackedLayout(shape).total;

@@ -64,13 +64,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   for (const flag of unusedFlags(o, trainer)) warn(flag);
   for (const line of idleThreads(o, trainer)) warn(line);
   if (mode === 'plain' || mode === 'tty') {
-    const { hidden, seqLength, backend } = trainer.config;
+    const { seqLength, backend } = trainer.config;
     const fields = [
       `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}:`,
       `${trainer.corpus.length} characters,`,
       ...(trainer.heldOutText.length > 0 ? [`${trainer.heldOutText.length} held out,`] : []),
       `K=${trainer.corpus.vocabSize},`,
-      ...(trainer.isVanilla ? [`m=${hidden},`] : generalModelFields(trainer.config)),
+      ...modelFields(trainer.config),
       `seq-length ${seqLength},`,
       `up to step ${settings.steps},`,
       `${backend} backend`,
@@ -173,9 +173,8 @@ function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSetti
 function unusedFlags(o: Options, trainer: Trainer): string[] {
   const c = trainer.config;
   const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
-  const oneThread = trainer.isVanilla ? 'on the DD2424 model (its kernels run one thread)' : `on the ${c.backend} backend (it runs one thread)`;
   return [
-    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, trainer.isVanilla || c.backend !== 'native', oneThread),
+    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, c.backend !== 'native', `on the ${c.backend} backend (it runs one thread)`),
     ...unused('forget-bias', o['forget-bias'], c.cell !== 'lstm', `with --cell ${c.cell}`),
     ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
     ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
@@ -186,12 +185,12 @@ function unusedFlags(o: Options, trainer: Trainer): string[] {
 }
 
 /**
- * --threads beyond what it can use on the native general model: one thread per stream at most, and
+ * --threads beyond what it can use on the native backend: one thread per stream at most, and
  * threads beyond this process's CPUs only take turns (slower than fewer, not faster).
  */
 function idleThreads(o: Options, trainer: Trainer): string[] {
   const c = trainer.config;
-  if (o.threads === undefined || trainer.isVanilla || c.backend !== 'native') return [];
+  if (o.threads === undefined || c.backend !== 'native') return [];
   const cpus = availableParallelism();
   return [
     ...(c.batch > 1 && o.threads > c.batch ? [`--threads ${o.threads} with --batch ${c.batch}: ${c.batch} threads are used (one per stream)`] : []),
@@ -200,7 +199,7 @@ function idleThreads(o: Options, trainer: Trainer): string[] {
 }
 
 /** The general model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
-function generalModelFields(c: ModelConfig): string[] {
+function modelFields(c: ModelConfig): string[] {
   return [`${c.cell} ${c.layers}×${c.hidden},`, `batch ${c.batch},`, ...(c.dropout > 0 ? [`dropout ${c.dropout},`] : []), `${c.optimizer} η ${c.eta},`];
 }
 
@@ -283,7 +282,7 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
 
 /**
  * Why a resume continues the run but not bit for bit: another backend (their multiplies sum in other
- * orders), or the native general model's streams split among another number of threads.
+ * orders), or the native backend's streams split among another number of threads.
  */
 function resumeDrift(saved: RunConfigFile, trainer: Trainer, threads: number): string | undefined {
   const c = trainer.config;
@@ -295,7 +294,7 @@ function resumeDrift(saved: RunConfigFile, trainer: Trainer, threads: number): s
   }
   const parts = (n: number) => Math.min(n, c.batch);
   const before = typeof saved.threads === 'number' ? saved.threads : 1;
-  if (c.backend === 'native' && !trainer.isVanilla && c.batch > 1 && parts(before) !== parts(threads)) {
+  if (c.backend === 'native' && c.batch > 1 && parts(before) !== parts(threads)) {
     return `the run trained with --threads ${before}; --threads ${threads} continues it, not bit for bit as --threads ${before} would`;
   }
   return undefined;
