@@ -2,7 +2,7 @@
 // reviewed, so that a refactor or a new model cannot change the default model unnoticed.
 // Every other behavioural test compares one backend or run with another; these compare with
 // what the model computed when they were made. The reference backend must reproduce them
-// exactly; the native float32 backend within its stated tolerance (README: free-running at
+// exactly; the native float32 backend within its stated tolerance (docs/model.md: free-running at
 // η = 0.01, every loss within 1e-4 relative), since at η = 0.1 float32 rounding grows chaotically.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
