@@ -413,7 +413,7 @@ export function comparisonTable(c: Comparison, columns = 80): string {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-/** The comparison as one JSON-ready object for scripts (README: compare --json). */
+/** The comparison as one JSON-ready object for scripts (docs/reports.md: compare --json). */
 export function comparisonJson(c: Comparison, files?: WrittenComparison): object {
   return {
     sort: c.sort,

@@ -156,7 +156,7 @@ RNN_VECTOR_CLONES void adagrad_portable(size_t n, float* params, const float* gr
 #define RNN_AVX512_ADAGRAD 1
 // The same with AVX-512, 1/√(G + ε) by rsqrt14 and one Newton step (within about 2 ulp) instead of
 // a square root and a division: the compiler does not do this without -ffast-math, which would
-// also let it drop the NaN-keeping clip. About 6 % more updates/s at m = 100 (PERFORMANCE.md).
+// also let it drop the NaN-keeping clip. About 6 % more updates/s at m = 100 (docs/performance.md).
 // GCC 12 warns that the intrinsics' own _mm512_undefined_ps may be used uninitialized (GCC bug
 // 105593); it is not.
 #pragma GCC diagnostic push

@@ -10,7 +10,7 @@
 // /usr/bin/python3, the same models written in PyTorch (scripts/bench_torch.py) at 1 and 2 threads
 // join both tables. The WebAssembly backend (issue 12: the same engine compiled to wasm, one thread)
 // has rows in both: the DD2424 model at each m, and the general model's 2×128 models.
-// --record appends the tables to BENCHMARKS.md with the machine.
+// --record appends the tables to docs/benchmarks.md with the machine.
 import { spawnSync } from 'child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import os from 'os';
@@ -268,8 +268,8 @@ function main(): void {
   ].join('\n');
   process.stdout.write(`${report}\n`);
   if (args.has('--record')) {
-    appendFileSync(path.join(root, 'BENCHMARKS.md'), `\n## ${figures.date.slice(0, 10)}\n\n\`\`\`\n${report}\n\`\`\`\n`);
-    process.stderr.write('appended to BENCHMARKS.md\n');
+    appendFileSync(path.join(root, 'docs', 'benchmarks.md'), `\n## ${figures.date.slice(0, 10)}\n\n\`\`\`\n${report}\n\`\`\`\n`);
+    process.stderr.write('appended to docs/benchmarks.md\n');
   }
 }
 

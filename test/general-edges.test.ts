@@ -103,7 +103,7 @@ describe('general model edges: divergence', () => {
 });
 
 describe('general model edges: library', () => {
-  it('exports PRESETS, whose char-rnn options spread into a Trainer (as the README says)', () => {
+  it('exports PRESETS, whose char-rnn options spread into a Trainer (as docs/library.md says)', () => {
     const lib = require('../lib');
     assert.ok(lib.PRESETS, 'PRESETS is exported');
     const trainer = new lib.Trainer(lib.Corpus.fromText(generatedText(3000)), { ...lib.PRESETS['char-rnn'], hidden: 8, batch: 2, backend: 'ts' });

@@ -269,7 +269,7 @@ describe('train with the general model, end to end', function () {
   });
 });
 
-// A library round trip through a file, for the README's claim that readCheckpoint + Trainer.restore continue a run.
+// A library round trip through a file, for docs/library.md's claim that readCheckpoint + Trainer.restore continue a run.
 describe('library: writeCheckpoint / readCheckpoint of the general model', () => {
   it('PRESETS spread into the Trainer’s options, the caller’s own winning', () => {
     const trainer = new Trainer(corpus, { ...PRESETS['char-rnn'], hidden: 8, batch: 2, backend: 'ts' });

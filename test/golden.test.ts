@@ -6,8 +6,8 @@
 // so it reproduces them within REFERENCE_TOLERANCE relative, not bit for bit: at η = 0.01 every
 // loss (measured: 1.4e-15); at η = 0.1, where a difference of one ulp at update 3 grows about 30×
 // per update (AdaGrad's first steps are nearly sign steps), the first 8 losses (measured: 6.3e-11).
-// The native float32 backend within its stated tolerance (free-running at η = 0.01, every loss
-// within 1e-4 relative), since at η = 0.1 float32 rounding grows chaotically.
+// The native float32 backend within its stated tolerance (docs/model.md: free-running at η = 0.01,
+// every loss within 1e-4 relative), since at η = 0.1 float32 rounding grows chaotically.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
 import { copyFileSync, mkdtempSync, readFileSync } from 'fs';

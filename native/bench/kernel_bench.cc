@@ -1,5 +1,5 @@
 // Times rnn::train alone, without Node: `kernel_bench FILE [updates] [hidden]`. Used to profile
-// the kernel (perf record -e cpu-clock, valgrind --tool=callgrind); see PERFORMANCE.md.
+// the kernel (perf record -e cpu-clock, valgrind --tool=callgrind); see docs/performance.md.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
