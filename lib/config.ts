@@ -34,9 +34,9 @@ export type OptionRow = RowSpec & {
 };
 
 const MAX_STEPS = 1e12;
-/** The version that added the options of the general model (issue 10). */
+/** The version that added cells, layers, streams, dropout, validation and the other optimizers. */
 const V2 = '0.2.0';
-/** The version that added --forget-bias (issue 11). */
+/** The version that added --forget-bias. */
 const V3 = '0.3.0';
 
 const SEED_RANGE = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };

@@ -1,7 +1,6 @@
-// The optimizers of the general model (issue 10), in float64 over flat arrays: AdaGrad (today's
-// DD2424 rule), RMSprop (char-rnn's) and Adam (torch-rnn's), each after the elementwise clip.
-// Their state is plain arrays and a step count, so a checkpoint can hold it and a resume is exact.
-// Not yet used by the trainer; lib/reference.ts adagradUpdate stays the vanilla model's rule.
+// The optimizers, in float64 over flat arrays: AdaGrad (min-char-rnn's and the DD2424 rule),
+// RMSprop (char-rnn's) and Adam (torch-rnn's), each after the elementwise clip. Their state is
+// plain arrays and a step count, so a checkpoint can hold it and a resume is exact.
 
 export type OptimizerKind = 'adagrad' | 'rmsprop' | 'adam';
 

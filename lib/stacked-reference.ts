@@ -1,8 +1,7 @@
-// The float64 reference of the general model (issue 10, first step): stacked layers of rnn, lstm or
-// gru cells over a (T, B) block of B parallel streams, inverted dropout on each layer's output, and
-// full BPTT. Plain loops, readable before clever: it is the truth that a native kernel will be held
-// to. Not yet used by the trainer; the vanilla model of lib/reference.ts is this one with
-// cell 'rnn', one layer, one stream and no dropout (a test holds the two to each other).
+// The float64 reference of the model: stacked layers of rnn, lstm or gru cells over a (T, B) block
+// of B parallel streams, inverted dropout on each layer's output, and full BPTT. Plain loops,
+// readable before clever: the truth the native and wasm kernels are held to. The DD2424 model is
+// its configuration cell rnn, one layer, one stream, no dropout.
 //
 // Shapes: K vocabulary size, m hidden units, L layers, G gates per cell (rnn 1, lstm 4, gru 3),
 // T steps, B streams. Per layer l: Wx (G·m × I_l, I_0 = K, else m), Wh (G·m × m), b (G·m);

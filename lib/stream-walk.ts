@@ -1,9 +1,8 @@
-// The data walk of B parallel streams (issue 10): the text is cut into B contiguous slices of
-// equal length S = ⌊N / B⌋, and stream b reads its own slice from its start, T characters per
-// update, carrying its own hidden state. All streams share the position within their slices, so
-// an epoch ends for all at once: when fewer than T + 1 characters of a slice remain, a new epoch
-// starts at position 0 with zero states. With B = 1 this is the vanilla model's walk exactly
-// (lib/reference.ts train). Not yet used by the trainer.
+// The data walk of B parallel streams: the text is cut into B contiguous slices of equal length
+// S = ⌊N / B⌋, and stream b reads its own slice from its start, T characters per update, carrying
+// its own hidden state. All streams share the position within their slices, so an epoch ends for
+// all at once: when fewer than T + 1 characters of a slice remain, a new epoch starts at position
+// 0 with zero states. With B = 1 this is min-char-rnn's walk.
 import { UserError } from './errors';
 
 /** Where the walk stands: the next window's position within each slice, and the epoch (from 1). */

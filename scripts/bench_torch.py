@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch baseline of `npm run bench` (issue 11): the same models as the native rows, written
+"""The PyTorch baseline of `npm run bench`: the same models as the native rows, written
 the way a PyTorch user would, on the same text, timed the same way (warm-up excluded, median of
 several repetitions of at least a given time).
 

@@ -1,4 +1,4 @@
-// Checkpoint reader fuzz (issue #6): thousands of seeded mutations of a valid checkpoint. Each
+// Checkpoint reader fuzz: thousands of seeded mutations of a valid checkpoint. Each
 // decodeCheckpoint either returns a checkpoint that Trainer.restore accepts on the matching corpus
 // (or refuses with a UserError) and that trains one update, or throws a one-line UserError; never
 // another error, never over a second for one file, never a big allocation.

@@ -1,4 +1,4 @@
-// The general model (issue 10) at its edges, as a demanding user drives it: regressions of what
+// LSTM/GRU and the model's other options at their edges, as a demanding user drives it: regressions of what
 // trying to break it found.
 import assert from 'assert';
 import { spawnSync } from 'child_process';

@@ -1,4 +1,4 @@
-// The general model (issue 10) through the public surfaces: the Trainer, checkpoints version 2,
+// The model's options beyond the DD2424 configuration through the public surfaces: the Trainer, checkpoints version 2,
 // validation, presets, and the train/sample commands end to end.
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';

@@ -146,7 +146,7 @@ describe('run report', () => {
     assert.ok(readFileSync(path.join(moved, 'report.md'), 'utf8').includes('gradient check not run'));
   });
 
-  describe('of a general model (issue 10)', () => {
+  describe('of an LSTM/GRU model', () => {
     it("checks the run's own model, lstm 2 layers of m = 8, B = 2, dropout 0.3, at its size: a row per tensor, targets met", () => {
       const general = path.join(dir, 'general-run');
       const model = ['--cell', 'lstm', '--layers', '2', '--hidden', '8', '--batch', '2', '--dropout', '0.3'];
