@@ -88,12 +88,6 @@ export const GRADCHECK_MODEL_DEFAULTS = {
   dropout: MODEL_DEFAULTS.dropout,
 } as const;
 
-/** Whether the options leave the DD2424 configuration (the report still sizes its check by it). */
-export function isGeneralCheck(options: GradcheckOptions): boolean {
-  const o = { ...GRADCHECK_MODEL_DEFAULTS, ...definedOnly(options) };
-  return (Object.keys(GRADCHECK_MODEL_DEFAULTS) as (keyof typeof GRADCHECK_MODEL_DEFAULTS)[]).some((key) => o[key] !== GRADCHECK_MODEL_DEFAULTS[key]);
-}
-
 function definedOnly<T extends object>(given: T): Partial<T> {
   if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new UserError('gradcheck: the options must be an object');
   return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<T>;
