@@ -1,4 +1,4 @@
-// rnn-native: character-level vanilla RNN language models on the CPU.
+// rnn-native: character-level recurrent language models (rnn, LSTM, GRU) trained on the CPU.
 export { Corpus, Vocabulary, MAX_VOCABULARY } from './corpus';
 export { readCheckpoint, writeCheckpoint, Checkpoint, RunRecord } from './checkpoint';
 export { demoText, DEMO_CHARACTERS } from './demo';

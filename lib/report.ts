@@ -19,7 +19,6 @@ import {
   GradcheckResult,
   gradcheckPasses,
   gradcheckRows,
-  isGeneralCheck,
   modelName,
   stackedForwardFlops,
 } from './gradcheck';
@@ -156,7 +155,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   const data = given ?? (typeof config.data === 'string' ? config.data : undefined);
   // config.json holds it, checked against best.safetensors (runConfigOf).
   const runSha256 = (config.corpus as { sha256: string }).sha256;
-  let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined; size?: GeneralCheckSize };
+  let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined; size: CheckSize };
   try {
     const { corpus, source } = loadTrainingText(data);
     if (given === undefined && corpus.sha256 !== runSha256) {
@@ -168,9 +167,8 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
       corpus.sha256 === runSha256
         ? undefined
         : `${source} is not the text of this run (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…).`;
-    const general = generalModelOf(config);
-    const size = general && generalCheckSize(general, corpus.vocabSize);
-    checked = { result: gradcheck(corpus, size?.options ?? {}), source, vocabSize: corpus.vocabSize, otherText, size };
+    const size = checkSize(runModelOf(config), corpus.vocabSize);
+    checked = { result: gradcheck(corpus, size.options), source, vocabSize: corpus.vocabSize, otherText, size };
   } catch (error) {
     // The run's own text may have moved, changed or be too big to check: the report is still worth writing.
     if (given !== undefined || !(error instanceof UserError)) throw error;
@@ -180,25 +178,14 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   }
   const { result, source, vocabSize, otherText, size } = checked;
   if (result.nativeError) warnings.push(`native gradients not checked: ${result.nativeError}`);
-  const rows = gradcheckRows(result, '–');
-  const { hidden, seqLength, step, seed } = GRADCHECK_DEFAULTS;
   return [
     heading,
-    {
-      kind: 'paragraph',
-      text: size
-        ? generalCheckText(size, source, vocabSize)
-        : `On the first ${seqLength} characters of ${source} (K = ${vocabSize}): m = ${hidden}, h0 = 0, weights from seed ${seed}, ` +
-        `unclipped gradients. "numeric": the float64 analytic gradients against finite differences (Richardson's extrapolation ` +
-        `from centered differences with steps ${step} and ${2 * step}); "native": the native float32 gradients against the float64 ` +
-        `ones. "Scaled": the error relative to the parameter's largest gradient, max |ga − gn| / max |g|, which the targets use ` +
-        `(entries that cancel to ~0 have large relative errors from rounding alone).`,
-    },
+    { kind: 'paragraph', text: checkText(size, source, vocabSize) },
     ...(otherText ? [{ kind: 'paragraph', text: otherText } as Block] : []),
     {
       kind: 'table',
       header: [
-        size ? 'tensor' : 'parameter',
+        'parameter',
         'numeric: max relative error',
         'numeric: max absolute error',
         'native: max relative error',
@@ -206,7 +193,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
         'numeric: max scaled error',
         'native: max scaled error',
       ],
-      rows,
+      rows: gradcheckRows(result, '–'),
       numeric: true,
     },
     {
@@ -219,15 +206,15 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   ];
 }
 
-/** The general model of a run (its config.json), or undefined for the vanilla model. */
-function generalModelOf(config: Record<string, unknown>): GeneralModel | undefined {
+/** The model a run trained, from its config.json. */
+function runModelOf(config: Record<string, unknown>): CheckedModel {
   const model = { ...GRADCHECK_MODEL_DEFAULTS, hidden: config.hidden as number };
   // config.json is checked (readRunConfig); a file older than an option lacks it and had its default.
   for (const key of ['cell', 'layers', 'batch', 'dropout'] as const) if (config[key] !== undefined) Object.assign(model, { [key]: config[key] });
-  return isGeneralCheck(model) ? model : undefined;
+  return model;
 }
 
-interface GeneralModel {
+interface CheckedModel {
   cell: CellKind;
   layers: number;
   hidden: number;
@@ -235,15 +222,15 @@ interface GeneralModel {
   dropout: number;
 }
 
-/** The checked size of a run's general model, and why it is not the run's own when it is not. */
-interface GeneralCheckSize {
-  run: GeneralModel;
-  options: GradcheckOptions & GeneralModel;
+/** The checked size of a run's model, and why it is not the run's own when it is not. */
+interface CheckSize {
+  run: CheckedModel;
+  options: GradcheckOptions & CheckedModel;
   parameters: number;
   reasons: string[];
 }
 
-/** The report's share of the work of a gradient check: about 20 s of the float64 stacked reference (~0.4 Gflop/s). */
+/** The report's share of the work of a gradient check: about 20 s of the float64 reference (~0.4 Gflop/s). */
 export const REPORT_GRADCHECK_FLOPS = 8e9;
 /** Entries checked per tensor when a numeric check of all entries of the run's model would exceed the budget. */
 export const REPORT_GRADCHECK_ENTRIES = 10;
@@ -254,9 +241,9 @@ const REPORT_GRADCHECK_STREAMS = 2;
  * The run's model at its own size if a check of all entries is affordable; else `entries` random
  * entries of each tensor; then at most 2 streams (the average over streams is still checked); then a smaller hidden size, halved until it fits.
  */
-export function generalCheckSize(run: GeneralModel, vocab: number): GeneralCheckSize {
+export function checkSize(run: CheckedModel, vocab: number): CheckSize {
   const { seqLength } = GRADCHECK_DEFAULTS;
-  const cost = (o: GeneralModel, entries: number | undefined) => {
+  const cost = (o: CheckedModel, entries: number | undefined) => {
     const { parameters, total } = stackedLayout({ ...o, vocab });
     const checked = entries === undefined ? total : parameters.reduce((sum, p) => sum + Math.min(entries, p.length), 0);
     return 4 * checked * stackedForwardFlops({ ...o, vocab }, o.batch, seqLength);
@@ -280,7 +267,7 @@ export function generalCheckSize(run: GeneralModel, vocab: number): GeneralCheck
   return { run, options: { ...model, entries }, parameters, reasons };
 }
 
-function generalCheckText(size: GeneralCheckSize, source: string, vocabSize: number): string {
+function checkText(size: CheckSize, source: string, vocabSize: number): string {
   const { options: o, run } = size;
   const { seqLength, step, seed } = GRADCHECK_DEFAULTS;
   const streams = o.batch === 1 ? `the first ${seqLength} characters of ${source}` : `the first ${seqLength} characters of ${o.batch} equal slices of ${source} (the streams of training's first update)`;
@@ -288,10 +275,10 @@ function generalCheckText(size: GeneralCheckSize, source: string, vocabSize: num
   return (
     `The run's model, ${modelName(run)} (${size.parameters} parameters, K = ${vocabSize}), checked as ${modelName(o)}.${limits} ` +
     `On ${streams}: states 0, ${o.dropout > 0 ? `the dropout masks of update 1 with seed ${seed}, ` : ''}weights from seed ${seed}, ` +
-    `unclipped gradients. "numeric": the float64 analytic gradients of the stacked reference against finite differences ` +
+    `unclipped gradients. "numeric": the float64 analytic gradients of the reference against finite differences ` +
     `(Richardson's extrapolation from centered differences with steps ${step} and ${2 * step})` +
     `${o.entries === undefined ? '' : `, on ${o.entries} random entries of each larger tensor`}; "native": the native float32 gradients ` +
-    `against the float64 ones, on all entries. "Scaled": the error relative to the tensor's largest gradient, max |ga − gn| / max |g|, ` +
+    `against the float64 ones, on all entries. "Scaled": the error relative to the parameter's largest gradient, max |ga − gn| / max |g|, ` +
     `which the targets use (entries that cancel to ~0 have large relative errors from rounding alone).`
   );
 }

@@ -15,7 +15,6 @@
 // over the streams.
 
 import { Rng } from './random';
-import { argmax, draw, softmaxInPlace } from './reference';
 
 export type CellKind = 'rnn' | 'lstm' | 'gru';
 
@@ -228,9 +227,9 @@ export function stackedLossAndGradients(
 
 /**
  * L − T·ln K of one block (forward only; state is not changed): the loss above that of a uniform
- * prediction, for the gradient check, as lib/reference.ts excessLoss: the same gradient as the
- * loss, each term computed as max + log1p(Σ expm1(o − max) / K) − o[y] so that the tiny changes a
- * finite difference looks at are not lost to rounding next to ln K.
+ * prediction, for the gradient check: the same gradient as the loss, each term computed as
+ * max + log1p(Σ expm1(o − max) / K) − o[y] so that the tiny changes a finite difference looks at
+ * are not lost to rounding next to ln K.
  */
 export function stackedExcessLoss(s: StackedShape, params: Float64Array, state: StackedState, x: number[][], y: number[][], dropout?: Dropout): number {
   const { vocab: K, hidden: m, layers: L } = s;
@@ -357,8 +356,7 @@ function cellBackward(cell: CellKind, m: number, k: StepCache, dh: Float64Array,
 }
 
 // ---------------------------------------------------------------------------------------------
-// One stream, no dropout: advancing the states and sampling (lib/reference.ts advance and sample
-// for the general model; native/stacked.cc mirrors them).
+// One stream, no dropout: advancing the states and sampling (native/stacked.cc mirrors them).
 
 /** Feeds one symbol through the layers of stream 0; returns the top layer's output. */
 function stepOneStream(s: StackedShape, p: View, state: StackedState, symbol: number): Float64Array {
@@ -375,7 +373,7 @@ export function stackedAdvance(s: StackedShape, params: Float64Array, state: Sta
 
 /**
  * Fills out with drawn symbols: each step feeds the previous symbol (first: `first`) and draws the
- * next from softmax(o / temperature), as lib/reference.ts sample; temperature 0 takes the argmax.
+ * next from softmax(o / temperature); temperature 0 takes the argmax.
  * The one-stream state is moved on.
  */
 export function stackedSample(
@@ -398,4 +396,37 @@ export function stackedSample(
     x = temperature === 0 ? argmax(o) : draw(o, temperature, rng.uniform(), weights);
     out[i] = x;
   }
+}
+
+/** Turns logits into probabilities in place; returns log p[target], through log-sum-exp. */
+export function softmaxInPlace(o: Float64Array, target: number): number {
+  let max = -Infinity;
+  for (const v of o) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of o) sum += Math.exp(v - max);
+  const logSum = Math.log(sum);
+  const logPTarget = o[target] - max - logSum;
+  for (let k = 0; k < o.length; k++) o[k] = Math.exp(o[k] - max - logSum);
+  return logPTarget;
+}
+
+export function argmax(o: Float64Array): number {
+  let best = 0;
+  for (let k = 1; k < o.length; k++) if (o[k] > o[best]) best = k;
+  return best;
+}
+
+/** The first k whose cumulative weight exceeds u · Σ weights, with weights = exp((o − max) / τ). */
+export function draw(o: Float64Array, temperature: number, u: number, weights: Float64Array): number {
+  let max = -Infinity;
+  for (const v of o) max = Math.max(max, v);
+  let sum = 0;
+  for (let k = 0; k < o.length; k++) sum += weights[k] = Math.exp((o[k] - max) / temperature);
+  const threshold = u * sum;
+  let cumulative = 0;
+  for (let k = 0; k < o.length; k++) {
+    cumulative += weights[k];
+    if (threshold < cumulative) return k;
+  }
+  return o.length - 1;
 }

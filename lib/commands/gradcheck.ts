@@ -1,4 +1,4 @@
-// rnn-native gradcheck: the gradient-check table of the assignment.
+// rnn-native gradcheck: the gradient-check table of the assignment, for any model train makes.
 import {
   gradcheck,
   GRADCHECK_DEFAULTS,
@@ -10,15 +10,12 @@ import {
   gradcheckPasses,
   gradcheckRows,
   GradientFunction,
-  isGeneralCheck,
   modelName,
 } from '../gradcheck';
-import { CellKind } from '../stacked-reference';
+import { CellKind, stackedLossAndGradients } from '../stacked-reference';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
-import * as reference from '../reference';
 import { fitLine, printLine, warn } from '../output';
 import { loadTrainingText } from '../training-text';
-import { Corpus } from '../corpus';
 
 const { hidden, seqLength, step, seed, entries, cell, layers, batch, dropout } = GRADCHECK_OPTIONS;
 const OPTIONS = {
@@ -36,7 +33,7 @@ const OPTIONS = {
 } satisfies OptionSpecs;
 
 /** The command; `analytic` is the gradient under test (tests pass wrong ones to see it fail). */
-export function gradcheckCommand(argv: string[], analytic: GradientFunction = reference.lossAndGradients): number {
+export function gradcheckCommand(argv: string[], analytic: GradientFunction = stackedLossAndGradients): number {
   const o = parseOptions(argv, OPTIONS);
   if (o.help) {
     printLine(`usage: rnn-native gradcheck [options]\n\n${optionHelp(OPTIONS)}`);
@@ -56,7 +53,6 @@ export function gradcheckCommand(argv: string[], analytic: GradientFunction = re
       dropout: o.dropout,
     }).filter(([, v]) => v !== undefined)
   );
-  if (isGeneralCheck(given)) return generalCommand(corpus, source, given, Boolean(o.json));
   const progress = progressLine();
   const result = gradcheck(corpus, { ...given, onProgress: progress.update }, analytic);
   progress.end();
@@ -64,12 +60,7 @@ export function gradcheckCommand(argv: string[], analytic: GradientFunction = re
   if (o.json) {
     printLine(JSON.stringify(jsonSummary(result, ok)));
   } else {
-    const settings = { ...GRADCHECK_DEFAULTS, ...given };
-    const checked = o.entries === undefined ? 'all entries' : `numeric on ${o.entries} random entries of each larger tensor, native on all`;
-    printLine(
-      `gradient check on ${source} (K=${corpus.vocabSize}): m=${settings.hidden}, seq-length ${settings.seqLength}, ` +
-        `h=${settings.step} (Richardson from h and 2h), seed ${settings.seed}, h0 = 0, unclipped, ${checked}`
-    );
+    printLine(`gradient check on ${source} (K=${corpus.vocabSize}): ${settingsText(given)}`);
     printLine(gradcheckTable(result));
     printLine(
       `targets: numeric ≤ ${GRADCHECK_TARGETS.numeric.toExponential()}, native ≤ ${GRADCHECK_TARGETS.native.toExponential()} ` +
@@ -78,6 +69,28 @@ export function gradcheckCommand(argv: string[], analytic: GradientFunction = re
   }
   if (result.nativeError) warn(`native gradients not checked: ${result.nativeError}`);
   return ok ? 0 : 1;
+}
+
+/**
+ * "rnn, 1 layer of m=5, B=1, seq-length 25, h=0.0001 (…), seed 42, h0 = 0, unclipped, all entries":
+ * the model, then the block (its streams, states and masks, each said when there is one) and the entries.
+ */
+function settingsText(given: GradcheckOptions): string {
+  const s = { ...GRADCHECK_DEFAULTS, ...GRADCHECK_MODEL_DEFAULTS, ...given };
+  const streams = s.batch > 1 ? [`streams at the starts of ${s.batch} equal slices of the text (as train's first update)`] : [];
+  const masks = s.dropout > 0 ? [`dropout masks of update 1`] : [];
+  const states = s.cell === 'lstm' ? 'h0 = c0 = 0' : 'h0 = 0';
+  const checked = given.entries === undefined ? 'all entries' : `numeric on ${given.entries} random entries of each larger tensor, native on all`;
+  return [
+    `${modelName(s)}, seq-length ${s.seqLength}`,
+    `h=${s.step} (Richardson from h and 2h)`,
+    `seed ${s.seed}`,
+    ...streams,
+    states,
+    ...masks,
+    'unclipped',
+    checked,
+  ].join(', ');
 }
 
 /**
@@ -96,45 +109,6 @@ function jsonSummary(result: GradcheckResult, ok: boolean): object {
     targets: { ...GRADCHECK_TARGETS },
     ok,
   };
-}
-
-/**
- * The general model's check: the same JSON, and text that fits 80 columns (a header of a few
- * lines, a narrower table: the tensor names are longer than the vanilla model's).
- */
-function generalCommand(corpus: Corpus, source: string, given: GradcheckOptions, json: boolean): number {
-  const progress = progressLine();
-  const result = gradcheck(corpus, { ...given, onProgress: progress.update });
-  progress.end();
-  const ok = gradcheckPasses(result);
-  if (json) {
-    printLine(JSON.stringify(jsonSummary(result, ok)));
-  } else {
-    const s = { ...GRADCHECK_DEFAULTS, ...GRADCHECK_MODEL_DEFAULTS, ...given };
-    const streams = s.batch === 1 ? "one stream at the text's start" : `streams at the starts of ${s.batch} equal slices of the text`;
-    const masks = s.dropout > 0 ? `dropout masks of update 1, seed ${s.seed}` : 'no dropout';
-    const checked = given.entries === undefined ? 'all' : `numeric on ${given.entries} random ones of each larger tensor, native on all`;
-    printLine(`gradient check of ${modelName(s)}`);
-    printLine(`on ${source}, K=${corpus.vocabSize}, seq-length ${s.seqLength}`);
-    printLine(`${streams} (as train's first update);`);
-    printLine(`states 0; ${masks}; weights of seed ${s.seed}`);
-    printLine(`h=${s.step} (Richardson from h and 2h); unclipped gradients`);
-    printLine(`entries: ${checked}`);
-    printLine(compactTable(result));
-    printLine(`targets (scaled: max |ga − gn| / max |g| of the tensor): numeric ≤ ${GRADCHECK_TARGETS.numeric.toExponential()},`);
-    printLine(`native ≤ ${GRADCHECK_TARGETS.native.toExponential()}: ${ok ? 'OK' : 'NOT OK'}`);
-  }
-  if (result.nativeError) warn(`native gradients not checked: ${result.nativeError}`);
-  return ok ? 0 : 1;
-}
-
-/** The table in 80 columns: "num" the float64 analytic against finite differences, "nat" native against float64. */
-function compactTable(result: GradcheckResult): string {
-  const header = ['tensor', 'num rel', 'num abs', 'nat rel', 'nat abs', 'num scaled', 'nat scaled'];
-  const width = Math.max(...result.tensors.map((name) => name.length)) + 2;
-  return [header, ...gradcheckRows(result)]
-    .map((row) => row.map((cell, i) => cell.padEnd(i === 0 ? width : 11)).join('').trimEnd())
-    .join('\n');
 }
 
 function gradcheckTable(result: GradcheckResult): string {
