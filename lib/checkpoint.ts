@@ -15,7 +15,7 @@ import { stackedLayout } from './stacked-reference';
 import { heldOutLength } from './stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { ModelConfig, rowsOf, savedValue } from './config';
-import { TrainingState } from './trainer';
+import { TrainingState } from './training-state';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
 /** The version a new run writes; a run that started from a version-1 file writes version 1. */

@@ -28,7 +28,7 @@ import { buildLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plo
 import { formatDuration } from './reporter';
 import { checkAgainstCheckpoint, readRunConfig, RunConfigFile } from './run-config';
 import { findCutLossRow, parseSamples } from './run-dir';
-import { sampleCheckpoint } from './sampling';
+import { sampleCheckpoint } from './sample-checkpoint';
 
 export interface ReportOptions {
   /** Text of the gradient check (default: the run's own text, config.json "data"). */

@@ -7,7 +7,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
 import { decodeCheckpoint, encodeCheckpoint, writeCheckpoint } from '../lib/checkpoint';
-import { sampleCheckpoint } from '../lib/sampling';
+import { sampleCheckpoint } from '../lib/sample-checkpoint';
 import { loadNative } from '../lib/native';
 import { decodeSafetensors, encodeSafetensors } from '../lib/safetensors';
 import { generatedText } from './helpers';

@@ -10,7 +10,8 @@ import { Vocabulary } from '../lib/corpus';
 import { savedModelSampler } from '../lib/engine';
 import { loadNative } from '../lib/native';
 import { Rng } from '../lib/random';
-import { SAMPLE_CHUNK, sampleCheckpoint, samplePieces } from '../lib/sampling';
+import { sampleCheckpoint } from '../lib/sample-checkpoint';
+import { SAMPLE_CHUNK, samplePieces } from '../lib/sampling';
 import { UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

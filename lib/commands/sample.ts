@@ -5,7 +5,7 @@ import { BackendChoice } from '../backend';
 import { UserError } from '../errors';
 import { AtomicWriter } from '../files';
 import { optionHelp, OptionSpecs, parseOptions } from '../options';
-import { sampleCheckpoint } from '../sampling';
+import { sampleCheckpoint } from '../sample-checkpoint';
 import { isRunsFile, RUN_FILES } from '../run-dir';
 import { exitCodeOf, printLine, stdout, warn } from '../output';
 import { SEED_SPEC } from '../config';
