@@ -1,6 +1,6 @@
 // Node-API boundary of rnn-native. Every export checks its arguments and throws a JS
 // TypeError (wrong type) or RangeError (wrong size or value); nothing here aborts the process.
-// The typed arrays are used in place (zero-copy); lib/native.ts declares the same signatures.
+// The typed arrays are used in place (zero-copy); lib/engine/native.ts declares the same signatures.
 //
 // Each export works in two phases. First it reads every object property and number: property
 // reads can run JS (getters, proxies) that could detach or resize a buffer. Only then does it
@@ -22,14 +22,14 @@
 
 namespace {
 
-// From lib/model-limits.json (CMakeLists.txt passes them), the limits lib/limits.ts checks first.
+// From lib/model-limits.json (CMakeLists.txt passes them), the limits lib/model/limits.ts checks first.
 constexpr int kMaxHidden = RNN_LIMIT_MAXHIDDEN;
 constexpr int kMaxVocab = RNN_LIMIT_MAXVOCABULARY;
 constexpr int kMaxSeqLength = RNN_LIMIT_MAXSEQLENGTH;
 // Scratch floats one sequence may need: (T+1)·m + T·m + T·K.
 constexpr size_t kMaxWorkspaceFloats = RNN_LIMIT_MAXWORKSPACEFLOATS;
 constexpr size_t kMaxParameters = RNN_LIMIT_MAXPARAMETERS;
-// OpenBLAS threads a StackedModel may use (lib/config.ts's --threads has the same range).
+// OpenBLAS threads a StackedModel may use (lib/model/config.ts's --threads has the same range).
 constexpr int kMaxThreads = 16;
 constexpr int kMaxLayers = RNN_LIMIT_MAXLAYERS;
 constexpr int kMaxStreams = RNN_LIMIT_MAXSTREAMS;
@@ -70,7 +70,7 @@ Napi::Object object_arg(Napi::Env env, Napi::Value v, const char* name) {
   return v.As<Napi::Object>();
 }
 
-// The model argument {hidden, vocab, params, state, grads?, accum?} (lib/native.ts), read.
+// The model argument {hidden, vocab, params, state, grads?, accum?} (lib/engine/native.ts), read.
 struct ModelValues {
   rnn::Dims dims;
   Napi::Value params, state, grads, accum;
@@ -410,7 +410,7 @@ const int32_t* symbols_in_place(Napi::Env env, Napi::Value v, const char* name, 
   return x;
 }
 
-// new StackedModel(spec): see lib/native.ts StackedNativeSpec. The spec is checked once here;
+// new StackedModel(spec): see lib/engine/native.ts StackedNativeSpec. The spec is checked once here;
 // the typed arrays are kept alive by references, and each call takes their pointers again (and
 // checks their lengths, so a detached buffer is refused rather than used).
 class StackedModel : public Napi::ObjectWrap<StackedModel> {

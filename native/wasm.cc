@@ -1,5 +1,5 @@
 // The C ABI of the WebAssembly build: the engine (rnn.cc, stacked.cc) over plain pointers into
-// the module's memory. lib/wasm.ts is the other half: it checks every argument as
+// the module's memory. lib/engine/wasm.ts is the other half: it checks every argument as
 // native/addon.cc does, copies the typed arrays in and out, and calls these; nothing here is
 // reached with an unchecked size, shape or symbol. Sizes the checks need (parameter counts,
 // scratch floats, layout tables) come from here, so they are the engine's own formulas.
@@ -18,14 +18,14 @@ namespace {
 
 stacked::Shape shape_of(int cell, int vocab, int hidden, int layers) {
   stacked::Shape s;
-  s.cell = static_cast<stacked::Cell>(cell);  // 0 rnn, 1 lstm, 2 gru (lib/wasm.ts CELLS)
+  s.cell = static_cast<stacked::Cell>(cell);  // 0 rnn, 1 lstm, 2 gru (lib/engine/wasm.ts CELLS)
   s.vocab = vocab;
   s.hidden = hidden;
   s.layers = layers;
   return s;
 }
 
-// A NUL-terminated copy in malloc'd memory, for lib/wasm.ts to read and free.
+// A NUL-terminated copy in malloc'd memory, for lib/engine/wasm.ts to read and free.
 const char* owned(const std::string& text) {
   char* out = static_cast<char*>(std::malloc(text.size() + 1));
   if (out != nullptr) std::memcpy(out, text.c_str(), text.size() + 1);
@@ -141,7 +141,7 @@ double stacked_forward_backward(stacked::Model* model, float* params, float* gra
                                  static_cast<int64_t>(update));
 }
 
-// kind: 0 adagrad, 1 rmsprop, 2 adam (lib/wasm.ts OPTIMIZERS).
+// kind: 0 adagrad, 1 rmsprop, 2 adam (lib/engine/wasm.ts OPTIMIZERS).
 EXPORT(stacked_optimize)
 void stacked_optimize(int kind, float eta, float epsilon, float clip, double decay, double beta1,
                       double beta2, size_t n, float* params, const float* grads, float* second,

@@ -16,7 +16,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import os from 'os';
 import path from 'path';
 import { Corpus, demoCorpus, demoText, loadNative, Trainer, TrainerOptions } from '../lib';
-import { loadCompiled } from '../lib/native';
+import { loadCompiled } from '../lib/engine/native';
 
 const root = path.join(__dirname, '..');
 const shakespeare = path.join(root, '..', 'shared', 'data', 'tinyshakespeare.txt');

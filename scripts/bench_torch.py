@@ -4,7 +4,7 @@ the way a PyTorch user would, on the same text, timed the same way (warm-up excl
 several repetitions of at least a given time).
 
 - General model: torch.nn.LSTM / torch.nn.GRU, 2 layers, a Linear output, one-hot input, B = 50
-  streams of contiguous slices (the walk of lib/stream-walk.ts), T = 50, CrossEntropyLoss summed
+  streams of contiguous slices (the walk of lib/model/stream-walk.ts), T = 50, CrossEntropyLoss summed
   over the window and averaged over the streams, clip_grad_value_ 5, Adam lr 2e-3, hidden states
   carried across updates with .detach() (zeroed at each new epoch).
 - Vanilla DD2424 model: torch.nn.RNN (tanh), m = 100, B = 1, T = 25, AdaGrad lr 0.1, clip 5.

@@ -1,7 +1,7 @@
 import assert from 'assert';
 import { Corpus, Trainer, UserError } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
-import { encodeSafetensors } from '../lib/safetensors';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
+import { encodeSafetensors } from '../lib/run/safetensors';
 import { UNICODE_TEXT } from './helpers';
 
 describe('checkpoints', () => {

@@ -1,11 +1,11 @@
-// Training the one model on the float64 reference (lib/engine.ts).
+// Training the one model on the float64 reference (lib/engine/engine.ts).
 import assert from 'assert';
 import path from 'path';
 import { Corpus } from '../lib';
-import { MODEL_DEFAULTS, ModelConfig } from '../lib/config';
-import { Engine, stackedShape } from '../lib/engine';
-import { Rng } from '../lib/random';
-import { stackedLossAndGradients, zeroState } from '../lib/stacked-reference';
+import { MODEL_DEFAULTS, ModelConfig } from '../lib/model/config';
+import { Engine, stackedShape } from '../lib/engine/engine';
+import { Rng } from '../lib/util/random';
+import { stackedLossAndGradients, zeroState } from '../lib/model/reference';
 
 const corpus = Corpus.fromFile(path.join(__dirname, 'golden', 'text.txt'));
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { describeWriteError, makeDirectory, writeFileAtomic } from '../lib/files';
+import { describeWriteError, makeDirectory, writeFileAtomic } from '../lib/util/files';
 import { UNICODE_TEXT } from './helpers';
 
 const root = path.join(__dirname, '..');

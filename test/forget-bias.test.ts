@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, PRESETS, Trainer } from '../lib';
-import { Rng } from '../lib/random';
-import { stackedLayout } from '../lib/stacked-reference';
-import { initialParams } from '../lib/engine';
+import { Rng } from '../lib/util/random';
+import { stackedLayout } from '../lib/model/reference';
+import { initialParams } from '../lib/engine/engine';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

@@ -5,7 +5,7 @@
 // RNN_FUZZ_FILES sets the number of mutated files (default 2,000), RNN_FUZZ_SEED the seed.
 import assert from 'assert';
 import { Corpus, Rng, Trainer, UserError } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
 import { UNICODE_TEXT } from './helpers';
 
 const corpus = Corpus.fromText(UNICODE_TEXT.repeat(10));

@@ -6,10 +6,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint, writeCheckpoint } from '../lib/checkpoint';
-import { sampleCheckpoint } from '../lib/sample-checkpoint';
-import { loadNative } from '../lib/native';
-import { decodeSafetensors, encodeSafetensors } from '../lib/safetensors';
+import { decodeCheckpoint, encodeCheckpoint, writeCheckpoint } from '../lib/run/checkpoint';
+import { sampleCheckpoint } from '../lib/run/sample-checkpoint';
+import { loadNative } from '../lib/engine/native';
+import { decodeSafetensors, encodeSafetensors } from '../lib/run/safetensors';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

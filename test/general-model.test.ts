@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { availableParallelism, tmpdir } from 'os';
 import path from 'path';
 import { Corpus, PRESETS, readCheckpoint, Trainer, writeCheckpoint } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
-import { loadNative } from '../lib/native';
-import { decodeSafetensors } from '../lib/safetensors';
-import { TrainerOptions } from '../lib/trainer';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
+import { loadNative } from '../lib/engine/native';
+import { decodeSafetensors } from '../lib/run/safetensors';
+import { TrainerOptions } from '../lib/run/trainer';
 import { generatedText } from './helpers';
 
 const corpus = Corpus.fromText(generatedText(6000));
@@ -90,7 +90,7 @@ describe('the general model through the Trainer', () => {
     const trainer = new Trainer(corpus, { ...small, backend: 'ts' });
     trainer.train(2);
     const good = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
-    const { encodeSafetensors } = require('../lib/safetensors');
+    const { encodeSafetensors } = require('../lib/run/safetensors');
     const moved = encodeSafetensors(good.tensors, { ...good.metadata, stream_positions: '[0,1,2]' });
     assert.throws(() => decodeCheckpoint(moved, 'moved.safetensors'), /moved\.safetensors: not an rnn-native checkpoint: metadata "stream_positions" must be/);
     const tensors = { ...good.tensors, 'state.h': { ...good.tensors['state.h'], shape: [2, 36] } };

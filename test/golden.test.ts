@@ -14,7 +14,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, demoCorpus, loadNative, readCheckpoint, Trainer } from '../lib';
-import { decodeSafetensors } from '../lib/safetensors';
+import { decodeSafetensors } from '../lib/run/safetensors';
 
 const dir = path.join(__dirname, 'golden');
 const golden = JSON.parse(readFileSync(path.join(dir, 'vanilla.json'), 'utf8'));

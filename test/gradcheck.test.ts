@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, demoCorpus, generalGradcheck, gradcheck } from '../lib';
-import { gradcheckCommand, progressLine } from '../lib/commands/gradcheck';
+import { gradcheckCommand, progressLine } from '../lib/cli/gradcheck';
 import {
   checkedTensors,
   Entries,
@@ -15,10 +15,10 @@ import {
   gradcheckPasses,
   numericGradient,
   StackedGradientFunction,
-} from '../lib/gradcheck';
-import { CellKind, stackedExcessLoss, stackedLayout, stackedLossAndGradients, StackedShape, StackedState, zeroState } from '../lib/stacked-reference';
-import { Rng } from '../lib/random';
-import { initialParams } from '../lib/engine';
+} from '../lib/engine/gradcheck';
+import { CellKind, stackedExcessLoss, stackedLayout, stackedLossAndGradients, StackedShape, StackedState, zeroState } from '../lib/model/reference';
+import { Rng } from '../lib/util/random';
+import { initialParams } from '../lib/engine/engine';
 import { generatedText, SHAKESPEARE, trainingCorpus, UNICODE_TEXT } from './helpers';
 
 /** The rows of the DD2424 configuration (a one-layer rnn): the version-1 parameter names, in their order. */

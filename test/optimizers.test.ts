@@ -1,7 +1,7 @@
-// The optimizers (lib/optimizers.ts).
+// The optimizers (lib/model/optimizers.ts).
 import assert from 'assert';
-import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep } from '../lib/optimizers';
-import { Rng } from '../lib/random';
+import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep } from '../lib/model/optimizers';
+import { Rng } from '../lib/util/random';
 
 const random = (rng: Rng, n: number, scale: number) => Float64Array.from({ length: n }, () => scale * rng.normal());
 const settings = (kind: OptimizerKind) => ({ kind, ...OPTIMIZER_DEFAULTS[kind] });

@@ -9,13 +9,13 @@
 // dynamics are not chaotic.
 import assert from 'assert';
 import { Corpus, Trainer } from '../lib';
-import { initialParams } from '../lib/engine';
-import { OPTIMIZER_DEFAULTS } from '../lib/optimizers';
-import { Rng } from '../lib/random';
-import { createStackedBackend, StackedBackend } from '../lib/stacked-backend';
-import { stackedLayout, StackedShape } from '../lib/stacked-reference';
-import { nextWindows, StreamWalk } from '../lib/stream-walk';
-import { loadCompiled } from '../lib/native';
+import { initialParams } from '../lib/engine/engine';
+import { OPTIMIZER_DEFAULTS } from '../lib/model/optimizers';
+import { Rng } from '../lib/util/random';
+import { createStackedBackend, StackedBackend } from '../lib/engine/model-backend';
+import { stackedLayout, StackedShape } from '../lib/model/reference';
+import { nextWindows, StreamWalk } from '../lib/model/stream-walk';
+import { loadCompiled } from '../lib/engine/native';
 import { COMPILED_BACKENDS, trainingCorpus } from './helpers';
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);

@@ -4,10 +4,10 @@ import { spawnSync } from 'child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { readCheckpoint } from '../lib/checkpoint';
-import { UserError } from '../lib/errors';
-import { checkSize, parseSamples, REPORT_GRADCHECK_ENTRIES, writeReport } from '../lib/report';
-import { formatValRow, VAL_HEADER, ValRow } from '../lib/val-log';
+import { readCheckpoint } from '../lib/run/checkpoint';
+import { UserError } from '../lib/util/errors';
+import { checkSize, parseSamples, REPORT_GRADCHECK_ENTRIES, writeReport } from '../lib/report/report';
+import { formatValRow, VAL_HEADER, ValRow } from '../lib/run/val-log';
 import { UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

@@ -1,7 +1,7 @@
-// The float64 reference of the model (lib/stacked-reference.ts): held to finite differences for
+// The float64 reference of the model (lib/model/reference.ts): held to finite differences for
 // every cell × {1, 2 layers} × {1, 3 streams} × {no dropout, p = 0.3 with fixed masks}.
 import assert from 'assert';
-import { Rng } from '../lib/random';
+import { Rng } from '../lib/util/random';
 import {
   CellKind,
   dropoutUniform,
@@ -11,7 +11,7 @@ import {
   StackedShape,
   StackedState,
   zeroState,
-} from '../lib/stacked-reference';
+} from '../lib/model/reference';
 
 const normal = (rng: Rng, n: number, sigma: number) => Float64Array.from({ length: n }, () => sigma * rng.normal());
 

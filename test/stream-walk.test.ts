@@ -1,6 +1,6 @@
-// The walk of B parallel streams (lib/stream-walk.ts).
+// The walk of B parallel streams (lib/model/stream-walk.ts).
 import assert from 'assert';
-import { nextWindows, sliceLength } from '../lib/stream-walk';
+import { nextWindows, sliceLength } from '../lib/model/stream-walk';
 import { UserError } from '../lib';
 
 describe('the walk of B parallel streams', () => {

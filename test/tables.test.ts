@@ -2,9 +2,9 @@
 // model's limits must agree entry by entry with what the built addon uses.
 import assert from 'assert';
 import { loadNative } from '../lib';
-import { makeLayout } from '../lib/layout';
-import { LIMITS, stackedScratchFloats } from '../lib/limits';
-import { CellKind, stackedLayout } from '../lib/stacked-reference';
+import { makeLayout } from '../lib/model/version1-names';
+import { LIMITS, stackedScratchFloats } from '../lib/model/limits';
+import { CellKind, stackedLayout } from '../lib/model/reference';
 
 describe('tables shared with the addon', () => {
   const addon = () => {
