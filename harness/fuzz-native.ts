@@ -1,7 +1,7 @@
 // Boundary fuzz of the native addon (issue #6): every export called with seeded random arguments
 // (wrong types and lengths, NaN/±Inf/-0, huge integers, detached / shared / resizable buffers,
 // out-of-vocabulary symbols, aliasing buffers, getters and proxies that throw or detach).
-// Since issue 10 also the general model: new StackedModel(spec) (spec buffers packed adjacent or
+// Since issue 10 also the general model: new Model(spec) (spec buffers packed adjacent or
 // overlapping in one buffer), its methods on a model made from a valid spec (then a spec buffer
 // detached or resized, or a wrong `this`), and stackedLayout (checked against the reference's table).
 // Only TypeError / RangeError (or Error "rnn-native: out of memory") may come back, the process
@@ -48,12 +48,12 @@ export class FuzzThrow extends Error {
 type VanillaFn = 'lossAndGradients' | 'train' | 'advance' | 'sample' | 'blasInfo';
 /** The general model of issue 10: its constructor, its methods (on a model made from a valid spec) and its layout. */
 type StackedMethod = 'forwardBackward' | 'optimize' | 'advance' | 'sample';
-type StackedFn = 'new StackedModel' | `StackedModel.${StackedMethod}` | 'stackedLayout';
+type StackedFn = 'new Model' | `Model.${StackedMethod}` | 'stackedLayout';
 type Fn = VanillaFn | StackedFn;
 const FNS: Fn[] = [
   'lossAndGradients', 'train', 'advance', 'sample', 'lossAndGradients', 'train', 'advance', 'sample', 'blasInfo',
-  'new StackedModel', 'new StackedModel', 'StackedModel.forwardBackward', 'StackedModel.forwardBackward', 'StackedModel.optimize',
-  'StackedModel.optimize', 'StackedModel.advance', 'StackedModel.sample', 'stackedLayout',
+  'new Model', 'new Model', 'Model.forwardBackward', 'Model.forwardBackward', 'Model.optimize',
+  'Model.optimize', 'Model.advance', 'Model.sample', 'stackedLayout',
 ];
 
 const NUMBERS = [
@@ -358,12 +358,12 @@ class Gen {
 
 type SpecBuffer = 'params' | 'grads' | 'h' | 'c';
 
-/** `this` values a StackedModel method must refuse (TypeError), by how they read in a report. */
+/** `this` values a Model method must refuse (TypeError), by how they read in a report. */
 const WRONG_THIS = {
   '{}': () => ({}),
   undefined: () => undefined,
-  'StackedModel.prototype': (prototype: object) => prototype,
-  'Object.create(StackedModel.prototype)': (prototype: object) => Object.create(prototype),
+  'Model.prototype': (prototype: object) => prototype,
+  'Object.create(Model.prototype)': (prototype: object) => Object.create(prototype),
 };
 const SPEC_BUFFERS: SpecBuffer[] = ['params', 'grads', 'h', 'c'];
 
@@ -373,13 +373,13 @@ interface Call {
   /** A valid sample call whose output can be checked against the vocabulary. */
   check?: { K: number; out: Int32Array };
   /**
-   * StackedModel methods: the model they run on, made from a valid spec before the call (a
+   * Model methods: the model they run on, made from a valid spec before the call (a
    * refusal is a failure), then `after` run on it (detach or resize one of its buffers), and
    * the method called on `self` instead of the model when given (a wrong `this`).
    */
   model?: { spec: Arg; after?: { run: () => void; d: string }; self?: keyof typeof WRONG_THIS };
   /**
-   * new StackedModel: the spec's buffers as generated, and its streams. A model made without
+   * new Model: the spec's buffers as generated, and its streams. A model made without
    * error must hold four disjoint buffers and take a valid one-step forwardBackward.
    */
   made?: { buffers: Record<SpecBuffer, unknown>; streams: number };
@@ -393,7 +393,7 @@ export function makeCall(seed: number, iteration: number): Call {
   const fn = g.pick(FNS);
   // Mostly one broken thing, sometimes several, sometimes none (a valid call).
   const p = g.pick([0, 0.1, 0.2, 0.4]);
-  if (fn === 'new StackedModel' || fn === 'stackedLayout' || fn.startsWith('StackedModel.')) return makeStackedCall(g, fn as StackedFn, seed, p);
+  if (fn === 'new Model' || fn === 'stackedLayout' || fn.startsWith('Model.')) return makeStackedCall(g, fn as StackedFn, seed, p);
   const m = g.pick([1, 2, 3, 5, 8, 16, 64]);
   const K = g.pick([1, 2, 3, 7, 255, 256, 257, 300]);
   const T = g.pick([1, 2, 5, 25, 50]);
@@ -522,7 +522,7 @@ function packedBuffers(g: Gen, lengths: number[], fills: ((i: number) => number)
 /** The general model's calls (issue 10): the constructor's spec, a method's arguments, or stackedLayout's. */
 function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
   if (fn === 'stackedLayout') return makeLayoutCall(g, p);
-  const method = fn === 'new StackedModel' ? undefined : (fn.slice('StackedModel.'.length) as StackedMethod);
+  const method = fn === 'new Model' ? undefined : (fn.slice('Model.'.length) as StackedMethod);
   const cell = g.pick(CELLS);
   const K = g.pick([1, 2, 3, 7, 65, 256, 257]);
   const m = g.pick([1, 2, 3, 5, 8, 16]);
@@ -677,9 +677,9 @@ function makeLayoutCall(g: Gen, p: number): Call {
 export function describe(call: Call): string {
   const args = call.args.map((a) => a.d).join(', ');
   if (!call.model) return `${call.fn}(${args})`;
-  const method = call.fn.slice('StackedModel.'.length);
-  const made = `new StackedModel(${call.model.spec.d})${call.model.after ? ` (then ${call.model.after.d})` : ''}`;
-  return call.model.self ? `${made}; StackedModel.prototype.${method}.call(${call.model.self}, ${args})` : `${made}.${method}(${args})`;
+  const method = call.fn.slice('Model.'.length);
+  const made = `new Model(${call.model.spec.d})${call.model.after ? ` (then ${call.model.after.d})` : ''}`;
+  return call.model.self ? `${made}; Model.prototype.${method}.call(${call.model.self}, ${args})` : `${made}.${method}(${args})`;
 }
 
 export type Outcome = 'ok' | 'TypeError' | 'RangeError' | 'out of memory' | 'FuzzThrow';
@@ -702,8 +702,8 @@ export function runCall(addon: NativeAddon, call: Call): Outcome {
   if ((call.fn === 'train' || call.fn === 'advance' || call.fn === 'sample') && result !== undefined) {
     throw new Error(`returned ${String(result)}, not undefined`);
   }
-  if (call.fn === 'StackedModel.forwardBackward' && typeof result !== 'number') throw new Error(`returned ${String(result)}, not a number`);
-  if ((call.fn === 'StackedModel.optimize' || call.fn === 'StackedModel.advance' || call.fn === 'StackedModel.sample') && result !== undefined) {
+  if (call.fn === 'Model.forwardBackward' && typeof result !== 'number') throw new Error(`returned ${String(result)}, not a number`);
+  if ((call.fn === 'Model.optimize' || call.fn === 'Model.advance' || call.fn === 'Model.sample') && result !== undefined) {
     throw new Error(`returned ${String(result)}, not undefined`);
   }
   if (call.made) checkMade(result as StackedNativeModel, call.made);
@@ -725,22 +725,22 @@ export function runCall(addon: NativeAddon, call: Call): Outcome {
 }
 
 /**
- * The function a call runs: an export, the StackedModel constructor, or a method of a model
+ * The function a call runs: an export, the Model constructor, or a method of a model
  * made here from the call's valid spec (its refusal is a failure), bound to that model or to
  * the call's wrong `this`.
  */
 function prepare(addon: NativeAddon, call: Call): (...args: unknown[]) => unknown {
-  if (call.fn === 'new StackedModel') return (...args) => new (addon.StackedModel as unknown as new (...a: unknown[]) => unknown)(...args);
+  if (call.fn === 'new Model') return (...args) => new (addon.Model as unknown as new (...a: unknown[]) => unknown)(...args);
   if (!call.model) return (addon as unknown as Record<string, (...args: unknown[]) => unknown>)[call.fn];
   let model: StackedNativeModel;
   try {
-    model = new addon.StackedModel(call.model.spec.v as StackedNativeSpec);
+    model = new addon.Model(call.model.spec.v as StackedNativeSpec);
   } catch (error) {
     throw new Error(`a valid spec was refused: ${(error as Error).message}`);
   }
   call.model.after?.run();
-  const prototype = addon.StackedModel.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const method = prototype[call.fn.slice('StackedModel.'.length)];
+  const prototype = addon.Model.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const method = prototype[call.fn.slice('Model.'.length)];
   const self = call.model.self;
   const target = self ? WRONG_THIS[self](prototype) : model;
   return (...args) => method.apply(target, args);
@@ -844,7 +844,7 @@ function stackedReferenceParts(addon: NativeAddon): ArrayBufferView[] {
       h: Float32Array.from({ length: S }, () => Math.fround(0.5 * rng.normal())),
       c: Float32Array.from({ length: S }, () => Math.fround(0.5 * rng.normal())),
     };
-    return { spec, model: new addon.StackedModel(spec) };
+    return { spec, model: new addon.Model(spec) };
   };
   const K = 11;
   parts.push(Buffer.from(JSON.stringify(addon.stackedLayout('gru', K, 4, 3))));

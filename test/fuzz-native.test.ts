@@ -1,4 +1,4 @@
-// Boundary fuzz of the native addon (issue #6; the general model's StackedModel and stackedLayout
+// Boundary fuzz of the native addon (issue #6; the general model's Model and stackedLayout
 // since issue 10) and of the WebAssembly backend's same entry points (issue 12):
 // scripts/fuzz-native.ts calls every export with seeded random arguments in a child process; only
 // TypeError / RangeError (or Error "out of memory") may come back, never a crash, and valid calls
@@ -30,7 +30,7 @@ for (const backend of ['native', 'wasm'] as const) {
       const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
       assert.strictEqual(total, calls);
       // Every export both succeeded and refused at least once: the fuzz reaches past the checks.
-      const stacked = ['new StackedModel', 'StackedModel.forwardBackward', 'StackedModel.optimize', 'StackedModel.advance', 'StackedModel.sample', 'stackedLayout'];
+      const stacked = ['new Model', 'Model.forwardBackward', 'Model.optimize', 'Model.advance', 'Model.sample', 'stackedLayout'];
       for (const fn of ['lossAndGradients', 'train', 'advance', 'sample', ...stacked]) {
         for (const outcome of ['ok', 'TypeError', 'RangeError']) {
           if (calls >= 1000) assert.ok((outcomes[`${fn}: ${outcome}`] ?? 0) > 0, `${fn}: no "${outcome}" in ${calls} calls`);

@@ -163,10 +163,10 @@ describe('general model edges: native models made per call', () => {
   it('validationLoss of the DD2424 model on native makes its models once; sampling shares one gradient buffer', function () {
     const { addon } = loadNative();
     if (!addon) this.skip();
-    const original = addon.StackedModel;
+    const original = addon.Model;
     const gradBuffers = new Set<unknown>();
     let made = 0;
-    (addon as { StackedModel: unknown }).StackedModel = function (spec: { grads: unknown }) {
+    (addon as { Model: unknown }).Model = function (spec: { grads: unknown }) {
       made++;
       gradBuffers.add(spec.grads);
       return new original(spec as never);
@@ -182,7 +182,7 @@ describe('general model edges: native models made per call', () => {
       for (let i = 0; i < 3; i++) general.sample(5);
       assert.strictEqual(gradBuffers.size, before + 1);
     } finally {
-      (addon as { StackedModel: unknown }).StackedModel = original;
+      (addon as { Model: unknown }).Model = original;
     }
   });
 });

@@ -101,7 +101,7 @@ describe('sgemm-only ceiling (stackedMatmulPlan, stackedMatmulSeconds)', functio
     assert.ok(Number.isFinite(flops) && flops > 0, `flops ${flops}`);
   });
 
-  it('refuses bad arguments with TypeError / RangeError, as a StackedModel spec', () => {
+  it('refuses bad arguments with TypeError / RangeError, as a Model spec', () => {
     const good = ['lstm', 5, 7, 2, 3, 4] as unknown[];
     const refused: [number, unknown, typeof TypeError | typeof RangeError][] = [
       [0, 'tanh', RangeError],

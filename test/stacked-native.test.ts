@@ -1,4 +1,4 @@
-// The native engine of the general model (native/stacked.cc, through the addon's StackedModel, and
+// The native engine of the general model (native/stacked.cc, through the addon's Model, and
 // the same engine compiled to WebAssembly) against the float64 reference (lib/model/reference.ts,
 // lib/model/optimizers.ts). The addon's tests are skipped, with a warning, when it does not load; the
 // wasm backend must load.
@@ -61,7 +61,7 @@ function makePair(addon: NativeAddon, shape: StackedShape, streams: number, seqL
   const states = shape.layers * streams * shape.hidden;
   const p = params ?? normal32(rng, total, 0.3);
   const spec = { ...shape, streams, seqLength, params: p, grads: new Float32Array(total), h: normal32(rng, states, 0.5), c: normal32(rng, states, 0.5) };
-  return { shape, streams, native: new addon.StackedModel(spec), params: spec.params, grads: spec.grads, h: spec.h, c: spec.c };
+  return { shape, streams, native: new addon.Model(spec), params: spec.params, grads: spec.grads, h: spec.h, c: spec.c };
 }
 
 /** The native flat states as a reference state (float64 copies). */
@@ -101,13 +101,13 @@ function block(u: number, T: number, B: number) {
 
 const settingsOf = (kind: OptimizerKind, eta?: number): OptimizerSettings => ({ kind, ...OPTIMIZER_DEFAULTS[kind], ...(eta ? { eta } : {}) });
 
-for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (StackedModel) against the float64 reference`, function () {
+for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model) against the float64 reference`, function () {
   let addon: NativeAddon;
   before(function () {
     const loaded = loadCompiled(engine);
     assert.ok(loaded.addon || engine === 'native', `the ${engine} backend must load: ${loaded.error}`);
     if (!loaded.addon) {
-      console.warn(`    SKIPPED: the native addon does not load (${loaded.error}); the StackedModel tests need it`);
+      console.warn(`    SKIPPED: the native addon does not load (${loaded.error}); the Model tests need it`);
       this.skip();
     }
     addon = loaded.addon;
@@ -302,7 +302,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Stack
           first: new Float32Array(kind === 'adam' ? start.params.length : 0),
         });
         const run = (s: ReturnType<typeof fresh>, from: number, to: number) => {
-          const model = new addon.StackedModel({ ...shape, streams: B, seqLength: 5, params: s.params, grads: new Float32Array(s.params.length), h: s.h, c: s.c });
+          const model = new addon.Model({ ...shape, streams: B, seqLength: 5, params: s.params, grads: new Float32Array(s.params.length), h: s.h, c: s.c });
           const losses: number[] = [];
           for (let u = from; u < to; u++) {
             const { xs, ys } = block(u, 5, B);
@@ -437,17 +437,17 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Stack
         [{ hidden: 2000, layers: 8, vocab: 2000 }, RangeError], // parameters
         [{ streams: 5000, seqLength: 1000 }, RangeError], // scratch
       ];
-      assert.throws(() => new addon.StackedModel(undefined as never), TypeError);
+      assert.throws(() => new addon.Model(undefined as never), TypeError);
       for (const [change, error] of refused) {
-        assert.throws(() => new addon.StackedModel({ ...spec(), ...change } as never), error, JSON.stringify(Object.keys(change)));
+        assert.throws(() => new addon.Model({ ...spec(), ...change } as never), error, JSON.stringify(Object.keys(change)));
       }
       const shared = new Float32Array(total + 16);
-      assert.throws(() => new addon.StackedModel({ ...spec(), params: shared.subarray(0, total), h: shared.subarray(total - 1, total + 15) }), /overlap/);
+      assert.throws(() => new addon.Model({ ...spec(), params: shared.subarray(0, total), h: shared.subarray(total - 1, total + 15) }), /overlap/);
     });
 
     it('the arguments of each call', () => {
       const s = spec();
-      const model = new addon.StackedModel(s);
+      const model = new addon.Model(s);
       const x = Int32Array.of(0, 1, 2, 3);
       assert.ok(Number.isFinite(model.forwardBackward(x, x, true, 0.2, -1, 0)));
       assert.throws(() => model.forwardBackward(x, Int32Array.of(0, 1), true, 0, 1, 0), RangeError);
@@ -477,7 +477,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Stack
       // Several streams: no advance, no sampling.
       assert.throws(() => model.advance(Int32Array.of(1)), RangeError);
       assert.throws(() => model.sample(0, 1, Uint32Array.of(1, 2, 3, 4), new Int32Array(3)), RangeError);
-      const one = new addon.StackedModel({ ...spec(), streams: 1, h: new Float32Array(8), c: new Float32Array(8), params: s.params });
+      const one = new addon.Model({ ...spec(), streams: 1, h: new Float32Array(8), c: new Float32Array(8), params: s.params });
       one.advance(Int32Array.of(1, 2));
       assert.throws(() => one.advance(Int32Array.of(5)), RangeError);
       assert.throws(() => one.sample(5, 1, Uint32Array.of(1, 2, 3, 4), new Int32Array(3)), RangeError);
@@ -503,7 +503,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Stack
       const before = process.memoryUsage().rss;
       let grown = 0;
       for (let i = 0; i < count; i++) {
-        assert.ok(new addon.StackedModel(big));
+        assert.ok(new addon.Model(big));
         await new Promise(setImmediate); // finalizers run from the event loop
         grown = Math.max(grown, process.memoryUsage().rss - before);
       }
@@ -512,7 +512,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Stack
 
     it('a detached buffer after creation is refused, not used', () => {
       const s = spec();
-      const model = new addon.StackedModel(s);
+      const model = new addon.Model(s);
       structuredClone(s.h.buffer, { transfer: [s.h.buffer] });
       assert.throws(() => model.forwardBackward(Int32Array.of(0, 1), Int32Array.of(1, 2), true, 0, 1, 0), RangeError);
     });

@@ -1,15 +1,17 @@
 // The tables defined once in TypeScript and computed again in C++: the parameter layout and the
-// model's limits must agree entry by entry with what the built addon uses.
+// model's limits must agree entry by entry with what the built addon and the WebAssembly module
+// use (the module computes in wasm32: its sizes must not wrap around at 2^32).
 import assert from 'assert';
-import { loadNative } from '../lib';
 import { makeLayout } from '../lib/model/version1-names';
 import { LIMITS, stackedScratchFloats } from '../lib/model/limits';
+import { loadCompiled } from '../lib/engine/native';
 import { CellKind, stackedLayout } from '../lib/model/reference';
+import { COMPILED_BACKENDS } from './helpers';
 
-describe('tables shared with the addon', () => {
+for (const engine of COMPILED_BACKENDS) describe(`tables shared with the ${engine} backend`, () => {
   const addon = () => {
-    const { addon, error } = loadNative();
-    assert.ok(addon, `the native addon must load: ${error}`);
+    const { addon, error } = loadCompiled(engine);
+    assert.ok(addon, `the ${engine} backend must load: ${error}`);
     return addon;
   };
 
@@ -22,8 +24,9 @@ describe('tables shared with the addon', () => {
     }
   });
 
-  it('the limits (lib/model-limits.json) the addon was compiled with', () => {
+  it('the limits (lib/model-limits.json) it was compiled with', () => {
     assert.deepStrictEqual(addon().limits(), { ...LIMITS });
+    assert.ok(LIMITS.maxVocabulary <= 2 ** 16, 'a corpus is a Uint16Array of symbols');
   });
 
   const CELLS: CellKind[] = ['rnn', 'lstm', 'gru'];
@@ -50,8 +53,23 @@ describe('tables shared with the addon', () => {
         const { total } = stackedLayout(shape);
         const states = layers * streams * 64;
         const spec = { ...shape, streams, seqLength, params: new Float32Array(total), grads: new Float32Array(total), h: new Float32Array(states), c: new Float32Array(states) };
-        assert.throws(() => new (addon().StackedModel)(spec), (error: Error) => error instanceof RangeError && error.message.includes(`needs ${floats} scratch floats`), `${cell}, ${layers} layers`);
+        assert.throws(() => new (addon().Model)(spec), (error: Error) => error instanceof RangeError && error.message.includes(`needs ${floats} scratch floats`), `${cell}, ${layers} layers`);
       }
+    }
+  });
+
+  it('counts beyond 2^32: the parameters of the largest shapes and the scratch of the most streams and steps, named exactly', () => {
+    const refused = (spec: object, words: string) =>
+      assert.throws(() => new (addon().Model)({ params: new Float32Array(0), grads: new Float32Array(0), h: new Float32Array(0), c: new Float32Array(0), ...spec } as never), (error: Error) => error instanceof RangeError && error.message.includes(words), words);
+    for (const cell of CELLS) {
+      const shape = { cell, vocab: LIMITS.maxVocabulary, hidden: LIMITS.maxHidden, layers: LIMITS.maxLayers };
+      const { total } = stackedLayout(shape);
+      assert.ok(total > 2 ** 32);
+      refused({ ...shape, streams: 1, seqLength: 1 }, `the model has ${total} parameters`);
+      const small = { cell, vocab: 2, hidden: 1, layers: 1 };
+      const { floats } = stackedScratchFloats(small, LIMITS.maxStreams, LIMITS.maxSeqLength);
+      assert.ok(floats > 2 ** 32);
+      refused({ ...small, streams: LIMITS.maxStreams, seqLength: LIMITS.maxSeqLength }, `needs ${floats} scratch floats`);
     }
   });
 });

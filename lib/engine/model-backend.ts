@@ -1,5 +1,5 @@
 // The general model's backends behind one interface: the float64 reference
-// (lib/model/reference.ts, the truth) and the float32 StackedModel of the C++ engine (the addon,
+// (lib/model/reference.ts, the truth) and the float32 Model of the C++ engine (the addon,
 // or the same engine compiled to WebAssembly: lib/engine/wasm.ts). All hold
 // the parameters, the gradients, the optimizer state and the B streams' carried states as flat
 // arrays, so that the engine (lib/stacked-engine.ts), the checkpoint and the parity tests see the
@@ -137,7 +137,7 @@ class NativeStackedBackend implements StackedBackend {
   }
 
   private create(streams: number, seqLength: number, h: Float32Array, c: Float32Array, grads: Float32Array): StackedNativeModel {
-    return new this.addon.StackedModel({ ...this.shape, streams, seqLength, params: this.params, grads, h, c });
+    return new this.addon.Model({ ...this.shape, streams, seqLength, params: this.params, grads, h, c });
   }
 
   /** The one-stream model for blocks of `window` steps, made when first needed. */

@@ -1,5 +1,6 @@
 // The native addon's interface, written by hand so the compiler checks every call, and its
-// loader. native/addon.cc validates every argument again and throws TypeError / RangeError.
+// loader. The addon (native/addon/) validates every argument again (native/checks.cc) and throws
+// TypeError / RangeError.
 import { existsSync, statSync } from 'fs';
 import path from 'path';
 import type { OptimizerSettings } from '../model/optimizers';
@@ -31,7 +32,7 @@ export interface NativeHyper {
 
 export type { CellKind };
 
-/** The general model of issue 10 (native/stacked.h): what a StackedModel works on, in place. */
+/** The one model (native/kernels/stacked.h): what a Model works on, in place. */
 export interface StackedNativeSpec {
   cell: CellKind;
   vocab: number;
@@ -63,7 +64,7 @@ export interface StackedNativeModel {
   advance(symbols: Int32Array): void;
   /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/util/random.ts), updated. */
   sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
-  /** forwardBackward's threads, 1 to 16 (1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
+  /** forwardBackward's threads, 1 to LIMITS.maxThreads (lib/model/limits.ts; 1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
   setThreads(threads: number): void;
 }
 
@@ -89,10 +90,10 @@ export interface NativeAddon {
   /** The parameter table as the kernel computes it (lib/model/version1-names.ts computes the same). */
   parameterLayout(hidden: number, vocab: number): { name: string; shape: number[]; init: string; offset: number; length: number }[];
   /** The general model over the spec's buffers; the spec is checked once, here. */
-  StackedModel: new (spec: StackedNativeSpec) => StackedNativeModel;
+  Model: new (spec: StackedNativeSpec) => StackedNativeModel;
   /** The general model's parameter table as the kernel computes it (lib/model/reference.ts stackedLayout computes the same). */
   stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
-  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a StackedModel's spec. */
+  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a Model's spec. */
   stackedMatmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): StackedMatmul[];
   /** The "sgemm-only ceiling" (issue 11): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
   stackedMatmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };
@@ -133,7 +134,7 @@ export function loadNative(): NativeLoad {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const nodeGypBuild: (dir: string) => NativeAddon = require('node-gyp-build');
-    loaded = { addon: nodeGypBuild(path.join(__dirname, '..', '..')) };
+    loaded = { addon: nodeGypBuild(path.join(__dirname, '..')) };
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
     loaded = { error: message };

@@ -1,24 +1,24 @@
-// The WebAssembly backend: wasm/rnn_native.wasm (scripts/build-wasm.sh: the addon's engine,
-// native/rnn.cc and native/stacked.cc, with portable SIMD standing in for OpenBLAS) behind the
-// same NativeAddon interface as the addon, so lib/engine/backend.ts and lib/engine/model-backend.ts use it
-// unchanged. It needs nothing but Node: the module imports nothing (no WASI functions are
-// reached: it never prints, reads a clock or exits), so no node:wasi (experimental, and it warns).
+// The WebAssembly backend: wasm/rnn_native.wasm (scripts/build-wasm.sh: the addon's kernels,
+// native/kernels/, with portable SIMD standing in for OpenBLAS, and its argument checks,
+// native/checks.cc) behind the same NativeAddon interface as the addon, so lib/engine/backend.ts and
+// lib/engine/model-backend.ts use it unchanged. It needs nothing but Node: the module imports nothing
+// (no WASI functions are reached: it never prints, reads a clock or exits), so no node:wasi
+// (experimental, and it warns).
 //
-// The module sees only its own memory: each call checks its arguments as native/addon.cc does
-// (same order, same errors and messages: the boundary fuzz holds both to them), copies the typed
-// arrays in, calls native/wasm.cc, and copies what the engine wrote back out. Sizes the checks need
-// (parameter counts, scratch floats, layout tables) are the engine's own, asked from the module.
-// One thread: the module is single-threaded, so StackedModel.setThreads checks its argument
-// (1 to 16, as the addon) and otherwise does nothing; results never depend on it.
+// The module sees only its own memory. A call here reads the JavaScript values the addon reads,
+// in the same order (the object arguments' property names come from the module), and writes each
+// as a record (native/wasm.cc WasmValue), copying typed arrays in; the module checks them with the
+// addon's C++ and runs the kernel. Its refusal is thrown as the addon throws it, and what the
+// kernel wrote is copied back out. Nothing is checked here. One thread: Model.setThreads checks
+// its argument and otherwise does nothing; results never depend on it.
 import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
 import { types } from 'util';
-import limits from '../model-limits.json';
 import type { NativeAddon, NativeHyper, NativeLoad, NativeModel, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native';
 import type { CellKind } from '../model/reference';
 
 /** Where the build puts the module (shipped in the package: it is the same on every platform). */
-export const WASM_FILE = path.join(__dirname, '..', '..', 'wasm', 'rnn_native.wasm');
+export const WASM_FILE = path.join(__dirname, '..', 'wasm', 'rnn_native.wasm');
 
 /**
  * The little of the WebAssembly API used here (@types/node 20.9 has no WebAssembly types, and
@@ -31,177 +31,138 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
+/** native/wasm.cc's exports. A call taking `values` reads records written by Heap.values. */
 interface Exports {
   memory: { buffer: ArrayBuffer };
   _initialize(): void;
   malloc(bytes: number): number;
   free(pointer: number): void;
-  rnn_parameter_count(hidden: number, vocab: number): number;
-  rnn_parameter_layout(hidden: number, vocab: number): number;
-  rnn_loss_and_gradients(hidden: number, vocab: number, params: number, grads: number, state: number, x: number, y: number, T: number): number;
-  rnn_train(
-    hidden: number, vocab: number, params: number, grads: number, accum: number, state: number, corpus: number, length: number,
-    elementSize: number, walk: number, seqLength: number, eta: number, epsilon: number, clip: number, n: number, losses: number
-  ): number;
-  rnn_advance(hidden: number, vocab: number, params: number, state: number, x: number, n: number): void;
-  rnn_sample(hidden: number, vocab: number, params: number, state: number, first: number, temperature: number, rng: number, out: number, n: number): void;
-  stacked_parameter_count(cell: number, vocab: number, hidden: number, layers: number): number;
-  stacked_scratch_floats(cell: number, vocab: number, hidden: number, layers: number, streams: number, T: number): number;
-  stacked_layout_json(cell: number, vocab: number, hidden: number, layers: number): number;
-  stacked_new(cell: number, vocab: number, hidden: number, layers: number, streams: number, T: number): number;
-  stacked_delete(model: number): void;
-  stacked_forward_backward(
-    model: number, params: number, grads: number, h: number, c: number, x: number, y: number, T: number,
-    gradients: number, dropout: number, seed: number, update: number
-  ): number;
-  stacked_optimize(
-    kind: number, eta: number, epsilon: number, clip: number, decay: number, beta1: number, beta2: number, n: number,
-    params: number, grads: number, second: number, first: number, step: number
-  ): void;
-  stacked_advance(model: number, params: number, grads: number, h: number, c: number, x: number, n: number): void;
-  stacked_sample(model: number, params: number, grads: number, h: number, c: number, first: number, temperature: number, rng: number, out: number, n: number): void;
+  refusal_message(): number;
+  property_names(which: number): number;
+  limits_json(): number;
+  model_new(values: number, kept: number): number;
+  model_forward_backward(kept: number, values: number, loss: number): number;
+  model_optimize(kept: number, values: number): number;
+  model_advance(kept: number, values: number): number;
+  model_sample(kept: number, values: number): number;
+  model_set_threads(values: number): number;
+  model_layout(values: number, json: number): number;
+  vanilla_loss_and_gradients(values: number, loss: number): number;
+  vanilla_train(values: number): number;
+  vanilla_advance(values: number): number;
+  vanilla_sample(values: number): number;
+  vanilla_parameter_layout(values: number, json: number): number;
 }
 
 /** Every export used here: a module without one is another module (or an older build), refused when loaded. */
 const EXPORTS: readonly (keyof Exports)[] = [
-  'memory', '_initialize', 'malloc', 'free', 'rnn_parameter_count', 'rnn_parameter_layout', 'rnn_loss_and_gradients', 'rnn_train',
-  'rnn_advance', 'rnn_sample', 'stacked_parameter_count', 'stacked_scratch_floats', 'stacked_layout_json', 'stacked_new',
-  'stacked_delete', 'stacked_forward_backward', 'stacked_optimize', 'stacked_advance', 'stacked_sample',
+  'memory', '_initialize', 'malloc', 'free', 'refusal_message', 'property_names', 'limits_json', 'model_new',
+  'model_forward_backward', 'model_optimize', 'model_advance', 'model_sample', 'model_set_threads', 'model_layout',
+  'vanilla_loss_and_gradients', 'vanilla_train', 'vanilla_advance', 'vanilla_sample', 'vanilla_parameter_layout',
 ];
 
-/** native/wasm.cc's numbering of the cells and optimizers (the order of stacked::Cell, OptimizerKind). */
-const CELLS: readonly CellKind[] = ['rnn', 'lstm', 'gru'];
-const OPTIMIZERS = ['adagrad', 'rmsprop', 'adam'] as const;
+// ---- what the module's checks see of a value (native/checks.h Type) ----
 
-// The addon's limits (native/addon.cc, from the same lib/model-limits.json).
-const MAX_THREADS = 16;
-const FLT_MIN = 1.1754943508222875e-38;
-const FLT_MAX = 3.4028234663852886e38;
-const MAX_SAFE = 9007199254740991;
+const TYPE = { other: 0, undefined: 1, number: 2, boolean: 3, string: 4, object: 5, otherTypedArray: 12 } as const;
+const TYPED_ARRAY_TYPE: Readonly<Record<string, number>> = { Float32Array: 6, Float64Array: 7, Int32Array: 8, Uint32Array: 9, Uint8Array: 10, Uint16Array: 11 };
 
-// ---- checks: native/addon.cc's, in its order, with its messages ----
+/** %TypedArray%.prototype's own getters: a subclass overriding them runs no code here, as in the addon. */
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = (key: PropertyKey) => Object.getOwnPropertyDescriptor(typedArrayPrototype, key)!.get!;
+const GETTERS = { buffer: intrinsic('buffer'), byteOffset: intrinsic('byteOffset'), byteLength: intrinsic('byteLength'), length: intrinsic('length'), tag: intrinsic(Symbol.toStringTag) };
+const get = <T>(getter: () => unknown, a: unknown) => Reflect.apply(getter, a, []) as T;
 
-const typeError = (message: string): never => {
-  throw new TypeError(message);
-};
-const rangeError = (message: string): never => {
-  throw new RangeError(message);
-};
-
-function numberArg(v: unknown, name: string): number {
-  return typeof v === 'number' ? v : typeError(`${name} must be a number`);
+/** A typed array's bytes as a Uint8Array (empty when detached or out of bounds). */
+function bytesOf(a: unknown): Uint8Array {
+  const byteLength = get<number>(GETTERS.byteLength, a);
+  return byteLength === 0 ? new Uint8Array(0) : new Uint8Array(get<ArrayBuffer>(GETTERS.buffer, a), get<number>(GETTERS.byteOffset, a), byteLength);
 }
 
-function intInRange(v: unknown, name: string, lo: number, hi: number): number {
-  const x = numberArg(v, name);
-  if (!(x >= lo && x <= hi) || Math.floor(x) !== x) rangeError(`${name} must be an integer from ${lo} to ${hi}`);
-  return x;
+function typeOf(v: unknown): number {
+  if (types.isTypedArray(v)) return TYPED_ARRAY_TYPE[get<string>(GETTERS.tag, v)] ?? TYPE.otherTypedArray;
+  if (typeof v === 'object') return v === null || Array.isArray(v) ? TYPE.other : TYPE.object;
+  return (TYPE as Record<string, number>)[typeof v] ?? TYPE.other;
 }
 
-function positiveFloat(v: unknown, name: string): number {
-  const x = numberArg(v, name);
-  if (!(x >= FLT_MIN && x <= FLT_MAX)) rangeError(`${name} must be a positive float32 number (1.2e-38 to 3.4e38)`);
-  return x;
+/** An object argument and its properties in `names`' order: none read when it is no object (the checks refuse it first). */
+function objectValues(v: unknown, names: readonly string[]): unknown[] {
+  const o = typeOf(v) === TYPE.object ? (v as Record<string, unknown>) : undefined;
+  return [v, ...names.map((name) => (o ? o[name] : undefined))];
 }
 
-function safeInteger(v: unknown, name: string, lo: number): number {
-  const x = numberArg(v, name);
-  if (!(x >= lo && Math.abs(x) <= MAX_SAFE) || Math.floor(x) !== x) rangeError(`${name} must be a safe integer${lo > -MAX_SAFE ? ` ≥ ${lo}` : ''}`);
-  return x;
-}
+// ---- the module's memory ----
 
-function unitInterval(v: unknown, name: string): number {
-  const x = numberArg(v, name);
-  if (!(x >= 0 && x < 1)) rangeError(`${name} must be a number in [0, 1)`);
-  return x;
-}
-
-function temperatureArg(v: unknown): number {
-  const t = numberArg(v, 'temperature');
-  if (!(t >= 0 && Number.isFinite(t))) rangeError('temperature must be a finite number ≥ 0');
-  return t;
-}
-
-function objectArg(v: unknown, name: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || types.isTypedArray(v) || Array.isArray(v)) typeError(`${name} must be an object`);
-  return v as Record<string, unknown>;
-}
-
-function cellArg(v: unknown, name: string): number {
-  if (typeof v !== 'string') typeError(`${name} must be a string`);
-  const cell = CELLS.indexOf(v as CellKind);
-  return cell >= 0 ? cell : rangeError(`${name} must be 'rnn', 'lstm' or 'gru'`);
-}
-
-type Typed = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | Uint16Array;
-type TypedKind = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint32Array' | 'Uint8Array' | 'Uint16Array';
-
-/** The typed array's kind as Node-API sees it (a subclass counts as its base). */
-function kindOf(v: unknown): string | undefined {
-  return types.isTypedArray(v) ? (v as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] : undefined;
-}
-
-function typedArray<T extends Typed>(v: unknown, kinds: TypedKind[], typeNames: string, name: string): T {
-  if (!kinds.includes(kindOf(v) as TypedKind)) typeError(`${name} must be ${typeNames}`);
-  return v as T;
-}
-
-function typedOfLength<T extends Typed>(v: unknown, kind: TypedKind, typeName: string, name: string, length: number): T {
-  const a = typedArray<T>(v, [kind], typeName, name);
-  if (a.length !== length) rangeError(`${name} must have length ${length}, got ${a.length}`);
-  return a;
-}
-
-const float32 = (v: unknown, name: string, length: number) => typedOfLength<Float32Array>(v, 'Float32Array', 'a Float32Array', name, length);
-
-/** The byte ranges of two views must not overlap (the addon compares their memory). */
-function checkApart(a: ArrayBufferView | undefined, b: ArrayBufferView | undefined, what: string): void {
-  if (!a || !b || a.byteLength === 0 || b.byteLength === 0 || a.buffer !== b.buffer) return;
-  if (a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) rangeError(`${what} must not overlap`);
-}
-
-/** A copy (the addon copies the vanilla model's symbols before the kernel writes anything). */
-function copied(a: Int32Array): Int32Array {
-  return a.length === 0 ? new Int32Array(0) : a.slice();
-}
-
-/** The symbols, each in [0, K). */
-function symbolsArg(v: unknown, name: string, K: number): Int32Array {
-  const x = typedArray<Int32Array>(v, ['Int32Array'], 'an Int32Array', name);
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] < 0 || x[i] >= K) rangeError(`${name}[${i}] = ${x[i]} is outside the vocabulary [0, ${K})`);
-  }
-  return x;
-}
-
-// ---- the module ----
+/** native/wasm.cc WasmValue: type (i32), data (u32), number, length, address (f64): 32 bytes. */
+const RECORD_BYTES = 32;
 
 /** The module's memory, one call at a time: buffers allocated, filled, read back, freed. */
 class Heap {
   private readonly blocks: number[] = [];
+  /** The JavaScript buffers of this call, numbered: a typed array's address is its buffer's number · 2^40 + its offset. */
+  private readonly buffers = new Map<unknown, number>();
 
   constructor(private readonly m: Exports) {}
 
   /** Allocates room for `bytes` (at least 1), copying `from` in when given. */
-  alloc(bytes: number, from?: ArrayBufferView): number {
+  alloc(bytes: number, from?: Uint8Array): number {
     // The module's addresses are 32 bits: a larger size would wrap around to a small block.
     if (bytes >= 2 ** 32) throw new Error('rnn-native: out of memory');
     const pointer = this.m.malloc(Math.max(bytes, 1));
     if (pointer === 0) throw new Error('rnn-native: out of memory');
     this.blocks.push(pointer);
-    // A detached or out-of-bounds view has length 0, and set/from would throw on it.
-    if (from && from.byteLength > 0) new Uint8Array(this.m.memory.buffer, pointer, from.byteLength).set(new Uint8Array(from.buffer, from.byteOffset, from.byteLength));
+    if (from && from.byteLength > 0) new Uint8Array(this.m.memory.buffer, pointer, from.byteLength).set(from);
     return pointer;
   }
 
-  /** A copy of the typed array in the module's memory. */
-  copy(a: Typed): number {
-    return this.alloc(a.byteLength, a);
+  /**
+   * The records of `values` for a call, each typed array's bytes copied in (room only, for
+   * those at the indices of `room`: arrays the kernel only writes); returns where the records
+   * are, and each value's copy (0 when it has none).
+   */
+  values(values: readonly unknown[], room: readonly number[] = []): { at: number; copies: number[] } {
+    const records = values.map((v, i) => this.record(v, room.includes(i)));
+    const at = this.alloc(values.length * RECORD_BYTES);
+    const view = new DataView(this.m.memory.buffer);
+    records.forEach((r, i) => {
+      const base = at + i * RECORD_BYTES;
+      view.setInt32(base, r.type, true);
+      view.setUint32(base + 4, r.data, true);
+      view.setFloat64(base + 8, r.number, true);
+      view.setFloat64(base + 16, r.length, true);
+      view.setFloat64(base + 24, r.address, true);
+    });
+    return { at, copies: records.map((r) => (r.type >= 6 ? r.data : 0)) };
   }
 
-  /** Copies the module's memory at `pointer` back into `to` (as bytes: no subclass code runs). */
-  read(pointer: number, to: Typed): void {
-    if (to.byteLength > 0) new Uint8Array(to.buffer, to.byteOffset, to.byteLength).set(new Uint8Array(this.m.memory.buffer, pointer, to.byteLength));
+  private record(v: unknown, roomOnly: boolean) {
+    const type = typeOf(v);
+    const r = { type, data: 0, number: 0, length: 0, address: 0 };
+    if (type === TYPE.number) r.number = v as number;
+    if (type === TYPE.boolean) r.number = v ? 1 : 0;
+    if (type === TYPE.string) {
+      const utf8 = Buffer.from(v as string, 'utf8');
+      [r.data, r.length] = [this.alloc(utf8.length, utf8), utf8.length];
+    }
+    if (type >= 6) {
+      const bytes = bytesOf(v);
+      r.data = this.alloc(bytes.byteLength, roomOnly ? undefined : bytes);
+      r.length = get<number>(GETTERS.length, v);
+      const buffer = get<unknown>(GETTERS.buffer, v);
+      if (!this.buffers.has(buffer)) this.buffers.set(buffer, this.buffers.size + 1);
+      r.address = this.buffers.get(buffer)! * 2 ** 40 + get<number>(GETTERS.byteOffset, v);
+    }
+    return r;
+  }
+
+  /** Copies the module's memory at `pointer` back into the typed array `to` (as bytes). */
+  read(pointer: number, to: unknown): void {
+    const bytes = bytesOf(to);
+    if (bytes.byteLength > 0) bytes.set(new Uint8Array(this.m.memory.buffer, pointer, bytes.byteLength));
+  }
+
+  /** A copy of `numbers` in the module. */
+  int32(numbers: Int32Array): number {
+    return this.alloc(numbers.byteLength, new Uint8Array(numbers.buffer, numbers.byteOffset, numbers.byteLength));
   }
 
   freeAll(): void {
@@ -225,369 +186,194 @@ function withHeap<T>(m: Exports, body: (heap: Heap) => T): T {
   }
 }
 
-/** A NUL-terminated string the module allocated, read and freed. */
+/** A NUL-terminated string of the module's memory. */
+function stringAt(m: Exports, pointer: number): string {
+  const bytes = new Uint8Array(m.memory.buffer, pointer);
+  return Buffer.from(bytes.subarray(0, bytes.indexOf(0))).toString('utf8');
+}
+
+/** A string the module allocated, read and freed. */
 function takeString(m: Exports, pointer: number): string {
   if (pointer === 0) throw new Error('rnn-native: out of memory');
-  const bytes = new Uint8Array(m.memory.buffer, pointer);
-  const text = Buffer.from(bytes.subarray(0, bytes.indexOf(0))).toString('utf8');
+  const text = stringAt(m, pointer);
   m.free(pointer);
   return text;
 }
 
-// ---- the vanilla model: lossAndGradients, train, advance, sample ----
-
-interface ModelValues {
-  hidden: number;
-  vocab: number;
-  total: number;
-  params: unknown;
-  state: unknown;
-  grads: unknown;
-  accum: unknown;
+/** Throws a call's refusal as the addon does: 1 TypeError; 2 RangeError (3: the kernel ran, then refused). */
+function throwRefusal(m: Exports, status: number): void {
+  if (status === 0) return;
+  const message = stringAt(m, m.refusal_message());
+  throw status === 1 ? new TypeError(message) : new RangeError(message);
 }
 
-function readModel(m: Exports, v: unknown): ModelValues {
-  const o = objectArg(v, 'model');
-  const { hidden, vocab, params, state, grads, accum } = { hidden: o.hidden, vocab: o.vocab, params: o.params, state: o.state, grads: o.grads, accum: o.accum };
-  // vocab is checked before hidden, as in the addon (GCC evaluates make_dims's arguments right to left).
-  const K = intInRange(vocab, 'model.vocab', 1, limits.maxVocabulary);
-  const values = { hidden: intInRange(hidden, 'model.hidden', 1, limits.maxHidden), vocab: K, total: 0, params, state, grads, accum };
-  values.total = m.rnn_parameter_count(values.hidden, values.vocab);
-  if (values.total > limits.maxParameters) rangeError(`model has ${values.total} parameters; at most ${limits.maxParameters}`);
-  return values;
+/** JSON the module wrote at *pointer (model_layout, vanilla_parameter_layout). */
+function takeJson(m: Exports, pointer: number) {
+  return JSON.parse(takeString(m, new Uint32Array(m.memory.buffer, pointer, 1)[0]));
 }
 
-function readHyper(v: unknown): NativeHyper {
-  const o = objectArg(v, 'options');
-  const { seqLength, eta, epsilon, clip } = { seqLength: o.seqLength, eta: o.eta, epsilon: o.epsilon, clip: o.clip };
-  return {
-    seqLength: intInRange(seqLength, 'options.seqLength', 1, limits.maxSeqLength),
-    eta: positiveFloat(eta, 'options.eta'),
-    epsilon: positiveFloat(epsilon, 'options.epsilon'),
-    clip: positiveFloat(clip, 'options.clip'),
-  };
+// ---- the model object ----
+
+/** The property names of the module's object arguments (native/checks.h), asked once. */
+interface Names {
+  spec: readonly string[];
+  settings: readonly string[];
+  model: readonly string[];
+  options: readonly string[];
 }
 
-interface Resolved {
-  params: Float32Array;
-  state: Float32Array;
-  grads?: Float32Array;
-  accum?: Float32Array;
+function namesOf(m: Exports): Names {
+  const names = (which: number) => takeString(m, m.property_names(which)).split(',');
+  return { spec: names(0), settings: names(1), model: names(2), options: names(3) };
 }
 
-function resolveModel(values: ModelValues, withGrads: boolean, withAccum: boolean): Resolved {
-  const P = values.total;
-  const r: Resolved = { params: float32(values.params, 'model.params', P), state: float32(values.state, 'model.state', values.hidden) };
-  checkApart(r.params, r.state, 'model.params and model.state');
-  if (withGrads) {
-    r.grads = float32(values.grads, 'model.grads', P);
-    checkApart(r.grads, r.params, 'model.grads and model.params');
-    checkApart(r.grads, r.state, 'model.grads and model.state');
-  }
-  if (withAccum) {
-    r.accum = float32(values.accum, 'model.accum', P);
-    checkApart(r.accum, r.params, 'model.accum and model.params');
-    checkApart(r.accum, r.grads, 'model.accum and model.grads');
-    checkApart(r.accum, r.state, 'model.accum and model.state');
-  }
-  return r;
-}
+function modelClass(m: Exports, names: Names) {
+  /** Where the spec's arrays are among its values, in the records' order: params, grads, h, c. */
+  const ARRAYS = ['params', 'grads', 'h', 'c'].map((name) => 1 + names.spec.indexOf(name));
+  const GRADS = [1]; // only written by the kernel (every gradient of forwardBackward), never read
 
-function checkWorkspace(values: ModelValues, T: number): void {
-  const floats = (T + 1) * values.hidden + T * values.hidden + T * values.vocab;
-  if (floats > limits.maxWorkspaceFloats) rangeError(`seqLength × (2·hidden + vocab) = ${floats} scratch floats; at most ${limits.maxWorkspaceFloats}`);
-}
+  return class Model implements StackedNativeModel {
+    /** The checked spec as the module keeps it: cell, vocab, hidden, layers, streams, seqLength. */
+    readonly #kept = new Int32Array(6);
+    /** The spec's arrays as given, checked again at each call (one may be detached or resized since). */
+    readonly #arrays: unknown[];
 
-function vanilla(m: Exports) {
-  return {
-    lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number {
-      const values = readModel(m, model);
-      const r = resolveModel(values, true, false);
-      const x = copied(symbolsArg(inputs, 'inputs', values.vocab));
-      const y = copied(symbolsArg(targets, 'targets', values.vocab));
-      const T = x.length;
-      if (T === 0 || T > limits.maxSeqLength) rangeError(`inputs must hold 1 to ${limits.maxSeqLength} symbols`);
-      if (y.length !== T) rangeError('targets must have the same length as inputs');
-      checkWorkspace(values, T);
+    constructor(spec: StackedNativeSpec) {
+      const values = objectValues(spec, names.spec);
+      withHeap(m, (heap) => {
+        const kept = heap.alloc(this.#kept.byteLength);
+        throwRefusal(m, m.model_new(heap.values(values).at, kept));
+        this.#kept.set(new Int32Array(m.memory.buffer, kept, 6));
+      });
+      this.#arrays = ARRAYS.map((i) => values[i]);
+    }
+
+    forwardBackward(x: Int32Array, y: Int32Array, gradients: boolean, dropout: number, seed: number, update: number): number {
+      const [kept, arrays] = [this.#kept, this.#arrays];
       return withHeap(m, (heap) => {
-        const [params, grads, state] = [heap.copy(r.params), heap.alloc(r.grads!.byteLength), heap.copy(r.state)];
-        const loss = m.rnn_loss_and_gradients(values.hidden, values.vocab, params, grads, state, heap.copy(x), heap.copy(y), T);
-        heap.read(grads, r.grads!);
-        heap.read(state, r.state);
-        return loss;
+        const { at, copies } = heap.values([...arrays, x, y, gradients, dropout, seed, update], GRADS);
+        const loss = heap.alloc(8);
+        throwRefusal(m, m.model_forward_backward(heap.int32(kept), at, loss));
+        if (gradients) heap.read(copies[1], arrays[1]);
+        heap.read(copies[2], arrays[2]);
+        heap.read(copies[3], arrays[3]);
+        return new Float64Array(m.memory.buffer, loss, 1)[0];
       });
-    },
+    }
 
-    train(model: NativeModel, corpusArg: Uint8Array | Uint16Array, walkArg: Float64Array, options: NativeHyper, lossesArg: Float64Array): void {
-      const values = readModel(m, model);
-      const hp = readHyper(options);
-      const r = resolveModel(values, true, true);
-      const corpus = typedArray<Uint8Array | Uint16Array>(corpusArg, ['Uint8Array', 'Uint16Array'], 'a Uint8Array or Uint16Array', 'corpus');
-      const walk = typedOfLength<Float64Array>(walkArg, 'Float64Array', 'a Float64Array', 'walk', 2);
-      const losses = typedArray<Float64Array>(lossesArg, ['Float64Array'], 'a Float64Array', 'losses');
-      if (corpus.length < hp.seqLength + 1) rangeError('corpus must hold at least options.seqLength + 1 symbols');
-      if (!(walk[0] >= 0 && walk[0] <= corpus.length) || Math.floor(walk[0]) !== walk[0]) rangeError('walk[0] (position) must be an integer from 0 to the corpus length');
-      if (!Number.isFinite(walk[1])) rangeError('walk[1] (epoch) must be finite');
-      checkWorkspace(values, hp.seqLength);
-      const failed = withHeap(m, (heap) => {
-        // The engine writes these; the inputs may share memory with them, so all go in first.
-        const buffers = [r.params, r.grads!, r.accum!, r.state, walk, losses].map((a) => heap.copy(a));
-        const [params, grads, accum, state, walkAt, lossesAt] = buffers;
-        const status = m.rnn_train(
-          values.hidden, values.vocab, params, grads, accum, state, heap.copy(corpus), corpus.length, corpus.BYTES_PER_ELEMENT,
-          walkAt, hp.seqLength, hp.eta, hp.epsilon, hp.clip, losses.length, lossesAt
-        );
-        [r.params, r.grads!, r.accum!, r.state, walk, losses].forEach((a, i) => heap.read(buffers[i], a));
-        return status !== 0;
-      });
-      if (failed) rangeError('corpus holds a symbol outside the vocabulary [0, model.vocab)');
-    },
-
-    advance(model: NativeModel, inputs: Int32Array): void {
-      const values = readModel(m, model);
-      const r = resolveModel(values, false, false);
-      const x = copied(symbolsArg(inputs, 'inputs', values.vocab));
+    optimize(settings: StackedOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void {
+      const [kept, arrays] = [this.#kept, this.#arrays];
+      const settingsValues = objectValues(settings, names.settings);
       withHeap(m, (heap) => {
-        const state = heap.copy(r.state);
-        m.rnn_advance(values.hidden, values.vocab, heap.copy(r.params), state, heap.copy(x), x.length);
-        heap.read(state, r.state);
-      });
-    },
-
-    sample(model: NativeModel, firstArg: number, temperatureValue: number, rngArg: Uint32Array, outArg: Int32Array): void {
-      const values = readModel(m, model);
-      const first = intInRange(firstArg, 'first', 0, values.vocab - 1);
-      const temperature = temperatureArg(temperatureValue);
-      const r = resolveModel(values, false, false);
-      const rng = typedOfLength<Uint32Array>(rngArg, 'Uint32Array', 'a Uint32Array', 'rng', 4);
-      const out = typedArray<Int32Array>(outArg, ['Int32Array'], 'an Int32Array', 'out');
-      if ((rng[0] | rng[1] | rng[2] | rng[3]) === 0) rangeError('rng state must not be all zero');
-      withHeap(m, (heap) => {
-        const [state, rngAt, outAt] = [heap.copy(r.state), heap.copy(rng), heap.alloc(out.byteLength)];
-        m.rnn_sample(values.hidden, values.vocab, heap.copy(r.params), state, first, temperature, rngAt, outAt, out.length);
-        heap.read(state, r.state);
-        heap.read(rngAt, rng);
-        heap.read(outAt, out);
-      });
-    },
-
-    parameterLayout(hidden: number, vocab: number) {
-      const k = intInRange(vocab, 'vocab', 1, limits.maxVocabulary);  // first, as in the addon (readModel)
-      const h = intInRange(hidden, 'hidden', 1, limits.maxHidden);
-      return JSON.parse(takeString(m, m.rnn_parameter_layout(h, k)));
-    },
-  };
-}
-
-// ---- the general model: StackedModel, stackedLayout ----
-
-interface Shape {
-  cell: number;
-  vocab: number;
-  hidden: number;
-  layers: number;
-}
-
-function stackedShape(m: Exports, cell: unknown, vocab: unknown, hidden: unknown, layers: unknown, prefix: string): Shape {
-  const s: Shape = {
-    cell: cellArg(cell, `${prefix}cell`),
-    vocab: intInRange(vocab, `${prefix}vocab`, 1, limits.maxVocabulary),
-    hidden: intInRange(hidden, `${prefix}hidden`, 1, limits.maxHidden),
-    layers: intInRange(layers, `${prefix}layers`, 1, limits.maxLayers),
-  };
-  const count = m.stacked_parameter_count(s.cell, s.vocab, s.hidden, s.layers);
-  if (count > limits.maxParameters) rangeError(`the model has ${count} parameters; at most ${limits.maxParameters}`);
-  return s;
-}
-
-function checkedScratch(m: Exports, s: Shape, B: number, T: number): void {
-  const scratch = m.stacked_scratch_floats(s.cell, s.vocab, s.hidden, s.layers, B, T);
-  if (scratch > limits.maxWorkspaceFloats) {
-    rangeError(`the model needs ${scratch} scratch floats (streams × seqLength × layers × hidden …); at most ${limits.maxWorkspaceFloats}`);
-  }
-}
-
-/** What a StackedModel holds: its checked spec and the spec's arrays. */
-interface Inner {
-  shape: Shape;
-  streams: number;
-  seqLength: number;
-  parameters: number;
-  stateLength: number;
-  arrays: { params: unknown; grads: unknown; h: unknown; c: unknown };
-}
-
-interface Bound {
-  params: Float32Array;
-  grads: Float32Array;
-  h: Float32Array;
-  c: Float32Array;
-}
-
-function stackedClass(m: Exports) {
-  /** Refuses an array the kernel reads while writing b's grads, h or c (or params, when written). */
-  const checkApartFromWritten = (b: Bound, a: ArrayBufferView, name: string, paramsWritten: boolean) => {
-    checkApart(a, b.grads, `${name} and spec.grads`);
-    checkApart(a, b.h, `${name} and spec.h`);
-    checkApart(a, b.c, `${name} and spec.c`);
-    if (paramsWritten) checkApart(a, b.params, `${name} and spec.params`);
-  };
-
-  return class StackedModel implements StackedNativeModel {
-    readonly #inner: Inner;
-
-    constructor(specArg: StackedNativeSpec) {
-      const spec = objectArg(specArg, 'spec');
-      const [cell, vocab, hidden, layers, streams, seq] = [spec.cell, spec.vocab, spec.hidden, spec.layers, spec.streams, spec.seqLength];
-      const arrays = { params: spec.params, grads: spec.grads, h: spec.h, c: spec.c };
-      const shape = stackedShape(m, cell, vocab, hidden, layers, 'spec.');
-      const B = intInRange(streams, 'spec.streams', 1, limits.maxStreams);
-      const T = intInRange(seq, 'spec.seqLength', 1, limits.maxSeqLength);
-      checkedScratch(m, shape, B, T);
-      const parameters = m.stacked_parameter_count(shape.cell, shape.vocab, shape.hidden, shape.layers);
-      const inner: Inner = { shape, streams: B, seqLength: T, parameters, stateLength: shape.layers * B * shape.hidden, arrays };
-      const b = StackedModel.bindOf(inner);
-      checkApart(b.params, b.grads, 'spec.params and spec.grads');
-      checkApart(b.params, b.h, 'spec.params and spec.h');
-      checkApart(b.params, b.c, 'spec.params and spec.c');
-      checkApart(b.grads, b.h, 'spec.grads and spec.h');
-      checkApart(b.grads, b.c, 'spec.grads and spec.c');
-      checkApart(b.h, b.c, 'spec.h and spec.c');
-      this.#inner = inner;
-    }
-
-    /** The kept arrays, checked again (one may have been detached or resized since). */
-    private static bindOf(inner: Inner): Bound {
-      const { parameters: P, stateLength: S, arrays } = inner;
-      return { params: float32(arrays.params, 'spec.params', P), grads: float32(arrays.grads, 'spec.grads', P), h: float32(arrays.h, 'spec.h', S), c: float32(arrays.c, 'spec.c', S) };
-    }
-
-    /**
-     * Runs an engine call on a model made for it (model: its pointer) and on copies of the bound
-     * arrays (at: params, grads, h, c in the module), then copies back h, c, and grads when
-     * `gradients`; the call copies in its own arguments. The engine's model (its scratch) lives
-     * for one call only: the module's memory is outside V8's heap, so a model kept alive until
-     * its StackedModel is collected would hold its scratch for as long as V8 sees no reason to
-     * collect (the addon tells V8 of its scratch; nothing can for the module's). Making one costs
-     * an allocation and a fill of its scratch: about 3 % of an lstm 2×128 update (B = 50, T = 50).
-     */
-    private static run<T>(inner: Inner, b: Bound, gradients: boolean, call: (heap: Heap, model: number, at: number[]) => T): T {
-      return withHeap(m, (heap) => {
-        const at = [b.params, b.grads, b.h, b.c].map((a) => heap.copy(a));
-        const { cell, vocab, hidden, layers } = inner.shape;
-        const model = m.stacked_new(cell, vocab, hidden, layers, inner.streams, inner.seqLength);
-        const result = call(heap, model, at);
-        m.stacked_delete(model);
-        if (gradients) heap.read(at[1], b.grads);
-        heap.read(at[2], b.h);
-        heap.read(at[3], b.c);
-        return result;
-      });
-    }
-
-    forwardBackward(xArg: Int32Array, yArg: Int32Array, gradientsArg: boolean, dropoutArg: number, seedArg: number, updateArg: number): number {
-      const inner = this.#inner;
-      if (typeof gradientsArg !== 'boolean') typeError('gradients must be a boolean');
-      const gradients = gradientsArg;
-      const dropout = unitInterval(dropoutArg, 'dropout');
-      const seed = safeInteger(seedArg, 'seed', -MAX_SAFE);
-      const update = safeInteger(updateArg, 'update', 0);
-      const b = StackedModel.bindOf(inner);
-      const K = inner.shape.vocab;
-      const B = inner.streams;
-      const x = symbolsArg(xArg, 'x', K);
-      const y = symbolsArg(yArg, 'y', K);
-      if (y.length !== x.length) rangeError('y must have the same length as x');
-      const n = x.length;
-      if (n === 0 || n % B !== 0 || n / B > inner.seqLength) {
-        rangeError(`x must hold steps × streams symbols (streams = ${B}, 1 ≤ steps ≤ seqLength = ${inner.seqLength}), got ${n}`);
-      }
-      checkApartFromWritten(b, x, 'x', false);
-      checkApartFromWritten(b, y, 'y', false);
-      return StackedModel.run(inner, b, gradients, (heap, model, [params, grads, h, c]) =>
-        m.stacked_forward_backward(model, params, grads, h, c, heap.copy(x), heap.copy(y), n / B, gradients ? 1 : 0, dropout, seed, update)
-      );
-    }
-
-    /** One thread only: checked as the addon checks it, then nothing to set (see the file's head). */
-    setThreads(threads: number): void {
-      void this.#inner;
-      intInRange(threads, 'threads', 1, MAX_THREADS);
-    }
-
-    optimize(settingsArg: StackedOptimizerSettings, secondArg: Float32Array, firstArg: Float32Array, stepArg: number): void {
-      const inner = this.#inner;
-      const o = objectArg(settingsArg, 'settings');
-      const [kind, eta, epsilon, clip, decay, beta1, beta2] = [o.kind, o.eta, o.epsilon, o.clip, o.decay, o.beta1, o.beta2];
-      if (typeof kind !== 'string') typeError('settings.kind must be a string');
-      const kindIndex = OPTIMIZERS.indexOf(kind as (typeof OPTIMIZERS)[number]);
-      if (kindIndex < 0) rangeError("settings.kind must be 'adagrad', 'rmsprop' or 'adam'");
-      const s = {
-        eta: positiveFloat(eta, 'settings.eta'),
-        epsilon: positiveFloat(epsilon, 'settings.epsilon'),
-        clip: positiveFloat(clip, 'settings.clip'),
-        decay: unitInterval(decay, 'settings.decay'),
-        beta1: unitInterval(beta1, 'settings.beta1'),
-        beta2: unitInterval(beta2, 'settings.beta2'),
-      };
-      const step = safeInteger(stepArg, 'step', 1);
-      const b = StackedModel.bindOf(inner);
-      const P = inner.parameters;
-      const second = float32(secondArg, 'second', P);
-      const adam = kind === 'adam';
-      const first = typedArray<Float32Array>(firstArg, ['Float32Array'], 'a Float32Array', 'first');
-      if (first.length !== (adam ? P : 0) && first.length !== P) rangeError(`first must have length ${P}${adam ? '' : ' or 0'}, got ${first.length}`);
-      checkApartFromWritten(b, second, 'second', true);
-      checkApartFromWritten(b, first, 'first', true);
-      checkApart(second, first, 'second and first');
-      withHeap(m, (heap) => {
-        const [params, grads, secondAt, firstAt] = [heap.copy(b.params), heap.copy(b.grads), heap.copy(second), heap.copy(first)];
-        m.stacked_optimize(kindIndex, s.eta, s.epsilon, s.clip, s.decay, s.beta1, s.beta2, P, params, grads, secondAt, first.length > 0 ? firstAt : 0, step);
-        heap.read(params, b.params);
-        heap.read(secondAt, second);
-        heap.read(firstAt, first);
+        const { at, copies } = heap.values([...arrays, ...settingsValues, second, first, step]);
+        throwRefusal(m, m.model_optimize(heap.int32(kept), at));
+        const secondAt = arrays.length + settingsValues.length;
+        heap.read(copies[0], arrays[0]);
+        heap.read(copies[secondAt], second);
+        heap.read(copies[secondAt + 1], first);
       });
     }
 
     advance(symbols: Int32Array): void {
-      const inner = this.#inner;
-      StackedModel.requireOneStream(inner, 'advance');
-      const b = StackedModel.bindOf(inner);
-      const x = symbolsArg(symbols, 'symbols', inner.shape.vocab);
-      checkApartFromWritten(b, x, 'symbols', false);
-      StackedModel.run(inner, b, false, (heap, model, [params, grads, h, c]) => m.stacked_advance(model, params, grads, h, c, heap.copy(x), x.length));
-    }
-
-    sample(firstArg: number, temperatureValue: number, rngArg: Uint32Array, outArg: Int32Array): void {
-      const inner = this.#inner;
-      StackedModel.requireOneStream(inner, 'sample');
-      const first = intInRange(firstArg, 'first', 0, inner.shape.vocab - 1);
-      const temperature = temperatureArg(temperatureValue);
-      const b = StackedModel.bindOf(inner);
-      const rng = typedOfLength<Uint32Array>(rngArg, 'Uint32Array', 'a Uint32Array', 'rng', 4);
-      const out = typedArray<Int32Array>(outArg, ['Int32Array'], 'an Int32Array', 'out');
-      if ((rng[0] | rng[1] | rng[2] | rng[3]) === 0) rangeError('rng state must not be all zero');
-      checkApartFromWritten(b, rng, 'rng', true);
-      checkApartFromWritten(b, out, 'out', true);
-      checkApart(rng, out, 'rng and out');
-      StackedModel.run(inner, b, false, (heap, model, [params, grads, h, c]) => {
-        const [rngAt, outAt] = [heap.copy(rng), heap.alloc(out.byteLength)];
-        m.stacked_sample(model, params, grads, h, c, first, temperature, rngAt, outAt, out.length);
-        heap.read(rngAt, rng);
-        heap.read(outAt, out);
+      const [kept, arrays] = [this.#kept, this.#arrays];
+      withHeap(m, (heap) => {
+        const { at, copies } = heap.values([...arrays, symbols], GRADS);
+        throwRefusal(m, m.model_advance(heap.int32(kept), at));
+        heap.read(copies[2], arrays[2]);
+        heap.read(copies[3], arrays[3]);
       });
     }
 
-    private static requireOneStream(inner: Inner, what: string): void {
-      if (inner.streams !== 1) rangeError(`${what} needs a model of one stream (this one has ${inner.streams})`);
+    sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void {
+      const [kept, arrays] = [this.#kept, this.#arrays];
+      withHeap(m, (heap) => {
+        const { at, copies } = heap.values([...arrays, first, temperature, rng, out], [...GRADS, 7]);
+        throwRefusal(m, m.model_sample(heap.int32(kept), at));
+        for (const i of [2, 3]) heap.read(copies[i], arrays[i]);
+        heap.read(copies[6], rng);
+        heap.read(copies[7], out);
+      });
+    }
+
+    /** One thread only: checked as the addon checks it, then nothing to set (see the file's head). */
+    setThreads(threads: number): void {
+      void this.#kept;
+      withHeap(m, (heap) => throwRefusal(m, m.model_set_threads(heap.values([threads]).at)));
     }
   };
 }
 
 function stackedLayoutOf(m: Exports) {
-  return (cell: CellKind, vocab: number, hidden: number, layers: number) => {
-    const s = stackedShape(m, cell, vocab, hidden, layers, '');
-    return JSON.parse(takeString(m, m.stacked_layout_json(s.cell, s.vocab, s.hidden, s.layers)));
+  return (cell: CellKind, vocab: number, hidden: number, layers: number) =>
+    withHeap(m, (heap) => {
+      const json = heap.alloc(4);
+      throwRefusal(m, m.model_layout(heap.values([cell, vocab, hidden, layers]).at, json));
+      return takeJson(m, json);
+    });
+}
+
+// ---- the vanilla model's exports, until lib/ trains it through Model ----
+
+function vanilla(m: Exports, names: Names) {
+  /** Where a model array is among the model's values (the model first, then its properties). */
+  const at = (name: string) => 1 + names.model.indexOf(name);
+  const [PARAMS, STATE, GRADS, ACCUM] = ['params', 'state', 'grads', 'accum'].map(at);
+
+  return {
+    lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number {
+      const values = objectValues(model, names.model);
+      return withHeap(m, (heap) => {
+        const { at: records, copies } = heap.values([...values, inputs, targets], [GRADS]);
+        const loss = heap.alloc(8);
+        throwRefusal(m, m.vanilla_loss_and_gradients(records, loss));
+        heap.read(copies[GRADS], values[GRADS]);
+        heap.read(copies[STATE], values[STATE]);
+        return new Float64Array(m.memory.buffer, loss, 1)[0];
+      });
+    },
+
+    train(model: NativeModel, corpus: Uint8Array | Uint16Array, walk: Float64Array, options: NativeHyper, losses: Float64Array): void {
+      const values = objectValues(model, names.model);
+      const optionValues = objectValues(options, names.options);
+      withHeap(m, (heap) => {
+        const all = [...values, corpus, walk, ...optionValues, losses];
+        const { at: records, copies } = heap.values(all);
+        const status = m.vanilla_train(records);
+        // 3: a corpus symbol outside the vocabulary stopped the walk; what it did stands.
+        if (status === 0 || status === 3) {
+          for (const i of [PARAMS, GRADS, ACCUM, STATE, values.length + 1, all.length - 1]) heap.read(copies[i], all[i]);
+        }
+        throwRefusal(m, status);
+      });
+    },
+
+    advance(model: NativeModel, inputs: Int32Array): void {
+      const values = objectValues(model, names.model);
+      withHeap(m, (heap) => {
+        const { at: records, copies } = heap.values([...values, inputs]);
+        throwRefusal(m, m.vanilla_advance(records));
+        heap.read(copies[STATE], values[STATE]);
+      });
+    },
+
+    sample(model: NativeModel, first: number, temperature: number, rng: Uint32Array, out: Int32Array): void {
+      const values = objectValues(model, names.model);
+      withHeap(m, (heap) => {
+        const { at: records, copies } = heap.values([...values, first, temperature, rng, out], [values.length + 3]);
+        throwRefusal(m, m.vanilla_sample(records));
+        heap.read(copies[STATE], values[STATE]);
+        heap.read(copies[values.length + 2], rng);
+        heap.read(copies[values.length + 3], out);
+      });
+    },
+
+    parameterLayout(hidden: number, vocab: number) {
+      return withHeap(m, (heap) => {
+        const json = heap.alloc(4);
+        throwRefusal(m, m.vanilla_parameter_layout(heap.values([hidden, vocab]).at, json));
+        return takeJson(m, json);
+      });
+    },
   };
 }
 
@@ -596,11 +382,13 @@ function wasmAddon(m: Exports): NativeAddon {
   const notHere = (what: string) => () => {
     throw new Error(`${what} measures OpenBLAS: the native backend only`);
   };
+  const names = namesOf(m);
+  const limits = JSON.parse(takeString(m, m.limits_json())) as Record<string, number>;
   return {
-    ...vanilla(m),
+    ...vanilla(m, names),
     blasInfo: () => 'portable 128-bit SIMD (WebAssembly, one thread)',
     limits: () => ({ ...limits }),
-    StackedModel: stackedClass(m),
+    Model: modelClass(m, names),
     stackedLayout: stackedLayoutOf(m),
     stackedMatmulPlan: notHere('stackedMatmulPlan'),
     stackedMatmulSeconds: notHere('stackedMatmulSeconds'),

@@ -1,5 +1,6 @@
-// The model's limits, defined once in lib/model-limits.json: the addon is compiled with the same
-// numbers (CMakeLists.txt) and checks them itself; a test compares them with the built addon's.
+// The model's limits, defined once in lib/model-limits.json: the addon and the WebAssembly module
+// are compiled with the same numbers (CMakeLists.txt, scripts/build-wasm.sh) and check them
+// themselves (native/checks.h); test/tables.test.ts compares them with both builds'.
 import limits from '../model-limits.json';
 import { GATES, StackedShape, stackedLayout } from './reference';
 
@@ -15,6 +16,8 @@ export const LIMITS: Readonly<{
   maxLayers: number;
   /** The general model's parallel streams B. */
   maxStreams: number;
+  /** Threads a native model splits its streams among (--threads, Model.setThreads). */
+  maxThreads: number;
 }> = Object.freeze({ ...limits });
 
 /** Scratch values one sequence needs: h_0..h_T, dL/dh_t and the probabilities of each step. */
@@ -23,8 +26,8 @@ export function workspaceFloats(hidden: number, vocab: number, seqLength: number
 }
 
 /**
- * Scratch floats a native StackedModel of `streams` streams and blocks of up to seqLength steps
- * allocates (native/stacked.cc scratch_floats, the same sum), and the limit it must stay within.
+ * Scratch floats a native Model of `streams` streams and blocks of up to seqLength steps
+ * allocates (native/kernels/stacked.cc scratch_floats, the same sum), and the limit it must stay within.
  * With N = seqLength × streams, per layer: the states h_0..h_T (lstm: and c), the gates of every
  * step (gru: and Wh_n h'), the dropout masks and the dropped outputs; then one step's hidden
  * products, the logits, dPre (gru: and its dHidden copy), two N × m gradient blocks, dh and dc.
@@ -40,7 +43,7 @@ export function stackedScratchFloats(shape: StackedShape, streams: number, seqLe
 }
 
 /**
- * Scratch floats of a native StackedModel split among `threads` threads (native/stacked.cc
+ * Scratch floats of a native Model split among `threads` threads (native/kernels/stacked.cc
  * SplitModel::scratch_floats, the same sum): each part's own model on its streams, its gathered
  * states and symbols, and for every part but the first a whole copy of the gradients.
  */

@@ -4,12 +4,13 @@ import { createHash } from 'crypto';
 import { closeSync, fstatSync, readSync } from 'fs';
 import { UserError } from '../util/errors';
 import { describeReadError, openRegularFile } from '../util/files';
+import { LIMITS } from '../model/limits';
 
 /** Called with the fraction done after each chunk while a text is read and indexed. */
 export type ProgressCallback = (fraction: number) => void;
 
-/** Largest vocabulary an index array can hold (Uint16Array). */
-export const MAX_VOCABULARY = 65536;
+/** Largest vocabulary: the model's (lib/model-limits.json), which an index array (Uint16Array) can hold. */
+export const MAX_VOCABULARY = LIMITS.maxVocabulary;
 
 const CODE_POINTS = 0x110000;
 

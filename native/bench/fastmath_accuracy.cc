@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "../fastmath.h"
+#include "../kernels/fastmath.h"
 
 namespace {
 

@@ -1,55 +1,112 @@
-// Times rnn::train alone, without Node: `kernel_bench FILE [updates] [hidden]`. Used to profile
-// the kernel (perf record -e cpu-clock, valgrind --tool=callgrind); see docs/performance.md.
+// Times the kernels alone, without Node: `kernel_bench FILE [hidden] [blocks]`. The one model
+// (stacked::Model, rnn, 1 layer, 1 stream: the DD2424 configuration) and, while it exists, the
+// vanilla kernel of native/rnn.cc, piece by piece, in alternating blocks of 500 calls, each
+// walking the text T = 25 symbols a call; prints the median µs per call of each piece. Also a
+// profiling target (perf record -e cpu-clock, valgrind --tool=callgrind); see PERFORMANCE.md.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <vector>
 
 #include <cblas.h>
 
-#include "../rnn.h"
+#include "../kernels/rnn.h"
+#include "../kernels/stacked.h"
+
+namespace {
+
+// A byte-level vocabulary: enough for ASCII texts such as tinyshakespeare.
+std::vector<int32_t> read_symbols(const char* file, int* K) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int index[256];
+  std::fill(index, index + 256, -1);
+  for (unsigned char b : bytes) index[b] = 0;
+  *K = 0;
+  for (int& i : index)
+    if (i == 0) i = (*K)++;
+  std::vector<int32_t> symbols(bytes.size());
+  for (size_t i = 0; i < bytes.size(); ++i) symbols[i] = index[bytes[i]];
+  return symbols;
+}
+
+// The next window's start, walking the text T symbols a call.
+struct Walk {
+  size_t position = 0;
+  size_t next(size_t length, int T) {
+    if (position + T + 1 > length) position = 0;
+    const size_t start = position;
+    position += T;
+    return start;
+  }
+};
+
+struct Piece {
+  const char* name;
+  std::function<void()> run;
+  std::vector<double> micros;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: kernel_bench FILE [updates] [hidden]\n");
+    std::fprintf(stderr, "usage: kernel_bench FILE [hidden] [blocks]\n");
     return 2;
   }
-  std::ifstream in(argv[1], std::ios::binary);
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t updates = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 20000;
-  const int m = argc > 3 ? std::atoi(argv[3]) : 100;
+  int K = 0;
+  const std::vector<int32_t> text = read_symbols(argv[1], &K);
+  const int m = argc > 2 ? std::atoi(argv[2]) : 100, T = 25;
+  const int blocks = argc > 3 ? std::atoi(argv[3]) : 40, calls = 500;
   openblas_set_num_threads(1);
 
-  // Byte-level vocabulary: enough for ASCII texts such as tinyshakespeare.
-  int index[256];
-  int K = 0;
-  for (int b = 0; b < 256; ++b) index[b] = -1;
-  for (unsigned char b : bytes) index[b] = 0;
-  for (int b = 0; b < 256; ++b)
-    if (index[b] == 0) index[b] = K++;
-  std::vector<uint8_t> corpus(bytes.size());
-  for (size_t i = 0; i < bytes.size(); ++i) corpus[i] = static_cast<uint8_t>(index[bytes[i]]);
-
-  const rnn::Dims d = rnn::make_dims(m, K);
-  std::vector<float> params(d.total), grads(d.total), accum(d.total), h(m);
+  const stacked::Shape shape{stacked::Cell::Rnn, K, m, 1};
+  const size_t P = stacked::parameter_count(shape);
+  std::vector<float> params(P, 0.0f), grads(P), second(P), h(m), c(m);
   std::mt19937 gen(42);
   std::normal_distribution<float> normal(0.0f, 0.01f);
-  for (size_t i = 0; i < d.b; ++i) params[i] = normal(gen);
-  rnn::Corpus c{corpus.data(), corpus.size(), 1};
-  rnn::Walk walk;
-  rnn::Hyper hp;
-  rnn::Workspace ws;
-  std::vector<double> losses(updates);
+  for (const stacked::Parameter& p : stacked::layout(shape))
+    if (p.shape.size() == 2)
+      for (size_t i = p.offset; i < p.offset + p.length; ++i) params[i] = normal(gen);
+  stacked::Model model(shape, 1, T);
+  model.bind(params.data(), grads.data(), h.data(), c.data());
+  const stacked::OptimizerSettings adagrad;  // η 0.1, ε 1e-8, clip 5
 
-  const auto start = std::chrono::steady_clock::now();
-  rnn::train(d, params.data(), grads.data(), accum.data(), h.data(), c, walk, hp, updates, losses.data(), ws);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  double smooth = losses[0];
-  for (double l : losses) smooth = 0.999 * smooth + 0.001 * l;
-  std::printf("m=%d K=%d updates=%zu seconds=%.3f updates/s=%.0f smooth=%.4f\n", m, K, updates, seconds,
-              updates / seconds, smooth);
+  // The vanilla kernel on its own copy (its table order differs; the values do not matter here).
+  const rnn::Dims d = rnn::make_dims(m, K);
+  std::vector<float> vparams(params), vgrads(P), vh(m);
+  rnn::Workspace ws;
+
+  Walk model_walk, vanilla_walk;
+  std::vector<Piece> pieces = {
+      {"vanilla loss_and_gradients", [&] {
+         const size_t at = vanilla_walk.next(text.size(), T);
+         rnn::loss_and_gradients(d, vparams.data(), vgrads.data(), vh.data(), &text[at], &text[at + 1], T, ws);
+       }, {}},
+      {"model forward_backward", [&] {
+         const size_t at = model_walk.next(text.size(), T);
+         model.forward_backward(&text[at], &text[at + 1], T, true, 0, 0, 0);
+       }, {}},
+      {"model optimize (AdaGrad)", [&] {
+         stacked::optimize(adagrad, P, params.data(), grads.data(), second.data(), nullptr, 1);
+       }, {}},
+  };
+  for (int b = 0; b < blocks; ++b)
+    for (Piece& piece : pieces) {
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < calls; ++i) piece.run();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      piece.micros.push_back(seconds / calls * 1e6);
+    }
+  std::printf("rnn m=%d K=%d T=%d, B=1: median µs per call over %d alternating blocks of %d\n", m, K, T, blocks, calls);
+  for (Piece& piece : pieces) {
+    std::sort(piece.micros.begin(), piece.micros.end());
+    std::printf("  %-28s %8.2f\n", piece.name, piece.micros[piece.micros.size() / 2]);
+  }
   return 0;
 }

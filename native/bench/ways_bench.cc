@@ -14,7 +14,7 @@
 
 #include <cblas.h>
 
-#include "../stacked.h"
+#include "../kernels/stacked.h"
 
 using stacked::Matmul;
 using Plan = std::vector<Matmul>;

@@ -1,4 +1,4 @@
-// The vanilla character-level RNN in float32 on CBLAS: forward, BPTT, clipped AdaGrad, sampling.
+// The vanilla character-level RNN in float32 on CBLAS: forward, BPTT, its data walk, sampling.
 // Nothing here knows about Node-API; native/addon.cc validates arguments and calls in.
 //
 // Shape legend: m hidden units, K vocabulary size, T sequence length.
@@ -75,11 +75,8 @@ struct Walk {
 double loss_and_gradients(const Dims& d, const float* params, float* grads, float* h,
                           const int32_t* x, const int32_t* y, int T, Workspace& ws);
 
-// Clip every gradient to [−clip, clip], then one AdaGrad step, in one pass.
-void adagrad_update(const Dims& d, float* params, const float* grads, float* accum,
-                    const Hyper& hp);
-
-// Runs `n` updates of the data walk, writing each update's loss to losses[i].
+// Runs `n` updates of the data walk (each with stacked::optimize's AdaGrad), writing each
+// update's loss to losses[i].
 // Returns false, having changed nothing for that update, if a corpus symbol is ≥ K.
 bool train(const Dims& d, float* params, float* grads, float* accum, float* h,
            const Corpus& corpus, Walk& walk, const Hyper& hp, size_t n, double* losses,

@@ -36,14 +36,15 @@ struct Parameter {
 
 // The parameter table (lib/model/reference.ts stackedLayout computes the same).
 std::vector<Parameter> layout(const Shape& s);
-size_t parameter_count(const Shape& s);
+// In 64 bits, also in wasm32: the argument checks compare it with the limits.
+uint64_t parameter_count(const Shape& s);
 
 // Floats of scratch a model of B streams and blocks of up to T steps allocates (lib/model/limits.ts
 // stackedScratchFloats computes the same): per layer the states h_0..h_T (and lstm's c), the
 // gates of every step (gru: also Wh_n h'), the dropout masks and dropped outputs; then the
 // hidden products of one step, the logits, dPre (gru: also the dHidden block), two N × m
 // gradient blocks and the carried dh, dc.
-size_t scratch_floats(const Shape& s, size_t B, size_t T);
+uint64_t scratch_floats(const Shape& s, uint64_t B, uint64_t T);
 
 // A uniform in [0, 1) with 24 bits for one unit of one dropout mask, bit for bit
 // lib/model/reference.ts dropoutUniform (seed and update safe integers, update ≥ 0).
@@ -176,7 +177,7 @@ class SplitModel {
   Model& single() { return *parts_.front().model; }
 
   // Floats the parts allocate: their scratch, and beyond the first their grads and states.
-  static size_t scratch_floats(const Shape& s, size_t B, size_t T, size_t parts);
+  static uint64_t scratch_floats(const Shape& s, uint64_t B, uint64_t T, uint64_t parts);
 
  private:
   struct Part {

@@ -1,12 +1,9 @@
 #include "rnn.h"
 
 #include "fastmath.h"
+#include "stacked.h"
 
 #include "blas.h"
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -139,66 +136,15 @@ double loss_and_gradients(const Dims& d, const float* params, float* grads, floa
   return loss;
 }
 
-namespace {
-
-// Clip, then AdaGrad, element by element; comparisons keep a NaN gradient NaN, as in the reference.
-RNN_VECTOR_CLONES void adagrad_portable(size_t n, float* params, const float* grads, float* accum,
-                                        const Hyper& hp) {
-  for (size_t j = 0; j < n; ++j) {
-    const float raw = grads[j];
-    const float g = raw > hp.clip ? hp.clip : (raw < -hp.clip ? -hp.clip : raw);
-    accum[j] += g * g;
-    params[j] -= hp.eta * g / std::sqrt(accum[j] + hp.epsilon);
-  }
-}
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#define RNN_AVX512_ADAGRAD 1
-// The same with AVX-512, 1/√(G + ε) by rsqrt14 and one Newton step (within about 2 ulp) instead of
-// a square root and a division: the compiler does not do this without -ffast-math, which would
-// also let it drop the NaN-keeping clip. About 6 % more updates/s at m = 100 (docs/performance.md).
-// GCC 12 warns that the intrinsics' own _mm512_undefined_ps may be used uninitialized (GCC bug
-// 105593); it is not.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-__attribute__((target("avx512f"))) void adagrad_avx512(size_t n, float* params, const float* grads,
-                                                       float* accum, const Hyper& hp) {
-  const __m512 clip = _mm512_set1_ps(hp.clip), neg_clip = _mm512_set1_ps(-hp.clip);
-  const __m512 eta = _mm512_set1_ps(hp.eta), eps = _mm512_set1_ps(hp.epsilon);
-  const __m512 half = _mm512_set1_ps(0.5f), three_halves = _mm512_set1_ps(1.5f);
-  size_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    __m512 g = _mm512_loadu_ps(grads + j);
-    g = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(g, clip, _CMP_GT_OQ), g, clip);  // NaN: neither
-    g = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(g, neg_clip, _CMP_LT_OQ), g, neg_clip);
-    const __m512 a = _mm512_fmadd_ps(g, g, _mm512_loadu_ps(accum + j));
-    _mm512_storeu_ps(accum + j, a);
-    const __m512 x = _mm512_add_ps(a, eps);
-    __m512 r = _mm512_rsqrt14_ps(x);
-    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(_mm512_mul_ps(half, x), _mm512_mul_ps(r, r), three_halves));
-    _mm512_storeu_ps(params + j, _mm512_fnmadd_ps(_mm512_mul_ps(eta, g), r, _mm512_loadu_ps(params + j)));
-  }
-  adagrad_portable(n - j, params + j, grads + j, accum + j, hp);
-}
-#pragma GCC diagnostic pop
-#endif
-
-}  // namespace
-
-void adagrad_update(const Dims& d, float* params, const float* grads, float* accum,
-                    const Hyper& hp) {
-#ifdef RNN_AVX512_ADAGRAD
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) return adagrad_avx512(d.total, params, grads, accum, hp);
-#endif
-  adagrad_portable(d.total, params, grads, accum, hp);
-}
-
 bool train(const Dims& d, float* params, float* grads, float* accum, float* h,
            const Corpus& corpus, Walk& walk, const Hyper& hp, size_t n, double* losses,
            Workspace& ws) {
   const int T = hp.seq_length;
   ws.reserve(d, T);
+  stacked::OptimizerSettings adagrad;  // the one AdaGrad, the general model's
+  adagrad.eta = hp.eta;
+  adagrad.epsilon = hp.epsilon;
+  adagrad.clip = hp.clip;
   for (size_t i = 0; i < n; ++i) {
     size_t start = static_cast<size_t>(walk.position);
     const bool new_epoch = start > corpus.length || corpus.length - start < static_cast<size_t>(T) + 1;
@@ -213,7 +159,7 @@ bool train(const Dims& d, float* params, float* grads, float* accum, float* h,
       std::fill(h, h + d.m, 0.0f);
     }
     losses[i] = loss_and_gradients(d, params, grads, h, ws.x.data(), ws.x.data() + 1, T, ws);
-    adagrad_update(d, params, grads, accum, hp);
+    stacked::optimize(adagrad, d.total, params, grads, accum, nullptr, 1);
     walk.position = static_cast<double>(start + T);
   }
   return true;

@@ -1,0 +1,437 @@
+#include "checks.h"
+
+#include <cfloat>
+#include <cmath>
+
+namespace checks {
+
+namespace {
+
+constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 − 1
+
+size_t element_size(Type type) {
+  switch (type) {
+    case Type::Uint8Array:
+      return 1;
+    case Type::Uint16Array:
+      return 2;
+    case Type::Float64Array:
+      return 8;
+    case Type::Float32Array:
+    case Type::Int32Array:
+    case Type::Uint32Array:
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+uint64_t Value::bytes() const { return static_cast<uint64_t>(length) * element_size(type); }
+
+void Checks::refuse(Error error, std::string message) {
+  if (!ok()) return;
+  error_ = error;
+  message_ = std::move(message);
+}
+
+double Checks::number(const Value& v, const char* name) {
+  if (!ok()) return 0;
+  if (v.type != Type::Number) refuse(Error::Type, std::string(name) + " must be a number");
+  return v.number;
+}
+
+bool Checks::boolean(const Value& v, const char* name) {
+  if (ok() && v.type != Type::Boolean) refuse(Error::Type, std::string(name) + " must be a boolean");
+  return ok() && v.number != 0;
+}
+
+int Checks::integer(const Value& v, const char* name, int lo, int hi) {
+  const double x = number(v, name);
+  if (!ok()) return 0;
+  if (!(x >= lo && x <= hi) || std::floor(x) != x)
+    refuse(Error::Range, std::string(name) + " must be an integer from " + std::to_string(lo) + " to " +
+                             std::to_string(hi));
+  return ok() ? static_cast<int>(x) : 0;
+}
+
+float Checks::positive_float(const Value& v, const char* name) {
+  const double x = number(v, name);
+  if (!ok()) return 0;
+  if (!(x >= FLT_MIN && x <= FLT_MAX))
+    refuse(Error::Range, std::string(name) + " must be a positive float32 number (1.2e-38 to 3.4e38)");
+  return static_cast<float>(x);
+}
+
+int64_t Checks::safe_integer(const Value& v, const char* name, double lo) {
+  const double x = number(v, name);
+  if (!ok()) return 0;
+  if (!(x >= lo && std::fabs(x) <= kMaxSafe) || std::floor(x) != x)
+    refuse(Error::Range, std::string(name) + " must be a safe integer" +
+                             (lo > -kMaxSafe ? " ≥ " + std::to_string(static_cast<int64_t>(lo)) : ""));
+  return ok() ? static_cast<int64_t>(x) : 0;
+}
+
+double Checks::unit_interval(const Value& v, const char* name) {
+  const double x = number(v, name);
+  if (ok() && !(x >= 0 && x < 1)) refuse(Error::Range, std::string(name) + " must be a number in [0, 1)");
+  return ok() ? x : 0;
+}
+
+void Checks::object(const Value& v, const char* name) {
+  if (ok() && v.type != Type::Object) refuse(Error::Type, std::string(name) + " must be an object");
+}
+
+void Checks::typed_array(const Value& v, std::initializer_list<Type> types, const char* type_names,
+                         const char* name) {
+  if (!ok()) return;
+  bool known = false;
+  for (Type t : types) known = known || t == v.type;
+  if (!known) return refuse(Error::Type, std::string(name) + " must be " + type_names);
+  if (v.detached) refuse(Error::Type, std::string(name) + " is detached");
+}
+
+void* Checks::of_length(const Value& v, Type type, const char* type_name, const char* name,
+                        size_t length) {
+  typed_array(v, {type}, type_name, name);
+  if (ok() && v.length != length)
+    refuse(Error::Range, std::string(name) + " must have length " + std::to_string(length) +
+                             ", got " + std::to_string(v.length));
+  return ok() ? v.data : nullptr;
+}
+
+float* Checks::float32(const Value& v, const char* name, size_t length) {
+  return static_cast<float*>(of_length(v, Type::Float32Array, "a Float32Array", name, length));
+}
+
+const int32_t* Checks::symbols(const Value& v, const char* name, int K) {
+  typed_array(v, {Type::Int32Array}, "an Int32Array", name);
+  if (!ok()) return nullptr;
+  const auto* x = static_cast<const int32_t*>(v.data);
+  for (size_t i = 0; i < v.length; ++i) {
+    if (x[i] >= 0 && x[i] < K) continue;
+    refuse(Error::Range, std::string(name) + "[" + std::to_string(i) + "] = " +
+                             std::to_string(x[i]) + " is outside the vocabulary [0, " +
+                             std::to_string(K) + ")");
+    return nullptr;
+  }
+  return x;
+}
+
+// The message is built only when the check fails: these run on every call.
+void Checks::apart(const Value& a, const Value& b, const char* a_name, const char* b_name) {
+  const uint64_t a_bytes = a.bytes(), b_bytes = b.bytes();
+  if (ok() && a_bytes > 0 && b_bytes > 0 && a.address < b.address + b_bytes &&
+      b.address < a.address + a_bytes)
+    refuse(Error::Range, std::string(a_name) + " and " + b_name + " must not overlap");
+}
+
+stacked::Shape shape(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,
+                     const Value& layers, const std::string& prefix) {
+  stacked::Shape s;
+  if (c.ok() && cell.type != Type::String) c.refuse(Error::Type, prefix + "cell must be a string");
+  if (cell.text == "lstm") s.cell = stacked::Cell::Lstm;
+  else if (cell.text == "gru") s.cell = stacked::Cell::Gru;
+  else if (cell.text != "rnn") c.refuse(Error::Range, prefix + "cell must be 'rnn', 'lstm' or 'gru'");
+  s.vocab = c.integer(vocab, (prefix + "vocab").c_str(), 1, kMaxVocab);
+  s.hidden = c.integer(hidden, (prefix + "hidden").c_str(), 1, kMaxHidden);
+  s.layers = c.integer(layers, (prefix + "layers").c_str(), 1, kMaxLayers);
+  if (!c.ok()) return s;
+  const uint64_t count = stacked::parameter_count(s);  // < 2^50 within the limits above
+  if (count > kMaxParameters)
+    c.refuse(Error::Range, "the model has " + std::to_string(count) + " parameters; at most " +
+                               std::to_string(kMaxParameters));
+  return s;
+}
+
+size_t scratch(Checks& c, const stacked::Shape& s, int B, int T) {
+  if (!c.ok()) return 0;
+  const uint64_t floats = stacked::scratch_floats(s, B, T);  // < 2^60 within the limits
+  if (floats > kMaxWorkspaceFloats)
+    c.refuse(Error::Range, "the model needs " + std::to_string(floats) +
+                               " scratch floats (streams × seqLength × layers × hidden …); at most " +
+                               std::to_string(kMaxWorkspaceFloats));
+  return c.ok() ? static_cast<size_t>(floats) : 0;
+}
+
+// ---- the model object ----
+
+namespace {
+
+// Refuses an array the kernel reads while it writes the spec's grads, h or c (or params, when
+// `params_written`).
+void apart_from_written(Checks& c, const Arrays& a, const Value& v, const char* name,
+                        bool params_written) {
+  c.apart(v, a.grads, name, "spec.grads");
+  c.apart(v, a.h, name, "spec.h");
+  c.apart(v, a.c, name, "spec.c");
+  if (params_written) c.apart(v, a.params, name, "spec.params");
+}
+
+void one_stream(Checks& c, const Spec& s, const char* what) {
+  if (c.ok() && s.streams != 1)
+    c.refuse(Error::Range, std::string(what) + " needs a model of one stream (this one has " +
+                               std::to_string(s.streams) + ")");
+}
+
+}  // namespace
+
+Spec spec(Checks& c, const SpecValues& v) {
+  Spec s;
+  c.object(v.spec, "spec");
+  s.shape = shape(c, v.cell, v.vocab, v.hidden, v.layers, "spec.");
+  s.streams = c.integer(v.streams, "spec.streams", 1, kMaxStreams);
+  s.seq_length = c.integer(v.seq_length, "spec.seqLength", 1, kMaxSeqLength);
+  s.scratch = scratch(c, s.shape, s.streams, s.seq_length);
+  if (!c.ok()) return s;
+  s.parameters = stacked::parameter_count(s.shape);
+  s.state_length = static_cast<size_t>(s.shape.layers) * s.streams * s.shape.hidden;
+  arrays(c, s, {v.params, v.grads, v.h, v.c});
+  c.apart(v.params, v.grads, "spec.params", "spec.grads");
+  c.apart(v.params, v.h, "spec.params", "spec.h");
+  c.apart(v.params, v.c, "spec.params", "spec.c");
+  c.apart(v.grads, v.h, "spec.grads", "spec.h");
+  c.apart(v.grads, v.c, "spec.grads", "spec.c");
+  c.apart(v.h, v.c, "spec.h", "spec.c");
+  return s;
+}
+
+void arrays(Checks& c, const Spec& s, const Arrays& a) {
+  c.float32(a.params, "spec.params", s.parameters);
+  c.float32(a.grads, "spec.grads", s.parameters);
+  c.float32(a.h, "spec.h", s.state_length);
+  c.float32(a.c, "spec.c", s.state_length);
+}
+
+Block forward_backward(Checks& c, const Spec& s, const Arrays& a, const Value& x, const Value& y,
+                       const Value& gradients, const Value& dropout, const Value& seed,
+                       const Value& update) {
+  Block b;
+  b.gradients = c.boolean(gradients, "gradients");
+  b.dropout = c.unit_interval(dropout, "dropout");
+  b.seed = c.safe_integer(seed, "seed", -kMaxSafe);
+  b.update = c.safe_integer(update, "update", 0);
+  arrays(c, s, a);
+  const int K = s.shape.vocab, B = s.streams;
+  b.x = c.symbols(x, "x", K);
+  b.y = c.symbols(y, "y", K);
+  if (!c.ok()) return b;
+  const size_t n = x.length;
+  if (y.length != n) c.refuse(Error::Range, "y must have the same length as x");
+  if (c.ok() && (n == 0 || n % B != 0 || n / B > static_cast<size_t>(s.seq_length)))
+    c.refuse(Error::Range, "x must hold steps × streams symbols (streams = " + std::to_string(B) +
+                               ", 1 ≤ steps ≤ seqLength = " + std::to_string(s.seq_length) +
+                               "), got " + std::to_string(n));
+  apart_from_written(c, a, x, "x", false);
+  apart_from_written(c, a, y, "y", false);
+  b.steps = c.ok() ? static_cast<int>(n / B) : 0;
+  return b;
+}
+
+Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v,
+              const Value& second, const Value& first, const Value& step) {
+  Step u;
+  c.object(v.settings, "settings");
+  if (c.ok() && v.kind.type != Type::String) c.refuse(Error::Type, "settings.kind must be a string");
+  if (v.kind.text == "rmsprop") u.settings.kind = stacked::OptimizerKind::Rmsprop;
+  else if (v.kind.text == "adam") u.settings.kind = stacked::OptimizerKind::Adam;
+  else if (v.kind.text != "adagrad")
+    c.refuse(Error::Range, "settings.kind must be 'adagrad', 'rmsprop' or 'adam'");
+  u.settings.eta = c.positive_float(v.eta, "settings.eta");
+  u.settings.epsilon = c.positive_float(v.epsilon, "settings.epsilon");
+  u.settings.clip = c.positive_float(v.clip, "settings.clip");
+  u.settings.decay = c.unit_interval(v.decay, "settings.decay");
+  u.settings.beta1 = c.unit_interval(v.beta1, "settings.beta1");
+  u.settings.beta2 = c.unit_interval(v.beta2, "settings.beta2");
+  u.step = static_cast<double>(c.safe_integer(step, "step", 1));
+  arrays(c, s, a);
+  const size_t P = s.parameters;
+  u.second = c.float32(second, "second", P);
+  const bool adam = u.settings.kind == stacked::OptimizerKind::Adam;
+  c.typed_array(first, {Type::Float32Array}, "a Float32Array", "first");
+  if (c.ok() && first.length != (adam ? P : 0) && first.length != P)
+    c.refuse(Error::Range, "first must have length " + std::to_string(P) + (adam ? "" : " or 0") +
+                               ", got " + std::to_string(first.length));
+  apart_from_written(c, a, second, "second", true);
+  apart_from_written(c, a, first, "first", true);
+  c.apart(second, first, "second", "first");
+  u.first = c.ok() ? static_cast<float*>(first.data) : nullptr;
+  return u;
+}
+
+Symbols advance(Checks& c, const Spec& s, const Arrays& a, const Value& symbols) {
+  one_stream(c, s, "advance");
+  arrays(c, s, a);
+  Symbols out{c.symbols(symbols, "symbols", s.shape.vocab), symbols.length};
+  apart_from_written(c, a, symbols, "symbols", false);
+  return out;
+}
+
+Draws sample(Checks& c, const Spec& s, const Arrays& a, const Value& first,
+             const Value& temperature, const Value& rng, const Value& out) {
+  Draws d;
+  one_stream(c, s, "sample");
+  d.first = c.integer(first, "first", 0, s.shape.vocab - 1);
+  d.temperature = c.number(temperature, "temperature");
+  if (c.ok() && !(d.temperature >= 0 && std::isfinite(d.temperature)))
+    c.refuse(Error::Range, "temperature must be a finite number ≥ 0");
+  arrays(c, s, a);
+  d.rng = static_cast<uint32_t*>(c.of_length(rng, Type::Uint32Array, "a Uint32Array", "rng", 4));
+  c.typed_array(out, {Type::Int32Array}, "an Int32Array", "out");
+  if (c.ok() && (d.rng[0] | d.rng[1] | d.rng[2] | d.rng[3]) == 0)
+    c.refuse(Error::Range, "rng state must not be all zero");
+  apart_from_written(c, a, rng, "rng", true);
+  apart_from_written(c, a, out, "out", true);
+  c.apart(rng, out, "rng", "out");
+  d.out = static_cast<int32_t*>(out.data);
+  d.length = out.length;
+  return d;
+}
+
+int threads(Checks& c, const Value& threads) { return c.integer(threads, "threads", 1, kMaxThreads); }
+
+Plan plan(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,
+          const Value& layers, const Value& streams, const Value& seq_length) {
+  Plan p;
+  p.shape = shape(c, cell, vocab, hidden, layers, "");
+  p.streams = c.integer(streams, "streams", 1, kMaxStreams);
+  p.seq_length = c.integer(seq_length, "seqLength", 1, kMaxSeqLength);
+  scratch(c, p.shape, p.streams, p.seq_length);
+  return p;
+}
+
+// ---- the vanilla exports ----
+
+namespace {
+
+// vocab before hidden: the order the addon always checked them in.
+rnn::Dims vanilla_dims(Checks& c, const VanillaValues& v) {
+  c.object(v.model, "model");
+  const int K = c.integer(v.vocab, "model.vocab", 1, kMaxVocab);
+  const int m = c.integer(v.hidden, "model.hidden", 1, kMaxHidden);
+  const rnn::Dims d = rnn::make_dims(m, K);
+  if (c.ok() && d.total > kMaxParameters)
+    c.refuse(Error::Range, "model has " + std::to_string(d.total) + " parameters; at most " +
+                               std::to_string(kMaxParameters));
+  return d;
+}
+
+rnn::Hyper hyper(Checks& c, const HyperValues& v) {
+  rnn::Hyper hp;
+  c.object(v.options, "options");
+  hp.seq_length = c.integer(v.seq_length, "options.seqLength", 1, kMaxSeqLength);
+  hp.eta = c.positive_float(v.eta, "options.eta");
+  hp.epsilon = c.positive_float(v.epsilon, "options.epsilon");
+  hp.clip = c.positive_float(v.clip, "options.clip");
+  return hp;
+}
+
+// The model's arrays: params and state always, grads and accum when the export writes them.
+VanillaModel vanilla_arrays(Checks& c, const rnn::Dims& d, const VanillaValues& v, bool with_grads,
+                            bool with_accum) {
+  VanillaModel model{d};
+  const size_t P = d.total, m = d.m;
+  model.params = c.float32(v.params, "model.params", P);
+  model.state = c.float32(v.state, "model.state", m);
+  c.apart(v.params, v.state, "model.params", "model.state");
+  if (with_grads) {
+    model.grads = c.float32(v.grads, "model.grads", P);
+    c.apart(v.grads, v.params, "model.grads", "model.params");
+    c.apart(v.grads, v.state, "model.grads", "model.state");
+  }
+  if (with_accum) {
+    model.accum = c.float32(v.accum, "model.accum", P);
+    c.apart(v.accum, v.params, "model.accum", "model.params");
+    c.apart(v.accum, v.grads, "model.accum", "model.grads");
+    c.apart(v.accum, v.state, "model.accum", "model.state");
+  }
+  return model;
+}
+
+std::vector<int32_t> copied_symbols(Checks& c, const Value& v, const char* name, int K) {
+  const int32_t* x = c.symbols(v, name, K);
+  return c.ok() ? std::vector<int32_t>(x, x + v.length) : std::vector<int32_t>();
+}
+
+void workspace(Checks& c, const rnn::Dims& d, uint64_t T) {
+  const uint64_t floats = (T + 1) * d.m + T * d.m + T * d.K;  // T ≤ 2^20, m, K ≤ 2^16: no overflow
+  if (c.ok() && floats > kMaxWorkspaceFloats)
+    c.refuse(Error::Range, "seqLength × (2·hidden + vocab) = " + std::to_string(floats) +
+                               " scratch floats; at most " + std::to_string(kMaxWorkspaceFloats));
+}
+
+}  // namespace
+
+Sequence loss_and_gradients(Checks& c, const VanillaValues& model, const Value& inputs,
+                            const Value& targets) {
+  Sequence s;
+  const rnn::Dims d = vanilla_dims(c, model);
+  s.model = vanilla_arrays(c, d, model, true, false);
+  s.x = copied_symbols(c, inputs, "inputs", d.K);
+  s.y = copied_symbols(c, targets, "targets", d.K);
+  const size_t T = s.x.size();
+  if (c.ok() && (T == 0 || T > static_cast<size_t>(kMaxSeqLength)))
+    c.refuse(Error::Range, "inputs must hold 1 to " + std::to_string(kMaxSeqLength) + " symbols");
+  if (c.ok() && s.y.size() != T) c.refuse(Error::Range, "targets must have the same length as inputs");
+  workspace(c, d, T);
+  return s;
+}
+
+Training train(Checks& c, const VanillaValues& model, const Value& corpus, const Value& walk,
+               const HyperValues& options, const Value& losses) {
+  Training t;
+  const rnn::Dims d = vanilla_dims(c, model);
+  t.hyper = hyper(c, options);
+  t.model = vanilla_arrays(c, d, model, true, true);
+  c.typed_array(corpus, {Type::Uint8Array, Type::Uint16Array}, "a Uint8Array or Uint16Array", "corpus");
+  t.corpus = {corpus.data, corpus.length, corpus.type == Type::Uint8Array ? 1 : 2};
+  t.walk = static_cast<double*>(c.of_length(walk, Type::Float64Array, "a Float64Array", "walk", 2));
+  c.typed_array(losses, {Type::Float64Array}, "a Float64Array", "losses");
+  t.losses = static_cast<double*>(losses.data);
+  t.updates = losses.length;
+  if (!c.ok()) return t;
+  if (corpus.length < static_cast<size_t>(t.hyper.seq_length) + 1)
+    c.refuse(Error::Range, "corpus must hold at least options.seqLength + 1 symbols");
+  const double position = t.walk[0];
+  if (c.ok() && (!(position >= 0 && position <= static_cast<double>(corpus.length)) ||
+                 std::floor(position) != position))
+    c.refuse(Error::Range, "walk[0] (position) must be an integer from 0 to the corpus length");
+  if (c.ok() && !std::isfinite(t.walk[1])) c.refuse(Error::Range, "walk[1] (epoch) must be finite");
+  workspace(c, d, t.hyper.seq_length);
+  return t;
+}
+
+Feed vanilla_advance(Checks& c, const VanillaValues& model, const Value& inputs) {
+  Feed f;
+  const rnn::Dims d = vanilla_dims(c, model);
+  f.model = vanilla_arrays(c, d, model, false, false);
+  f.x = copied_symbols(c, inputs, "inputs", d.K);
+  return f;
+}
+
+VanillaDraws vanilla_sample(Checks& c, const VanillaValues& model, const Value& first,
+                            const Value& temperature, const Value& rng, const Value& out) {
+  VanillaDraws v;
+  const rnn::Dims d = vanilla_dims(c, model);
+  Draws& draws = v.draws;
+  draws.first = c.integer(first, "first", 0, d.K - 1);
+  draws.temperature = c.number(temperature, "temperature");
+  if (c.ok() && !(draws.temperature >= 0 && std::isfinite(draws.temperature)))
+    c.refuse(Error::Range, "temperature must be a finite number ≥ 0");
+  v.model = vanilla_arrays(c, d, model, false, false);
+  draws.rng = static_cast<uint32_t*>(c.of_length(rng, Type::Uint32Array, "a Uint32Array", "rng", 4));
+  c.typed_array(out, {Type::Int32Array}, "an Int32Array", "out");
+  if (c.ok() && (draws.rng[0] | draws.rng[1] | draws.rng[2] | draws.rng[3]) == 0)
+    c.refuse(Error::Range, "rng state must not be all zero");
+  draws.out = static_cast<int32_t*>(out.data);
+  draws.length = out.length;
+  return v;
+}
+
+rnn::Dims parameter_layout(Checks& c, const Value& hidden, const Value& vocab) {
+  const int K = c.integer(vocab, "vocab", 1, kMaxVocab);
+  return rnn::make_dims(c.integer(hidden, "hidden", 1, kMaxHidden), K);
+}
+
+}  // namespace checks
