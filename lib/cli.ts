@@ -10,6 +10,7 @@ import { sweepTaskCommand } from './cli/sweep-task';
 import { trainCommand } from './cli/train';
 import { printLine, stdout } from './util/output';
 import { UserError } from './util/errors';
+import { VERSION } from './util/package';
 
 const USAGE = `usage: rnn-native <command> [options]
 
@@ -51,7 +52,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(USAGE);
       return command === undefined ? 2 : 0;
     case '--version':
-      printLine(require('../package.json').version);
+      printLine(VERSION);
       return 0;
     default:
       throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);

@@ -18,6 +18,7 @@ import { printLossChart } from '../report/chart';
 import { exitCodeOf, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
 import { loadTrainingText } from '../text/training-text';
 import { reportAfterTraining } from './report';
+import { VERSION } from '../util/package';
 
 export const TRAIN_OPTIONS = {
   data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
@@ -229,7 +230,7 @@ function prepareNew(o: Options, mode: OutputMode): Prepared {
   const dir = RunDir.create(o.out ?? defaultOutDir());
   const { backend, ...model } = trainer.config;
   dir.writeConfig({
-    version: require('../../package.json').version,
+    version: VERSION,
     data: o.data === undefined ? null : path.resolve(o.data),
     corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
     ...model,
@@ -306,7 +307,7 @@ function resumeDrift(saved: RunConfigFile, trainer: Trainer, threads: number): s
  */
 function wholeConfig(data: string | undefined, corpus: Corpus, model: ModelConfig, backend: string): RunConfigFile {
   return {
-    version: require('../../package.json').version,
+    version: VERSION,
     data: data === undefined ? null : path.resolve(data),
     corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
     ...model,

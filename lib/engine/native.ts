@@ -6,6 +6,7 @@ import path from 'path';
 import type { OptimizerSettings } from '../model/optimizers';
 import type { CellKind } from '../model/reference';
 import { loadWasm } from './wasm';
+import { PACKAGE_ROOT } from '../util/package';
 
 /** The model buffers the addon works on in place (zero-copy). */
 export interface NativeModel {
@@ -134,7 +135,7 @@ export function loadNative(): NativeLoad {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const nodeGypBuild: (dir: string) => NativeAddon = require('node-gyp-build');
-    loaded = { addon: nodeGypBuild(path.join(__dirname, '..')) };
+    loaded = { addon: nodeGypBuild(PACKAGE_ROOT) };
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
     loaded = { error: message };

@@ -16,9 +16,10 @@ import path from 'path';
 import { types } from 'util';
 import type { NativeAddon, NativeHyper, NativeLoad, NativeModel, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native';
 import type { CellKind } from '../model/reference';
+import { PACKAGE_ROOT } from '../util/package';
 
 /** Where the build puts the module (shipped in the package: it is the same on every platform). */
-export const WASM_FILE = path.join(__dirname, '..', 'wasm', 'rnn_native.wasm');
+export const WASM_FILE = path.join(PACKAGE_ROOT, 'wasm', 'rnn_native.wasm');
 
 /**
  * The little of the WebAssembly API used here (@types/node 20.9 has no WebAssembly types, and

@@ -16,6 +16,7 @@ import { heldOutLength } from '../model/stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { ModelConfig, rowsOf, savedValue } from '../model/config';
 import { TrainingState } from './training-state';
+import { VERSION } from '../util/package';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
 /** The version a new run writes; a run that started from a version-1 file writes version 1. */
@@ -64,7 +65,7 @@ export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
     corpus_sha256: run.corpusSha256,
     corpus_characters: String(run.corpusCharacters),
     elapsed_seconds: String(run.elapsedSeconds),
-    created_by: `rnn-native ${require('../../package.json').version}`,
+    created_by: `rnn-native ${VERSION}`,
   };
   return encodeSafetensors(tensors, metadata);
 }
