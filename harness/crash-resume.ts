@@ -14,8 +14,8 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { readCheckpoint } from '../lib/checkpoint';
-import { Rng } from '../lib/random';
+import { readCheckpoint } from '../lib/run/checkpoint';
+import { Rng } from '../lib/util/random';
 import { generatedText } from './generated-text';
 
 const root = path.join(__dirname, '..');

@@ -14,17 +14,17 @@
 // The calls run in a child process (the worker), so that a crash shows as an exit signal or
 // code; the worker records the iteration it is in before each call, and the parent reports the
 // seed and iteration. Each iteration draws from its own generator (seed, iteration), so one
-// iteration replays alone with RNN_FUZZ_ONLY. RNN_NATIVE_ADDON (lib/native.ts) selects another
+// iteration replays alone with RNN_FUZZ_ONLY. RNN_NATIVE_ADDON (lib/engine/native.ts) selects another
 // build of the addon, e.g. the sanitized one. RNN_FUZZ_BACKEND=wasm fuzzes the WebAssembly
-// backend's entry points (lib/wasm.ts) instead of the addon's.
+// backend's entry points (lib/engine/wasm.ts) instead of the addon's.
 import { spawnSync } from 'child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { makeLayout } from '../lib/layout';
-import { CompiledBackend, loadCompiled, NativeAddon, StackedNativeModel, StackedNativeSpec } from '../lib/native';
-import { Rng } from '../lib/random';
-import { CellKind, stackedLayout, StackedShape } from '../lib/stacked-reference';
+import { makeLayout } from '../lib/model/version1-names';
+import { CompiledBackend, loadCompiled, NativeAddon, StackedNativeModel, StackedNativeSpec } from '../lib/engine/native';
+import { Rng } from '../lib/util/random';
+import { CellKind, stackedLayout, StackedShape } from '../lib/model/reference';
 
 /** A generator-state slot: 4 words, sometimes broken as any slot, sometimes all zero (refused too). */
 function rngSlot(g: Gen, p: number): Arg {
@@ -383,7 +383,7 @@ interface Call {
    * error must hold four disjoint buffers and take a valid one-step forwardBackward.
    */
   made?: { buffers: Record<SpecBuffer, unknown>; streams: number };
-  /** stackedLayout with valid arguments: the table lib/stacked-reference.ts computes. */
+  /** stackedLayout with valid arguments: the table lib/model/reference.ts computes. */
   layout?: StackedShape;
 }
 
@@ -766,7 +766,7 @@ function checkMade(model: StackedNativeModel, made: NonNullable<Call['made']>): 
   if (typeof loss !== 'number') throw new Error(`the model made returned ${String(loss)} from forwardBackward`);
 }
 
-/** stackedLayout's table against lib/stacked-reference.ts's, entry by entry. */
+/** stackedLayout's table against lib/model/reference.ts's, entry by entry. */
 function checkLayout(result: unknown, shape: StackedShape): void {
   const expected = stackedLayout(shape).parameters.map(({ name, shape: dims, offset, length }) => ({ name, shape: dims, offset, length }));
   const got = JSON.stringify(result);

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // The rnn-native command line. Bad input prints one line and exits 2; see README for the rest.
-import { compareCommand } from './commands/compare';
-import { gradcheckCommand } from './commands/gradcheck';
-import { plotCommand } from './commands/plot';
-import { reportCommand } from './commands/report';
-import { sampleCommand } from './commands/sample';
-import { sweepCommand } from './commands/sweep';
-import { sweepTaskCommand } from './commands/sweep-task';
-import { trainCommand } from './commands/train';
-import { printLine, stdout } from './output';
-import { UserError } from './errors';
+import { compareCommand } from './cli/compare';
+import { gradcheckCommand } from './cli/gradcheck';
+import { plotCommand } from './cli/plot';
+import { reportCommand } from './cli/report';
+import { sampleCommand } from './cli/sample';
+import { sweepCommand } from './cli/sweep';
+import { sweepTaskCommand } from './cli/sweep-task';
+import { trainCommand } from './cli/train';
+import { printLine, stdout } from './util/output';
+import { UserError } from './util/errors';
+import { VERSION } from './util/package';
 
 const USAGE = `usage: rnn-native <command> [options]
 
@@ -51,7 +52,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(USAGE);
       return command === undefined ? 2 : 0;
     case '--version':
-      printLine(require('../package.json').version);
+      printLine(VERSION);
       return 0;
     default:
       throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);
@@ -83,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
 
 if (require.main === module) {
   // A closed pipe (`rnn-native train | head`) ends the output; training then stops as on a
-  // signal, with a checkpoint (lib/commands/train.ts).
+  // signal, with a checkpoint (lib/cli/train.ts).
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
     stdout.closed = true;

@@ -1,23 +1,24 @@
-// rnn-native: character-level vanilla RNN language models on the CPU.
-export { Corpus, Vocabulary, MAX_VOCABULARY } from './corpus';
-export { readCheckpoint, writeCheckpoint, Checkpoint, RunRecord } from './checkpoint';
-export { demoText, DEMO_CHARACTERS } from './demo';
-export { UserError } from './errors';
-export { Trainer, TrainerOptions, TrainerConfig, TrainingState, SampleOptions, DEFAULTS, smoothLossUpdate } from './trainer';
-export { PRESETS, PRESET_NAMES, PresetName } from './presets';
-export { BackendName, BackendChoice, selectBackend } from './backend';
-export { gradcheck, generalGradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction, StackedGradientFunction } from './gradcheck';
-export { loadNative } from './native';
-export { loadWasm } from './wasm';
-export { Rng, seedState } from './random';
-export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './layout';
-export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot, PlotOptions, ValidationCurve } from './plot';
-export { writeReport, ReportOptions, WrittenReport } from './report';
-export { lossChart } from './chart';
-export { compareRuns, comparisonTable, comparisonJson, writeComparison, Comparison, ComparedRun, WrittenComparison } from './compare';
+// rnn-native: character-level recurrent language models (rnn, LSTM, GRU) trained on the CPU.
+export { Corpus, Vocabulary, MAX_VOCABULARY } from './text/corpus';
+export { readCheckpoint, writeCheckpoint, Checkpoint, RunRecord } from './run/checkpoint';
+export { demoText, DEMO_CHARACTERS } from './text/demo';
+export { UserError } from './util/errors';
+export { Trainer, TrainerOptions, TrainerConfig, SampleOptions, DEFAULTS, smoothLossUpdate } from './run/trainer';
+export { TrainingState } from './run/training-state';
+export { PRESETS, PRESET_NAMES, PresetName } from './model/presets';
+export { BackendName, BackendChoice, selectBackend } from './engine/backend';
+export { gradcheck, generalGradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction, StackedGradientFunction } from './engine/gradcheck';
+export { loadNative } from './engine/native';
+export { loadWasm } from './engine/wasm';
+export { Rng, seedState } from './util/random';
+export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './model/version1-names';
+export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot, PlotOptions, ValidationCurve } from './report/plot';
+export { writeReport, ReportOptions, WrittenReport } from './report/report';
+export { lossChart } from './report/chart';
+export { compareRuns, comparisonTable, comparisonJson, writeComparison, Comparison, ComparedRun, WrittenComparison } from './report/compare';
 
-import { Corpus } from './corpus';
-import { demoText, DEMO_SOURCE } from './demo';
+import { Corpus } from './text/corpus';
+import { demoText, DEMO_SOURCE } from './text/demo';
 
 /** Reads a UTF-8 text file as a corpus. */
 export function loadCorpus(path: string): Corpus {

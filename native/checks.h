@@ -1,5 +1,5 @@
 // The arguments of every call into the model, checked once for both bindings: the addon
-// (native/addon/) and the WebAssembly module (native/wasm.cc, with lib/wasm.ts). A binding reads
+// (native/addon/) and the WebAssembly module (native/wasm.cc, with lib/engine/wasm.ts). A binding reads
 // each JavaScript value into a Value (its type, its number or string, its typed array) and hands
 // them here in the order the call reads them; the first refusal, a TypeError or a RangeError with
 // its message, is what the binding throws. Nothing here knows Node-API or the module's memory.
@@ -29,7 +29,7 @@ constexpr int kMaxStreams = RNN_LIMIT_MAXSTREAMS;
 constexpr int kMaxThreads = RNN_LIMIT_MAXTHREADS;  // setThreads, --threads
 constexpr int kMaxReps = 10000;  // stackedMatmulSeconds
 
-// What a binding saw of a JavaScript value (lib/wasm.ts numbers them alike).
+// What a binding saw of a JavaScript value (lib/engine/wasm.ts numbers them alike).
 enum class Type : int32_t {
   Other = 0,  // null, a symbol, a bigint, an array, a function
   Undefined = 1,

@@ -1,5 +1,5 @@
 // The C ABI of the WebAssembly build: the kernels over the module's memory, behind the argument
-// checks the addon makes (native/checks.h). lib/wasm.ts is the other half: for a call it reads
+// checks the addon makes (native/checks.h). lib/engine/wasm.ts is the other half: for a call it reads
 // the JavaScript values the addon reads, in the same order, into WasmValue records (copying each
 // typed array's bytes into the module), calls here, throws the refusal if there is one, and copies
 // back what the kernel wrote. No check is written twice.
@@ -17,7 +17,7 @@
 
 namespace {
 
-// One JavaScript value as lib/wasm.ts writes it (32 bytes).
+// One JavaScript value as lib/engine/wasm.ts writes it (32 bytes).
 struct WasmValue {
   int32_t type;    // checks::Type
   uint32_t data;   // a typed array's copy, or a string's UTF-8 bytes, in this module
@@ -25,7 +25,7 @@ struct WasmValue {
   double length;   // a typed array's elements; a string's bytes
   double address;  // a typed array: where its bytes lie in JavaScript's memory (for overlaps)
 };
-static_assert(sizeof(WasmValue) == 32, "lib/wasm.ts writes 32-byte records");
+static_assert(sizeof(WasmValue) == 32, "lib/engine/wasm.ts writes 32-byte records");
 
 checks::Value value_of(const WasmValue& w) {
   checks::Value v;
@@ -60,7 +60,7 @@ std::string names_of(const std::pair<const char*, checks::Value Values::*> (&pro
   return names;
 }
 
-// A NUL-terminated copy in malloc'd memory, for lib/wasm.ts to read and free.
+// A NUL-terminated copy in malloc'd memory, for lib/engine/wasm.ts to read and free.
 const char* owned(const std::string& text) {
   char* out = static_cast<char*>(std::malloc(text.size() + 1));
   if (out != nullptr) std::memcpy(out, text.c_str(), text.size() + 1);
@@ -83,7 +83,7 @@ std::string shape_json(const std::vector<int>& shape) {
   return out + "]";
 }
 
-// The checked spec a model was made with, as lib/wasm.ts keeps it: cell, vocab, hidden, layers,
+// The checked spec a model was made with, as lib/engine/wasm.ts keeps it: cell, vocab, hidden, layers,
 // streams, seqLength.
 checks::Spec spec_of(const int32_t* kept) {
   checks::Spec s;

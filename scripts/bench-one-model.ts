@@ -8,9 +8,9 @@
 import os from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
-import { CompiledBackend, loadCompiled, NativeAddon } from '../lib/native';
-import { OPTIMIZER_DEFAULTS } from '../lib/optimizers';
-import { stackedLayout } from '../lib/stacked-reference';
+import { CompiledBackend, loadCompiled, NativeAddon } from '../lib/engine/native';
+import { OPTIMIZER_DEFAULTS } from '../lib/model/optimizers';
+import { stackedLayout } from '../lib/model/reference';
 
 const HIDDEN = 100;
 const T = 25;

@@ -3,20 +3,20 @@
 // (seq 25, median of several timed repetitions after a warm-up), the same figure of a plain numpy
 // implementation (scripts/bench_numpy.py, single-threaded BLAS) when python3 with numpy is here,
 // and the assignment's whole run (train --steps 100000, a sample every 10,000) as a child process:
-// its wall time and peak RSS. Then the general model of issue 10 through the public Trainer on the
+// its wall time and peak RSS. Then LSTM and GRU models through the public Trainer on the
 // native backend (what users get): lstm and gru, 2 layers of 128 and 512, B = 50 streams, T = 50,
 // Adam, no dropout, in characters/s (updates/s × B × T), at 1 and 2 OpenBLAS threads (--threads),
 // beside the sgemm-only ceiling of each model. When Debian's python3-torch is importable by
 // /usr/bin/python3, the same models written in PyTorch (scripts/bench_torch.py) at 1 and 2 threads
-// join both tables. The WebAssembly backend (issue 12: the same engine compiled to wasm, one thread)
-// has rows in both: the DD2424 model at each m, and the general model's 2×128 models.
-// --record appends the tables to BENCHMARKS.md with the machine.
+// join both tables. The WebAssembly backend (the same engine compiled to wasm, one thread) has
+// rows in both: the DD2424 configuration at each m, and the 2×128 LSTM/GRU models.
+// --record appends the tables to docs/benchmarks.md with the machine.
 import { spawnSync } from 'child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { Corpus, demoCorpus, demoText, loadNative, Trainer, TrainerOptions } from '../lib';
-import { loadCompiled } from '../lib/native';
+import { loadCompiled } from '../lib/engine/native';
 
 const root = path.join(__dirname, '..');
 const shakespeare = path.join(root, '..', 'shared', 'data', 'tinyshakespeare.txt');
@@ -268,8 +268,8 @@ function main(): void {
   ].join('\n');
   process.stdout.write(`${report}\n`);
   if (args.has('--record')) {
-    appendFileSync(path.join(root, 'BENCHMARKS.md'), `\n## ${figures.date.slice(0, 10)}\n\n\`\`\`\n${report}\n\`\`\`\n`);
-    process.stderr.write('appended to BENCHMARKS.md\n');
+    appendFileSync(path.join(root, 'docs', 'benchmarks.md'), `\n## ${figures.date.slice(0, 10)}\n\n\`\`\`\n${report}\n\`\`\`\n`);
+    process.stderr.write('appended to docs/benchmarks.md\n');
   }
 }
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The PyTorch baseline of `npm run bench` (issue 11): the same models as the native rows, written
+"""The PyTorch baseline of `npm run bench`: the same models as the native rows, written
 the way a PyTorch user would, on the same text, timed the same way (warm-up excluded, median of
 several repetitions of at least a given time).
 
 - General model: torch.nn.LSTM / torch.nn.GRU, 2 layers, a Linear output, one-hot input, B = 50
-  streams of contiguous slices (the walk of lib/stream-walk.ts), T = 50, CrossEntropyLoss summed
+  streams of contiguous slices (the walk of lib/model/stream-walk.ts), T = 50, CrossEntropyLoss summed
   over the window and averaged over the streams, clip_grad_value_ 5, Adam lr 2e-3, hidden states
   carried across updates with .detach() (zeroed at each new epoch).
 - Vanilla DD2424 model: torch.nn.RNN (tanh), m = 100, B = 1, T = 25, AdaGrad lr 0.1, clip 5.

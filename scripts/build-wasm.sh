@@ -4,13 +4,13 @@
 # checks (native/checks.cc), and the C ABI of native/wasm.cc, for wasm32-wasi with 128-bit SIMD.
 # Needs Debian's clang, lld, wasi-libc, libc++-dev-wasm32 and libclang-rt-dev-wasm32
 # (scripts/setup.sh installs them).
-# The module is a WASI "reactor" (a library: no main); lib/wasm.ts gives it the few WASI
+# The module is a WASI "reactor" (a library: no main); lib/engine/wasm.ts gives it the few WASI
 # imports it has.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CXX=${RNN_WASM_CXX:-clang++}
 mkdir -p wasm
-# -fno-exceptions: the wasm32 libc++ has none; an allocation failure traps, and lib/wasm.ts
+# -fno-exceptions: the wasm32 libc++ has none; an allocation failure traps, and lib/engine/wasm.ts
 # reports the trap as "rnn-native: out of memory".
 flags=(--target=wasm32-wasi -std=c++17 -O3 -msimd128 -fno-exceptions -DRNN_BLAS_PORTABLE -Wall)
 # The model's limits, from lib/model-limits.json, as CMakeLists.txt passes them to the addon.

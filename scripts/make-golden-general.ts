@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import { writeFileSync } from 'fs';
 import path from 'path';
 import { Corpus, Trainer, writeCheckpoint } from '../lib';
-import { MODEL_DEFAULTS } from '../lib/config';
+import { MODEL_DEFAULTS } from '../lib/model/config';
 
 /** Options shared by the cases: 2 layers, 3 streams, dropout, char-rnn's forget bias. */
 const COMMON = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time to quality, PyTorch side (issue 11): bench_torch.py's LSTM with `train --preset char-rnn`'s
+"""Time to quality, PyTorch side: bench_torch.py's LSTM with `train --preset char-rnn`'s
 settings, trained for a wall-clock budget while the validation loss is logged, to compare with
 `rnn-native train --preset char-rnn --eval-every N --json` (its `val` events) on the same text.
 

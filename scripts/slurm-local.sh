@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A single-node Slurm cluster on this machine, for the tests and CI (README "Slurm").
+# A single-node Slurm cluster on this machine, for the tests and CI (docs/sweeps.md "A single-node Slurm for the tests").
 #   scripts/slurm-local.sh start    write the config, start munged, slurmctld and slurmd, wait until
 #                                   the node is idle (a second start leaves a running cluster alone)
 #   scripts/slurm-local.sh stop     cancel its jobs and stop the daemons it started

@@ -8,8 +8,8 @@ import path from 'path';
 import { pathToFileURL } from 'url';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { SMOOTH_COLOR } from '../lib/plot';
-import { writeReport } from '../lib/report';
+import { SMOOTH_COLOR } from '../lib/report/plot';
+import { writeReport } from '../lib/report/report';
 import { UNICODE_TEXT } from './helpers';
 
 const CHROMIUM = '/usr/bin/chromium';

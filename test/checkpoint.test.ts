@@ -1,7 +1,7 @@
 import assert from 'assert';
 import { Corpus, Trainer, UserError } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
-import { encodeSafetensors } from '../lib/safetensors';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
+import { encodeSafetensors } from '../lib/run/safetensors';
 import { UNICODE_TEXT } from './helpers';
 
 describe('checkpoints', () => {
@@ -27,16 +27,26 @@ describe('checkpoints', () => {
   it('is read by an independent reader as the documented tensors', function () {
     // The safetensors test checks the format itself against numpy; here, the names and shapes.
     const trainer = new Trainer(corpus, { backend: 'native', hidden: 5 });
-    const bytes = encodeCheckpoint({ training: trainer.snapshot(), run: record });
-    const headerLength = Number(Buffer.from(bytes).readBigUInt64LE(0));
-    const header = JSON.parse(Buffer.from(bytes).subarray(8, 8 + headerLength).toString('utf8'));
+    const headerOf = (bytes: Uint8Array) => {
+      const headerLength = Number(Buffer.from(bytes).readBigUInt64LE(0));
+      return JSON.parse(Buffer.from(bytes).subarray(8, 8 + headerLength).toString('utf8'));
+    };
+    const shapesOf = (header: object) => Object.fromEntries(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([k, v]) => [k, (v as { shape: number[] }).shape]));
     const K = corpus.vocabSize;
-    const shapes = Object.fromEntries(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([k, v]) => [k, (v as { shape: number[] }).shape]));
-    assert.deepStrictEqual(shapes, {
-      U: [5, K], W: [5, 5], V: [K, 5], b: [5], c: [K],
-      'adagrad.U': [5, K], 'adagrad.W': [5, 5], 'adagrad.V': [K, 5], 'adagrad.b': [5], 'adagrad.c': [K],
-      h: [5],
+    const header = headerOf(encodeCheckpoint({ training: trainer.snapshot(), run: record }));
+    assert.deepStrictEqual(shapesOf(header), {
+      'layers.0.Wx': [5, K], 'layers.0.Wh': [5, 5], 'layers.0.b': [5], V: [K, 5], c: [K],
+      'adagrad.layers.0.Wx': [5, K], 'adagrad.layers.0.Wh': [5, 5], 'adagrad.layers.0.b': [5], 'adagrad.V': [K, 5], 'adagrad.c': [K],
+      'state.h': [1, 1, 5],
     });
+    // A run that started from a version-1 file keeps its names (in their order).
+    const version1 = headerOf(encodeCheckpoint({ training: { ...trainer.snapshot(), checkpointVersion: 1 }, run: record }));
+    assert.strictEqual(version1.__metadata__.format_version, '1');
+    assert.deepStrictEqual(Object.entries(shapesOf(version1)), [
+      ['U', [5, K]], ['W', [5, 5]], ['V', [K, 5]], ['b', [5]], ['c', [K]],
+      ['adagrad.U', [5, K]], ['adagrad.W', [5, 5]], ['adagrad.V', [K, 5]], ['adagrad.b', [5]], ['adagrad.c', [K]],
+      ['h', [5]],
+    ]);
     const meta = header.__metadata__;
     assert.strictEqual(meta.format, 'rnn-native-checkpoint');
     assert.strictEqual(meta.corpus_sha256, corpus.sha256);
@@ -88,13 +98,13 @@ describe('checkpoints', () => {
     rejects(rebuilt((m) => (m.rng_state = '[0,0,0,0]')), 'rng_state');
     rejects(rebuilt((m) => (m.config = '{"hidden":4}')), 'config.seqLength');
     rejects(rebuilt((m) => (m.corpus_sha256 = 'abc')), 'corpus_sha256');
-    rejects(rebuilt((_, t) => delete t.h), 'tensor "h" is missing');
-    rejects(rebuilt((_, t) => (t.W.shape = [2, 8])), 'tensor "W" has shape [2,8], expected [4,4]');
+    rejects(rebuilt((_, t) => delete t['state.h']), 'tensor "state.h" is missing');
+    rejects(rebuilt((_, t) => (t['layers.0.Wh'].shape = [2, 8])), 'tensor "layers.0.Wh" has shape [2,8], expected [4,4]');
     rejects(rebuilt((_, t) => (t.extra = { dtype: 'F64', shape: [1], data: new Float64Array(1) })), 'unexpected tensors: extra');
-    rejects(rebuilt((_, t) => (t.W.data[3] = NaN)), 'tensor "W" holds NaN or infinite values');
+    rejects(rebuilt((_, t) => (t['layers.0.Wh'].data[3] = NaN)), 'tensor "layers.0.Wh" holds NaN or infinite values');
     rejects(rebuilt((_, t) => (t['adagrad.V'].data[0] = -1)), 'tensor "adagrad.V" holds negative values');
     rejects(rebuilt((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 1e8 }))), 'config.hidden must be an integer from 1 to 8192');
-    rejects(rebuilt((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 20 }))), 'tensor "U" has shape');
+    rejects(rebuilt((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 20 }))), 'tensor "layers.0.Wx" has shape');
     rejects(rebuilt((m) => (m.position = '13')), 'metadata "position" 13 is not a window start');
     rejects(rebuilt((m) => (m.epoch = '999')), 'metadata "epoch" 999 is more than step + 1');
   });

@@ -5,10 +5,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'os';
 import path from 'path';
 import { PNG } from 'pngjs';
-import { compareRuns, comparisonTable, ComparedRun } from '../lib/compare';
-import { comparePlotSvg, runStyle } from '../lib/compare-plot';
-import { parseLossCsv } from '../lib/plot';
-import { LossRow } from '../lib/run-dir';
+import { compareRuns, comparisonTable, ComparedRun } from '../lib/report/compare';
+import { comparePlotSvg, runStyle } from '../lib/report/compare-plot';
+import { parseLossCsv } from '../lib/report/plot';
+import { LossRow } from '../lib/run/run-dir';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 const run = (args: string[], cwd?: string) =>
@@ -16,7 +16,7 @@ const run = (args: string[], cwd?: string) =>
 
 const TRAIN = ['--hidden', '8', '--steps', '300', '--log-every', '10'];
 
-/** The smooth losses per character of a run's loss.csv, read here independently of lib/compare.ts. */
+/** The smooth losses per character of a run's loss.csv, read here independently of lib/report/compare.ts. */
 function smoothPerChar(dir: string): { best: number; final: number } {
   const rows = parseLossCsv(readFileSync(path.join(dir, 'loss.csv'), 'utf8'), 'loss.csv');
   const seqLength = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')).seqLength;

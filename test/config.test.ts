@@ -1,4 +1,4 @@
-// The option table (lib/config.ts): the library, the command line, config.json and the
+// The option table (lib/model/config.ts): the library, the command line, config.json and the
 // checkpoint apply one set of rules, with the same messages.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer, UserError } from '../lib';
-import { TRAINING_OPTIONS } from '../lib/config';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { TRAINING_OPTIONS } from '../lib/model/config';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

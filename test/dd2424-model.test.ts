@@ -6,10 +6,10 @@
 // of σ = 0.1 at m = 100 the recurrence has a gain of about σ·√m = 1, so float32 rounding adds up
 // over a window (h after 25 steps measured 2.4e-6 native, 1.1e-6 wasm): h within 1e-5.
 import assert from 'assert';
-import { loadCompiled, NativeAddon } from '../lib/native';
-import { OPTIMIZER_DEFAULTS, optimizerState, optimizerStep } from '../lib/optimizers';
-import { Rng } from '../lib/random';
-import { stackedAdvance, stackedLayout, stackedLossAndGradients, stackedSample, StackedState } from '../lib/stacked-reference';
+import { loadCompiled, NativeAddon } from '../lib/engine/native';
+import { OPTIMIZER_DEFAULTS, optimizerState, optimizerStep } from '../lib/model/optimizers';
+import { Rng } from '../lib/util/random';
+import { stackedAdvance, stackedLayout, stackedLossAndGradients, stackedSample, StackedState } from '../lib/model/reference';
 import { COMPILED_BACKENDS } from './helpers';
 
 const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(8);

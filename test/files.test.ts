@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { describeWriteError, makeDirectory, writeFileAtomic } from '../lib/files';
+import { describeWriteError, makeDirectory, writeFileAtomic } from '../lib/util/files';
 import { UNICODE_TEXT } from './helpers';
 
 const root = path.join(__dirname, '..');
@@ -71,7 +71,7 @@ describe('files of the user', function () {
   it('makeDirectory fails at once where mkdir says ENOENT under a directory that exists (/proc/x)', function () {
     if (!existsSync('/proc/self')) this.skip();
     // In a child: a loop would block this process, and a mocha timeout cannot stop synchronous code.
-    const script = `try { require(${JSON.stringify(path.join(root, 'dist', 'files'))}).makeDirectory('/proc/rnn-native-x/y'); }
+    const script = `try { require(${JSON.stringify(path.join(root, 'dist', 'util', 'files'))}).makeDirectory('/proc/rnn-native-x/y'); }
       catch (error) { console.log(error.message); }`;
     const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 15000 });
     assert.notStrictEqual(result.status, null, 'makeDirectory looped on /proc/rnn-native-x/y');

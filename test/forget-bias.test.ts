@@ -1,4 +1,4 @@
-// --forget-bias (issue 11): char-rnn starts its LSTM forget gates at bias 1; the option and the
+// --forget-bias: char-rnn starts its LSTM forget gates at bias 1; the option and the
 // char-rnn preset do the same, and runs written before the option existed keep bias 0.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, PRESETS, Trainer } from '../lib';
-import { Rng } from '../lib/random';
-import { stackedLayout } from '../lib/stacked-reference';
-import { stackedInitialParams } from '../lib/stacked-trainer';
+import { Rng } from '../lib/util/random';
+import { stackedLayout } from '../lib/model/reference';
+import { initialParams } from '../lib/engine/engine';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -26,8 +26,8 @@ describe('--forget-bias', () => {
   const shape = { cell: 'lstm' as const, vocab: 7, hidden: 5, layers: 2 };
 
   it('sets every layer’s forget-gate biases and nothing else: the weights are the draw without it', () => {
-    const plain = stackedInitialParams(shape, 0.1, Rng.fromSeed(3));
-    const biased = stackedInitialParams(shape, 0.1, Rng.fromSeed(3), 1.5);
+    const plain = initialParams(shape, 0.1, Rng.fromSeed(3));
+    const biased = initialParams(shape, 0.1, Rng.fromSeed(3), 1.5);
     for (const [i, f, o, g] of gateBiases(biased, shape)) {
       assert.deepStrictEqual(f, Array(5).fill(1.5));
       assert.deepStrictEqual([...i, ...o, ...g], Array(15).fill(0));

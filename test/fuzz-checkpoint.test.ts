@@ -1,11 +1,11 @@
-// Checkpoint reader fuzz (issue #6): thousands of seeded mutations of a valid checkpoint. Each
+// Checkpoint reader fuzz: thousands of seeded mutations of a valid checkpoint. Each
 // decodeCheckpoint either returns a checkpoint that Trainer.restore accepts on the matching corpus
 // (or refuses with a UserError) and that trains one update, or throws a one-line UserError; never
 // another error, never over a second for one file, never a big allocation.
 // RNN_FUZZ_FILES sets the number of mutated files (default 2,000), RNN_FUZZ_SEED the seed.
 import assert from 'assert';
 import { Corpus, Rng, Trainer, UserError } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
 import { UNICODE_TEXT } from './helpers';
 
 const corpus = Corpus.fromText(UNICODE_TEXT.repeat(10));

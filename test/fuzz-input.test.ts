@@ -1,4 +1,4 @@
-// Input fuzz (issue #6): random and adversarial texts written to files and read by
+// Input fuzz: random and adversarial texts written to files and read by
 // Corpus.fromFile (many) and by `rnn-native train` (a few). Each either trains correctly (the
 // vocabulary and indices agree with an independent strict UTF-8 decoding; finite losses) or is
 // refused with a one-line UserError (exit 2 from the CLI); never a crash or an internal error.

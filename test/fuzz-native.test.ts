@@ -5,7 +5,7 @@
 // give the same bytes after the fuzz. The wasm backend must also refuse exactly what the addon refuses.
 // RNN_FUZZ_CALLS sets the number of calls (default 3,000), RNN_FUZZ_SEED the seed (default 1).
 import assert from 'assert';
-import { loadCompiled, loadNative } from '../lib/native';
+import { loadCompiled, loadNative } from '../lib/engine/native';
 import { differingOutcomes, runInChild } from '../harness/fuzz-native';
 
 const calls = Number(process.env.RNN_FUZZ_CALLS ?? 3000);

@@ -1,4 +1,4 @@
-// The general model (issue 10) at its edges, as a demanding user drives it: regressions of what
+// LSTM/GRU and the model's other options at their edges, as a demanding user drives it: regressions of what
 // trying to break it found.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
@@ -6,10 +6,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint, writeCheckpoint } from '../lib/checkpoint';
-import { sampleCheckpoint } from '../lib/sampling';
-import { loadNative } from '../lib/native';
-import { decodeSafetensors, encodeSafetensors } from '../lib/safetensors';
+import { decodeCheckpoint, encodeCheckpoint, writeCheckpoint } from '../lib/run/checkpoint';
+import { sampleCheckpoint } from '../lib/run/sample-checkpoint';
+import { loadNative } from '../lib/engine/native';
+import { decodeSafetensors, encodeSafetensors } from '../lib/run/safetensors';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -103,7 +103,7 @@ describe('general model edges: divergence', () => {
 });
 
 describe('general model edges: library', () => {
-  it('exports PRESETS, whose char-rnn options spread into a Trainer (as the README says)', () => {
+  it('exports PRESETS, whose char-rnn options spread into a Trainer (as docs/library.md says)', () => {
     const lib = require('../lib');
     assert.ok(lib.PRESETS, 'PRESETS is exported');
     const trainer = new lib.Trainer(lib.Corpus.fromText(generatedText(3000)), { ...lib.PRESETS['char-rnn'], hidden: 8, batch: 2, backend: 'ts' });

@@ -1,4 +1,4 @@
-// The general model (issue 10) through the public surfaces: the Trainer, checkpoints version 2,
+// The model's options beyond the DD2424 configuration through the public surfaces: the Trainer, checkpoints version 2,
 // validation, presets, and the train/sample commands end to end.
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { availableParallelism, tmpdir } from 'os';
 import path from 'path';
 import { Corpus, PRESETS, readCheckpoint, Trainer, writeCheckpoint } from '../lib';
-import { decodeCheckpoint, encodeCheckpoint } from '../lib/checkpoint';
-import { loadNative } from '../lib/native';
-import { decodeSafetensors } from '../lib/safetensors';
-import { TrainerOptions } from '../lib/trainer';
+import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
+import { loadNative } from '../lib/engine/native';
+import { decodeSafetensors } from '../lib/run/safetensors';
+import { TrainerOptions } from '../lib/run/trainer';
 import { generatedText } from './helpers';
 
 const corpus = Corpus.fromText(generatedText(6000));
@@ -18,13 +18,22 @@ const backends = loadNative().addon ? (['ts', 'native', 'wasm'] as const) : (['t
 const record = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
 
 describe('the general model through the Trainer', () => {
-  it('defaults stay the DD2424 model on its own kernels, saved as a version-1 checkpoint', () => {
+  it('defaults are the DD2424 configuration, saved as a version-2 checkpoint; a run from a version-1 file keeps writing version 1', () => {
     const trainer = new Trainer(corpus, { backend: 'ts', hidden: 8 });
-    assert.strictEqual(trainer.isVanilla, true);
+    assert.deepStrictEqual([trainer.config.cell, trainer.config.layers, trainer.config.batch, trainer.config.optimizer], ['rnn', 1, 1, 'adagrad']);
     trainer.train(3);
-    const { metadata, tensors } = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
-    assert.strictEqual(metadata.format_version, '1');
-    assert.deepStrictEqual(Object.keys(tensors).sort(), ['U', 'V', 'W', 'adagrad.U', 'adagrad.V', 'adagrad.W', 'adagrad.b', 'adagrad.c', 'b', 'c', 'h']);
+    const written = encodeCheckpoint({ training: trainer.snapshot(), run: record });
+    const { metadata, tensors } = decodeSafetensors(written, 'x');
+    assert.strictEqual(metadata.format_version, '2');
+    assert.deepStrictEqual(Object.keys(tensors).sort(), ['V', 'adagrad.V', 'adagrad.c', 'adagrad.layers.0.Wh', 'adagrad.layers.0.Wx', 'adagrad.layers.0.b', 'c', 'layers.0.Wh', 'layers.0.Wx', 'layers.0.b', 'state.h']);
+    const version1 = encodeCheckpoint({ training: { ...trainer.snapshot(), checkpointVersion: 1 }, run: record });
+    const resumed = Trainer.restore(corpus, decodeCheckpoint(version1, 'v1').training, 'ts');
+    resumed.train(2);
+    const again = decodeSafetensors(encodeCheckpoint({ training: resumed.snapshot(), run: record }), 'y');
+    assert.strictEqual(again.metadata.format_version, '1');
+    assert.deepStrictEqual(Object.keys(again.tensors).sort(), ['U', 'V', 'W', 'adagrad.U', 'adagrad.V', 'adagrad.W', 'adagrad.b', 'adagrad.c', 'b', 'c', 'h']);
+    // The same numbers under either name table.
+    assert.deepStrictEqual(decodeCheckpoint(version1, 'v1').training.params, decodeCheckpoint(written, 'v2').training.params);
   });
 
   for (const backend of backends) {
@@ -81,7 +90,7 @@ describe('the general model through the Trainer', () => {
     const trainer = new Trainer(corpus, { ...small, backend: 'ts' });
     trainer.train(2);
     const good = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
-    const { encodeSafetensors } = require('../lib/safetensors');
+    const { encodeSafetensors } = require('../lib/run/safetensors');
     const moved = encodeSafetensors(good.tensors, { ...good.metadata, stream_positions: '[0,1,2]' });
     assert.throws(() => decodeCheckpoint(moved, 'moved.safetensors'), /moved\.safetensors: not an rnn-native checkpoint: metadata "stream_positions" must be/);
     const tensors = { ...good.tensors, 'state.h': { ...good.tensors['state.h'], shape: [2, 36] } };
@@ -160,9 +169,9 @@ describe('train with the general model, end to end', function () {
     const refused = run([...threaded, '--threads', '17', '--steps', '2', '--out', path.join(dir, 'threads-17')]);
     assert.strictEqual(refused.status, 2);
     assert.match(refused.stderr, /--threads must be an integer from 1 to 16, got "17"/);
-    const vanilla = run(['train', '--data', text, '--threads', '2', '--steps', '2', '--quiet', '--out', path.join(dir, 'threads-vanilla')]);
-    assert.strictEqual(vanilla.status, 0, vanilla.stderr);
-    assert.match(vanilla.stderr, /--threads has no effect on the DD2424 model/);
+    const reference = run(['train', '--data', text, '--backend', 'ts', '--threads', '2', '--steps', '2', '--quiet', '--out', path.join(dir, 'threads-ts')]);
+    assert.strictEqual(reference.status, 0, reference.stderr);
+    assert.match(reference.stderr, /--threads has no effect on the ts backend \(it runs one thread\)/);
   });
 
   it('--threads beyond the scratch limit (a copy of the gradients per thread): one line, exit 2, no run directory', () => {
@@ -260,7 +269,7 @@ describe('train with the general model, end to end', function () {
   });
 });
 
-// A library round trip through a file, for the README's claim that readCheckpoint + Trainer.restore continue a run.
+// A library round trip through a file, for docs/library.md's claim that readCheckpoint + Trainer.restore continue a run.
 describe('library: writeCheckpoint / readCheckpoint of the general model', () => {
   it('PRESETS spread into the Trainer’s options, the caller’s own winning', () => {
     const trainer = new Trainer(corpus, { ...PRESETS['char-rnn'], hidden: 8, batch: 2, backend: 'ts' });

@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, readCheckpoint, Trainer, TrainerOptions } from '../lib';
-import { decodeSafetensors } from '../lib/safetensors';
+import { decodeSafetensors } from '../lib/run/safetensors';
 import { COMPILED_BACKENDS } from './helpers';
 
 const dir = path.join(__dirname, 'golden');

@@ -3,25 +3,32 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { Corpus, demoCorpus, gradcheck, PARAMETER_NAMES } from '../lib';
-import { gradcheckCommand, progressLine } from '../lib/commands/gradcheck';
+import { Corpus, demoCorpus, generalGradcheck, gradcheck } from '../lib';
+import { gradcheckCommand, progressLine } from '../lib/cli/gradcheck';
 import {
+  checkedTensors,
   Entries,
   errorSummary,
   firstBlock,
-  generalGradcheck,
   GRADCHECK_TARGETS,
   GradientFunction,
   gradcheckPasses,
   numericGradient,
   StackedGradientFunction,
-} from '../lib/gradcheck';
-import { CellKind, stackedExcessLoss, stackedLayout, stackedLossAndGradients, StackedShape, StackedState, zeroState } from '../lib/stacked-reference';
-import { Layout, makeLayout, view } from '../lib/layout';
-import { Rng } from '../lib/random';
-import * as reference from '../lib/reference';
-import { initialParams } from '../lib/trainer';
+} from '../lib/engine/gradcheck';
+import { CellKind, stackedExcessLoss, stackedLayout, stackedLossAndGradients, StackedShape, StackedState, zeroState } from '../lib/model/reference';
+import { Rng } from '../lib/util/random';
+import { initialParams } from '../lib/engine/engine';
 import { generatedText, SHAKESPEARE, trainingCorpus, UNICODE_TEXT } from './helpers';
+
+/** The rows of the DD2424 configuration (a one-layer rnn): the version-1 parameter names, in their order. */
+const DD2424_ROWS = ['U', 'W', 'V', 'b', 'c'];
+
+/** The tensor named `name` of a one-layer rnn inside a flat array. */
+function tensor(shape: StackedShape, flat: Float64Array, name: string): Float64Array {
+  const t = checkedTensors(shape).find((candidate) => candidate.name === name)!;
+  return flat.subarray(t.offset, t.offset + t.length);
+}
 
 describe('gradient check', () => {
   const corpora: [string, () => Corpus][] = [
@@ -33,8 +40,9 @@ describe('gradient check', () => {
       const corpus = make();
       for (const seed of [1, 2, 3]) {
         const result = gradcheck(corpus, { seed });
+        assert.deepStrictEqual(result.tensors, DD2424_ROWS);
         assert.ok(result.native, `native addon did not load: ${result.nativeError}`);
-        for (const p of PARAMETER_NAMES) {
+        for (const p of DD2424_ROWS) {
           assert.ok(result.numeric[p].maxRelative <= 1e-6, `seed ${seed} numeric ${p}: ${result.numeric[p].maxRelative}`);
           assert.ok(result.native[p].maxRelative <= 1e-4, `seed ${seed} native ${p}: ${result.native[p].maxRelative}`);
         }
@@ -47,7 +55,8 @@ describe('gradient check', () => {
     for (const [name, make] of all) {
       it(`passes correct gradients on ${name}`, () => {
         const result = gradcheck(make(), { hidden: 100, seed: 7, entries: 60 });
-        for (const p of PARAMETER_NAMES) {
+        assert.deepStrictEqual(result.tensors, DD2424_ROWS);
+        for (const p of DD2424_ROWS) {
           assert.ok(result.numeric[p].maxScaled <= GRADCHECK_TARGETS.numeric, `numeric ${p}: ${result.numeric[p].maxScaled}`);
           assert.ok(result.native![p].maxScaled <= GRADCHECK_TARGETS.native, `native ${p}: ${result.native![p].maxScaled}`);
         }
@@ -61,18 +70,17 @@ describe('gradient check', () => {
     // The check of m = 100, seed 1 on tinyshakespeare used to fail (max relative error 2e-6 > 1e-6)
     // on a W entry of −6e-9 against a largest W gradient of 3e-3: rounding, not a wrong gradient.
     const corpus = Corpus.fromFile(SHAKESPEARE);
-    const layout = makeLayout(100, corpus.vocabSize);
-    const params = initialParams(layout, 0.01, Rng.fromSeed(1));
-    const x = Int32Array.from(corpus.indices.subarray(0, 25));
-    const y = Int32Array.from(corpus.indices.subarray(1, 26));
-    const analytic = new Float64Array(layout.total);
-    reference.lossAndGradients(layout, Float64Array.from(params), analytic, new Float64Array(100), x, y);
-    const W = view(layout, analytic, 'W');
+    const shape: StackedShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 100, layers: 1 };
+    const params = initialParams(shape, 0.01, Rng.fromSeed(1));
+    const block = firstBlock(corpus, 1, 25);
+    const analytic = new Float64Array(params.length);
+    stackedLossAndGradients(shape, Float64Array.from(params), analytic, zeroState(shape, 1), block.x, block.y);
+    const W = tensor(shape, analytic, 'W');
     const smallest = Int32Array.from(W.keys()).sort((i, j) => Math.abs(W[i]) - Math.abs(W[j])).slice(0, 8);
     const none = new Int32Array(0);
     const entries: Entries = { U: none, W: smallest, V: none, b: none, c: none };
-    const numeric = numericGradient(layout, params, x, y, 1e-4, entries);
-    const summary = errorSummary(W, view(layout, numeric, 'W'), smallest);
+    const numeric = numericGradient(shape, params, block, 1e-4, entries);
+    const summary = errorSummary(W, tensor(shape, numeric, 'W'), smallest);
     assert.ok(summary.maxRelative > 1e-6, `these entries defeat a per-entry relative target: ${summary.maxRelative}`);
     assert.ok(summary.maxScaled <= GRADCHECK_TARGETS.numeric / 100, `scaled ${summary.maxScaled}`);
   });
@@ -102,7 +110,7 @@ describe('gradient check', () => {
     }
 
     it('and passes the reference through the same path', () => {
-      const result = runCommand(['--data', text], reference.lossAndGradients);
+      const result = runCommand(['--data', text], stackedLossAndGradients);
       assert.strictEqual(result.code, 0, result.stdout);
       assert.match(result.stdout, /: OK\n$/);
     });
@@ -112,7 +120,7 @@ describe('gradient check', () => {
     const corpus = Corpus.fromText(UNICODE_TEXT);
     const result = gradcheck(corpus, { hidden: 8, entries: 30, seed: 4 });
     assert.deepStrictEqual(
-      PARAMETER_NAMES.map((p) => result.numeric[p].checked),
+      DD2424_ROWS.map((p) => result.numeric[p].checked),
       [30, 30, 30, 8, 30]
     );
     assert.deepStrictEqual(gradcheck(corpus, { hidden: 8, entries: 30, seed: 4 }).numeric, result.numeric);
@@ -159,12 +167,11 @@ describe('gradient check', () => {
 
   it('agrees with the plain loss: excessLoss = L − T·ln K', () => {
     const corpus = Corpus.fromText(UNICODE_TEXT);
-    const layout = makeLayout(7, corpus.vocabSize);
-    const params = initialParams(layout, 0.5, Rng.fromSeed(9));
-    const x = Int32Array.from(corpus.indices.subarray(0, 30));
-    const y = Int32Array.from(corpus.indices.subarray(1, 31));
-    const loss = reference.lossAndGradients(layout, Float64Array.from(params), new Float64Array(layout.total), new Float64Array(7), x, y);
-    const excess = reference.excessLoss(layout, params, new Float64Array(7), x, y);
+    const shape: StackedShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 7, layers: 1 };
+    const params = initialParams(shape, 0.5, Rng.fromSeed(9));
+    const { x, y } = firstBlock(corpus, 1, 30);
+    const loss = stackedLossAndGradients(shape, Float64Array.from(params), new Float64Array(params.length), zeroState(shape, 1), x, y);
+    const excess = stackedExcessLoss(shape, params, zeroState(shape, 1), x, y);
     assert.ok(Math.abs(excess + 30 * Math.log(corpus.vocabSize) - loss) < 1e-9 * loss, `${excess} vs ${loss}`);
   });
 });
@@ -177,9 +184,9 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
         for (const dropout of [0, 0.3]) {
           it(`${cell}, ${layers} layer(s), B = ${batch}, dropout ${dropout}: passes, one row per tensor`, () => {
             const corpus = trainingCorpus();
-            // generalGradcheck: rnn, 1 layer, B = 1, no dropout too (gradcheck would check it as the vanilla model).
-            const result = generalGradcheck(corpus, { ...small, cell, layers, batch, dropout });
-            const names = stackedLayout({ cell, vocab: corpus.vocabSize, hidden: 3, layers }).parameters.map((p) => p.name);
+            const result = gradcheck(corpus, { ...small, cell, layers, batch, dropout });
+            const table = stackedLayout({ cell, vocab: corpus.vocabSize, hidden: 3, layers }).parameters.map((p) => p.name);
+            const names = cell === 'rnn' && layers === 1 ? DD2424_ROWS : table;
             assert.deepStrictEqual(result.tensors, names);
             assert.deepStrictEqual(Object.keys(result.numeric), names);
             assert.ok(result.native, `native addon did not load: ${result.nativeError}`);
@@ -218,19 +225,19 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
         return loss * x[0].length;
       },
       { cell: 'rnn', layers: 1, batch: 3, dropout: 0.3 },
-      ['layers.0.Wx', 'layers.0.Wh', 'layers.0.b', 'V', 'c'],
+      DD2424_ROWS,
       [],
     ],
   ];
   for (const [bug, analytic, model, hurt, unhurt] of mutants) {
     it(`fails on a wrong gradient: ${bug}`, () => {
-      const result = generalGradcheck(trainingCorpus(), { ...small, ...model }, analytic);
+      const result = gradcheck(trainingCorpus(), { ...small, ...model }, analytic);
       assert.strictEqual(gradcheckPasses(result), false);
       for (const name of hurt) assert.ok(result.numeric[name].maxScaled > 100 * GRADCHECK_TARGETS.numeric, `${name}: ${result.numeric[name].maxScaled}`);
       for (const name of unhurt) assert.ok(result.numeric[name].maxScaled <= GRADCHECK_TARGETS.numeric, `${name}: ${result.numeric[name].maxScaled}`);
       // The same function is right where the bug does not matter: the failure is the bug's.
       const harmless = { ...model, dropout: bug.includes('dropout') ? 0 : model.dropout, batch: bug.includes('streams') ? 1 : model.batch };
-      if (!bug.includes('BPTT')) assert.ok(gradcheckPasses(generalGradcheck(trainingCorpus(), { ...small, ...harmless }, analytic)));
+      if (!bug.includes('BPTT')) assert.ok(gradcheckPasses(gradcheck(trainingCorpus(), { ...small, ...harmless }, analytic)));
     });
   }
 
@@ -256,12 +263,31 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
     assert.ok(Math.abs(excess + 6 * Math.log(corpus.vocabSize) - loss) < 1e-12 * loss, `${excess} vs ${loss}`);
   });
 
-  it('the default model is the vanilla check, given or not', () => {
+  it('the default model is the DD2424 configuration, given or not, with rows U, W, V, b, c; generalGradcheck is gradcheck', () => {
     const corpus = Corpus.fromText(UNICODE_TEXT);
-    const vanilla = gradcheck(corpus, { hidden: 4 });
-    assert.deepStrictEqual(vanilla.tensors, PARAMETER_NAMES);
-    assert.deepStrictEqual(gradcheck(corpus, { hidden: 4, cell: 'rnn', layers: 1, batch: 1, dropout: 0 }), vanilla);
-    assert.throws(() => gradcheck(corpus, { cell: 'lstm' }, mutantGradients('a flipped sign: tanh′ as 1 + h² instead of 1 − h²')), /StackedGradientFunction/);
+    const dd2424 = gradcheck(corpus, { hidden: 4 });
+    assert.deepStrictEqual(dd2424.tensors, DD2424_ROWS);
+    assert.deepStrictEqual(gradcheck(corpus, { hidden: 4, cell: 'rnn', layers: 1, batch: 1, dropout: 0 }), dd2424);
+    assert.strictEqual(generalGradcheck, gradcheck);
+  });
+
+  it('rows U, W, V, b, c are the tensors layers.0.Wx, layers.0.Wh, V, layers.0.b, c: a wrong gradient of one fails its row only', () => {
+    const corpus = Corpus.fromText(UNICODE_TEXT);
+    const shape: StackedShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 4, layers: 1 };
+    const parameters = stackedLayout(shape).parameters;
+    for (const [row, name] of [['U', 'layers.0.Wx'], ['W', 'layers.0.Wh'], ['V', 'V'], ['b', 'layers.0.b'], ['c', 'c']]) {
+      const p = parameters.find((candidate) => candidate.name === name)!;
+      const wrong: StackedGradientFunction = (s, params, grads, state, x, y, dropout) => {
+        const loss = stackedLossAndGradients(s, params, grads, state, x, y, dropout);
+        grads?.subarray(p.offset, p.offset + p.length).forEach((g, i, part) => (part[i] = 2 * g));
+        return loss;
+      };
+      const result = gradcheck(corpus, { hidden: 4 }, wrong);
+      for (const other of DD2424_ROWS) {
+        const scaled = result.numeric[other].maxScaled;
+        assert.ok(other === row ? scaled > 0.1 : scaled <= GRADCHECK_TARGETS.numeric, `${name} doubled, row ${other}: ${scaled}`);
+      }
+    }
   });
 
   describe('through the command', () => {
@@ -271,17 +297,20 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
     const run = (args: string[]) => spawnSync(process.execPath, [cli, 'gradcheck', '--data', text, ...args], { encoding: 'utf8' });
     const model = ['--cell', 'lstm', '--layers', '2', '--batch', '3', '--dropout', '0.3', '--seq-length', '10'];
 
-    it('--cell lstm --layers 2 --batch 3 --dropout 0.3: names the model, a row per tensor in 80 columns, exit 0', () => {
+    it('--cell lstm --layers 2 --batch 3 --dropout 0.3: names the model and its block, a row per tensor, exit 0', () => {
       const printed = run(model);
       assert.strictEqual(printed.status, 0, printed.stdout + printed.stderr);
       const lines = printed.stdout.trimEnd().split('\n');
-      assert.strictEqual(lines[0], 'gradient check of lstm, 2 layers of m=5, B=3, dropout 0.3');
-      assert.match(printed.stdout, /\nstreams at the starts of 3 equal slices of the text \(as train's first update\);\n/);
-      assert.match(printed.stdout, /; dropout masks of update 1, seed 42;/);
+      assert.strictEqual(
+        lines[0],
+        `gradient check on ${text} (K=${Corpus.fromText(UNICODE_TEXT).vocabSize}): lstm, 2 layers of m=5, B=3, dropout 0.3, seq-length 10, ` +
+          "h=0.0001 (Richardson from h and 2h), seed 42, streams at the starts of 3 equal slices of the text (as train's first update), " +
+          'h0 = c0 = 0, dropout masks of update 1, unclipped, all entries'
+      );
+      assert.match(lines[1], /^parameter +numeric rel\. +numeric abs\. +native rel\. +native abs\. +numeric scaled +native scaled$/);
       const names = ['layers.0.Wx', 'layers.0.Wh', 'layers.0.b', 'layers.1.Wx', 'layers.1.Wh', 'layers.1.b', 'V', 'c'];
       const rows = lines.filter((line) => /^\S+ +\d\.\d\de-\d+ /.test(line)).map((line) => line.split(/ +/)[0]);
       assert.deepStrictEqual(rows, names);
-      for (const line of lines) assert.ok(Array.from(line).length <= 80, `${Array.from(line).length} columns: ${line}`);
       assert.match(printed.stdout, /: OK\n$/);
 
       const json = JSON.parse(run([...model, '--json']).stdout);
@@ -336,14 +365,23 @@ type Bug =
   | 'a dropped term of BPTT: the gradient carried from t + 1 ignored'
   | 'an off-by-one in time: h_t instead of h_{t−1} in the W gradient';
 
-/** lib/reference.ts's BPTT written out again with one deliberate bug. */
+/** The BPTT of a one-layer rnn on one stream (the DD2424 model) written out again with one deliberate bug. */
 function mutantGradients(bug: Bug): GradientFunction {
-  return (layout: Layout, params, grads, h, x, y) => {
-    const { hidden: m, vocab: K } = layout;
-    const part = (flat: Float64Array, name: keyof Layout['slices']) => flat.subarray(layout.slices[name][0], layout.slices[name][0] + layout.slices[name][1]);
-    const [U, W, V, b, c] = (['U', 'W', 'V', 'b', 'c'] as const).map((name) => part(params, name));
-    const [gU, gW, gV, gb, gc] = (['U', 'W', 'V', 'b', 'c'] as const).map((name) => part(grads, name));
+  return (shape, params, grads, state, block, targets) => {
+    const { hidden: m, vocab: K } = shape;
+    const parameters = stackedLayout(shape).parameters;
+    const part = (flat: Float64Array, name: string) => {
+      const p = parameters.find((candidate) => candidate.name === name)!;
+      return flat.subarray(p.offset, p.offset + p.length);
+    };
+    const names = ['layers.0.Wx', 'layers.0.Wh', 'V', 'layers.0.b', 'c'];
+    const [U, W, V, b, c] = names.map((name) => part(params, name));
+    grads ??= new Float64Array(params.length);
+    const [gU, gW, gV, gb, gc] = names.map((name) => part(grads!, name));
     grads.fill(0);
+    const x = block.map((row) => row[0]);
+    const y = targets.map((row) => row[0]);
+    const h = state.h[0][0];
     const hs = [Float64Array.from(h)];
     const probs: Float64Array[] = [];
     let loss = 0;

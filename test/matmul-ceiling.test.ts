@@ -1,8 +1,8 @@
-// Issue 11's "sgemm-only ceiling": the general model's multiplies of one update, recorded from the
+// The "sgemm-only ceiling" (docs/performance.md): the model's multiplies of one update, recorded from the
 // kernel (native/stacked.cc routes every one through Model::gemm), and timed alone. The plan is
 // checked against the kernel's design; the timer only for sane output (no timing assertions).
 import assert from 'assert';
-import { CellKind, loadNative, NativeAddon, StackedMatmul } from '../lib/native';
+import { CellKind, loadNative, NativeAddon, StackedMatmul } from '../lib/engine/native';
 
 const GATES: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
 

@@ -1,8 +1,8 @@
 // Every export of the addon (and of the WebAssembly backend, the same interface), called with
 // wrong types, lengths or values, throws a JS TypeError or RangeError and leaves the process running.
 import assert from 'assert';
-import { makeLayout } from '../lib/layout';
-import { loadCompiled, NativeAddon, NativeModel } from '../lib/native';
+import { makeLayout } from '../lib/model/version1-names';
+import { loadCompiled, NativeAddon, NativeModel } from '../lib/engine/native';
 import { COMPILED_BACKENDS } from './helpers';
 
 for (const engine of COMPILED_BACKENDS) describe(`${engine} addon boundary`, () => {

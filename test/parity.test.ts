@@ -9,12 +9,13 @@
 // dynamics are not chaotic.
 import assert from 'assert';
 import { Corpus, Trainer } from '../lib';
-import { Backend, createBackend } from '../lib/backend';
-import { makeLayout, PARAMETER_NAMES, view } from '../lib/layout';
-import { Rng } from '../lib/random';
-import { Hyper } from '../lib/reference';
-import { initialParams } from '../lib/trainer';
-import { loadCompiled } from '../lib/native';
+import { initialParams } from '../lib/engine/engine';
+import { OPTIMIZER_DEFAULTS } from '../lib/model/optimizers';
+import { Rng } from '../lib/util/random';
+import { createStackedBackend, StackedBackend } from '../lib/engine/model-backend';
+import { stackedLayout, StackedShape } from '../lib/model/reference';
+import { nextWindows, StreamWalk } from '../lib/model/stream-walk';
+import { loadCompiled } from '../lib/engine/native';
 import { COMPILED_BACKENDS, trainingCorpus } from './helpers';
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -41,42 +42,46 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
     assert.ok(ts.smoothLoss! < 25 * Math.log(corpus.vocabSize) - 5, 'the model learned something');
   });
 
-  /** One update per backend from the reference's state; returns both losses. */
-  function lockStep(steps: number, corpus: Corpus, hyper: Hyper, hidden: number) {
-    const layout = makeLayout(hidden, corpus.vocabSize);
-    const initial = initialParams(layout, 0.01, Rng.fromSeed(11));
-    const ts = createBackend('ts', layout, initial);
-    const native = createBackend(engine, layout, initial);
-    const tsWalk = Float64Array.of(0, 1);
+  const dd2424 = (hidden: number, vocab: number): StackedShape => ({ cell: 'rnn', vocab, hidden, layers: 1 });
+
+  /** One update per backend from the reference's state (the DD2424 configuration, AdaGrad); returns both losses. */
+  function lockStep(steps: number, corpus: Corpus, eta: number, hidden: number) {
+    const shape = dd2424(hidden, corpus.vocabSize);
+    const initial = initialParams(shape, 0.01, Rng.fromSeed(11));
+    const ts = createStackedBackend('ts', shape, 1, 25, initial, false);
+    const native = createStackedBackend(engine, shape, 1, 25, initial, false);
+    const walk: StreamWalk = { position: 0, epoch: 1 };
     const out = { ts: new Float64Array(steps), native: new Float64Array(steps), epochs: 1 };
-    const one = new Float64Array(1);
+    const optimizer = { kind: 'adagrad' as const, ...OPTIMIZER_DEFAULTS.adagrad, eta };
     for (let i = 0; i < steps; i++) {
       copyState(ts, native);
-      const nativeWalk = Float64Array.from(tsWalk);
-      native.train(corpus.indices, nativeWalk, hyper, one);
-      out.native[i] = one[0];
-      ts.train(corpus.indices, tsWalk, hyper, one);
-      out.ts[i] = one[0];
-      assert.deepStrictEqual(Array.from(nativeWalk), Array.from(tsWalk), `data walk after update ${i + 1}`);
+      const { starts, newEpoch } = nextWindows(corpus.length, 1, 25, walk);
+      if (newEpoch) for (const b of [ts, native]) b.h.fill(0);
+      const x = Int32Array.from(corpus.indices.subarray(starts[0], starts[0] + 25));
+      const y = Int32Array.from(corpus.indices.subarray(starts[0] + 1, starts[0] + 26));
+      for (const [name, backend] of [['ts', ts], ['native', native]] as const) {
+        out[name][i] = backend.lossAndGradients(x, y);
+        backend.optimize(optimizer, i + 1);
+      }
     }
-    out.epochs = tsWalk[1];
+    out.epochs = walk.epoch;
     return out;
   }
 
-  function copyState(from: Backend, to: Backend) {
+  function copyState(from: StackedBackend, to: StackedBackend) {
     to.params.set(from.params);
-    to.accum.set(from.accum);
-    to.state.set(from.state);
+    to.second.set(from.second);
+    to.h.set(from.h);
   }
 
   it('lock-step (η = 0.1, m = 100): every loss of the first 100 updates ≤ 1e-4', () => {
-    const { ts, native } = lockStep(100, corpus, { seqLength: 25, eta: 0.1, epsilon: 1e-8, clip: 5 }, 100);
+    const { ts, native } = lockStep(100, corpus, 0.1, 100);
     ts.forEach((loss, i) => assert.ok(relative(native[i], loss) <= 1e-4, `update ${i + 1}: ${native[i]} vs ${loss}`));
   });
 
   it('lock-step over 1000 updates and many epochs: smooth loss ≤ 1e-3', () => {
     const small = Corpus.fromText(corpus.decode(corpus.indices.subarray(0, 3001)));
-    const { ts, native, epochs } = lockStep(1000, small, { seqLength: 25, eta: 0.1, epsilon: 1e-8, clip: 5 }, 24);
+    const { ts, native, epochs } = lockStep(1000, small, 0.1, 24);
     assert.ok(epochs >= 8, `epochs ${epochs}`);
     let sTs: number | undefined;
     let sNative: number | undefined;
@@ -91,15 +96,19 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
     // Scaled by the largest entry: float32 sums of 25 terms leave entries that cancel to ~1e-8
     // (against a largest entry of ~2e-3) with ~1e-11 of rounding, which no relative-per-entry
     // measure can pass; the gradient check holds the per-entry measure at m = 5.
-    const layout = makeLayout(100, corpus.vocabSize);
-    const initial = initialParams(layout, 0.01, Rng.fromSeed(2));
+    const shape = dd2424(100, corpus.vocabSize);
+    const initial = initialParams(shape, 0.01, Rng.fromSeed(2));
     const x = Int32Array.from(corpus.indices.subarray(0, 25));
     const y = Int32Array.from(corpus.indices.subarray(1, 26));
-    const tsGrads = createBackend('ts', layout, initial).lossAndGradients(x, y).grads;
-    const nativeGrads = createBackend(engine, layout, initial).lossAndGradients(x, y).grads;
-    for (const name of PARAMETER_NAMES) {
-      const t = view(layout, tsGrads, name);
-      const n = view(layout, nativeGrads, name);
+    const gradients = (name: 'ts' | typeof engine) => {
+      const backend = createStackedBackend(name, shape, 1, 25, initial, false);
+      backend.lossAndGradients(x, y);
+      return backend.grads;
+    };
+    const [tsGrads, nativeGrads] = [gradients('ts'), gradients(engine)];
+    for (const { name, offset, length } of stackedLayout(shape).parameters) {
+      const t = tsGrads.subarray(offset, offset + length);
+      const n = nativeGrads.subarray(offset, offset + length);
       let maxDiff = 0;
       let maxAbs = 0;
       t.forEach((g, i) => {
@@ -113,9 +122,7 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
   it('samples identical text from the same weights and seed', () => {
     const native = new Trainer(corpus, { backend: engine, seed: 3 });
     native.train(2000);
-    const ts = new Trainer(corpus, { backend: 'ts', seed: 3, hidden: 100 });
-    ts.backend.params.set(native.backend.params);
-    ts.backend.state.set(native.backend.state);
+    const ts = Trainer.restore(corpus, native.snapshot(), 'ts');
     // Both trainers' generators have drawn only the initial weights: same state.
     const prime = corpus.decode(corpus.indices.subarray(0, 7));
     for (const temperature of [1, 0.5, 0]) {
@@ -139,12 +146,19 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
 
   it('propagates a NaN the same way in both backends (clipping keeps NaN)', () => {
     const nanCount = (a: ArrayLike<number>) => Array.from(a).filter(Number.isNaN).length;
-    const counts = ([engine, 'ts'] as const).map((backend) => {
-      const trainer = new Trainer(corpus, { backend, seed: 6, hidden: 8 });
-      trainer.backend.params[trainer.layout.slices.c[0]] = NaN;
-      const losses = trainer.train(2);
-      assert.ok(losses.every(Number.isNaN), `${backend}: ${losses}`);
-      return nanCount(trainer.backend.params);
+    const shape = dd2424(8, corpus.vocabSize);
+    const initial = initialParams(shape, 0.01, Rng.fromSeed(6));
+    initial[stackedLayout(shape).parameters.find((p) => p.name === 'c')!.offset] = NaN;
+    const x = Int32Array.from(corpus.indices.subarray(0, 25));
+    const y = Int32Array.from(corpus.indices.subarray(1, 26));
+    const counts = ([engine, 'ts'] as const).map((name) => {
+      const backend = createStackedBackend(name, shape, 1, 25, initial, false);
+      for (const step of [1, 2]) {
+        const loss = backend.lossAndGradients(x, y);
+        assert.ok(Number.isNaN(loss), `${name}: ${loss}`);
+        backend.optimize({ kind: 'adagrad', ...OPTIMIZER_DEFAULTS.adagrad }, step);
+      }
+      return nanCount(backend.params);
     });
     assert.ok(counts[0] > 1);
     assert.strictEqual(counts[0], counts[1]);
@@ -153,6 +167,6 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
   it('starts both backends from bit-identical weights', () => {
     const native = new Trainer(corpus, { backend: engine, seed: 4, hidden: 10 });
     const ts = new Trainer(corpus, { backend: 'ts', seed: 4, hidden: 10 });
-    assert.deepStrictEqual(Array.from(native.backend.params), Array.from(ts.backend.params));
+    assert.deepStrictEqual(Array.from(native.snapshot().params), Array.from(ts.snapshot().params));
   });
 });

@@ -6,11 +6,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'os';
 import path from 'path';
 import { PNG } from 'pngjs';
-import { lossChart } from '../lib/chart';
-import { UserError } from '../lib/errors';
-import { buildLossPlot, lossPlotSvg, parseLossCsv, SMOOTH_COLOR, VAL_COLOR, writeLossPlot } from '../lib/plot';
-import { LossRow } from '../lib/run-dir';
-import { formatValRow, VAL_HEADER, ValRow } from '../lib/val-log';
+import { lossChart } from '../lib/report/chart';
+import { UserError } from '../lib/util/errors';
+import { buildLossPlot, lossPlotSvg, parseLossCsv, SMOOTH_COLOR, VAL_COLOR, writeLossPlot } from '../lib/report/plot';
+import { LossRow } from '../lib/run/run-dir';
+import { formatValRow, VAL_HEADER, ValRow } from '../lib/run/val-log';
 import { UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

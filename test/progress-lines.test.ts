@@ -4,9 +4,9 @@ import assert from 'assert';
 import { mkdirSync, mkdtempSync, openSync, writeSync, closeSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { progressLine } from '../lib/commands/gradcheck';
-import { fitLine } from '../lib/output';
-import { loadTrainingText } from '../lib/training-text';
+import { progressLine } from '../lib/cli/gradcheck';
+import { fitLine } from '../lib/util/output';
+import { loadTrainingText } from '../lib/text/training-text';
 
 const COLUMNS = [50, 40, 20];
 

@@ -4,10 +4,10 @@ import { spawnSync } from 'child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { readCheckpoint } from '../lib/checkpoint';
-import { UserError } from '../lib/errors';
-import { generalCheckSize, parseSamples, REPORT_GRADCHECK_ENTRIES, writeReport } from '../lib/report';
-import { formatValRow, VAL_HEADER, ValRow } from '../lib/val-log';
+import { readCheckpoint } from '../lib/run/checkpoint';
+import { UserError } from '../lib/util/errors';
+import { checkSize, parseSamples, REPORT_GRADCHECK_ENTRIES, writeReport } from '../lib/report/report';
+import { formatValRow, VAL_HEADER, ValRow } from '../lib/run/val-log';
 import { UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -93,9 +93,10 @@ describe('run report', () => {
     assert.ok(!/(src|href)=/.test(html), 'nothing to load');
   });
 
-  it('tabulates the gradient check: five parameters, numeric and native errors, targets met', () => {
+  it('tabulates the gradient check of the run\'s model: five parameters, numeric and native errors, targets met', () => {
     const md = readFileSync(writeReport(runDir).markdownPath, 'utf8');
-    assert.match(md, /On the first 25 characters of .*text\.txt \(K = 32\): m = 5,/);
+    assert.match(md, /The run's model, rnn, 1 layer of m=16, B=1 \(1328 parameters, K = 32\), checked as rnn, 1 layer of m=16, B=1\. On the first 25 characters of .*text\.txt:/);
+    assert.ok(!md.includes('To fit the report'), 'a model this small is checked whole');
     const table = md.slice(md.indexOf('| parameter |')).split('\n\n')[0].split('\n');
     assert.strictEqual(
       table[0],
@@ -135,7 +136,7 @@ describe('run report', () => {
     writeReport(demo);
     const md = readFileSync(path.join(demo, 'report.md'), 'utf8');
     assert.match(md, /^\| data \| null \(the built-in demo corpus\) \|$/m);
-    assert.match(md, /On the first 25 characters of the built-in demo corpus \(nlp-corpus\) \(K = \d+\)/);
+    assert.match(md, /The run's model, rnn, 1 layer of m=4, B=1 \(\d+ parameters, K = \d+\), checked as rnn, 1 layer of m=4, B=1\. On the first 25 characters of the built-in demo corpus \(nlp-corpus\):/);
 
     const moved = copy();
     const config = JSON.parse(readFileSync(path.join(moved, 'config.json'), 'utf8'));
@@ -146,7 +147,7 @@ describe('run report', () => {
     assert.ok(readFileSync(path.join(moved, 'report.md'), 'utf8').includes('gradient check not run'));
   });
 
-  describe('of a general model (issue 10)', () => {
+  describe('of an LSTM/GRU model', () => {
     it("checks the run's own model, lstm 2 layers of m = 8, B = 2, dropout 0.3, at its size: a row per tensor, targets met", () => {
       const general = path.join(dir, 'general-run');
       const model = ['--cell', 'lstm', '--layers', '2', '--hidden', '8', '--batch', '2', '--dropout', '0.3'];
@@ -157,27 +158,38 @@ describe('run report', () => {
       const md = readFileSync(written.markdownPath, 'utf8');
       assert.match(md, /The run's model, lstm, 2 layers of m=8, B=2, dropout 0\.3 \(\d+ parameters, K = 32\), checked as lstm, 2 layers of m=8, B=2, dropout 0\.3\. On the first 25 characters of 2 equal slices of .*text\.txt/);
       assert.ok(!md.includes('To fit the report'), 'a model this small is checked whole');
-      const table = md.slice(md.indexOf('| tensor |')).split('\n\n')[0].split('\n');
+      const table = md.slice(md.indexOf('| parameter |')).split('\n\n')[0].split('\n');
       const rows = table.slice(2).map((row) => row.split('|').slice(1, -1).map((cell) => cell.trim()));
       assert.deepStrictEqual(rows.map((row) => row[0]), ['layers.0.Wx', 'layers.0.Wh', 'layers.0.b', 'layers.1.Wx', 'layers.1.Wh', 'layers.1.b', 'V', 'c']);
       for (const row of rows) assert.ok(row.slice(1).every((cell) => /^\d\.\d\de[+-]\d+$/.test(cell)), row.join(' '));
       assert.match(md, /Targets \(max scaled error\): numeric ≤ 1e-8, native ≤ 1e-5: met\./);
     });
 
+    it('checks the model an rnn run trained with --optimizer adam: its own m, rows U, W, V, b, c', () => {
+      const adam = path.join(dir, 'adam-run');
+      const trained = run(['train', '--data', text, '--hidden', '6', '--optimizer', 'adam', '--steps', '20', '--log-every', '10', '--sample-every', '0', '--out', adam, '--quiet']);
+      assert.strictEqual(trained.status, 0, trained.stderr);
+      const md = readFileSync(writeReport(adam).markdownPath, 'utf8');
+      assert.match(md, /The run's model, rnn, 1 layer of m=6, B=1 \(\d+ parameters, K = 32\), checked as rnn, 1 layer of m=6, B=1\./);
+      const table = md.slice(md.indexOf('| parameter |')).split('\n\n')[0].split('\n');
+      assert.deepStrictEqual(table.slice(2).map((row) => row.split('|')[1].trim()), ['U', 'W', 'V', 'b', 'c']);
+      assert.match(md, /Targets \(max scaled error\): numeric ≤ 1e-8, native ≤ 1e-5: met\./);
+    });
+
     it('checks a large model on random entries, then fewer streams, then a smaller m, and says why', () => {
       const lstm = { cell: 'lstm', layers: 2, hidden: 128, batch: 50, dropout: 0.5 } as const;
-      const size = generalCheckSize(lstm, 65);
+      const size = checkSize(lstm, 65);
       assert.deepStrictEqual(size.options, { ...lstm, batch: 2, entries: REPORT_GRADCHECK_ENTRIES });
       assert.strictEqual(size.parameters, 4 * 128 * (65 + 128 + 1) + 4 * 128 * (128 + 128 + 1) + 65 * 129);
       assert.deepStrictEqual(size.reasons, [
         `a numeric check of all ${size.parameters} parameters would take too long, so it checks ${REPORT_GRADCHECK_ENTRIES} random entries of each tensor`,
         "it reads 2 streams, not the run's 50",
       ]);
-      const huge = generalCheckSize({ ...lstm, hidden: 512, layers: 3 }, 65);
+      const huge = checkSize({ ...lstm, hidden: 512, layers: 3 }, 65);
       assert.strictEqual(huge.options.batch, 2);
       assert.ok(huge.options.hidden < 512 && huge.options.hidden >= 5, `${huge.options.hidden}`);
       assert.strictEqual(huge.reasons[2], `it checks m = ${huge.options.hidden}, not the run's 512`);
-      const small = generalCheckSize({ cell: 'gru', layers: 1, hidden: 8, batch: 3, dropout: 0 }, 65);
+      const small = checkSize({ cell: 'gru', layers: 1, hidden: 8, batch: 3, dropout: 0 }, 65);
       assert.deepStrictEqual([small.options.entries, small.options.batch, small.reasons], [undefined, 3, []]);
     });
   });

@@ -6,11 +6,11 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import fs, { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { Corpus } from '../lib/corpus';
-import { UserError } from '../lib/errors';
-import { parseLossCsv } from '../lib/plot';
-import { parseSamples, writeReport } from '../lib/report';
-import { RUN_FILES as RUN_FILE_NAMES, RunDir, sampleRecordHeading } from '../lib/run-dir';
+import { Corpus } from '../lib/text/corpus';
+import { UserError } from '../lib/util/errors';
+import { parseLossCsv } from '../lib/report/plot';
+import { parseSamples, writeReport } from '../lib/report/report';
+import { RUN_FILES as RUN_FILE_NAMES, RunDir, sampleRecordHeading } from '../lib/run/run-dir';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

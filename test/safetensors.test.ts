@@ -3,8 +3,8 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { UserError } from '../lib/errors';
-import { decodeSafetensors, encodeSafetensors, MAX_HEADER_BYTES, Tensor, TensorData } from '../lib/safetensors';
+import { UserError } from '../lib/util/errors';
+import { decodeSafetensors, encodeSafetensors, MAX_HEADER_BYTES, Tensor, TensorData } from '../lib/run/safetensors';
 
 /** One tensor of each dtype, special floats, a scalar, a zero-element tensor, and a F64 at an odd offset. */
 function sampleTensors(): Record<string, Tensor> {

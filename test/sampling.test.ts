@@ -5,14 +5,13 @@ import { spawn, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { createBackend } from '../lib/backend';
-import { readCheckpoint } from '../lib/checkpoint';
-import { Vocabulary } from '../lib/corpus';
-import { makeLayout } from '../lib/layout';
-import { loadCompiled, loadNative } from '../lib/native';
-import { Rng } from '../lib/random';
-import * as reference from '../lib/reference';
-import { SAMPLE_CHUNK, sampleCheckpoint, samplePieces } from '../lib/sampling';
+import { readCheckpoint } from '../lib/run/checkpoint';
+import { Vocabulary } from '../lib/text/corpus';
+import { savedModelSampler } from '../lib/engine/engine';
+import { loadNative } from '../lib/engine/native';
+import { Rng } from '../lib/util/random';
+import { sampleCheckpoint } from '../lib/run/sample-checkpoint';
+import { SAMPLE_CHUNK, samplePieces } from '../lib/engine/sampling';
 import { UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
@@ -20,24 +19,13 @@ const env = { ...process.env, RNN_NATIVE_BACKEND: '' };
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
 const backends = loadNative().addon ? (['ts', 'native', 'wasm'] as const) : (['ts', 'wasm'] as const);
 
-/** The draws of one call of the backend's own kernel (reference.sample or the addon's sample), as before streaming. */
+/** The draws of one call of the backend's kernel, as before streaming. */
 function drawnAtOnce(backend: (typeof backends)[number], file: string, prime: string | undefined, length: number, temperature: number, seed: number): string {
   const { training } = readCheckpoint(file);
   const vocab = new Vocabulary(training.vocabulary);
-  const layout = makeLayout(training.config.hidden, vocab.size);
   const symbols = prime === undefined ? Int32Array.of(vocab.indexOf(10)) : vocab.encode(prime);
-  const out = new Int32Array(length);
-  const rng = Rng.fromSeed(seed);
-  if (backend === 'ts') {
-    const params = Float64Array.from(training.params);
-    const h = new Float64Array(layout.hidden);
-    reference.advance(layout, params, h, symbols.subarray(0, -1));
-    reference.sample(layout, params, h, symbols[symbols.length - 1], temperature, rng, out);
-  } else {
-    const model = { hidden: layout.hidden, vocab: layout.vocab, params: Float32Array.from(training.params), state: new Float32Array(layout.hidden) };
-    loadCompiled(backend).addon!.advance(model, symbols.subarray(0, -1));
-    loadCompiled(backend).addon!.sample(model, symbols[symbols.length - 1], temperature, rng.state, out);
-  }
+  const model = savedModelSampler(training.config, vocab.size, training.params, backend);
+  const out = model.sampler({ prime: symbols, temperature, rng: Rng.fromSeed(seed) })(length);
   return (prime ?? '') + vocab.decode(out);
 }
 
@@ -58,11 +46,10 @@ describe('sample: streaming, stopping, and --out', function () {
     it(`${backend}: pieces of any size join to the text of one draw`, () => {
       const { training } = readCheckpoint(model);
       const vocab = new Vocabulary(training.vocabulary);
-      const layout = makeLayout(training.config.hidden, vocab.size);
-      const engine = createBackend(backend, layout, Float64Array.from(training.params));
+      const engine = savedModelSampler(training.config, vocab.size, training.params, backend);
       const expected = drawnAtOnce(backend, model, 'Grü', 1000, 0.8, 5);
       for (const chunk of [1, 7, 999, 1000, 4096]) {
-        const request = { state: new Float64Array(layout.hidden), prime: vocab.encode('Grü'), length: 1000, temperature: 0.8, rng: Rng.fromSeed(5) };
+        const request = { prime: vocab.encode('Grü'), length: 1000, temperature: 0.8, rng: Rng.fromSeed(5) };
         const pieces = Array.from(samplePieces(engine, vocab, request, chunk));
         assert.strictEqual(pieces.length, Math.ceil(1000 / chunk));
         assert.strictEqual('Grü' + pieces.join(''), expected, `chunk ${chunk}`);

@@ -4,7 +4,7 @@ import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { readCheckpoint } from '../lib/checkpoint';
+import { readCheckpoint } from '../lib/run/checkpoint';
 import { SHAKESPEARE, UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

@@ -1,6 +1,6 @@
 // The native engine of the general model (native/stacked.cc, through the addon's Model, and
-// the same engine compiled to WebAssembly) against the float64 reference (lib/stacked-reference.ts,
-// lib/optimizers.ts). The addon's tests are skipped, with a warning, when it does not load; the
+// the same engine compiled to WebAssembly) against the float64 reference (lib/model/reference.ts,
+// lib/model/optimizers.ts). The addon's tests are skipped, with a warning, when it does not load; the
 // wasm backend must load.
 //
 // Tolerances (float32 with fastmath.h's exp/tanh against float64), each measured and printed:
@@ -8,11 +8,11 @@
 // the block (absolute, over all tensors), the states after it within 1e-6 (measured: about 1e-8,
 // 3e-7 and 2e-7).
 import assert from 'assert';
-import { stackedScratchFloats } from '../lib/limits';
-import { loadCompiled, NativeAddon, StackedNativeModel } from '../lib/native';
+import { stackedScratchFloats } from '../lib/model/limits';
+import { loadCompiled, NativeAddon, StackedNativeModel } from '../lib/engine/native';
 import { COMPILED_BACKENDS } from './helpers';
-import { OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep, OptimizerSettings } from '../lib/optimizers';
-import { Rng } from '../lib/random';
+import { OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep, OptimizerSettings } from '../lib/model/optimizers';
+import { Rng } from '../lib/util/random';
 import {
   CellKind,
   stackedAdvance,
@@ -22,7 +22,7 @@ import {
   StackedShape,
   StackedState,
   zeroState,
-} from '../lib/stacked-reference';
+} from '../lib/model/reference';
 
 const CELLS: CellKind[] = ['rnn', 'lstm', 'gru'];
 const OPTIMIZERS: OptimizerKind[] = ['adagrad', 'rmsprop', 'adam'];

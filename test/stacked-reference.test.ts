@@ -1,22 +1,17 @@
-// The float64 reference of the general model (lib/stacked-reference.ts): held to finite
-// differences for every cell × {1, 2 layers} × {1, 3 streams} × {no dropout, p = 0.3 with fixed
-// masks}, and to the vanilla DD2424 reference where the two models are the same.
+// The float64 reference of the model (lib/model/reference.ts): held to finite differences for
+// every cell × {1, 2 layers} × {1, 3 streams} × {no dropout, p = 0.3 with fixed masks}.
 import assert from 'assert';
-import { makeLayout } from '../lib/layout';
-import { Rng } from '../lib/random';
-import * as vanilla from '../lib/reference';
+import { Rng } from '../lib/util/random';
 import {
   CellKind,
   dropoutUniform,
   Dropout,
   stackedLayout,
-  stackedAdvance,
   stackedLossAndGradients,
-  stackedSample,
   StackedShape,
   StackedState,
   zeroState,
-} from '../lib/stacked-reference';
+} from '../lib/model/reference';
 
 const normal = (rng: Rng, n: number, sigma: number) => Float64Array.from({ length: n }, () => sigma * rng.normal());
 
@@ -99,69 +94,6 @@ describe('stacked reference: rnn, lstm and gru cells, layers, streams, dropout',
     const numeric = (plus - minus) / 2e-5;
     assert.ok(Math.abs(analytic[i] - numeric) < 1e-8 * Math.max(1, Math.abs(numeric)), `${analytic[i]} vs ${numeric}`);
     assert.ok(Math.abs(-analytic[i] - numeric) > 1e-3 * Math.abs(numeric) && Math.abs(numeric) > 1e-6, `${numeric}`);
-  });
-
-  it('rnn, one layer, one stream, no dropout is the vanilla DD2424 model: same loss, gradients and state', () => {
-    const m = 6;
-    const s: StackedShape = { cell: 'rnn', vocab: K, hidden: m, layers: 1 };
-    const rng = Rng.fromSeed(9);
-    const layout = makeLayout(m, K);
-    const flat = normal(rng, layout.total, 0.3);
-    const h0 = normal(rng, m, 0.5);
-    const xs = [0, 3, 1, 4, 2, 2];
-    const ys = [3, 1, 4, 2, 2, 0];
-    // The same numbers in the stacked layout: U → Wx, W → Wh.
-    const { parameters, total } = stackedLayout(s);
-    const stacked = new Float64Array(total);
-    const names: Record<string, string> = { 'layers.0.Wx': 'U', 'layers.0.Wh': 'W', 'layers.0.b': 'b', V: 'V', c: 'c' };
-    for (const p of parameters) {
-      const [offset, length] = layout.slices[names[p.name] as 'U'];
-      stacked.set(flat.subarray(offset, offset + length), p.offset);
-    }
-    const vanillaGrads = new Float64Array(layout.total);
-    const h = Float64Array.from(h0);
-    const vanillaLoss = vanilla.lossAndGradients(layout, flat, vanillaGrads, h, xs, ys);
-    const state = zeroState(s, 1);
-    state.h[0][0].set(h0);
-    const grads = new Float64Array(total);
-    const loss = stackedLossAndGradients(s, stacked, grads, state, xs.map((v) => [v]), ys.map((v) => [v]));
-    assert.ok(Math.abs(loss - vanillaLoss) <= 1e-12 * vanillaLoss, `${loss} vs ${vanillaLoss}`);
-    for (const p of parameters) {
-      const [offset, length] = layout.slices[names[p.name] as 'U'];
-      const expected = vanillaGrads.subarray(offset, offset + length);
-      const actual = grads.subarray(p.offset, p.offset + p.length);
-      actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-12, `${p.name}[${i}]: ${v} vs ${expected[i]}`));
-    }
-    state.h[0][0].forEach((v, i) => assert.ok(Math.abs(v - h[i]) <= 1e-14, `h[${i}]`));
-  });
-
-  it('rnn, one layer: stackedAdvance and stackedSample draw exactly what the vanilla advance and sample draw', () => {
-    const m = 6;
-    const s: StackedShape = { cell: 'rnn', vocab: K, hidden: m, layers: 1 };
-    const rng = Rng.fromSeed(10);
-    const layout = makeLayout(m, K);
-    const flat = normal(rng, layout.total, 0.8);
-    const { parameters, total } = stackedLayout(s);
-    const stacked = new Float64Array(total);
-    const names: Record<string, string> = { 'layers.0.Wx': 'U', 'layers.0.Wh': 'W', 'layers.0.b': 'b', V: 'V', c: 'c' };
-    for (const p of parameters) {
-      const [offset, length] = layout.slices[names[p.name] as 'U'];
-      stacked.set(flat.subarray(offset, offset + length), p.offset);
-    }
-    const h = new Float64Array(m);
-    const state = zeroState(s, 1);
-    vanilla.advance(layout, flat, h, [1, 2, 3]);
-    stackedAdvance(s, stacked, state, [1, 2, 3]);
-    // The same sums in another order (b + U[:, x] + W h against (b + Wx[:, x]) + Wh h): equal to rounding.
-    state.h[0][0].forEach((v, i) => assert.ok(Math.abs(v - h[i]) <= 1e-14, `h[${i}]: ${v} vs ${h[i]}`));
-    for (const temperature of [1, 0.5, 0]) {
-      const expected = new Int32Array(300);
-      const drawn = new Int32Array(300);
-      vanilla.sample(layout, flat, h, 2, temperature, Rng.fromSeed(4), expected);
-      stackedSample(s, stacked, state, 2, temperature, Rng.fromSeed(4), drawn);
-      assert.deepStrictEqual(Array.from(drawn), Array.from(expected), `temperature ${temperature}`);
-      assert.ok(new Set(drawn).size > (temperature === 0 ? 0 : 2), 'the draws vary');
-    }
   });
 
   it('dropout masks: the same unit gets the same draw, the draws are uniform, and p drops about p of the units', () => {

@@ -1,13 +1,13 @@
-// The plan of a sweep (lib/sweep-plan.ts) and the sweep command's refusals before anything runs.
+// The plan of a sweep (lib/sweep/sweep-plan.ts) and the sweep command's refusals before anything runs.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { TRAIN_OPTIONS } from '../lib/commands/train';
-import { UserError } from '../lib/errors';
-import { PlanRequest, planSweep } from '../lib/sweep-plan';
-import { eventLine, overallLine, SweepEvent } from '../lib/sweep-runner';
+import { TRAIN_OPTIONS } from '../lib/cli/train';
+import { UserError } from '../lib/util/errors';
+import { PlanRequest, planSweep } from '../lib/sweep/sweep-plan';
+import { eventLine, overallLine, SweepEvent } from '../lib/sweep/sweep-runner';
 
 const { out: _o, resume: _r, json: _j, quiet: _q, ...specs } = TRAIN_OPTIONS;
 const plan = (request: Partial<PlanRequest>) => planSweep({ common: {}, ...request }, specs);

@@ -2,10 +2,10 @@
 // model's limits must agree entry by entry with what the built addon and the WebAssembly module
 // use (the module computes in wasm32: its sizes must not wrap around at 2^32).
 import assert from 'assert';
-import { makeLayout } from '../lib/layout';
-import { LIMITS, stackedScratchFloats } from '../lib/limits';
-import { loadCompiled } from '../lib/native';
-import { CellKind, stackedLayout } from '../lib/stacked-reference';
+import { makeLayout } from '../lib/model/version1-names';
+import { LIMITS, stackedScratchFloats } from '../lib/model/limits';
+import { loadCompiled } from '../lib/engine/native';
+import { CellKind, stackedLayout } from '../lib/model/reference';
 import { COMPILED_BACKENDS } from './helpers';
 
 for (const engine of COMPILED_BACKENDS) describe(`tables shared with the ${engine} backend`, () => {

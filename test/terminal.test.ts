@@ -1,11 +1,11 @@
 // The terminal's width: the live line of train and the end-of-run chart fit it, and the line is
 // redrawn when the terminal is resized.
 import assert from 'assert';
-import { wrapWords } from '../lib/output';
-import { lossChart } from '../lib/chart';
-import { createReporter, fitLines, statusLine } from '../lib/reporter';
-import { LossRow } from '../lib/run-dir';
-import { Progress } from '../lib/run';
+import { wrapWords } from '../lib/util/output';
+import { lossChart } from '../lib/report/chart';
+import { createReporter, fitLines, statusLine } from '../lib/run/reporter';
+import { LossRow } from '../lib/run/run-dir';
+import { Progress } from '../lib/run/run';
 
 const WIDTHS = [120, 80, 50, 30, 20];
 

@@ -5,8 +5,8 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { readCheckpoint } from '../lib/checkpoint';
-import { encodeSafetensors } from '../lib/safetensors';
+import { readCheckpoint } from '../lib/run/checkpoint';
+import { encodeSafetensors } from '../lib/run/safetensors';
 import { SHAKESPEARE, UNICODE_TEXT } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

@@ -1,6 +1,6 @@
 // The Node-API module rnn_native: each binding file's exports (model.cc, bench.cc, vanilla.cc),
 // and two of its own, the BLAS build and the limits it was compiled with. Every export checks its
-// arguments (native/checks.h) and throws a JS TypeError or RangeError; lib/native.ts declares them.
+// arguments (native/checks.h) and throws a JS TypeError or RangeError; lib/engine/native.ts declares them.
 #include <cblas.h>
 
 #include "binding.h"

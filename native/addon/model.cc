@@ -1,4 +1,4 @@
-// The Model object: new Model(spec) and its methods (lib/native.ts declares them), over the
+// The Model object: new Model(spec) and its methods (lib/engine/native.ts declares them), over the
 // kernels of native/kernels/stacked.h; and stackedLayout, its parameter table.
 #include <cblas.h>
 

@@ -1,6 +1,6 @@
 // The DD2424 model's own kernels (native/kernels/rnn.h) as module functions: lossAndGradients,
 // train, advance, sample and parameterLayout, over a model object {hidden, vocab, params, state,
-// grads?, accum?} (lib/native.ts). They go once lib/ trains that model through Model alone.
+// grads?, accum?} (lib/engine/native.ts). They go once lib/ trains that model through Model alone.
 #include <iterator>
 #include <string>
 #include <vector>

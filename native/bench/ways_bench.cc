@@ -2,7 +2,7 @@
 // T = 50 steps, K = 65, Adam): the multiplies the kernel issues (stacked::matmul_plan) against
 // the plan it would issue without the way, both timed alone through OpenBLAS
 // (stacked::time_matmul_plan), beside the time of a whole update. `ways_bench [reps]`; see
-// PERFORMANCE.md for the build line and the recorded output.
+// docs/performance.md for the build line and the recorded output.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

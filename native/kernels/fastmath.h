@@ -1,6 +1,6 @@
 // Branch-free float exp and tanh that compilers vectorize, for the kernel's element-wise loops
 // (libm's scalar expf/tanhf took a quarter of an update's time). Accuracy, measured over every
-// float in the kernel's range by native/bench/fastmath_accuracy.cc (see PERFORMANCE.md):
+// float in the kernel's range by native/bench/fastmath_accuracy.cc (see docs/performance.md):
 // exp_approx within 2 ulp of the exact value, tanh_approx within 3 ulp.
 #pragma once
 

@@ -15,9 +15,9 @@
 
 namespace rnn {
 
-enum class Init { Normal, Zero };  // N(0, σ²) or zeros (lib/layout.ts draws the values)
+enum class Init { Normal, Zero };  // N(0, σ²) or zeros (lib/model/version1-names.ts draws the values)
 
-// One parameter tensor: its place in the flat array. lib/layout.ts computes the same table,
+// One parameter tensor: its place in the flat array. lib/model/version1-names.ts computes the same table,
 // and a test compares the two entry by entry (through the addon's parameterLayout export).
 struct Parameter {
   const char* name;
@@ -86,7 +86,7 @@ bool train(const Dims& d, float* params, float* grads, float* accum, float* h,
 // Feeds symbols through the recurrence, updating h.
 void advance(const Dims& d, const float* params, float* h, const int32_t* x, size_t n);
 
-// xoshiro128** (Blackman & Vigna); lib/random.ts implements the same generator.
+// xoshiro128** (Blackman & Vigna); lib/util/random.ts implements the same generator.
 uint32_t next_u32(uint32_t s[4]);
 // A uniform double in [0, 1) with 24 random bits, exact in float32 and float64.
 double next_uniform(uint32_t s[4]);

@@ -61,7 +61,7 @@ uint64_t scratch_floats(const Shape& s, uint64_t B, uint64_t T) {
 
 namespace {
 
-// The finaliser of MurmurHash3, as lib/stacked-reference.ts mix32.
+// The finaliser of MurmurHash3, as lib/model/reference.ts mix32.
 uint32_t mix32(uint32_t x) {
   x = (x ^ (x >> 16)) * 0x85ebca6bu;
   x = (x ^ (x >> 13)) * 0xc2b2ae35u;
@@ -237,7 +237,7 @@ double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t,
 
 namespace {
 
-// Clip to [−clip, clip]; a NaN gradient stays NaN, as in lib/optimizers.ts.
+// Clip to [−clip, clip]; a NaN gradient stays NaN, as in lib/model/optimizers.ts.
 inline float clipped(float raw, float clip) { return raw > clip ? clip : (raw < -clip ? -clip : raw); }
 
 // One loop per rule, so that each vectorizes.
@@ -326,7 +326,7 @@ void optimize(const OptimizerSettings& o, size_t n, float* params, const float* 
     case OptimizerKind::Rmsprop:
       return rmsprop(n, params, grads, second, o.eta, o.epsilon, o.clip, f(o.decay), f(1.0 - o.decay));
     case OptimizerKind::Adam:
-      // The bias corrections in double from the step count, as lib/optimizers.ts.
+      // The bias corrections in double from the step count, as lib/model/optimizers.ts.
       return adam(n, params, grads, second, first, o.eta, o.epsilon, o.clip, f(o.beta1),
                   f(1.0 - o.beta1), f(o.beta2), f(1.0 - o.beta2), f(1.0 - std::pow(o.beta1, step)),
                   f(1.0 - std::pow(o.beta2, step)));

@@ -1,6 +1,6 @@
 // The general model of issue 10 in float32 on CBLAS: L stacked layers of rnn, lstm or gru cells
 // over a (T, B) block of B parallel streams, inverted dropout on each layer's output, full BPTT,
-// AdaGrad / RMSprop / Adam, and one-stream sampling. The math is lib/stacked-reference.ts's
+// AdaGrad / RMSprop / Adam, and one-stream sampling. The math is lib/model/reference.ts's
 // (the float64 truth it is tested against); nothing here knows about Node-API.
 //
 // Shapes: K vocabulary size, m hidden units, L layers, G gates (rnn 1, lstm 4 = i f o g,
@@ -34,12 +34,12 @@ struct Parameter {
   size_t length = 0;
 };
 
-// The parameter table (lib/stacked-reference.ts stackedLayout computes the same).
+// The parameter table (lib/model/reference.ts stackedLayout computes the same).
 std::vector<Parameter> layout(const Shape& s);
 // In 64 bits, also in wasm32: the argument checks compare it with the limits.
 uint64_t parameter_count(const Shape& s);
 
-// Floats of scratch a model of B streams and blocks of up to T steps allocates (lib/limits.ts
+// Floats of scratch a model of B streams and blocks of up to T steps allocates (lib/model/limits.ts
 // stackedScratchFloats computes the same): per layer the states h_0..h_T (and lstm's c), the
 // gates of every step (gru: also Wh_n h'), the dropout masks and dropped outputs; then the
 // hidden products of one step, the logits, dPre (gru: also the dHidden block), two N × m
@@ -47,7 +47,7 @@ uint64_t parameter_count(const Shape& s);
 uint64_t scratch_floats(const Shape& s, uint64_t B, uint64_t T);
 
 // A uniform in [0, 1) with 24 bits for one unit of one dropout mask, bit for bit
-// lib/stacked-reference.ts dropoutUniform (seed and update safe integers, update ≥ 0).
+// lib/model/reference.ts dropoutUniform (seed and update safe integers, update ≥ 0).
 double dropout_uniform(int64_t seed, int64_t update, uint32_t layer, uint32_t t, uint32_t stream,
                        uint32_t unit);
 // The hash of all its words but the unit (one mask row's units each need one mix more).
@@ -62,7 +62,7 @@ struct OptimizerSettings {
   double decay = 0, beta1 = 0, beta2 = 0;  // exact, for Adam's bias corrections; float32 in the update
 };
 
-// Clip every gradient to [−clip, clip], then one step of the optimizer (lib/optimizers.ts, in
+// Clip every gradient to [−clip, clip], then one step of the optimizer (lib/model/optimizers.ts, in
 // float32; Adam's bias corrections in double from `step`, the number of this update from 1).
 // first is used by Adam only.
 void optimize(const OptimizerSettings& o, size_t n, float* params, const float* grads,
@@ -114,7 +114,7 @@ class Model {
   // One stream only: feeds the symbols through the layers (no dropout).
   void advance(const int32_t* x, size_t n);
 
-  // One stream only: draws n symbols (xoshiro128**, lib/random.ts), temperature 0 = argmax.
+  // One stream only: draws n symbols (xoshiro128**, lib/util/random.ts), temperature 0 = argmax.
   void sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n);
 
   // While non-null, every multiply is also appended to *log (matmul_plan). Off costs one check.

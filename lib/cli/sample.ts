@@ -1,0 +1,166 @@
+// rnn-native sample: text from a checkpoint.
+import { existsSync, lstatSync, realpathSync, statSync } from 'fs';
+import path from 'path';
+import { BackendChoice } from '../engine/backend';
+import { UserError } from '../util/errors';
+import { AtomicWriter } from '../util/files';
+import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
+import { sampleCheckpoint } from '../run/sample-checkpoint';
+import { isRunsFile, RUN_FILES } from '../run/run-dir';
+import { exitCodeOf, printLine, stdout, warn } from '../util/output';
+import { SEED_SPEC } from '../model/config';
+
+const OPTIONS = {
+  model: { kind: 'string', help: 'a checkpoint (.safetensors), or a run directory (its best.safetensors)' },
+  length: { kind: 'integer', min: 1, max: 1e8, help: 'characters to generate (default 1000)' },
+  temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax (default 1)' },
+  argmax: { kind: 'flag', help: 'always take the most likely character (temperature 0)' },
+  prime: { kind: 'string', help: 'text that warms up the hidden state; the output starts with it' },
+  seed: { ...SEED_SPEC, help: 'seed of the draws (default 42): same seed, same model, same text' },
+  backend: { kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], help: 'native, wasm, ts, or auto (default)' },
+  out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
+  force: { kind: 'flag', help: "let --out replace an existing regular file (never the model, nor a run's file)" },
+} satisfies OptionSpecs;
+
+export async function sampleCommand(argv: string[]): Promise<number> {
+  const o = parseOptions(argv, OPTIONS);
+  if (o.help) {
+    printLine(`usage: rnn-native sample --model FILE|DIR [options]\n\n${optionHelp(OPTIONS)}`);
+    return 0;
+  }
+  if (o.model === undefined) throw new UserError('--model is required: a checkpoint file or a run directory');
+  if (o.argmax && o.temperature !== undefined) throw new UserError('use either --argmax or --temperature, not both');
+
+  const model = checkpointPath(o.model);
+  if (o.out !== undefined) checkOut(o.out, model, o.force ?? false);
+  const sample = sampleCheckpoint(model, {
+    prime: o.prime,
+    length: o.length ?? 1000,
+    temperature: o.argmax ? 0 : (o.temperature ?? 1),
+    seed: o.seed ?? 42,
+    backend: (o.backend ?? 'auto') as BackendChoice,
+  });
+  if (sample.backend.warning) warn(sample.backend.warning);
+  return o.out !== undefined ? writeToFile(o.out, sample.pieces) : writeToStdout(sample.pieces);
+}
+
+/** The signal that asked sampling to stop, if one did (between pieces: a piece takes well under a second). */
+function watchSignals(): { stopped: () => NodeJS.Signals | undefined; release: () => void } {
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => (received = signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    stopped: () => received,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Each piece as it is drawn; a closed stdout (`sample | head`) stops with 141, a signal with 130 / 143. */
+async function writeToStdout(pieces: Iterable<string>): Promise<number> {
+  const signals = watchSignals();
+  try {
+    for (const piece of pieces) {
+      await writeAndWait(piece);
+      const stop = signals.stopped() ?? (stdout.closed ? 'SIGPIPE' : undefined);
+      if (stop) return exitCodeOf(stop);
+    }
+    await writeAndWait('\n');
+    return stdout.closed ? exitCodeOf('SIGPIPE') : 0;
+  } finally {
+    signals.release();
+  }
+}
+
+/**
+ * Writes to stdout and returns once the text is handed on (or stdout is closed): memory stays
+ * bounded however fast pieces are drawn, and an EPIPE's 'error' event gets through (lib/cli.ts).
+ */
+function writeAndWait(text: string): Promise<void> {
+  if (stdout.closed) return Promise.resolve();
+  const out = process.stdout;
+  if (out.write(text)) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('error', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+  });
+}
+
+/** Pieces go to the temporary file of an atomic write: a failure or a signal leaves `out` as it was. */
+async function writeToFile(out: string, pieces: Iterable<string>): Promise<number> {
+  const signals = watchSignals();
+  const file = AtomicWriter.open(out);
+  try {
+    for (const piece of pieces) {
+      file.write(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+      const signal = signals.stopped();
+      if (signal) {
+        file.abort();
+        process.stderr.write(`rnn-native: stopped by ${signal}; ${out} was not written\n`);
+        return exitCodeOf(signal);
+      }
+    }
+    file.commit();
+    return 0;
+  } catch (error) {
+    file.abort();
+    throw error;
+  } finally {
+    signals.release();
+  }
+}
+
+/**
+ * --out never replaces what the user did not ask to replace: the model, a link, a device, a file
+ * of a run directory (not even with --force), or an existing file without --force.
+ */
+function checkOut(out: string, model: string, force: boolean): void {
+  let stat;
+  try {
+    stat = lstatSync(out);
+  } catch {
+    stat = undefined; // a new file
+  }
+  if (stat && !stat.isFile()) throw new UserError(`--out ${out}: exists and is not a regular file`);
+  if (stat && existsSync(model) && realpathSync(out) === realpathSync(model)) throw new UserError(`--out ${out}: is the model itself`);
+  const why = runFileReason(out);
+  if (why) throw new UserError(`--out ${out}: ${why}; write the text to another file`);
+  if (stat && !force) throw new UserError(`--out ${out}: exists; add --force to replace it`);
+}
+
+/** A directory that holds one of these is a run directory. */
+const RUN_MARKERS = [...RUN_FILES, '.lock'];
+
+/**
+ * Why `out` is a file of a run directory (or a checkpoint), if it is one. New files count too:
+ * a run directory's samples.txt or best.safetensors written by hand would be read as the run's.
+ */
+function runFileReason(out: string): string | undefined {
+  const name = path.basename(out);
+  if (name.endsWith('.safetensors')) return 'names a checkpoint (.safetensors)';
+  if (!isRunsFile(name)) return undefined;
+  let dir = path.dirname(path.resolve(out));
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    return undefined; // no such directory: the write fails with its own message
+  }
+  const marker = RUN_MARKERS.find((file) => existsSync(path.join(dir, file)));
+  return marker === undefined ? undefined : `is one of the run's files (its directory holds ${marker})`;
+}
+
+/** A run directory stands for its best.safetensors (or latest.safetensors, if no best yet). */
+function checkpointPath(model: string): string {
+  if (!existsSync(model) || !statSync(model).isDirectory()) return model;
+  const best = path.join(model, 'best.safetensors');
+  return existsSync(best) ? best : path.join(model, 'latest.safetensors');
+}

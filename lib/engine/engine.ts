@@ -1,0 +1,197 @@
+// What the Trainer trains: the one model (lib/model/reference.ts) on a backend of
+// lib/engine/model-backend.ts: B streams walking their slices (lib/model/stream-walk.ts), the dropout masks
+// of each update, an optimizer of lib/model/optimizers.ts with char-rnn's learning-rate decay per epoch.
+// The DD2424 model is its configuration cell rnn, 1 layer, 1 stream, AdaGrad.
+import { BackendName } from './backend';
+import { ModelConfig } from '../model/config';
+import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, OptimizerSettings } from '../model/optimizers';
+import { Rng } from '../util/random';
+import { createStackedBackend, finish, Flat, StackedBackend } from './model-backend';
+import { CellKind, stackedLayout, StackedShape } from '../model/reference';
+import { nextWindows, sliceLength, StreamWalk } from '../model/stream-walk';
+
+/** The tensors of a training state, in the backend's precision. */
+export interface EngineTensors {
+  /** The parameters, flat in the model's table order. */
+  params: Flat;
+  /** The optimizer's second-moment state: Σg² (AdaGrad), the mean of g² (RMSprop), v (Adam). */
+  accum: Flat;
+  /** Adam's first moment (empty otherwise). */
+  first: Flat;
+  /** The carried states: h then c, each [layer][stream][unit]. */
+  state: Flat;
+}
+
+/** Why float64 values (a ts run's) cannot go to the native backend. */
+export const BEYOND_FLOAT32 = "the saved state holds values beyond float32's range (±3.4e38), which the native and wasm backends cannot hold: use the ts backend (--backend ts)";
+
+export function stackedShape(c: ModelConfig, vocab: number): StackedShape {
+  return { cell: c.cell as CellKind, vocab, hidden: c.hidden, layers: c.layers };
+}
+
+export function optimizerSettings(c: ModelConfig): OptimizerSettings {
+  const kind = c.optimizer as OptimizerKind;
+  return { ...OPTIMIZER_DEFAULTS[kind], kind, eta: c.eta, epsilon: c.epsilon, clip: c.clip, decay: c.rmsDecay, beta1: c.beta1, beta2: c.beta2 };
+}
+
+/**
+ * Initial parameters: the weight matrices (every Wx, Wh and V, in table order) from N(0, σ²),
+ * rounded to float32 so that every backend starts from the same weights; the biases 0, except
+ * lstm's forget gates (the second m of each layer's b, gates i f o g), which start at forgetBias
+ * (char-rnn's train.lua sets 1 "to encourage remembering in the beginning"). For the DD2424
+ * configuration this draws U, W, V in the order of min-char-rnn.
+ */
+export function initialParams(s: StackedShape, sigma: number, rng: Rng, forgetBias = 0): Float64Array {
+  const { parameters, total } = stackedLayout(s);
+  const params = new Float64Array(total);
+  for (const p of parameters) {
+    if (p.shape.length !== 2) continue; // a bias
+    for (let i = p.offset; i < p.offset + p.length; i++) params[i] = Math.fround(sigma * rng.normal());
+  }
+  if (s.cell === 'lstm') {
+    for (const p of parameters) {
+      if (p.name.endsWith('.b')) params.fill(Math.fround(forgetBias), p.offset + s.hidden, p.offset + 2 * s.hidden);
+    }
+  }
+  return params;
+}
+
+/** What text is drawn with: the prime (all but its last symbol warm the state up; the last is the first input), τ and the generator. */
+export interface DrawRequest {
+  prime: Int32Array;
+  /** 0 takes the argmax at every step. */
+  temperature: number;
+  rng: Rng;
+}
+
+/** Something text can be drawn from: each call of the returned function draws the next `count` symbols. */
+export interface SamplerSource {
+  sampler(request: DrawRequest): (count: number) => Int32Array;
+}
+
+/** Draws text from saved weights from a zero state (the sample command and the report's passage). */
+export function savedModelSampler(config: ModelConfig, vocab: number, params: Flat, backend: BackendName): SamplerSource {
+  const shape = stackedShape(config, vocab);
+  const model = createStackedBackend(backend, shape, 1, 1, Float64Array.from(params), false);
+  const zeros = new Float64Array(shape.layers * shape.hidden);
+  return { sampler: (r) => model.sampler({ h: zeros, c: zeros }, r.prime, r.temperature, r.rng) };
+}
+
+export class Engine {
+  readonly backend: StackedBackend;
+  readonly walk: StreamWalk = { position: 0, epoch: 1 };
+  /** Updates done: a restored run sets it (the dropout masks and Adam count on it). */
+  step = 0;
+  private readonly shape: StackedShape;
+  private readonly optimizer: OptimizerSettings;
+
+  /** `text`: the training symbols; `rng` draws the initial weights (and is left where they end). */
+  constructor(private readonly config: ModelConfig, vocab: number, private readonly text: Uint8Array | Uint16Array, backend: BackendName, rng: Rng) {
+    sliceLength(text.length, config.batch, config.seqLength); // refuses a text too short for the streams
+    this.shape = stackedShape(config, vocab);
+    this.optimizer = optimizerSettings(config);
+    const initial = initialParams(this.shape, config.sigma, rng, config.forgetBias);
+    this.backend = createStackedBackend(backend, this.shape, config.batch, config.seqLength, initial, config.optimizer === 'adam');
+  }
+
+  get backendName(): BackendName {
+    return this.backend.name;
+  }
+
+  /** losses.length updates of the data walk, writing their losses (Σ over the window, mean over the streams). */
+  train(losses: Float64Array): void {
+    const { batch: streams, seqLength: T, dropout, seed } = this.config;
+    const x = new Int32Array(T * streams);
+    const y = new Int32Array(T * streams);
+    for (let i = 0; i < losses.length; i++) {
+      const { starts, newEpoch } = nextWindows(this.text.length, streams, T, this.walk);
+      if (newEpoch) this.resetStates();
+      for (let t = 0; t < T; t++) {
+        starts.forEach((start, b) => {
+          x[t * streams + b] = this.text[start + t];
+          y[t * streams + b] = this.text[start + t + 1];
+        });
+      }
+      const update = this.step + 1;
+      losses[i] = this.backend.lossAndGradients(x, y, dropout > 0 ? { p: dropout, seed, update } : undefined);
+      this.backend.optimize({ ...this.optimizer, eta: this.learningRate() }, update);
+      this.step = update;
+    }
+  }
+
+  /** The learning rate of the current epoch. */
+  learningRate(): number {
+    const { lrDecay, lrDecayAfter } = this.config;
+    return decayedRate(this.optimizer.eta, lrDecay, lrDecayAfter, this.walk.epoch);
+  }
+
+  private resetStates(): void {
+    this.backend.h.fill(0);
+    this.backend.c.fill(0);
+  }
+
+  /** Threads of the native backend's updates (the others run one). */
+  setThreads(threads: number): void {
+    this.backend.setThreads(threads);
+  }
+
+  /** Copies of the tensors. */
+  saveTensors(): EngineTensors {
+    const { params, second, first, h, c } = this.backend;
+    const state = new (h.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(h.length + c.length);
+    state.set(h);
+    state.set(c, h.length);
+    return { params: params.slice(), accum: second.slice(), first: first.slice(), state };
+  }
+
+  /** Sets the tensors from copies of the same sizes (the caller checks them against tensorSizes). */
+  loadTensors(saved: EngineTensors): void {
+    const { params, second, first, h, c } = this.backend;
+    params.set(saved.params);
+    second.set(saved.accum);
+    first.set(saved.first);
+    h.set(saved.state.subarray(0, h.length));
+    c.set(saved.state.subarray(h.length));
+  }
+
+  tensorSizes(): Record<keyof EngineTensors, number> {
+    const { params, second, first, h, c } = this.backend;
+    return { params: params.length, accum: second.length, first: first.length, state: h.length + c.length };
+  }
+
+  /** Whether every parameter, optimizer state and carried state is finite. */
+  allFinite(): boolean {
+    const { params, second, first, h, c } = this.backend;
+    return [params, second, first, h, c].every((t) => t.every(Number.isFinite));
+  }
+
+  /** Parameters by name (layers.l.Wx, layers.l.Wh, layers.l.b, V, c), as float64 copies. */
+  parameters(): Record<string, Float64Array> {
+    const flat = Float64Array.from(this.backend.params);
+    return Object.fromEntries(stackedLayout(this.shape).parameters.map((p) => [p.name, flat.subarray(p.offset, p.offset + p.length)]));
+  }
+
+  /** The shapes of the parameters, by name, in table order. */
+  shapes(): { name: string; shape: number[] }[] {
+    return stackedLayout(this.shape).parameters.map(({ name, shape }) => ({ name, shape }));
+  }
+
+  /** Draws from stream 0's carried state, which is not changed. */
+  sampler(prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
+    const { h, c } = this.backend;
+    const { layers, hidden: m } = this.shape;
+    const B = this.config.batch;
+    const pick = (flat: Flat) => Float64Array.from({ length: layers * m }, (_, i) => flat[Math.floor(i / m) * B * m + (i % m)]);
+    return this.backend.sampler({ h: pick(h), c: pick(c) }, prime, temperature, rng);
+  }
+
+  /** Nats per character of a held-out text, read forward from a zero state. */
+  validationLoss(symbols: ArrayLike<number>): number {
+    return finish(this.validationPass(symbols));
+  }
+
+  /** The same, one window per step of the generator. */
+  validationPass(symbols: ArrayLike<number>): Generator<void, number> {
+    return this.backend.validationPass(symbols);
+  }
+}

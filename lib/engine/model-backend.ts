@@ -1,0 +1,246 @@
+// The general model's backends behind one interface: the float64 reference
+// (lib/model/reference.ts, the truth) and the float32 Model of the C++ engine (the addon,
+// or the same engine compiled to WebAssembly: lib/engine/wasm.ts). All hold
+// the parameters, the gradients, the optimizer state and the B streams' carried states as flat
+// arrays, so that the engine (lib/stacked-engine.ts), the checkpoint and the parity tests see the
+// same things whichever backend runs.
+import { BackendName, compiled } from './backend';
+import { CompiledBackend, NativeAddon, StackedNativeModel } from './native';
+import { OptimizerSettings, optimizerStep } from '../model/optimizers';
+import { Rng } from '../util/random';
+import { Dropout, stackedAdvance, stackedLayout, stackedLossAndGradients, stackedSample, StackedShape, StackedState, zeroState } from '../model/reference';
+
+export type Flat = Float32Array | Float64Array;
+
+export interface StackedBackend {
+  readonly name: BackendName;
+  readonly shape: StackedShape;
+  /** B, the streams of a block. */
+  readonly streams: number;
+  readonly params: Flat;
+  /** The last block's unclipped gradients. */
+  readonly grads: Flat;
+  /** The carried states, [layer][stream][unit]: h, and c (lstm; zeros otherwise). */
+  readonly h: Flat;
+  readonly c: Flat;
+  /** The optimizer's state: Σg² (adagrad), the mean of g² (rmsprop) or v (adam); and adam's m (else empty). */
+  readonly second: Flat;
+  readonly first: Flat;
+  /** Loss of a block of x, y ([t][stream] row-major, steps × streams symbols); fills grads, moves h and c on. */
+  lossAndGradients(x: Int32Array, y: Int32Array, dropout?: Dropout): number;
+  /**
+   * Threads of the native backend's blocks, its streams split among them (the float64 reference
+   * runs one). The same run, bit for bit, needs the same threads: gradients summed in other
+   * groups round otherwise.
+   */
+  setThreads(threads: number): void;
+  /** One optimizer step from grads; `step` counts updates from 1. */
+  optimize(settings: OptimizerSettings, step: number): void;
+  /**
+   * Nats per character of a held-out text: read forward as one stream from a zero state, without
+   * dropout, in windows of `window` characters that carry the state (so any window gives the same
+   * loss, up to rounding); the model is not changed.
+   */
+  validationLoss(symbols: ArrayLike<number>, window?: number): number;
+  /** The same loss, one window per step of the generator (so that a long pass can be stopped between windows). */
+  validationPass(symbols: ArrayLike<number>, window?: number): Generator<void, number>;
+  /** Draws from a state of one stream (h, c: layers × hidden), which is copied, never changed. */
+  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array;
+}
+
+/** Window of the validation pass: the state is carried, so the result does not depend on it. */
+const VALIDATION_WINDOW = 100;
+
+class ReferenceStackedBackend implements StackedBackend {
+  readonly name = 'ts';
+  readonly params: Float64Array;
+  readonly grads: Float64Array;
+  readonly h: Float64Array;
+  readonly c: Float64Array;
+  readonly second: Float64Array;
+  readonly first: Float64Array;
+
+  constructor(readonly shape: StackedShape, readonly streams: number, initial: Float64Array, adam: boolean) {
+    this.params = Float64Array.from(initial);
+    this.grads = new Float64Array(initial.length);
+    const states = shape.layers * streams * shape.hidden;
+    this.h = new Float64Array(states);
+    this.c = new Float64Array(states);
+    this.second = new Float64Array(initial.length);
+    this.first = new Float64Array(adam ? initial.length : 0);
+  }
+
+  lossAndGradients(x: Int32Array, y: Int32Array, dropout?: Dropout): number {
+    const state = unflatten(this.shape, this.streams, this.h, this.c);
+    const loss = stackedLossAndGradients(this.shape, this.params, this.grads, state, blocks(x, this.streams), blocks(y, this.streams), dropout);
+    flatten(state, this.h, this.c);
+    return loss;
+  }
+
+  optimize(settings: OptimizerSettings, step: number): void {
+    optimizerStep(settings, this.params, this.grads, { steps: step - 1, second: this.second, first: this.first });
+  }
+
+  setThreads(): void {}
+
+  validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {
+    return finish(this.validationPass(symbols, window));
+  }
+
+  *validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
+    const state = zeroState(this.shape, 1);
+    let total = 0;
+    for (const [x, y] of windows(symbols, window)) {
+      total += stackedLossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1));
+      yield;
+    }
+    return total / (symbols.length - 1);
+  }
+
+  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
+    const state = unflatten(this.shape, 1, Float64Array.from(from.h), Float64Array.from(from.c));
+    stackedAdvance(this.shape, this.params, state, prime.subarray(0, prime.length - 1));
+    let input = prime[prime.length - 1];
+    return (count) => {
+      const out = new Int32Array(count);
+      stackedSample(this.shape, this.params, state, input, temperature, rng, out);
+      if (count > 0) input = out[count - 1];
+      return out;
+    };
+  }
+}
+
+class NativeStackedBackend implements StackedBackend {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly h: Float32Array;
+  readonly c: Float32Array;
+  readonly second: Float32Array;
+  readonly first: Float32Array;
+  private readonly model: StackedNativeModel;
+  /** A one-stream model on the same weights, for validation and sampling (its own states). */
+  private single?: { model: StackedNativeModel; h: Float32Array; c: Float32Array; window: number };
+  private samplerGrads?: Float32Array;
+
+  private readonly addon: NativeAddon;
+
+  constructor(readonly name: CompiledBackend, readonly shape: StackedShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
+    this.addon = compiled(name);
+    this.params = Float32Array.from(initial);
+    this.grads = new Float32Array(initial.length);
+    const states = shape.layers * streams * shape.hidden;
+    this.h = new Float32Array(states);
+    this.c = new Float32Array(states);
+    this.second = new Float32Array(initial.length);
+    this.first = new Float32Array(adam ? initial.length : 0);
+    this.model = this.create(streams, seqLength, this.h, this.c, this.grads);
+  }
+
+  private create(streams: number, seqLength: number, h: Float32Array, c: Float32Array, grads: Float32Array): StackedNativeModel {
+    return new this.addon.Model({ ...this.shape, streams, seqLength, params: this.params, grads, h, c });
+  }
+
+  /** The one-stream model for blocks of `window` steps, made when first needed. */
+  private oneStream(window: number) {
+    if (this.single?.window !== window) {
+      const states = this.shape.layers * this.shape.hidden;
+      const [h, c] = [new Float32Array(states), new Float32Array(states)];
+      this.single = { model: this.create(1, window, h, c, new Float32Array(this.params.length)), h, c, window };
+    }
+    return this.single;
+  }
+
+  lossAndGradients(x: Int32Array, y: Int32Array, dropout?: Dropout): number {
+    return this.model.forwardBackward(x, y, true, dropout?.p ?? 0, dropout?.seed ?? 0, dropout?.update ?? 0);
+  }
+
+  optimize(settings: OptimizerSettings, step: number): void {
+    this.model.optimize(settings, this.second, this.first, step);
+  }
+
+  setThreads(threads: number): void {
+    this.model.setThreads(threads);
+  }
+
+  validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {
+    return finish(this.validationPass(symbols, window));
+  }
+
+  *validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
+    const { model, h, c } = this.oneStream(window);
+    h.fill(0);
+    c.fill(0);
+    let total = 0;
+    for (const [x, y] of windows(symbols, window)) {
+      total += model.forwardBackward(x, y, false, 0, 0, 0);
+      yield;
+    }
+    return total / (symbols.length - 1);
+  }
+
+  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
+    // Each sampler has its own states: a second one must not move the first one's.
+    const states = this.shape.layers * this.shape.hidden;
+    const [h, c] = [Float32Array.from(from.h), Float32Array.from(from.c)];
+    if (h.length !== states || c.length !== states) throw new RangeError(`a sampling state has ${states} values per tensor`);
+    // Sampling computes no gradients: every sampler shares one unused buffer for them.
+    this.samplerGrads ??= new Float32Array(this.params.length);
+    const model = this.create(1, 1, h, c, this.samplerGrads);
+    model.advance(prime.subarray(0, prime.length - 1));
+    let input = prime[prime.length - 1];
+    return (count) => {
+      const out = new Int32Array(count);
+      model.sample(input, temperature, rng.state, out);
+      if (count > 0) input = out[count - 1];
+      return out;
+    };
+  }
+}
+
+export function createStackedBackend(name: BackendName, shape: StackedShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): StackedBackend {
+  if (initial.length !== stackedLayout(shape).total) throw new RangeError('the initial parameters do not fit the model');
+  return name === 'ts' ? new ReferenceStackedBackend(shape, streams, initial, adam) : new NativeStackedBackend(name, shape, streams, seqLength, initial, adam);
+}
+
+/** The consecutive windows of a held-out text, inputs and targets one apart, carrying nothing else. */
+function* windows(symbols: ArrayLike<number>, window: number): Generator<[Int32Array, Int32Array]> {
+  if (symbols.length < 2) throw new RangeError('the held-out text needs at least two symbols');
+  for (let start = 0; start + 1 < symbols.length; start += window) {
+    const end = Math.min(start + window, symbols.length - 1);
+    const x = Int32Array.from({ length: end - start }, (_, t) => symbols[start + t]);
+    const y = Int32Array.from({ length: end - start }, (_, t) => symbols[start + t + 1]);
+    yield [x, y];
+  }
+}
+
+/** Runs a generator to its end and returns its result. */
+export function finish<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** [t][stream] rows of a row-major block. */
+function blocks(flat: Int32Array, streams: number): number[][] {
+  return Array.from({ length: flat.length / streams }, (_, t) => Array.from(flat.subarray(t * streams, (t + 1) * streams)));
+}
+
+/** The reference's nested state over copies of the flat arrays' values. */
+function unflatten(s: StackedShape, streams: number, h: Float64Array, c: Float64Array): StackedState {
+  const m = s.hidden;
+  const part = (flat: Float64Array, l: number, b: number) => flat.slice((l * streams + b) * m, (l * streams + b + 1) * m);
+  const make = (flat: Float64Array) => Array.from({ length: s.layers }, (_, l) => Array.from({ length: streams }, (_, b) => part(flat, l, b)));
+  return { h: make(h), c: make(c) };
+}
+
+function flatten(state: StackedState, h: Float64Array, c: Float64Array): void {
+  let offset = 0;
+  state.h.forEach((layer, l) =>
+    layer.forEach((v, b) => {
+      h.set(v, offset);
+      c.set(state.c[l][b], offset);
+      offset += v.length;
+    })
+  );
+}

@@ -1,0 +1,171 @@
+// The native addon's interface, written by hand so the compiler checks every call, and its
+// loader. The addon (native/addon/) validates every argument again (native/checks.cc) and throws
+// TypeError / RangeError.
+import { existsSync, statSync } from 'fs';
+import path from 'path';
+import type { OptimizerSettings } from '../model/optimizers';
+import type { CellKind } from '../model/reference';
+import { loadWasm } from './wasm';
+import { PACKAGE_ROOT } from '../util/package';
+
+/** The model buffers the addon works on in place (zero-copy). */
+export interface NativeModel {
+  /** m, the number of hidden units. */
+  hidden: number;
+  /** K, the vocabulary size. */
+  vocab: number;
+  /** U | W | V | b | c, flat (lib/model/version1-names.ts). */
+  params: Float32Array;
+  /** The hidden state h (m). */
+  state: Float32Array;
+  /** Gradients, same layout as params (lossAndGradients, train). */
+  grads?: Float32Array;
+  /** AdaGrad accumulators, same layout as params (train). */
+  accum?: Float32Array;
+}
+
+export interface NativeHyper {
+  seqLength: number;
+  eta: number;
+  epsilon: number;
+  clip: number;
+}
+
+export type { CellKind };
+
+/** The one model (native/kernels/stacked.h): what a Model works on, in place. */
+export interface StackedNativeSpec {
+  cell: CellKind;
+  vocab: number;
+  hidden: number;
+  layers: number;
+  /** B, the parallel streams of a block. */
+  streams: number;
+  /** The most steps a block may have (scratch is sized for it). */
+  seqLength: number;
+  /** lib/model/reference.ts stackedLayout order, total length. */
+  params: Float32Array;
+  /** Same length as params. */
+  grads: Float32Array;
+  /** layers × streams × hidden, [l][b][j] row-major: the carried hidden states. */
+  h: Float32Array;
+  /** Same shape as h: lstm cell states (present, unused, for rnn/gru). */
+  c: Float32Array;
+}
+
+/** The optimizer's settings, as lib/model/optimizers.ts takes them. */
+export type StackedOptimizerSettings = OptimizerSettings;
+
+export interface StackedNativeModel {
+  /** Loss of one block, Σ_t Σ_b −log p[y] / B. x, y: steps × streams symbols, [t][b] row-major, 1 ≤ steps ≤ seqLength. With gradients true, overwrites grads with the unclipped gradients. h and c are left holding the states after the block. dropout = 0 draws no masks; seed and update are safe integers (update ≥ 0). */
+  forwardBackward(x: Int32Array, y: Int32Array, gradients: boolean, dropout: number, seed: number, update: number): number;
+  /** One optimizer step of params from grads (clip first). second/first: the optimizer state (first may be length 0 unless adam); step: the step number of this update, from 1 (Adam's bias correction). */
+  optimize(settings: StackedOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void;
+  /** streams must be 1: feeds the symbols through the layers (no dropout), moving h and c. */
+  advance(symbols: Int32Array): void;
+  /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/util/random.ts), updated. */
+  sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
+  /** forwardBackward's threads, 1 to LIMITS.maxThreads (lib/model/limits.ts; 1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
+  setThreads(threads: number): void;
+}
+
+export interface NativeAddon {
+  /** Loss of one sequence; writes unclipped gradients to model.grads and h_T to model.state. */
+  lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number;
+  /** Runs losses.length updates of the data walk; walk = [position, epoch] is updated. */
+  train(
+    model: NativeModel,
+    corpus: Uint8Array | Uint16Array,
+    walk: Float64Array,
+    options: NativeHyper,
+    losses: Float64Array
+  ): void;
+  /** Feeds the symbols through the recurrence, updating model.state. */
+  advance(model: NativeModel, inputs: Int32Array): void;
+  /** Fills out with drawn symbols; updates model.state and the generator state rng. */
+  sample(model: NativeModel, first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
+  /** The BLAS build in use. */
+  blasInfo(): string;
+  /** The limits the addon was compiled with (lib/model-limits.json). */
+  limits(): Record<string, number>;
+  /** The parameter table as the kernel computes it (lib/model/version1-names.ts computes the same). */
+  parameterLayout(hidden: number, vocab: number): { name: string; shape: number[]; init: string; offset: number; length: number }[];
+  /** The general model over the spec's buffers; the spec is checked once, here. */
+  Model: new (spec: StackedNativeSpec) => StackedNativeModel;
+  /** The general model's parameter table as the kernel computes it (lib/model/reference.ts stackedLayout computes the same). */
+  stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
+  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a Model's spec. */
+  stackedMatmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): StackedMatmul[];
+  /** The "sgemm-only ceiling" (issue 11): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
+  stackedMatmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };
+}
+
+/** One group of equal matrix multiplies of an update: C (m × n) = op(A) (m × k) · op(B) (k × n), count times. */
+export interface StackedMatmul {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  count: number;
+}
+
+export type NativeLoad = { addon: NativeAddon; error?: undefined } | { addon?: undefined; error: string };
+
+let loaded: NativeLoad | undefined;
+
+/**
+ * Loads the addon once (build/Release, then prebuilds/, through node-gyp-build). Never throws:
+ * on failure it returns the reason. RNN_NATIVE_DISABLE=1 makes it report the addon as absent.
+ * RNN_NATIVE_ADDON=/path/to/rnn_native.node loads that file instead (e.g. the sanitized build of
+ * scripts/sanitize.sh, which must run with the ASan runtime in LD_PRELOAD, or the ASan runtime
+ * ends the process); if it does not load, the reason names the variable and the path.
+ */
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
+  if (process.env.RNN_NATIVE_DISABLE === '1') {
+    loaded = { error: 'disabled by RNN_NATIVE_DISABLE=1' };
+    return loaded;
+  }
+  const override = process.env.RNN_NATIVE_ADDON;
+  if (override) {
+    loaded = loadAddonFile(override);
+    return loaded;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const nodeGypBuild: (dir: string) => NativeAddon = require('node-gyp-build');
+    loaded = { addon: nodeGypBuild(PACKAGE_ROOT) };
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0];
+    loaded = { error: message };
+  }
+  return loaded;
+}
+
+/**
+ * The compiled addon at RNN_NATIVE_ADDON. process.dlopen, not require: require would run a .js
+ * file, parse a .json one, or find `<path>.js` when the path does not exist.
+ */
+function loadAddonFile(override: string): NativeLoad {
+  const file = path.resolve(override);
+  const failed = (reason: string): NativeLoad => ({ error: `RNN_NATIVE_ADDON=${override}: could not load ${file} (${reason})` });
+  if (path.extname(file) !== '.node') return failed('not a compiled addon: the path must end in .node');
+  // dlopen would wait for ever on a FIFO: only a regular file (or a link to one) is loaded.
+  if (existsSync(file) && !statSync(file).isFile()) return failed('not a regular file');
+  const module = { exports: {} };
+  try {
+    process.dlopen(module, file);
+  } catch (error) {
+    return failed((error as Error).message.split('\n')[0]);
+  }
+  return { addon: module.exports as NativeAddon };
+}
+
+/** A backend built from the C++ engine: the addon, or the same engine compiled to WebAssembly (lib/engine/wasm.ts). */
+export type CompiledBackend = 'native' | 'wasm';
+
+/** The engine of a compiled backend behind the one NativeAddon interface. Never throws. */
+export function loadCompiled(name: CompiledBackend): NativeLoad {
+  return name === 'wasm' ? loadWasm() : loadNative();
+}

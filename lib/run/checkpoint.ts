@@ -1,0 +1,288 @@
+// Checkpoints: the whole training state in one safetensors file that Python's safetensors can
+// open, all F32 (native backend) or all F64 (ts backend); __metadata__ (strings) holds the rest.
+// Version 2: each layer's "layers.l.Wx", "layers.l.Wh", "layers.l.b", then "V", "c"; the
+// optimizer's state under its name ("adagrad.", "rmsprop.", "adam.v." and "adam.m." + the
+// tensor's name); the B streams' states "state.h" (and for lstm "state.c"), [layer, stream, unit];
+// and the streams' positions in the metadata. Version 1, the DD2424 configuration only, names the
+// same tensors U, W, V, b, c (lib/model/version1-names.ts), "adagrad.U" ..., and "h"; a run that started from
+// a version-1 file keeps writing version 1.
+import { Vocabulary } from '../text/corpus';
+import { UserError } from '../util/errors';
+import { readUserFile, writeFileAtomic } from '../util/files';
+import { stackedShape } from '../engine/engine';
+import { hasVersion1Names, PARAMETER_NAMES, VERSION1_TABLE_NAMES } from '../model/version1-names';
+import { stackedLayout } from '../model/reference';
+import { heldOutLength } from '../model/stream-walk';
+import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
+import { ModelConfig, rowsOf, savedValue } from '../model/config';
+import { TrainingState } from './training-state';
+import { VERSION } from '../util/package';
+
+export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
+/** The version a new run writes; a run that started from a version-1 file writes version 1. */
+export const CHECKPOINT_VERSION = 2;
+
+/** What a checkpoint holds besides the training state. */
+export interface RunRecord {
+  /** SHA-256 of the training text's UTF-8 bytes. */
+  corpusSha256: string;
+  corpusCharacters: number;
+  /** Lowest smooth loss at a checkpoint so far. */
+  bestSmoothLoss: number | undefined;
+  /** Lowest validation loss so far (with --val-fraction), which then decides best.safetensors. */
+  bestValLoss?: number;
+  /** Training time so far, over every resume. */
+  elapsedSeconds: number;
+}
+
+export interface Checkpoint {
+  training: TrainingState;
+  run: RunRecord;
+}
+
+export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
+  const dtype = training.params instanceof Float32Array ? 'F32' : 'F64';
+  const version = training.checkpointVersion ?? CHECKPOINT_VERSION;
+  if (version === 1 && !hasVersion1Names(training.config)) throw new UserError('writeCheckpoint: checkpointVersion 1 holds only the DD2424 configuration (cell rnn, 1 layer, batch 1, adagrad)');
+  const tensors: Record<string, Tensor> = {};
+  for (const { name, shape, offset, length, of } of tensorTable(training.config, training.vocabulary.length, version)) {
+    tensors[name] = { dtype, shape, data: flatOf(training, of).subarray(offset, offset + length) };
+  }
+  const metadata: Record<string, string> = {
+    format: CHECKPOINT_FORMAT,
+    format_version: String(version),
+    config: JSON.stringify(training.config),
+    vocabulary: JSON.stringify(training.vocabulary),
+    step: String(training.step),
+    epoch: String(training.epoch),
+    position: String(training.position),
+    ...(version === 2 ? { stream_positions: JSON.stringify(streamPositions(training.config, run.corpusCharacters, training.position)) } : {}),
+    smooth_loss: JSON.stringify(training.smoothLoss ?? null),
+    last_loss: JSON.stringify(training.lastLoss ?? null),
+    best_smooth_loss: JSON.stringify(run.bestSmoothLoss ?? null),
+    best_val_loss: JSON.stringify(run.bestValLoss ?? null),
+    rng_state: JSON.stringify(Array.from(training.rngState)),
+    corpus_sha256: run.corpusSha256,
+    corpus_characters: String(run.corpusCharacters),
+    elapsed_seconds: String(run.elapsedSeconds),
+    created_by: `rnn-native ${VERSION}`,
+  };
+  return encodeSafetensors(tensors, metadata);
+}
+
+type FlatName = 'params' | 'accum' | 'first' | 'state';
+
+/** One tensor of a checkpoint: its name and shape, and where it lives in the training state's flat arrays. */
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  of: FlatName;
+  offset: number;
+  length: number;
+}
+
+/** Every tensor of a model's checkpoint of a version, in file order. */
+function tensorTable(config: ModelConfig, vocab: number, version: 1 | 2): TensorEntry[] {
+  const { parameters } = stackedLayout(stackedShape(config, vocab));
+  return version === 1 ? version1Table(parameters, config.hidden) : version2Table(parameters, config);
+}
+
+type TableEntry = { name: string; shape: readonly number[]; offset: number; length: number };
+
+function version2Table(parameters: readonly TableEntry[], config: ModelConfig): TensorEntry[] {
+  const entries: TensorEntry[] = [];
+  const add = (of: FlatName, prefix: string) => {
+    for (const { name, shape, offset, length } of parameters) entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
+  };
+  add('params', '');
+  add('accum', config.optimizer === 'adam' ? 'adam.v.' : `${config.optimizer}.`);
+  if (config.optimizer === 'adam') add('first', 'adam.m.');
+  const states = config.layers * config.batch * config.hidden;
+  const shape = [config.layers, config.batch, config.hidden];
+  entries.push({ name: 'state.h', shape, of: 'state', offset: 0, length: states });
+  // rnn and gru carry no cell state: their half of the flat state is zeros and is not written.
+  if (config.cell === 'lstm') entries.push({ name: 'state.c', shape, of: 'state', offset: states, length: states });
+  return entries;
+}
+
+/** The version-1 names U, W, V, b, c (then "adagrad." + each, then "h") over the same tensors. */
+function version1Table(parameters: readonly TableEntry[], hidden: number): TensorEntry[] {
+  const byName = new Map(parameters.map((p) => [p.name, p]));
+  const entries: TensorEntry[] = [];
+  for (const [of, prefix] of [['params', ''], ['accum', 'adagrad.']] as const) {
+    for (const name of PARAMETER_NAMES) {
+      const { shape, offset, length } = byName.get(VERSION1_TABLE_NAMES[name])!;
+      entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
+    }
+  }
+  entries.push({ name: 'h', shape: [hidden], of: 'state', offset: 0, length: hidden });
+  return entries;
+}
+
+function flatOf(training: TrainingState, of: FlatName): Float32Array | Float64Array {
+  return training[of] ?? training.params.subarray(0, 0);
+}
+
+/** Where each stream's next window starts in the text: its slice's start plus the shared position. */
+function streamPositions(config: ModelConfig, corpusCharacters: number, position: number): number[] {
+  const training = corpusCharacters - heldOutLength(corpusCharacters, config.valFraction, 'the text');
+  const slice = Math.floor(training / config.batch);
+  return Array.from({ length: config.batch }, (_, b) => b * slice + position);
+}
+
+/** Each stream's slice of the training text; a config that holds out or slices nothing possible is refused. */
+function sliceOf(config: ModelConfig, corpusCharacters: number, fail: (reason: string) => never): number {
+  try {
+    const training = corpusCharacters - heldOutLength(corpusCharacters, config.valFraction, `a ${corpusCharacters}-character text`);
+    return Math.floor(training / config.batch);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return fail(error.message);
+  }
+}
+
+export function writeCheckpoint(file: string, checkpoint: Checkpoint): void {
+  writeFileAtomic(file, encodeCheckpoint(checkpoint));
+}
+
+export function readCheckpoint(file: string): Checkpoint {
+  return decodeCheckpoint(readUserFile(file), file);
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const fail = (reason: string): never => {
+    throw new UserError(`${source}: not an rnn-native checkpoint: ${reason}`);
+  };
+  if (metadata.format !== CHECKPOINT_FORMAT) fail('its metadata has no "format": "rnn-native-checkpoint"');
+  const version = metadata.format_version === '1' ? 1 : metadata.format_version === '2' ? 2 : fail(`format version ${metadata.format_version} is not supported (this version reads 1 and 2)`);
+  const json = (key: string): unknown => {
+    if (metadata[key] === undefined) fail(`metadata "${key}" is missing`);
+    try {
+      return JSON.parse(metadata[key]);
+    } catch {
+      return fail(`metadata "${key}" is not JSON`);
+    }
+  };
+  const count = (key: string, min: number): number => {
+    const v = json(key);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(`metadata "${key}" must be an integer ≥ ${min}`);
+    return v as number;
+  };
+  const optionalNumber = (key: string): number | undefined => {
+    const v = json(key);
+    if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) fail(`metadata "${key}" must be a finite number or null`);
+    return v === null ? undefined : (v as number);
+  };
+
+  const vocabulary = Vocabulary.parse(json('vocabulary'), source).symbols;
+  const config = parseConfig(json('config'), fail);
+  if (version === 1 && !hasVersion1Names(config)) fail('a version-1 file holds only the DD2424 model, but its "config" is another');
+  const rngState = json('rng_state');
+  if (!Array.isArray(rngState) || rngState.length !== 4 || !rngState.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || rngState.every((w) => w === 0)) {
+    fail('metadata "rng_state" must be 4 unsigned 32-bit words, not all zero');
+  }
+  const corpusSha256 = metadata.corpus_sha256;
+  if (!/^[0-9a-f]{64}$/.test(corpusSha256 ?? '')) fail('metadata "corpus_sha256" must be 64 hex digits');
+  const elapsedSeconds = optionalNumber('elapsed_seconds');
+  if (elapsedSeconds === undefined || elapsedSeconds < 0) fail('metadata "elapsed_seconds" must be a number ≥ 0');
+
+  const tensorsOf = readTensors(tensors, config, vocabulary.length, version, fail);
+  const step = count('step', 0);
+  const epoch = count('epoch', 1);
+  const position = count('position', 0);
+  const corpusCharacters = count('corpus_characters', 1);
+  const smoothLoss = optionalNumber('smooth_loss');
+  // The data walk moves by seqLength from 0 and starts at most one epoch per update.
+  if (position > corpusCharacters || position % config.seqLength !== 0) {
+    fail(`metadata "position" ${position} is not a window start of a ${corpusCharacters}-character text`);
+  }
+  if (epoch > step + 1) fail(`metadata "epoch" ${epoch} is more than step + 1 = ${step + 1}`);
+  if (version === 2) {
+    const slice = sliceOf(config, corpusCharacters, fail);
+    // A window starts at most T + 1 characters before its slice's end, and the position moves T on.
+    if (position >= slice) fail(`metadata "position" ${position} is not a window start of a ${slice}-character slice`);
+    const expected = JSON.stringify(streamPositions(config, corpusCharacters, position));
+    if (JSON.stringify(json('stream_positions')) !== expected) fail(`metadata "stream_positions" must be ${expected.length > 80 ? 'each slice start plus "position"' : expected}`);
+  }
+  const bestValLoss = metadata.best_val_loss === undefined ? undefined : optionalNumber('best_val_loss');
+  if (bestValLoss !== undefined && bestValLoss < 0) fail('metadata "best_val_loss" must be ≥ 0 (nats per character) or null');
+  if ((step === 0) !== (smoothLoss === undefined)) fail('metadata "smooth_loss" must be null exactly when "step" is 0');
+  return {
+    training: {
+      config,
+      vocabulary,
+      step,
+      epoch,
+      position,
+      smoothLoss,
+      lastLoss: optionalNumber('last_loss'),
+      rngState: Uint32Array.from(rngState as number[]),
+      ...tensorsOf,
+      ...(version === 1 ? { checkpointVersion: 1 as const } : {}),
+    },
+    run: {
+      corpusSha256,
+      corpusCharacters,
+      bestSmoothLoss: optionalNumber('best_smooth_loss'),
+      ...(bestValLoss !== undefined ? { bestValLoss } : {}),
+      elapsedSeconds: elapsedSeconds!,
+    },
+  };
+}
+
+/**
+ * The checkpoint's "config": every model option of lib/model/config.ts, by the same rules as the command
+ * line. An option newer than the file takes its default, which is the model the file was made with.
+ */
+function parseConfig(value: unknown, fail: (reason: string) => never): ModelConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('metadata "config" must be an object');
+  const given = value as Record<string, unknown>;
+  const config: Record<string, unknown> = {};
+  for (const row of rowsOf('model')) {
+    try {
+      config[row.key] = savedValue(row, given[row.key], `config.${row.key}`);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      fail(error.message);
+    }
+  }
+  return config as ModelConfig;
+}
+
+/** The flat params / accum / first / state arrays, checking every tensor's dtype and shape. */
+function readTensors(
+  tensors: Record<string, Tensor>,
+  config: ModelConfig,
+  vocab: number,
+  version: 1 | 2,
+  fail: (reason: string) => never
+): Pick<TrainingState, 'params' | 'accum' | 'state' | 'first'> {
+  const table = tensorTable(config, vocab, version);
+  const expected = new Map(table.map((entry) => [entry.name, entry]));
+  const extra = Object.keys(tensors).filter((name) => !expected.has(name));
+  if (extra.length > 0) fail(`unexpected tensors: ${extra.join(', ')}`);
+  const dtype = tensors[table[0].name]?.dtype;
+  if (dtype !== 'F32' && dtype !== 'F64') fail(`tensor "${table[0].name}" must be F32 or F64`);
+  // Every shape is checked against the file's tensors before anything is allocated, so the
+  // arrays below are no larger than the file.
+  const sizes: Record<FlatName, number> = { params: 0, accum: 0, first: 0, state: 0 };
+  for (const { name, shape, of, offset, length } of table) {
+    const t = tensors[name];
+    if (!t) fail(`tensor "${name}" is missing`);
+    if (t.dtype !== dtype) fail(`tensor "${name}" is ${t.dtype}; every tensor must be ${dtype}`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      fail(`tensor "${name}" has shape [${t.shape}], expected [${shape}]`);
+    }
+    if (!t.data.every(Number.isFinite)) fail(`tensor "${name}" holds NaN or infinite values`);
+    if (of === 'accum' && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
+    sizes[of] = Math.max(sizes[of], offset + length);
+  }
+  // The state holds h then c; rnn and gru files have no c, whose zeros are implied.
+  sizes.state = 2 * config.layers * config.batch * config.hidden;
+  const Flat = dtype === 'F32' ? Float32Array : Float64Array;
+  const flats = { params: new Flat(sizes.params), accum: new Flat(sizes.accum), first: new Flat(sizes.first), state: new Flat(sizes.state) };
+  for (const { name, of, offset } of table) flats[of].set(tensors[name].data, offset);
+  const { first, ...rest } = flats;
+  return first.length > 0 ? { ...rest, first } : rest;
+}

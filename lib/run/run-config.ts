@@ -1,0 +1,124 @@
+// config.json of a run directory: read and checked field by field, by the rules of the option
+// table (lib/model/config.ts) for the options, so that a damaged file is refused with what is wrong
+// instead of steering a resume or a report. (It is never rewritten when refused.)
+import { existsSync } from 'fs';
+import { Checkpoint } from './checkpoint';
+import { OptionRow, savedValue, TRAINING_OPTIONS } from '../model/config';
+import { UserError } from '../util/errors';
+import { readUserFile } from '../util/files';
+import { LIMITS } from '../model/limits';
+
+export type RunConfigFile = Record<string, unknown>;
+
+const BACKENDS = ['native', 'wasm', 'ts'];
+
+/**
+ * The fields besides the options: what each must be, as a check that returns the problem, if any.
+ * Every version has written all of them but "resumed" (written at the first resume).
+ */
+const OTHER_FIELDS: Record<string, (value: unknown) => string | undefined> = {
+  version: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
+  data: (v) => (v === null || (typeof v === 'string' && v !== '') ? undefined : 'must be a file path or null (the demo corpus)'),
+  corpus: checkCorpus,
+  created: (v) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? undefined : 'must be a date and time (ISO 8601)'),
+  resumed: checkResumes,
+};
+
+function checkCorpus(value: unknown): string | undefined {
+  const c = value as Record<string, unknown>;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
+  if (typeof c.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(c.sha256)) return '.sha256 must be 64 hex digits';
+  if (!isCount(c.characters, 1, Number.MAX_SAFE_INTEGER)) return '.characters must be an integer ≥ 1';
+  if (!isCount(c.vocabSize, 1, LIMITS.maxVocabulary)) return `.vocabSize must be an integer from 1 to ${LIMITS.maxVocabulary}`;
+  return undefined;
+}
+
+function checkResumes(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return 'must be a list';
+  const bad = value.findIndex((r) => {
+    const entry = r as Record<string, unknown>;
+    return (
+      typeof r !== 'object' ||
+      r === null ||
+      typeof entry.at !== 'string' ||
+      !Number.isFinite(Date.parse(entry.at)) ||
+      !isCount(entry.step, 0, Number.MAX_SAFE_INTEGER) ||
+      !BACKENDS.includes(entry.backend as string)
+    );
+  });
+  return bad < 0 ? undefined : `[${bad}] must be {"at": a date, "step": an integer ≥ 0, "backend": "native", "wasm" or "ts"}`;
+}
+
+const isCount = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+
+/**
+ * Checks every field that a run's config.json holds; a wrong or missing one is a UserError naming
+ * the file, the field and the rule. A field rnn-native does not write is refused too when
+ * `unknownFields` is 'refuse' (a resume, which rewrites the file), and shown as it is by a report.
+ */
+function checkRunConfig(value: unknown, file: string, unknownFields: 'refuse' | 'keep'): RunConfigFile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw damaged(file, 'damaged (not a JSON object)');
+  const config = value as RunConfigFile;
+  const known = new Set([...TRAINING_OPTIONS.map((row) => row.key), ...Object.keys(OTHER_FIELDS)]);
+  const unknown = Object.keys(config).filter((key) => !known.has(key));
+  if (unknown.length > 0 && unknownFields === 'refuse') throw damaged(file, `unknown field ${JSON.stringify(unknown[0])} (not written by rnn-native)`);
+  for (const row of TRAINING_OPTIONS as readonly OptionRow[]) {
+    // A run's backend is the one it trained on: auto was resolved before it was written.
+    const rule = row.scope === 'backend' ? { ...row, choices: BACKENDS } : row;
+    try {
+      savedValue(rule as OptionRow, config[row.key], row.key);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      throw damaged(file, error.message);
+    }
+  }
+  for (const [key, check] of Object.entries(OTHER_FIELDS)) {
+    if (config[key] === undefined && key !== 'resumed') throw damaged(file, `${key} is missing`);
+    const problem = config[key] === undefined ? undefined : check(config[key]);
+    if (problem) throw damaged(file, `${key}${problem.startsWith('.') || problem.startsWith('[') ? '' : ' '}${problem}`);
+  }
+  return config;
+}
+
+/**
+ * config.json must describe the run a checkpoint of it holds: the same model and the same text;
+ * and, against latest.safetensors (`latest`), no resume from a step the run has not reached.
+ * Otherwise one of them is damaged.
+ */
+export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkpoint, file: string, checkpointFile: string, latest: boolean): void {
+  const { training, run } = checkpoint;
+  const model = training.config as unknown as Record<string, unknown>;
+  const corpus = config.corpus as { sha256: string; characters: number; vocabSize: number };
+  const differences = [
+    // A missing option (newer than the file) stands for its default, the model the file was made with.
+    ...TRAINING_OPTIONS.filter((row) => row.scope === 'model' && (config[row.key] ?? row.default) !== model[row.key]).map(
+      (row) => `${row.key} ${config[row.key] ?? `missing (so ${row.default})`} (the checkpoint has ${model[row.key]})`
+    ),
+    ...(corpus.sha256 !== run.corpusSha256 ? [`corpus.sha256 ${corpus.sha256.slice(0, 12)}… (the checkpoint has ${run.corpusSha256.slice(0, 12)}…)`] : []),
+    ...(corpus.characters !== run.corpusCharacters ? [`corpus.characters ${corpus.characters} (the checkpoint has ${run.corpusCharacters})`] : []),
+    ...(corpus.vocabSize !== training.vocabulary.length ? [`corpus.vocabSize ${corpus.vocabSize} (the checkpoint has ${training.vocabulary.length})`] : []),
+  ];
+  const resumes = (config.resumed ?? []) as { step: number }[];
+  const late = latest ? resumes.findIndex((r) => r.step > training.step) : -1;
+  if (late >= 0) differences.push(`resumed[${late}].step ${resumes[late].step} (the checkpoint is at step ${training.step})`);
+  if (differences.length > 0) {
+    throw new UserError(`${file}: damaged: it does not match ${checkpointFile}: ${differences.join(', ')}`);
+  }
+}
+
+/** The checked config.json, or undefined when there is none. */
+export function readRunConfig(file: string, unknownFields: 'refuse' | 'keep'): RunConfigFile | undefined {
+  if (!existsSync(file)) return undefined;
+  const text = readUserFile(file).toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined; // not JSON: refused below as not a JSON object
+  }
+  return checkRunConfig(value, file, unknownFields);
+}
+
+function damaged(file: string, what: string): UserError {
+  return new UserError(`${file}: ${what}; repair it, or move it away and resume with --data and the settings again`);
+}

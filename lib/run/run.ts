@@ -1,0 +1,258 @@
+// The training run: updates in short chunks (so signals and progress get through), the
+// smooth-loss log, samples, checkpoints, and stopping on a signal or a non-finite loss.
+import { Checkpoint, encodeCheckpoint, RunRecord } from './checkpoint';
+import { RunConfig } from '../model/config';
+import { writeFileAtomic } from '../util/files';
+import { RunDir } from './run-dir';
+import { Trainer } from './trainer';
+
+/**
+ * The run settings of lib/model/config.ts: steps (the step to train up to; a resumed run counts from its
+ * checkpoint's step), logEvery, sampleEvery (0 = never), sampleLength, temperature, checkpointEvery
+ * (0 = only at the end).
+ */
+export type RunSettings = RunConfig;
+
+export type RunEvent =
+  | { event: 'log'; step: number; epoch: number; loss: number; smoothLoss: number; elapsed: number }
+  | { event: 'val'; step: number; epoch: number; valLoss: number; best: boolean; elapsed: number }
+  | { event: 'sample'; step: number; smoothLoss: number; text: string }
+  | { event: 'checkpoint'; step: number; path: string; best: boolean }
+  | {
+      event: 'done';
+      steps: number;
+      seconds: number;
+      updatesPerSecond: number;
+      smoothLoss: number | undefined;
+      bestSmoothLoss: number | undefined;
+      /** With validation only. */
+      bestValLoss?: number;
+      out: string;
+    };
+
+export interface Progress {
+  step: number;
+  steps: number;
+  epoch: number;
+  smoothLoss: number | undefined;
+  updatesPerSecond: number;
+  /** Seconds to go at the current speed. */
+  eta: number;
+}
+
+export interface Reporter {
+  event(event: RunEvent): void;
+  progress(progress: Progress): void;
+}
+
+export type RunOutcome =
+  | { kind: 'done' }
+  | { kind: 'interrupted'; signal: NodeJS.Signals }
+  | { kind: 'diverged'; step: number; what: string; lastCheckpointStep: number | undefined };
+
+/** Seconds of work per chunk: short enough for a signal to be answered well within a second. */
+const CHUNK_SECONDS = 0.1;
+const MAX_CHUNK = 10000;
+
+export class Run {
+  private readonly started = process.hrtime.bigint();
+  private readonly startStep: number;
+  /** Updates per chunk: starts at one (one update of a big model can take seconds) and adapts. */
+  private chunk = 1;
+  private lastCheckpointStep: number | undefined;
+
+  constructor(
+    private readonly trainer: Trainer,
+    private readonly dir: RunDir,
+    private readonly settings: RunSettings,
+    private readonly record: RunRecord,
+    private readonly reporter: Reporter,
+    /** The signal that asked the run to stop, if one did. */
+    private readonly stopRequested: () => NodeJS.Signals | undefined
+  ) {
+    this.startStep = trainer.step;
+    // A resumed run starts from a checkpoint of its own step.
+    if (trainer.step > 0) this.lastCheckpointStep = trainer.step;
+  }
+
+  /** Seconds trained in this process. */
+  private seconds(): number {
+    return Number(process.hrtime.bigint() - this.started) / 1e9;
+  }
+
+  async execute(): Promise<RunOutcome> {
+    const { trainer, settings } = this;
+    while (trainer.step < settings.steps) {
+      const signal = this.stopRequested();
+      if (signal) {
+        this.checkpoint();
+        return { kind: 'interrupted', signal };
+      }
+      const chunkStarted = process.hrtime.bigint();
+      const target = Math.min(this.nextStop(), trainer.step + this.chunk);
+      const losses = trainer.train(target - trainer.step);
+      const diverged = this.divergence(losses);
+      if (diverged) return diverged;
+      this.adaptChunk(losses.length, Number(process.hrtime.bigint() - chunkStarted) / 1e9);
+      const stopped = await this.atStep(trainer.step);
+      if (stopped) return stopped;
+      this.reportProgress();
+      // Let signal handlers and output run between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.checkpoint();
+    this.reporter.event(this.doneEvent());
+    return { kind: 'done' };
+  }
+
+  /**
+   * A non-finite loss, or non-finite weights after a chunk (the last update's loss is computed
+   * before its step, so it can be finite while the step overflowed).
+   */
+  private divergence(losses: Float64Array): RunOutcome | undefined {
+    const { trainer } = this;
+    const bad = losses.findIndex((loss) => !Number.isFinite(loss));
+    const firstStep = trainer.step - losses.length + 1;
+    if (bad >= 0) {
+      return { kind: 'diverged', step: firstStep + bad, what: `the loss became ${losses[bad]}`, lastCheckpointStep: this.lastCheckpointStep };
+    }
+    if (!trainer.allFinite()) {
+      return { kind: 'diverged', step: trainer.step, what: 'the weights overflowed', lastCheckpointStep: this.lastCheckpointStep };
+    }
+    return undefined;
+  }
+
+  /** The next step at which something other than training happens. */
+  private nextStop(): number {
+    const { step } = this.trainer;
+    const next = (every: number) => (every > 0 ? (Math.floor(step / every) + 1) * every : Infinity);
+    const { steps, logEvery, sampleEvery, checkpointEvery, evalEvery } = this.settings;
+    return Math.min(steps, next(logEvery), next(sampleEvery), next(checkpointEvery), this.validating ? next(evalEvery) : Infinity);
+  }
+
+  /** Whether the run holds out text: then the validation loss decides best.safetensors. */
+  private get validating(): boolean {
+    return this.trainer.heldOutText.length > 0;
+  }
+
+  private adaptChunk(updates: number, seconds: number): void {
+    if (seconds <= 0 || updates < this.chunk) return;
+    const rate = updates / seconds;
+    this.chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(rate * CHUNK_SECONDS)));
+  }
+
+  /** What happens at a step after its updates; a divergence found by the validation, or a stop during it, ends the run. */
+  private async atStep(step: number): Promise<RunOutcome | undefined> {
+    const { trainer, settings, dir } = this;
+    const smoothLoss = trainer.smoothLoss!;
+    if (step % settings.logEvery === 0 || step === settings.steps) {
+      const row = { step, epoch: trainer.epoch, loss: trainer.lastLoss!, smoothLoss, elapsed: this.elapsed() };
+      dir.appendLoss(row);
+      this.reporter.event({ event: 'log', ...row });
+    }
+    if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
+      const text = trainer.sample(settings.sampleLength, { temperature: settings.temperature });
+      dir.appendSample(step, smoothLoss, text);
+      this.reporter.event({ event: 'sample', step, smoothLoss, text });
+    }
+    // After the sample: a new best writes a checkpoint, which must hold the generator state after
+    // the step's sample, and follow everything logged at its step (as a resume does not redo them).
+    if (this.validating && (step % settings.evalEvery === 0 || step === settings.steps)) {
+      const ended = await this.evaluate(step);
+      if (ended) return ended;
+    }
+    if (settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0 && step < settings.steps) {
+      this.checkpoint();
+    }
+    return undefined;
+  }
+
+  /**
+   * The validation loss: logged, reported, and a new best.safetensors when it is the lowest yet.
+   * A pass over a big held-out text takes seconds: a signal is answered between its windows, as
+   * between chunks of updates (the step's evaluation is then skipped; the checkpoint is written).
+   */
+  private async evaluate(step: number): Promise<RunOutcome | undefined> {
+    const { trainer, dir, record } = this;
+    const pass = trainer.validationPass()!;
+    let yielded = process.hrtime.bigint();
+    let next = pass.next();
+    for (; !next.done; next = pass.next()) {
+      if (Number(process.hrtime.bigint() - yielded) / 1e9 < CHUNK_SECONDS) continue;
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = process.hrtime.bigint();
+      const signal = this.stopRequested();
+      if (signal) {
+        this.checkpoint();
+        return { kind: 'interrupted', signal };
+      }
+    }
+    const valLoss = next.value;
+    // Finite weights can still overflow the forward pass (float32): that model is no best, and
+    // val.csv takes only numbers.
+    if (!Number.isFinite(valLoss)) {
+      return { kind: 'diverged', step, what: `the validation loss became ${valLoss}`, lastCheckpointStep: this.lastCheckpointStep };
+    }
+    const best = record.bestValLoss === undefined || valLoss < record.bestValLoss;
+    const row = { step, epoch: trainer.epoch, valLoss, elapsed: this.elapsed() };
+    dir.appendVal(row);
+    this.reporter.event({ event: 'val', ...row, best });
+    if (best) {
+      record.bestValLoss = valLoss;
+      this.checkpoint(true);
+    }
+    return undefined;
+  }
+
+  /** Training seconds over the whole run, resumes included. */
+  private elapsed(): number {
+    return this.record.elapsedSeconds + this.seconds();
+  }
+
+  /**
+   * Writes latest.safetensors, and best.safetensors when the smooth loss is the lowest yet at a
+   * checkpoint, or with validation, when evaluate() found the lowest validation loss (newBestVal).
+   */
+  private checkpoint(newBestVal = false): void {
+    const { trainer, dir, record } = this;
+    if (trainer.step === this.lastCheckpointStep && !newBestVal) return;
+    const smoothLoss = trainer.smoothLoss;
+    const lowerSmooth = smoothLoss !== undefined && (record.bestSmoothLoss === undefined || smoothLoss < record.bestSmoothLoss);
+    const best = this.validating ? newBestVal : lowerSmooth;
+    const checkpoint: Checkpoint = {
+      training: trainer.snapshot(),
+      run: { ...record, bestSmoothLoss: best ? smoothLoss : record.bestSmoothLoss, elapsedSeconds: this.elapsed() },
+    };
+    const bytes = encodeCheckpoint(checkpoint);
+    // best first: latest records the best loss, so it must never name a best file not written.
+    if (best) writeFileAtomic(dir.bestPath, bytes);
+    writeFileAtomic(dir.latestPath, bytes);
+    if (best) record.bestSmoothLoss = smoothLoss;
+    this.lastCheckpointStep = trainer.step;
+    this.reporter.event({ event: 'checkpoint', step: trainer.step, path: dir.latestPath, best });
+  }
+
+  private reportProgress(): void {
+    const { trainer, settings } = this;
+    const done = trainer.step - this.startStep;
+    const seconds = this.seconds();
+    const updatesPerSecond = seconds > 0 ? done / seconds : 0;
+    const eta = updatesPerSecond > 0 ? (settings.steps - trainer.step) / updatesPerSecond : Infinity;
+    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, updatesPerSecond, eta });
+  }
+
+  private doneEvent(): RunEvent {
+    const seconds = this.seconds();
+    const updates = this.trainer.step - this.startStep;
+    return {
+      event: 'done',
+      steps: this.trainer.step,
+      seconds,
+      updatesPerSecond: seconds > 0 ? updates / seconds : 0,
+      smoothLoss: this.trainer.smoothLoss,
+      bestSmoothLoss: this.record.bestSmoothLoss,
+      ...(this.validating ? { bestValLoss: this.record.bestValLoss } : {}),
+      out: this.dir.dir,
+    };
+  }
+}

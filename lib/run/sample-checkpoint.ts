@@ -1,0 +1,58 @@
+// Text from a checkpoint file: the sample command and the report's passage.
+import { BackendChoice, BackendSelection, selectBackend } from '../engine/backend';
+import { Checkpoint, readCheckpoint } from './checkpoint';
+import { Vocabulary } from '../text/corpus';
+import { UserError } from '../util/errors';
+import { BEYOND_FLOAT32, savedModelSampler } from '../engine/engine';
+import { Rng } from '../util/random';
+import { samplePieces } from '../engine/sampling';
+
+export interface CheckpointSampleOptions {
+  /** Text that warms up the hidden state from h = 0; the output starts with it. */
+  prime?: string;
+  length: number;
+  /** 0 takes the argmax at every step. */
+  temperature: number;
+  seed: number;
+  backend?: BackendChoice;
+  /** Characters per piece (default SAMPLE_CHUNK). */
+  chunk?: number;
+}
+
+export interface CheckpointSample {
+  checkpoint: Checkpoint;
+  /** The backend that samples, and why it is not the native one if 'auto' fell back. */
+  backend: BackendSelection;
+  /** The prime (when given), then the drawn text, in pieces. */
+  pieces: Iterable<string>;
+}
+
+/**
+ * Text from a checkpoint file, as `rnn-native sample` writes it: from h = 0, warmed up by the
+ * prime, or else with a newline as the first input (when the model knows it). Everything is
+ * checked (the prime's characters included) before anything is drawn.
+ */
+export function sampleCheckpoint(file: string, options: CheckpointSampleOptions): CheckpointSample {
+  if (!Number.isSafeInteger(options.seed)) throw new UserError(`seed must be an integer, got ${options.seed}`);
+  const checkpoint = readCheckpoint(file);
+  const { training } = checkpoint;
+  const vocab = new Vocabulary(training.vocabulary);
+  const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));
+  const selection = selectBackend(options.backend ?? 'auto');
+  if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
+  const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
+  const request = { prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
+  const drawn = samplePieces(backend, vocab, request, options.chunk);
+  const pieces = options.prime === undefined ? drawn : prefixed(options.prime, drawn);
+  return { checkpoint, backend: selection, pieces };
+}
+
+function* prefixed(first: string, rest: Iterable<string>): Iterable<string> {
+  yield first;
+  yield* rest;
+}
+
+/** Without a prime, a fresh line: the first input is "\n" when the model knows it. */
+function defaultStart(vocab: Vocabulary): number {
+  return Math.max(0, vocab.indexOf('\n'.codePointAt(0)!));
+}

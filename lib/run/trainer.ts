@@ -1,0 +1,294 @@
+// Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
+import { BackendChoice, BackendName, selectBackend } from '../engine/backend';
+import { Corpus } from '../text/corpus';
+import { UserError } from '../util/errors';
+import { hasVersion1Names, Layout, version1Layout } from '../model/version1-names';
+import { BEYOND_FLOAT32, DrawRequest, Engine, EngineTensors, stackedShape } from '../engine/engine';
+import { OPTIMIZER_DEFAULTS } from '../model/optimizers';
+import { Flat } from '../engine/model-backend';
+import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from '../model/config';
+import { checkValue, OptionSpecs } from '../util/options';
+import { LIMITS, splitScratchFloats, stackedScratchFloats } from '../model/limits';
+import { stackedLayout } from '../model/reference';
+import { heldOutLength, sliceLength } from '../model/stream-walk';
+import { Rng } from '../util/random';
+import { sampleText } from '../engine/sampling';
+import { TrainingState } from './training-state';
+
+export { TrainingState };
+
+/** The model options of lib/model/config.ts (each optional, default MODEL_DEFAULTS) and the backend. */
+export type TrainerOptions = Partial<ModelConfig> & {
+  /** 'auto' (default): native when the addon loads, else wasm, else ts; or the environment's RNN_NATIVE_BACKEND. */
+  backend?: BackendChoice;
+};
+
+export type TrainerConfig = ModelConfig & { backend: BackendName };
+
+/** The DD2424 model: m = 100, T = 25, η = 0.1, σ = 0.01, ε = 1e-8, clip 5, seed 42. */
+export const DEFAULTS = MODEL_DEFAULTS;
+
+/** Most updates in one call of Trainer.train (each loss is returned). */
+export const MAX_UPDATES_PER_CALL = 10_000_000;
+
+/** Smooth loss: the first loss, then s ← 0.999·s + 0.001·L. */
+export function smoothLossUpdate(previous: number | undefined, loss: number): number {
+  return previous === undefined ? loss : 0.999 * previous + 0.001 * loss;
+}
+
+const THREADS_SPEC = cliSpec(TRAINING_OPTIONS.find((row) => row.key === 'threads')!);
+
+/** Trainer.sample's options, checked as `rnn-native sample` checks --temperature and --prime. */
+const SAMPLE_OPTIONS = {
+  temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax' },
+  prime: { kind: 'string', allowEmpty: true, help: 'text that warms up the hidden state ("" primes nothing)' },
+} satisfies OptionSpecs;
+
+export interface SampleOptions {
+  /** Softmax temperature τ; 0 takes the argmax (default 1). */
+  temperature?: number;
+  /** Text that warms up the hidden state; its last character is the first input. */
+  prime?: string;
+}
+
+export class Trainer {
+  readonly config: TrainerConfig;
+  /** Why the native backend fell back to ts, if it did. */
+  readonly backendWarning?: string;
+  /** Updates done. */
+  step = 0;
+  smoothLoss: number | undefined;
+  lastLoss: number | undefined;
+  /** The symbols trained on: the corpus without its held-out part. */
+  readonly trainingText: Uint8Array | Uint16Array;
+  /** The held-out last part of the corpus (--val-fraction; empty without validation). */
+  readonly heldOutText: Uint8Array | Uint16Array;
+  private readonly engine: Engine;
+  private readonly rng: Rng;
+  private checkpointVersion?: 1 | 2;
+
+  constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
+    if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
+    const rows = [...rowsOf('model'), ...rowsOf('backend')];
+    const { backend: choice, ...model } = resolveOptions(withOptimizerDefaults(options), rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
+    const heldOut = heldOutLength(corpus.length, model.valFraction, corpus.source);
+    this.trainingText = corpus.indices.subarray(0, corpus.length - heldOut);
+    this.heldOutText = corpus.indices.subarray(corpus.length - heldOut);
+    checkModelFits(model, corpus, this.trainingText.length);
+    const selection = selectBackend(choice);
+    this.config = { ...model, backend: selection.name };
+    this.backendWarning = selection.warning;
+    this.rng = Rng.fromSeed(this.config.seed);
+    this.engine = new Engine(model, corpus.vocabSize, this.trainingText, selection.name, this.rng);
+  }
+
+  /** Continues a saved run on the same text; the backend may differ from the one that saved it. */
+  static restore(corpus: Corpus, saved: TrainingState, backend?: BackendChoice): Trainer {
+    if (typeof saved !== 'object' || saved === null || typeof saved.config !== 'object' || !Array.isArray(saved.vocabulary)) {
+      throw new UserError('Trainer.restore: the state must be one that snapshot() or readCheckpoint(file).training returned');
+    }
+    if (saved.vocabulary.length !== corpus.vocabSize || saved.vocabulary.some((s, i) => s !== corpus.vocabulary[i])) {
+      throw new UserError('the text has a different vocabulary from the saved run');
+    }
+    if (!(saved.position >= 0 && saved.position <= corpus.length)) {
+      throw new UserError(`the saved data position ${saved.position} is outside the text (${corpus.length} characters)`);
+    }
+    const trainer = new Trainer(corpus, { ...saved.config, backend });
+    const tensors = { ...saved, first: saved.first ?? saved.params.subarray(0, 0) };
+    checkSavedState(tensors, trainer.engine.tensorSizes());
+    trainer.engine.loadTensors(tensors);
+    // float64 values (a ts run's) beyond float32's range turn infinite on the native backend.
+    if (!trainer.engine.allFinite()) throw new UserError(`Trainer.restore: ${BEYOND_FLOAT32}`);
+    trainer.engine.walk.position = saved.position;
+    trainer.engine.walk.epoch = saved.epoch;
+    if (saved.checkpointVersion === 1) trainer.checkpointVersion = 1;
+    trainer.rng.state.set(saved.rngState);
+    trainer.step = trainer.engine.step = saved.step;
+    trainer.smoothLoss = saved.smoothLoss;
+    trainer.lastLoss = saved.lastLoss;
+    return trainer;
+  }
+
+  /** A copy of the whole training state. */
+  snapshot(): TrainingState {
+    const { backend: _backend, ...config } = this.config;
+    const { first, ...tensors } = this.engine.saveTensors();
+    return {
+      config,
+      vocabulary: this.corpus.vocabulary,
+      step: this.step,
+      epoch: this.epoch,
+      position: this.position,
+      smoothLoss: this.smoothLoss,
+      lastLoss: this.lastLoss,
+      rngState: Uint32Array.from(this.rng.state),
+      ...tensors,
+      ...(first.length > 0 ? { first } : {}),
+      ...(this.checkpointVersion !== undefined ? { checkpointVersion: this.checkpointVersion } : {}),
+    };
+  }
+
+  /** @deprecated Removed in 0.4.0 with the DD2424 model's own kernels: a UserError. Use parameters(), parameterShapes() or snapshot(). */
+  get backend(): never {
+    throw new UserError('Trainer.backend was removed in rnn-native 0.4.0 (every model now trains on one engine): use parameters(), parameterShapes() or snapshot()');
+  }
+
+  /** @deprecated The version-1 parameter table (U, W, V, b, c) of the DD2424 configuration; parameterShapes() describes every model. */
+  get layout(): Layout {
+    return version1Layout(this.config, this.corpus.vocabSize);
+  }
+
+  /** @deprecated Whether the model is the DD2424 configuration: cell rnn, 1 layer, 1 stream, no dropout, AdaGrad without decay. */
+  get isVanilla(): boolean {
+    return hasVersion1Names(this.config);
+  }
+
+  get epoch(): number {
+    return this.engine.walk.epoch;
+  }
+
+  /** Where the next update's window starts (in each stream's slice, for B streams). */
+  get position(): number {
+    return this.engine.walk.position;
+  }
+
+  /** Runs n updates and returns their losses. */
+  train(n: number): Float64Array {
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_UPDATES_PER_CALL) {
+      throw new RangeError(`n must be an integer from 0 to ${MAX_UPDATES_PER_CALL} (call train again for more), got ${n}`);
+    }
+    const losses = new Float64Array(n);
+    this.engine.train(losses);
+    for (const loss of losses) this.smoothLoss = smoothLossUpdate(this.smoothLoss, loss);
+    if (n > 0) this.lastLoss = losses[n - 1];
+    this.step += n;
+    return losses;
+  }
+
+  /** Whether every weight, optimizer state and carried state is finite. */
+  allFinite(): boolean {
+    return this.engine.allFinite();
+  }
+
+  /**
+   * Threads of the native backend, the streams split among them (one stream: OpenBLAS's threads;
+   * default 1; wasm and ts always run one). A run is reproduced bit for bit with the same threads.
+   */
+  setThreads(threads: number): void {
+    checkValue('threads', THREADS_SPEC, threads);
+    if (this.config.backend === 'native') checkThreadsFit(this.config, this.corpus.vocabSize, threads);
+    this.engine.setThreads(threads);
+  }
+
+  /**
+   * The validation loss in nats per character: the model read forward over the whole held-out
+   * text from a zero state, without dropout. Undefined without --val-fraction.
+   */
+  validationLoss(): number | undefined {
+    return this.heldOutText.length >= 2 ? this.engine.validationLoss(this.heldOutText) : undefined;
+  }
+
+  /** validationLoss() one window (100 characters) per step of the generator; undefined without validation. */
+  validationPass(): Generator<void, number> | undefined {
+    return this.heldOutText.length >= 2 ? this.engine.validationPass(this.heldOutText) : undefined;
+  }
+
+  /**
+   * Synthesizes `length` characters from the current hidden state (which is not changed; stream 0's
+   * for B streams). The first input is the last character of `prime`, or else the character at
+   * the data position.
+   */
+  sample(length: number, options: SampleOptions = {}): string {
+    checkOptions(options, SAMPLE_OPTIONS, 'sample');
+    const prime =
+      options.prime !== undefined && options.prime !== ''
+        ? this.corpus.encode(options.prime)
+        : Int32Array.of(this.trainingText[Math.min(this.position, this.trainingText.length - 1)]);
+    const source = { sampler: (r: DrawRequest) => this.engine.sampler(r.prime, r.temperature, r.rng) };
+    return sampleText(source, this.corpus.vocab, { prime, length, temperature: options.temperature ?? 1, rng: this.rng });
+  }
+
+  /** The parameters by name (layers.l.Wx, layers.l.Wh, layers.l.b for each layer, then V, c), as float64 copies. */
+  parameters(): Record<string, Float64Array> {
+    return this.engine.parameters();
+  }
+
+  /** The parameters' names and shapes, in table order. */
+  parameterShapes(): { name: string; shape: number[] }[] {
+    return this.engine.shapes();
+  }
+}
+
+/** rmsprop and adam take η = 0.002 unless it is given (the table's default is AdaGrad's). */
+function withOptimizerDefaults(options: TrainerOptions): TrainerOptions {
+  if (typeof options !== 'object' || options === null) return options;
+  const { optimizer, eta } = options;
+  if (eta !== undefined || (optimizer !== 'rmsprop' && optimizer !== 'adam')) return options;
+  return { ...options, eta: OPTIMIZER_DEFAULTS[optimizer].eta };
+}
+
+
+/**
+ * The rest of a saved state, by the rules the checkpoint reader applies to a file: counts that are
+ * whole numbers, finite losses, a generator state that is not all zero, and tensors of the model's
+ * sizes with finite values (accumulators ≥ 0).
+ */
+function checkSavedState(saved: TrainingState & { first: Flat }, sizes: Record<keyof EngineTensors, number>): void {
+  const fail = (what: string): never => {
+    throw new UserError(`Trainer.restore: ${what}`);
+  };
+  const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!isCount(saved.step, 0)) fail(`step must be an integer ≥ 0, got ${saved.step}`);
+  if (!isCount(saved.epoch, 1)) fail(`epoch must be an integer ≥ 1, got ${saved.epoch}`);
+  if (!Number.isInteger(saved.position)) fail(`position must be an integer, got ${saved.position}`);
+  for (const key of ['smoothLoss', 'lastLoss'] as const) {
+    const v = saved[key];
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v))) fail(`${key} must be a finite number or undefined, got ${v}`);
+  }
+  const rng = saved.rngState;
+  if (!(rng instanceof Uint32Array) || rng.length !== 4 || rng.every((w) => w === 0)) fail('rngState must be a Uint32Array of 4 words, not all zero');
+  for (const key of ['params', 'accum', 'first', 'state'] as const) {
+    const length = sizes[key];
+    const t = saved[key];
+    if (!(t instanceof Float32Array || t instanceof Float64Array) || t.length !== length) fail(`${key} must be a Float32Array or Float64Array of ${length} values`);
+    if (!t.every(Number.isFinite)) fail(`${key} holds NaN or infinite values`);
+  }
+  if (saved.accum.some((v) => v < 0)) fail('accum holds negative values');
+}
+
+/** Checks that a model of valid options fits the limits (lib/model/limits.ts) and the training text. */
+export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacters = corpus.length): void {
+  checkStackedFits(o, corpus.vocabSize);
+  const heldOut = corpus.length - trainingCharacters;
+  if (o.batch === 1 && trainingCharacters < o.seqLength + 1) {
+    const of = heldOut === 0 ? `${corpus.source} has ${corpus.length} characters` : `the training part of ${corpus.source} has ${trainingCharacters} characters`;
+    throw new UserError(`${of}; seqLength (--seq-length) ${o.seqLength} needs at least ${o.seqLength + 1}`);
+  }
+  sliceLength(trainingCharacters, o.batch, o.seqLength, heldOut > 0 ? `the training part of ${corpus.source}, ${trainingCharacters} characters (${heldOut} are held out),` : undefined);
+}
+
+/** The native model split among `threads` threads (a copy of the gradients each) against the scratch limit. */
+function checkThreadsFit(o: ModelConfig, vocab: number, threads: number): void {
+  const { floats, limit } = splitScratchFloats(stackedShape(o, vocab), o.batch, o.seqLength, threads);
+  if (floats > limit) {
+    throw new UserError(
+      `--threads ${threads} with ${o.cell} ${o.layers}×${o.hidden}, batch ${o.batch} and seq-length ${o.seqLength} needs ${floats} values of ` +
+        `scratch space (a copy of the gradients per thread); at most ${limit} are supported: use fewer threads`
+    );
+  }
+}
+
+/** The model's parameters and scratch space against the limits, before anything is allocated. */
+function checkStackedFits(o: ModelConfig, vocab: number): void {
+  const shape = stackedShape(o, vocab);
+  const parameters = stackedLayout(shape).total;
+  const what = `${o.cell} ${o.layers}×${o.hidden} with a vocabulary of ${vocab}`;
+  if (parameters > LIMITS.maxParameters) throw new UserError(`${what} makes ${parameters} parameters; at most ${LIMITS.maxParameters} are supported`);
+  const { floats, limit } = stackedScratchFloats(shape, o.batch, o.seqLength);
+  if (floats > limit) {
+    throw new UserError(
+      `${what}, batch ${o.batch} and seq-length ${o.seqLength} need ${floats} values of scratch space ` +
+        `(${((floats * 4) / 2 ** 30).toFixed(1)} GiB in float32); at most ${limit} are supported: use a smaller batch, seq-length, hidden or layers`
+    );
+  }
+}
