@@ -11,9 +11,6 @@
 #include <string>
 #include <utility>
 
-#include <vector>
-
-#include "kernels/rnn.h"
 #include "kernels/stacked.h"
 
 namespace checks {
@@ -192,74 +189,5 @@ struct Plan {
 };
 Plan plan(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,
           const Value& layers, const Value& streams, const Value& seq_length);
-
-// ---- the vanilla exports (lossAndGradients, train, advance, sample, parameterLayout) ----
-
-// The model object {hidden, vocab, params, state, grads, accum}, then its properties as read.
-struct VanillaValues {
-  Value model, hidden, vocab, params, state, grads, accum;
-};
-constexpr std::pair<const char*, Value VanillaValues::*> kVanillaProperties[] = {
-    {"hidden", &VanillaValues::hidden}, {"vocab", &VanillaValues::vocab},
-    {"params", &VanillaValues::params}, {"state", &VanillaValues::state},
-    {"grads", &VanillaValues::grads},   {"accum", &VanillaValues::accum}};
-
-// train's options object {seqLength, eta, epsilon, clip}, then its properties as read.
-struct HyperValues {
-  Value options, seq_length, eta, epsilon, clip;
-};
-constexpr std::pair<const char*, Value HyperValues::*> kHyperProperties[] = {
-    {"seqLength", &HyperValues::seq_length}, {"eta", &HyperValues::eta},
-    {"epsilon", &HyperValues::epsilon}, {"clip", &HyperValues::clip}};
-
-struct VanillaModel {
-  rnn::Dims dims;
-  float* params = nullptr;
-  float* state = nullptr;
-  float* grads = nullptr;
-  float* accum = nullptr;
-};
-
-// lossAndGradients(model, inputs, targets); the symbols are copied, so that inputs viewing the
-// memory the kernel writes cannot turn into an index out of range.
-struct Sequence {
-  VanillaModel model;
-  std::vector<int32_t> x, y;
-};
-Sequence loss_and_gradients(Checks& c, const VanillaValues& model, const Value& inputs,
-                            const Value& targets);
-
-// train(model, corpus, walk, options, losses)
-struct Training {
-  VanillaModel model;
-  rnn::Corpus corpus;
-  double* walk = nullptr;
-  rnn::Hyper hyper;
-  double* losses = nullptr;
-  size_t updates = 0;
-};
-Training train(Checks& c, const VanillaValues& model, const Value& corpus, const Value& walk,
-               const HyperValues& options, const Value& losses);
-// The RangeError when rnn::train finds a corpus symbol outside the vocabulary.
-constexpr const char* kCorpusOutsideVocabulary =
-    "corpus holds a symbol outside the vocabulary [0, model.vocab)";
-
-// advance(model, inputs)
-struct Feed {
-  VanillaModel model;
-  std::vector<int32_t> x;
-};
-Feed vanilla_advance(Checks& c, const VanillaValues& model, const Value& inputs);
-
-// sample(model, first, temperature, rng, out)
-struct VanillaDraws {
-  VanillaModel model;
-  Draws draws;
-};
-VanillaDraws vanilla_sample(Checks& c, const VanillaValues& model, const Value& first,
-                            const Value& temperature, const Value& rng, const Value& out);
-
-// parameterLayout(hidden, vocab)
-rnn::Dims parameter_layout(Checks& c, const Value& hidden, const Value& vocab);
 
 }  // namespace checks

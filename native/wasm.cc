@@ -69,8 +69,7 @@ const char* owned(const std::string& text) {
 
 std::string refusal;  // the last call's message (the module runs one call at a time)
 
-// 0 when the call's checks passed, else 1 (TypeError) or 2 (RangeError), with the message kept
-// (vanilla_train: 3, a RangeError of the kernel's).
+// 0 when the call's checks passed, else 1 (TypeError) or 2 (RangeError), with the message kept.
 int32_t status_of(const checks::Checks& c) {
   if (c.ok()) return 0;
   refusal = c.message();
@@ -115,18 +114,9 @@ std::unique_ptr<stacked::Model> bound_model(const checks::Spec& s, const checks:
 EXPORT(refusal_message) const char* refusal_message() { return refusal.c_str(); }
 
 // The names of an object argument's properties, in the order a call reads them: 0 a Model's
-// spec, 1 optimize's settings, 2 the vanilla exports' model, 3 train's options.
+// spec, 1 optimize's settings.
 EXPORT(property_names) const char* property_names(int32_t which) {
-  switch (which) {
-    case 0:
-      return owned(names_of(checks::kSpecProperties));
-    case 1:
-      return owned(names_of(checks::kSettingsProperties));
-    case 2:
-      return owned(names_of(checks::kVanillaProperties));
-    default:
-      return owned(names_of(checks::kHyperProperties));
-  }
+  return owned(which == 0 ? names_of(checks::kSpecProperties) : names_of(checks::kSettingsProperties));
 }
 
 // The limits the module was compiled with (lib/model-limits.json), as JSON.
@@ -228,93 +218,6 @@ EXPORT(model_layout) int32_t model_layout(const WasmValue* v, const char** json)
     out += std::string(out.size() > 1 ? "," : "") + "{\"name\":\"" + p.name + "\",\"shape\":" +
            shape_json(p.shape) + ",\"offset\":" + std::to_string(p.offset) +
            ",\"length\":" + std::to_string(p.length) + "}";
-  *json = owned(out + "]");
-  return 0;
-}
-
-// ---- the vanilla exports (native/kernels/rnn.h), until lib/ trains that model through Model ----
-
-namespace {
-
-constexpr size_t kVanillaRecords = 1 + std::size(checks::kVanillaProperties);
-
-checks::VanillaValues vanilla_model(const WasmValue* v) {
-  return object_of(v, &checks::VanillaValues::model, checks::kVanillaProperties);
-}
-
-}  // namespace
-
-// v = the model and its properties, then inputs, targets.
-EXPORT(vanilla_loss_and_gradients)
-int32_t vanilla_loss_and_gradients(const WasmValue* v, double* loss) {
-  const WasmValue* args = v + kVanillaRecords;
-  checks::Checks c;
-  const checks::Sequence s =
-      checks::loss_and_gradients(c, vanilla_model(v), value_of(args[0]), value_of(args[1]));
-  if (!c.ok()) return status_of(c);
-  rnn::Workspace ws;
-  *loss = rnn::loss_and_gradients(s.model.dims, s.model.params, s.model.grads, s.model.state,
-                                  s.x.data(), s.y.data(), static_cast<int>(s.x.size()), ws);
-  return 0;
-}
-
-// v = the model and its properties, corpus, walk, the options and their properties, losses.
-EXPORT(vanilla_train) int32_t vanilla_train(const WasmValue* v) {
-  const WasmValue* args = v + kVanillaRecords;
-  const auto options = object_of(args + 2, &checks::HyperValues::options, checks::kHyperProperties);
-  const WasmValue& losses = args[3 + std::size(checks::kHyperProperties)];
-  checks::Checks c;
-  const checks::Training t = checks::train(c, vanilla_model(v), value_of(args[0]),
-                                           value_of(args[1]), options, value_of(losses));
-  if (!c.ok()) return status_of(c);
-  rnn::Walk w{t.walk[0], t.walk[1]};
-  rnn::Workspace ws;
-  const bool ok = rnn::train(t.model.dims, t.model.params, t.model.grads, t.model.accum,
-                             t.model.state, t.corpus, w, t.hyper, t.updates, t.losses, ws);
-  t.walk[0] = w.position;
-  t.walk[1] = w.epoch;
-  if (ok) return 0;
-  refusal = checks::kCorpusOutsideVocabulary;
-  return 3;  // a RangeError after the walk ran: what it did stands
-}
-
-// v = the model and its properties, then inputs.
-EXPORT(vanilla_advance) int32_t vanilla_advance(const WasmValue* v) {
-  checks::Checks c;
-  const checks::Feed f = checks::vanilla_advance(c, vanilla_model(v), value_of(v[kVanillaRecords]));
-  if (!c.ok()) return status_of(c);
-  rnn::advance(f.model.dims, f.model.params, f.model.state, f.x.data(), f.x.size());
-  return 0;
-}
-
-// v = the model and its properties, then first, temperature, rng, out.
-EXPORT(vanilla_sample) int32_t vanilla_sample(const WasmValue* v) {
-  const WasmValue* args = v + kVanillaRecords;
-  checks::Checks c;
-  const checks::VanillaDraws s =
-      checks::vanilla_sample(c, vanilla_model(v), value_of(args[0]), value_of(args[1]),
-                             value_of(args[2]), value_of(args[3]));
-  if (!c.ok()) return status_of(c);
-  const checks::Draws& d = s.draws;
-  rnn::sample(s.model.dims, s.model.params, s.model.state, d.first, d.temperature, d.rng, d.out,
-              d.length);
-  return 0;
-}
-
-// parameterLayout(hidden, vocab) as JSON: [{name, shape, init, offset, length}].
-EXPORT(vanilla_parameter_layout) int32_t vanilla_parameter_layout(const WasmValue* v, const char** json) {
-  checks::Checks c;
-  const rnn::Dims d = checks::parameter_layout(c, value_of(v[0]), value_of(v[1]));
-  if (!c.ok()) return status_of(c);
-  std::string out = "[";
-  for (size_t i = 0; i < d.parameters.size(); ++i) {
-    const rnn::Parameter& p = d.parameters[i];
-    out += std::string(i ? "," : "") + "{\"name\":\"" + p.name + "\",\"shape\":" +
-           shape_json(p.cols == 0 ? std::vector<int>{p.rows} : std::vector<int>{p.rows, p.cols}) +
-           ",\"init\":\"" + (p.init == rnn::Init::Normal ? "normal" : "zero") +
-           "\",\"offset\":" + std::to_string(p.offset) + ",\"length\":" +
-           std::to_string(p.length) + "}";
-  }
   *json = owned(out + "]");
   return 0;
 }

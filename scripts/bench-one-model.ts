@@ -1,10 +1,10 @@
 // npx ts-node -P tsconfig.json scripts/bench-one-model.ts [--reps N] [--seconds S] [--backend native|wasm]
 // The DD2424 configuration (rnn, 1 layer, 1 stream, no dropout, AdaGrad; m = 100, T = 25) on
 // tinyshakespeare, in one run, the legs timed in alternation (this VM drifts ±20 % between runs):
-//   kernel   native/rnn.cc's own loop (the addon's `train` export), while it still exists;
-//   model    the one model through the public Trainer (lib/stacked-trainer.ts → Model);
+//   model    the model through the public Trainer;
 //   calls    the same model's forwardBackward + optimize in a bare loop on one window (no Trainer).
-// Prints every repetition's updates/s and the medians.
+// Prints every repetition's updates/s and the medians. Until native/rnn.cc was deleted a third leg
+// timed its own training loop: docs/performance.md has the figures of that comparison.
 import os from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
@@ -34,21 +34,9 @@ interface Leg {
   rates: number[];
 }
 
-/** The addon's vanilla loop (rnn::train), or undefined once the export is gone. */
-function kernelLeg(addon: NativeAddon, text: Uint8Array | Uint16Array, vocab: number): Leg | undefined {
-  const vanilla = addon as unknown as { train?: (...args: unknown[]) => void };
-  if (typeof vanilla.train !== 'function') return undefined;
-  const total = stackedLayout({ cell: 'rnn', vocab, hidden: HIDDEN, layers: 1 }).total;
-  const params = Float32Array.from({ length: total }, (_, i) => (i % 7) * 0.001 - 0.003);
-  const model = { hidden: HIDDEN, vocab, params, state: new Float32Array(HIDDEN), grads: new Float32Array(total), accum: new Float32Array(total) };
-  const walk = Float64Array.of(0, 1);
-  const hyper = { seqLength: T, eta: ETA, epsilon: 1e-8, clip: 5 };
-  return { name: 'kernel (rnn.cc train)', run: (n) => vanilla.train!(model, text, walk, hyper, new Float64Array(n)), batch: 1, rates: [] };
-}
-
-/** The one model through the Trainer. lrDecay ≠ 1 keeps it on the general engine before lib/ routes the vanilla model there. */
+/** The model through the Trainer. */
 function modelLeg(corpus: Corpus, backend: CompiledBackend): Leg {
-  const trainer = new Trainer(corpus, { backend, hidden: HIDDEN, seqLength: T, eta: ETA, seed: 1, lrDecay: 0.999999, lrDecayAfter: 1e9 });
+  const trainer = new Trainer(corpus, { backend, hidden: HIDDEN, seqLength: T, eta: ETA, seed: 1 });
   return { name: 'model (Trainer)', run: (n) => void trainer.train(n), batch: 1, rates: [] };
 }
 
@@ -97,14 +85,11 @@ function bench(corpus: Corpus, backend: CompiledBackend): void {
   const load = loadCompiled(backend);
   if (!load.addon) return console.log(`${backend}: not available (${load.error})`);
   const text = corpus.indices;
-  const legs = [kernelLeg(load.addon, text, corpus.vocabSize), modelLeg(corpus, backend), callsLeg(load.addon, text, corpus.vocabSize)].filter((l): l is Leg => !!l);
+  const legs = [modelLeg(corpus, backend), callsLeg(load.addon, text, corpus.vocabSize)];
   legs.forEach(warmUp);
   for (let r = 0; r < reps; r++) for (const leg of legs) leg.rates.push(timeOnce(leg));
   console.log(`\n${backend} (${load.addon.blasInfo()}): updates/s, ${reps} alternating repetitions of ${seconds} s`);
   for (const leg of legs) console.log(`  ${leg.name.padEnd(24)} median ${Math.round(median(leg.rates)).toString().padStart(6)}   [${leg.rates.map(Math.round).join(', ')}]`);
-  const kernel = legs.find((l) => l.name.startsWith('kernel'));
-  const model = legs.find((l) => l.name === 'model (Trainer)')!;
-  if (kernel) console.log(`  model / kernel: ${(median(model.rates) / median(kernel.rates)).toFixed(2)}`);
 }
 
 const corpus = Corpus.fromFile(path.join(__dirname, '..', '..', 'shared', 'data', 'tinyshakespeare.txt'));

@@ -1,8 +1,7 @@
-// The tables defined once in TypeScript and computed again in C++: the parameter layout and the
-// model's limits must agree entry by entry with what the built addon and the WebAssembly module
+// The tables defined once in TypeScript and computed again in C++: the model's parameter table and
+// its limits must agree entry by entry with what the built addon and the WebAssembly module
 // use (the module computes in wasm32: its sizes must not wrap around at 2^32).
 import assert from 'assert';
-import { makeLayout } from '../lib/model/version1-names';
 import { LIMITS, stackedScratchFloats } from '../lib/model/limits';
 import { loadCompiled } from '../lib/engine/native';
 import { CellKind, stackedLayout } from '../lib/model/reference';
@@ -14,15 +13,6 @@ for (const engine of COMPILED_BACKENDS) describe(`tables shared with the ${engin
     assert.ok(addon, `the ${engine} backend must load: ${error}`);
     return addon;
   };
-
-  it('the parameter layout: name, shape, initialisation, offset and length of every entry', () => {
-    for (const [m, K] of [[1, 1], [5, 65], [100, 60], [7, 3], [8192, 2]]) {
-      const layout = makeLayout(m, K);
-      const expected = layout.parameters.map(({ name, shape, init, offset, length }) => ({ name, shape: [...shape], init, offset, length }));
-      assert.deepStrictEqual(addon().parameterLayout(m, K), expected, `m=${m}, K=${K}`);
-      assert.strictEqual(layout.total, expected.reduce((sum, p) => sum + p.length, 0));
-    }
-  });
 
   it('the limits (lib/model-limits.json) it was compiled with', () => {
     assert.deepStrictEqual(addon().limits(), { ...LIMITS });

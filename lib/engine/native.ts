@@ -8,29 +8,6 @@ import type { CellKind } from '../model/reference';
 import { loadWasm } from './wasm';
 import { PACKAGE_ROOT } from '../util/package';
 
-/** The model buffers the addon works on in place (zero-copy). */
-export interface NativeModel {
-  /** m, the number of hidden units. */
-  hidden: number;
-  /** K, the vocabulary size. */
-  vocab: number;
-  /** U | W | V | b | c, flat (lib/model/version1-names.ts). */
-  params: Float32Array;
-  /** The hidden state h (m). */
-  state: Float32Array;
-  /** Gradients, same layout as params (lossAndGradients, train). */
-  grads?: Float32Array;
-  /** AdaGrad accumulators, same layout as params (train). */
-  accum?: Float32Array;
-}
-
-export interface NativeHyper {
-  seqLength: number;
-  eta: number;
-  epsilon: number;
-  clip: number;
-}
-
 export type { CellKind };
 
 /** The one model (native/kernels/stacked.h): what a Model works on, in place. */
@@ -70,27 +47,11 @@ export interface StackedNativeModel {
 }
 
 export interface NativeAddon {
-  /** Loss of one sequence; writes unclipped gradients to model.grads and h_T to model.state. */
-  lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number;
-  /** Runs losses.length updates of the data walk; walk = [position, epoch] is updated. */
-  train(
-    model: NativeModel,
-    corpus: Uint8Array | Uint16Array,
-    walk: Float64Array,
-    options: NativeHyper,
-    losses: Float64Array
-  ): void;
-  /** Feeds the symbols through the recurrence, updating model.state. */
-  advance(model: NativeModel, inputs: Int32Array): void;
-  /** Fills out with drawn symbols; updates model.state and the generator state rng. */
-  sample(model: NativeModel, first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
   /** The BLAS build in use. */
   blasInfo(): string;
   /** The limits the addon was compiled with (lib/model-limits.json). */
   limits(): Record<string, number>;
-  /** The parameter table as the kernel computes it (lib/model/version1-names.ts computes the same). */
-  parameterLayout(hidden: number, vocab: number): { name: string; shape: number[]; init: string; offset: number; length: number }[];
-  /** The general model over the spec's buffers; the spec is checked once, here. */
+  /** The model over the spec's buffers (zero-copy); the spec is checked once, here. */
   Model: new (spec: StackedNativeSpec) => StackedNativeModel;
   /** The general model's parameter table as the kernel computes it (lib/model/reference.ts stackedLayout computes the same). */
   stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];

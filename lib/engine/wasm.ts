@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
 import { types } from 'util';
-import type { NativeAddon, NativeHyper, NativeLoad, NativeModel, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native';
+import type { NativeAddon, NativeLoad, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native';
 import type { CellKind } from '../model/reference';
 import { PACKAGE_ROOT } from '../util/package';
 
@@ -48,18 +48,12 @@ interface Exports {
   model_sample(kept: number, values: number): number;
   model_set_threads(values: number): number;
   model_layout(values: number, json: number): number;
-  vanilla_loss_and_gradients(values: number, loss: number): number;
-  vanilla_train(values: number): number;
-  vanilla_advance(values: number): number;
-  vanilla_sample(values: number): number;
-  vanilla_parameter_layout(values: number, json: number): number;
 }
 
 /** Every export used here: a module without one is another module (or an older build), refused when loaded. */
 const EXPORTS: readonly (keyof Exports)[] = [
   'memory', '_initialize', 'malloc', 'free', 'refusal_message', 'property_names', 'limits_json', 'model_new',
   'model_forward_backward', 'model_optimize', 'model_advance', 'model_sample', 'model_set_threads', 'model_layout',
-  'vanilla_loss_and_gradients', 'vanilla_train', 'vanilla_advance', 'vanilla_sample', 'vanilla_parameter_layout',
 ];
 
 // ---- what the module's checks see of a value (native/checks.h Type) ----
@@ -247,14 +241,14 @@ function takeString(m: Exports, pointer: number): string {
   return text;
 }
 
-/** Throws a call's refusal as the addon does: 1 TypeError; 2 RangeError (3: the kernel ran, then refused). */
+/** Throws a call's refusal as the addon does: 1 TypeError, 2 RangeError. */
 function throwRefusal(m: Exports, status: number): void {
   if (status === 0) return;
   const message = stringAt(m, m.refusal_message());
   throw status === 1 ? new TypeError(message) : new RangeError(message);
 }
 
-/** JSON the module wrote at *pointer (model_layout, vanilla_parameter_layout). */
+/** JSON the module wrote at *pointer (model_layout). */
 function takeJson(m: Exports, pointer: number) {
   return JSON.parse(takeString(m, new Uint32Array(m.memory.buffer, pointer, 1)[0]));
 }
@@ -265,13 +259,11 @@ function takeJson(m: Exports, pointer: number) {
 interface Names {
   spec: readonly string[];
   settings: readonly string[];
-  model: readonly string[];
-  options: readonly string[];
 }
 
 function namesOf(m: Exports): Names {
   const names = (which: number) => takeString(m, m.property_names(which)).split(',');
-  return { spec: names(0), settings: names(1), model: names(2), options: names(3) };
+  return { spec: names(0), settings: names(1) };
 }
 
 function modelClass(m: Exports, names: Names) {
@@ -362,71 +354,6 @@ function stackedLayoutOf(m: Exports) {
     });
 }
 
-// ---- the vanilla model's exports, until lib/ trains it through Model ----
-
-function vanilla(m: Exports, names: Names) {
-  /** Where a model array is among the model's values (the model first, then its properties). */
-  const at = (name: string) => 1 + names.model.indexOf(name);
-  const [PARAMS, STATE, GRADS, ACCUM] = ['params', 'state', 'grads', 'accum'].map(at);
-
-  return {
-    lossAndGradients(model: NativeModel, inputs: Int32Array, targets: Int32Array): number {
-      const values = objectValues(model, names.model);
-      return withHeap(m, (heap) => {
-        const { at: records, copies } = heap.values([...values, inputs, targets], { [GRADS]: 'room' });
-        const loss = heap.alloc(8);
-        throwRefusal(m, m.vanilla_loss_and_gradients(records, loss));
-        heap.read(copies[GRADS], values[GRADS]);
-        heap.read(copies[STATE], values[STATE]);
-        return new Float64Array(m.memory.buffer, loss, 1)[0];
-      });
-    },
-
-    train(model: NativeModel, corpus: Uint8Array | Uint16Array, walk: Float64Array, options: NativeHyper, losses: Float64Array): void {
-      const values = objectValues(model, names.model);
-      const optionValues = objectValues(options, names.options);
-      withHeap(m, (heap) => {
-        const all = [...values, corpus, walk, ...optionValues, losses];
-        const { at: records, copies } = heap.values(all);
-        const status = m.vanilla_train(records);
-        // 3: a corpus symbol outside the vocabulary stopped the walk; what it did stands.
-        if (status === 0 || status === 3) {
-          for (const i of [PARAMS, GRADS, ACCUM, STATE, values.length + 1, all.length - 1]) heap.read(copies[i], all[i]);
-        }
-        throwRefusal(m, status);
-      });
-    },
-
-    advance(model: NativeModel, inputs: Int32Array): void {
-      const values = objectValues(model, names.model);
-      withHeap(m, (heap) => {
-        const { at: records, copies } = heap.values([...values, inputs]);
-        throwRefusal(m, m.vanilla_advance(records));
-        heap.read(copies[STATE], values[STATE]);
-      });
-    },
-
-    sample(model: NativeModel, first: number, temperature: number, rng: Uint32Array, out: Int32Array): void {
-      const values = objectValues(model, names.model);
-      withHeap(m, (heap) => {
-        const { at: records, copies } = heap.values([...values, first, temperature, rng, out], { [values.length + 3]: 'room' });
-        throwRefusal(m, m.vanilla_sample(records));
-        heap.read(copies[STATE], values[STATE]);
-        heap.read(copies[values.length + 2], rng);
-        heap.read(copies[values.length + 3], out);
-      });
-    },
-
-    parameterLayout(hidden: number, vocab: number) {
-      return withHeap(m, (heap) => {
-        const json = heap.alloc(4);
-        throwRefusal(m, m.vanilla_parameter_layout(heap.values([hidden, vocab]).at, json));
-        return takeJson(m, json);
-      });
-    },
-  };
-}
-
 /** The addon's interface over an instantiated module. */
 function wasmAddon(m: Exports): NativeAddon {
   const notHere = (what: string) => () => {
@@ -435,7 +362,6 @@ function wasmAddon(m: Exports): NativeAddon {
   const names = namesOf(m);
   const limits = JSON.parse(takeString(m, m.limits_json())) as Record<string, number>;
   return {
-    ...vanilla(m, names),
     blasInfo: () => 'portable 128-bit SIMD (WebAssembly, one thread)',
     limits: () => ({ ...limits }),
     Model: modelClass(m, names),

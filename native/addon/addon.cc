@@ -1,4 +1,4 @@
-// The Node-API module rnn_native: each binding file's exports (model.cc, bench.cc, vanilla.cc),
+// The Node-API module rnn_native: each binding file's exports (model.cc, bench.cc),
 // and two of its own, the BLAS build and the limits it was compiled with. Every export checks its
 // arguments (native/checks.h) and throws a JS TypeError or RangeError; lib/engine/native.ts declares them.
 #include <cblas.h>
@@ -38,7 +38,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("limits", Napi::Function::New(env, binding::Limits, "limits"));
   binding::export_model(env, exports);
   binding::export_bench(env, exports);
-  binding::export_vanilla(env, exports);
   return exports;
 }
 

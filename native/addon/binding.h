@@ -73,6 +73,5 @@ class ObjectRead {
 // The exports of each binding file, added to the module's exports by native/addon/addon.cc.
 void export_model(Napi::Env env, Napi::Object exports);    // model.cc: Model, stackedLayout
 void export_bench(Napi::Env env, Napi::Object exports);    // bench.cc: stackedMatmulPlan, …Seconds
-void export_vanilla(Napi::Env env, Napi::Object exports);  // vanilla.cc: the DD2424 kernels
 
 }  // namespace binding

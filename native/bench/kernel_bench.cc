@@ -1,8 +1,8 @@
-// Times the kernels alone, without Node: `kernel_bench FILE [hidden] [blocks]`. The one model
-// (stacked::Model, rnn, 1 layer, 1 stream: the DD2424 configuration) and, while it exists, the
-// vanilla kernel of native/rnn.cc, piece by piece, in alternating blocks of 500 calls, each
-// walking the text T = 25 symbols a call; prints the median µs per call of each piece. Also a
-// profiling target (perf record -e cpu-clock, valgrind --tool=callgrind); see PERFORMANCE.md.
+// Times the model's kernels alone, without Node: `kernel_bench FILE [hidden] [blocks]`. The
+// DD2424 configuration (stacked::Model: rnn, 1 layer, 1 stream), forward_backward and AdaGrad, in
+// alternating blocks of 500 calls, forward_backward walking the text T = 25 symbols a call; prints
+// the median µs per call of each. Also a profiling target (perf record -e cpu-clock, valgrind
+// --tool=callgrind); see docs/performance.md.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +15,6 @@
 
 #include <cblas.h>
 
-#include "../kernels/rnn.h"
 #include "../kernels/stacked.h"
 
 namespace {
@@ -77,17 +76,8 @@ int main(int argc, char** argv) {
   model.bind(params.data(), grads.data(), h.data(), c.data());
   const stacked::OptimizerSettings adagrad;  // η 0.1, ε 1e-8, clip 5
 
-  // The vanilla kernel on its own copy (its table order differs; the values do not matter here).
-  const rnn::Dims d = rnn::make_dims(m, K);
-  std::vector<float> vparams(params), vgrads(P), vh(m);
-  rnn::Workspace ws;
-
-  Walk model_walk, vanilla_walk;
+  Walk model_walk;
   std::vector<Piece> pieces = {
-      {"vanilla loss_and_gradients", [&] {
-         const size_t at = vanilla_walk.next(text.size(), T);
-         rnn::loss_and_gradients(d, vparams.data(), vgrads.data(), vh.data(), &text[at], &text[at + 1], T, ws);
-       }, {}},
       {"model forward_backward", [&] {
          const size_t at = model_walk.next(text.size(), T);
          model.forward_backward(&text[at], &text[at + 1], T, true, 0, 0, 0);

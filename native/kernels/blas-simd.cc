@@ -1,4 +1,4 @@
-// Portable single-precision sgemm / sgemv (native/blas.h) on 128-bit vectors, for the
+// Portable single-precision sgemm / sgemv (blas.h) on 128-bit vectors, for the
 // WebAssembly build, where there is no CBLAS. GCC/clang vector extensions, so clang turns them
 // into wasm simd128 (-msimd128) and the same file also builds natively (for testing it against
 // OpenBLAS). Written here because no BLAS for wasm32 is packaged in Debian or npm.

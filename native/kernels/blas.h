@@ -1,6 +1,6 @@
-// The few BLAS functions the engine (rnn.cc, stacked.cc) calls, with CBLAS's row-major argument
+// The few BLAS functions the kernels (stacked.cc) call, with CBLAS's row-major argument
 // meanings and unit vector strides. Two implementations: CBLAS (OpenBLAS) inline here for the
-// addon, at no cost; and native/blas-simd.cc, portable 128-bit SIMD, for the WebAssembly build
+// addon, at no cost; and blas-simd.cc, portable 128-bit SIMD, for the WebAssembly build
 // (compiled with RNN_BLAS_PORTABLE, where there is no CBLAS).
 #pragma once
 

@@ -1,7 +1,6 @@
 #include "stacked.h"
 
 #include "fastmath.h"
-#include "rnn.h"
 
 #include "blas.h"
 
@@ -182,7 +181,7 @@ RNN_VECTOR_CLONES void scale_row(float* __restrict o, int K, float factor) {
 }
 
 // Turns a row of logits into probabilities times `scale` in place; returns log p[target]
-// (as native/rnn.cc; the exps in one vectorized pass, their sum in double).
+// (the exps in one vectorized pass, their sum in double).
 double softmax_row(float* o, int K, int32_t target, double scale) {
   const float max = *std::max_element(o, o + K);
   const double shifted_target = static_cast<double>(o[target]) - max;
@@ -368,7 +367,7 @@ namespace {
 
 // The only call into BLAS of this file (the model's multiplies and their timing alike). A product
 // of one row (a step of one stream) goes to sgemv: OpenBLAS's sgemm packs all of op(B) for it,
-// which made one stream 2.8 times slower than the vanilla kernel's sgemv (PERFORMANCE.md).
+// which made one stream 2.8 times slower than the vanilla kernel's sgemv (docs/performance.md).
 void sgemm(const Matmul& g, const float* A, const float* B, float* C) {
   if (g.M == 1 && !g.trans_a) {  // c (N) = op(B)ᵀ a, op(B) being K × N
     if (g.trans_b) return blas::sgemv(blas::NoTrans, g.N, g.K, 1.0f, B, g.ldb, A, g.beta, C);
@@ -622,13 +621,52 @@ void Model::advance(const int32_t* x, size_t n) {
   for (size_t i = 0; i < n; ++i) forward(x + i, 1, 0.0, 0, 0);
 }
 
+namespace {
+
+inline uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+// xoshiro128** (Blackman & Vigna); lib/util/random.ts implements the same generator.
+uint32_t next_u32(uint32_t s[4]) {
+  const uint32_t result = rotl(s[1] * 5, 7) * 9;
+  const uint32_t t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 11);
+  return result;
+}
+
+// A uniform double in [0, 1) with 24 random bits, exact in float32 and float64.
+double next_uniform(uint32_t s[4]) { return (next_u32(s) >> 8) * (1.0 / 16777216.0); }
+
+// One symbol from logits o (K): the first k whose cumulative weight exceeds u · Σ weights, with
+// weights = exp((o − max) / temperature) (in `weights`, K doubles) and u from the generator;
+// temperature 0 takes the argmax. lib/model/reference.ts draw is the same.
+int32_t draw(const float* o, int K, double temperature, uint32_t rng[4], double* weights) {
+  if (temperature == 0) return static_cast<int32_t>(std::max_element(o, o + K) - o);
+  const double max = *std::max_element(o, o + K);
+  double sum = 0;
+  for (int k = 0; k < K; ++k) sum += weights[k] = std::exp((o[k] - max) / temperature);
+  const double u = next_uniform(rng) * sum;
+  double cumulative = 0;
+  for (int k = 0; k < K; ++k) {
+    cumulative += weights[k];
+    if (u < cumulative) return k;
+  }
+  return K - 1;
+}
+
+}  // namespace
+
 void Model::sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n) {
   const int K = s_.vocab;
   int32_t x = first;
   for (size_t i = 0; i < n; ++i) {
     forward(&x, 1, 0.0, 0, 0);
     logits(1);
-    x = rnn::draw(P_.data(), K, temperature, rng, weights_.data());
+    x = draw(P_.data(), K, temperature, rng, weights_.data());
     out[i] = x;
   }
 }
