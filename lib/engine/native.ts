@@ -1,77 +1,12 @@
-// The native addon's interface, written by hand so the compiler checks every call, and its
-// loader. The addon (native/addon/) validates every argument again (native/checks.cc) and throws
-// TypeError / RangeError.
+// The loader of the native addon, and of the same engine compiled to WebAssembly; their interface
+// is lib/engine/native-api.ts's, re-exported here.
 import { existsSync, statSync } from 'fs';
 import path from 'path';
-import type { OptimizerSettings } from '../model/optimizers';
-import type { CellKind } from '../model/reference';
+import type { NativeAddon, NativeLoad } from './native-api';
 import { loadWasm } from './wasm';
 import { PACKAGE_ROOT } from '../util/package';
 
-export type { CellKind };
-
-/** The one model (native/kernels/stacked.h): what a Model works on, in place. */
-export interface StackedNativeSpec {
-  cell: CellKind;
-  vocab: number;
-  hidden: number;
-  layers: number;
-  /** B, the parallel streams of a block. */
-  streams: number;
-  /** The most steps a block may have (scratch is sized for it). */
-  seqLength: number;
-  /** lib/model/reference.ts stackedLayout order, total length. */
-  params: Float32Array;
-  /** Same length as params. */
-  grads: Float32Array;
-  /** layers × streams × hidden, [l][b][j] row-major: the carried hidden states. */
-  h: Float32Array;
-  /** Same shape as h: lstm cell states (present, unused, for rnn/gru). */
-  c: Float32Array;
-}
-
-/** The optimizer's settings, as lib/model/optimizers.ts takes them. */
-export type StackedOptimizerSettings = OptimizerSettings;
-
-export interface StackedNativeModel {
-  /** Loss of one block, Σ_t Σ_b −log p[y] / B. x, y: steps × streams symbols, [t][b] row-major, 1 ≤ steps ≤ seqLength. With gradients true, overwrites grads with the unclipped gradients. h and c are left holding the states after the block. dropout = 0 draws no masks; seed and update are safe integers (update ≥ 0). */
-  forwardBackward(x: Int32Array, y: Int32Array, gradients: boolean, dropout: number, seed: number, update: number): number;
-  /** One optimizer step of params from grads (clip first). second/first: the optimizer state (first may be length 0 unless adam); step: the step number of this update, from 1 (Adam's bias correction). */
-  optimize(settings: StackedOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void;
-  /** streams must be 1: feeds the symbols through the layers (no dropout), moving h and c. */
-  advance(symbols: Int32Array): void;
-  /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/util/random.ts), updated. */
-  sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
-  /** forwardBackward's threads, 1 to LIMITS.maxThreads (lib/model/limits.ts; 1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
-  setThreads(threads: number): void;
-}
-
-export interface NativeAddon {
-  /** The BLAS build in use. */
-  blasInfo(): string;
-  /** The limits the addon was compiled with (lib/model-limits.json). */
-  limits(): Record<string, number>;
-  /** The model over the spec's buffers (zero-copy); the spec is checked once, here. */
-  Model: new (spec: StackedNativeSpec) => StackedNativeModel;
-  /** The general model's parameter table as the kernel computes it (lib/model/reference.ts stackedLayout computes the same). */
-  stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
-  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a Model's spec. */
-  stackedMatmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): StackedMatmul[];
-  /** The "sgemm-only ceiling" (issue 11): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
-  stackedMatmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };
-}
-
-/** One group of equal matrix multiplies of an update: C (m × n) = op(A) (m × k) · op(B) (k × n), count times. */
-export interface StackedMatmul {
-  m: number;
-  n: number;
-  k: number;
-  transA: boolean;
-  transB: boolean;
-  count: number;
-}
-
-export type NativeLoad = { addon: NativeAddon; error?: undefined } | { addon?: undefined; error: string };
+export type { CellKind, NativeAddon, NativeLoad, StackedMatmul, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native-api';
 
 let loaded: NativeLoad | undefined;
 

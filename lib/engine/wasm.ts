@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
 import { types } from 'util';
-import type { NativeAddon, NativeLoad, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native';
+import type { NativeAddon, NativeLoad, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native-api';
 import type { CellKind } from '../model/reference';
 import { PACKAGE_ROOT } from '../util/package';
 
