@@ -3,7 +3,7 @@
 // from --threads now reaching the one-stream model, and checkpointVersion checked where it enters.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer, UserError, writeCheckpoint, readCheckpoint } from '../lib';
