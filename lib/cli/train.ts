@@ -175,7 +175,7 @@ function unusedFlags(o: Options, trainer: Trainer): string[] {
   const c = trainer.config;
   const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
   return [
-    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, c.backend !== 'native', `on the ${c.backend} backend (it runs one thread)`),
+    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, c.backend !== 'native' || c.batch === 1, c.backend !== 'native' ? `on the ${c.backend} backend (it runs one thread)` : 'with --batch 1 (the threads split the streams)'),
     ...unused('forget-bias', o['forget-bias'], c.cell !== 'lstm', `with --cell ${c.cell}`),
     ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
     ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
@@ -191,7 +191,7 @@ function unusedFlags(o: Options, trainer: Trainer): string[] {
  */
 function idleThreads(o: Options, trainer: Trainer): string[] {
   const c = trainer.config;
-  if (o.threads === undefined || c.backend !== 'native') return [];
+  if (o.threads === undefined || c.backend !== 'native' || c.batch === 1) return [];
   const cpus = availableParallelism();
   return [
     ...(c.batch > 1 && o.threads > c.batch ? [`--threads ${o.threads} with --batch ${c.batch}: ${c.batch} threads are used (one per stream)`] : []),

@@ -130,9 +130,9 @@ export class Engine {
     this.backend.c.fill(0);
   }
 
-  /** Threads of the native backend's updates (the others run one). */
+  /** Threads of the native backend's updates, the streams split among them: one stream runs one (the others always run one). */
   setThreads(threads: number): void {
-    this.backend.setThreads(threads);
+    this.backend.setThreads(this.config.batch > 1 ? threads : 1);
   }
 
   /** Copies of the tensors. */

@@ -34,9 +34,9 @@ export type OptionRow = RowSpec & {
 };
 
 const MAX_STEPS = 1e12;
-/** The version that added the options of the general model (issue 10). */
+/** The version that added cells, layers, streams, dropout, validation and the other optimizers. */
 const V2 = '0.2.0';
-/** The version that added --forget-bias (issue 11). */
+/** The version that added --forget-bias. */
 const V3 = '0.3.0';
 
 const SEED_RANGE = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
@@ -68,7 +68,7 @@ export const TRAINING_OPTIONS = [
   { key: 'sampleLength', flag: 'sample-length', scope: 'run', kind: 'integer', min: 1, max: 1e6, default: 200, help: 'characters per sample' },
   { key: 'temperature', flag: 'temperature', scope: 'run', kind: 'number', min: 0, max: 100, default: 1, help: 'sampling temperature, 0 = argmax' },
   { key: 'checkpointEvery', flag: 'checkpoint-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between checkpoints, 0 = only at the end' },
-  { key: 'threads', flag: 'threads', scope: 'run', kind: 'integer', min: 1, max: LIMITS.maxThreads, default: 1, since: V2, help: "threads of the native general model's streams (same threads, same run)" },
+  { key: 'threads', flag: 'threads', scope: 'run', kind: 'integer', min: 1, max: LIMITS.maxThreads, default: 1, since: V2, help: 'threads of the native backend, the --batch streams split among them (same threads, same run)' },
   { key: 'evalEvery', flag: 'eval-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 1000, since: V2, help: 'updates between validation losses (with --val-fraction)' },
 ] as const satisfies readonly OptionRow[];
 

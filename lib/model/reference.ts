@@ -286,7 +286,9 @@ function dot(matrix: Float64Array, offset: number, v: Float64Array): number {
   return sum;
 }
 
+/** The layer's output after its dropout mask: h itself without dropout (the factors would all be 1). */
 function dropped(h: Float64Array, d: Dropout | undefined, layer: number, t: number, stream: number): Float64Array {
+  if (!d || d.p === 0) return h;
   return h.map((v, unit) => v * keep(d, layer, t, stream, unit));
 }
 

@@ -42,8 +42,7 @@ export interface Checkpoint {
 
 export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
   const dtype = training.params instanceof Float32Array ? 'F32' : 'F64';
-  const version = training.checkpointVersion ?? CHECKPOINT_VERSION;
-  if (version === 1 && !hasVersion1Names(training.config)) throw new UserError('writeCheckpoint: checkpointVersion 1 holds only the DD2424 configuration (cell rnn, 1 layer, batch 1, adagrad)');
+  const version = checkedVersion(training, 'writeCheckpoint');
   const tensors: Record<string, Tensor> = {};
   for (const { name, shape, offset, length, of } of tensorTable(training.config, training.vocabulary.length, version)) {
     tensors[name] = { dtype, shape, data: flatOf(training, of).subarray(offset, offset + length) };
@@ -68,6 +67,14 @@ export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
     created_by: `rnn-native ${VERSION}`,
   };
   return encodeSafetensors(tensors, metadata);
+}
+
+/** The version a state asks to be written as: 1 (the DD2424 configuration only) or 2, the default; a UserError otherwise. */
+export function checkedVersion(training: Pick<TrainingState, 'checkpointVersion' | 'config'>, what: string): 1 | 2 {
+  const version = training.checkpointVersion ?? CHECKPOINT_VERSION;
+  if (version !== 1 && version !== 2) throw new UserError(`${what}: checkpointVersion must be 1 or 2, got ${JSON.stringify(version)}`);
+  if (version === 1 && !hasVersion1Names(training.config)) throw new UserError(`${what}: checkpointVersion 1 holds only the DD2424 configuration (cell rnn, 1 layer, batch 1, no dropout, adagrad without decay)`);
+  return version;
 }
 
 type FlatName = 'params' | 'accum' | 'first' | 'state';

@@ -14,6 +14,7 @@ import { heldOutLength, sliceLength } from '../model/stream-walk';
 import { Rng } from '../util/random';
 import { sampleText } from '../engine/sampling';
 import { TrainingState } from './training-state';
+import { checkedVersion } from './checkpoint';
 
 export { TrainingState };
 
@@ -93,6 +94,7 @@ export class Trainer {
     if (!(saved.position >= 0 && saved.position <= corpus.length)) {
       throw new UserError(`the saved data position ${saved.position} is outside the text (${corpus.length} characters)`);
     }
+    const version = checkedVersion(saved, 'Trainer.restore');
     const trainer = new Trainer(corpus, { ...saved.config, backend });
     const tensors = { ...saved, first: saved.first ?? saved.params.subarray(0, 0) };
     checkSavedState(tensors, trainer.engine.tensorSizes());
@@ -101,7 +103,7 @@ export class Trainer {
     if (!trainer.engine.allFinite()) throw new UserError(`Trainer.restore: ${BEYOND_FLOAT32}`);
     trainer.engine.walk.position = saved.position;
     trainer.engine.walk.epoch = saved.epoch;
-    if (saved.checkpointVersion === 1) trainer.checkpointVersion = 1;
+    if (version === 1) trainer.checkpointVersion = 1;
     trainer.rng.state.set(saved.rngState);
     trainer.step = trainer.engine.step = saved.step;
     trainer.smoothLoss = saved.smoothLoss;
@@ -171,8 +173,8 @@ export class Trainer {
   }
 
   /**
-   * Threads of the native backend, the streams split among them (one stream: OpenBLAS's threads;
-   * default 1; wasm and ts always run one). A run is reproduced bit for bit with the same threads.
+   * Threads of the native backend, the streams split among them (default 1; one stream, and the
+   * wasm and ts backends, always run one). A run is reproduced bit for bit with the same threads.
    */
   setThreads(threads: number): void {
     checkValue('threads', THREADS_SPEC, threads);
