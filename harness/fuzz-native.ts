@@ -3,7 +3,7 @@
 // out-of-vocabulary symbols, aliasing buffers, getters and proxies that throw or detach):
 // new Model(spec) (spec buffers packed adjacent or overlapping in one buffer), its methods on a
 // model made from a valid spec (then a spec buffer detached or resized, or a wrong `this`),
-// stackedLayout (checked against the reference's table) and blasInfo.
+// parameterTable (checked against the reference's table) and blasInfo.
 // Only TypeError / RangeError (or Error "rnn-native: out of memory") may come back, the process
 // must not crash, and valid calls afterwards must give bit-identical results to before.
 //
@@ -21,9 +21,9 @@ import { spawnSync } from 'child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { CompiledBackend, loadCompiled, NativeAddon, StackedNativeModel, StackedNativeSpec } from '../lib/engine/native';
+import { CompiledBackend, loadCompiled, NativeAddon, CompiledModel, CompiledModelSpec } from '../lib/engine/native';
 import { Rng } from '../lib/util/random';
-import { CellKind, stackedLayout, StackedShape } from '../lib/model/reference';
+import { CellKind, parameterTable, ModelShape } from '../lib/model/reference';
 
 /** A generator-state slot: 4 words, sometimes broken as any slot, sometimes all zero (refused too). */
 function rngSlot(g: Gen, p: number): Arg {
@@ -45,12 +45,12 @@ export class FuzzThrow extends Error {
 }
 
 /** The model: its constructor, its methods (on a model made from a valid spec) and its layout. */
-type StackedMethod = 'forwardBackward' | 'optimize' | 'advance' | 'sample';
-type StackedFn = 'new Model' | `Model.${StackedMethod}` | 'stackedLayout';
-type Fn = 'blasInfo' | StackedFn;
+type ModelMethod = 'forwardBackward' | 'optimize' | 'advance' | 'sample';
+type ModelFn = 'new Model' | `Model.${ModelMethod}` | 'parameterTable';
+type Fn = 'blasInfo' | ModelFn;
 const FNS: Fn[] = [
   'new Model', 'new Model', 'Model.forwardBackward', 'Model.forwardBackward', 'Model.optimize',
-  'Model.optimize', 'Model.advance', 'Model.sample', 'stackedLayout', 'blasInfo',
+  'Model.optimize', 'Model.advance', 'Model.sample', 'parameterTable', 'blasInfo',
 ];
 
 const NUMBERS = [
@@ -380,8 +380,8 @@ interface Call {
    * error must hold four disjoint buffers and take a valid one-step forwardBackward.
    */
   made?: { buffers: Record<SpecBuffer, unknown>; streams: number };
-  /** stackedLayout with valid arguments: the table lib/model/reference.ts computes. */
-  layout?: StackedShape;
+  /** parameterTable with valid arguments: the table lib/model/reference.ts computes. */
+  layout?: ModelShape;
 }
 
 /** The arguments of iteration `iteration`: valid ones, then a few of them broken. */
@@ -390,7 +390,7 @@ export function makeCall(seed: number, iteration: number): Call {
   const fn = g.pick(FNS);
   // Mostly one broken thing, sometimes several, sometimes none (a valid call).
   const p = g.pick([0, 0.1, 0.2, 0.4]);
-  if (fn !== 'blasInfo') return makeStackedCall(g, fn, seed, p);
+  if (fn !== 'blasInfo') return makeModelCall(g, fn, seed, p);
   return { fn, args: g.chance(0.5) ? [g.wrong()] : [] };
 }
 
@@ -443,10 +443,10 @@ function packedBuffers(g: Gen, lengths: number[], fills: ((i: number) => number)
   });
 }
 
-/** The general model's calls (issue 10): the constructor's spec, a method's arguments, or stackedLayout's. */
-function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
-  if (fn === 'stackedLayout') return makeLayoutCall(g, p);
-  const method = fn === 'new Model' ? undefined : (fn.slice('Model.'.length) as StackedMethod);
+/** The model's calls: the constructor's spec, a method's arguments, or parameterTable's. */
+function makeModelCall(g: Gen, fn: ModelFn, seed: number, p: number): Call {
+  if (fn === 'parameterTable') return makeLayoutCall(g, p);
+  const method = fn === 'new Model' ? undefined : (fn.slice('Model.'.length) as ModelMethod);
   const cell = g.pick(CELLS);
   const K = g.pick([1, 2, 3, 7, 65, 256, 257]);
   const m = g.pick([1, 2, 3, 5, 8, 16]);
@@ -454,7 +454,7 @@ function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
   const oneStream = method === 'advance' || method === 'sample';
   const B = oneStream && g.chance(0.9) ? 1 : g.pick([1, 2, 3, 4]);
   const T = g.pick([1, 2, 3, 5, 9]);
-  const P = stackedLayout({ cell, vocab: K, hidden: m, layers: L }).total;
+  const P = parameterTable({ cell, vocab: K, hidden: m, layers: L }).total;
   const S = L * B * m;
   const weight = (i: number) => Math.fround(Math.sin(i * 12.9898 + seed) * 0.3);
   const carried = (i: number) => Math.fround(Math.cos(i * 3.7 + seed) * 0.5);
@@ -581,9 +581,9 @@ function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
   return call;
 }
 
-/** stackedLayout(cell, vocab, hidden, layers), with sizes up to the limits. */
+/** parameterTable(cell, vocab, hidden, layers), with sizes up to the limits. */
 function makeLayoutCall(g: Gen, p: number): Call {
-  const shape: StackedShape = {
+  const shape: ModelShape = {
     cell: g.pick(CELLS),
     vocab: g.pick([1, 3, 257, 65536]),
     hidden: g.pick([1, 5, 64, 8192]),
@@ -595,7 +595,7 @@ function makeLayoutCall(g: Gen, p: number): Call {
     if (g.chance(0.5)) args.length = g.int(args.length);
     else args.push(g.wrong());
   }
-  return { fn: 'stackedLayout', args, layout: valid && args.length >= 4 ? shape : undefined };
+  return { fn: 'parameterTable', args, layout: valid && args.length >= 4 ? shape : undefined };
 }
 
 export function describe(call: Call): string {
@@ -626,7 +626,7 @@ export function runCall(addon: NativeAddon, call: Call): Outcome {
   if ((call.fn === 'Model.optimize' || call.fn === 'Model.advance' || call.fn === 'Model.sample') && result !== undefined) {
     throw new Error(`returned ${String(result)}, not undefined`);
   }
-  if (call.made) checkMade(result as StackedNativeModel, call.made);
+  if (call.made) checkMade(result as CompiledModel, call.made);
   if (call.layout) checkLayout(result, call.layout);
   let drawn: number[] = [];
   try {
@@ -652,9 +652,9 @@ export function runCall(addon: NativeAddon, call: Call): Outcome {
 function prepare(addon: NativeAddon, call: Call): (...args: unknown[]) => unknown {
   if (call.fn === 'new Model') return (...args) => new (addon.Model as unknown as new (...a: unknown[]) => unknown)(...args);
   if (!call.model) return (addon as unknown as Record<string, (...args: unknown[]) => unknown>)[call.fn];
-  let model: StackedNativeModel;
+  let model: CompiledModel;
   try {
-    model = new addon.Model(call.model.spec.v as StackedNativeSpec);
+    model = new addon.Model(call.model.spec.v as CompiledModelSpec);
   } catch (error) {
     throw new Error(`a valid spec was refused: ${(error as Error).message}`);
   }
@@ -667,7 +667,7 @@ function prepare(addon: NativeAddon, call: Call): (...args: unknown[]) => unknow
 }
 
 /** A model made without error: its four buffers are disjoint, and a valid one-step block runs on it. */
-function checkMade(model: StackedNativeModel, made: NonNullable<Call['made']>): void {
+function checkMade(model: CompiledModel, made: NonNullable<Call['made']>): void {
   const views = SPEC_BUFFERS.map((key) => made.buffers[key] as Float32Array);
   for (let i = 0; i < views.length; i++) {
     for (let j = i + 1; j < views.length; j++) {
@@ -686,11 +686,11 @@ function checkMade(model: StackedNativeModel, made: NonNullable<Call['made']>): 
   if (typeof loss !== 'number') throw new Error(`the model made returned ${String(loss)} from forwardBackward`);
 }
 
-/** stackedLayout's table against lib/model/reference.ts's, entry by entry. */
-function checkLayout(result: unknown, shape: StackedShape): void {
-  const expected = stackedLayout(shape).parameters.map(({ name, shape: dims, offset, length }) => ({ name, shape: dims, offset, length }));
+/** parameterTable's table against lib/model/reference.ts's, entry by entry. */
+function checkLayout(result: unknown, shape: ModelShape): void {
+  const expected = parameterTable(shape).parameters.map(({ name, shape: dims, offset, length }) => ({ name, shape: dims, offset, length }));
   const got = JSON.stringify(result);
-  if (got !== JSON.stringify(expected)) throw new Error(`stackedLayout(${JSON.stringify(shape)}) = ${got.slice(0, 200)}, not the reference's table`);
+  if (got !== JSON.stringify(expected)) throw new Error(`parameterTable(${JSON.stringify(shape)}) = ${got.slice(0, 200)}, not the reference's table`);
 }
 
 /**
@@ -721,15 +721,15 @@ export function referenceBytes(addon: NativeAddon): Buffer {
 }
 
 /**
- * The model's valid calls: stackedLayout; an lstm of 2 layers and 3 streams, two
+ * The model's valid calls: parameterTable; an lstm of 2 layers and 3 streams, two
  * blocks with dropout and an Adam step between them; a gru of one stream: advance, then
  * sample at temperatures 1, 0 and 0.3.
  */
 function modelReferenceParts(addon: NativeAddon): ArrayBufferView[] {
   const parts: ArrayBufferView[] = [];
   const rng = Rng.fromSeed(98);
-  const make = (shape: StackedShape, streams: number, seqLength: number) => {
-    const P = stackedLayout(shape).total;
+  const make = (shape: ModelShape, streams: number, seqLength: number) => {
+    const P = parameterTable(shape).total;
     const S = shape.layers * streams * shape.hidden;
     const spec = {
       ...shape,
@@ -743,7 +743,7 @@ function modelReferenceParts(addon: NativeAddon): ArrayBufferView[] {
     return { spec, model: new addon.Model(spec) };
   };
   const K = 11;
-  parts.push(Buffer.from(JSON.stringify(addon.stackedLayout('gru', K, 4, 3))));
+  parts.push(Buffer.from(JSON.stringify(addon.parameterTable('gru', K, 4, 3))));
   const lstm = make({ cell: 'lstm', vocab: K, hidden: 5, layers: 2 }, 3, 6);
   const x = Int32Array.from({ length: 15 }, (_, i) => (i * 5 + 1) % K);
   const y = Int32Array.from({ length: 15 }, (_, i) => (i * 3 + 2) % K);

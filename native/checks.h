@@ -24,7 +24,7 @@ constexpr size_t kMaxParameters = RNN_LIMIT_MAXPARAMETERS;
 constexpr int kMaxLayers = RNN_LIMIT_MAXLAYERS;
 constexpr int kMaxStreams = RNN_LIMIT_MAXSTREAMS;
 constexpr int kMaxThreads = RNN_LIMIT_MAXTHREADS;  // setThreads, --threads
-constexpr int kMaxReps = 10000;  // stackedMatmulSeconds
+constexpr int kMaxReps = 10000;  // matmulSeconds
 
 // What a binding saw of a JavaScript value (lib/engine/wasm.ts numbers them alike).
 enum class Type : int32_t {
@@ -181,7 +181,7 @@ int threads(Checks& c, const Value& threads);
 
 // ---- module functions ----
 
-// stackedMatmulPlan / stackedMatmulSeconds: (cell, vocab, hidden, layers, streams, seqLength),
+// matmulPlan / matmulSeconds: (cell, vocab, hidden, layers, streams, seqLength),
 // checked as a spec.
 struct Plan {
   stacked::Shape shape;

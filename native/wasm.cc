@@ -207,7 +207,7 @@ EXPORT(model_set_threads) int32_t model_set_threads(const WasmValue* v) {
   return status_of(c);
 }
 
-// stackedLayout(cell, vocab, hidden, layers) as JSON: [{name, shape, offset, length}].
+// parameterTable(cell, vocab, hidden, layers) as JSON: [{name, shape, offset, length}].
 EXPORT(model_layout) int32_t model_layout(const WasmValue* v, const char** json) {
   checks::Checks c;
   const stacked::Shape s =

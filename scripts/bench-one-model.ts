@@ -10,7 +10,7 @@ import path from 'path';
 import { Corpus, Trainer } from '../lib';
 import { CompiledBackend, loadCompiled, NativeAddon } from '../lib/engine/native';
 import { OPTIMIZER_DEFAULTS } from '../lib/model/optimizers';
-import { stackedLayout } from '../lib/model/reference';
+import { parameterTable } from '../lib/model/reference';
 
 const HIDDEN = 100;
 const T = 25;
@@ -43,7 +43,7 @@ function modelLeg(corpus: Corpus, backend: CompiledBackend): Leg {
 /** The model's two calls per update on one window, nothing else. */
 function callsLeg(addon: NativeAddon, text: Uint8Array | Uint16Array, vocab: number): Leg {
   const shape = { cell: 'rnn' as const, vocab, hidden: HIDDEN, layers: 1 };
-  const total = stackedLayout(shape).total;
+  const total = parameterTable(shape).total;
   const params = Float32Array.from({ length: total }, (_, i) => (i % 7) * 0.001 - 0.003);
   const [h, c] = [new Float32Array(HIDDEN), new Float32Array(HIDDEN)];
   const model = new addon.Model({ ...shape, streams: 1, seqLength: T, params, grads: new Float32Array(total), h, c });

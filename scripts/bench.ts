@@ -131,7 +131,7 @@ function measureGeneral(corpus: Corpus, model: (typeof GENERAL_MODELS)[number]):
   threaded.setThreads(2);
   const twoReps = updatesPerSecond(threaded, GENERAL_REPS, GENERAL_SECONDS_PER_REP).map((rate) => rate * charactersPerUpdate);
   const vocab = corpus.vocabSize;
-  const { seconds, flops } = loadNative().addon!.stackedMatmulSeconds(model.cell, vocab, model.hidden, GENERAL.layers, GENERAL.batch, GENERAL.seqLength, GENERAL_REPS);
+  const { seconds, flops } = loadNative().addon!.matmulSeconds(model.cell, vocab, model.hidden, GENERAL.layers, GENERAL.batch, GENERAL.seqLength, GENERAL_REPS);
   const ceiling = { charactersPerSecond: charactersPerUpdate / seconds, gflopsPerSecond: flops / seconds / 1e9 };
   const twoThreads = { charactersPerSecond: median(twoReps), reps: twoReps };
   return { ...GENERAL, ...model, updatesPerSecond: median(rates), charactersPerSecond: median(reps), reps, threads: 1, twoThreads, ceiling };

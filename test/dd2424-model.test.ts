@@ -2,14 +2,14 @@
 // its real size (m = 100, T = 25), against the float64 reference. At one stream every multiply of
 // a step has one row, which native/stacked.cc issues as a matrix-vector product, and AdaGrad runs
 // its AVX-512 loop where the CPU has one: the paths that make this configuration as fast as the
-// vanilla kernels were. Tolerances as in stacked-native.test.ts, except the states: with weights
+// vanilla kernels were. Tolerances as in compiled-model.test.ts, except the states: with weights
 // of σ = 0.1 at m = 100 the recurrence has a gain of about σ·√m = 1, so float32 rounding adds up
 // over a window (h after 25 steps measured 2.4e-6 native, 1.1e-6 wasm): h within 1e-5.
 import assert from 'assert';
 import { loadCompiled, NativeAddon } from '../lib/engine/native';
 import { OPTIMIZER_DEFAULTS, optimizerState, optimizerStep } from '../lib/model/optimizers';
 import { Rng } from '../lib/util/random';
-import { stackedAdvance, stackedLayout, stackedLossAndGradients, stackedSample, StackedState } from '../lib/model/reference';
+import { advanceSymbols, parameterTable, lossAndGradients, sampleSymbols, ModelState } from '../lib/model/reference';
 import { COMPILED_BACKENDS } from './helpers';
 
 const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(8);
@@ -31,7 +31,7 @@ function window(start: number, length: number) {
 /** A one-stream model on float32 weights drawn from `seed`, from a non-zero state; its spec's arrays. */
 function makeModel(addon: NativeAddon, seqLength: number, seed: number) {
   const rng = Rng.fromSeed(seed);
-  const { total } = stackedLayout(SHAPE);
+  const { total } = parameterTable(SHAPE);
   const params = Float32Array.from({ length: total }, () => 0.1 * rng.normal());
   const grads = new Float32Array(total);
   const h = Float32Array.from({ length: SHAPE.hidden }, () => 0.5 * rng.normal());
@@ -40,7 +40,7 @@ function makeModel(addon: NativeAddon, seqLength: number, seed: number) {
 }
 
 /** The reference's state of one layer and one stream, from a native h (float64 copy). */
-const stateOf = (h: Float32Array): StackedState => ({ h: [[Float64Array.from(h)]], c: [[new Float64Array(h.length)]] });
+const stateOf = (h: Float32Array): ModelState => ({ h: [[Float64Array.from(h)]], c: [[new Float64Array(h.length)]] });
 
 for (const engine of COMPILED_BACKENDS) describe(`${engine}: the DD2424 configuration on the one model (m = 100, T = 25) against the float64 reference`, function () {
   this.timeout(20000);
@@ -67,9 +67,9 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine}: the DD2424 configur
       const reference = Float64Array.from(params);
       const state = stateOf(h);
       const expectedGrads = new Float64Array(n);
-      const expected = stackedLossAndGradients(SHAPE, reference, expectedGrads, state, x, y);
+      const expected = lossAndGradients(SHAPE, reference, expectedGrads, state, x, y);
       const loss = model.forwardBackward(xs, ys, true, 0, 0, 0);
-      // The float64 AdaGrad on the native gradients, as in stacked-native.test.ts.
+      // The float64 AdaGrad on the native gradients, as in compiled-model.test.ts.
       optimizerStep(settings, reference, Float64Array.from(grads), { ...optimizerState('adagrad', n), steps: u, second: Float64Array.from(second) });
       model.optimize(settings, second, first, u + 1);
       worst.loss = Math.max(worst.loss, Math.abs(loss - expected) / expected);
@@ -89,7 +89,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine}: the DD2424 configur
     const state = stateOf(h);
     for (const start of [0, 100, 200]) {
       const { x, y, xs, ys } = window(start, 100);
-      const expected = stackedLossAndGradients(SHAPE, Float64Array.from(params), undefined, state, x, y);
+      const expected = lossAndGradients(SHAPE, Float64Array.from(params), undefined, state, x, y);
       const loss = model.forwardBackward(xs, ys, false, 0, 0, 0);
       assert.ok(Math.abs(loss - expected) / expected <= 1e-6, `window at ${start}: ${loss} vs ${expected}`);
       assert.ok(maxDiff(h, state.h[0][0]) <= 1e-6, `window at ${start}: h off by ${maxDiff(h, state.h[0][0])}`);
@@ -103,13 +103,13 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine}: the DD2424 configur
     const state = stateOf(h);
     const prompt = Int32Array.from(CORPUS.slice(0, 50));
     model.advance(prompt);
-    stackedAdvance(SHAPE, weights, state, prompt);
+    advanceSymbols(SHAPE, weights, state, prompt);
     assert.ok(maxDiff(h, state.h[0][0]) <= 1e-5, `h after advance off by ${maxDiff(h, state.h[0][0])}`);
     for (const temperature of [1, 0]) {
       const rng = Rng.fromSeed(9);
       const nativeRng = Uint32Array.from(rng.state);
       const [expected, drawn] = [new Int32Array(100), new Int32Array(100)];
-      stackedSample(SHAPE, weights, state, prompt[prompt.length - 1], temperature, rng, expected);
+      sampleSymbols(SHAPE, weights, state, prompt[prompt.length - 1], temperature, rng, expected);
       model.sample(prompt[prompt.length - 1], temperature, nativeRng, drawn);
       assert.deepStrictEqual(Array.from(drawn), Array.from(expected), `temperature ${temperature}`);
       assert.deepStrictEqual(Array.from(nativeRng), Array.from(rng.state), 'the generator moved on alike');

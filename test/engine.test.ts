@@ -3,9 +3,9 @@ import assert from 'assert';
 import path from 'path';
 import { Corpus } from '../lib';
 import { MODEL_DEFAULTS, ModelConfig } from '../lib/model/config';
-import { Engine, stackedShape } from '../lib/engine/engine';
+import { Engine, modelShape } from '../lib/engine/engine';
 import { Rng } from '../lib/util/random';
-import { stackedLossAndGradients, zeroState } from '../lib/model/reference';
+import { lossAndGradients, zeroState } from '../lib/model/reference';
 
 const corpus = Corpus.fromFile(path.join(__dirname, 'golden', 'text.txt'));
 
@@ -63,7 +63,7 @@ describe('engine (float64 reference)', () => {
 
   it('the validation loss: nats per character over the whole held-out text, the same for any window', () => {
     const trainer = make(dd2424(1e-2, { cell: 'gru', layers: 2, batch: 2, optimizer: 'adam' }));
-    const shape = stackedShape(dd2424(1e-2, { cell: 'gru', layers: 2 }), corpus.vocabSize);
+    const shape = modelShape(dd2424(1e-2, { cell: 'gru', layers: 2 }), corpus.vocabSize);
     const held = corpus.indices.subarray(900);
     const validationLoss = (window?: number) => trainer.backend.validationLoss(held, window);
     const before = validationLoss();
@@ -74,7 +74,7 @@ describe('engine (float64 reference)', () => {
     // The same as one block over the whole text from a zero state, divided by the characters predicted.
     const x = Array.from({ length: held.length - 1 }, (_, t) => [held[t]]);
     const y = Array.from({ length: held.length - 1 }, (_, t) => [held[t + 1]]);
-    const direct = stackedLossAndGradients(shape, Float64Array.from(trainer.backend.params), undefined, zeroState(shape, 1), x, y) / (held.length - 1);
+    const direct = lossAndGradients(shape, Float64Array.from(trainer.backend.params), undefined, zeroState(shape, 1), x, y) / (held.length - 1);
     assert.ok(Math.abs(after - direct) < 1e-12 * direct, `${after} vs ${direct}`);
     assert.ok(Math.abs(validationLoss(1000) - after) < 1e-12 * after);
     assert.deepStrictEqual(trainer.backend.params, params, 'the model is not changed');

@@ -7,7 +7,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, PRESETS, Trainer } from '../lib';
 import { Rng } from '../lib/util/random';
-import { stackedLayout } from '../lib/model/reference';
+import { parameterTable } from '../lib/model/reference';
 import { initialParams } from '../lib/engine/engine';
 import { generatedText } from './helpers';
 
@@ -17,7 +17,7 @@ const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { en
 /** Each layer's bias split into its gates' blocks of m (lstm: i f o g). */
 function gateBiases(params: ArrayLike<number>, shape: { cell: 'lstm'; vocab: number; hidden: number; layers: number }) {
   const m = shape.hidden;
-  return stackedLayout(shape)
+  return parameterTable(shape)
     .parameters.filter((p) => p.name.endsWith('.b'))
     .map((p) => [0, 1, 2, 3].map((g) => Array.from(params).slice(p.offset + g * m, p.offset + (g + 1) * m)));
 }
@@ -32,7 +32,7 @@ describe('--forget-bias', () => {
       assert.deepStrictEqual(f, Array(5).fill(1.5));
       assert.deepStrictEqual([...i, ...o, ...g], Array(15).fill(0));
     }
-    const isBias = new Set(stackedLayout(shape).parameters.filter((p) => p.name.endsWith('.b')).flatMap((p) => Array.from({ length: p.length }, (_, k) => p.offset + k)));
+    const isBias = new Set(parameterTable(shape).parameters.filter((p) => p.name.endsWith('.b')).flatMap((p) => Array.from({ length: p.length }, (_, k) => p.offset + k)));
     plain.forEach((value, k) => {
       if (!isBias.has(k)) assert.strictEqual(biased[k], value, `parameter ${k}`);
     });

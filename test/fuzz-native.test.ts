@@ -1,4 +1,4 @@
-// Boundary fuzz of the native addon (the Model, stackedLayout) and of the WebAssembly backend's
+// Boundary fuzz of the native addon (the Model, parameterTable) and of the WebAssembly backend's
 // same entry points: scripts/fuzz-native.ts calls every export with seeded random arguments in a
 // child process; only TypeError / RangeError (or Error "out of memory") may come back, never a
 // crash, and valid calls give the same bytes after the fuzz. The wasm backend must also refuse exactly what the addon refuses.
@@ -29,7 +29,7 @@ for (const backend of ['native', 'wasm'] as const) {
       const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
       assert.strictEqual(total, calls);
       // Every export both succeeded and refused at least once: the fuzz reaches past the checks.
-      for (const fn of ['new Model', 'Model.forwardBackward', 'Model.optimize', 'Model.advance', 'Model.sample', 'stackedLayout']) {
+      for (const fn of ['new Model', 'Model.forwardBackward', 'Model.optimize', 'Model.advance', 'Model.sample', 'parameterTable']) {
         for (const outcome of ['ok', 'TypeError', 'RangeError']) {
           if (calls >= 1000) assert.ok((outcomes[`${fn}: ${outcome}`] ?? 0) > 0, `${fn}: no "${outcome}" in ${calls} calls`);
         }

@@ -16,7 +16,7 @@ import {
   numericGradient,
   StackedGradientFunction,
 } from '../lib/engine/gradcheck';
-import { CellKind, stackedExcessLoss, stackedLayout, stackedLossAndGradients, StackedShape, StackedState, zeroState } from '../lib/model/reference';
+import { CellKind, excessLoss, parameterTable, lossAndGradients, ModelShape, ModelState, zeroState } from '../lib/model/reference';
 import { Rng } from '../lib/util/random';
 import { initialParams } from '../lib/engine/engine';
 import { generatedText, SHAKESPEARE, trainingCorpus, UNICODE_TEXT } from './helpers';
@@ -25,7 +25,7 @@ import { generatedText, SHAKESPEARE, trainingCorpus, UNICODE_TEXT } from './help
 const DD2424_ROWS = ['U', 'W', 'V', 'b', 'c'];
 
 /** The tensor named `name` of a one-layer rnn inside a flat array. */
-function tensor(shape: StackedShape, flat: Float64Array, name: string): Float64Array {
+function tensor(shape: ModelShape, flat: Float64Array, name: string): Float64Array {
   const t = checkedTensors(shape).find((candidate) => candidate.name === name)!;
   return flat.subarray(t.offset, t.offset + t.length);
 }
@@ -70,11 +70,11 @@ describe('gradient check', () => {
     // The check of m = 100, seed 1 on tinyshakespeare used to fail (max relative error 2e-6 > 1e-6)
     // on a W entry of −6e-9 against a largest W gradient of 3e-3: rounding, not a wrong gradient.
     const corpus = Corpus.fromFile(SHAKESPEARE);
-    const shape: StackedShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 100, layers: 1 };
+    const shape: ModelShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 100, layers: 1 };
     const params = initialParams(shape, 0.01, Rng.fromSeed(1));
     const block = firstBlock(corpus, 1, 25);
     const analytic = new Float64Array(params.length);
-    stackedLossAndGradients(shape, Float64Array.from(params), analytic, zeroState(shape, 1), block.x, block.y);
+    lossAndGradients(shape, Float64Array.from(params), analytic, zeroState(shape, 1), block.x, block.y);
     const W = tensor(shape, analytic, 'W');
     const smallest = Int32Array.from(W.keys()).sort((i, j) => Math.abs(W[i]) - Math.abs(W[j])).slice(0, 8);
     const none = new Int32Array(0);
@@ -110,7 +110,7 @@ describe('gradient check', () => {
     }
 
     it('and passes the reference through the same path', () => {
-      const result = runCommand(['--data', text], stackedLossAndGradients);
+      const result = runCommand(['--data', text], lossAndGradients);
       assert.strictEqual(result.code, 0, result.stdout);
       assert.match(result.stdout, /: OK\n$/);
     });
@@ -167,11 +167,11 @@ describe('gradient check', () => {
 
   it('agrees with the plain loss: excessLoss = L − T·ln K', () => {
     const corpus = Corpus.fromText(UNICODE_TEXT);
-    const shape: StackedShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 7, layers: 1 };
+    const shape: ModelShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 7, layers: 1 };
     const params = initialParams(shape, 0.5, Rng.fromSeed(9));
     const { x, y } = firstBlock(corpus, 1, 30);
-    const loss = stackedLossAndGradients(shape, Float64Array.from(params), new Float64Array(params.length), zeroState(shape, 1), x, y);
-    const excess = stackedExcessLoss(shape, params, zeroState(shape, 1), x, y);
+    const loss = lossAndGradients(shape, Float64Array.from(params), new Float64Array(params.length), zeroState(shape, 1), x, y);
+    const excess = excessLoss(shape, params, zeroState(shape, 1), x, y);
     assert.ok(Math.abs(excess + 30 * Math.log(corpus.vocabSize) - loss) < 1e-9 * loss, `${excess} vs ${loss}`);
   });
 });
@@ -185,7 +185,7 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
           it(`${cell}, ${layers} layer(s), B = ${batch}, dropout ${dropout}: passes, one row per tensor`, () => {
             const corpus = trainingCorpus();
             const result = gradcheck(corpus, { ...small, cell, layers, batch, dropout });
-            const table = stackedLayout({ cell, vocab: corpus.vocabSize, hidden: 3, layers }).parameters.map((p) => p.name);
+            const table = parameterTable({ cell, vocab: corpus.vocabSize, hidden: 3, layers }).parameters.map((p) => p.name);
             const names = cell === 'rnn' && layers === 1 ? DD2424_ROWS : table;
             assert.deepStrictEqual(result.tensors, names);
             assert.deepStrictEqual(Object.keys(result.numeric), names);
@@ -212,7 +212,7 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
     ],
     [
       'the dropout masks forgotten in the backward pass',
-      (s, params, grads, state, x, y) => stackedLossAndGradients(s, params, grads, state, x, y),
+      (s, params, grads, state, x, y) => lossAndGradients(s, params, grads, state, x, y),
       { cell: 'gru', layers: 2, batch: 1, dropout: 0.3 },
       ['layers.0.Wx', 'layers.1.Wx', 'V'],
       [],
@@ -220,7 +220,7 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
     [
       "the streams' losses summed instead of averaged",
       (s, params, grads, state, x, y, dropout) => {
-        const loss = stackedLossAndGradients(s, params, grads, state, x, y, dropout);
+        const loss = lossAndGradients(s, params, grads, state, x, y, dropout);
         grads?.forEach((g, i) => (grads[i] = g * x[0].length));
         return loss * x[0].length;
       },
@@ -249,17 +249,17 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
     assert.strictEqual(text(y), 'bip cjq');
   });
 
-  it('differentiates L − T·ln K: stackedExcessLoss agrees with the loss and leaves the state alone', () => {
+  it('differentiates L − T·ln K: excessLoss agrees with the loss and leaves the state alone', () => {
     const corpus = Corpus.fromText(UNICODE_TEXT);
-    const s: StackedShape = { cell: 'lstm', vocab: corpus.vocabSize, hidden: 4, layers: 2 };
+    const s: ModelShape = { cell: 'lstm', vocab: corpus.vocabSize, hidden: 4, layers: 2 };
     const rng = Rng.fromSeed(3);
-    const params = Float64Array.from({ length: stackedLayout(s).total }, () => 0.5 * rng.normal());
+    const params = Float64Array.from({ length: parameterTable(s).total }, () => 0.5 * rng.normal());
     const { x, y } = firstBlock(corpus, 2, 6);
     const dropout = { p: 0.3, seed: 1, update: 2 };
     const state = zeroState(s, 2);
-    const excess = stackedExcessLoss(s, params, state, x, y, dropout);
+    const excess = excessLoss(s, params, state, x, y, dropout);
     assert.deepStrictEqual(state, zeroState(s, 2));
-    const loss = stackedLossAndGradients(s, params, undefined, state, x, y, dropout);
+    const loss = lossAndGradients(s, params, undefined, state, x, y, dropout);
     assert.ok(Math.abs(excess + 6 * Math.log(corpus.vocabSize) - loss) < 1e-12 * loss, `${excess} vs ${loss}`);
   });
 
@@ -273,12 +273,12 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
 
   it('rows U, W, V, b, c are the tensors layers.0.Wx, layers.0.Wh, V, layers.0.b, c: a wrong gradient of one fails its row only', () => {
     const corpus = Corpus.fromText(UNICODE_TEXT);
-    const shape: StackedShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 4, layers: 1 };
-    const parameters = stackedLayout(shape).parameters;
+    const shape: ModelShape = { cell: 'rnn', vocab: corpus.vocabSize, hidden: 4, layers: 1 };
+    const parameters = parameterTable(shape).parameters;
     for (const [row, name] of [['U', 'layers.0.Wx'], ['W', 'layers.0.Wh'], ['V', 'V'], ['b', 'layers.0.b'], ['c', 'c']]) {
       const p = parameters.find((candidate) => candidate.name === name)!;
       const wrong: StackedGradientFunction = (s, params, grads, state, x, y, dropout) => {
-        const loss = stackedLossAndGradients(s, params, grads, state, x, y, dropout);
+        const loss = lossAndGradients(s, params, grads, state, x, y, dropout);
         grads?.subarray(p.offset, p.offset + p.length).forEach((g, i, part) => (part[i] = 2 * g));
         return loss;
       };
@@ -336,13 +336,13 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
   });
 });
 
-/** stackedLossAndGradients one step at a time from the forward states: BPTT without the gradient carried from t + 1 (no dropout). */
-function oneStepAtATime(s: StackedShape, params: Float64Array, grads: Float64Array | undefined, state: StackedState, x: number[][], y: number[][]): number {
+/** lossAndGradients one step at a time from the forward states: BPTT without the gradient carried from t + 1 (no dropout). */
+function oneStepAtATime(s: ModelShape, params: Float64Array, grads: Float64Array | undefined, state: ModelState, x: number[][], y: number[][]): number {
   const step = new Float64Array(params.length);
   grads?.fill(0);
   let loss = 0;
   for (let t = 0; t < x.length; t++) {
-    loss += stackedLossAndGradients(s, params, grads && step, state, [x[t]], [y[t]]);
+    loss += lossAndGradients(s, params, grads && step, state, [x[t]], [y[t]]);
     grads?.forEach((g, i) => (grads[i] = g + step[i]));
   }
   return loss;
@@ -369,7 +369,7 @@ type Bug =
 function mutantGradients(bug: Bug): GradientFunction {
   return (shape, params, grads, state, block, targets) => {
     const { hidden: m, vocab: K } = shape;
-    const parameters = stackedLayout(shape).parameters;
+    const parameters = parameterTable(shape).parameters;
     const part = (flat: Float64Array, name: string) => {
       const p = parameters.find((candidate) => candidate.name === name)!;
       return flat.subarray(p.offset, p.offset + p.length);

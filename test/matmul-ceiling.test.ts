@@ -2,7 +2,7 @@
 // kernel (native/stacked.cc routes every one through Model::gemm), and timed alone. The plan is
 // checked against the kernel's design; the timer only for sane output (no timing assertions).
 import assert from 'assert';
-import { CellKind, loadNative, NativeAddon, StackedMatmul } from '../lib/engine/native';
+import { CellKind, loadNative, NativeAddon, Matmul } from '../lib/engine/native';
 
 const GATES: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
 
@@ -15,7 +15,7 @@ interface Dims {
   T: number;
 }
 
-type Multiply = Omit<StackedMatmul, 'count'>;
+type Multiply = Omit<Matmul, 'count'>;
 const mm = (m: number, n: number, k: number, transA: boolean, transB: boolean): Multiply => ({ m, n, k, transA, transB });
 
 /** The kernel's design, multiply by multiply (native/stacked.h), for one update. */
@@ -54,7 +54,7 @@ function counted(multiplies: (Multiply & { count?: number })[]): string[] {
 
 const planArgs = (d: Dims) => [d.cell, d.K, d.m, d.L, d.B, d.T] as const;
 
-describe('sgemm-only ceiling (stackedMatmulPlan, stackedMatmulSeconds)', function () {
+describe('sgemm-only ceiling (matmulPlan, matmulSeconds)', function () {
   let addon: NativeAddon;
   before(function () {
     const loaded = loadNative();
@@ -68,7 +68,7 @@ describe('sgemm-only ceiling (stackedMatmulPlan, stackedMatmulSeconds)', functio
   it('the plan of an lstm of 2 layers, B = 3, T = 4 is the kernel design, grouped, with its FLOPs', () => {
     // Sizes all different, so that no two of the design's multiplies share a shape by chance.
     const d: Dims = { cell: 'lstm', K: 5, m: 7, L: 2, B: 3, T: 4 };
-    const plan = addon.stackedMatmulPlan(...planArgs(d));
+    const plan = addon.matmulPlan(...planArgs(d));
     assert.deepStrictEqual(counted(plan), counted(designedMultiplies(d)));
     assert.strictEqual(new Set(plan.map(key)).size, plan.length, 'equal shapes are grouped');
     assert.deepStrictEqual(
@@ -79,7 +79,7 @@ describe('sgemm-only ceiling (stackedMatmulPlan, stackedMatmulSeconds)', functio
     assert.strictEqual(plan.find((g) => g.m === d.B && g.n === 4 * d.m)?.count, d.L * d.T, 'one hidden sgemm per step per layer');
     const flops = plan.reduce((sum, g) => sum + 2 * g.m * g.n * g.k * g.count, 0);
     assert.strictEqual(flops, designedFlops(d));
-    assert.strictEqual(addon.stackedMatmulSeconds(...planArgs(d), 1).flops, designedFlops(d));
+    assert.strictEqual(addon.matmulSeconds(...planArgs(d), 1).flops, designedFlops(d));
   });
 
   it('plans and FLOPs follow the design for every cell × {1, 3} layers × T ∈ {1, 4}', () => {
@@ -88,15 +88,15 @@ describe('sgemm-only ceiling (stackedMatmulPlan, stackedMatmulSeconds)', functio
         for (const T of [1, 4]) {
           const d: Dims = { cell, K: 11, m: 6, L, B: 2, T };
           const what = JSON.stringify(d);
-          assert.deepStrictEqual(counted(addon.stackedMatmulPlan(...planArgs(d))), counted(designedMultiplies(d)), what);
-          assert.strictEqual(addon.stackedMatmulSeconds(...planArgs(d), 1).flops, designedFlops(d), what);
+          assert.deepStrictEqual(counted(addon.matmulPlan(...planArgs(d))), counted(designedMultiplies(d)), what);
+          assert.strictEqual(addon.matmulSeconds(...planArgs(d), 1).flops, designedFlops(d), what);
         }
       }
     }
   });
 
   it('the timer returns positive, finite seconds and FLOPs per update', () => {
-    const { seconds, flops } = addon.stackedMatmulSeconds('gru', 65, 32, 2, 8, 10, 3);
+    const { seconds, flops } = addon.matmulSeconds('gru', 65, 32, 2, 8, 10, 3);
     assert.ok(Number.isFinite(seconds) && seconds > 0, `seconds ${seconds}`);
     assert.ok(Number.isFinite(flops) && flops > 0, `flops ${flops}`);
   });
@@ -115,8 +115,8 @@ describe('sgemm-only ceiling (stackedMatmulPlan, stackedMatmulSeconds)', functio
       [5, 0, RangeError],
       [5, undefined, TypeError],
     ];
-    const plan = addon.stackedMatmulPlan as (...args: unknown[]) => unknown;
-    const seconds = addon.stackedMatmulSeconds as (...args: unknown[]) => unknown;
+    const plan = addon.matmulPlan as (...args: unknown[]) => unknown;
+    const seconds = addon.matmulSeconds as (...args: unknown[]) => unknown;
     for (const [at, value, error] of refused) {
       const args = good.slice();
       args[at] = value;

@@ -1,19 +1,19 @@
 // The addon's Model (and the WebAssembly backend's, the same interface), called with wrong types,
 // lengths or values, throws a JS TypeError or RangeError naming the argument and leaves the
 // process running; the regressions found at this boundary stay found (buffers detached or shrunk
-// by a getter, inputs viewing written memory, shared buffers). stacked-native.test.ts holds the
+// by a getter, inputs viewing written memory, shared buffers). compiled-model.test.ts holds the
 // error classes of every argument; this file holds the messages.
 import assert from 'assert';
-import { loadCompiled, NativeAddon, StackedNativeSpec } from '../lib/engine/native';
+import { loadCompiled, NativeAddon, CompiledModelSpec } from '../lib/engine/native';
 import { OPTIMIZER_DEFAULTS } from '../lib/model/optimizers';
-import { stackedLayout } from '../lib/model/reference';
+import { parameterTable } from '../lib/model/reference';
 import { COMPILED_BACKENDS } from './helpers';
 
 for (const engine of COMPILED_BACKENDS) describe(`${engine} addon boundary`, () => {
   let addon: NativeAddon;
   const shape = { cell: 'rnn' as const, vocab: 6, hidden: 4, layers: 1 };
-  const P = stackedLayout(shape).total;
-  const spec = (streams = 1): StackedNativeSpec => ({
+  const P = parameterTable(shape).total;
+  const spec = (streams = 1): CompiledModelSpec => ({
     ...shape,
     streams,
     seqLength: 3,

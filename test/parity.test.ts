@@ -12,8 +12,8 @@ import { Corpus, Trainer } from '../lib';
 import { initialParams } from '../lib/engine/engine';
 import { OPTIMIZER_DEFAULTS } from '../lib/model/optimizers';
 import { Rng } from '../lib/util/random';
-import { createStackedBackend, StackedBackend } from '../lib/engine/model-backend';
-import { stackedLayout, StackedShape } from '../lib/model/reference';
+import { createModelBackend, ModelBackend } from '../lib/engine/model-backend';
+import { parameterTable, ModelShape } from '../lib/model/reference';
 import { nextWindows, StreamWalk } from '../lib/model/stream-walk';
 import { loadCompiled } from '../lib/engine/native';
 import { COMPILED_BACKENDS, trainingCorpus } from './helpers';
@@ -42,14 +42,14 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
     assert.ok(ts.smoothLoss! < 25 * Math.log(corpus.vocabSize) - 5, 'the model learned something');
   });
 
-  const dd2424 = (hidden: number, vocab: number): StackedShape => ({ cell: 'rnn', vocab, hidden, layers: 1 });
+  const dd2424 = (hidden: number, vocab: number): ModelShape => ({ cell: 'rnn', vocab, hidden, layers: 1 });
 
   /** One update per backend from the reference's state (the DD2424 configuration, AdaGrad); returns both losses. */
   function lockStep(steps: number, corpus: Corpus, eta: number, hidden: number) {
     const shape = dd2424(hidden, corpus.vocabSize);
     const initial = initialParams(shape, 0.01, Rng.fromSeed(11));
-    const ts = createStackedBackend('ts', shape, 1, 25, initial, false);
-    const native = createStackedBackend(engine, shape, 1, 25, initial, false);
+    const ts = createModelBackend('ts', shape, 1, 25, initial, false);
+    const native = createModelBackend(engine, shape, 1, 25, initial, false);
     const walk: StreamWalk = { position: 0, epoch: 1 };
     const out = { ts: new Float64Array(steps), native: new Float64Array(steps), epochs: 1 };
     const optimizer = { kind: 'adagrad' as const, ...OPTIMIZER_DEFAULTS.adagrad, eta };
@@ -68,7 +68,7 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
     return out;
   }
 
-  function copyState(from: StackedBackend, to: StackedBackend) {
+  function copyState(from: ModelBackend, to: ModelBackend) {
     to.params.set(from.params);
     to.second.set(from.second);
     to.h.set(from.h);
@@ -101,12 +101,12 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
     const x = Int32Array.from(corpus.indices.subarray(0, 25));
     const y = Int32Array.from(corpus.indices.subarray(1, 26));
     const gradients = (name: 'ts' | typeof engine) => {
-      const backend = createStackedBackend(name, shape, 1, 25, initial, false);
+      const backend = createModelBackend(name, shape, 1, 25, initial, false);
       backend.lossAndGradients(x, y);
       return backend.grads;
     };
     const [tsGrads, nativeGrads] = [gradients('ts'), gradients(engine)];
-    for (const { name, offset, length } of stackedLayout(shape).parameters) {
+    for (const { name, offset, length } of parameterTable(shape).parameters) {
       const t = tsGrads.subarray(offset, offset + length);
       const n = nativeGrads.subarray(offset, offset + length);
       let maxDiff = 0;
@@ -148,11 +148,11 @@ for (const engine of COMPILED_BACKENDS) describe(`parity: the ${engine} backend 
     const nanCount = (a: ArrayLike<number>) => Array.from(a).filter(Number.isNaN).length;
     const shape = dd2424(8, corpus.vocabSize);
     const initial = initialParams(shape, 0.01, Rng.fromSeed(6));
-    initial[stackedLayout(shape).parameters.find((p) => p.name === 'c')!.offset] = NaN;
+    initial[parameterTable(shape).parameters.find((p) => p.name === 'c')!.offset] = NaN;
     const x = Int32Array.from(corpus.indices.subarray(0, 25));
     const y = Int32Array.from(corpus.indices.subarray(1, 26));
     const counts = ([engine, 'ts'] as const).map((name) => {
-      const backend = createStackedBackend(name, shape, 1, 25, initial, false);
+      const backend = createModelBackend(name, shape, 1, 25, initial, false);
       for (const step of [1, 2]) {
         const loss = backend.lossAndGradients(x, y);
         assert.ok(Number.isNaN(loss), `${name}: ${loss}`);

@@ -12,7 +12,7 @@ import {
   GradientFunction,
   modelName,
 } from '../engine/gradcheck';
-import { CellKind, stackedLossAndGradients } from '../model/reference';
+import { CellKind, lossAndGradients } from '../model/reference';
 import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
 import { fitLine, printLine, warn } from '../util/output';
 import { loadTrainingText } from '../text/training-text';
@@ -33,7 +33,7 @@ const OPTIONS = {
 } satisfies OptionSpecs;
 
 /** The command; `analytic` is the gradient under test (tests pass wrong ones to see it fail). */
-export function gradcheckCommand(argv: string[], analytic: GradientFunction = stackedLossAndGradients): number {
+export function gradcheckCommand(argv: string[], analytic: GradientFunction = lossAndGradients): number {
   const o = parseOptions(argv, OPTIONS);
   if (o.help) {
     printLine(`usage: rnn-native gradcheck [options]\n\n${optionHelp(OPTIONS)}`);

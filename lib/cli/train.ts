@@ -199,7 +199,7 @@ function idleThreads(o: Options, trainer: Trainer): string[] {
   ];
 }
 
-/** The general model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
+/** The model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
 function modelFields(c: ModelConfig): string[] {
   return [`${c.cell} ${c.layers}×${c.hidden},`, `batch ${c.batch},`, ...(c.dropout > 0 ? [`dropout ${c.dropout},`] : []), `${c.optimizer} η ${c.eta},`];
 }

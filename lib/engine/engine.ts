@@ -6,8 +6,8 @@ import { BackendName } from './backend';
 import { ModelConfig } from '../model/config';
 import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, OptimizerSettings } from '../model/optimizers';
 import { Rng } from '../util/random';
-import { createStackedBackend, finish, Flat, StackedBackend } from './model-backend';
-import { CellKind, stackedLayout, StackedShape } from '../model/reference';
+import { createModelBackend, finish, Flat, ModelBackend } from './model-backend';
+import { CellKind, parameterTable, ModelShape } from '../model/reference';
 import { nextWindows, sliceLength, StreamWalk } from '../model/stream-walk';
 
 /** The tensors of a training state, in the backend's precision. */
@@ -25,7 +25,7 @@ export interface EngineTensors {
 /** Why float64 values (a ts run's) cannot go to the native backend. */
 export const BEYOND_FLOAT32 = "the saved state holds values beyond float32's range (±3.4e38), which the native and wasm backends cannot hold: use the ts backend (--backend ts)";
 
-export function stackedShape(c: ModelConfig, vocab: number): StackedShape {
+export function modelShape(c: ModelConfig, vocab: number): ModelShape {
   return { cell: c.cell as CellKind, vocab, hidden: c.hidden, layers: c.layers };
 }
 
@@ -41,8 +41,8 @@ export function optimizerSettings(c: ModelConfig): OptimizerSettings {
  * (char-rnn's train.lua sets 1 "to encourage remembering in the beginning"). For the DD2424
  * configuration this draws U, W, V in the order of min-char-rnn.
  */
-export function initialParams(s: StackedShape, sigma: number, rng: Rng, forgetBias = 0): Float64Array {
-  const { parameters, total } = stackedLayout(s);
+export function initialParams(s: ModelShape, sigma: number, rng: Rng, forgetBias = 0): Float64Array {
+  const { parameters, total } = parameterTable(s);
   const params = new Float64Array(total);
   for (const p of parameters) {
     if (p.shape.length !== 2) continue; // a bias
@@ -71,27 +71,27 @@ export interface SamplerSource {
 
 /** Draws text from saved weights from a zero state (the sample command and the report's passage). */
 export function savedModelSampler(config: ModelConfig, vocab: number, params: Flat, backend: BackendName): SamplerSource {
-  const shape = stackedShape(config, vocab);
-  const model = createStackedBackend(backend, shape, 1, 1, Float64Array.from(params), false);
+  const shape = modelShape(config, vocab);
+  const model = createModelBackend(backend, shape, 1, 1, Float64Array.from(params), false);
   const zeros = new Float64Array(shape.layers * shape.hidden);
   return { sampler: (r) => model.sampler({ h: zeros, c: zeros }, r.prime, r.temperature, r.rng) };
 }
 
 export class Engine {
-  readonly backend: StackedBackend;
+  readonly backend: ModelBackend;
   readonly walk: StreamWalk = { position: 0, epoch: 1 };
   /** Updates done: a restored run sets it (the dropout masks and Adam count on it). */
   step = 0;
-  private readonly shape: StackedShape;
+  private readonly shape: ModelShape;
   private readonly optimizer: OptimizerSettings;
 
   /** `text`: the training symbols; `rng` draws the initial weights (and is left where they end). */
   constructor(private readonly config: ModelConfig, vocab: number, private readonly text: Uint8Array | Uint16Array, backend: BackendName, rng: Rng) {
     sliceLength(text.length, config.batch, config.seqLength); // refuses a text too short for the streams
-    this.shape = stackedShape(config, vocab);
+    this.shape = modelShape(config, vocab);
     this.optimizer = optimizerSettings(config);
     const initial = initialParams(this.shape, config.sigma, rng, config.forgetBias);
-    this.backend = createStackedBackend(backend, this.shape, config.batch, config.seqLength, initial, config.optimizer === 'adam');
+    this.backend = createModelBackend(backend, this.shape, config.batch, config.seqLength, initial, config.optimizer === 'adam');
   }
 
   get backendName(): BackendName {
@@ -168,12 +168,12 @@ export class Engine {
   /** Parameters by name (layers.l.Wx, layers.l.Wh, layers.l.b, V, c), as float64 copies. */
   parameters(): Record<string, Float64Array> {
     const flat = Float64Array.from(this.backend.params);
-    return Object.fromEntries(stackedLayout(this.shape).parameters.map((p) => [p.name, flat.subarray(p.offset, p.offset + p.length)]));
+    return Object.fromEntries(parameterTable(this.shape).parameters.map((p) => [p.name, flat.subarray(p.offset, p.offset + p.length)]));
   }
 
   /** The shapes of the parameters, by name, in table order. */
   shapes(): { name: string; shape: number[] }[] {
-    return stackedLayout(this.shape).parameters.map(({ name, shape }) => ({ name, shape }));
+    return parameterTable(this.shape).parameters.map(({ name, shape }) => ({ name, shape }));
   }
 
   /** Draws from stream 0's carried state, which is not changed. */

@@ -19,16 +19,16 @@ import { UserError } from '../util/errors';
 import { OptionSpecs } from '../util/options';
 import { loadNative } from './native';
 import { Rng } from '../util/random';
-import { createStackedBackend } from './model-backend';
-import { CellKind, Dropout, GATES, stackedExcessLoss, stackedLayout, stackedLossAndGradients, StackedShape, zeroState } from '../model/reference';
+import { createModelBackend } from './model-backend';
+import { CellKind, Dropout, GATES, excessLoss, parameterTable, lossAndGradients, ModelShape, zeroState } from '../model/reference';
 import { initialParams } from './engine';
 import { PARAMETER_NAMES, VERSION1_TABLE_NAMES } from '../model/version1-names';
 import { sliceLength } from '../model/stream-walk';
 
-/** Loss and gradients of one block of the model, as stackedLossAndGradients: the analytic side of the check. */
-export type StackedGradientFunction = typeof stackedLossAndGradients;
-/** The same function type: the check has one model. */
-export type GradientFunction = StackedGradientFunction;
+/** Loss and gradients of one block of the model, as the reference's lossAndGradients: the analytic side of the check. */
+export type GradientFunction = typeof lossAndGradients;
+/** @deprecated The same type as GradientFunction (one model, one check). */
+export type StackedGradientFunction = GradientFunction;
 
 export interface GradcheckOptions {
   hidden?: number;
@@ -119,8 +119,8 @@ interface Tensor {
 }
 
 /** The rows of the check, in order: a one-layer rnn's as U, W, V, b, c (the same shapes); any other model's as its parameter table. */
-export function checkedTensors(shape: StackedShape): Tensor[] {
-  const { parameters } = stackedLayout(shape);
+export function checkedTensors(shape: ModelShape): Tensor[] {
+  const { parameters } = parameterTable(shape);
   if (shape.cell !== 'rnn' || shape.layers !== 1) return parameters;
   const byName = new Map(parameters.map((p) => [p.name, p]));
   return PARAMETER_NAMES.map((name) => ({ ...byName.get(VERSION1_TABLE_NAMES[name])!, name }));
@@ -174,15 +174,15 @@ export function firstBlock(corpus: Corpus, streams: number, seqLength: number): 
  * the block is never read, so its derivative is exactly 0 and so would be any difference quotient
  * (skipping it saves most of its forward passes when K is large).
  */
-function readByLoss(shape: StackedShape, x: number[][]): (j: number) => boolean {
-  const wx = stackedLayout(shape).parameters[0]; // layers.0.Wx
+function readByLoss(shape: ModelShape, x: number[][]): (j: number) => boolean {
+  const wx = parameterTable(shape).parameters[0]; // layers.0.Wx
   const seen = new Set(x.flat());
   return (j) => j < wx.offset || j >= wx.offset + wx.length || seen.has((j - wx.offset) % shape.vocab);
 }
 
 /** Richardson's extrapolation (4·D(h) − D(2h)) / 3 of centered differences D of L − T·ln K over the block, at the given entries. */
 export function numericGradient(
-  shape: StackedShape,
+  shape: ModelShape,
   params: Float64Array,
   block: CheckedBlock,
   step: number,
@@ -190,7 +190,7 @@ export function numericGradient(
   onProgress?: (done: number, total: number) => void
 ): Float64Array {
   const { x, y, dropout } = block;
-  const loss = (probe: Float64Array) => stackedExcessLoss(shape, probe, zeroState(shape, x[0].length), x, y, dropout);
+  const loss = (probe: Float64Array) => excessLoss(shape, probe, zeroState(shape, x[0].length), x, y, dropout);
   return richardson(checkedTensors(shape), params, loss, step, entries, readByLoss(shape, x), onProgress);
 }
 
@@ -231,10 +231,10 @@ function validate(corpus: Corpus, o: Resolved): void {
 }
 
 /** Refuses a check of more than MAX_GRADCHECK_FLOPS: four forward passes of the block per entry estimated. */
-function checkCost(shape: StackedShape, o: Resolved, entries: Entries, block: CheckedBlock): void {
+function checkCost(shape: ModelShape, o: Resolved, entries: Entries, block: CheckedBlock): void {
   const isRead = readByLoss(shape, block.x);
   const estimated = checkedTensors(shape).reduce((sum, t) => sum + entries[t.name].filter((i) => isRead(t.offset + i)).length, 0);
-  const flops = 4 * estimated * stackedForwardFlops(shape, o.batch, o.seqLength);
+  const flops = 4 * estimated * forwardFlops(shape, o.batch, o.seqLength);
   if (flops > MAX_GRADCHECK_FLOPS) {
     throw new UserError(
       `a check of ${estimated} entries of ${modelName(o)}, K=${shape.vocab}, seq-length ${o.seqLength} needs ~${flops.toExponential(1)} flops ` +
@@ -245,15 +245,15 @@ function checkCost(shape: StackedShape, o: Resolved, entries: Entries, block: Ch
 
 /**
  * Checks `analytic` (default: the float64 reference) against finite differences of
- * stackedExcessLoss, and the native float32 gradients against it, on the first block (firstBlock)
+ * excessLoss, and the native float32 gradients against it, on the first block (firstBlock)
  * from zero states with the masks of update 1. Tests pass a wrong gradient function to see the
  * check fail.
  */
-export function gradcheck(corpus: Corpus, options: GradcheckOptions = {}, analytic: GradientFunction = stackedLossAndGradients): GradcheckResult {
+export function gradcheck(corpus: Corpus, options: GradcheckOptions = {}, analytic: GradientFunction = lossAndGradients): GradcheckResult {
   if (typeof analytic !== 'function') throw new UserError('gradcheck: analytic must be a gradient function (see GradientFunction)');
   const o = resolve(options);
   validate(corpus, o);
-  const shape: StackedShape = { cell: o.cell, vocab: corpus.vocabSize, hidden: o.hidden, layers: o.layers };
+  const shape: ModelShape = { cell: o.cell, vocab: corpus.vocabSize, hidden: o.hidden, layers: o.layers };
   const rng = Rng.fromSeed(o.seed);
   const params = initialParams(shape, o.sigma, rng);
   const tensors = checkedTensors(shape);
@@ -273,8 +273,8 @@ export function gradcheck(corpus: Corpus, options: GradcheckOptions = {}, analyt
 }
 
 /** The native float32 gradients of the block, in float64. */
-function nativeGradients(shape: StackedShape, params: Float64Array, { x, y, dropout }: CheckedBlock): Float64Array {
-  const model = createStackedBackend('native', shape, x[0].length, x.length, params, false);
+function nativeGradients(shape: ModelShape, params: Float64Array, { x, y, dropout }: CheckedBlock): Float64Array {
+  const model = createModelBackend('native', shape, x[0].length, x.length, params, false);
   model.lossAndGradients(Int32Array.from(x.flat()), Int32Array.from(y.flat()), dropout);
   return Float64Array.from(model.grads);
 }
@@ -289,7 +289,7 @@ export function modelName(o: { cell: string; layers: number; hidden: number; bat
 }
 
 /** Flops of one forward pass of a block: the cells' products (layer 0's input is one-hot) and the output layer. */
-export function stackedForwardFlops(shape: StackedShape, streams: number, seqLength: number): number {
+export function forwardFlops(shape: ModelShape, streams: number, seqLength: number): number {
   const Gm = GATES[shape.cell] * shape.hidden;
   const perStep = Gm * shape.hidden * (2 * shape.layers - 1) + Gm + shape.vocab * shape.hidden;
   return 2 * seqLength * streams * perStep;

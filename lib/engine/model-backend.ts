@@ -1,20 +1,20 @@
-// The general model's backends behind one interface: the float64 reference
+// The model's backends behind one interface: the float64 reference
 // (lib/model/reference.ts, the truth) and the float32 Model of the C++ engine (the addon,
 // or the same engine compiled to WebAssembly: lib/engine/wasm.ts). All hold
 // the parameters, the gradients, the optimizer state and the B streams' carried states as flat
-// arrays, so that the engine (lib/stacked-engine.ts), the checkpoint and the parity tests see the
+// arrays, so that the engine (lib/engine/engine.ts), the checkpoint and the parity tests see the
 // same things whichever backend runs.
 import { BackendName, compiled } from './backend';
-import { CompiledBackend, NativeAddon, StackedNativeModel } from './native';
+import { CompiledBackend, NativeAddon, CompiledModel } from './native';
 import { OptimizerSettings, optimizerStep } from '../model/optimizers';
 import { Rng } from '../util/random';
-import { Dropout, stackedAdvance, stackedLayout, stackedLossAndGradients, stackedSample, StackedShape, StackedState, zeroState } from '../model/reference';
+import { Dropout, advanceSymbols, parameterTable, lossAndGradients, sampleSymbols, ModelShape, ModelState, zeroState } from '../model/reference';
 
 export type Flat = Float32Array | Float64Array;
 
-export interface StackedBackend {
+export interface ModelBackend {
   readonly name: BackendName;
-  readonly shape: StackedShape;
+  readonly shape: ModelShape;
   /** B, the streams of a block. */
   readonly streams: number;
   readonly params: Flat;
@@ -51,7 +51,7 @@ export interface StackedBackend {
 /** Window of the validation pass: the state is carried, so the result does not depend on it. */
 const VALIDATION_WINDOW = 100;
 
-class ReferenceStackedBackend implements StackedBackend {
+class ReferenceBackend implements ModelBackend {
   readonly name = 'ts';
   readonly params: Float64Array;
   readonly grads: Float64Array;
@@ -60,7 +60,7 @@ class ReferenceStackedBackend implements StackedBackend {
   readonly second: Float64Array;
   readonly first: Float64Array;
 
-  constructor(readonly shape: StackedShape, readonly streams: number, initial: Float64Array, adam: boolean) {
+  constructor(readonly shape: ModelShape, readonly streams: number, initial: Float64Array, adam: boolean) {
     this.params = Float64Array.from(initial);
     this.grads = new Float64Array(initial.length);
     const states = shape.layers * streams * shape.hidden;
@@ -72,7 +72,7 @@ class ReferenceStackedBackend implements StackedBackend {
 
   lossAndGradients(x: Int32Array, y: Int32Array, dropout?: Dropout): number {
     const state = unflatten(this.shape, this.streams, this.h, this.c);
-    const loss = stackedLossAndGradients(this.shape, this.params, this.grads, state, blocks(x, this.streams), blocks(y, this.streams), dropout);
+    const loss = lossAndGradients(this.shape, this.params, this.grads, state, blocks(x, this.streams), blocks(y, this.streams), dropout);
     flatten(state, this.h, this.c);
     return loss;
   }
@@ -91,7 +91,7 @@ class ReferenceStackedBackend implements StackedBackend {
     const state = zeroState(this.shape, 1);
     let total = 0;
     for (const [x, y] of windows(symbols, window)) {
-      total += stackedLossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1));
+      total += lossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1));
       yield;
     }
     return total / (symbols.length - 1);
@@ -99,32 +99,32 @@ class ReferenceStackedBackend implements StackedBackend {
 
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
     const state = unflatten(this.shape, 1, Float64Array.from(from.h), Float64Array.from(from.c));
-    stackedAdvance(this.shape, this.params, state, prime.subarray(0, prime.length - 1));
+    advanceSymbols(this.shape, this.params, state, prime.subarray(0, prime.length - 1));
     let input = prime[prime.length - 1];
     return (count) => {
       const out = new Int32Array(count);
-      stackedSample(this.shape, this.params, state, input, temperature, rng, out);
+      sampleSymbols(this.shape, this.params, state, input, temperature, rng, out);
       if (count > 0) input = out[count - 1];
       return out;
     };
   }
 }
 
-class NativeStackedBackend implements StackedBackend {
+class CompiledModelBackend implements ModelBackend {
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly h: Float32Array;
   readonly c: Float32Array;
   readonly second: Float32Array;
   readonly first: Float32Array;
-  private readonly model: StackedNativeModel;
+  private readonly model: CompiledModel;
   /** A one-stream model on the same weights, for validation and sampling (its own states). */
-  private single?: { model: StackedNativeModel; h: Float32Array; c: Float32Array; window: number };
+  private single?: { model: CompiledModel; h: Float32Array; c: Float32Array; window: number };
   private samplerGrads?: Float32Array;
 
   private readonly addon: NativeAddon;
 
-  constructor(readonly name: CompiledBackend, readonly shape: StackedShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
+  constructor(readonly name: CompiledBackend, readonly shape: ModelShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
     this.addon = compiled(name);
     this.params = Float32Array.from(initial);
     this.grads = new Float32Array(initial.length);
@@ -136,7 +136,7 @@ class NativeStackedBackend implements StackedBackend {
     this.model = this.create(streams, seqLength, this.h, this.c, this.grads);
   }
 
-  private create(streams: number, seqLength: number, h: Float32Array, c: Float32Array, grads: Float32Array): StackedNativeModel {
+  private create(streams: number, seqLength: number, h: Float32Array, c: Float32Array, grads: Float32Array): CompiledModel {
     return new this.addon.Model({ ...this.shape, streams, seqLength, params: this.params, grads, h, c });
   }
 
@@ -197,9 +197,9 @@ class NativeStackedBackend implements StackedBackend {
   }
 }
 
-export function createStackedBackend(name: BackendName, shape: StackedShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): StackedBackend {
-  if (initial.length !== stackedLayout(shape).total) throw new RangeError('the initial parameters do not fit the model');
-  return name === 'ts' ? new ReferenceStackedBackend(shape, streams, initial, adam) : new NativeStackedBackend(name, shape, streams, seqLength, initial, adam);
+export function createModelBackend(name: BackendName, shape: ModelShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): ModelBackend {
+  if (initial.length !== parameterTable(shape).total) throw new RangeError('the initial parameters do not fit the model');
+  return name === 'ts' ? new ReferenceBackend(shape, streams, initial, adam) : new CompiledModelBackend(name, shape, streams, seqLength, initial, adam);
 }
 
 /** The consecutive windows of a held-out text, inputs and targets one apart, carrying nothing else. */
@@ -227,14 +227,14 @@ function blocks(flat: Int32Array, streams: number): number[][] {
 }
 
 /** The reference's nested state over copies of the flat arrays' values. */
-function unflatten(s: StackedShape, streams: number, h: Float64Array, c: Float64Array): StackedState {
+function unflatten(s: ModelShape, streams: number, h: Float64Array, c: Float64Array): ModelState {
   const m = s.hidden;
   const part = (flat: Float64Array, l: number, b: number) => flat.slice((l * streams + b) * m, (l * streams + b + 1) * m);
   const make = (flat: Float64Array) => Array.from({ length: s.layers }, (_, l) => Array.from({ length: streams }, (_, b) => part(flat, l, b)));
   return { h: make(h), c: make(c) };
 }
 
-function flatten(state: StackedState, h: Float64Array, c: Float64Array): void {
+function flatten(state: ModelState, h: Float64Array, c: Float64Array): void {
   let offset = 0;
   state.h.forEach((layer, l) =>
     layer.forEach((v, b) => {

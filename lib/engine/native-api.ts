@@ -8,7 +8,7 @@ import type { CellKind } from '../model/reference';
 export type { CellKind };
 
 /** The one model (native/kernels/stacked.h): what a Model works on, in place. */
-export interface StackedNativeSpec {
+export interface CompiledModelSpec {
   cell: CellKind;
   vocab: number;
   hidden: number;
@@ -17,7 +17,7 @@ export interface StackedNativeSpec {
   streams: number;
   /** The most steps a block may have (scratch is sized for it). */
   seqLength: number;
-  /** lib/model/reference.ts stackedLayout order, total length. */
+  /** lib/model/reference.ts parameterTable order, total length. */
   params: Float32Array;
   /** Same length as params. */
   grads: Float32Array;
@@ -28,13 +28,13 @@ export interface StackedNativeSpec {
 }
 
 /** The optimizer's settings, as lib/model/optimizers.ts takes them. */
-export type StackedOptimizerSettings = OptimizerSettings;
+export type CompiledOptimizerSettings = OptimizerSettings;
 
-export interface StackedNativeModel {
+export interface CompiledModel {
   /** Loss of one block, Σ_t Σ_b −log p[y] / B. x, y: steps × streams symbols, [t][b] row-major, 1 ≤ steps ≤ seqLength. With gradients true, overwrites grads with the unclipped gradients. h and c are left holding the states after the block. dropout = 0 draws no masks; seed and update are safe integers (update ≥ 0). */
   forwardBackward(x: Int32Array, y: Int32Array, gradients: boolean, dropout: number, seed: number, update: number): number;
   /** One optimizer step of params from grads (clip first). second/first: the optimizer state (first may be length 0 unless adam); step: the step number of this update, from 1 (Adam's bias correction). */
-  optimize(settings: StackedOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void;
+  optimize(settings: CompiledOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void;
   /** streams must be 1: feeds the symbols through the layers (no dropout), moving h and c. */
   advance(symbols: Int32Array): void;
   /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/util/random.ts), updated. */
@@ -49,17 +49,17 @@ export interface NativeAddon {
   /** The limits the addon was compiled with (lib/model-limits.json). */
   limits(): Record<string, number>;
   /** The model over the spec's buffers (zero-copy); the spec is checked once, here. */
-  Model: new (spec: StackedNativeSpec) => StackedNativeModel;
-  /** The general model's parameter table as the kernel computes it (lib/model/reference.ts stackedLayout computes the same). */
-  stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
-  /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a Model's spec. */
-  stackedMatmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): StackedMatmul[];
-  /** The "sgemm-only ceiling" (issue 11): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
-  stackedMatmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };
+  Model: new (spec: CompiledModelSpec) => CompiledModel;
+  /** The model's parameter table as the kernel computes it (lib/model/reference.ts parameterTable computes the same). */
+  parameterTable(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
+  /** The matrix multiplies of one update (forwardBackward with gradients) of the model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a Model's spec. */
+  matmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): Matmul[];
+  /** The "sgemm-only ceiling" (docs/performance.md): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
+  matmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };
 }
 
 /** One group of equal matrix multiplies of an update: C (m × n) = op(A) (m × k) · op(B) (k × n), count times. */
-export interface StackedMatmul {
+export interface Matmul {
   m: number;
   n: number;
   k: number;

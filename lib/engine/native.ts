@@ -6,7 +6,7 @@ import type { NativeAddon, NativeLoad } from './native-api';
 import { loadWasm } from './wasm';
 import { PACKAGE_ROOT } from '../util/package';
 
-export type { CellKind, NativeAddon, NativeLoad, StackedMatmul, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native-api';
+export type { CellKind, NativeAddon, NativeLoad, Matmul, CompiledModel, CompiledModelSpec, CompiledOptimizerSettings } from './native-api';
 
 let loaded: NativeLoad | undefined;
 

@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, statSync } from 'fs';
 import path from 'path';
 import { types } from 'util';
-import type { NativeAddon, NativeLoad, StackedNativeModel, StackedNativeSpec, StackedOptimizerSettings } from './native-api';
+import type { NativeAddon, NativeLoad, CompiledModel, CompiledModelSpec, CompiledOptimizerSettings } from './native-api';
 import type { CellKind } from '../model/reference';
 import { PACKAGE_ROOT } from '../util/package';
 
@@ -274,13 +274,13 @@ function modelClass(m: Exports, names: Names) {
   const WRITES_GRADS = { 1: 'room' } as const;
   const NO_GRADS = { 1: 'none' } as const;
 
-  return class Model implements StackedNativeModel {
+  return class Model implements CompiledModel {
     /** The checked spec as the module keeps it: cell, vocab, hidden, layers, streams, seqLength. */
     readonly #kept = new Int32Array(6);
     /** The spec's arrays as given, checked again at each call (one may be detached or resized since). */
     readonly #arrays: unknown[];
 
-    constructor(spec: StackedNativeSpec) {
+    constructor(spec: CompiledModelSpec) {
       const values = objectValues(spec, names.spec);
       withHeap(m, (heap) => {
         const kept = heap.alloc(this.#kept.byteLength);
@@ -303,7 +303,7 @@ function modelClass(m: Exports, names: Names) {
       });
     }
 
-    optimize(settings: StackedOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void {
+    optimize(settings: CompiledOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void {
       const [kept, arrays] = [this.#kept, this.#arrays];
       const settingsValues = objectValues(settings, names.settings);
       withHeap(m, (heap) => {
@@ -345,7 +345,7 @@ function modelClass(m: Exports, names: Names) {
   };
 }
 
-function stackedLayoutOf(m: Exports) {
+function parameterTableOf(m: Exports) {
   return (cell: CellKind, vocab: number, hidden: number, layers: number) =>
     withHeap(m, (heap) => {
       const json = heap.alloc(4);
@@ -365,9 +365,9 @@ function wasmAddon(m: Exports): NativeAddon {
     blasInfo: () => 'portable 128-bit SIMD (WebAssembly, one thread)',
     limits: () => ({ ...limits }),
     Model: modelClass(m, names),
-    stackedLayout: stackedLayoutOf(m),
-    stackedMatmulPlan: notHere('stackedMatmulPlan'),
-    stackedMatmulSeconds: notHere('stackedMatmulSeconds'),
+    parameterTable: parameterTableOf(m),
+    matmulPlan: notHere('matmulPlan'),
+    matmulSeconds: notHere('matmulSeconds'),
   };
 }
 

@@ -2,19 +2,19 @@
 // are compiled with the same numbers (CMakeLists.txt, scripts/build-wasm.sh) and check them
 // themselves (native/checks.h); test/tables.test.ts compares them with both builds'.
 import limits from '../model-limits.json';
-import { GATES, StackedShape, stackedLayout } from './reference';
+import { GATES, ModelShape, parameterTable } from './reference';
 
 export const LIMITS: Readonly<{
   maxHidden: number;
   maxVocabulary: number;
   maxSeqLength: number;
-  /** Scratch values of one sequence: seqLength × (2·hidden + vocabulary) + hidden (the general model: stackedScratchFloats). */
+  /** Scratch values of a block (scratchFloats). */
   maxWorkspaceFloats: number;
-  /** U, W, V, b and c together (the general model: every tensor of its stackedLayout). */
+  /** Every tensor of the parameter table together. */
   maxParameters: number;
-  /** The general model's layers. */
+  /** Layers. */
   maxLayers: number;
-  /** The general model's parallel streams B. */
+  /** Parallel streams B. */
   maxStreams: number;
   /** Threads a native model splits its streams among (--threads, Model.setThreads). */
   maxThreads: number;
@@ -32,7 +32,7 @@ export function workspaceFloats(hidden: number, vocab: number, seqLength: number
  * step (gru: and Wh_n h'), the dropout masks and the dropped outputs; then one step's hidden
  * products, the logits, dPre (gru: and its dHidden copy), two N × m gradient blocks, dh and dc.
  */
-export function stackedScratchFloats(shape: StackedShape, streams: number, seqLength: number): { floats: number; limit: number } {
+export function scratchFloats(shape: ModelShape, streams: number, seqLength: number): { floats: number; limit: number } {
   const G = GATES[shape.cell];
   const { hidden: m, vocab: K, layers: L } = shape;
   const N = seqLength * streams;
@@ -47,13 +47,13 @@ export function stackedScratchFloats(shape: StackedShape, streams: number, seqLe
  * SplitModel::scratch_floats, the same sum): each part's own model on its streams, its gathered
  * states and symbols, and for every part but the first a whole copy of the gradients.
  */
-export function splitScratchFloats(shape: StackedShape, streams: number, seqLength: number, threads: number): { floats: number; limit: number } {
+export function splitScratchFloats(shape: ModelShape, streams: number, seqLength: number, threads: number): { floats: number; limit: number } {
   const parts = Math.min(threads, streams);
-  const parameters = stackedLayout(shape).total;
+  const parameters = parameterTable(shape).total;
   let floats = 0;
   for (let p = 0; p < parts; p++) {
     const count = Math.floor(streams / parts) + (p < streams % parts ? 1 : 0);
-    floats += stackedScratchFloats(shape, count, seqLength).floats;
+    floats += scratchFloats(shape, count, seqLength).floats;
     if (parts > 1) floats += 2 * shape.layers * count * shape.hidden + 2 * seqLength * count;
     if (p > 0) floats += parameters;
   }

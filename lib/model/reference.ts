@@ -20,14 +20,14 @@ export type CellKind = 'rnn' | 'lstm' | 'gru';
 
 export const GATES: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
 
-export interface StackedShape {
+export interface ModelShape {
   cell: CellKind;
   vocab: number;
   hidden: number;
   layers: number;
 }
 
-export interface StackedParameter {
+export interface ParameterSpec {
   name: string;
   shape: number[];
   offset: number;
@@ -35,7 +35,7 @@ export interface StackedParameter {
 }
 
 /** The parameter table of a stacked model: layers.l.Wx, layers.l.Wh, layers.l.b for each layer, then V and c. */
-export function stackedLayout(s: StackedShape): { parameters: StackedParameter[]; total: number } {
+export function parameterTable(s: ModelShape): { parameters: ParameterSpec[]; total: number } {
   const G = GATES[s.cell];
   const m = s.hidden;
   const shapes: [string, number[]][] = [];
@@ -91,14 +91,14 @@ function keep(d: Dropout | undefined, layer: number, t: number, stream: number, 
 // Forward and backward over a block
 
 /** Per stream: the hidden state h of each layer (and the cell state c for lstm), carried across blocks. */
-export interface StackedState {
+export interface ModelState {
   /** [layer][stream] → m values */
   h: Float64Array[][];
   /** lstm only, same shape as h */
   c: Float64Array[][];
 }
 
-export function zeroState(s: StackedShape, streams: number): StackedState {
+export function zeroState(s: ModelShape, streams: number): ModelState {
   const make = () => Array.from({ length: s.layers }, () => Array.from({ length: streams }, () => new Float64Array(s.hidden)));
   return { h: make(), c: make() };
 }
@@ -107,9 +107,9 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 type View = Record<string, Float64Array>;
 
-function views(s: StackedShape, flat: Float64Array): View {
+function views(s: ModelShape, flat: Float64Array): View {
   const out: View = {};
-  for (const p of stackedLayout(s).parameters) out[p.name] = flat.subarray(p.offset, p.offset + p.length);
+  for (const p of parameterTable(s).parameters) out[p.name] = flat.subarray(p.offset, p.offset + p.length);
   return out;
 }
 
@@ -129,11 +129,11 @@ interface StepCache {
  * Loss of one block and, when grads is given, its gradients (overwritten; unclipped). x and y are
  * [t][stream] symbols. state holds the states before the block and is left holding those after.
  */
-export function stackedLossAndGradients(
-  s: StackedShape,
+export function lossAndGradients(
+  s: ModelShape,
   params: Float64Array,
   grads: Float64Array | undefined,
-  state: StackedState,
+  state: ModelState,
   x: number[][],
   y: number[][],
   dropout?: Dropout
@@ -231,11 +231,11 @@ export function stackedLossAndGradients(
  * max + log1p(Σ expm1(o − max) / K) − o[y] so that the tiny changes a finite difference looks at
  * are not lost to rounding next to ln K.
  */
-export function stackedExcessLoss(s: StackedShape, params: Float64Array, state: StackedState, x: number[][], y: number[][], dropout?: Dropout): number {
+export function excessLoss(s: ModelShape, params: Float64Array, state: ModelState, x: number[][], y: number[][], dropout?: Dropout): number {
   const { vocab: K, hidden: m, layers: L } = s;
   const B = x[0].length;
   const p = views(s, params);
-  const moving: StackedState = { h: state.h.map((layer) => layer.slice()), c: state.c.map((layer) => layer.slice()) };
+  const moving: ModelState = { h: state.h.map((layer) => layer.slice()), c: state.c.map((layer) => layer.slice()) };
   const o = new Float64Array(K);
   let total = 0;
   for (let t = 0; t < x.length; t++) {
@@ -256,7 +256,7 @@ export function stackedExcessLoss(s: StackedShape, params: Float64Array, state: 
  * One step of layer l for stream b: from its input (layer 0: the symbol; else the layer below's
  * output after dropout) and the stream's states, which it moves on. Returns what backward needs.
  */
-function layerStep(s: StackedShape, p: View, l: number, symbol: number, input: Float64Array, state: StackedState, b: number): StepCache {
+function layerStep(s: ModelShape, p: View, l: number, symbol: number, input: Float64Array, state: ModelState, b: number): StepCache {
   const { cell, hidden: m } = s;
   const G = GATES[cell];
   const I = l === 0 ? s.vocab : m;
@@ -361,14 +361,14 @@ function cellBackward(cell: CellKind, m: number, k: StepCache, dh: Float64Array,
 // One stream, no dropout: advancing the states and sampling (native/stacked.cc mirrors them).
 
 /** Feeds one symbol through the layers of stream 0; returns the top layer's output. */
-function stepOneStream(s: StackedShape, p: View, state: StackedState, symbol: number): Float64Array {
+function stepOneStream(s: ModelShape, p: View, state: ModelState, symbol: number): Float64Array {
   let input: Float64Array = new Float64Array(0);
   for (let l = 0; l < s.layers; l++) input = layerStep(s, p, l, symbol, input, state, 0).h;
   return input;
 }
 
 /** Feeds the symbols through the layers of a one-stream state, moving it on. */
-export function stackedAdvance(s: StackedShape, params: Float64Array, state: StackedState, symbols: ArrayLike<number>): void {
+export function advanceSymbols(s: ModelShape, params: Float64Array, state: ModelState, symbols: ArrayLike<number>): void {
   const p = views(s, params);
   for (let i = 0; i < symbols.length; i++) stepOneStream(s, p, state, symbols[i]);
 }
@@ -378,10 +378,10 @@ export function stackedAdvance(s: StackedShape, params: Float64Array, state: Sta
  * next from softmax(o / temperature); temperature 0 takes the argmax.
  * The one-stream state is moved on.
  */
-export function stackedSample(
-  s: StackedShape,
+export function sampleSymbols(
+  s: ModelShape,
   params: Float64Array,
-  state: StackedState,
+  state: ModelState,
   first: number,
   temperature: number,
   rng: Rng,

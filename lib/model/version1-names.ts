@@ -1,6 +1,6 @@
 // The version-1 names of the DD2424 configuration (cell rnn, 1 layer, 1 stream, AdaGrad): the
 // parameter table U, W, V, b, c of min-char-rnn and of version-1 checkpoints. The model's one
-// table (lib/model/reference.ts stackedLayout) holds the same tensors as layers.0.Wx,
+// table (lib/model/reference.ts parameterTable) holds the same tensors as layers.0.Wx,
 // layers.0.Wh, V, layers.0.b, c; a run that started from a version-1 file keeps writing these names.
 // Shape legend: m hidden units, K vocabulary size; each tensor row-major, in this order.
 import { ModelConfig } from './config';

@@ -20,9 +20,9 @@ import {
   gradcheckPasses,
   gradcheckRows,
   modelName,
-  stackedForwardFlops,
+  forwardFlops,
 } from '../engine/gradcheck';
-import { CellKind, stackedLayout } from '../model/reference';
+import { CellKind, parameterTable } from '../model/reference';
 import { OptionSpecs } from '../util/options';
 import { buildLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
 import { formatDuration } from '../run/reporter';
@@ -244,11 +244,11 @@ const REPORT_GRADCHECK_STREAMS = 2;
 export function checkSize(run: CheckedModel, vocab: number): CheckSize {
   const { seqLength } = GRADCHECK_DEFAULTS;
   const cost = (o: CheckedModel, entries: number | undefined) => {
-    const { parameters, total } = stackedLayout({ ...o, vocab });
+    const { parameters, total } = parameterTable({ ...o, vocab });
     const checked = entries === undefined ? total : parameters.reduce((sum, p) => sum + Math.min(entries, p.length), 0);
-    return 4 * checked * stackedForwardFlops({ ...o, vocab }, o.batch, seqLength);
+    return 4 * checked * forwardFlops({ ...o, vocab }, o.batch, seqLength);
   };
-  const parameters = stackedLayout({ ...run, vocab }).total;
+  const parameters = parameterTable({ ...run, vocab }).total;
   const reasons: string[] = [];
   const model = { ...run };
   let entries: number | undefined;

@@ -9,9 +9,9 @@
 import { Vocabulary } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { readUserFile, writeFileAtomic } from '../util/files';
-import { stackedShape } from '../engine/engine';
+import { modelShape } from '../engine/engine';
 import { hasVersion1Names, PARAMETER_NAMES, VERSION1_TABLE_NAMES } from '../model/version1-names';
-import { stackedLayout } from '../model/reference';
+import { parameterTable } from '../model/reference';
 import { heldOutLength } from '../model/stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { ModelConfig, rowsOf, savedValue } from '../model/config';
@@ -90,7 +90,7 @@ interface TensorEntry {
 
 /** Every tensor of a model's checkpoint of a version, in file order. */
 function tensorTable(config: ModelConfig, vocab: number, version: 1 | 2): TensorEntry[] {
-  const { parameters } = stackedLayout(stackedShape(config, vocab));
+  const { parameters } = parameterTable(modelShape(config, vocab));
   return version === 1 ? version1Table(parameters, config.hidden) : version2Table(parameters, config);
 }
 

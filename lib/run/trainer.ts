@@ -3,13 +3,13 @@ import { BackendChoice, BackendName, selectBackend } from '../engine/backend';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { hasVersion1Names, Layout, version1Layout } from '../model/version1-names';
-import { BEYOND_FLOAT32, DrawRequest, Engine, EngineTensors, stackedShape } from '../engine/engine';
+import { BEYOND_FLOAT32, DrawRequest, Engine, EngineTensors, modelShape } from '../engine/engine';
 import { OPTIMIZER_DEFAULTS } from '../model/optimizers';
 import { Flat } from '../engine/model-backend';
 import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from '../model/config';
 import { checkValue, OptionSpecs } from '../util/options';
-import { LIMITS, splitScratchFloats, stackedScratchFloats } from '../model/limits';
-import { stackedLayout } from '../model/reference';
+import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
+import { parameterTable } from '../model/reference';
 import { heldOutLength, sliceLength } from '../model/stream-walk';
 import { Rng } from '../util/random';
 import { sampleText } from '../engine/sampling';
@@ -260,7 +260,7 @@ function checkSavedState(saved: TrainingState & { first: Flat }, sizes: Record<k
 
 /** Checks that a model of valid options fits the limits (lib/model/limits.ts) and the training text. */
 export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacters = corpus.length): void {
-  checkStackedFits(o, corpus.vocabSize);
+  checkLimits(o, corpus.vocabSize);
   const heldOut = corpus.length - trainingCharacters;
   if (o.batch === 1 && trainingCharacters < o.seqLength + 1) {
     const of = heldOut === 0 ? `${corpus.source} has ${corpus.length} characters` : `the training part of ${corpus.source} has ${trainingCharacters} characters`;
@@ -271,7 +271,7 @@ export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacter
 
 /** The native model split among `threads` threads (a copy of the gradients each) against the scratch limit. */
 function checkThreadsFit(o: ModelConfig, vocab: number, threads: number): void {
-  const { floats, limit } = splitScratchFloats(stackedShape(o, vocab), o.batch, o.seqLength, threads);
+  const { floats, limit } = splitScratchFloats(modelShape(o, vocab), o.batch, o.seqLength, threads);
   if (floats > limit) {
     throw new UserError(
       `--threads ${threads} with ${o.cell} ${o.layers}×${o.hidden}, batch ${o.batch} and seq-length ${o.seqLength} needs ${floats} values of ` +
@@ -281,12 +281,12 @@ function checkThreadsFit(o: ModelConfig, vocab: number, threads: number): void {
 }
 
 /** The model's parameters and scratch space against the limits, before anything is allocated. */
-function checkStackedFits(o: ModelConfig, vocab: number): void {
-  const shape = stackedShape(o, vocab);
-  const parameters = stackedLayout(shape).total;
+function checkLimits(o: ModelConfig, vocab: number): void {
+  const shape = modelShape(o, vocab);
+  const parameters = parameterTable(shape).total;
   const what = `${o.cell} ${o.layers}×${o.hidden} with a vocabulary of ${vocab}`;
   if (parameters > LIMITS.maxParameters) throw new UserError(`${what} makes ${parameters} parameters; at most ${LIMITS.maxParameters} are supported`);
-  const { floats, limit } = stackedScratchFloats(shape, o.batch, o.seqLength);
+  const { floats, limit } = scratchFloats(shape, o.batch, o.seqLength);
   if (floats > limit) {
     throw new UserError(
       `${what}, batch ${o.batch} and seq-length ${o.seqLength} need ${floats} values of scratch space ` +

@@ -19,7 +19,7 @@ std::vector<stacked::Matmul> plan_of(const Napi::CallbackInfo& info, checks::Che
   return guarded(env, [&] { return stacked::matmul_plan(p.shape, p.streams, p.seq_length); });
 }
 
-// stackedMatmulPlan(cell, vocab, hidden, layers, streams, seqLength):
+// matmulPlan(cell, vocab, hidden, layers, streams, seqLength):
 // [{m, n, k, transA, transB, count}] — one update's multiplies (C m × n, inner k), equal ones
 // grouped, in the order the kernel first issues them.
 Napi::Value StackedMatmulPlan(const Napi::CallbackInfo& info) {
@@ -57,7 +57,7 @@ Napi::Value StackedMatmulPlan(const Napi::CallbackInfo& info) {
   return entries;
 }
 
-// stackedMatmulSeconds(cell, vocab, hidden, layers, streams, seqLength, reps): {seconds, flops}
+// matmulSeconds(cell, vocab, hidden, layers, streams, seqLength, reps): {seconds, flops}
 // — one update's multiplies alone, per update (the median of reps runs after a warm-up).
 Napi::Value StackedMatmulSeconds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -75,9 +75,9 @@ Napi::Value StackedMatmulSeconds(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void export_bench(Napi::Env env, Napi::Object exports) {
-  exports.Set("stackedMatmulPlan", Napi::Function::New(env, StackedMatmulPlan, "stackedMatmulPlan"));
-  exports.Set("stackedMatmulSeconds",
-              Napi::Function::New(env, StackedMatmulSeconds, "stackedMatmulSeconds"));
+  exports.Set("matmulPlan", Napi::Function::New(env, StackedMatmulPlan, "matmulPlan"));
+  exports.Set("matmulSeconds",
+              Napi::Function::New(env, StackedMatmulSeconds, "matmulSeconds"));
 }
 
 }  // namespace binding

@@ -71,7 +71,7 @@ class ObjectRead {
 };
 
 // The exports of each binding file, added to the module's exports by native/addon/addon.cc.
-void export_model(Napi::Env env, Napi::Object exports);    // model.cc: Model, stackedLayout
-void export_bench(Napi::Env env, Napi::Object exports);    // bench.cc: stackedMatmulPlan, …Seconds
+void export_model(Napi::Env env, Napi::Object exports);    // model.cc: Model, parameterTable
+void export_bench(Napi::Env env, Napi::Object exports);    // bench.cc: matmulPlan, …Seconds
 
 }  // namespace binding

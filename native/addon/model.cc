@@ -1,5 +1,5 @@
 // The Model object: new Model(spec) and its methods (lib/engine/native.ts declares them), over the
-// kernels of native/kernels/stacked.h; and stackedLayout, its parameter table.
+// kernels of native/kernels/stacked.h; and parameterTable, its parameter table.
 #include <cblas.h>
 
 #include <algorithm>
@@ -167,7 +167,7 @@ class Model : public Napi::ObjectWrap<Model> {
   int64_t external_bytes_ = 0;  // reported to V8 (napi_adjust_external_memory) while the model lives
 };
 
-// stackedLayout(cell, vocab, hidden, layers): [{name, shape, offset, length}] as the kernel has it.
+// parameterTable(cell, vocab, hidden, layers): [{name, shape, offset, length}] as the kernel has it.
 Napi::Value StackedLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   checks::Checks c;
@@ -194,7 +194,7 @@ Napi::Value StackedLayout(const Napi::CallbackInfo& info) {
 
 void export_model(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", Model::Define(env));
-  exports.Set("stackedLayout", Napi::Function::New(env, StackedLayout, "stackedLayout"));
+  exports.Set("parameterTable", Napi::Function::New(env, StackedLayout, "parameterTable"));
 }
 
 }  // namespace binding

@@ -1,4 +1,4 @@
-// The general model of issue 10 in float32 on CBLAS: L stacked layers of rnn, lstm or gru cells
+// The model in float32 on CBLAS: L stacked layers of rnn, lstm or gru cells
 // over a (T, B) block of B parallel streams, inverted dropout on each layer's output, full BPTT,
 // AdaGrad / RMSprop / Adam, and one-stream sampling. The math is lib/model/reference.ts's
 // (the float64 truth it is tested against); nothing here knows about Node-API.
@@ -34,13 +34,13 @@ struct Parameter {
   size_t length = 0;
 };
 
-// The parameter table (lib/model/reference.ts stackedLayout computes the same).
+// The parameter table (lib/model/reference.ts parameterTable computes the same).
 std::vector<Parameter> layout(const Shape& s);
 // In 64 bits, also in wasm32: the argument checks compare it with the limits.
 uint64_t parameter_count(const Shape& s);
 
 // Floats of scratch a model of B streams and blocks of up to T steps allocates (lib/model/limits.ts
-// stackedScratchFloats computes the same): per layer the states h_0..h_T (and lstm's c), the
+// scratchFloats computes the same): per layer the states h_0..h_T (and lstm's c), the
 // gates of every step (gru: also Wh_n h'), the dropout masks and dropped outputs; then the
 // hidden products of one step, the logits, dPre (gru: also the dHidden block), two N × m
 // gradient blocks and the carried dh, dc.
@@ -87,7 +87,7 @@ struct MatmulTiming {
 };
 
 // The plan's multiplies alone, through the same BLAS on scratch operands of their sizes: the
-// "sgemm-only ceiling" of an update (issue 11). reps ≥ 1.
+// "sgemm-only ceiling" of an update (docs/performance.md). reps ≥ 1.
 MatmulTiming time_matmul_plan(const std::vector<Matmul>& plan, int reps);
 
 // One model over caller-owned buffers (params may be shared between models; grads, h and c are

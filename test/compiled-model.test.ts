@@ -8,19 +8,19 @@
 // the block (absolute, over all tensors), the states after it within 1e-6 (measured: about 1e-8,
 // 3e-7 and 2e-7).
 import assert from 'assert';
-import { stackedScratchFloats } from '../lib/model/limits';
-import { loadCompiled, NativeAddon, StackedNativeModel } from '../lib/engine/native';
+import { scratchFloats } from '../lib/model/limits';
+import { loadCompiled, NativeAddon, CompiledModel } from '../lib/engine/native';
 import { COMPILED_BACKENDS } from './helpers';
 import { OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep, OptimizerSettings } from '../lib/model/optimizers';
 import { Rng } from '../lib/util/random';
 import {
   CellKind,
-  stackedAdvance,
-  stackedLayout,
-  stackedLossAndGradients,
-  stackedSample,
-  StackedShape,
-  StackedState,
+  advanceSymbols,
+  parameterTable,
+  lossAndGradients,
+  sampleSymbols,
+  ModelShape,
+  ModelState,
   zeroState,
 } from '../lib/model/reference';
 
@@ -46,18 +46,18 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 const normal32 = (rng: Rng, n: number, sigma: number) => Float32Array.from({ length: n }, () => sigma * rng.normal());
 
 interface Pair {
-  shape: StackedShape;
+  shape: ModelShape;
   streams: number;
-  native: StackedNativeModel;
+  native: CompiledModel;
   params: Float32Array;
   grads: Float32Array;
   h: Float32Array;
   c: Float32Array;
 }
 
-function makePair(addon: NativeAddon, shape: StackedShape, streams: number, seqLength: number, seed: number, params?: Float32Array): Pair {
+function makePair(addon: NativeAddon, shape: ModelShape, streams: number, seqLength: number, seed: number, params?: Float32Array): Pair {
   const rng = Rng.fromSeed(seed);
-  const { total } = stackedLayout(shape);
+  const { total } = parameterTable(shape);
   const states = shape.layers * streams * shape.hidden;
   const p = params ?? normal32(rng, total, 0.3);
   const spec = { ...shape, streams, seqLength, params: p, grads: new Float32Array(total), h: normal32(rng, states, 0.5), c: normal32(rng, states, 0.5) };
@@ -65,7 +65,7 @@ function makePair(addon: NativeAddon, shape: StackedShape, streams: number, seqL
 }
 
 /** The native flat states as a reference state (float64 copies). */
-function referenceState(pair: Pair): StackedState {
+function referenceState(pair: Pair): ModelState {
   const { layers, hidden: m } = pair.shape;
   const state = zeroState(pair.shape, pair.streams);
   for (let l = 0; l < layers; l++) {
@@ -78,7 +78,7 @@ function referenceState(pair: Pair): StackedState {
   return state;
 }
 
-function flatState(state: StackedState, part: 'h' | 'c'): number[] {
+function flatState(state: ModelState, part: 'h' | 'c'): number[] {
   return state[part].flatMap((layer) => layer.flatMap((v) => Array.from(v)));
 }
 
@@ -129,7 +129,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
             const { x, y, xs, ys } = block(run, T, streams);
             const state = referenceState(pair);
             const grads = new Float64Array(pair.grads.length);
-            const expected = stackedLossAndGradients(shape, Float64Array.from(pair.params), grads, state, x, y, { p: dropout, seed, update });
+            const expected = lossAndGradients(shape, Float64Array.from(pair.params), grads, state, x, y, { p: dropout, seed, update });
             const loss = pair.native.forwardBackward(xs, ys, true, dropout, seed, update);
             const where = `${cell}, ${layers} layers, B = ${streams}, dropout ${dropout}, seed ${seed}`;
             const errors = {
@@ -159,7 +159,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
         const pair = makePair(addon, shape, streams, T, 40 + layers);
         const { x, y, xs, ys } = block(3, T, streams);
         const grads = new Float64Array(pair.grads.length);
-        const expected = stackedLossAndGradients(shape, Float64Array.from(pair.params), grads, referenceState(pair), x, y, { p: 0.3, seed: 9, update: 4 });
+        const expected = lossAndGradients(shape, Float64Array.from(pair.params), grads, referenceState(pair), x, y, { p: 0.3, seed: 9, update: 4 });
         const loss = pair.native.forwardBackward(xs, ys, true, 0.3, 9, 4);
         assert.ok(Math.abs(loss - expected) / expected <= 1e-6, `${cell} ${layers}L: loss ${loss} vs ${expected}`);
         assert.ok(maxDiff(pair.grads, grads) / maxAbs(grads) <= 1e-5, `${cell} ${layers}L: gradients off by ${maxDiff(pair.grads, grads) / maxAbs(grads)} of the largest`);
@@ -196,7 +196,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
       const state = referenceState(pair);
       const opt = { steps: u, second: Float64Array.from(second), first: Float64Array.from(first) };
       const grads = new Float64Array(n);
-      const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: dropout, seed: 1, update: u });
+      const expected = lossAndGradients(shape, params, grads, state, x, y, { p: dropout, seed: 1, update: u });
       const loss = pair.native.forwardBackward(xs, ys, true, dropout, 1, u);
       // The float64 optimizer on the native gradients: the float32 update is held to it alone
       // (a step of AdaGrad, RMSprop or Adam is about ±η even for a gradient of 1e-8, so the
@@ -244,7 +244,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
       let worst = 0;
       for (let u = 0; u < 100; u++) {
         const { x, y, xs, ys } = block(u, T, c.streams);
-        const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: c.dropout, seed: 11, update: u });
+        const expected = lossAndGradients(shape, params, grads, state, x, y, { p: c.dropout, seed: 11, update: u });
         optimizerStep(settings, params, grads, opt);
         const loss = pair.native.forwardBackward(xs, ys, true, c.dropout, 11, u);
         pair.native.optimize(settings, second, first, u + 1);
@@ -275,7 +275,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
     const losses: number[] = [];
     for (let u = 0; u < 300; u++) {
       const { x, y, xs, ys } = block(u, T, streams);
-      const expected = stackedLossAndGradients(shape, params, grads, state, x, y, { p: 0.3, seed: 11, update: u });
+      const expected = lossAndGradients(shape, params, grads, state, x, y, { p: 0.3, seed: 11, update: u });
       optimizerStep(settings, params, grads, opt);
       const loss = pair.native.forwardBackward(xs, ys, true, 0.3, 11, u);
       pair.native.optimize(settings, second, first, u + 1);
@@ -357,7 +357,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
               const { x, y, xs, ys } = block(2, T, streams);
               const grads = new Float64Array(pair.grads.length);
               const state = referenceState(pair);
-              const expected = stackedLossAndGradients(shape, Float64Array.from(pair.params), grads, state, x, y, { p: dropout, seed: 77, update: 5 });
+              const expected = lossAndGradients(shape, Float64Array.from(pair.params), grads, state, x, y, { p: dropout, seed: 77, update: 5 });
               const loss = pair.native.forwardBackward(xs, ys, true, dropout, 77, 5);
               assert.ok(Math.abs(loss - expected) / expected <= 1e-6, `${where}: loss ${loss} vs ${expected}`);
               assert.ok(maxDiff(pair.grads, grads) / maxAbs(grads) <= 1e-5, `${where}: gradients off by ${maxDiff(pair.grads, grads) / maxAbs(grads)} of the largest`);
@@ -396,14 +396,14 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
         const state = referenceState(pair);
         const prompt = Int32Array.from(CORPUS.slice(0, 20));
         pair.native.advance(prompt);
-        stackedAdvance(shape, params, state, prompt);
+        advanceSymbols(shape, params, state, prompt);
         assert.ok(maxDiff(pair.h, flatState(state, 'h')) <= 1e-5, `${cell} × ${layers}: h after advance`);
         for (const temperature of [1, 0.5, 0]) {
           const rng = Rng.fromSeed(3);
           const nativeRng = Uint32Array.from(rng.state);
           const expected = new Int32Array(200);
           const drawn = new Int32Array(200);
-          stackedSample(shape, params, state, 4, temperature, rng, expected);
+          sampleSymbols(shape, params, state, 4, temperature, rng, expected);
           pair.native.sample(4, temperature, nativeRng, drawn);
           assert.deepStrictEqual(Array.from(drawn), Array.from(expected), `${cell} × ${layers} at temperature ${temperature}`);
           assert.deepStrictEqual(Array.from(nativeRng), Array.from(rng.state), 'the generator state moved on alike');
@@ -417,7 +417,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
 
   describe('boundary: only TypeError / RangeError, never a crash', () => {
     const shape = { cell: 'lstm' as const, vocab: 5, hidden: 4, layers: 2 };
-    const { total } = stackedLayout(shape);
+    const { total } = parameterTable(shape);
     const spec = () => ({ ...shape, streams: 2, seqLength: 3, params: new Float32Array(total), grads: new Float32Array(total), h: new Float32Array(16), c: new Float32Array(16) });
 
     it('the spec at creation', () => {
@@ -498,7 +498,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
       // About 1 GB of scratch in models dropped one after the other. Before, V8 knew nothing of the
       // scratch and collected none of them: the process grew by all of it (the fuzz worker passed 5 GB, then died by SIGSEGV).
       const big = { ...spec(), seqLength: 40_000 };
-      const scratchBytes = 4 * stackedScratchFloats(shape, big.streams, big.seqLength).floats;
+      const scratchBytes = 4 * scratchFloats(shape, big.streams, big.seqLength).floats;
       const count = Math.ceil(1e9 / scratchBytes);
       const before = process.memoryUsage().rss;
       let grown = 0;

@@ -6,31 +6,31 @@ import {
   CellKind,
   dropoutUniform,
   Dropout,
-  stackedLayout,
-  stackedLossAndGradients,
-  StackedShape,
-  StackedState,
+  parameterTable,
+  lossAndGradients,
+  ModelShape,
+  ModelState,
   zeroState,
 } from '../lib/model/reference';
 
 const normal = (rng: Rng, n: number, sigma: number) => Float64Array.from({ length: n }, () => sigma * rng.normal());
 
-function copyState(state: StackedState): StackedState {
+function copyState(state: ModelState): ModelState {
   return { h: state.h.map((layer) => layer.map((v) => Float64Array.from(v))), c: state.c.map((layer) => layer.map((v) => Float64Array.from(v))) };
 }
 
 /** A random state, so that the carried states take part in the check. */
-function randomState(s: StackedShape, streams: number, rng: Rng): StackedState {
+function randomState(s: ModelShape, streams: number, rng: Rng): ModelState {
   const state = zeroState(s, streams);
   for (const part of [state.h, state.c]) for (const layer of part) for (const v of layer) v.set(normal(rng, v.length, 0.5));
   return state;
 }
 
 /** max |analytic − numeric| over the largest |analytic|, per tensor, with centered differences. */
-function worstScaledError(s: StackedShape, params: Float64Array, state: StackedState, x: number[][], y: number[][], dropout?: Dropout): Record<string, number> {
-  const { parameters, total } = stackedLayout(s);
+function worstScaledError(s: ModelShape, params: Float64Array, state: ModelState, x: number[][], y: number[][], dropout?: Dropout): Record<string, number> {
+  const { parameters, total } = parameterTable(s);
   const analytic = new Float64Array(total);
-  stackedLossAndGradients(s, params, analytic, copyState(state), x, y, dropout);
+  lossAndGradients(s, params, analytic, copyState(state), x, y, dropout);
   const probe = Float64Array.from(params);
   const h = 1e-5;
   const errors: Record<string, number> = {};
@@ -39,9 +39,9 @@ function worstScaledError(s: StackedShape, params: Float64Array, state: StackedS
     let worst = 0;
     for (let i = p.offset; i < p.offset + p.length; i++) {
       probe[i] = params[i] + h;
-      const plus = stackedLossAndGradients(s, probe, undefined, copyState(state), x, y, dropout);
+      const plus = lossAndGradients(s, probe, undefined, copyState(state), x, y, dropout);
       probe[i] = params[i] - h;
-      const minus = stackedLossAndGradients(s, probe, undefined, copyState(state), x, y, dropout);
+      const minus = lossAndGradients(s, probe, undefined, copyState(state), x, y, dropout);
       probe[i] = params[i];
       const numeric = (plus - minus) / (2 * h);
       scale = Math.max(scale, Math.abs(analytic[i]));
@@ -60,9 +60,9 @@ describe('stacked reference: rnn, lstm and gru cells, layers, streams, dropout',
       for (const streams of [1, 3]) {
         for (const p of [0, 0.3]) {
           it(`${cell}, ${layers} layer(s), B = ${streams}, dropout ${p}: gradients match finite differences`, () => {
-            const s: StackedShape = { cell, vocab: K, hidden: 3, layers };
+            const s: ModelShape = { cell, vocab: K, hidden: 3, layers };
             const rng = Rng.fromSeed(layers * 100 + streams * 10 + (p > 0 ? 1 : 0));
-            const params = normal(rng, stackedLayout(s).total, 0.5);
+            const params = normal(rng, parameterTable(s).total, 0.5);
             const x = Array.from({ length: T }, () => Array.from({ length: streams }, () => Math.floor(rng.uniform() * K)));
             const y = Array.from({ length: T }, () => Array.from({ length: streams }, () => Math.floor(rng.uniform() * K)));
             const dropout = p > 0 ? { p, seed: 7, update: 3 } : undefined;
@@ -75,22 +75,22 @@ describe('stacked reference: rnn, lstm and gru cells, layers, streams, dropout',
   }
 
   it('a wrong gradient is caught: the check can fail', () => {
-    const s: StackedShape = { cell: 'lstm', vocab: K, hidden: 3, layers: 2 };
+    const s: ModelShape = { cell: 'lstm', vocab: K, hidden: 3, layers: 2 };
     const rng = Rng.fromSeed(1);
-    const params = normal(rng, stackedLayout(s).total, 0.5);
+    const params = normal(rng, parameterTable(s).total, 0.5);
     const x = [[1], [2], [3]];
     const y = [[2], [3], [4]];
-    const { parameters, total } = stackedLayout(s);
+    const { parameters, total } = parameterTable(s);
     const analytic = new Float64Array(total);
-    stackedLossAndGradients(s, params, analytic, zeroState(s, 1), x, y);
+    lossAndGradients(s, params, analytic, zeroState(s, 1), x, y);
     // A forget-gate bias's gradient with its sign flipped is far from the finite difference.
     const b = parameters.find((q) => q.name === 'layers.0.b')!;
     const i = b.offset + 3 + 1; // forget block, unit 1
     const probe = Float64Array.from(params);
     probe[i] += 1e-5;
-    const plus = stackedLossAndGradients(s, probe, undefined, zeroState(s, 1), x, y);
+    const plus = lossAndGradients(s, probe, undefined, zeroState(s, 1), x, y);
     probe[i] -= 2e-5;
-    const minus = stackedLossAndGradients(s, probe, undefined, zeroState(s, 1), x, y);
+    const minus = lossAndGradients(s, probe, undefined, zeroState(s, 1), x, y);
     const numeric = (plus - minus) / 2e-5;
     assert.ok(Math.abs(analytic[i] - numeric) < 1e-8 * Math.max(1, Math.abs(numeric)), `${analytic[i]} vs ${numeric}`);
     assert.ok(Math.abs(-analytic[i] - numeric) > 1e-3 * Math.abs(numeric) && Math.abs(numeric) > 1e-6, `${numeric}`);
