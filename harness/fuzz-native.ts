@@ -443,7 +443,7 @@ function packedBuffers(g: Gen, lengths: number[], fills: ((i: number) => number)
   });
 }
 
-/** The general model's calls (issue 10): the constructor's spec, a method's arguments, or stackedLayout's. */
+/** The model's calls: the constructor's spec, a method's arguments, or stackedLayout's. */
 function makeStackedCall(g: Gen, fn: StackedFn, seed: number, p: number): Call {
   if (fn === 'stackedLayout') return makeLayoutCall(g, p);
   const method = fn === 'new Model' ? undefined : (fn.slice('Model.'.length) as StackedMethod);

@@ -54,7 +54,7 @@ export interface NativeAddon {
   stackedLayout(cell: CellKind, vocab: number, hidden: number, layers: number): { name: string; shape: number[]; offset: number; length: number }[];
   /** The matrix multiplies of one update (forwardBackward with gradients) of the general model, recorded from the kernel: equal shapes grouped, in first-issued order. Arguments checked as a Model's spec. */
   stackedMatmulPlan(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number): StackedMatmul[];
-  /** The "sgemm-only ceiling" (issue 11): the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
+  /** The "sgemm-only ceiling": the same multiplies alone through OpenBLAS on scratch operands, seconds per update (median of reps runs after a warm-up, 1 ≤ reps ≤ 10000) and FLOPs per update (Σ 2·m·n·k). Blocks the thread for about reps + 1 updates' multiplies. */
   stackedMatmulSeconds(cell: CellKind, vocab: number, hidden: number, layers: number, streams: number, seqLength: number, reps: number): { seconds: number; flops: number };
 }
 

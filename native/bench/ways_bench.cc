@@ -1,4 +1,4 @@
-// What each of issue 11's "ways" is worth, for one update of the general model (B = 50 streams,
+// What each of the kernel's "ways" is worth, for one update of the model (B = 50 streams,
 // T = 50 steps, K = 65, Adam): the multiplies the kernel issues (stacked::matmul_plan) against
 // the plan it would issue without the way, both timed alone through OpenBLAS
 // (stacked::time_matmul_plan), beside the time of a whole update. `ways_bench [reps]`; see

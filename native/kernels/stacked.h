@@ -1,4 +1,4 @@
-// The general model of issue 10 in float32 on CBLAS: L stacked layers of rnn, lstm or gru cells
+// The model in float32 on CBLAS: L stacked layers of rnn, lstm or gru cells
 // over a (T, B) block of B parallel streams, inverted dropout on each layer's output, full BPTT,
 // AdaGrad / RMSprop / Adam, and one-stream sampling. The math is lib/model/reference.ts's
 // (the float64 truth it is tested against); nothing here knows about Node-API.
@@ -87,7 +87,7 @@ struct MatmulTiming {
 };
 
 // The plan's multiplies alone, through the same BLAS on scratch operands of their sizes: the
-// "sgemm-only ceiling" of an update (issue 11). reps ≥ 1.
+// "sgemm-only ceiling" of an update. reps ≥ 1.
 MatmulTiming time_matmul_plan(const std::vector<Matmul>& plan, int reps);
 
 // One model over caller-owned buffers (params may be shared between models; grads, h and c are
