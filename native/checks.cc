@@ -127,27 +127,27 @@ void Checks::apart(const Value& a, const Value& b, const char* a_name, const cha
     refuse(Error::Range, std::string(a_name) + " and " + b_name + " must not overlap");
 }
 
-stacked::Shape shape(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,
+rnn::Shape shape(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,
                      const Value& layers, const std::string& prefix) {
-  stacked::Shape s;
+  rnn::Shape s;
   if (c.ok() && cell.type != Type::String) c.refuse(Error::Type, prefix + "cell must be a string");
-  if (cell.text == "lstm") s.cell = stacked::Cell::Lstm;
-  else if (cell.text == "gru") s.cell = stacked::Cell::Gru;
+  if (cell.text == "lstm") s.cell = rnn::Cell::Lstm;
+  else if (cell.text == "gru") s.cell = rnn::Cell::Gru;
   else if (cell.text != "rnn") c.refuse(Error::Range, prefix + "cell must be 'rnn', 'lstm' or 'gru'");
   s.vocab = c.integer(vocab, (prefix + "vocab").c_str(), 1, kMaxVocab);
   s.hidden = c.integer(hidden, (prefix + "hidden").c_str(), 1, kMaxHidden);
   s.layers = c.integer(layers, (prefix + "layers").c_str(), 1, kMaxLayers);
   if (!c.ok()) return s;
-  const uint64_t count = stacked::parameter_count(s);  // < 2^50 within the limits above
+  const uint64_t count = rnn::parameter_count(s);  // < 2^50 within the limits above
   if (count > kMaxParameters)
     c.refuse(Error::Range, "the model has " + std::to_string(count) + " parameters; at most " +
                                std::to_string(kMaxParameters));
   return s;
 }
 
-size_t scratch(Checks& c, const stacked::Shape& s, int B, int T) {
+size_t scratch(Checks& c, const rnn::Shape& s, int B, int T) {
   if (!c.ok()) return 0;
-  const uint64_t floats = stacked::scratch_floats(s, B, T);  // < 2^60 within the limits
+  const uint64_t floats = rnn::scratch_floats(s, B, T);  // < 2^60 within the limits
   if (floats > kMaxWorkspaceFloats)
     c.refuse(Error::Range, "the model needs " + std::to_string(floats) +
                                " scratch floats (streams × seqLength × layers × hidden …); at most " +
@@ -185,7 +185,7 @@ Spec spec(Checks& c, const SpecValues& v) {
   s.seq_length = c.integer(v.seq_length, "spec.seqLength", 1, kMaxSeqLength);
   s.scratch = scratch(c, s.shape, s.streams, s.seq_length);
   if (!c.ok()) return s;
-  s.parameters = stacked::parameter_count(s.shape);
+  s.parameters = rnn::parameter_count(s.shape);
   s.state_length = static_cast<size_t>(s.shape.layers) * s.streams * s.shape.hidden;
   arrays(c, s, {v.params, v.grads, v.h, v.c});
   c.apart(v.params, v.grads, "spec.params", "spec.grads");
@@ -234,8 +234,8 @@ Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v
   Step u;
   c.object(v.settings, "settings");
   if (c.ok() && v.kind.type != Type::String) c.refuse(Error::Type, "settings.kind must be a string");
-  if (v.kind.text == "rmsprop") u.settings.kind = stacked::OptimizerKind::Rmsprop;
-  else if (v.kind.text == "adam") u.settings.kind = stacked::OptimizerKind::Adam;
+  if (v.kind.text == "rmsprop") u.settings.kind = rnn::OptimizerKind::Rmsprop;
+  else if (v.kind.text == "adam") u.settings.kind = rnn::OptimizerKind::Adam;
   else if (v.kind.text != "adagrad")
     c.refuse(Error::Range, "settings.kind must be 'adagrad', 'rmsprop' or 'adam'");
   u.settings.eta = c.positive_float(v.eta, "settings.eta");
@@ -248,7 +248,7 @@ Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v
   arrays(c, s, a);
   const size_t P = s.parameters;
   u.second = c.float32(second, "second", P);
-  const bool adam = u.settings.kind == stacked::OptimizerKind::Adam;
+  const bool adam = u.settings.kind == rnn::OptimizerKind::Adam;
   c.typed_array(first, {Type::Float32Array}, "a Float32Array", "first");
   if (c.ok() && first.length != (adam ? P : 0) && first.length != P)
     c.refuse(Error::Range, "first must have length " + std::to_string(P) + (adam ? "" : " or 0") +

@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include "kernels/stacked.h"
+#include "kernels/model.h"
 
 namespace checks {
 
@@ -90,10 +90,10 @@ class Checks {
 };
 
 // A model's shape: cell, vocab, hidden, layers; `prefix` is "spec." or "" in the messages.
-stacked::Shape shape(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,
+rnn::Shape shape(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,
                      const Value& layers, const std::string& prefix);
 // The scratch floats of a model of B streams and T steps, refused above the limit.
-size_t scratch(Checks& c, const stacked::Shape& s, int B, int T);
+size_t scratch(Checks& c, const rnn::Shape& s, int B, int T);
 
 // ---- the model object (new Model(spec) and its methods) ----
 
@@ -110,7 +110,7 @@ constexpr std::pair<const char*, Value SpecValues::*> kSpecProperties[] = {
     {"h", &SpecValues::h},           {"c", &SpecValues::c}};
 
 struct Spec {
-  stacked::Shape shape;
+  rnn::Shape shape;
   int streams = 0, seq_length = 0;
   size_t parameters = 0, state_length = 0, scratch = 0;
 };
@@ -149,7 +149,7 @@ constexpr std::pair<const char*, Value SettingsValues::*> kSettingsProperties[] 
     {"beta2", &SettingsValues::beta2}};
 
 struct Step {
-  stacked::OptimizerSettings settings;
+  rnn::OptimizerSettings settings;
   float* second = nullptr;
   float* first = nullptr;  // empty but for Adam (may hold P floats anyway)
   double step = 0;
@@ -184,7 +184,7 @@ int threads(Checks& c, const Value& threads);
 // matmulPlan / matmulSeconds: (cell, vocab, hidden, layers, streams, seqLength),
 // checked as a spec.
 struct Plan {
-  stacked::Shape shape;
+  rnn::Shape shape;
   int streams = 0, seq_length = 0;
 };
 Plan plan(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,

@@ -86,10 +86,10 @@ std::string shape_json(const std::vector<int>& shape) {
 // streams, seqLength.
 checks::Spec spec_of(const int32_t* kept) {
   checks::Spec s;
-  s.shape = {static_cast<stacked::Cell>(kept[0]), kept[1], kept[2], kept[3]};
+  s.shape = {static_cast<rnn::Cell>(kept[0]), kept[1], kept[2], kept[3]};
   s.streams = kept[4];
   s.seq_length = kept[5];
-  s.parameters = stacked::parameter_count(s.shape);
+  s.parameters = rnn::parameter_count(s.shape);
   s.state_length = static_cast<size_t>(s.shape.layers) * s.streams * s.shape.hidden;
   return s;
 }
@@ -100,8 +100,8 @@ checks::Arrays arrays_of(const WasmValue* v) {
 
 // A kernel model for one call (its scratch is freed with it: the module's memory is outside V8's
 // heap, so nothing would tell V8 to collect a model that kept it), on the call's copies.
-std::unique_ptr<stacked::Model> bound_model(const checks::Spec& s, const checks::Arrays& a) {
-  auto model = std::make_unique<stacked::Model>(s.shape, s.streams, s.seq_length);
+std::unique_ptr<rnn::Model> bound_model(const checks::Spec& s, const checks::Arrays& a) {
+  auto model = std::make_unique<rnn::Model>(s.shape, s.streams, s.seq_length);
   model->bind(static_cast<float*>(a.params.data), static_cast<float*>(a.grads.data),
               static_cast<float*>(a.h.data), static_cast<float*>(a.c.data));
   return model;
@@ -172,7 +172,7 @@ EXPORT(model_optimize) int32_t model_optimize(const int32_t* kept, const WasmVal
   const checks::Step u = checks::optimize(c, s, a, settings, value_of(args[0]),
                                           value_of(args[1]), value_of(args[2]));
   if (!c.ok()) return status_of(c);
-  stacked::optimize(u.settings, s.parameters, static_cast<float*>(a.params.data),
+  rnn::optimize(u.settings, s.parameters, static_cast<float*>(a.params.data),
                     static_cast<const float*>(a.grads.data), u.second, u.first, u.step);
   return 0;
 }
@@ -210,11 +210,11 @@ EXPORT(model_set_threads) int32_t model_set_threads(const WasmValue* v) {
 // parameterTable(cell, vocab, hidden, layers) as JSON: [{name, shape, offset, length}].
 EXPORT(model_layout) int32_t model_layout(const WasmValue* v, const char** json) {
   checks::Checks c;
-  const stacked::Shape s =
+  const rnn::Shape s =
       checks::shape(c, value_of(v[0]), value_of(v[1]), value_of(v[2]), value_of(v[3]), "");
   if (!c.ok()) return status_of(c);
   std::string out = "[";
-  for (const stacked::Parameter& p : stacked::layout(s))
+  for (const rnn::Parameter& p : rnn::layout(s))
     out += std::string(out.size() > 1 ? "," : "") + "{\"name\":\"" + p.name + "\",\"shape\":" +
            shape_json(p.shape) + ",\"offset\":" + std::to_string(p.offset) +
            ",\"length\":" + std::to_string(p.length) + "}";

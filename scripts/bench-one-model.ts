@@ -12,7 +12,7 @@ import { CompiledBackend, loadCompiled, NativeAddon } from '../lib/engine/native
 import { OPTIMIZER_DEFAULTS } from '../lib/model/optimizers';
 import { parameterTable } from '../lib/model/reference';
 
-const HIDDEN = 100;
+const HIDDEN = Number(process.argv.includes('--hidden') ? process.argv[process.argv.indexOf('--hidden') + 1] : 100);
 const T = 25;
 const ETA = 0.1;
 

@@ -63,7 +63,7 @@ interface GeneralRow {
   threads: number;
   /** The same model at 2 threads (train --threads 2). */
   twoThreads: { charactersPerSecond: number; reps: number[] };
-  /** The sgemm-only ceiling: the update's matrix multiplies alone, through OpenBLAS (native/stacked.cc's plan). */
+  /** The sgemm-only ceiling: the update's matrix multiplies alone, through OpenBLAS (native/kernels/model.cc's plan). */
   ceiling: { charactersPerSecond: number; gflopsPerSecond: number };
 }
 

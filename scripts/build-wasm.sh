@@ -20,7 +20,7 @@ done < <(sed -n 's/^ *"\(max[A-Za-z]*\)": *\([0-9]*\).*/\1 \2/p' lib/model-limit
 "$CXX" "${flags[@]}" -mexec-model=reactor \
   -Wl,--export=malloc -Wl,--export=free -Wl,--strip-all \
   -Wl,--initial-memory=16777216 -Wl,--max-memory=4294967296 \
-  native/wasm.cc native/checks.cc native/kernels/stacked.cc \
+  native/wasm.cc native/checks.cc native/kernels/model.cc \
   native/kernels/blas-simd.cc \
   -o wasm/rnn_native.wasm.tmp
 mv wasm/rnn_native.wasm.tmp wasm/rnn_native.wasm

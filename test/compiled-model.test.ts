@@ -1,4 +1,4 @@
-// The native engine of the general model (native/stacked.cc, through the addon's Model, and
+// The native engine of the general model (native/kernels/model.cc, through the addon's Model, and
 // the same engine compiled to WebAssembly) against the float64 reference (lib/model/reference.ts,
 // lib/model/optimizers.ts). The addon's tests are skipped, with a warning, when it does not load; the
 // wasm backend must load.
@@ -149,7 +149,7 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} general model (Model
   });
 
   it('a block of at least G·K rows (layer 0 read and written through a transposed Wx): every cell × {1, 2} layers, loss and gradients', () => {
-    // native/stacked.cc gathers layer 0's inputs from, and scatters their gradients into, a
+    // native/kernels/model.cc gathers layer 0's inputs from, and scatters their gradients into, a
     // transposed copy of Wx once a block has N = T·B ≥ G·K rows; smaller blocks use Wx's columns.
     const T = 9, streams = 13; // N = 117 ≥ 4·K
     assert.ok(T * streams >= 4 * K, 'the block must be long enough for the transposed path');

@@ -1,6 +1,6 @@
 // The DD2424 configuration (rnn, 1 layer, 1 stream, no dropout, AdaGrad) on the one model, at
 // its real size (m = 100, T = 25), against the float64 reference. At one stream every multiply of
-// a step has one row, which native/stacked.cc issues as a matrix-vector product, and AdaGrad runs
+// a step has one row, which native/kernels/model.cc issues as a matrix-vector product, and AdaGrad runs
 // its AVX-512 loop where the CPU has one: the paths that make this configuration as fast as the
 // vanilla kernels were. Tolerances as in compiled-model.test.ts, except the states: with weights
 // of σ = 0.1 at m = 100 the recurrence has a gain of about σ·√m = 1, so float32 rounding adds up

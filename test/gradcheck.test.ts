@@ -14,7 +14,6 @@ import {
   GradientFunction,
   gradcheckPasses,
   numericGradient,
-  StackedGradientFunction,
 } from '../lib/engine/gradcheck';
 import { CellKind, excessLoss, parameterTable, lossAndGradients, ModelShape, ModelState, zeroState } from '../lib/model/reference';
 import { Rng } from '../lib/util/random';
@@ -202,7 +201,7 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
   }
 
   // Wrong analytic gradients, each a plausible bug, must fail on the tensors they hurt and only there.
-  const mutants: [string, StackedGradientFunction, { cell: CellKind; layers: number; batch: number; dropout: number }, string[], string[]][] = [
+  const mutants: [string, GradientFunction, { cell: CellKind; layers: number; batch: number; dropout: number }, string[], string[]][] = [
     [
       'a dropped term of BPTT: the gradient carried from t + 1 ignored',
       oneStepAtATime,
@@ -277,7 +276,7 @@ describe('gradient check of the general model (cell, layers, streams, dropout)',
     const parameters = parameterTable(shape).parameters;
     for (const [row, name] of [['U', 'layers.0.Wx'], ['W', 'layers.0.Wh'], ['V', 'V'], ['b', 'layers.0.b'], ['c', 'c']]) {
       const p = parameters.find((candidate) => candidate.name === name)!;
-      const wrong: StackedGradientFunction = (s, params, grads, state, x, y, dropout) => {
+      const wrong: GradientFunction = (s, params, grads, state, x, y, dropout) => {
         const loss = lossAndGradients(s, params, grads, state, x, y, dropout);
         grads?.subarray(p.offset, p.offset + p.length).forEach((g, i, part) => (part[i] = 2 * g));
         return loss;

@@ -1,5 +1,5 @@
 // The "sgemm-only ceiling" (docs/performance.md): the model's multiplies of one update, recorded from the
-// kernel (native/stacked.cc routes every one through Model::gemm), and timed alone. The plan is
+// kernel (native/kernels/model.cc routes every one through Model::gemm), and timed alone. The plan is
 // checked against the kernel's design; the timer only for sane output (no timing assertions).
 import assert from 'assert';
 import { CellKind, loadNative, NativeAddon, Matmul } from '../lib/engine/native';
@@ -18,7 +18,7 @@ interface Dims {
 type Multiply = Omit<Matmul, 'count'>;
 const mm = (m: number, n: number, k: number, transA: boolean, transB: boolean): Multiply => ({ m, n, k, transA, transB });
 
-/** The kernel's design, multiply by multiply (native/stacked.h), for one update. */
+/** The kernel's design, multiply by multiply (native/kernels/model.h), for one update. */
 function designedMultiplies({ cell, K, m, L, B, T }: Dims): Multiply[] {
   const Gm = GATES[cell] * m;
   const N = T * B;

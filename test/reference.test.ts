@@ -52,7 +52,7 @@ function worstScaledError(s: ModelShape, params: Float64Array, state: ModelState
   return errors;
 }
 
-describe('stacked reference: rnn, lstm and gru cells, layers, streams, dropout', () => {
+describe('reference: rnn, lstm and gru cells, layers, streams, dropout', () => {
   const K = 5;
   const T = 4;
   for (const cell of ['rnn', 'lstm', 'gru'] as CellKind[]) {

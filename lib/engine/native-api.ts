@@ -7,7 +7,7 @@ import type { CellKind } from '../model/reference';
 
 export type { CellKind };
 
-/** The one model (native/kernels/stacked.h): what a Model works on, in place. */
+/** The one model (native/kernels/model.h): what a Model works on, in place. */
 export interface CompiledModelSpec {
   cell: CellKind;
   vocab: number;

@@ -27,7 +27,7 @@ export function workspaceFloats(hidden: number, vocab: number, seqLength: number
 
 /**
  * Scratch floats a native Model of `streams` streams and blocks of up to seqLength steps
- * allocates (native/kernels/stacked.cc scratch_floats, the same sum), and the limit it must stay within.
+ * allocates (native/kernels/model.cc scratch_floats, the same sum), and the limit it must stay within.
  * With N = seqLength × streams, per layer: the states h_0..h_T (lstm: and c), the gates of every
  * step (gru: and Wh_n h'), the dropout masks and the dropped outputs; then one step's hidden
  * products, the logits, dPre (gru: and its dHidden copy), two N × m gradient blocks, dh and dc.
@@ -43,7 +43,7 @@ export function scratchFloats(shape: ModelShape, streams: number, seqLength: num
 }
 
 /**
- * Scratch floats of a native Model split among `threads` threads (native/kernels/stacked.cc
+ * Scratch floats of a native Model split among `threads` threads (native/kernels/model.cc
  * SplitModel::scratch_floats, the same sum): each part's own model on its streams, its gathered
  * states and symbols, and for every part but the first a whole copy of the gradients.
  */

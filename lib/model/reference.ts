@@ -358,7 +358,7 @@ function cellBackward(cell: CellKind, m: number, k: StepCache, dh: Float64Array,
 }
 
 // ---------------------------------------------------------------------------------------------
-// One stream, no dropout: advancing the states and sampling (native/stacked.cc mirrors them).
+// One stream, no dropout: advancing the states and sampling (native/kernels/model.cc mirrors them).
 
 /** Feeds one symbol through the layers of stream 0; returns the top layer's output. */
 function stepOneStream(s: ModelShape, p: View, state: ModelState, symbol: number): Float64Array {

@@ -1,5 +1,5 @@
 // The project's one random generator: xoshiro128** (Blackman & Vigna, 2018), seeded by
-// splitmix64. native/kernels/stacked.cc implements the same next()/uniform(), so both backends draw the
+// splitmix64. native/kernels/model.cc implements the same next()/uniform(), so both backends draw the
 // same numbers from the same state. The state is four 32-bit words, so it fits in a checkpoint.
 // (A few lines written here on purpose: no maintained npm generator exposes its state as a
 // Uint32Array that C++ can advance in place.)

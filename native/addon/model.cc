@@ -1,5 +1,5 @@
 // The Model object: new Model(spec) and its methods (lib/engine/native.ts declares them), over the
-// kernels of native/kernels/stacked.h; and parameterTable, its parameter table.
+// kernels of native/kernels/model.h; and parameterTable, its parameter table.
 #include <cblas.h>
 
 #include <algorithm>
@@ -41,7 +41,7 @@ class Model : public Napi::ObjectWrap<Model> {
     h_ = keep(&checks::SpecValues::h);
     c_ = keep(&checks::SpecValues::c);
     model_ = guarded(env, [&] {
-      return std::make_unique<stacked::SplitModel>(spec_.shape, spec_.streams, spec_.seq_length, 1);
+      return std::make_unique<rnn::SplitModel>(spec_.shape, spec_.streams, spec_.seq_length, 1);
     });
     report_scratch(env, spec_.scratch);
   }
@@ -95,7 +95,7 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
   // setThreads(n), 1 to kMaxThreads: forwardBackward's streams split into min(n, streams) groups,
-  // one thread each (stacked::SplitModel); a model of one stream gives OpenBLAS the n threads.
+  // one thread each (rnn::SplitModel); a model of one stream gives OpenBLAS the n threads.
   Napi::Value SetThreads(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     checks::Checks c;
@@ -103,7 +103,7 @@ class Model : public Napi::ObjectWrap<Model> {
     throw_if_refused(env, c);
     const int parts = std::min(threads, spec_.streams);
     if (parts != model_->parts()) {
-      const size_t scratch = stacked::SplitModel::scratch_floats(spec_.shape, spec_.streams,
+      const size_t scratch = rnn::SplitModel::scratch_floats(spec_.shape, spec_.streams,
                                                                  spec_.seq_length, parts);
       if (scratch > checks::kMaxWorkspaceFloats)
         throw Napi::RangeError::New(
@@ -112,7 +112,7 @@ class Model : public Napi::ObjectWrap<Model> {
                      std::to_string(checks::kMaxWorkspaceFloats));
       // Made before the old one goes: a failed allocation leaves the model as it was.
       model_ = guarded(env, [&] {
-        return std::make_unique<stacked::SplitModel>(spec_.shape, spec_.streams, spec_.seq_length,
+        return std::make_unique<rnn::SplitModel>(spec_.shape, spec_.streams, spec_.seq_length,
                                                      parts);
       });
       report_scratch(env, scratch);
@@ -130,7 +130,7 @@ class Model : public Napi::ObjectWrap<Model> {
     const checks::Step s = checks::optimize(c, spec_, a, settings.values(), value_of(info[1]),
                                             value_of(info[2]), value_of(info[3]));
     throw_if_refused(env, c);
-    stacked::optimize(s.settings, spec_.parameters, static_cast<float*>(a.params.data),
+    rnn::optimize(s.settings, spec_.parameters, static_cast<float*>(a.params.data),
                       static_cast<const float*>(a.grads.data), s.second, s.first, s.step);
     return env.Undefined();
   }
@@ -161,23 +161,23 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
   checks::Spec spec_;
-  std::unique_ptr<stacked::SplitModel> model_;
+  std::unique_ptr<rnn::SplitModel> model_;
   Napi::ObjectReference params_, grads_, h_, c_;
   int threads_ = 1;
   int64_t external_bytes_ = 0;  // reported to V8 (napi_adjust_external_memory) while the model lives
 };
 
 // parameterTable(cell, vocab, hidden, layers): [{name, shape, offset, length}] as the kernel has it.
-Napi::Value StackedLayout(const Napi::CallbackInfo& info) {
+Napi::Value ParameterTable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   checks::Checks c;
-  const stacked::Shape s = checks::shape(c, value_of(info[0]), value_of(info[1]),
+  const rnn::Shape s = checks::shape(c, value_of(info[0]), value_of(info[1]),
                                          value_of(info[2]), value_of(info[3]), "");
   throw_if_refused(env, c);
-  const std::vector<stacked::Parameter> table = stacked::layout(s);
+  const std::vector<rnn::Parameter> table = rnn::layout(s);
   Napi::Array entries = Napi::Array::New(env, table.size());
   for (size_t i = 0; i < table.size(); ++i) {
-    const stacked::Parameter& p = table[i];
+    const rnn::Parameter& p = table[i];
     Napi::Array shape = Napi::Array::New(env, p.shape.size());
     for (size_t d = 0; d < p.shape.size(); ++d) shape.Set(static_cast<uint32_t>(d), p.shape[d]);
     Napi::Object entry = Napi::Object::New(env);
@@ -194,7 +194,7 @@ Napi::Value StackedLayout(const Napi::CallbackInfo& info) {
 
 void export_model(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", Model::Define(env));
-  exports.Set("parameterTable", Napi::Function::New(env, StackedLayout, "parameterTable"));
+  exports.Set("parameterTable", Napi::Function::New(env, ParameterTable, "parameterTable"));
 }
 
 }  // namespace binding

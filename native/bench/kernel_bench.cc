@@ -1,5 +1,5 @@
 // Times the model's kernels alone, without Node: `kernel_bench FILE [hidden] [blocks]`. The
-// DD2424 configuration (stacked::Model: rnn, 1 layer, 1 stream), forward_backward and AdaGrad, in
+// DD2424 configuration (rnn::Model: rnn, 1 layer, 1 stream), forward_backward and AdaGrad, in
 // alternating blocks of 500 calls, forward_backward walking the text T = 25 symbols a call; prints
 // the median µs per call of each. Also a profiling target (perf record -e cpu-clock, valgrind
 // --tool=callgrind); see docs/performance.md.
@@ -15,7 +15,7 @@
 
 #include <cblas.h>
 
-#include "../kernels/stacked.h"
+#include "../kernels/model.h"
 
 namespace {
 
@@ -64,17 +64,17 @@ int main(int argc, char** argv) {
   const int blocks = argc > 3 ? std::atoi(argv[3]) : 40, calls = 500;
   openblas_set_num_threads(1);
 
-  const stacked::Shape shape{stacked::Cell::Rnn, K, m, 1};
-  const size_t P = stacked::parameter_count(shape);
+  const rnn::Shape shape{rnn::Cell::Rnn, K, m, 1};
+  const size_t P = rnn::parameter_count(shape);
   std::vector<float> params(P, 0.0f), grads(P), second(P), h(m), c(m);
   std::mt19937 gen(42);
   std::normal_distribution<float> normal(0.0f, 0.01f);
-  for (const stacked::Parameter& p : stacked::layout(shape))
+  for (const rnn::Parameter& p : rnn::layout(shape))
     if (p.shape.size() == 2)
       for (size_t i = p.offset; i < p.offset + p.length; ++i) params[i] = normal(gen);
-  stacked::Model model(shape, 1, T);
+  rnn::Model model(shape, 1, T);
   model.bind(params.data(), grads.data(), h.data(), c.data());
-  const stacked::OptimizerSettings adagrad;  // η 0.1, ε 1e-8, clip 5
+  const rnn::OptimizerSettings adagrad;  // η 0.1, ε 1e-8, clip 5
 
   Walk model_walk;
   std::vector<Piece> pieces = {
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
          model.forward_backward(&text[at], &text[at + 1], T, true, 0, 0, 0);
        }, {}},
       {"model optimize (AdaGrad)", [&] {
-         stacked::optimize(adagrad, P, params.data(), grads.data(), second.data(), nullptr, 1);
+         rnn::optimize(adagrad, P, params.data(), grads.data(), second.data(), nullptr, 1);
        }, {}},
   };
   for (int b = 0; b < blocks; ++b)

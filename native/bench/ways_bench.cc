@@ -1,7 +1,7 @@
 // What each of the "ways" of docs/performance.md is worth, for one update of the model (B = 50 streams,
-// T = 50 steps, K = 65, Adam): the multiplies the kernel issues (stacked::matmul_plan) against
+// T = 50 steps, K = 65, Adam): the multiplies the kernel issues (rnn::matmul_plan) against
 // the plan it would issue without the way, both timed alone through OpenBLAS
-// (stacked::time_matmul_plan), beside the time of a whole update. `ways_bench [reps]`; see
+// (rnn::time_matmul_plan), beside the time of a whole update. `ways_bench [reps]`; see
 // docs/performance.md for the build line and the recorded output.
 #include <algorithm>
 #include <chrono>
@@ -14,9 +14,9 @@
 
 #include <cblas.h>
 
-#include "../kernels/stacked.h"
+#include "../kernels/model.h"
 
-using stacked::Matmul;
+using rnn::Matmul;
 using Plan = std::vector<Matmul>;
 
 namespace {
@@ -28,27 +28,27 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-double plan_ms(const Plan& plan, int reps) { return 1e3 * stacked::time_matmul_plan(plan, reps).seconds; }
+double plan_ms(const Plan& plan, int reps) { return 1e3 * rnn::time_matmul_plan(plan, reps).seconds; }
 
 // One whole update (forward, backward, Adam) of a Model with N(0, 0.05²) weights: ms, median.
-double update_ms(const stacked::Shape& s, int reps) {
+double update_ms(const rnn::Shape& s, int reps) {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 0.05f);
-  std::vector<float> params(stacked::parameter_count(s)), grads(params.size()), second(params.size()),
+  std::vector<float> params(rnn::parameter_count(s)), grads(params.size()), second(params.size()),
       first(params.size());
   for (float& p : params) p = normal(rng);
   const size_t state = static_cast<size_t>(s.layers) * kStreams * s.hidden;
   std::vector<float> h(state, 0.0f), c(state, 0.0f);
   std::vector<int32_t> x(kSteps * kStreams), y(x.size());
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int32_t>(rng() % kVocab), y[i] = static_cast<int32_t>(rng() % kVocab);
-  stacked::Model model(s, kStreams, kSteps);
+  rnn::Model model(s, kStreams, kSteps);
   model.bind(params.data(), grads.data(), h.data(), c.data());
-  stacked::OptimizerSettings adam{stacked::OptimizerKind::Adam, 0.002f, 1e-8f, 5.0f, 0, 0.9, 0.999};
+  rnn::OptimizerSettings adam{rnn::OptimizerKind::Adam, 0.002f, 1e-8f, 5.0f, 0, 0.9, 0.999};
   std::vector<double> times;
   for (int r = 0; r <= reps; ++r) {
     const auto start = std::chrono::steady_clock::now();
     model.forward_backward(x.data(), y.data(), kSteps, true, 0.0, 1, r);
-    stacked::optimize(adam, params.size(), params.data(), grads.data(), second.data(), first.data(), r + 1);
+    rnn::optimize(adam, params.size(), params.data(), grads.data(), second.data(), first.data(), r + 1);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (r > 0) times.push_back(ms);  // the first is warm-up
   }
@@ -92,10 +92,10 @@ void report(const char* way, const Plan& kept, const Plan& without, double updat
               before, now, before - now, 100.0 * (before - now) / update);
 }
 
-void ways(stacked::Cell cell, const char* name, int m, int reps) {
-  const stacked::Shape s{cell, kVocab, m, kLayers};
-  const int G = stacked::gates(cell), Gm = G * m, B = kStreams, T = kSteps, N = B * T;
-  const Plan plan = stacked::matmul_plan(s, B, T);
+void ways(rnn::Cell cell, const char* name, int m, int reps) {
+  const rnn::Shape s{cell, kVocab, m, kLayers};
+  const int G = rnn::gates(cell), Gm = G * m, B = kStreams, T = kSteps, N = B * T;
+  const Plan plan = rnn::matmul_plan(s, B, T);
   const double update = update_ms(s, reps), multiplies = plan_ms(plan, reps);
   std::printf("%s %d×%d, B = %d, T = %d: update %.2f ms (%.0f chars/s), its multiplies alone %.2f ms (%.0f %%)\n",
               name, kLayers, m, B, T, update, N / update * 1e3, multiplies, 100 * multiplies / update);
@@ -130,7 +130,7 @@ void ways(stacked::Cell cell, const char* name, int m, int reps) {
   std::vector<double> times;
   for (int r = 0; r < reps; ++r) {
     const auto start = std::chrono::steady_clock::now();
-    std::vector<float> scratch(stacked::scratch_floats(s, B, T));
+    std::vector<float> scratch(rnn::scratch_floats(s, B, T));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (scratch[scratch.size() / 2] != 0) std::abort();
     times.push_back(ms);
@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
   openblas_set_num_threads(1);
   std::printf("OpenBLAS %s, one thread, medians of %d\n", openblas_get_config(), reps);
   for (int m : {128, 512}) {
-    ways(stacked::Cell::Lstm, "lstm", m, m == 128 ? reps : reps / 4 + 1);
-    ways(stacked::Cell::Gru, "gru", m, m == 128 ? reps : reps / 4 + 1);
+    ways(rnn::Cell::Lstm, "lstm", m, m == 128 ? reps : reps / 4 + 1);
+    ways(rnn::Cell::Gru, "gru", m, m == 128 ? reps : reps / 4 + 1);
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-// The few BLAS functions the kernels (stacked.cc) call, with CBLAS's row-major argument
+// The few BLAS functions the kernels (model.cc) call, with CBLAS's row-major argument
 // meanings and unit vector strides. Two implementations: CBLAS (OpenBLAS) inline here for the
 // addon, at no cost; and blas-simd.cc, portable 128-bit SIMD, for the WebAssembly build
 // (compiled with RNN_BLAS_PORTABLE, where there is no CBLAS).

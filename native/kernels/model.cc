@@ -1,4 +1,4 @@
-#include "stacked.h"
+#include "model.h"
 
 #include "fastmath.h"
 
@@ -17,10 +17,7 @@
 #endif
 #include <tuple>
 
-namespace stacked {
-
-using rnn::exp_approx;
-using rnn::tanh_approx;
+namespace rnn {
 
 int gates(Cell cell) { return cell == Cell::Rnn ? 1 : (cell == Cell::Lstm ? 4 : 3); }
 
@@ -701,7 +698,7 @@ uint64_t SplitModel::scratch_floats(const Shape& s, uint64_t B, uint64_t T, uint
   uint64_t total = 0;
   for (uint64_t p = 0; p < parts; ++p) {
     const uint64_t count = static_cast<uint64_t>(part_streams(static_cast<int>(B), static_cast<int>(parts), static_cast<int>(p)).second);
-    total += stacked::scratch_floats(s, count, T);
+    total += rnn::scratch_floats(s, count, T);
     if (parts > 1) total += 2 * static_cast<uint64_t>(s.layers) * count * s.hidden + 2 * T * count;
     if (p > 0) total += parameter_count(s);
   }
@@ -818,4 +815,4 @@ MatmulTiming time_matmul_plan(const std::vector<Matmul>& plan, int reps) {
   return timing;
 }
 
-}  // namespace stacked
+}  // namespace rnn

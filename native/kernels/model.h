@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace stacked {
+namespace rnn {
 
 enum class Cell { Rnn, Lstm, Gru };
 
@@ -199,4 +199,4 @@ class SplitModel {
   std::vector<Part> parts_;
 };
 
-}  // namespace stacked
+}  // namespace rnn
