@@ -45,12 +45,12 @@ export class FuzzThrow extends Error {
 }
 
 /** The model: its constructor, its methods (on a model made from a valid spec) and its layout. */
-type ModelMethod = 'forwardBackward' | 'optimize' | 'advance' | 'sample';
+type ModelMethod = 'forwardBackward' | 'optimize' | 'train' | 'advance' | 'sample';
 type ModelFn = 'new Model' | `Model.${ModelMethod}` | 'parameterTable';
 type Fn = 'blasInfo' | ModelFn;
 const FNS: Fn[] = [
   'new Model', 'new Model', 'Model.forwardBackward', 'Model.forwardBackward', 'Model.optimize',
-  'Model.optimize', 'Model.advance', 'Model.sample', 'parameterTable', 'blasInfo',
+  'Model.optimize', 'Model.train', 'Model.train', 'Model.advance', 'Model.sample', 'parameterTable', 'blasInfo',
 ];
 
 const NUMBERS = [
@@ -521,41 +521,34 @@ function makeModelCall(g: Gen, fn: ModelFn, seed: number, p: number): Call {
   switch (method) {
     case 'forwardBackward': {
       const steps = 1 + g.int(T);
-      const n = g.chance(p) ? g.pick([0, B * (T + 1), steps * B + 1, steps * B - 1].filter((k) => k >= 0)) : steps * B;
-      args.push(g.slot(Int32Array, n, symbol, p, oov));
-      args.push(g.slot(Int32Array, g.chance(p) ? g.pick([0, n + 1, Math.max(0, n - 1)]) : n, (i) => symbol(i + 1), p, oov));
+      args.push(...symbolBlocks(g, p, 1, steps, B, T, symbol, oov));
       typedSlots.push(0, 1);
-      const flag = g.chance(0.5);
-      if (!g.chance(p)) args.push({ v: flag, d: String(flag) });
-      else {
-        const wrongFlags = [() => g.wrong(), () => ({ v: new Boolean(flag), d: `new Boolean(${flag})` }), () => ({ v: 1, d: '1' }), () => ({ v: 'true', d: "'true'" })];
-        args.push(g.pick(wrongFlags)());
-      }
+      args.push(flagArg(g, p));
       args.push(pickedNumber(g, [0, -0, 0.1, 0.5, 0.9999999], [1, -1e-300, -0.1, 1.0000001, NaN, Infinity], p));
       args.push(pickedNumber(g, [0, 1, -1, 12345, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1)], [2 ** 53, -(2 ** 53), 0.5, NaN, Infinity], p));
       args.push(pickedNumber(g, [0, 1, 7, 2 ** 31, 2 ** 53 - 1], [-1, -0.5, 0.5, 2 ** 53, NaN, -Infinity], p));
       break;
     }
     case 'optimize': {
-      const kind = g.pick(['adagrad', 'rmsprop', 'adam'] as const);
-      const wrongKinds = [() => g.wrong(), () => ({ v: 'Adam', d: "'Adam'" }), () => ({ v: 'sgd', d: "'sgd'" }), () => ({ v: new String(kind), d: `new String('${kind}')` })];
-      const settings = g.object(
-        {
-          kind: g.chance(p) ? g.pick(wrongKinds)() : { v: kind, d: `'${kind}'` },
-          eta: pickedNumber(g, [0.1, 2e-3, 1.1754943508222875e-38, 3.4028234663852886e38], [0, -0.1, 1e-39, 3.5e38, NaN], p),
-          epsilon: pickedNumber(g, [1e-8, 1], [0, -1e-8, 5e-324], p),
-          clip: pickedNumber(g, [5, 1e-3], [0, -5, Infinity], p),
-          decay: pickedNumber(g, [0, 0.95, 0.9999999], [1, -0.1, NaN], p),
-          beta1: pickedNumber(g, [0, 0.9], [1, -0.1, Infinity], p),
-          beta2: pickedNumber(g, [0, 0.999], [1, 1.5, NaN], p),
-        },
-        p
-      );
+      const { settings, kind } = settingsArg(g, p);
       args.push(settings);
-      args.push(g.slot(Float32Array, P, (i) => (i % 3) * 0.25, p, () => g.pick([-1, NaN, Infinity])));
-      args.push(g.slot(Float32Array, kind === 'adam' ? P : g.pick([0, P]), zero, p));
+      args.push(...optimizerStateArgs(g, p, kind, P));
       args.push(pickedNumber(g, [1, 2, 1000, 2 ** 53 - 1], [0, -1, 0.5, 2 ** 53, NaN], p));
       typedSlots.push(1, 2);
+      break;
+    }
+    case 'train': {
+      const [count, steps] = [1 + g.int(3), 1 + g.int(T)];
+      args.push(...symbolBlocks(g, p, count, steps, B, T, symbol, oov));
+      args.push(g.slot(Float64Array, g.chance(p) ? g.pick([0, count + 1, count - 1]) : count, zero, p));
+      args.push(flagArg(g, p));
+      args.push(pickedNumber(g, [0, 0.3, 0.9999999], [1, -0.1, NaN], p));
+      args.push(pickedNumber(g, [0, 1, -1, 2 ** 53 - 1], [2 ** 53, 0.5, NaN], p));
+      args.push(pickedNumber(g, [1, 7, 2 ** 53 - count], [0, -1, 0.5, 2 ** 53 - count + 1, NaN], p));
+      const { settings, kind } = settingsArg(g, p);
+      args.push(settings);
+      args.push(...optimizerStateArgs(g, p, kind, P));
+      typedSlots.push(0, 1, 2, 8, 9);
       break;
     }
     case 'advance':
@@ -579,6 +572,46 @@ function makeModelCall(g: Gen, fn: ModelFn, seed: number, p: number): Call {
   const call: Call = { fn, args, model };
   if (method === 'sample' && B === 1 && !g.tainted && args.length === 4 && args[3].v instanceof Int32Array) call.check = { K, out: args[3].v };
   return call;
+}
+
+/** x and y of `count` blocks of steps × B symbols, their lengths sometimes wrong. */
+function symbolBlocks(g: Gen, p: number, count: number, steps: number, B: number, T: number, symbol: (i: number) => number, oov: () => number): Arg[] {
+  const right = count * steps * B;
+  const n = g.chance(p) ? g.pick([0, count * B * (T + 1), right + 1, right - 1].filter((k) => k >= 0)) : right;
+  const y = g.chance(p) ? g.pick([0, n + 1, Math.max(0, n - 1)]) : n;
+  return [g.slot(Int32Array, n, symbol, p, oov), g.slot(Int32Array, y, (i) => symbol(i + 1), p, oov)];
+}
+
+/** A boolean, or something a boolean check must refuse. */
+function flagArg(g: Gen, p: number): Arg {
+  const flag = g.chance(0.5);
+  if (!g.chance(p)) return { v: flag, d: String(flag) };
+  const wrongFlags = [() => g.wrong(), () => ({ v: new Boolean(flag), d: `new Boolean(${flag})` }), () => ({ v: 1, d: '1' }), () => ({ v: 'true', d: "'true'" })];
+  return g.pick(wrongFlags)();
+}
+
+/** The optimizer's settings object, its fields sometimes wrong. */
+function settingsArg(g: Gen, p: number): { settings: Arg; kind: 'adagrad' | 'rmsprop' | 'adam' } {
+  const kind = g.pick(['adagrad', 'rmsprop', 'adam'] as const);
+  const wrongKinds = [() => g.wrong(), () => ({ v: 'Adam', d: "'Adam'" }), () => ({ v: 'sgd', d: "'sgd'" }), () => ({ v: new String(kind), d: `new String('${kind}')` })];
+  const settings = g.object(
+    {
+      kind: g.chance(p) ? g.pick(wrongKinds)() : { v: kind, d: `'${kind}'` },
+      eta: pickedNumber(g, [0.1, 2e-3, 1.1754943508222875e-38, 3.4028234663852886e38], [0, -0.1, 1e-39, 3.5e38, NaN], p),
+      epsilon: pickedNumber(g, [1e-8, 1], [0, -1e-8, 5e-324], p),
+      clip: pickedNumber(g, [5, 1e-3], [0, -5, Infinity], p),
+      decay: pickedNumber(g, [0, 0.95, 0.9999999], [1, -0.1, NaN], p),
+      beta1: pickedNumber(g, [0, 0.9], [1, -0.1, Infinity], p),
+      beta2: pickedNumber(g, [0, 0.999], [1, 1.5, NaN], p),
+    },
+    p
+  );
+  return { settings, kind };
+}
+
+/** second and first of P floats (first empty but for Adam, sometimes). */
+function optimizerStateArgs(g: Gen, p: number, kind: string, P: number): Arg[] {
+  return [g.slot(Float32Array, P, (i) => (i % 3) * 0.25, p, () => g.pick([-1, NaN, Infinity])), g.slot(Float32Array, kind === 'adam' ? P : g.pick([0, P]), () => 0, p)];
 }
 
 /** parameterTable(cell, vocab, hidden, layers), with sizes up to the limits. */
@@ -623,7 +656,7 @@ export function runCall(addon: NativeAddon, call: Call): Outcome {
   }
   if (call.fn === 'blasInfo' && typeof result !== 'string') throw new Error('blasInfo returned no string');
   if (call.fn === 'Model.forwardBackward' && typeof result !== 'number') throw new Error(`returned ${String(result)}, not a number`);
-  if ((call.fn === 'Model.optimize' || call.fn === 'Model.advance' || call.fn === 'Model.sample') && result !== undefined) {
+  if ((call.fn === 'Model.optimize' || call.fn === 'Model.train' || call.fn === 'Model.advance' || call.fn === 'Model.sample') && result !== undefined) {
     throw new Error(`returned ${String(result)}, not undefined`);
   }
   if (call.made) checkMade(result as CompiledModel, call.made);

@@ -204,33 +204,32 @@ void arrays(Checks& c, const Spec& s, const Arrays& a) {
   c.float32(a.c, "spec.c", s.state_length);
 }
 
-Block forward_backward(Checks& c, const Spec& s, const Arrays& a, const Value& x, const Value& y,
-                       const Value& gradients, const Value& dropout, const Value& seed,
-                       const Value& update) {
-  Block b;
-  b.gradients = c.boolean(gradients, "gradients");
-  b.dropout = c.unit_interval(dropout, "dropout");
-  b.seed = c.safe_integer(seed, "seed", -kMaxSafe);
-  b.update = c.safe_integer(update, "update", 0);
-  arrays(c, s, a);
+namespace {
+
+// x and y of `blocks` blocks of steps × streams symbols each, read while the call writes the
+// spec's grads, h and c (and params, when `params_written`): the steps of one block.
+int symbol_blocks(Checks& c, const Spec& s, const Arrays& a, const Value& x, const Value& y,
+                  size_t blocks, bool params_written) {
   const int K = s.shape.vocab, B = s.streams;
-  b.x = c.symbols(x, "x", K);
-  b.y = c.symbols(y, "y", K);
-  if (!c.ok()) return b;
-  const size_t n = x.length;
+  c.symbols(x, "x", K);
+  c.symbols(y, "y", K);
+  if (!c.ok()) return 0;
+  const size_t n = x.length, per_step = blocks * static_cast<size_t>(B);
   if (y.length != n) c.refuse(Error::Range, "y must have the same length as x");
-  if (c.ok() && (n == 0 || n % B != 0 || n / B > static_cast<size_t>(s.seq_length)))
-    c.refuse(Error::Range, "x must hold steps × streams symbols (streams = " + std::to_string(B) +
+  if (c.ok() && (n == 0 || n % per_step != 0 || n / per_step > static_cast<size_t>(s.seq_length)))
+    c.refuse(Error::Range, "x must hold " + std::string(blocks > 1 ? "blocks × " : "") +
+                               "steps × streams symbols (" +
+                               (blocks > 1 ? "blocks = " + std::to_string(blocks) + ", " : "") +
+                               "streams = " + std::to_string(B) +
                                ", 1 ≤ steps ≤ seqLength = " + std::to_string(s.seq_length) +
                                "), got " + std::to_string(n));
-  apart_from_written(c, a, x, "x", false);
-  apart_from_written(c, a, y, "y", false);
-  b.steps = c.ok() ? static_cast<int>(n / B) : 0;
-  return b;
+  apart_from_written(c, a, x, "x", params_written);
+  apart_from_written(c, a, y, "y", params_written);
+  return c.ok() ? static_cast<int>(n / per_step) : 0;
 }
 
-Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v,
-              const Value& second, const Value& first, const Value& step) {
+// The optimizer's settings.
+Step optimizer_step(Checks& c, const SettingsValues& v) {
   Step u;
   c.object(v.settings, "settings");
   if (c.ok() && v.kind.type != Type::String) c.refuse(Error::Type, "settings.kind must be a string");
@@ -244,7 +243,12 @@ Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v
   u.settings.decay = c.unit_interval(v.decay, "settings.decay");
   u.settings.beta1 = c.unit_interval(v.beta1, "settings.beta1");
   u.settings.beta2 = c.unit_interval(v.beta2, "settings.beta2");
-  u.step = static_cast<double>(c.safe_integer(step, "step", 1));
+  return u;
+}
+
+// second and first, after the step: written with the spec's params.
+void optimizer_state(Checks& c, const Spec& s, const Arrays& a, Step& u, const Value& second,
+                     const Value& first) {
   arrays(c, s, a);
   const size_t P = s.parameters;
   u.second = c.float32(second, "second", P);
@@ -257,6 +261,64 @@ Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v
   apart_from_written(c, a, first, "first", true);
   c.apart(second, first, "second", "first");
   u.first = c.ok() ? static_cast<float*>(first.data) : nullptr;
+}
+
+}  // namespace
+
+Block forward_backward(Checks& c, const Spec& s, const Arrays& a, const Value& x, const Value& y,
+                       const Value& gradients, const Value& dropout, const Value& seed,
+                       const Value& update) {
+  Block b;
+  b.gradients = c.boolean(gradients, "gradients");
+  b.dropout = c.unit_interval(dropout, "dropout");
+  b.seed = c.safe_integer(seed, "seed", -kMaxSafe);
+  b.update = c.safe_integer(update, "update", 0);
+  arrays(c, s, a);
+  b.steps = symbol_blocks(c, s, a, x, y, 1, false);
+  b.x = c.ok() ? static_cast<const int32_t*>(x.data) : nullptr;
+  b.y = c.ok() ? static_cast<const int32_t*>(y.data) : nullptr;
+  return b;
+}
+
+Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v,
+              const Value& second, const Value& first, const Value& step) {
+  Step u = optimizer_step(c, v);
+  u.step = static_cast<double>(c.safe_integer(step, "step", 1));
+  optimizer_state(c, s, a, u, second, first);
+  return u;
+}
+
+rnn::Updates train(Checks& c, const Spec& s, const Arrays& a, const Value& x, const Value& y,
+                   const Value& losses, const Value& reset, const Value& dropout, const Value& seed,
+                   const Value& first_update, const SettingsValues& settings, const Value& second,
+                   const Value& first) {
+  rnn::Updates u;
+  c.typed_array(losses, {Type::Float64Array}, "a Float64Array", "losses");
+  if (c.ok() && losses.length == 0) c.refuse(Error::Range, "losses must not be empty (one per update)");
+  u.count = c.ok() ? losses.length : 0;
+  u.reset = c.boolean(reset, "reset");
+  u.dropout = c.unit_interval(dropout, "dropout");
+  u.seed = c.safe_integer(seed, "seed", -kMaxSafe);
+  u.first_update = c.safe_integer(first_update, "firstUpdate", 1);
+  if (c.ok() && static_cast<double>(u.first_update) + static_cast<double>(u.count - 1) > kMaxSafe)
+    c.refuse(Error::Range, "firstUpdate + losses.length − 1 must be a safe integer");
+  Step step = optimizer_step(c, settings);
+  optimizer_state(c, s, a, step, second, first);
+  u.settings = step.settings;
+  u.second = step.second;
+  u.first = step.first;
+  u.steps = symbol_blocks(c, s, a, x, y, u.count, true);
+  apart_from_written(c, a, losses, "losses", true);
+  for (const auto& [read, name] : {std::pair{&x, "x"}, {&y, "y"}, {&second, "second"}, {&first, "first"}})
+    c.apart(*read, losses, name, "losses");
+  c.apart(x, second, "x", "second");
+  c.apart(x, first, "x", "first");
+  c.apart(y, second, "y", "second");
+  c.apart(y, first, "y", "first");
+  if (!c.ok()) return rnn::Updates{};
+  u.x = static_cast<const int32_t*>(x.data);
+  u.y = static_cast<const int32_t*>(y.data);
+  u.losses = static_cast<double*>(losses.data);
   return u;
 }
 

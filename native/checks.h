@@ -158,6 +158,13 @@ struct Step {
 Step optimize(Checks& c, const Spec& s, const Arrays& a, const SettingsValues& v,
               const Value& second, const Value& first, const Value& step);
 
+// train(x, y, losses, reset, dropout, seed, firstUpdate, settings, second, first): losses.length
+// updates, each forwardBackward on the next block of x and y then optimize (rnn::Updates).
+rnn::Updates train(Checks& c, const Spec& s, const Arrays& a, const Value& x, const Value& y,
+                   const Value& losses, const Value& reset, const Value& dropout, const Value& seed,
+                   const Value& first_update, const SettingsValues& settings, const Value& second,
+                   const Value& first);
+
 struct Symbols {
   const int32_t* data = nullptr;
   size_t length = 0;

@@ -177,6 +177,26 @@ EXPORT(model_optimize) int32_t model_optimize(const int32_t* kept, const WasmVal
   return 0;
 }
 
+// v = the spec's 4 arrays, x, y, losses, reset, dropout, seed, firstUpdate, settings and its
+// properties, then second, first.
+EXPORT(model_train) int32_t model_train(const int32_t* kept, const WasmValue* v) {
+  const checks::Spec s = spec_of(kept);
+  const checks::Arrays a = arrays_of(v);
+  const auto settings =
+      object_of(v + 11, &checks::SettingsValues::settings, checks::kSettingsProperties);
+  const WasmValue* args = v + 12 + std::size(checks::kSettingsProperties);
+  checks::Checks c;
+  const rnn::Updates u = checks::train(c, s, a, value_of(v[4]), value_of(v[5]), value_of(v[6]),
+                                       value_of(v[7]), value_of(v[8]), value_of(v[9]),
+                                       value_of(v[10]), settings, value_of(args[0]),
+                                       value_of(args[1]));
+  if (!c.ok()) return status_of(c);
+  rnn::train(*bound_model(s, a), u, static_cast<float*>(a.params.data),
+             static_cast<float*>(a.grads.data), static_cast<float*>(a.h.data),
+             static_cast<float*>(a.c.data), s.state_length);
+  return 0;
+}
+
 // v = the spec's 4 arrays, then symbols.
 EXPORT(model_advance) int32_t model_advance(const int32_t* kept, const WasmValue* v) {
   const checks::Spec s = spec_of(kept);

@@ -1,5 +1,5 @@
-// npx ts-node -P tsconfig.json scripts/bench-one-model.ts [--reps N] [--seconds S] [--backend native|wasm]
-// The DD2424 configuration (rnn, 1 layer, 1 stream, no dropout, AdaGrad; m = 100, T = 25) on
+// npx ts-node -P tsconfig.json scripts/bench-one-model.ts [--reps N] [--seconds S] [--backend native|wasm] [--hidden M]
+// The DD2424 configuration (rnn, 1 layer, 1 stream, no dropout, AdaGrad; m = 100 or M, T = 25) on
 // tinyshakespeare, in one run, the legs timed in alternation (this VM drifts ±20 % between runs):
 //   model    the model through the public Trainer;
 //   calls    the same model's forwardBackward + optimize in a bare loop on one window (no Trainer).

@@ -101,6 +101,37 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} addon boundary`, () 
     rejects(RangeError, `first must have length ${P}, got 0`, () => model.optimize({ ...settings, kind: 'adam' }, second(), none, 1));
   });
 
+  it('train: rejects bad blocks, losses, numbering and optimizer state, naming the argument', () => {
+    const model = new addon.Model(spec());
+    const none = new Float32Array(0);
+    const second = new Float32Array(P);
+    const losses = () => new Float64Array(2);
+    const x2 = Int32Array.of(0, 1, 2, 3, 4, 5);
+    const y2 = Int32Array.of(1, 2, 3, 4, 5, 0);
+    const train = (changes: Partial<{ x: Int32Array; y: Int32Array; losses: Float64Array; reset: boolean; firstUpdate: number; second: Float32Array }>) => {
+      const a = { x: x2, y: y2, losses: losses(), reset: false, firstUpdate: 1, second, ...changes };
+      model.train(a.x, a.y, a.losses, a.reset, 0, 0, a.firstUpdate, settings, a.second, none);
+    };
+    train({});
+    rejects(TypeError, 'losses must be a Float64Array', () => train({ losses: new Float32Array(2) as never }));
+    rejects(RangeError, 'losses must not be empty', () => train({ losses: new Float64Array(0) }));
+    rejects(TypeError, 'reset must be a boolean', () => train({ reset: 0 as never }));
+    rejects(RangeError, 'firstUpdate must be a safe integer ≥ 1', () => train({ firstUpdate: 0 }));
+    rejects(RangeError, 'firstUpdate + losses.length − 1 must be a safe integer', () => train({ firstUpdate: 2 ** 53 - 1 }));
+    rejects(RangeError, 'x must hold blocks × steps × streams symbols (blocks = 2,', () => train({ x: x2.subarray(0, 5), y: y2.subarray(0, 5) }));
+    rejects(RangeError, 'x must hold steps × streams symbols (streams = 1, 1 ≤ steps ≤ seqLength = 3), got 6', () => train({ losses: new Float64Array(1) })); // 6 steps > seqLength 3
+    rejects(RangeError, 'x[0] = 6 is outside the vocabulary', () => train({ x: Int32Array.of(6, 1, 2, 3, 4, 5) }));
+    rejects(RangeError, `second must have length ${P}`, () => train({ second: new Float32Array(1) }));
+    const buffer = new ArrayBuffer(4 * P + 16);
+    rejects(RangeError, 'x and second must not overlap', () => train({ x: new Int32Array(buffer, 0, 6), second: new Float32Array(buffer, 0, P) }));
+    rejects(RangeError, 'losses and spec.params must not overlap', () => {
+      const s = spec();
+      const shared = new addon.Model(s);
+      shared.train(x2, y2, new Float64Array(s.params.buffer, 0, 2), false, 0, 0, 1, settings, second, none);
+    });
+    rejects(RangeError, 'second and losses must not overlap', () => train({ losses: new Float64Array(second.buffer, 0, 2) }));
+  });
+
   it('advance and sample: reject bad arguments', () => {
     const model = new addon.Model(spec());
     rejects(RangeError, 'outside the vocabulary', () => model.advance(Int32Array.of(6)));

@@ -77,6 +77,9 @@ export function savedModelSampler(config: ModelConfig, vocab: number, params: Fl
   return { sampler: (r) => model.sampler({ h: zeros, c: zeros }, r.prime, r.temperature, r.rng) };
 }
 
+/** Symbols of training text per call of the backend (bounds its copy of the windows): at least one update. */
+const SYMBOLS_PER_CALL = 1 << 16;
+
 export class Engine {
   readonly backend: ModelBackend;
   readonly walk: StreamWalk = { position: 0, epoch: 1 };
@@ -100,34 +103,48 @@ export class Engine {
 
   /** losses.length updates of the data walk, writing their losses (Σ over the window, mean over the streams). */
   train(losses: Float64Array): void {
+    const { batch: streams, seqLength: T } = this.config;
+    const perCall = Math.max(1, Math.floor(SYMBOLS_PER_CALL / (T * streams)));
+    let done = 0;
+    while (done < losses.length) done += this.trainUpdates(losses.subarray(done, done + perCall));
+  }
+
+  /**
+   * The next updates of the walk in one call of the backend, up to losses.length but never across
+   * an epoch's start (the states reset there and the learning rate may change): how many it did.
+   */
+  private trainUpdates(losses: Float64Array): number {
     const { batch: streams, seqLength: T, dropout, seed } = this.config;
-    const x = new Int32Array(T * streams);
-    const y = new Int32Array(T * streams);
-    for (let i = 0; i < losses.length; i++) {
-      const { starts, newEpoch } = nextWindows(this.text.length, streams, T, this.walk);
-      if (newEpoch) this.resetStates();
+    const block = T * streams;
+    const x = new Int32Array(losses.length * block);
+    const y = new Int32Array(losses.length * block);
+    let reset = false;
+    let count = 0;
+    for (; count < losses.length; count++) {
+      // A new epoch starts the next call: this one ends before it, the walk not moved.
+      const walk = { ...this.walk };
+      const { starts, newEpoch } = nextWindows(this.text.length, streams, T, walk);
+      if (newEpoch && count > 0) break;
+      Object.assign(this.walk, walk);
+      reset ||= newEpoch;
+      const at = count * block;
       for (let t = 0; t < T; t++) {
         starts.forEach((start, b) => {
-          x[t * streams + b] = this.text[start + t];
-          y[t * streams + b] = this.text[start + t + 1];
+          x[at + t * streams + b] = this.text[start + t];
+          y[at + t * streams + b] = this.text[start + t + 1];
         });
       }
-      const update = this.step + 1;
-      losses[i] = this.backend.lossAndGradients(x, y, dropout > 0 ? { p: dropout, seed, update } : undefined);
-      this.backend.optimize({ ...this.optimizer, eta: this.learningRate() }, update);
-      this.step = update;
     }
+    const blocks = { x: x.subarray(0, count * block), y: y.subarray(0, count * block), losses: losses.subarray(0, count), reset, firstUpdate: this.step + 1, dropout: dropout > 0 ? { p: dropout, seed } : undefined };
+    this.backend.train(blocks, { ...this.optimizer, eta: this.learningRate() });
+    this.step += count;
+    return count;
   }
 
   /** The learning rate of the current epoch. */
   learningRate(): number {
     const { lrDecay, lrDecayAfter } = this.config;
     return decayedRate(this.optimizer.eta, lrDecay, lrDecayAfter, this.walk.epoch);
-  }
-
-  private resetStates(): void {
-    this.backend.h.fill(0);
-    this.backend.c.fill(0);
   }
 
   /** Threads of the native backend's updates, the streams split among them: one stream runs one (the others always run one). */

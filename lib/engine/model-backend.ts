@@ -37,6 +37,12 @@ export interface ModelBackend {
   /** One optimizer step from grads; `step` counts updates from 1. */
   optimize(settings: OptimizerSettings, step: number): void;
   /**
+   * losses.length updates, each lossAndGradients on the next block of x and y (steps × streams
+   * symbols each) then optimize, update k numbered firstUpdate + k (its dropout masks and its
+   * step); h and c zeroed first when `reset`. The same numbers as those calls made in turn.
+   */
+  train(blocks: UpdateBlocks, settings: OptimizerSettings): void;
+  /**
    * Nats per character of a held-out text: read forward as one stream from a zero state, without
    * dropout, in windows of `window` characters that carry the state (so any window gives the same
    * loss, up to rounding); the model is not changed.
@@ -46,6 +52,18 @@ export interface ModelBackend {
   validationPass(symbols: ArrayLike<number>, window?: number): Generator<void, number>;
   /** Draws from a state of one stream (h, c: layers × hidden), which is copied, never changed. */
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array;
+}
+
+/** The blocks of consecutive updates (ModelBackend.train). */
+export interface UpdateBlocks {
+  x: Int32Array;
+  y: Int32Array;
+  /** One per update, written. */
+  losses: Float64Array;
+  reset: boolean;
+  firstUpdate: number;
+  /** Dropout's probability and seed (the update numbers the masks). */
+  dropout?: { p: number; seed: number };
 }
 
 /** Window of the validation pass: the state is carried, so the result does not depend on it. */
@@ -79,6 +97,21 @@ class ReferenceBackend implements ModelBackend {
 
   optimize(settings: OptimizerSettings, step: number): void {
     optimizerStep(settings, this.params, this.grads, { steps: step - 1, second: this.second, first: this.first });
+  }
+
+  train(blocks: UpdateBlocks, settings: OptimizerSettings): void {
+    const { x, y, losses, reset, firstUpdate, dropout } = blocks;
+    if (reset) {
+      this.h.fill(0);
+      this.c.fill(0);
+    }
+    const size = x.length / losses.length;
+    for (let k = 0; k < losses.length; k++) {
+      const update = firstUpdate + k;
+      const [from, to] = [k * size, (k + 1) * size];
+      losses[k] = this.lossAndGradients(x.subarray(from, to), y.subarray(from, to), dropout && { ...dropout, update });
+      this.optimize(settings, update);
+    }
   }
 
   setThreads(): void {}
@@ -156,6 +189,11 @@ class CompiledModelBackend implements ModelBackend {
 
   optimize(settings: OptimizerSettings, step: number): void {
     this.model.optimize(settings, this.second, this.first, step);
+  }
+
+  train(blocks: UpdateBlocks, settings: OptimizerSettings): void {
+    const { x, y, losses, reset, firstUpdate, dropout } = blocks;
+    this.model.train(x, y, losses, reset, dropout?.p ?? 0, dropout?.seed ?? 0, firstUpdate, settings, this.second, this.first);
   }
 
   setThreads(threads: number): void {

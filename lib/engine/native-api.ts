@@ -35,6 +35,14 @@ export interface CompiledModel {
   forwardBackward(x: Int32Array, y: Int32Array, gradients: boolean, dropout: number, seed: number, update: number): number;
   /** One optimizer step of params from grads (clip first). second/first: the optimizer state (first may be length 0 unless adam); step: the step number of this update, from 1 (Adam's bias correction). */
   optimize(settings: CompiledOptimizerSettings, second: Float32Array, first: Float32Array, step: number): void;
+  /**
+   * losses.length updates in one call, the same numbers as forwardBackward (with gradients) then
+   * optimize for each: update k trains on block k of x and y (steps × streams symbols each, [k][t][b]
+   * row-major), its number firstUpdate + k serving as forwardBackward's update and optimize's step,
+   * and writes its loss to losses[k]. h and c are zeroed first when reset. grads are left holding the
+   * last block's gradients.
+   */
+  train(x: Int32Array, y: Int32Array, losses: Float64Array, reset: boolean, dropout: number, seed: number, firstUpdate: number, settings: CompiledOptimizerSettings, second: Float32Array, first: Float32Array): void;
   /** streams must be 1: feeds the symbols through the layers (no dropout), moving h and c. */
   advance(symbols: Int32Array): void;
   /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/util/random.ts), updated. */

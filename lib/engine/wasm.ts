@@ -44,6 +44,7 @@ interface Exports {
   model_new(values: number, kept: number): number;
   model_forward_backward(kept: number, values: number, loss: number): number;
   model_optimize(kept: number, values: number): number;
+  model_train(kept: number, values: number): number;
   model_advance(kept: number, values: number): number;
   model_sample(kept: number, values: number): number;
   model_set_threads(values: number): number;
@@ -53,7 +54,7 @@ interface Exports {
 /** Every export used here: a module without one is another module (or an older build), refused when loaded. */
 const EXPORTS: readonly (keyof Exports)[] = [
   'memory', '_initialize', 'malloc', 'free', 'refusal_message', 'property_names', 'limits_json', 'model_new',
-  'model_forward_backward', 'model_optimize', 'model_advance', 'model_sample', 'model_set_threads', 'model_layout',
+  'model_forward_backward', 'model_optimize', 'model_train', 'model_advance', 'model_sample', 'model_set_threads', 'model_layout',
 ];
 
 // ---- what the module's checks see of a value (native/checks.h Type) ----
@@ -311,6 +312,21 @@ function modelClass(m: Exports, names: Names) {
         throwRefusal(m, m.model_optimize(heap.int32(kept), at));
         const secondAt = arrays.length + settingsValues.length;
         heap.read(copies[0], arrays[0]);
+        heap.read(copies[secondAt], second);
+        heap.read(copies[secondAt + 1], first);
+      });
+    }
+
+    train(x: Int32Array, y: Int32Array, losses: Float64Array, reset: boolean, dropout: number, seed: number, firstUpdate: number, settings: CompiledOptimizerSettings, second: Float32Array, first: Float32Array): void {
+      const [kept, arrays] = [this.#kept, this.#arrays];
+      const settingsValues = objectValues(settings, names.settings);
+      withHeap(m, (heap) => {
+        const values = [...arrays, x, y, losses, reset, dropout, seed, firstUpdate, ...settingsValues, second, first];
+        const { at, copies } = heap.values(values, { 1: 'room', 6: 'room' });
+        throwRefusal(m, m.model_train(heap.int32(kept), at));
+        const secondAt = values.length - 2;
+        for (const i of [0, 1, 2, 3]) heap.read(copies[i], arrays[i]);
+        heap.read(copies[6], losses);
         heap.read(copies[secondAt], second);
         heap.read(copies[secondAt + 1], first);
       });

@@ -22,6 +22,7 @@ class Model : public Napi::ObjectWrap<Model> {
     return DefineClass(env, "Model",
                        {InstanceMethod("forwardBackward", &Model::ForwardBackward),
                         InstanceMethod("optimize", &Model::Optimize),
+                        InstanceMethod("train", &Model::Train),
                         InstanceMethod("advance", &Model::Advance),
                         InstanceMethod("sample", &Model::Sample),
                         InstanceMethod("setThreads", &Model::SetThreads)});
@@ -73,6 +74,17 @@ class Model : public Napi::ObjectWrap<Model> {
                  static_cast<float*>(a.h.data), static_cast<float*>(a.c.data));
   }
 
+  // With fewer streams than threads (one), the threads go to OpenBLAS, whose count is global:
+  // this model's for its multiplies, then back to the one thread everything else runs on.
+  template <typename Work>
+  auto with_blas_threads(Work work) {
+    const bool blas_threads = threads_ > 1 && model_->parts() == 1;
+    if (blas_threads) openblas_set_num_threads(threads_);
+    const auto result = work();
+    if (blas_threads) openblas_set_num_threads(1);
+    return result;
+  }
+
   // forwardBackward(x, y, gradients, dropout, seed, update): number
   Napi::Value ForwardBackward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -84,14 +96,31 @@ class Model : public Napi::ObjectWrap<Model> {
                                  value_of(info[5]));
     throw_if_refused(env, c);
     bind(a);
-    // With fewer streams than threads (one), the threads go to OpenBLAS, whose count is global:
-    // this model's for its multiplies, then back to the one thread everything else runs on.
-    const bool blas_threads = threads_ > 1 && model_->parts() == 1;
-    if (blas_threads) openblas_set_num_threads(threads_);
-    const double loss =
-        model_->forward_backward(b.x, b.y, b.steps, b.gradients, b.dropout, b.seed, b.update);
-    if (blas_threads) openblas_set_num_threads(1);
+    const double loss = with_blas_threads([&] {
+      return model_->forward_backward(b.x, b.y, b.steps, b.gradients, b.dropout, b.seed, b.update);
+    });
     return Napi::Number::New(env, loss);
+  }
+
+  // train(x, y, losses, reset, dropout, seed, firstUpdate, settings, second, first): undefined.
+  // The settings' getters run first, before any typed array is looked at (as in optimize).
+  Napi::Value Train(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const ObjectRead settings(info[7], &checks::SettingsValues::settings, checks::kSettingsProperties);
+    const checks::Arrays a = arrays();
+    checks::Checks c;
+    const rnn::Updates u = checks::train(
+        c, spec_, a, value_of(info[0]), value_of(info[1]), value_of(info[2]), value_of(info[3]),
+        value_of(info[4]), value_of(info[5]), value_of(info[6]), settings.values(),
+        value_of(info[8]), value_of(info[9]));
+    throw_if_refused(env, c);
+    bind(a);
+    with_blas_threads([&] {
+      rnn::train(*model_, u, static_cast<float*>(a.params.data), static_cast<float*>(a.grads.data),
+                 static_cast<float*>(a.h.data), static_cast<float*>(a.c.data), spec_.state_length);
+      return 0;
+    });
+    return env.Undefined();
   }
 
   // setThreads(n), 1 to kMaxThreads: forwardBackward's streams split into min(n, streams) groups,

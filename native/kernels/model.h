@@ -8,6 +8,7 @@
 // Parameters, flat: per layer l: Wx (G·m × I_l, I_0 = K, else m), Wh (G·m × m), b (G·m); V (K × m), c (K).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -67,6 +68,23 @@ struct OptimizerSettings {
 // first is used by Adam only.
 void optimize(const OptimizerSettings& o, size_t n, float* params, const float* grads,
               float* second, float* first, double step);
+
+// Updates in one call: `count` blocks of x and y (steps × streams symbols each, block k from
+// k·steps·streams), each forward_backward with gradients then optimize, update k numbered
+// first_update + k (its dropout masks and Adam's step); h and c zeroed first when reset.
+struct Updates {
+  const int32_t* x = nullptr;
+  const int32_t* y = nullptr;
+  int steps = 0;
+  size_t count = 0;
+  bool reset = false;
+  double dropout = 0;
+  int64_t seed = 0, first_update = 1;
+  OptimizerSettings settings;
+  float* second = nullptr;
+  float* first = nullptr;
+  double* losses = nullptr;  // count, written
+};
 
 // One matrix multiply of an update as the kernel issues it: C (M × N) = op(A) · op(B) + beta·C,
 // row-major, alpha 1, op = transpose when trans_*. Every multiply goes through Model::gemm.
@@ -198,5 +216,24 @@ class SplitModel {
   float* c_ = nullptr;
   std::vector<Part> parts_;
 };
+
+// Runs u on a Model or SplitModel bound to params, grads, h and c (state_length floats each):
+// the same numbers as its forward_backward and optimize called in turn.
+template <typename M>
+void train(M& model, const Updates& u, float* params, const float* grads, float* h, float* c,
+           size_t state_length) {
+  if (u.reset) {
+    std::fill(h, h + state_length, 0.0f);
+    std::fill(c, c + state_length, 0.0f);
+  }
+  const size_t block = static_cast<size_t>(u.steps) * static_cast<size_t>(model.streams());
+  const size_t P = parameter_count(model.shape());
+  for (size_t k = 0; k < u.count; ++k) {
+    const int64_t update = u.first_update + static_cast<int64_t>(k);
+    u.losses[k] = model.forward_backward(u.x + k * block, u.y + k * block, u.steps, true,
+                                         u.dropout, u.seed, update);
+    optimize(u.settings, P, params, grads, u.second, u.first, static_cast<double>(update));
+  }
+}
 
 }  // namespace rnn
