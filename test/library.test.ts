@@ -2,9 +2,10 @@
 // the exported functions refuse what the command line refuses.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import os from 'os';
 import path from 'path';
-import { BackendChoice, Corpus, gradcheck, selectBackend, Trainer, UserError, writeReport } from '../lib';
+import { BackendChoice, Corpus, gradcheck, readCheckpoint, selectBackend, Trainer, UserError, writeCheckpoint, writeReport } from '../lib';
 import { generatedText } from './helpers';
 
 const root = path.join(__dirname, '..');
@@ -58,9 +59,38 @@ describe('library API', () => {
     const nan = saved.params.slice();
     nan[0] = NaN;
     refuses(() => Trainer.restore(corpus, { ...saved, params: nan }), /^Trainer.restore: params holds NaN/);
-    const negative = saved.accum.slice();
+    const negative = saved.second.slice();
     negative[0] = -1;
-    refuses(() => Trainer.restore(corpus, { ...saved, accum: negative }), /^Trainer.restore: accum holds negative values$/);
+    refuses(() => Trainer.restore(corpus, { ...saved, second: negative, accum: negative }), /^Trainer.restore: second holds negative values$/);
+    const { second: _second, ...legacy } = saved;
+    refuses(() => Trainer.restore(corpus, { ...legacy, accum: negative }), /^Trainer.restore: accum holds negative values$/);
+    refuses(() => Trainer.restore(corpus, { ...saved, accum: negative }), /^Trainer.restore: second and accum \(its deprecated name\) differ: give second only$/);
     assert.strictEqual(Trainer.restore(corpus, saved).step, saved.step, 'a snapshot restores');
+  });
+
+  it('the optimizer state is `second` (accum, its old name, is the same array and still read)', () => {
+    const trainer = new Trainer(corpus, { hidden: 8, seed: 3 });
+    trainer.train(5);
+    const saved = trainer.snapshot();
+    assert.ok(saved.second.some((v) => v > 0), 'AdaGrad has accumulated');
+    assert.strictEqual(saved.accum, saved.second, 'one array under both names');
+    const { second: _second, ...legacy } = saved;
+    const [fromLegacy, fromSnapshot] = [Trainer.restore(corpus, legacy), Trainer.restore(corpus, saved)];
+    fromLegacy.train(3);
+    fromSnapshot.train(3);
+    assert.deepStrictEqual(fromLegacy.snapshot().params, fromSnapshot.snapshot().params);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rnn-second-'));
+    try {
+      const run = { corpusSha256: '0'.repeat(64), corpusCharacters: corpus.length, bestSmoothLoss: saved.smoothLoss!, elapsedSeconds: 0 };
+      writeCheckpoint(path.join(dir, 'legacy.safetensors'), { training: legacy, run });
+      writeCheckpoint(path.join(dir, 'snapshot.safetensors'), { training: saved, run });
+      const [a, b] = ['legacy', 'snapshot'].map((name) => readFileSync(path.join(dir, `${name}.safetensors`)));
+      assert.ok(a.equals(b), 'a state naming only accum writes the same file');
+      const read = readCheckpoint(path.join(dir, 'legacy.safetensors')).training;
+      assert.deepStrictEqual(read.second, saved.second);
+      assert.strictEqual(read.accum, read.second);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

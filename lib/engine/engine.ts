@@ -15,7 +15,7 @@ export interface EngineTensors {
   /** The parameters, flat in the model's table order. */
   params: Flat;
   /** The optimizer's second-moment state: Σg² (AdaGrad), the mean of g² (RMSprop), v (Adam). */
-  accum: Flat;
+  second: Flat;
   /** Adam's first moment (empty otherwise). */
   first: Flat;
   /** The carried states: h then c, each [layer][stream][unit]. */
@@ -158,14 +158,14 @@ export class Engine {
     const state = new (h.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(h.length + c.length);
     state.set(h);
     state.set(c, h.length);
-    return { params: params.slice(), accum: second.slice(), first: first.slice(), state };
+    return { params: params.slice(), second: second.slice(), first: first.slice(), state };
   }
 
   /** Sets the tensors from copies of the same sizes (the caller checks them against tensorSizes). */
   loadTensors(saved: EngineTensors): void {
     const { params, second, first, h, c } = this.backend;
     params.set(saved.params);
-    second.set(saved.accum);
+    second.set(saved.second);
     first.set(saved.first);
     h.set(saved.state.subarray(0, h.length));
     c.set(saved.state.subarray(h.length));
@@ -173,7 +173,7 @@ export class Engine {
 
   tensorSizes(): Record<keyof EngineTensors, number> {
     const { params, second, first, h, c } = this.backend;
-    return { params: params.length, accum: second.length, first: first.length, state: h.length + c.length };
+    return { params: params.length, second: second.length, first: first.length, state: h.length + c.length };
   }
 
   /** Whether every parameter, optimizer state and carried state is finite. */

@@ -15,7 +15,7 @@ import { parameterTable } from '../model/reference';
 import { heldOutLength } from '../model/stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { ModelConfig, rowsOf, savedValue } from '../model/config';
-import { TrainingState } from './training-state';
+import { SavedState, secondMoment, TrainingState } from './training-state';
 import { VERSION } from '../util/package';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
@@ -40,7 +40,10 @@ export interface Checkpoint {
   run: RunRecord;
 }
 
-export function encodeCheckpoint({ training, run }: Checkpoint): Buffer {
+/** What a checkpoint is written from: a training state whose second moment may go by its deprecated name. */
+export type CheckpointInput = { training: SavedState; run: RunRecord };
+
+export function encodeCheckpoint({ training, run }: CheckpointInput): Buffer {
   const dtype = training.params instanceof Float32Array ? 'F32' : 'F64';
   const version = checkedVersion(training, 'writeCheckpoint');
   const tensors: Record<string, Tensor> = {};
@@ -77,7 +80,7 @@ export function checkedVersion(training: Pick<TrainingState, 'checkpointVersion'
   return version;
 }
 
-type FlatName = 'params' | 'accum' | 'first' | 'state';
+type FlatName = 'params' | 'second' | 'first' | 'state';
 
 /** One tensor of a checkpoint: its name and shape, and where it lives in the training state's flat arrays. */
 interface TensorEntry {
@@ -102,7 +105,7 @@ function version2Table(parameters: readonly TableEntry[], config: ModelConfig): 
     for (const { name, shape, offset, length } of parameters) entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
   };
   add('params', '');
-  add('accum', config.optimizer === 'adam' ? 'adam.v.' : `${config.optimizer}.`);
+  add('second', config.optimizer === 'adam' ? 'adam.v.' : `${config.optimizer}.`);
   if (config.optimizer === 'adam') add('first', 'adam.m.');
   const states = config.layers * config.batch * config.hidden;
   const shape = [config.layers, config.batch, config.hidden];
@@ -116,7 +119,7 @@ function version2Table(parameters: readonly TableEntry[], config: ModelConfig): 
 function version1Table(parameters: readonly TableEntry[], hidden: number): TensorEntry[] {
   const byName = new Map(parameters.map((p) => [p.name, p]));
   const entries: TensorEntry[] = [];
-  for (const [of, prefix] of [['params', ''], ['accum', 'adagrad.']] as const) {
+  for (const [of, prefix] of [['params', ''], ['second', 'adagrad.']] as const) {
     for (const name of PARAMETER_NAMES) {
       const { shape, offset, length } = byName.get(VERSION1_TABLE_NAMES[name])!;
       entries.push({ name: prefix + name, shape: [...shape], of, offset, length });
@@ -126,7 +129,8 @@ function version1Table(parameters: readonly TableEntry[], hidden: number): Tenso
   return entries;
 }
 
-function flatOf(training: TrainingState, of: FlatName): Float32Array | Float64Array {
+function flatOf(training: SavedState, of: FlatName): Float32Array | Float64Array {
+  if (of === 'second') return secondMoment(training, 'writeCheckpoint').values;
   return training[of] ?? training.params.subarray(0, 0);
 }
 
@@ -148,7 +152,7 @@ function sliceOf(config: ModelConfig, corpusCharacters: number, fail: (reason: s
   }
 }
 
-export function writeCheckpoint(file: string, checkpoint: Checkpoint): void {
+export function writeCheckpoint(file: string, checkpoint: CheckpointInput): void {
   writeFileAtomic(file, encodeCheckpoint(checkpoint));
 }
 
@@ -257,14 +261,14 @@ function parseConfig(value: unknown, fail: (reason: string) => never): ModelConf
   return config as ModelConfig;
 }
 
-/** The flat params / accum / first / state arrays, checking every tensor's dtype and shape. */
+/** The flat params / second / first / state arrays, checking every tensor's dtype and shape. */
 function readTensors(
   tensors: Record<string, Tensor>,
   config: ModelConfig,
   vocab: number,
   version: 1 | 2,
   fail: (reason: string) => never
-): Pick<TrainingState, 'params' | 'accum' | 'state' | 'first'> {
+): Pick<TrainingState, 'params' | 'second' | 'accum' | 'state' | 'first'> {
   const table = tensorTable(config, vocab, version);
   const expected = new Map(table.map((entry) => [entry.name, entry]));
   const extra = Object.keys(tensors).filter((name) => !expected.has(name));
@@ -273,7 +277,7 @@ function readTensors(
   if (dtype !== 'F32' && dtype !== 'F64') fail(`tensor "${table[0].name}" must be F32 or F64`);
   // Every shape is checked against the file's tensors before anything is allocated, so the
   // arrays below are no larger than the file.
-  const sizes: Record<FlatName, number> = { params: 0, accum: 0, first: 0, state: 0 };
+  const sizes: Record<FlatName, number> = { params: 0, second: 0, first: 0, state: 0 };
   for (const { name, shape, of, offset, length } of table) {
     const t = tensors[name];
     if (!t) fail(`tensor "${name}" is missing`);
@@ -282,14 +286,15 @@ function readTensors(
       fail(`tensor "${name}" has shape [${t.shape}], expected [${shape}]`);
     }
     if (!t.data.every(Number.isFinite)) fail(`tensor "${name}" holds NaN or infinite values`);
-    if (of === 'accum' && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
+    if (of === 'second' && t.data.some((v) => v < 0)) fail(`tensor "${name}" holds negative values`);
     sizes[of] = Math.max(sizes[of], offset + length);
   }
   // The state holds h then c; rnn and gru files have no c, whose zeros are implied.
   sizes.state = 2 * config.layers * config.batch * config.hidden;
   const Flat = dtype === 'F32' ? Float32Array : Float64Array;
-  const flats = { params: new Flat(sizes.params), accum: new Flat(sizes.accum), first: new Flat(sizes.first), state: new Flat(sizes.state) };
+  const flats = { params: new Flat(sizes.params), second: new Flat(sizes.second), first: new Flat(sizes.first), state: new Flat(sizes.state) };
   for (const { name, of, offset } of table) flats[of].set(tensors[name].data, offset);
   const { first, ...rest } = flats;
-  return first.length > 0 ? { ...rest, first } : rest;
+  const named = { ...rest, accum: rest.second };
+  return first.length > 0 ? { ...named, first } : named;
 }

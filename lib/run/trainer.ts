@@ -5,7 +5,6 @@ import { UserError } from '../util/errors';
 import { hasVersion1Names, Layout, version1Layout } from '../model/version1-names';
 import { BEYOND_FLOAT32, DrawRequest, Engine, EngineTensors, modelShape } from '../engine/engine';
 import { OPTIMIZER_DEFAULTS } from '../model/optimizers';
-import { Flat } from '../engine/model-backend';
 import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from '../model/config';
 import { checkValue, OptionSpecs } from '../util/options';
 import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
@@ -13,7 +12,7 @@ import { parameterTable } from '../model/reference';
 import { heldOutLength, sliceLength } from '../model/stream-walk';
 import { Rng } from '../util/random';
 import { sampleText } from '../engine/sampling';
-import { TrainingState } from './training-state';
+import { SavedState, secondMoment, TrainingState } from './training-state';
 import { checkedVersion } from './checkpoint';
 
 export { TrainingState };
@@ -84,7 +83,7 @@ export class Trainer {
   }
 
   /** Continues a saved run on the same text; the backend may differ from the one that saved it. */
-  static restore(corpus: Corpus, saved: TrainingState, backend?: BackendChoice): Trainer {
+  static restore(corpus: Corpus, saved: SavedState, backend?: BackendChoice): Trainer {
     if (typeof saved !== 'object' || saved === null || typeof saved.config !== 'object' || !Array.isArray(saved.vocabulary)) {
       throw new UserError('Trainer.restore: the state must be one that snapshot() or readCheckpoint(file).training returned');
     }
@@ -96,8 +95,9 @@ export class Trainer {
     }
     const version = checkedVersion(saved, 'Trainer.restore');
     const trainer = new Trainer(corpus, { ...saved.config, backend });
-    const tensors = { ...saved, first: saved.first ?? saved.params.subarray(0, 0) };
-    checkSavedState(tensors, trainer.engine.tensorSizes());
+    const second = secondMoment(saved, 'Trainer.restore');
+    const tensors = { ...saved, second: second.values, first: saved.first ?? saved.params.subarray(0, 0) };
+    checkSavedState(tensors, trainer.engine.tensorSizes(), second.name);
     trainer.engine.loadTensors(tensors);
     // float64 values (a ts run's) beyond float32's range turn infinite on the native backend.
     if (!trainer.engine.allFinite()) throw new UserError(`Trainer.restore: ${BEYOND_FLOAT32}`);
@@ -125,6 +125,7 @@ export class Trainer {
       lastLoss: this.lastLoss,
       rngState: Uint32Array.from(this.rng.state),
       ...tensors,
+      accum: tensors.second,
       ...(first.length > 0 ? { first } : {}),
       ...(this.checkpointVersion !== undefined ? { checkpointVersion: this.checkpointVersion } : {}),
     };
@@ -235,7 +236,7 @@ function withOptimizerDefaults(options: TrainerOptions): TrainerOptions {
  * whole numbers, finite losses, a generator state that is not all zero, and tensors of the model's
  * sizes with finite values (accumulators ≥ 0).
  */
-function checkSavedState(saved: TrainingState & { first: Flat }, sizes: Record<keyof EngineTensors, number>): void {
+function checkSavedState(saved: SavedState & EngineTensors, sizes: Record<keyof EngineTensors, number>, secondName: 'second' | 'accum'): void {
   const fail = (what: string): never => {
     throw new UserError(`Trainer.restore: ${what}`);
   };
@@ -249,13 +250,13 @@ function checkSavedState(saved: TrainingState & { first: Flat }, sizes: Record<k
   }
   const rng = saved.rngState;
   if (!(rng instanceof Uint32Array) || rng.length !== 4 || rng.every((w) => w === 0)) fail('rngState must be a Uint32Array of 4 words, not all zero');
-  for (const key of ['params', 'accum', 'first', 'state'] as const) {
-    const length = sizes[key];
+  for (const key of ['params', 'second', 'first', 'state'] as const) {
+    const [length, name] = [sizes[key], key === 'second' ? secondName : key];
     const t = saved[key];
-    if (!(t instanceof Float32Array || t instanceof Float64Array) || t.length !== length) fail(`${key} must be a Float32Array or Float64Array of ${length} values`);
-    if (!t.every(Number.isFinite)) fail(`${key} holds NaN or infinite values`);
+    if (!(t instanceof Float32Array || t instanceof Float64Array) || t.length !== length) fail(`${name} must be a Float32Array or Float64Array of ${length} values`);
+    if (!t.every(Number.isFinite)) fail(`${name} holds NaN or infinite values`);
   }
-  if (saved.accum.some((v) => v < 0)) fail('accum holds negative values');
+  if (saved.second.some((v) => v < 0)) fail(`${secondName} holds negative values`);
 }
 
 /** Checks that a model of valid options fits the limits (lib/model/limits.ts) and the training text. */
