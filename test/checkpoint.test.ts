@@ -1,8 +1,11 @@
 import assert from 'assert';
+import { spawnSync } from 'child_process';
+import { readFileSync } from 'fs';
+import path from 'path';
 import { Corpus, Trainer, UserError } from '../lib';
 import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
-import { encodeSafetensors } from '../lib/run/safetensors';
-import { UNICODE_TEXT } from './helpers';
+import { decodeSafetensors, encodeSafetensors } from '../lib/run/safetensors';
+import { resealed, UNICODE_TEXT } from './helpers';
 
 describe('checkpoints', () => {
   const corpus = Corpus.fromText(UNICODE_TEXT.repeat(10));
@@ -88,7 +91,7 @@ describe('checkpoints', () => {
     const rebuilt = (change: (meta: Record<string, string>, tensors: Record<string, { dtype: 'F64'; shape: number[]; data: Float64Array }>) => void) => {
       const { tensors, meta } = withMetadata(() => {});
       change(meta, tensors);
-      return encodeSafetensors(tensors, meta);
+      return resealed(encodeSafetensors(tensors, meta));
     };
     assert.doesNotThrow(() => decodeCheckpoint(rebuilt(() => {}), 'rebuilt'));
     rejects(rebuilt((m) => (m.format_version = '99')), 'format version 99');
@@ -107,5 +110,40 @@ describe('checkpoints', () => {
     rejects(rebuilt((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 20 }))), 'tensor "layers.0.Wx" has shape');
     rejects(rebuilt((m) => (m.position = '13')), 'metadata "position" 13 is not a window start');
     rejects(rebuilt((m) => (m.epoch = '999')), 'metadata "epoch" 999 is more than step + 1');
+    rejects(rebuilt((m) => (m.step = String(1e12 + 1))), 'metadata "step" must be an integer ≥ 0 and ≤ 1000000000000');
+  });
+
+  it('carries a digest of every byte: the file as written reads, any edit is refused, an older writer\'s file reads unverified', () => {
+    const trainer = new Trainer(corpus, { backend: 'native', hidden: 4, seqLength: 5 });
+    trainer.train(9);
+    const good = encodeCheckpoint({ training: trainer.snapshot(), run: record });
+    assert.strictEqual(decodeCheckpoint(good, 'good').integrity, 'sha256');
+    assert.deepStrictEqual(decodeCheckpoint(resealed(good), 'resealed').training, decodeCheckpoint(good, 'good').training, 'the tests\' resealing matches the writer');
+    const refused = (bytes: Buffer, words: RegExp) => assert.throws(() => decodeCheckpoint(bytes, 'x.safetensors'), (e: Error) => e instanceof UserError && words.test(e.message));
+    // The step of a real file edited as text, 9 → 8 (the digest not redone).
+    const header = good.subarray(8, 8 + Number(good.readBigUInt64LE(0))).toString('latin1');
+    const at = 8 + header.indexOf('"step":"9"') + '"step":"'.length;
+    const edited = Buffer.from(good);
+    edited.write('8', at, 'latin1');
+    refused(edited, /^x\.safetensors: not an rnn-native checkpoint: its contents do not match its digest: the file is damaged/);
+    // Resealed, the same edit meets the walk's cross-check: 8 updates end elsewhere than where 9 do.
+    refused(resealed(edited), /metadata "step" 8, "epoch" 1 and "position" 45 disagree: 8 updates of a \d+-character slice end at epoch 1, position 40$/);
+    // Without the digest key the metadata must be exactly an older writer's.
+    const { tensors, metadata } = decodeSafetensors(good, 'good');
+    const { digest_sha256: _digest, ...older } = metadata;
+    assert.strictEqual(decodeCheckpoint(encodeSafetensors(tensors, older), 'older').integrity, 'none');
+    refused(encodeSafetensors(tensors, { ...older, comment: 'x' }), /its metadata has no "digest_sha256" but is not that of an older rnn-native either: the file is damaged$/);
+    refused(encodeSafetensors(tensors, { ...older, digest_sha257: metadata.digest_sha256 }), /no "digest_sha256"/);
+  });
+
+  it('reads the committed files of earlier releases (no digest) unverified, and `sample` says so in one note', () => {
+    for (const name of ['v1-native-step50', 'v2-lstm-adam-ts-step25']) {
+      const file = path.join(__dirname, 'golden', `${name}.safetensors`);
+      assert.strictEqual(decodeCheckpoint(readFileSync(file), file).integrity, 'none', name);
+      const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+      const result = spawnSync(process.execPath, [cli, 'sample', '--model', file, '--length', '5'], { encoding: 'utf8' });
+      assert.strictEqual(result.status, 0, result.stderr);
+      assert.strictEqual(result.stderr, `rnn-native: note: ${file} carries no digest (written before rnn-native 0.5.0): damage to it cannot be detected; the next checkpoint written will carry one\n`);
+    }
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'assert';
 import { Corpus, Rng, Trainer, UserError } from '../lib';
 import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
-import { UNICODE_TEXT } from './helpers';
+import { resealed, UNICODE_TEXT } from './helpers';
 
 const corpus = Corpus.fromText(UNICODE_TEXT.repeat(10));
 const record = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: 50.5, elapsedSeconds: 1.25 };
@@ -34,7 +34,7 @@ function build(headerJson: string, data: Uint8Array, lengthOverride?: bigint): B
   out.writeBigUInt64LE(lengthOverride ?? BigInt(json.length), 0);
   json.copy(out, 8);
   out.set(data, 8 + json.length);
-  return out;
+  return resealed(out);
 }
 
 /** Wrong values for a metadata string (each is itself a string, as the format requires). */

@@ -3,7 +3,7 @@ import { existsSync } from 'fs';
 import { availableParallelism } from 'os';
 import path from 'path';
 import { BackendChoice } from '../engine/backend';
-import { readCheckpoint, RunRecord } from '../run/checkpoint';
+import { readCheckpointNoting, RunRecord } from '../run/checkpoint';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../model/config';
@@ -244,7 +244,7 @@ function prepareNew(o: Options, mode: OutputMode): Prepared {
 
 function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const dir = RunDir.open(resume);
-  const checkpoint = readCheckpoint(dir.latestPath);
+  const checkpoint = readCheckpointNoting(dir.latestPath);
   const saved = dir.readConfig();
   if (saved !== undefined) checkAgainstCheckpoint(saved, checkpoint, dir.configPath, dir.latestPath, true);
   else warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);

@@ -33,7 +33,8 @@ export type OptionRow = RowSpec & {
   since?: string;
 };
 
-const MAX_STEPS = 1e12;
+/** The most updates a run may have (--steps and the other counts of updates). */
+export const MAX_STEPS = 1e12;
 /** The version that added cells, layers, streams, dropout, validation and the other optimizers. */
 const V2 = '0.2.0';
 /** The version that added --forget-bias. */

@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'fs';
 import path from 'path';
 import { loadTrainingText } from '../text/training-text';
 import escapeMarkup from 'escape-html';
-import { readCheckpoint } from '../run/checkpoint';
+import { readCheckpointNoting } from '../run/checkpoint';
 import { checkOptions, SEED_SPEC } from '../model/config';
 import { UserError } from '../util/errors';
 import { readUserFile, writeFileAtomic } from '../util/files';
@@ -108,7 +108,7 @@ function runConfigOf(runDir: string): { config: RunConfigFile; bestStep: number 
   const config = readRunConfig(configPath, 'keep');
   if (!config) throw new UserError(`${runDir}: holds no config.json (not a run directory)`);
   const best = path.join(runDir, 'best.safetensors');
-  const checkpoint = readCheckpoint(best);
+  const checkpoint = readCheckpointNoting(best);
   checkAgainstCheckpoint(config, checkpoint, configPath, best, false);
   return { config, bestStep: checkpoint.training.step };
 }

@@ -6,21 +6,37 @@
 // and the streams' positions in the metadata. Version 1, the DD2424 configuration only, names the
 // same tensors U, W, V, b, c (lib/model/version1-names.ts), "adagrad.U" ..., and "h"; a run that started from
 // a version-1 file keeps writing version 1.
+import { createHash } from 'crypto';
 import { Vocabulary } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { readUserFile, writeFileAtomic } from '../util/files';
+import { note } from '../util/output';
 import { modelShape } from '../engine/engine';
 import { hasVersion1Names, PARAMETER_NAMES, VERSION1_TABLE_NAMES } from '../model/version1-names';
 import { parameterTable } from '../model/reference';
 import { heldOutLength } from '../model/stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
-import { ModelConfig, rowsOf, savedValue } from '../model/config';
+import { MAX_STEPS, ModelConfig, rowsOf, savedValue } from '../model/config';
 import { SavedState, secondMoment, TrainingState } from './training-state';
 import { VERSION } from '../util/package';
 
 export const CHECKPOINT_FORMAT = 'rnn-native-checkpoint';
 /** The version a new run writes; a run that started from a version-1 file writes version 1. */
 export const CHECKPOINT_VERSION = 2;
+
+/**
+ * The metadata key of the file's digest: SHA-256 (hex) of every byte of the file, with the 64
+ * digits of this value read as "0"s. Files written before it have none (OLDER_METADATA_KEYS).
+ */
+const DIGEST_KEY = 'digest_sha256';
+const DIGEST_DIGITS = 64;
+
+/** The metadata keys of each writer before the digest: a file without one must have exactly one of these sets. */
+const OLDER_METADATA_KEYS: readonly (readonly string[])[] = (() => {
+  const first = ['format', 'format_version', 'config', 'vocabulary', 'step', 'epoch', 'position', 'smooth_loss', 'last_loss', 'best_smooth_loss', 'rng_state', 'corpus_sha256', 'corpus_characters', 'elapsed_seconds', 'created_by'];
+  const withValidation = [...first, 'best_val_loss'];
+  return [first, withValidation, [...withValidation, 'stream_positions']].map((keys) => [...keys].sort());
+})();
 
 /** What a checkpoint holds besides the training state. */
 export interface RunRecord {
@@ -38,6 +54,8 @@ export interface RunRecord {
 export interface Checkpoint {
   training: TrainingState;
   run: RunRecord;
+  /** How the file's integrity was checked: its digest, or none (a file written before digests). */
+  integrity?: 'sha256' | 'none';
 }
 
 /** What a checkpoint is written from: a training state whose second moment may go by its deprecated name. */
@@ -68,8 +86,50 @@ export function encodeCheckpoint({ training, run }: CheckpointInput): Buffer {
     corpus_characters: String(run.corpusCharacters),
     elapsed_seconds: String(run.elapsedSeconds),
     created_by: `rnn-native ${VERSION}`,
+    [DIGEST_KEY]: '0'.repeat(DIGEST_DIGITS),
   };
-  return encodeSafetensors(tensors, metadata);
+  const bytes = encodeSafetensors(tensors, metadata);
+  const at = digestOffset(bytes)!;
+  bytes.write(fileDigest(bytes, at), at, 'latin1');
+  return bytes;
+}
+
+/** Where the digest's digits start in a file's bytes: undefined unless its key stands once in the header. */
+function digestOffset(bytes: Uint8Array): number | undefined {
+  const headerEnd = 8 + Number(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0));
+  const header = Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerEnd - 8);
+  // JSON escapes every quote inside a string value: the key's quoted form is the key itself.
+  const key = Buffer.from(`"${DIGEST_KEY}":"`);
+  const first = header.indexOf(key);
+  if (first < 0 || header.indexOf(key, first + 1) >= 0) return undefined;
+  return 8 + first + key.length;
+}
+
+/** SHA-256 of the bytes with the digest's digits at `at` read as "0"s. */
+function fileDigest(bytes: Uint8Array, at: number): string {
+  return createHash('sha256')
+    .update(bytes.subarray(0, at))
+    .update('0'.repeat(DIGEST_DIGITS))
+    .update(bytes.subarray(at + DIGEST_DIGITS))
+    .digest('hex');
+}
+
+/**
+ * Checks the digest of a decoded file: 'sha256' when it matches; 'none' for a file of a writer
+ * before digests (its metadata keys exactly one of theirs); anything else fails.
+ */
+function checkDigest(bytes: Uint8Array, metadata: Record<string, string>, fail: (reason: string) => never): 'sha256' | 'none' {
+  const stored = metadata[DIGEST_KEY];
+  if (stored === undefined) {
+    const keys = JSON.stringify(Object.keys(metadata).sort());
+    if (OLDER_METADATA_KEYS.some((older) => JSON.stringify(older) === keys)) return 'none';
+    return fail(`its metadata has no "${DIGEST_KEY}" but is not that of an older rnn-native either: the file is damaged`);
+  }
+  const at = digestOffset(bytes);
+  if (at === undefined || !/^[0-9a-f]{64}$/.test(stored) || fileDigest(bytes, at) !== stored) {
+    return fail('its contents do not match its digest: the file is damaged (a disk or copy error, or an edit)');
+  }
+  return 'sha256';
 }
 
 /** The version a state asks to be written as: 1 (the DD2424 configuration only) or 2, the default; a UserError otherwise. */
@@ -152,6 +212,13 @@ function sliceOf(config: ModelConfig, corpusCharacters: number, fail: (reason: s
   }
 }
 
+/** Where the data walk (lib/model/stream-walk.ts nextWindows) stands after `step` updates from the start. */
+function walkAfter(step: number, slice: number, seqLength: number): { epoch: number; position: number } {
+  if (step === 0) return { epoch: 1, position: 0 };
+  const perEpoch = Math.floor((slice - 1) / seqLength);
+  return { epoch: 1 + Math.floor((step - 1) / perEpoch), position: (((step - 1) % perEpoch) + 1) * seqLength };
+}
+
 export function writeCheckpoint(file: string, checkpoint: CheckpointInput): void {
   writeFileAtomic(file, encodeCheckpoint(checkpoint));
 }
@@ -160,12 +227,22 @@ export function readCheckpoint(file: string): Checkpoint {
   return decodeCheckpoint(readUserFile(file), file);
 }
 
+/** readCheckpoint for a command: a file without a digest (an older rnn-native's) is read with a one-line note. */
+export function readCheckpointNoting(file: string): Checkpoint {
+  const checkpoint = readCheckpoint(file);
+  if (checkpoint.integrity === 'none') {
+    note(`${file} carries no digest (written before rnn-native 0.5.0): damage to it cannot be detected; the next checkpoint written will carry one`);
+  }
+  return checkpoint;
+}
+
 export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   const fail = (reason: string): never => {
     throw new UserError(`${source}: not an rnn-native checkpoint: ${reason}`);
   };
   if (metadata.format !== CHECKPOINT_FORMAT) fail('its metadata has no "format": "rnn-native-checkpoint"');
+  const integrity = checkDigest(bytes, metadata, fail);
   const version = metadata.format_version === '1' ? 1 : metadata.format_version === '2' ? 2 : fail(`format version ${metadata.format_version} is not supported (this version reads 1 and 2)`);
   const json = (key: string): unknown => {
     if (metadata[key] === undefined) fail(`metadata "${key}" is missing`);
@@ -175,9 +252,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       return fail(`metadata "${key}" is not JSON`);
     }
   };
-  const count = (key: string, min: number): number => {
+  const count = (key: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = json(key);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(`metadata "${key}" must be an integer ≥ ${min}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) fail(`metadata "${key}" must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`);
     return v as number;
   };
   const optionalNumber = (key: string): number | undefined => {
@@ -199,7 +276,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   if (elapsedSeconds === undefined || elapsedSeconds < 0) fail('metadata "elapsed_seconds" must be a number ≥ 0');
 
   const tensorsOf = readTensors(tensors, config, vocabulary.length, version, fail);
-  const step = count('step', 0);
+  const step = count('step', 0, MAX_STEPS);
   const epoch = count('epoch', 1);
   const position = count('position', 0);
   const corpusCharacters = count('corpus_characters', 1);
@@ -209,8 +286,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     fail(`metadata "position" ${position} is not a window start of a ${corpusCharacters}-character text`);
   }
   if (epoch > step + 1) fail(`metadata "epoch" ${epoch} is more than step + 1 = ${step + 1}`);
+  const slice = version === 2 ? sliceOf(config, corpusCharacters, fail) : corpusCharacters;
+  if (slice >= config.seqLength + 1) {
+    const walk = walkAfter(step, slice, config.seqLength);
+    if (walk.epoch !== epoch || walk.position !== position) {
+      fail(`metadata "step" ${step}, "epoch" ${epoch} and "position" ${position} disagree: ${step} updates of a ${slice}-character slice end at epoch ${walk.epoch}, position ${walk.position}`);
+    }
+  }
   if (version === 2) {
-    const slice = sliceOf(config, corpusCharacters, fail);
     // A window starts at most T + 1 characters before its slice's end, and the position moves T on.
     if (position >= slice) fail(`metadata "position" ${position} is not a window start of a ${slice}-character slice`);
     const expected = JSON.stringify(streamPositions(config, corpusCharacters, position));
@@ -239,6 +322,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       ...(bestValLoss !== undefined ? { bestValLoss } : {}),
       elapsedSeconds: elapsedSeconds!,
     },
+    integrity,
   };
 }
 

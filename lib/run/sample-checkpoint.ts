@@ -1,6 +1,6 @@
 // Text from a checkpoint file: the sample command and the report's passage.
 import { BackendChoice, BackendSelection, selectBackend } from '../engine/backend';
-import { Checkpoint, readCheckpoint } from './checkpoint';
+import { Checkpoint, readCheckpointNoting } from './checkpoint';
 import { Vocabulary } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { BEYOND_FLOAT32, savedModelSampler } from '../engine/engine';
@@ -34,7 +34,7 @@ export interface CheckpointSample {
  */
 export function sampleCheckpoint(file: string, options: CheckpointSampleOptions): CheckpointSample {
   if (!Number.isSafeInteger(options.seed)) throw new UserError(`seed must be an integer, got ${options.seed}`);
-  const checkpoint = readCheckpoint(file);
+  const checkpoint = readCheckpointNoting(file);
   const { training } = checkpoint;
   const vocab = new Vocabulary(training.vocabulary);
   const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));

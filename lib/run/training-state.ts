@@ -21,7 +21,7 @@ export interface TrainingState {
    */
   params: Flat;
   second: Flat;
-  /** @deprecated The same array as `second`, under its name before 0.4.0 (still read when `second` is absent). */
+  /** @deprecated The same array as `second`, under its name before 0.5.0 (still read when `second` is absent). */
   accum: Flat;
   state: Flat;
   /** Adam's first moment (--optimizer adam only). */

@@ -15,6 +15,11 @@ export function warn(message: string): void {
   process.stderr.write(`rnn-native: warning: ${message}\n`);
 }
 
+/** Something worth knowing that needs no action, on stderr. */
+export function note(message: string): void {
+  process.stderr.write(`rnn-native: note: ${message}\n`);
+}
+
 /** Words joined by spaces into lines of fewer than `columns` characters (a word is never split). */
 export function wrapWords(words: string[], columns: number | undefined): string {
   const width = (columns ?? 80) - 1;
