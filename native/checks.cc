@@ -214,9 +214,10 @@ int symbol_blocks(Checks& c, const Spec& s, const Arrays& a, const Value& x, con
   c.symbols(x, "x", K);
   c.symbols(y, "y", K);
   if (!c.ok()) return 0;
-  const size_t n = x.length, per_step = blocks * static_cast<size_t>(B);
+  // In 64 bits: wasm32's size_t would wrap blocks × streams (up to 2^32 × 2^16) to a small number.
+  const uint64_t n = x.length, per_step = static_cast<uint64_t>(blocks) * static_cast<uint64_t>(B);
   if (y.length != n) c.refuse(Error::Range, "y must have the same length as x");
-  if (c.ok() && (n == 0 || n % per_step != 0 || n / per_step > static_cast<size_t>(s.seq_length)))
+  if (c.ok() && (n == 0 || n % per_step != 0 || n / per_step > static_cast<uint64_t>(s.seq_length)))
     c.refuse(Error::Range, "x must hold " + std::string(blocks > 1 ? "blocks × " : "") +
                                "steps × streams symbols (" +
                                (blocks > 1 ? "blocks = " + std::to_string(blocks) + ", " : "") +

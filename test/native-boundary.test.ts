@@ -132,6 +132,21 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} addon boundary`, () 
     rejects(RangeError, 'second and losses must not overlap', () => train({ losses: new Float64Array(second.buffer, 0, 2) }));
   });
 
+  it('train: blocks × streams beyond 32 bits is refused as a RangeError, the kernel never walking past x (wasm: 32-bit size_t)', () => {
+    // 65,536 streams (the limit): losses.length · streams reaches 2^32, which wraps to 0 (a trap,
+    // "remainder by zero") or, one block more, to 65,536 — x's own length, accepted, after which
+    // the kernel reads 65,537 blocks from a 1-block x ("memory access out of bounds").
+    const streams = 65536;
+    const model = new addon.Model(spec(streams));
+    const x = new Int32Array(streams);
+    const y = new Int32Array(streams).fill(1);
+    for (const blocks of [65536, 65537]) {
+      rejects(RangeError, `x must hold blocks × steps × streams symbols (blocks = ${blocks}, streams = ${streams},`, () =>
+        model.train(x, y, new Float64Array(blocks), false, 0, 0, 1, settings, new Float32Array(P), new Float32Array(0))
+      );
+    }
+  });
+
   it('advance and sample: reject bad arguments', () => {
     const model = new addon.Model(spec());
     rejects(RangeError, 'outside the vocabulary', () => model.advance(Int32Array.of(6)));
