@@ -13,6 +13,18 @@ namespace binding {
 
 namespace {
 
+// Symbols as the kernel reads them: a copy of the typed array, so that another thread writing a
+// SharedArrayBuffer during the call cannot change a symbol after it was checked.
+checks::Value symbols_copy(Napi::Value v, std::vector<int32_t>& store) {
+  checks::Value value = value_of(v);
+  if (value.type == checks::Type::Int32Array && !value.detached && value.data != nullptr) {
+    const auto* from = static_cast<const int32_t*>(value.data);
+    store.assign(from, from + value.length);
+    value.data = store.data();
+  }
+  return value;
+}
+
 // new Model(spec): the spec is checked once, here; the typed arrays are kept alive by references,
 // and each call takes their pointers again (and checks their lengths, so that a detached or
 // resized buffer is refused rather than used).
@@ -89,9 +101,10 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value ForwardBackward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const checks::Arrays a = arrays();
+    std::vector<int32_t> x, y;
     checks::Checks c;
     const checks::Block b =
-        checks::forward_backward(c, spec_, a, value_of(info[0]), value_of(info[1]),
+        checks::forward_backward(c, spec_, a, symbols_copy(info[0], x), symbols_copy(info[1], y),
                                  value_of(info[2]), value_of(info[3]), value_of(info[4]),
                                  value_of(info[5]));
     throw_if_refused(env, c);
@@ -108,9 +121,11 @@ class Model : public Napi::ObjectWrap<Model> {
     Napi::Env env = info.Env();
     const ObjectRead settings(info[7], &checks::SettingsValues::settings, checks::kSettingsProperties);
     const checks::Arrays a = arrays();
+    std::vector<int32_t> x, y;
     checks::Checks c;
     const rnn::Updates u = checks::train(
-        c, spec_, a, value_of(info[0]), value_of(info[1]), value_of(info[2]), value_of(info[3]),
+        c, spec_, a, symbols_copy(info[0], x), symbols_copy(info[1], y), value_of(info[2]),
+        value_of(info[3]),
         value_of(info[4]), value_of(info[5]), value_of(info[6]), settings.values(),
         value_of(info[8]), value_of(info[9]));
     throw_if_refused(env, c);
@@ -169,7 +184,8 @@ class Model : public Napi::ObjectWrap<Model> {
     Napi::Env env = info.Env();
     const checks::Arrays a = arrays();
     checks::Checks c;
-    const checks::Symbols x = checks::advance(c, spec_, a, value_of(info[0]));
+    std::vector<int32_t> symbols;
+    const checks::Symbols x = checks::advance(c, spec_, a, symbols_copy(info[0], symbols));
     throw_if_refused(env, c);
     bind(a);
     model_->single().advance(x.data, x.length);
