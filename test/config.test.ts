@@ -96,11 +96,11 @@ describe('the option table', () => {
       ['a resumes list with a bad entry', (c) => (c.resumed = [{ at: 'x', step: -1, backend: 'ts' }]), /config.json: resumed\[0\] must be/],
       ['a created that is no date', (c) => (c.created = 'yesterday'), /config.json: created must be a date/],
       ['a resume whose time is no date', (c) => (c.resumed = [{ at: 'then', step: 10, backend: 'ts' }]), /config.json: resumed\[0\] must be/],
-      ['a model that differs from the checkpoint', (c) => (c.hidden = 9), /config.json: damaged: it does not match .*latest.safetensors: hidden 9 \(the checkpoint has 8\)/],
+      ['a model that differs from the checkpoint', (c) => (c.hidden = 9), /config.json and .*latest.safetensors are not of one run: hidden 9 \(the checkpoint has 8\); one of them was edited or comes from another run/],
       ['a missing option', (c) => delete c.hidden, /config.json: hidden is missing/],
       ['a missing created', (c) => delete c.created, /config.json: created is missing/],
       ['a field rnn-native does not write', (c) => (c.foo = 1), /config.json: unknown field "foo" \(not written by rnn-native\)/],
-      ['the SHA-256 of another text', (c) => ((c.corpus as Record<string, unknown>).sha256 = '0'.repeat(64)), /does not match .*: corpus.sha256 000000000000… \(the checkpoint has [0-9a-f]{12}…\)/],
+      ['the SHA-256 of another text', (c) => ((c.corpus as Record<string, unknown>).sha256 = '0'.repeat(64)), /are not of one run: corpus.sha256 000000000000… \(the checkpoint has [0-9a-f]{12}…\)/],
       ['a vocabulary size the checkpoint does not have', (c) => ((c.corpus as Record<string, unknown>).vocabSize = 57), /corpus.vocabSize 57 \(the checkpoint has \d+\)/],
       ['a resume from a step the run never reached', (c) => (c.resumed = [{ at: '2026-01-01T00:00:00Z', step: 99999, backend: 'ts' }]), /resumed\[0\].step 99999 \(the checkpoint is at step 20\)/],
     ];
@@ -141,7 +141,7 @@ describe('the option table', () => {
       try {
         const result = run(['report', out]);
         assert.strictEqual(result.status, 2, result.stderr);
-        assert.match(result.stderr, /config.json: damaged: it does not match .*best.safetensors: corpus.sha256 ffffffffffff…/);
+        assert.match(result.stderr, /config.json and .*best.safetensors are not of one run: corpus.sha256 ffffffffffff…/);
       } finally {
         writeFileSync(path.join(out, 'config.json'), original);
       }

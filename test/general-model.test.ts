@@ -10,7 +10,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../lib/run/checkpoint';
 import { loadNative } from '../lib/engine/native';
 import { decodeSafetensors } from '../lib/run/safetensors';
 import { TrainerOptions } from '../lib/run/trainer';
-import { generatedText } from './helpers';
+import { generatedText, resealed } from './helpers';
 
 const corpus = Corpus.fromText(generatedText(6000));
 const small: TrainerOptions = { cell: 'lstm', layers: 2, hidden: 12, batch: 3, seqLength: 10, optimizer: 'adam', dropout: 0.2, valFraction: 0.1 };
@@ -91,10 +91,10 @@ describe('the general model through the Trainer', () => {
     trainer.train(2);
     const good = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'x');
     const { encodeSafetensors } = require('../lib/run/safetensors');
-    const moved = encodeSafetensors(good.tensors, { ...good.metadata, stream_positions: '[0,1,2]' });
+    const moved = resealed(encodeSafetensors(good.tensors, { ...good.metadata, stream_positions: '[0,1,2]' }));
     assert.throws(() => decodeCheckpoint(moved, 'moved.safetensors'), /moved\.safetensors: not an rnn-native checkpoint: metadata "stream_positions" must be/);
     const tensors = { ...good.tensors, 'state.h': { ...good.tensors['state.h'], shape: [2, 36] } };
-    assert.throws(() => decodeCheckpoint(encodeSafetensors(tensors, good.metadata), 'shape'), /tensor "state.h" has shape \[2,36\], expected \[2,3,12\]/);
+    assert.throws(() => decodeCheckpoint(resealed(encodeSafetensors(tensors, good.metadata)), 'shape'), /tensor "state.h" has shape \[2,36\], expected \[2,3,12\]/);
   });
 
   it('holds out the last part of the text: trains on the rest, the validation loss reads all of it', () => {
@@ -258,6 +258,46 @@ describe('train with the general model, end to end', function () {
     assert.strictEqual(status, 130, stderr);
     assert.ok(!stdout.includes('"event":"val"'), 'the interrupted pass logged nothing');
     assert.strictEqual(readCheckpoint(path.join(out, 'latest.safetensors')).training.step, 1);
+  });
+
+  it('Ctrl-C during the last validation pass: the printed resume command does the pass and finishes the run (then report works)', async () => {
+    const text = path.join(dir, 'final-pass.txt');
+    writeFileSync(text, generatedText(60_000));
+    const out = path.join(dir, 'final-pass');
+    // 30,000 held-out characters on the float64 reference: a pass of about a second, the last thing of the run.
+    const args = ['--data', text, '--cell', 'gru', '--hidden', '32', '--val-fraction', '0.5', '--steps', '1', '--json', '--backend', 'ts', '--out', out];
+    const child = spawn(process.execPath, [cli, 'train', ...args], { env });
+    let [stdout, stderr] = ['', ''];
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((stdout += d), stdout.includes('"event":"log"') && resolve())));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // into the pass
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGINT');
+    assert.strictEqual(await exited, 130, stderr);
+    assert.ok(!existsSync(path.join(out, 'val.csv')) && !existsSync(path.join(out, 'best.safetensors')), 'the pass was stopped');
+    // The stopped run: sample and report use latest.safetensors and say so; the report says the run is unfinished.
+    const sampled = run(['sample', '--model', out, '--length', '20']);
+    assert.strictEqual(sampled.status, 0, sampled.stderr);
+    assert.match(sampled.stderr, /note: .*final-pass has no best.safetensors yet \(the run stopped before its first\): using latest.safetensors\n/);
+    const reported = run(['report', out]);
+    assert.strictEqual(reported.status, 0, reported.stderr);
+    const markdown = readFileSync(path.join(out, 'report.md'), 'utf8');
+    assert.match(markdown, /Unfinished: the run stopped at step 1 of 1 \(latest.safetensors\), during its last evaluation; rnn-native train --resume .*final-pass continues it\. This report is of latest.safetensors \(step 1\)\./);
+    assert.match(markdown, /A passage from the latest checkpoint/);
+    const printed = /resume with: npx rnn-native (train --resume .*)\n/.exec(stderr);
+    assert.ok(printed, stderr);
+    const resumed = run(printed[1].split(' ').map((word) => word.replace(/^'(.*)'$/, '$1')));
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /note: the validation of step 1 was stopped before it ended: it runs first/);
+    const val = readFileSync(path.join(out, 'val.csv'), 'utf8').trim().split('\n');
+    assert.strictEqual(val.length, 2, 'the header and the row of step 1');
+    assert.match(val[1], /^1,1,[\d.]+,/);
+    assert.strictEqual(readCheckpoint(path.join(out, 'best.safetensors')).run.bestValLoss, Number(val[1].split(',')[2]));
+    assert.strictEqual(run(['report', out]).status, 0);
+    assert.doesNotMatch(readFileSync(path.join(out, 'report.md'), 'utf8'), /Unfinished/);
+    const again = run(['train', '--resume', out]);
+    assert.strictEqual(again.status, 2, 'a finished run has nothing to do');
+    assert.match(again.stderr, /is already at step 1; give --steps/);
   });
 
   it('samples a version-2 checkpoint with the sample command', () => {

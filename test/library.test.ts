@@ -65,6 +65,7 @@ describe('library API', () => {
     const { second: _second, ...legacy } = saved;
     refuses(() => Trainer.restore(corpus, { ...legacy, accum: negative }), /^Trainer.restore: accum holds negative values$/);
     refuses(() => Trainer.restore(corpus, { ...saved, accum: negative }), /^Trainer.restore: second and accum \(its deprecated name\) differ: give second only$/);
+    refuses(() => Trainer.restore(corpus, { ...saved, second: [1, 2] as never }), /^Trainer.restore: second must be a Float32Array or Float64Array of \d+ values$/);
     assert.strictEqual(Trainer.restore(corpus, saved).step, saved.step, 'a snapshot restores');
   });
 

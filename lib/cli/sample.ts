@@ -6,8 +6,8 @@ import { UserError } from '../util/errors';
 import { AtomicWriter } from '../util/files';
 import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
 import { sampleCheckpoint } from '../run/sample-checkpoint';
-import { isRunsFile, RUN_FILES } from '../run/run-dir';
-import { exitCodeOf, printLine, stdout, warn } from '../util/output';
+import { isRunsFile, RUN_FILES, runCheckpointFile } from '../run/run-dir';
+import { exitCodeOf, note, printLine, stdout, warn } from '../util/output';
 import { SEED_SPEC } from '../model/config';
 
 const OPTIONS = {
@@ -158,9 +158,10 @@ function runFileReason(out: string): string | undefined {
   return marker === undefined ? undefined : `is one of the run's files (its directory holds ${marker})`;
 }
 
-/** A run directory stands for its best.safetensors (or latest.safetensors, if no best yet). */
+/** A run directory stands for its best.safetensors (or latest.safetensors, if no best yet, with a note). */
 function checkpointPath(model: string): string {
   if (!existsSync(model) || !statSync(model).isDirectory()) return model;
-  const best = path.join(model, 'best.safetensors');
-  return existsSync(best) ? best : path.join(model, 'latest.safetensors');
+  const { file, note: fallback } = runCheckpointFile(model);
+  if (fallback) note(fallback);
+  return file;
 }

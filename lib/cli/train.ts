@@ -11,11 +11,11 @@ import { optionHelp, OptionSpecs, ParsedOptions, parseOptions } from '../util/op
 import { checkAgainstCheckpoint, RunConfigFile } from '../run/run-config';
 import { createReporter, OutputMode } from '../run/reporter';
 import { Reporter, Run, RunOutcome, RunSettings } from '../run/run';
-import { RunDir } from '../run/run-dir';
+import { owesEvaluation, RunDir } from '../run/run-dir';
 import { Trainer } from '../run/trainer';
 import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
 import { printLossChart } from '../report/chart';
-import { exitCodeOf, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
+import { exitCodeOf, note, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
 import { loadTrainingText } from '../text/training-text';
 import { reportAfterTraining } from './report';
 import { VERSION } from '../util/package';
@@ -44,6 +44,8 @@ interface Prepared {
   record: RunRecord;
   /** A resume that will not continue the run bit for bit, and why. */
   drift?: string;
+  /** The checkpoint's step owes its evaluation (a stop during the pass): the run does it first. */
+  evaluationPending?: boolean;
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -62,6 +64,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { trainer, dir, settings, record } = prepared;
   if (trainer.backendWarning) warn(trainer.backendWarning);
   if (prepared.drift) warn(prepared.drift);
+  if (prepared.evaluationPending) note(`the validation of step ${trainer.step} was stopped before it ended: it runs first`);
   for (const flag of unusedFlags(o, trainer)) warn(flag);
   for (const line of idleThreads(o, trainer)) warn(line);
   if (mode === 'plain' || mode === 'tty') {
@@ -106,7 +109,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let outcome: RunOutcome;
   try {
     const stopRequested = () => stopSignal ?? (stdout.closed ? 'SIGPIPE' : undefined);
-    outcome = await new Run(trainer, dir, settings, record, tracked, stopRequested).execute();
+    outcome = await new Run(trainer, dir, settings, record, tracked, stopRequested).execute(prepared.evaluationPending);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -269,7 +272,9 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const trainer = Trainer.restore(corpus, checkpoint.training, backend);
   const settings = settingsFrom(o, config, targetSteps(o, trainer, savedSteps));
   const step = checkpoint.training.step;
-  if (settings.steps <= step) {
+  const savedEvalEvery = typeof config.evalEvery === 'number' ? config.evalEvery : settings.evalEvery;
+  const evaluationPending = owesEvaluation(dir.dir, step, { valFraction: trainer.config.valFraction, evalEvery: savedEvalEvery, steps: savedSteps });
+  if (settings.steps < step || (settings.steps === step && !evaluationPending)) {
     throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
   }
   trainer.setThreads(settings.threads);
@@ -278,8 +283,9 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
   dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
-  return { trainer, dir, settings, record: checkpoint.run, drift: resumeDrift(config, trainer, settings.threads) };
+  return { trainer, dir, settings, record: checkpoint.run, drift: resumeDrift(config, trainer, settings.threads), evaluationPending };
 }
+
 
 /**
  * Why a resume continues the run but not bit for bit: another backend (their multiplies sum in other

@@ -7,7 +7,8 @@ import path from 'path';
 import { loadTrainingText } from '../text/training-text';
 import escapeMarkup from 'escape-html';
 import { readCheckpointNoting } from '../run/checkpoint';
-import { checkOptions, SEED_SPEC } from '../model/config';
+import { owesEvaluation, runCheckpointFile } from '../run/run-dir';
+import { checkOptions, RUN_DEFAULTS, SEED_SPEC } from '../model/config';
 import { UserError } from '../util/errors';
 import { readUserFile, writeFileAtomic } from '../util/files';
 import {
@@ -64,17 +65,19 @@ export const REPORT_OPTIONS = {
  */
 export function writeReport(runDir: string, options: ReportOptions = {}): WrittenReport {
   checkOptions(options, REPORT_OPTIONS, 'writeReport');
-  const { config, bestStep } = runConfigOf(runDir);
   const warnings: string[] = [];
+  const run = runConfigOf(runDir, warnings);
+  const { config } = run;
   refuseCutLossRow(path.join(runDir, 'loss.csv'));
   const plot = buildLossPlot(runDir);
   const blocks = [
     ...titleBlocks(runDir, config),
+    ...unfinishedBlocks(runDir, run),
     ...configBlocks(config),
     ...gradcheckBlocks(config, options.gradcheckData, warnings),
-    ...plotBlocks(plot, bestStep),
+    ...plotBlocks(plot, run),
     ...sampleBlocks(path.join(runDir, 'samples.txt')),
-    ...passageBlocks(runDir, options, warnings),
+    ...passageBlocks(runDir, run.checkpointFile, options, warnings),
     ...speedBlocks(runDir, config, plot),
   ];
   const { svgPath, pngPath } = writePlotFiles(plot, path.join(runDir, 'loss.svg'));
@@ -100,17 +103,46 @@ function runName(runDir: string): string {
   return path.basename(path.resolve(runDir));
 }
 
-/** The checked config.json, and the step of best.safetensors (checked against it). */
-function runConfigOf(runDir: string): { config: RunConfigFile; bestStep: number } {
+/** What the report is of: the checked config.json, its checkpoint (checked against it) and how far the run got. */
+interface ReportedRun {
+  config: RunConfigFile;
+  /** best.safetensors, else latest.safetensors (a run stopped before its first best). */
+  checkpointFile: string;
+  checkpointStep: number;
+  /** The step of latest.safetensors, when the run stopped before its --steps. */
+  unfinishedAt?: number;
+}
+
+function runConfigOf(runDir: string, warnings: string[]): ReportedRun {
   if (!existsSync(runDir)) throw new UserError(`${runDir}: no such directory`);
   if (!statSync(runDir).isDirectory()) throw new UserError(`${runDir}: is not a run directory`);
   const configPath = path.join(runDir, 'config.json');
   const config = readRunConfig(configPath, 'keep');
   if (!config) throw new UserError(`${runDir}: holds no config.json (not a run directory)`);
-  const best = path.join(runDir, 'best.safetensors');
-  const checkpoint = readCheckpointNoting(best);
-  checkAgainstCheckpoint(config, checkpoint, configPath, best, false);
-  return { config, bestStep: checkpoint.training.step };
+  const { file, note } = runCheckpointFile(runDir);
+  if (note) warnings.push(note);
+  const checkpoint = readCheckpointNoting(file);
+  checkAgainstCheckpoint(config, checkpoint, configPath, file, false);
+  const latest = path.join(runDir, 'latest.safetensors');
+  const latestStep = file === latest ? checkpoint.training.step : existsSync(latest) ? readCheckpointNoting(latest).training.step : undefined;
+  const steps = typeof config.steps === 'number' ? config.steps : undefined;
+  const validation = { valFraction: checkpoint.training.config.valFraction, evalEvery: typeof config.evalEvery === 'number' ? config.evalEvery : RUN_DEFAULTS.evalEvery, steps };
+  const unfinished = latestStep !== undefined && ((steps !== undefined && latestStep < steps) || owesEvaluation(runDir, latestStep, validation));
+  return { config, checkpointFile: file, checkpointStep: checkpoint.training.step, ...(unfinished ? { unfinishedAt: latestStep } : {}) };
+}
+
+/** An unfinished run says so, first. */
+function unfinishedBlocks(runDir: string, run: ReportedRun): Block[] {
+  if (run.unfinishedAt === undefined) return [];
+  return [
+    {
+      kind: 'paragraph',
+      text:
+        `Unfinished: the run stopped at step ${run.unfinishedAt} of ${run.config.steps} (latest.safetensors)` +
+        `${run.unfinishedAt === run.config.steps ? ', during its last evaluation' : ''}; ` +
+        `rnn-native train --resume ${runDir} continues it. This report is of ${path.basename(run.checkpointFile)} (step ${run.checkpointStep}).`,
+    },
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,7 +315,7 @@ function checkText(size: CheckSize, source: string, vocabSize: number): string {
   );
 }
 
-function plotBlocks(plot: LossPlot, bestStep: number): Block[] {
+function plotBlocks(plot: LossPlot, run: ReportedRun): Block[] {
   const last = plot.rows[plot.rows.length - 1];
   const lowest = plot.rows.reduce((best, row) => (row.smoothLoss < best.smoothLoss ? row : best));
   const alt = plot.validation ? 'Smooth training loss and validation loss against the update step' : 'Smooth loss against the update step';
@@ -296,20 +328,22 @@ function plotBlocks(plot: LossPlot, bestStep: number): Block[] {
         `At step ${last.step} (epoch ${last.epoch}) the smooth loss is ${last.smoothLoss.toFixed(3)}; the lowest logged is ` +
         `${lowest.smoothLoss.toFixed(3)}, at step ${lowest.step}. Loss: −Σ log p of the true next character over a sequence, in nats.`,
     },
-    ...validationBlocks(plot, bestStep),
+    ...validationBlocks(plot, run),
   ];
 }
 
 /** The best and last validation losses, in nats and bits per character, and which checkpoint best.safetensors is. */
-function validationBlocks(plot: LossPlot, bestStep: number): Block[] {
+function validationBlocks(plot: LossPlot, run: ReportedRun): Block[] {
   if (!plot.validation) return [];
   const { rows, seqLength } = plot.validation;
   const perCharacter = (nats: number) => `${nats.toFixed(3)} nats (${(nats / Math.LN2).toFixed(3)} bits) per character`;
   const best = lowestValidation(rows);
   const last = rows[rows.length - 1];
   const lastSmooth = plot.rows[plot.rows.length - 1];
-  const checkpoint =
-    bestStep === best.step
+  const bestStep = run.checkpointStep;
+  const checkpoint = !run.checkpointFile.endsWith('best.safetensors')
+    ? `There is no best.safetensors yet: the passage below is from latest.safetensors (step ${bestStep}).`
+    : bestStep === best.step
       ? `best.safetensors is the checkpoint of step ${bestStep}, that of the lowest validation loss (with validation on, the validation loss decides it).`
       : `best.safetensors is the checkpoint of step ${bestStep}, not of step ${best.step}, that of the lowest validation loss in val.csv ` +
         `(with validation on, the validation loss decides it: val.csv and best.safetensors disagree).`;
@@ -347,22 +381,22 @@ function sampleBlocks(file: string): Block[] {
   ];
 }
 
-/** PASSAGE_LENGTH characters from best.safetensors, from h = 0 with a newline as the first input, as `sample` does. */
-function passageBlocks(runDir: string, options: ReportOptions, warnings: string[]): Block[] {
+/** PASSAGE_LENGTH characters from the run's checkpoint (best.safetensors), from h = 0 with a newline as the first input, as `sample` does. */
+function passageBlocks(runDir: string, file: string, options: ReportOptions, warnings: string[]): Block[] {
   const seed = options.seed ?? REPORT_DEFAULTS.seed;
   const temperature = options.temperature ?? REPORT_DEFAULTS.temperature;
-  const sample = sampleCheckpoint(path.join(runDir, 'best.safetensors'), { length: PASSAGE_LENGTH, temperature, seed });
+  const sample = sampleCheckpoint(file, { length: PASSAGE_LENGTH, temperature, seed });
   const selection = sample.backend;
   if (selection.warning) warnings.push(selection.warning);
   const text = Array.from(sample.pieces).join('');
   const { training, run } = sample.checkpoint;
   const loss = run.bestSmoothLoss === undefined ? '' : `, smooth loss ${run.bestSmoothLoss.toFixed(3)}`;
   return [
-    { kind: 'heading', level: 2, text: 'A passage from the best checkpoint' },
+    { kind: 'heading', level: 2, text: file.endsWith('best.safetensors') ? 'A passage from the best checkpoint' : 'A passage from the latest checkpoint' },
     {
       kind: 'paragraph',
       text:
-        `${PASSAGE_LENGTH} characters sampled from best.safetensors (step ${training.step}${loss}) with seed ${seed} and ` +
+        `${PASSAGE_LENGTH} characters sampled from ${path.basename(file)} (step ${training.step}${loss}) with seed ${seed} and ` +
         `temperature ${temperature}, from h = 0 with a newline as the first input, on the ${selection.name} backend ` +
         `(the same as: rnn-native sample --model ${runDir} --length ${PASSAGE_LENGTH} --seed ${seed} --temperature ${temperature}).`,
     },

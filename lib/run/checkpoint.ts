@@ -287,17 +287,17 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   }
   if (epoch > step + 1) fail(`metadata "epoch" ${epoch} is more than step + 1 = ${step + 1}`);
   const slice = version === 2 ? sliceOf(config, corpusCharacters, fail) : corpusCharacters;
-  if (slice >= config.seqLength + 1) {
-    const walk = walkAfter(step, slice, config.seqLength);
-    if (walk.epoch !== epoch || walk.position !== position) {
-      fail(`metadata "step" ${step}, "epoch" ${epoch} and "position" ${position} disagree: ${step} updates of a ${slice}-character slice end at epoch ${walk.epoch}, position ${walk.position}`);
-    }
-  }
   if (version === 2) {
     // A window starts at most T + 1 characters before its slice's end, and the position moves T on.
     if (position >= slice) fail(`metadata "position" ${position} is not a window start of a ${slice}-character slice`);
     const expected = JSON.stringify(streamPositions(config, corpusCharacters, position));
     if (JSON.stringify(json('stream_positions')) !== expected) fail(`metadata "stream_positions" must be ${expected.length > 80 ? 'each slice start plus "position"' : expected}`);
+  }
+  if (slice >= config.seqLength + 1) {
+    const walk = walkAfter(step, slice, config.seqLength);
+    if (walk.epoch !== epoch || walk.position !== position) {
+      fail(`metadata "step" ${step}, "epoch" ${epoch} and "position" ${position} disagree: ${step} updates of a ${slice}-character slice end at epoch ${walk.epoch}, position ${walk.position}`);
+    }
   }
   const bestValLoss = metadata.best_val_loss === undefined ? undefined : optionalNumber('best_val_loss');
   if (bestValLoss !== undefined && bestValLoss < 0) fail('metadata "best_val_loss" must be ≥ 0 (nats per character) or null');

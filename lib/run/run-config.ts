@@ -83,7 +83,7 @@ function checkRunConfig(value: unknown, file: string, unknownFields: 'refuse' | 
 /**
  * config.json must describe the run a checkpoint of it holds: the same model and the same text;
  * and, against latest.safetensors (`latest`), no resume from a step the run has not reached.
- * Otherwise one of them is damaged.
+ * Otherwise one of them was edited or belongs to another run (which, the files cannot tell).
  */
 export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkpoint, file: string, checkpointFile: string, latest: boolean): void {
   const { training, run } = checkpoint;
@@ -102,7 +102,7 @@ export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkp
   const late = latest ? resumes.findIndex((r) => r.step > training.step) : -1;
   if (late >= 0) differences.push(`resumed[${late}].step ${resumes[late].step} (the checkpoint is at step ${training.step})`);
   if (differences.length > 0) {
-    throw new UserError(`${file}: damaged: it does not match ${checkpointFile}: ${differences.join(', ')}`);
+    throw new UserError(`${file} and ${checkpointFile} are not of one run: ${differences.join(', ')}; one of them was edited or comes from another run`);
   }
 }
 

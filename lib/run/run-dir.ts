@@ -8,7 +8,7 @@ import { UserError } from '../util/errors';
 import { describeWriteError, makeDirectory, openRegularFile, readUserFile, writeFileAtomic } from '../util/files';
 import { warn } from '../util/output';
 import { readRunConfig, RunConfigFile } from './run-config';
-import { formatValRow, VAL_HEADER, valCsvUpTo, ValRow } from './val-log';
+import { formatValRow, parseValCsv, VAL_HEADER, valCsvUpTo, ValRow } from './val-log';
 
 export const LOSS_HEADER = 'step,epoch,loss,smooth_loss,elapsed_s';
 
@@ -251,6 +251,32 @@ export class RunDir {
     if (kept.length === samples.length && cut === undefined) return undefined;
     return kept.map((sample) => content.slice(sample.start, sample.end)).join('');
   }
+}
+
+/**
+ * Whether the evaluation of `step` was stopped before it ended: a run that validates, at a step
+ * that evaluates (every evalEvery, and the run's last), without its row in the run's val.csv (a
+ * stop during the pass writes the step's checkpoint without it).
+ */
+export function owesEvaluation(runDir: string, step: number, run: { valFraction: number; evalEvery: number; steps: number | undefined }): boolean {
+  if (run.valFraction === 0 || step === 0 || (step % run.evalEvery !== 0 && step !== run.steps)) return false;
+  const valPath = path.join(runDir, 'val.csv');
+  if (!existsSync(valPath)) return true;
+  return !parseValCsv(readUserFile(valPath).toString('utf8'), valPath).some((row) => row.step === step);
+}
+
+/**
+ * The checkpoint a run directory stands for (sample, report): best.safetensors, else
+ * latest.safetensors (a run stopped before its first best) with a note that says so; a UserError
+ * when it has neither.
+ */
+export function runCheckpointFile(runDir: string): { file: string; note?: string } {
+  const [best, latest] = [path.join(runDir, 'best.safetensors'), path.join(runDir, 'latest.safetensors')];
+  if (existsSync(best)) return { file: best };
+  if (!existsSync(latest)) {
+    throw new UserError(`${runDir} holds no checkpoint yet (the run stopped before writing one): train it, or resume it with train --resume ${runDir}`);
+  }
+  return { file: latest, note: `${runDir} has no best.safetensors yet (the run stopped before its first): using latest.safetensors` };
 }
 
 /** A last line of loss.csv cut short: its line number, where it starts, and its step when readable. */

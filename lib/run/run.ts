@@ -80,8 +80,13 @@ export class Run {
     return Number(process.hrtime.bigint() - this.started) / 1e9;
   }
 
-  async execute(): Promise<RunOutcome> {
+  /** Trains to settings.steps; `evaluateFirst`: the evaluation of the starting step, which a stop interrupted, first. */
+  async execute(evaluateFirst = false): Promise<RunOutcome> {
     const { trainer, settings } = this;
+    if (evaluateFirst && this.validating) {
+      const ended = await this.evaluate(trainer.step);
+      if (ended) return ended;
+    }
     while (trainer.step < settings.steps) {
       const signal = this.stopRequested();
       if (signal) {

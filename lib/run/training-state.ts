@@ -42,13 +42,15 @@ export type SavedState = Omit<TrainingState, 'second' | 'accum'> & ({ second: Fl
  */
 export function secondMoment(saved: SavedState, what: string): { name: 'second' | 'accum'; values: Flat } {
   const { second, accum } = saved;
-  if (second !== undefined && accum !== undefined && second !== accum && !sameValues(second, accum)) {
+  // Two arrays of other values are a conflict; anything else is `second`'s to be checked as it is.
+  if (typed(second) && typed(accum) && second !== accum && !sameValues(second, accum)) {
     throw new UserError(`${what}: second and accum (its deprecated name) differ: give second only`);
   }
   return second !== undefined ? { name: 'second', values: second } : { name: 'accum', values: accum! };
 }
 
-function sameValues(a: unknown, b: unknown): boolean {
-  const typed = (v: unknown): v is Flat => v instanceof Float32Array || v instanceof Float64Array;
-  return typed(a) && typed(b) && a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+const typed = (v: unknown): v is Flat => v instanceof Float32Array || v instanceof Float64Array;
+
+function sameValues(a: Flat, b: Flat): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }
