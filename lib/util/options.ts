@@ -1,5 +1,6 @@
 // Command-line option parsing on node's util.parseArgs, with every value validated: a wrong
 // value is a UserError naming the option and what it accepts (the CLI exits with code 2).
+import { distance } from 'fastest-levenshtein';
 import { parseArgs } from 'util';
 import { UserError } from './errors';
 
@@ -109,10 +110,14 @@ export function parseCommandLine<T extends OptionSpecs>(
       options: { ...config, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: maxOperands > 0,
+      tokens: true,
     });
   } catch (error) {
+    const unknown = /^Unknown option '(--?[^']+)'/.exec((error as Error).message);
+    if (unknown) throw unknownOptionError(unknown[1], specs);
     throw new UserError(oneLine((error as Error).message));
   }
+  refuseRepeats(parsed.tokens, specs);
   if (parsed.positionals.length > maxOperands) {
     throw new UserError(`unexpected argument "${parsed.positionals[maxOperands]}" (see --help)`);
   }
@@ -122,6 +127,27 @@ export function parseCommandLine<T extends OptionSpecs>(
     else result[name] = convert(`--${name}`, specs[name], raw as string | boolean);
   }
   return { options: result as ParsedOptions<T> & { help?: boolean }, operands: parsed.positionals };
+}
+
+/** An unknown option, with the nearest known one when a typo away (two edits at most). */
+function unknownOptionError(given: string, specs: OptionSpecs): UserError {
+  const name = given.replace(/^--?/, '').replace(/=.*$/, '');
+  const near = given.startsWith('--') && name.length >= 3 ? Object.keys(specs).find((known) => distance(known, name.toLowerCase()) <= 2) : undefined;
+  return new UserError(`unknown option ${given}${near ? `; did you mean --${near}?` : ''} (see --help)`);
+}
+
+/** An option given twice would silently keep only its last value: refused, naming both. */
+function refuseRepeats(tokens: { kind: string; name?: string; value?: string }[] | undefined, specs: OptionSpecs): void {
+  const seen = new Map<string, string | undefined>();
+  for (const token of tokens ?? []) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (seen.has(token.name)) {
+      const flag = specs[token.name]?.kind === 'flag' || token.name === 'help';
+      const values = flag ? '' : ` (${seen.get(token.name)} and ${token.value})`;
+      throw new UserError(`--${token.name} is given twice${values}; give it once`);
+    }
+    seen.set(token.name, token.value);
+  }
 }
 
 /** A value that starts with a dash but is a number (or starts like one): "-5", "-0.1", "-.5". */
