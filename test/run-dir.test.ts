@@ -22,7 +22,9 @@ describe('run directory integrity', function () {
   const text = path.join(dir, 'text.txt');
   writeFileSync(text, generatedText(20_000));
   let count = 0;
-  const TINY = ['--hidden', '8', '--log-every', '10', '--sample-every', '0', '--quiet'];
+  /** A tiny model that logs every 10 updates, and TINY: the same without samples. */
+  const TINY_SAMPLING = ['--hidden', '8', '--log-every', '10', '--quiet'];
+  const TINY = [...TINY_SAMPLING, '--sample-every', '0'];
   /** A new run of `steps` updates on `data`, with a checkpoint at its end. */
   const trained = (steps: number, data = text) => {
     const out = path.join(dir, `run-${++count}`);
@@ -355,7 +357,7 @@ describe('run directory integrity', function () {
   describe('a cut-short or damaged sample: report and resume agree', () => {
     const withSamples = () => {
       const out = path.join(dir, `run-${++count}`);
-      const result = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--steps', '40', '--out', out]);
+      const result = run(['train', '--data', text, ...TINY_SAMPLING, '--sample-every', '10', '--steps', '40', '--out', out]);
       assert.strictEqual(result.status, 0, result.stderr);
       return out;
     };
@@ -472,7 +474,7 @@ describe('run directory integrity', function () {
     for (const [name, cut] of [['samples.txt', 30], ['loss.csv', 20]] as const) {
       it(`${name}: following it gives a report`, () => {
         const out = path.join(dir, `run-${++count}`);
-        const trainedRun = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
+        const trainedRun = run(['train', '--data', text, ...TINY_SAMPLING, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
         assert.strictEqual(trainedRun.status, 0, trainedRun.stderr);
         const file = path.join(out, name);
         fs.truncateSync(file, fs.statSync(file).size - cut);
@@ -491,7 +493,7 @@ describe('run directory integrity', function () {
   describe('damaged or out-of-order samples in the middle: refused by report and resume, nothing deleted', () => {
     const withSamples = (edit: (samples: string) => string) => {
       const out = path.join(dir, `run-${++count}`);
-      const result = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
+      const result = run(['train', '--data', text, ...TINY_SAMPLING, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
       assert.strictEqual(result.status, 0, result.stderr);
       const samples = path.join(out, 'samples.txt');
       const original = readFileSync(samples, 'utf8');
@@ -560,7 +562,7 @@ describe('run directory integrity', function () {
     for (const name of ['best.safetensors', 'samples.txt', 'loss.csv', 'latest.safetensors', 'config.json']) {
       it(`${name} as a directory`, () => {
         const out = path.join(dir, `run-${++count}`);
-        const trainedRun = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--steps', '20', '--out', out]);
+        const trainedRun = run(['train', '--data', text, ...TINY_SAMPLING, '--sample-every', '10', '--steps', '20', '--out', out]);
         assert.strictEqual(trainedRun.status, 0, trainedRun.stderr);
         rmSync(path.join(out, name));
         mkdirSync(path.join(out, name));
@@ -576,7 +578,7 @@ describe('run directory integrity', function () {
   describe('resume warns of what it drops that is never logged again', () => {
     const resumed = (file: string, cut: number) => {
       const out = path.join(dir, `run-${++count}`);
-      const trainedRun = run(['train', '--data', text, ...TINY, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
+      const trainedRun = run(['train', '--data', text, ...TINY_SAMPLING, '--sample-every', '10', '--sample-length', '50', '--steps', '40', '--out', out]);
       assert.strictEqual(trainedRun.status, 0, trainedRun.stderr);
       const target = path.join(out, file);
       fs.truncateSync(target, fs.statSync(target).size - cut);
@@ -587,6 +589,21 @@ describe('run directory integrity', function () {
 
     it('a cut last row of loss.csv at the checkpoint’s step', () => {
       assert.match(resumed('loss.csv', 20), /^rnn-native: warning: .*loss\.csv: the row of step 40 was cut short \(line 5\): dropped\n$/);
+    });
+
+    it('a cut last row of val.csv at the checkpoint’s step: warned alike, and its evaluation done again first', () => {
+      const out = path.join(dir, `run-${++count}`);
+      const trained = run(['train', '--data', text, ...TINY, '--val-fraction', '0.2', '--eval-every', '20', '--steps', '40', '--out', out]);
+      assert.strictEqual(trained.status, 0, trained.stderr);
+      const val = path.join(out, 'val.csv');
+      const whole = readFileSync(val, 'utf8');
+      fs.truncateSync(val, whole.length - 3);
+      const result = run(['train', '--resume', out, '--steps', '41', '--quiet']);
+      assert.strictEqual(result.status, 0, result.stderr);
+      assert.match(result.stderr, /^rnn-native: warning: .*val\.csv: the row of step 40 was cut short \(line 3\): dropped\nrnn-native: note: the validation of step 40 was stopped before it ended: it runs first\n$/);
+      const rows = readFileSync(val, 'utf8').trim().split('\n').map((line) => line.split(',')[0]);
+      assert.deepStrictEqual(rows, ['step', '20', '40', '41']);
+      assert.strictEqual(readFileSync(val, 'utf8').split('\n')[2].split(',')[2], whole.split('\n')[2].split(',')[2], 'the same loss again');
     });
 
     it('a cut sample heading whose step is readable', () => {

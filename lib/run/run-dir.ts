@@ -8,7 +8,7 @@ import { UserError } from '../util/errors';
 import { describeWriteError, makeDirectory, openRegularFile, readUserFile, writeFileAtomic } from '../util/files';
 import { warn } from '../util/output';
 import { readRunConfig, RunConfigFile } from './run-config';
-import { formatValRow, parseValCsv, VAL_HEADER, valCsvUpTo, ValRow } from './val-log';
+import { cutValRow, formatValRow, parseValCsv, VAL_HEADER, valCsvUpTo, ValRow } from './val-log';
 
 export const LOSS_HEADER = 'step,epoch,loss,smooth_loss,elapsed_s';
 
@@ -194,7 +194,7 @@ export class RunDir {
   truncateAfter(step: number): void {
     // Both files are read and checked before either is written: a refusal leaves both as they were.
     const loss = existsSync(this.lossPath) ? this.lossUpTo(step) : undefined;
-    const val = existsSync(this.valPath) ? valCsvUpTo(readUserFile(this.valPath).toString('utf8'), this.valPath, step) : undefined;
+    const val = existsSync(this.valPath) ? this.valUpTo(step) : undefined;
     const samples = existsSync(this.samplesPath) ? this.samplesUpTo(step) : undefined;
     if (loss !== undefined) writeFileAtomic(this.lossPath, loss);
     if (val !== undefined) writeFileAtomic(this.valPath, val);
@@ -209,6 +209,14 @@ export class RunDir {
    * with a warning when its step is readable and not after the checkpoint's, as it is never logged
    * again; any other line that is not a row is refused, naming it, and nothing is written.
    */
+  /** val.csv up to `step`; a last row cut short is dropped, with a warning when it is not done again (as loss.csv's). */
+  private valUpTo(step: number): string {
+    const content = readUserFile(this.valPath).toString('utf8');
+    const cut = cutValRow(content);
+    if (cut?.step !== undefined && cut.step <= step) warn(`${this.valPath}: the row of step ${cut.step} was cut short (line ${cut.line}): dropped`);
+    return valCsvUpTo(content, this.valPath, step);
+  }
+
   private lossUpTo(step: number): string {
     const content = readUserFile(this.lossPath).toString('utf8');
     const cut = findCutLossRow(content);

@@ -47,3 +47,11 @@ export function valCsvUpTo(content: string, source: string, step: number): strin
   const kept = parseValCsv(content, source).filter((row) => row.step <= step);
   return [VAL_HEADER, ...kept.map(formatValRow)].map((line) => line + '\n').join('');
 }
+
+/** A last line cut short (no newline after it, a run killed while appending it): its line number and its step when readable. */
+export function cutValRow(content: string): { line: number; step?: number } | undefined {
+  if (content === '' || content.endsWith('\n')) return undefined;
+  const lines = content.split('\n');
+  const step = /^(\d+),/.exec(lines[lines.length - 1]);
+  return { line: lines.length, ...(step ? { step: Number(step[1]) } : {}) };
+}
