@@ -3,7 +3,7 @@
 import assert from 'assert';
 import { wrapWords } from '../lib/util/output';
 import { lossChart } from '../lib/report/chart';
-import { createReporter, fitLines, statusLine } from '../lib/run/reporter';
+import { createReporter, fitLines, statusLine, updateRate } from '../lib/run/reporter';
 import { LossRow } from '../lib/run/run-dir';
 import { Progress } from '../lib/run/run';
 
@@ -59,6 +59,12 @@ describe('the live line fits the terminal', () => {
     });
     assert.strictEqual(statusLine(PROGRESS[0], 120), '[###---------------------]  12345/100000  epoch 3  smooth loss 94.700  3559 updates/s  ETA 0:25');
     assert.strictEqual(statusLine(PROGRESS[0], 30), '12345/100000 loss 94.700');
+  });
+
+  it('shows a slow model its speed, not "0 updates/s"', () => {
+    assert.match(statusLine({ ...PROGRESS[0], updatesPerSecond: 0.0437 }, 120), /  0\.044 updates\/s  /);
+    assert.match(statusLine({ ...PROGRESS[0], updatesPerSecond: 4.567 }, 120), /  4\.6 updates\/s  /);
+    assert.deepStrictEqual([0, 12.4, 3559.2].map(updateRate), ['0', '12', '3559']);
   });
 
   it('is redrawn within the new width when the terminal is resized, until the run is done', async () => {

@@ -49,7 +49,7 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   // With validation, best.safetensors is the lowest validation loss's, not the lowest smooth loss's.
   const best = e.bestValLoss === undefined ? `best ${loss(e.bestSmoothLoss)}` : `best validation loss ${e.bestValLoss.toFixed(4)} nats/char`;
   return (
-    `done: step ${e.steps} in ${e.seconds.toFixed(2)} s (${Math.round(e.updatesPerSecond)} updates/s), ` +
+    `done: step ${e.steps} in ${e.seconds.toFixed(2)} s (${updateRate(e.updatesPerSecond)} updates/s), ` +
     `smooth loss ${loss(e.smoothLoss)}, ${best}; run directory ${e.out}`
   );
 }
@@ -96,7 +96,7 @@ const DEFAULT_COLUMNS = 80;
 export function statusLine(p: Progress, columns: number): string {
   const width = Math.max(1, columns - 1);
   const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
-  const speed = Math.round(p.updatesPerSecond);
+  const speed = updateRate(p.updatesPerSecond);
   const bar = { rank: 4, full: '', short: '' }; // drawn once its width is known
   const fields: Field[] = [
     bar,
@@ -200,4 +200,10 @@ class TerminalReporter implements Reporter {
     this.line = statusLine(this.last, this.columns());
     write(this.line);
   }
+}
+
+/** Updates per second as a person reads them: whole numbers from 10 on, two significant digits below (a big model's 0.04, not 0). */
+export function updateRate(perSecond: number): string {
+  if (!(perSecond > 0)) return '0';
+  return perSecond >= 10 ? String(Math.round(perSecond)) : String(Number(perSecond.toPrecision(2)));
 }
