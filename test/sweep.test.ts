@@ -123,7 +123,10 @@ describe('sweep end to end', function () {
       assert.ok(!locks.some(existsSync), 'the tasks still run after 10 s');
       for (const run of ['run-000', 'run-001']) {
         const step = readCheckpoint(path.join(out, run, 'latest.safetensors')).training.step;
-        assert.match(readFileSync(path.join(out, 'logs', `${run}.log`), 'utf8'), new RegExp(`stopped by SIGTERM at step ${step}; saved `));
+        const log = readFileSync(path.join(out, 'logs', `${run}.log`), 'utf8');
+        assert.match(log, new RegExp(`stopped by SIGTERM at step ${step}; saved `));
+        // A run of a sweep goes on with the sweep, not alone.
+        assert.ok(log.includes(`resume with: npx rnn-native sweep --resume ${out}\n`), log);
       }
     } finally {
       for (const pid of pids) {

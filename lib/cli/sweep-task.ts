@@ -8,7 +8,9 @@ import { readCheckpoint } from '../run/checkpoint';
 import { UserError } from '../util/errors';
 import { optionHelp, parseCommandLine } from '../util/options';
 import { printLine } from '../util/output';
-import { clearRunWithoutCheckpoint, holdLock } from '../run/run-dir';
+import { shellWord } from '../util/shell';
+import { RUN_DEFAULTS } from '../model/config';
+import { clearRunWithoutCheckpoint, holdLock, owesEvaluation } from '../run/run-dir';
 import { readRunConfig } from '../run/run-config';
 import { isFinished, readSweep, runDirOf, writeDone } from '../sweep/sweep';
 import { PlannedRun } from '../sweep/sweep-plan';
@@ -35,7 +37,7 @@ export async function sweepTaskCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const args = trainArgsNow(dir, run);
-  const code = args === undefined ? 0 : await trainCommand(args);
+  const code = args === undefined ? 0 : await trainCommand(args, `npx rnn-native sweep --resume ${shellWord(dir)}`);
   if (code === 0) writeDone(dir, run);
   return code;
 }
@@ -64,9 +66,12 @@ function trainArgsNow(dir: string, run: PlannedRun): string[] | undefined {
     clearRunWithoutCheckpoint(runDir);
     return [...run.args, '--out', runDir];
   }
-  const step = readCheckpoint(latest).training.step;
-  const steps = readRunConfig(path.join(runDir, 'config.json'), 'refuse')?.steps;
-  if (typeof steps === 'number' && step >= steps) return undefined;
+  const { training } = readCheckpoint(latest);
+  const config = readRunConfig(path.join(runDir, 'config.json'), 'refuse');
+  const steps = typeof config?.steps === 'number' ? config.steps : undefined;
+  const evalEvery = typeof config?.evalEvery === 'number' ? config.evalEvery : RUN_DEFAULTS.evalEvery;
+  const owed = owesEvaluation(runDir, training.step, { valFraction: training.config.valFraction, evalEvery, steps });
+  if (steps !== undefined && training.step >= steps && !owed) return undefined;
   // --preset picks the model of a new run; the resumed run keeps its own.
   return ['--resume', runDir, ...withoutPreset(run.args)];
 }

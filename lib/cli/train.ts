@@ -16,6 +16,7 @@ import { Trainer } from '../run/trainer';
 import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
 import { printLossChart } from '../report/chart';
 import { exitCodeOf, note, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
+import { shellWord } from '../util/shell';
 import { loadTrainingText } from '../text/training-text';
 import { reportAfterTraining } from './report';
 import { VERSION } from '../util/package';
@@ -48,7 +49,11 @@ interface Prepared {
   evaluationPending?: boolean;
 }
 
-export async function trainCommand(argv: string[]): Promise<number> {
+/**
+ * `resumeCommand`: what a stopped run tells the user to run to go on (a sweep's task gives its
+ * sweep's); by default train --resume of the run directory.
+ */
+export async function trainCommand(argv: string[], resumeCommand?: string): Promise<number> {
   const o = parseOptions(argv, TRAIN_OPTIONS);
   if (o.help) {
     printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
@@ -101,7 +106,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     // A second signal: stop now, without the checkpoint (files are written atomically).
     if (mode === 'tty') writeOut('\r\x1b[K');
     if (mode === 'json') writeOut(JSON.stringify({ event: 'stopped', step: trainer.step, signal, path: null, checkpointStep: checkpointStep ?? null }) + '\n');
-    process.stderr.write(`rnn-native: ${secondSignalLine(signal, trainer.step, checkpointStep, dir)}\n`);
+    process.stderr.write(`rnn-native: ${secondSignalLine(signal, trainer.step, checkpointStep, dir, resumeCommand ?? resumeRun(dir))}\n`);
     process.exit(exitCodeOf(signal));
   };
   process.on('SIGINT', onSignal);
@@ -114,7 +119,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const code = finish(outcome, trainer, dir, mode);
+  const code = finish(outcome, trainer, dir, mode, resumeCommand);
   if (outcome.kind === 'done') {
     const verbose = mode === 'plain' || mode === 'tty';
     if (verbose) printLossChart(dir.dir, record.bestSmoothLoss);
@@ -123,7 +128,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   return code;
 }
 
-function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: OutputMode): number {
+function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: OutputMode, resumeCommand = resumeRun(dir)): number {
   if (mode === 'tty') writeOut('\r\x1b[K');
   switch (outcome.kind) {
     case 'done':
@@ -133,7 +138,7 @@ function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: Output
       if (mode === 'json') writeOut(JSON.stringify({ event: 'stopped', step: trainer.step, signal: outcome.signal, path: dir.latestPath }) + '\n');
       process.stderr.write(
         `rnn-native: ${why} at step ${trainer.step}; saved ${dir.latestPath}\n` +
-          `rnn-native: resume with: npx rnn-native train --resume ${shellQuote(dir.dir)}\n`
+          `rnn-native: resume with: ${resumeCommand}\n`
       );
       return exitCodeOf(outcome.signal);
     }
@@ -155,15 +160,15 @@ function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: Output
 }
 
 /** What a second signal leaves: the last checkpoint (if any) and how to go on from it. */
-function secondSignalLine(signal: NodeJS.Signals, step: number, checkpointStep: number | undefined, dir: RunDir): string {
+function secondSignalLine(signal: NodeJS.Signals, step: number, checkpointStep: number | undefined, dir: RunDir, resumeCommand: string): string {
   const stopped = `stopped by a second ${signal} at step ${step} without a new checkpoint`;
   if (checkpointStep === undefined) return `${stopped}; no checkpoint had been written yet, so there is nothing to resume`;
-  return `${stopped}; the last checkpoint, ${dir.latestPath}, is from step ${checkpointStep}; resume with: npx rnn-native train --resume ${shellQuote(dir.dir)}`;
+  return `${stopped}; the last checkpoint, ${dir.latestPath}, is from step ${checkpointStep}; resume with: ${resumeCommand}`;
 }
 
-/** The directory as one shell word. */
-function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+/** The command that goes on with a stopped run. */
+function resumeRun(dir: RunDir): string {
+  return `npx rnn-native train --resume ${shellWord(dir.dir)}`;
 }
 
 /** Run settings: the command line's, else the run's saved ones (config.json, checked), else defaults. */

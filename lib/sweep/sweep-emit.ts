@@ -2,6 +2,7 @@
 // script (DIR/sweep.slurm). Each job is `sweep-task DIR INDEX` by the absolute node and cli.js that
 // wrote it, so a job depends on no PATH and no working directory.
 import path from 'path';
+import { shellWord } from '../util/shell';
 import { writeFileAtomic } from '../util/files';
 import { UserError } from '../util/errors';
 import { SweepFile } from './sweep';
@@ -13,11 +14,6 @@ export interface SlurmOptions {
   partition?: string;
   /** At most this many tasks at once (the array's %N), if given. */
   jobs?: number;
-}
-
-/** The word as one shell word. */
-export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 /** The command of a task, its index left to the caller (a number, or $SLURM_ARRAY_TASK_ID). */
