@@ -15,14 +15,18 @@ describe('checkpoints', () => {
     it(`round-trips the whole training state (${backend}) and continues exactly`, () => {
       const a = new Trainer(corpus, { backend, hidden: 12, seed: 4 });
       a.train(37);
-      a.sample(10); // advances the generator, which the checkpoint must keep
+      a.trainingSample(10, 1); // a run's periodic sample advances the generator, which the checkpoint must keep
+      const before = a.snapshot();
+      a.sample(10); // the library's samples leave the training state as it is
+      assert.deepStrictEqual(a.snapshot(), before);
       const { training, run } = decodeCheckpoint(encodeCheckpoint({ training: a.snapshot(), run: record }), 'mem');
       assert.deepStrictEqual(run, record);
       assert.strictEqual(training.params.constructor, backend === 'native' ? Float32Array : Float64Array);
       assert.deepStrictEqual(training, a.snapshot());
       const b = Trainer.restore(corpus, training, backend);
       assert.deepStrictEqual(Array.from(b.train(20)), Array.from(a.train(20)));
-      assert.strictEqual(b.sample(50), a.sample(50));
+      assert.strictEqual(b.trainingSample(50, 1), a.trainingSample(50, 1));
+      assert.strictEqual(b.sample(50, { seed: 9 }), a.sample(50, { seed: 9 }));
       assert.deepStrictEqual(b.snapshot(), a.snapshot());
     });
   }

@@ -69,6 +69,26 @@ describe('library API', () => {
     assert.strictEqual(Trainer.restore(corpus, saved).step, saved.step, 'a snapshot restores');
   });
 
+  it('sample() leaves the training state alone; successive samples differ; a seed repeats them; includePrime returns what the CLI prints', () => {
+    const trainer = new Trainer(corpus, { hidden: 8, seed: 3 });
+    trainer.train(20);
+    const before = trainer.snapshot();
+    const [a, b] = [trainer.sample(40), trainer.sample(40)];
+    assert.notStrictEqual(a, b, 'the sampling generator moves on');
+    assert.deepStrictEqual(trainer.snapshot(), before, 'the training state (its generator too) is unchanged');
+    assert.strictEqual(trainer.sample(40, { seed: 5 }), trainer.sample(40, { seed: 5 }));
+    assert.notStrictEqual(trainer.sample(40, { seed: 5 }), trainer.sample(40, { seed: 6 }));
+    const primed = trainer.sample(10, { prime: 'the ', includePrime: true, seed: 1 });
+    assert.strictEqual(primed, 'the ' + trainer.sample(10, { prime: 'the ', seed: 1 }));
+    refuses(() => trainer.sample(10, { includePrime: 'yes' as never }), /^includePrime must be true or false, got "yes"$/);
+    refuses(() => trainer.sample(10, { seed: 0.5 }), /^seed must be an integer/);
+    const trained = new Trainer(corpus, { hidden: 8, seed: 3 });
+    trained.train(20);
+    trained.train(5);
+    trainer.train(5);
+    assert.deepStrictEqual(trainer.snapshot(), trained.snapshot(), 'sampling between updates changes no later update');
+  });
+
   it('the optimizer state is `second` (accum, its old name, is the same array and still read)', () => {
     const trainer = new Trainer(corpus, { hidden: 8, seed: 3 });
     trainer.train(5);

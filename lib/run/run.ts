@@ -156,7 +156,7 @@ export class Run {
       this.reporter.event({ event: 'log', ...row });
     }
     if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
-      const text = trainer.sample(settings.sampleLength, { temperature: settings.temperature });
+      const text = trainer.trainingSample(settings.sampleLength, settings.temperature);
       dir.appendSample(step, smoothLoss, text);
       this.reporter.event({ event: 'sample', step, smoothLoss, text });
     }

@@ -5,7 +5,7 @@ import { UserError } from '../util/errors';
 import { hasVersion1Names, Layout, version1Layout } from '../model/version1-names';
 import { BEYOND_FLOAT32, DrawRequest, Engine, EngineTensors, modelShape } from '../engine/engine';
 import { OPTIMIZER_DEFAULTS } from '../model/optimizers';
-import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, TRAINING_OPTIONS } from '../model/config';
+import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, SEED_SPEC, TRAINING_OPTIONS } from '../model/config';
 import { checkValue, OptionSpecs } from '../util/options';
 import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
 import { parameterTable } from '../model/reference';
@@ -42,6 +42,8 @@ const THREADS_SPEC = cliSpec(TRAINING_OPTIONS.find((row) => row.key === 'threads
 const SAMPLE_OPTIONS = {
   temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax' },
   prime: { kind: 'string', allowEmpty: true, help: 'text that warms up the hidden state ("" primes nothing)' },
+  seed: { ...SEED_SPEC, help: 'the draws\' own generator from this seed' },
+  includePrime: { kind: 'flag', help: 'the prime, then the sample, as rnn-native sample prints them' },
 } satisfies OptionSpecs;
 
 export interface SampleOptions {
@@ -49,6 +51,10 @@ export interface SampleOptions {
   temperature?: number;
   /** Text that warms up the hidden state; its last character is the first input. */
   prime?: string;
+  /** The draws' own generator from this seed (the same text for the same seed and state); else the trainer's sampling generator. */
+  seed?: number;
+  /** Returns the prime followed by the sample, as `rnn-native sample` prints them (default: the sample only). */
+  includePrime?: boolean;
 }
 
 export class Trainer {
@@ -65,6 +71,8 @@ export class Trainer {
   readonly heldOutText: Uint8Array | Uint16Array;
   private readonly engine: Engine;
   private readonly rng: Rng;
+  /** The library's samples without a seed: their own generator, so that sampling never moves the training state. */
+  private samplingRng?: Rng;
   private checkpointVersion?: 1 | 2;
 
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
@@ -197,18 +205,32 @@ export class Trainer {
   }
 
   /**
-   * Synthesizes `length` characters from the current hidden state (which is not changed; stream 0's
-   * for B streams). The first input is the last character of `prime`, or else the character at
-   * the data position.
+   * Synthesizes `length` characters from the current hidden state (stream 0's for B streams). The
+   * first input is the last character of `prime`, or else the character at the data position.
+   * Nothing of the training state changes: the draws come from `seed`'s generator, or else from
+   * the trainer's sampling generator, which starts as a copy of the training generator at the first
+   * sample and then goes its own way (successive samples differ; it is not part of the state).
    */
   sample(length: number, options: SampleOptions = {}): string {
     checkOptions(options, SAMPLE_OPTIONS, 'sample');
+    this.samplingRng ??= new Rng(Uint32Array.from(this.rng.state));
+    const rng = options.seed !== undefined ? Rng.fromSeed(options.seed) : this.samplingRng;
+    const text = this.draw(length, options.temperature ?? 1, rng, options.prime);
+    return options.includePrime && options.prime !== undefined ? options.prime + text : text;
+  }
+
+  /** The periodic sample of a training run: drawn with the training generator, which it advances (checkpoints hold it). */
+  trainingSample(length: number, temperature: number): string {
+    return this.draw(length, temperature, this.rng);
+  }
+
+  private draw(length: number, temperature: number, rng: Rng, primeText?: string): string {
     const prime =
-      options.prime !== undefined && options.prime !== ''
-        ? this.corpus.encode(options.prime)
+      primeText !== undefined && primeText !== ''
+        ? this.corpus.encode(primeText)
         : Int32Array.of(this.trainingText[Math.min(this.position, this.trainingText.length - 1)]);
     const source = { sampler: (r: DrawRequest) => this.engine.sampler(r.prime, r.temperature, r.rng) };
-    return sampleText(source, this.corpus.vocab, { prime, length, temperature: options.temperature ?? 1, rng: this.rng });
+    return sampleText(source, this.corpus.vocab, { prime, length, temperature, rng });
   }
 
   /** The parameters by name (layers.l.Wx, layers.l.Wh, layers.l.b for each layer, then V, c), as float64 copies. */

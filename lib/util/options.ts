@@ -66,6 +66,10 @@ function convert(label: string, spec: OptionSpec, raw: string | boolean): string
 
 /** Checks a value read from a file (e.g. a saved setting) as if it had been given as `label`. */
 export function checkValue(label: string, spec: OptionSpec, value: unknown): string | number | boolean {
+  if (spec.kind === 'flag') {
+    if (typeof value !== 'boolean') throw new UserError(`${label} must be true or false, got ${shown(value)}`);
+    return value;
+  }
   const numeric = spec.kind === 'integer' || spec.kind === 'number';
   if (numeric ? typeof value !== 'number' : typeof value !== 'string') {
     throw new UserError(`${label} must be ${describe(spec)}, got ${shown(value)}`);
