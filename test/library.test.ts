@@ -2,7 +2,7 @@
 // the exported functions refuse what the command line refuses.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { BackendChoice, Corpus, gradcheck, readCheckpoint, selectBackend, Trainer, UserError, writeCheckpoint, writeReport } from '../lib';
@@ -87,6 +87,25 @@ describe('library API', () => {
     trained.train(5);
     trainer.train(5);
     assert.deepStrictEqual(trainer.snapshot(), trained.snapshot(), 'sampling between updates changes no later update');
+  });
+
+  it('writeCheckpoint refuses in one line what readCheckpoint would refuse, and writes nothing then', () => {
+    const trainer = new Trainer(corpus, { hidden: 8, seed: 3 });
+    trainer.train(3);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rnn-write-'));
+    const file = path.join(dir, 'c.safetensors');
+    const run = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: 1, elapsedSeconds: 0 };
+    try {
+      refuses(() => writeCheckpoint(file, trainer.snapshot() as never), /^writeCheckpoint: give \{ training, run \}: training as trainer.snapshot\(\) returns it/);
+      refuses(() => writeCheckpoint(file, { training: trainer.snapshot(), run: { ...run, corpusSha256: 'x' } }), /^writeCheckpoint: the file would not be readable: metadata "corpus_sha256" must be 64 hex digits$/);
+      refuses(() => writeCheckpoint(file, { training: { ...trainer.snapshot(), step: 2 }, run }), /^writeCheckpoint: the file would not be readable: metadata "step" 2, "epoch" 1 and "position" 75 disagree/);
+      refuses(() => writeCheckpoint(file, { training: trainer.snapshot(), run: {} as never }), /^writeCheckpoint: /);
+      assert.ok(!existsSync(file), 'nothing written');
+      writeCheckpoint(file, { training: trainer.snapshot(), run });
+      assert.strictEqual(readCheckpoint(file).training.step, 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the optimizer state is `second` (accum, its old name, is the same array and still read)', () => {

@@ -219,8 +219,26 @@ function walkAfter(step: number, slice: number, seqLength: number): { epoch: num
   return { epoch: 1 + Math.floor((step - 1) / perEpoch), position: (((step - 1) % perEpoch) + 1) * seqLength };
 }
 
+/**
+ * Writes a checkpoint file (atomically) that readCheckpoint reads back: the bytes are read by the
+ * reader's own checks before the file is written, so a record it would refuse is a UserError here.
+ */
 export function writeCheckpoint(file: string, checkpoint: CheckpointInput): void {
-  writeFileAtomic(file, encodeCheckpoint(checkpoint));
+  const what = 'writeCheckpoint';
+  const { training, run } = (typeof checkpoint === 'object' && checkpoint !== null ? checkpoint : {}) as Partial<CheckpointInput>;
+  if (typeof training !== 'object' || training === null || typeof run !== 'object' || run === null) {
+    throw new UserError(`${what}: give { training, run }: training as trainer.snapshot() returns it, run the RunRecord (corpusSha256, corpusCharacters, bestSmoothLoss, elapsedSeconds)`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = encodeCheckpoint({ training, run });
+    decodeCheckpoint(bytes, what);
+  } catch (error) {
+    if (error instanceof UserError) throw new UserError(`${what}: the file would not be readable: ${error.message.replace(/^writeCheckpoint: (not an rnn-native checkpoint: )?/, '')}`);
+    if (error instanceof TypeError || error instanceof RangeError) throw new UserError(`${what}: ${error.message}`);
+    throw error;
+  }
+  writeFileAtomic(file, bytes);
 }
 
 export function readCheckpoint(file: string): Checkpoint {
