@@ -27,15 +27,27 @@ describe('command line', () => {
       [['log', 100], ['log', 200], ['checkpoint', 200], ['log', 250], ['checkpoint', 250], ['done', 250]]
     );
     for (const log of events.filter((e) => e.event === 'log')) {
-      assert.deepStrictEqual(Object.keys(log), ['event', 'step', 'epoch', 'loss', 'smoothLoss', 'elapsed']);
+      assert.deepStrictEqual(Object.keys(log), ['event', 'step', 'epoch', 'loss', 'smoothLoss', 'elapsed', 'smoothNatsPerCharacter', 'smoothBitsPerCharacter']);
       assert.ok(log.epoch >= 1 && log.loss > 0 && log.smoothLoss > 0 && log.elapsed >= 0);
+      assert.strictEqual(log.smoothNatsPerCharacter, log.smoothLoss / 25);
+      assert.strictEqual(log.smoothBitsPerCharacter, log.smoothLoss / 25 / Math.LN2);
     }
     const checkpoint = events[2];
     assert.deepStrictEqual(checkpoint, { event: 'checkpoint', step: 200, path: path.join(runDir, 'latest.safetensors'), best: true });
     const done = events[5];
-    assert.deepStrictEqual(Object.keys(done), ['event', 'steps', 'seconds', 'updatesPerSecond', 'smoothLoss', 'bestSmoothLoss', 'out']);
+    assert.deepStrictEqual(Object.keys(done), ['event', 'steps', 'seconds', 'updatesPerSecond', 'smoothLoss', 'smoothBitsPerCharacter', 'bestSmoothLoss', 'out']);
     assert.ok(done.seconds > 0 && done.updatesPerSecond > 0 && done.smoothLoss === events[3].smoothLoss);
     assert.strictEqual(done.out, runDir);
+  });
+
+  it('train prints what its figures are, and each smooth loss in bits per character too', () => {
+    const result = run(['train', '--data', text, '--steps', '100', '--log-every', '100', '--sample-every', '0', '--hidden', '8', '--out', out()]);
+    assert.strictEqual(result.status, 0, result.stderr);
+    const lines = result.stdout.split('\n');
+    assert.strictEqual(lines[1], '(loss: −Σ log p over a window of 25 characters, in nats; smooth loss: 0.999 × its last value + 0.001 × the loss; bits/char: smooth loss ÷ 25 ÷ ln 2)');
+    const [, smooth, bits] = /^step 100 .* smooth loss (\d+\.\d+) \((\d+\.\d+) bits\/char\)/.exec(lines[2])!;
+    assert.strictEqual(bits, (Number(smooth) / 25 / Math.LN2).toFixed(3));
+    assert.match(result.stdout, /done: .*smooth loss \d+\.\d+ \(\d+\.\d\d bits\/char\), best/);
   });
 
   it('train prints samples every --sample-every updates', () => {

@@ -85,6 +85,8 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
       `${backend} backend`,
     ];
     printLine(mode === 'tty' ? wrapWords(fields, process.stdout.columns) : fields.join(' '));
+    const legend = lossLegend(seqLength, trainer.config.batch).split(' ');
+    printLine(mode === 'tty' ? wrapWords(legend, process.stdout.columns) : legend.join(' '));
   }
 
   // The step of latest.safetensors, for the line of a second signal: a resumed run starts from one.
@@ -164,6 +166,15 @@ function secondSignalLine(signal: NodeJS.Signals, step: number, checkpointStep: 
   const stopped = `stopped by a second ${signal} at step ${step} without a new checkpoint`;
   if (checkpointStep === undefined) return `${stopped}; no checkpoint had been written yet, so there is nothing to resume`;
   return `${stopped}; the last checkpoint, ${dir.latestPath}, is from step ${checkpointStep}; resume with: ${resumeCommand}`;
+}
+
+/** What the figures of the log lines are. */
+function lossLegend(seqLength: number, streams: number): string {
+  const mean = streams > 1 ? ', mean over the streams' : '';
+  return (
+    `(loss: −Σ log p over a window of ${seqLength} characters, in nats${mean}; smooth loss: 0.999 × its last value + 0.001 × the loss; ` +
+    `bits/char: smooth loss ÷ ${seqLength} ÷ ln 2)`
+  );
 }
 
 /** The command that goes on with a stopped run. */

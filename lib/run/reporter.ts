@@ -24,7 +24,7 @@ export function createReporter(mode: OutputMode): Reporter {
 function writePlain(e: RunEvent): void {
   switch (e.event) {
     case 'log':
-      write(`step ${e.step}  epoch ${e.epoch}  loss ${e.loss.toFixed(3)}  smooth loss ${e.smoothLoss.toFixed(3)}  ${e.elapsed.toFixed(1)} s\n`);
+      write(`step ${e.step}  epoch ${e.epoch}  loss ${e.loss.toFixed(3)}  smooth loss ${e.smoothLoss.toFixed(3)} (${e.smoothBitsPerCharacter.toFixed(3)} bits/char)  ${e.elapsed.toFixed(1)} s\n`);
       return;
     case 'val':
       write(valLine(e) + '\n');
@@ -50,7 +50,7 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   const best = e.bestValLoss === undefined ? `best ${loss(e.bestSmoothLoss)}` : `best validation loss ${e.bestValLoss.toFixed(4)} nats/char`;
   return (
     `done: step ${e.steps} in ${e.seconds.toFixed(2)} s (${updateRate(e.updatesPerSecond)} updates/s), ` +
-    `smooth loss ${loss(e.smoothLoss)}, ${best}; run directory ${e.out}`
+    `smooth loss ${loss(e.smoothLoss)}${e.smoothBitsPerCharacter === undefined ? '' : ` (${e.smoothBitsPerCharacter.toFixed(2)} bits/char)`}, ${best}; run directory ${e.out}`
   );
 }
 
@@ -96,14 +96,15 @@ const DEFAULT_COLUMNS = 80;
 export function statusLine(p: Progress, columns: number): string {
   const width = Math.max(1, columns - 1);
   const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
+  const bits = p.smoothBitsPerCharacter?.toFixed(2);
   const speed = updateRate(p.updatesPerSecond);
-  const bar = { rank: 4, full: '', short: '' }; // drawn once its width is known
+  const bar = { rank: 5, full: '', short: '' }; // drawn once its width is known
   const fields: Field[] = [
     bar,
     { rank: 1, full: `${p.step}/${p.steps}`, short: `${p.step}/${p.steps}` },
     { rank: 6, full: `epoch ${p.epoch}`, short: `ep ${p.epoch}` },
-    { rank: 2, full: `smooth loss ${loss}`, short: `loss ${loss}` },
-    { rank: 5, full: `${speed} updates/s`, short: `${speed}/s` },
+    { rank: 2, full: `smooth loss ${loss}${bits === undefined ? '' : ` (${bits} bits/char)`}`, short: `loss ${loss}` },
+    { rank: 4, full: `${speed} updates/s`, short: `${speed}/s` },
     { rank: 3, full: `ETA ${formatDuration(p.eta)}`, short: `ETA ${formatDuration(p.eta)}` },
   ];
   const layouts = [

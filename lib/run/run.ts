@@ -14,7 +14,17 @@ import { Trainer } from './trainer';
 export type RunSettings = RunConfig;
 
 export type RunEvent =
-  | { event: 'log'; step: number; epoch: number; loss: number; smoothLoss: number; elapsed: number }
+  | {
+      event: 'log';
+      step: number;
+      epoch: number;
+      loss: number;
+      smoothLoss: number;
+      elapsed: number;
+      /** The smooth loss per character: ÷ seqLength (nats), and ÷ ln 2 (bits). */
+      smoothNatsPerCharacter: number;
+      smoothBitsPerCharacter: number;
+    }
   | { event: 'val'; step: number; epoch: number; valLoss: number; best: boolean; elapsed: number }
   | { event: 'sample'; step: number; smoothLoss: number; text: string }
   | { event: 'checkpoint'; step: number; path: string; best: boolean }
@@ -24,6 +34,8 @@ export type RunEvent =
       seconds: number;
       updatesPerSecond: number;
       smoothLoss: number | undefined;
+      /** The final smooth loss per character, in bits (undefined before any update). */
+      smoothBitsPerCharacter?: number;
       bestSmoothLoss: number | undefined;
       /** With validation only. */
       bestValLoss?: number;
@@ -35,6 +47,8 @@ export interface Progress {
   steps: number;
   epoch: number;
   smoothLoss: number | undefined;
+  /** The smooth loss per character, in bits. */
+  smoothBitsPerCharacter?: number;
   updatesPerSecond: number;
   /** Seconds to go at the current speed. */
   eta: number;
@@ -153,7 +167,7 @@ export class Run {
     if (step % settings.logEvery === 0 || step === settings.steps) {
       const row = { step, epoch: trainer.epoch, loss: trainer.lastLoss!, smoothLoss, elapsed: this.elapsed() };
       dir.appendLoss(row);
-      this.reporter.event({ event: 'log', ...row });
+      this.reporter.event({ event: 'log', ...row, ...perCharacter(smoothLoss, trainer.config.seqLength) });
     }
     if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
       const text = trainer.trainingSample(settings.sampleLength, settings.temperature);
@@ -243,7 +257,8 @@ export class Run {
     const seconds = this.seconds();
     const updatesPerSecond = seconds > 0 ? done / seconds : 0;
     const eta = updatesPerSecond > 0 ? (settings.steps - trainer.step) / updatesPerSecond : Infinity;
-    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, updatesPerSecond, eta });
+    const bits = trainer.smoothLoss === undefined ? {} : { smoothBitsPerCharacter: perCharacter(trainer.smoothLoss, trainer.config.seqLength).smoothBitsPerCharacter };
+    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, ...bits, updatesPerSecond, eta });
   }
 
   private doneEvent(): RunEvent {
@@ -255,9 +270,16 @@ export class Run {
       seconds,
       updatesPerSecond: seconds > 0 ? updates / seconds : 0,
       smoothLoss: this.trainer.smoothLoss,
+      ...(this.trainer.smoothLoss === undefined ? {} : { smoothBitsPerCharacter: perCharacter(this.trainer.smoothLoss, this.trainer.config.seqLength).smoothBitsPerCharacter }),
       bestSmoothLoss: this.record.bestSmoothLoss,
       ...(this.validating ? { bestValLoss: this.record.bestValLoss } : {}),
       out: this.dir.dir,
     };
   }
+}
+
+/** A window's loss (nats over seqLength characters) per character, in nats and bits. */
+export function perCharacter(windowLoss: number, seqLength: number): { smoothNatsPerCharacter: number; smoothBitsPerCharacter: number } {
+  const nats = windowLoss / seqLength;
+  return { smoothNatsPerCharacter: nats, smoothBitsPerCharacter: nats / Math.LN2 };
 }
