@@ -140,6 +140,19 @@ describe('checkpoints', () => {
     refused(encodeSafetensors(tensors, { ...older, digest_sha257: metadata.digest_sha256 }), /no "digest_sha256"/);
   });
 
+  it('refuses a parameter no correct run reaches (a weight of 3e38), naming the tensor and the bound', () => {
+    const trainer = new Trainer(corpus, { backend: 'native', hidden: 4, seqLength: 5 });
+    trainer.train(9);
+    const { tensors, metadata } = decodeSafetensors(encodeCheckpoint({ training: trainer.snapshot(), run: record }), 'good');
+    const data = Float32Array.from(tensors['layers.0.Wh'].data);
+    data[5] = 3e38;
+    const crafted = resealed(encodeSafetensors({ ...tensors, 'layers.0.Wh': { ...tensors['layers.0.Wh'], data } }, metadata));
+    assert.throws(
+      () => decodeCheckpoint(crafted, 'x.safetensors'),
+      /^UserError: x\.safetensors: not an rnn-native checkpoint: tensor "layers\.0\.Wh" holds 3\.0000000\d*e\+38, beyond ±1\.80, the most 9 updates of adagrad at η 0\.1 can reach from σ 0\.01: the file is damaged$/
+    );
+  });
+
   it('reads the committed files of earlier releases (no digest) unverified, and `sample` says so in one note', () => {
     for (const name of ['v1-native-step50', 'v2-lstm-adam-ts-step25']) {
       const file = path.join(__dirname, 'golden', `${name}.safetensors`);

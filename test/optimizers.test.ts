@@ -1,12 +1,37 @@
 // The optimizers (lib/model/optimizers.ts).
 import assert from 'assert';
-import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep } from '../lib/model/optimizers';
+import { decayedRate, maxStepPerEta, OPTIMIZER_DEFAULTS, OptimizerKind, optimizerState, optimizerStep } from '../lib/model/optimizers';
 import { Rng } from '../lib/util/random';
 
 const random = (rng: Rng, n: number, scale: number) => Float64Array.from({ length: n }, () => scale * rng.normal());
 const settings = (kind: OptimizerKind) => ({ kind, ...OPTIMIZER_DEFAULTS[kind] });
 
 describe('optimizers', () => {
+  it('no update moves a parameter more than maxStepPerEta · η, on gradient sequences chosen to come close', () => {
+    const rng = Rng.fromSeed(11);
+    const cases: [OptimizerKind, Partial<Record<'decay' | 'beta1' | 'beta2', number>>][] = [
+      ['adagrad', {}], ['rmsprop', {}], ['rmsprop', { decay: 0.5 }], ['adam', {}], ['adam', { beta1: 0, beta2: 0.99 }], ['adam', { beta1: 0.5, beta2: 0.3 }],
+    ];
+    for (const [kind, changes] of cases) {
+      const o = { ...settings(kind), ...changes, epsilon: 1e-30 };
+      const bound = maxStepPerEta(o)!;
+      let worst = 0;
+      // 64 parameters, each its own sequence: quiet stretches then bursts of one sign, and noise.
+      const state = optimizerState(kind, 64);
+      const params = new Float64Array(64);
+      for (let t = 0; t < 400; t++) {
+        const grads = Float64Array.from({ length: 64 }, (_, j) => (j % 4 === 0 ? (t % 97 < 90 ? 1e-6 : 5) : j % 4 === 1 ? (t < 300 ? 1e-8 : 5) : j % 4 === 2 ? 5 * Math.sign(rng.normal()) : rng.normal()));
+        const before = Float64Array.from(params);
+        optimizerStep(o, params, grads, state);
+        params.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - before[j]) / o.eta)));
+      }
+      assert.ok(worst <= bound * (1 + 1e-9), `${kind} ${JSON.stringify(changes)}: a step of ${worst} η, beyond the bound ${bound}`);
+      // AdaGrad's and RMSprop's bounds are reached by a burst after quiet; Adam's (Cauchy–Schwarz) is loose.
+      if (kind !== 'adam') assert.ok(worst > 0.3 * bound, `${kind} ${JSON.stringify(changes)}: the sequences come to ${worst} of ${bound} η`);
+    }
+    assert.strictEqual(maxStepPerEta({ kind: 'adam', decay: 0, beta1: 0.99, beta2: 0.9 }), undefined, 'no bound when β1² ≥ β2');
+  });
+
   it('adagrad is min-char-rnn\'s rule, bit for bit (clip, G += g², θ −= η g / √(G + ε))', () => {
     const rng = Rng.fromSeed(3);
     const size = 41;

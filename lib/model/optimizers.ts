@@ -75,3 +75,20 @@ export function optimizerStep(o: OptimizerSettings, params: Float64Array, grads:
 export function decayedRate(eta: number, factor: number, after: number, epoch: number): number {
   return eta * factor ** Math.max(0, epoch - after);
 }
+
+/**
+ * The most one update can move a parameter, in units of η, or undefined where no bound holds.
+ * AdaGrad: |g|/√(Σg² + ε) ≤ 1. RMSprop: v ≥ (1 − ρ)g², so ≤ 1/√(1 − ρ). Adam (β1² < β2): by
+ * Cauchy–Schwarz |m| ≤ (1 − β1)·√(v / ((1 − β2)(1 − β1²/β2))), and the bias corrections add at
+ * most 1/(1 − β1): ≤ 1/√((1 − β2)(1 − β1²/β2)).
+ */
+export function maxStepPerEta(o: Pick<OptimizerSettings, 'kind' | 'decay' | 'beta1' | 'beta2'>): number | undefined {
+  switch (o.kind) {
+    case 'adagrad':
+      return 1;
+    case 'rmsprop':
+      return 1 / Math.sqrt(1 - o.decay);
+    case 'adam':
+      return o.beta1 ** 2 < o.beta2 ? 1 / Math.sqrt((1 - o.beta2) * (1 - o.beta1 ** 2 / o.beta2)) : undefined;
+  }
+}
