@@ -149,7 +149,7 @@ describe('checkpoints', () => {
     const crafted = resealed(encodeSafetensors({ ...tensors, 'layers.0.Wh': { ...tensors['layers.0.Wh'], data } }, metadata));
     assert.throws(
       () => decodeCheckpoint(crafted, 'x.safetensors'),
-      /^UserError: x\.safetensors: not an rnn-native checkpoint: tensor "layers\.0\.Wh" holds 3\.0000000\d*e\+38, beyond ±1\.80, the most 9 updates of adagrad at η 0\.1 can reach from σ 0\.01: the file is damaged$/
+      /^UserError: x\.safetensors: not an rnn-native checkpoint: tensor "layers\.0\.Wh" holds 3\.0000000\d*e\+38, beyond ±1\.92, the most 9 updates of adagrad at η 0\.1 can reach from σ 0\.01: the file is damaged$/
     );
   });
 
