@@ -137,7 +137,17 @@ describe('train and sample, end to end', function () {
       assert.match(stderr(), new RegExp(`stopped by ${signal} at step \\d+; saved .*latest.safetensors\\n.*resume with: npx rnn-native train --resume `));
       const { training } = readCheckpoint(path.join(out, 'latest.safetensors'));
       assert.ok(training.step >= 50);
-      expectStatus(run(['train', '--resume', out, '--steps', String(training.step + 10), '--json']), 0);
+      // The printed command, as printed, goes on from the checkpoint (stopped again once it has).
+      const printed = /resume with: npx rnn-native (.*)\n/.exec(stderr())![1].split(' ');
+      const again = spawn(process.execPath, [cli, ...printed], { env });
+      let said = '';
+      again.stdout!.on('data', (d) => (said += d));
+      again.stderr!.on('data', (d) => (said += d));
+      await new Promise<void>((resolve) => again.stdout!.on('data', () => /^step \d+|"event":"log"/m.test(said) && resolve()));
+      const againExited = new Promise<number | null>((resolve) => again.on('exit', resolve));
+      again.kill(signal);
+      assert.strictEqual(await againExited, code, said);
+      assert.ok(readCheckpoint(path.join(out, 'latest.safetensors')).training.step > training.step, said);
     });
   }
 
