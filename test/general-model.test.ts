@@ -301,6 +301,27 @@ describe('train with the general model, end to end', function () {
     assert.match(again.stderr, /is already at step 1; give --steps/);
   });
 
+  it('Ctrl-C during an intermediate validation pass: the resume does that evaluation first, so val.csv has every row an uninterrupted run has', async () => {
+    const text = path.join(dir, 'middle-pass.txt');
+    writeFileSync(text, generatedText(60_000));
+    const [out, whole] = [path.join(dir, 'middle-pass'), path.join(dir, 'middle-pass-whole')];
+    const args = ['--data', text, '--cell', 'gru', '--hidden', '32', '--val-fraction', '0.5', '--eval-every', '1', '--log-every', '1', '--steps', '2', '--backend', 'ts'];
+    const child = spawn(process.execPath, [cli, 'train', ...args, '--json', '--out', out], { env });
+    let [stdout, stderr] = ['', ''];
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((stdout += d), stdout.includes('"event":"log"') && resolve())));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // into the pass of step 1
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGINT');
+    assert.strictEqual(await exited, 130, stderr);
+    assert.strictEqual(readCheckpoint(path.join(out, 'latest.safetensors')).training.step, 1);
+    const resumed = run(['train', '--resume', out, '--quiet']);
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+    assert.strictEqual(run(['train', ...args, '--quiet', '--out', whole]).status, 0);
+    const rows = (d: string) => readFileSync(path.join(d, 'val.csv'), 'utf8').trim().split('\n').map((line) => line.split(',').slice(0, 3).join(','));
+    assert.deepStrictEqual(rows(out), rows(whole), 'the same evaluations, with the same losses');
+  });
+
   it('samples a version-2 checkpoint with the sample command', () => {
     const file = path.join(dir, 'whole', 'best.safetensors');
     const a = run(['sample', '--model', file, '--length', '80', '--seed', '3']);
