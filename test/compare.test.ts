@@ -16,6 +16,13 @@ const run = (args: string[], cwd?: string) =>
 
 const TRAIN = ['--hidden', '8', '--steps', '300', '--log-every', '10'];
 
+/** TRAIN with the flags of `extra` given there instead (train refuses a flag given twice). */
+function trainArgs(extra: string[]): string[] {
+  const flags = new Set(extra.filter((arg) => arg.startsWith('--')));
+  const base = TRAIN.filter((arg, i) => !flags.has(arg) && !(i > 0 && flags.has(TRAIN[i - 1])));
+  return [...base, ...extra];
+}
+
 /** The smooth losses per character of a run's loss.csv, read here independently of lib/report/compare.ts. */
 function smoothPerChar(dir: string): { best: number; final: number } {
   const rows = parseLossCsv(readFileSync(path.join(dir, 'loss.csv'), 'utf8'), 'loss.csv');
@@ -42,7 +49,7 @@ describe('compare', function () {
       ['val-eta05', ['--val-fraction', '0.1', '--eval-every', '100', '--eta', '0.05']],
     ];
     for (const [name, extra] of runs) {
-      const result = run(['train', ...TRAIN, ...extra, '--out', at(name), '--quiet']);
+      const result = run(['train', ...trainArgs(extra), '--out', at(name), '--quiet']);
       assert.strictEqual(result.status, 0, result.stderr);
     }
     // An interrupted run: loss.csv up to step 150 of 300.
@@ -216,7 +223,7 @@ describe('compare', function () {
       ['--eta', '0.002172', '--sigma', '0.003305', '--clip', '4.166', '--epsilon', '5.678e-8', '--seed', '67890'],
     ];
     const dirs = settings.map((options, i) => {
-      const result = run(['train', ...TRAIN, '--steps', '30', ...options, '--out', at(`long-values-${i}`), '--quiet']);
+      const result = run(['train', ...trainArgs(['--steps', '30', ...options]), '--out', at(`long-values-${i}`), '--quiet']);
       assert.strictEqual(result.status, 0, result.stderr);
       return at(`long-values-${i}`);
     });
