@@ -11,10 +11,11 @@ import { OptionRow, TRAINING_OPTIONS } from '../model/config';
 import { UserError } from '../util/errors';
 import { makeDirectory, readUserFile, writeFileAtomic } from '../util/files';
 import { fitLine } from '../util/output';
-import { lowestValidation, parseLossCsv, readValCsv, renderPng } from './plot';
+import { lowestValidation, readValCsv, renderPng } from './plot';
 import { Block, renderHtml, renderMarkdown } from './report';
 import { readRunConfig, RunConfigFile } from '../run/run-config';
-import { LOSS_HEADER, LossRow } from '../run/run-dir';
+import { LossRow } from '../run/run-dir';
+import { LossLog, readGrowingLossLog } from '../run/loss-log';
 import { ValRow } from '../run/val-log';
 
 export type OptionValue = string | number | boolean | null;
@@ -53,6 +54,7 @@ export interface ComparedRun {
   /** The last loss.csv row's step ÷ its elapsed_s (training time over all resumes). */
   updatesPerSecond: number | null;
   trainingSeconds: number | null;
+  /** The loss.csv rows drawn (all of a log of up to 4,096 rows; of a longer one, every k-th row and the last); none before the first. */
   rows: LossRow[];
   validation: ValRow[];
 }
@@ -121,13 +123,9 @@ function readSweep(sweepDir: string): RunEntry[] {
 // ---------------------------------------------------------------------------------------------
 // Reading a run
 
-/** loss.csv's rows; none when it is missing or has no rows yet. A row being appended (no newline yet) is left out. */
-function readLossRows(file: string): LossRow[] {
-  if (!existsSync(file)) return [];
-  const text = readUserFile(file).toString('utf8');
-  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-  if (complete.replace(/\r?\n$/, '') === LOSS_HEADER || complete === '') return [];
-  return parseLossCsv(complete, file);
+/** loss.csv read as a stream; none when it is missing or has no rows yet. A row being appended (no newline yet) is left out. */
+function readRunLossLog(file: string): LossLog | undefined {
+  return existsSync(file) ? readGrowingLossLog(file) : undefined;
 }
 
 const optionRow = (name: string): OptionRow | undefined => (TRAINING_OPTIONS as readonly OptionRow[]).find((row) => row.flag === name);
@@ -159,15 +157,15 @@ function optionValue(name: string, config: RunConfigFile | undefined, entry: Run
 interface ReadRun {
   entry: RunEntry;
   config: RunConfigFile | undefined;
-  rows: LossRow[];
+  log: LossLog | undefined;
   validation: ValRow[];
 }
 
 function readRun(entry: RunEntry): ReadRun {
   const config = readRunConfig(path.join(entry.dir, 'config.json'), 'keep');
-  const rows = readLossRows(path.join(entry.dir, 'loss.csv'));
+  const log = readRunLossLog(path.join(entry.dir, 'loss.csv'));
   const valPath = path.join(entry.dir, 'val.csv');
-  return { entry, config, rows, validation: existsSync(valPath) ? readValCsv(valPath) : [] };
+  return { entry, config, log, validation: existsSync(valPath) ? readValCsv(valPath) : [] };
 }
 
 /** The options to show: sweep.json's varied ones, then those whose values differ between the runs' config.json files. */
@@ -179,11 +177,11 @@ function differingOptions(runs: ReadRun[]): string[] {
 }
 
 function measure(run: ReadRun, options: string[]): Omit<ComparedRun, 'name' | 'label'> {
-  const { entry, config, rows, validation } = run;
+  const { entry, config, log, validation } = run;
   const seqLength = Number(optionValue('seq-length', config, entry));
   const target = Number(optionValue('steps', config, entry));
-  const last = rows[rows.length - 1];
-  const bestSmooth = rows.length > 0 ? rows.reduce((low, row) => Math.min(low, row.smoothLoss), Infinity) : null;
+  const last = log?.last;
+  const bestSmooth = log?.lowest.smoothLoss ?? null;
   const bestVal = validation.length > 0 ? lowestValidation(validation) : undefined;
   const perChar = (loss: number | null) => (loss === null ? null : loss / seqLength);
   return {
@@ -201,7 +199,7 @@ function measure(run: ReadRun, options: string[]): Omit<ComparedRun, 'name' | 'l
     bestValStep: bestVal?.step ?? null,
     updatesPerSecond: last && last.elapsed > 0 ? last.step / last.elapsed : null,
     trainingSeconds: last?.elapsed ?? null,
-    rows,
+    rows: log?.drawn ?? [],
     validation,
   };
 }
