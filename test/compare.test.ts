@@ -114,6 +114,40 @@ describe('compare', function () {
     assert.deepStrictEqual(tableRows(result.stdout).map((line) => cellsOf(line)[2]), ['0.05', '0.1', '0.1']);
   });
 
+  it('a sweep that varies --steps: the option (--steps) and the steps done (steps) are two columns, and --sort steps sorts by the steps done', () => {
+    // run-000: --steps 200, done; run-001: --steps 300, done; run-002: --steps 1000, stopped at 250.
+    const runs: [number, number][] = [[200, 200], [300, 300], [1000, 250]];
+    mkdirSync(at('steps-sweep'));
+    runs.forEach(([steps, reached], i) => {
+      const d = at('steps-sweep', `run-00${i}`);
+      cpSync(at('base'), d, { recursive: true });
+      const config = JSON.parse(readFileSync(path.join(d, 'config.json'), 'utf8'));
+      writeFileSync(path.join(d, 'config.json'), JSON.stringify({ ...config, steps }, null, 2) + '\n');
+      const lines = readFileSync(path.join(d, 'loss.csv'), 'utf8').split('\n').filter((line, j) => j === 0 || (line !== '' && Number(line.split(',')[0]) <= reached));
+      writeFileSync(path.join(d, 'loss.csv'), lines.join('\n') + '\n');
+    });
+    const entry = (index: number, steps: number) => ({ index, dir: `run-00${index}`, varied: { steps }, args: trainArgs(['--steps', String(steps)]) });
+    const plan = { version: 1, created: new Date().toISOString(), data: null, runs: runs.map(([steps], i) => entry(i, steps)) };
+    writeFileSync(at('steps-sweep', 'sweep.json'), JSON.stringify(plan, null, 2));
+
+    const c = compareRuns([at('steps-sweep')], 'steps');
+    assert.deepStrictEqual(c.runs.map((r) => [r.steps, r.options.steps]), [[300, 300], [250, 1000], [200, 200]], 'steps done, most first');
+    const lines = comparisonTable(c, 200).split('\n');
+    assert.match(lines[0], /^run +--steps +steps +best smooth/);
+    assert.deepStrictEqual(lines.slice(1, 4).map((line) => cellsOf(line).slice(0, 3)), [
+      ['run-001', '300', '300'],
+      ['run-002', '1000', '250/1000'],
+      ['run-000', '200', '200'],
+    ]);
+    assert.match(lines[4], /^sorted by steps done, most first/);
+    // Squeezed, the metrics go before the option: the option column is not taken for the steps done.
+    const narrow = comparisonTable(compareRuns([at('steps-sweep')]), 30).split('\n');
+    assert.match(narrow[0], /^run +--st\S* +smooth$/, narrow.join('\n'));
+    const out = freshOut();
+    assert.strictEqual(run(['compare', at('steps-sweep'), '--out', out]).status, 0);
+    assert.match(readFileSync(path.join(out, 'compare.md'), 'utf8'), /\| run \| --steps \| status \| steps \| best smooth \|/);
+  });
+
   it('sorts by best validation loss when every run has one, and shows it', () => {
     const c = compareRuns([at('val'), at('val-eta05')]);
     assert.strictEqual(c.sort, 'val');

@@ -289,7 +289,7 @@ export function compareRuns(inputs: string[], sort?: string): Comparison {
   const runs: ComparedRun[] = measured.map((run, i) => ({ ...run, label: labels[i] }));
   const sortKey = sort ?? defaultSort(runs);
   if (!METRICS[sortKey] && !options.includes(sortKey)) {
-    const choices = [...Object.keys(METRICS), ...options];
+    const choices = [...new Set([...Object.keys(METRICS), ...options])];
     throw new UserError(`--sort must be one of ${choices.join(', ')} (a metric or a differing option), got "${sort}"`);
   }
   if (sortKey === 'val' && runs.every((run) => run.bestValLoss === null))
@@ -322,12 +322,21 @@ interface Column {
   kind: 'run' | 'option' | 'metric';
 }
 
+/**
+ * An option's column header: its name, or its flag when a metric has that name (`--steps`, the
+ * option, beside `steps`, the steps done, which `--sort steps` sorts by).
+ */
+export function optionHeader(name: string): string {
+  return METRICS[name] ? `--${name}` : name;
+}
+
 function tableColumns(c: Comparison): Column[] {
   const withValidation = c.runs.some((run) => run.bestValLoss !== null);
   const metric = (key: string, cell: (run: ComparedRun) => string): Column => ({ key, header: METRICS[key].header, short: METRICS[key].short, cells: c.runs.map(cell), kind: 'metric' });
+  const option = (name: string): Column => ({ key: name, header: optionHeader(name), short: optionHeader(name), cells: c.runs.map((run) => shownValue(name, run.options[name])), kind: 'option' });
   return [
     { key: 'run', header: 'run', short: 'run', cells: c.runs.map((run) => run.name), kind: 'run' },
-    ...c.options.map((name): Column => ({ key: name, header: name, short: name, cells: c.runs.map((run) => shownValue(name, run.options[name])), kind: 'option' })),
+    ...c.options.map(option),
     metric('steps', stepsCell),
     metric('smooth', (run) => formatLoss(run.bestSmoothPerChar)),
     metric('final', (run) => formatLoss(run.finalSmoothPerChar)),
@@ -336,12 +345,13 @@ function tableColumns(c: Comparison): Column[] {
   ];
 }
 
-/** How hard a table is squeezed to fit: short headers, cut cells, dropped columns. */
+/** How hard a table is squeezed to fit: short headers, cut cells, dropped metric and option columns. */
 interface Squeeze {
   short?: boolean;
   runWidth?: number;
   optionWidth?: number;
   drop?: string[];
+  dropOptions?: string[];
 }
 
 // Tried in order until the table fits; the sort column is never dropped.
@@ -354,6 +364,16 @@ const SQUEEZES: Squeeze[] = [
   { short: true, runWidth: 10, optionWidth: 8, drop: ['final', 'speed'] },
   { short: true, runWidth: 8, optionWidth: 6, drop: ['final', 'speed', 'steps'] },
 ];
+
+/** The column `--sort` sorts by: a metric's, else the option's (a metric's name means the metric, as sortRuns reads it). */
+function isSortColumn(column: Column, sort: string): boolean {
+  return column.key === sort && column.kind === (METRICS[sort] ? 'metric' : 'option');
+}
+
+function isDropped(column: Column, squeeze: Squeeze): boolean {
+  const dropped = column.kind === 'metric' ? squeeze.drop : column.kind === 'option' ? squeeze.dropOptions : undefined;
+  return (dropped ?? []).includes(column.key);
+}
 
 /** Cut to `width` characters with "…": the start of a value, the end of a path (where run names differ). */
 function cutCell(text: string, width: number | undefined, keep: 'start' | 'end'): string {
@@ -374,7 +394,7 @@ function distinctWidth(values: string[], width: number | undefined): number | un
 }
 
 function renderTable(columns: Column[], squeeze: Squeeze, sort: string): string[] {
-  const shown = columns.filter((column) => column.key === sort || !(squeeze.drop ?? []).includes(column.key));
+  const shown = columns.filter((column) => isSortColumn(column, sort) || !isDropped(column, squeeze));
   const cells = shown.map((column) => {
     const width = column.kind === 'run' ? squeeze.runWidth : column.kind === 'option' ? distinctWidth(column.cells, squeeze.optionWidth) : undefined;
     return [squeeze.short ? column.short : column.header, ...column.cells].map((cell) => cutCell(cell, width, column.kind === 'run' ? 'end' : 'start'));
@@ -398,7 +418,7 @@ export function comparisonTable(c: Comparison, columns = 80): string {
   const fits = (lines: string[]) => lines.every((line) => Array.from(line).length <= width);
   // Last: only the run, the sort column and options, dropped from the right until the table fits.
   const least: Squeeze = { short: true, runWidth: 8, optionWidth: 5, drop: Object.keys(METRICS) };
-  const fewerOptions = c.options.map((_, i): Squeeze => ({ ...least, drop: [...Object.keys(METRICS), ...c.options.slice(c.options.length - 1 - i)] }));
+  const fewerOptions = c.options.map((_, i): Squeeze => ({ ...least, dropOptions: c.options.slice(c.options.length - 1 - i) }));
   const tables = [...SQUEEZES, least, ...fewerOptions].map((squeeze) => renderTable(all, squeeze, c.sort));
   const table = (tables.find(fits) ?? tables[tables.length - 1]).map((line) => fitLine([line], columns));
   const note = fitLine(
@@ -481,7 +501,7 @@ export function writeComparison(c: Comparison, outDir: string): WrittenCompariso
 
 function comparisonBlocks(c: Comparison, svg: string): Block[] {
   const withValidation = c.runs.some((run) => run.bestValLoss !== null);
-  const header = ['run', ...c.options, 'status', 'steps', 'best smooth', 'final smooth', ...(withValidation ? ['best val', 'at step'] : []), 'updates/s'];
+  const header = ['run', ...c.options.map(optionHeader), 'status', 'steps', 'best smooth', 'final smooth', ...(withValidation ? ['best val', 'at step'] : []), 'updates/s'];
   const rows = c.runs.map((run) => [
     run.name,
     ...c.options.map((name) => shownValue(name, run.options[name])),
