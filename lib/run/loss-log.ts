@@ -81,7 +81,8 @@ export class LossLogBuilder {
   private first: LossRow | undefined;
   private last: LossRow | undefined;
   private lowest: LossRow | undefined;
-  private extent: [number, number] = [Infinity, -Infinity];
+  private low = Infinity;
+  private high = -Infinity;
   private readonly drawn = new EveryKth<LossRow>();
   private readonly epochStarts = new EveryKth<LossRow>();
 
@@ -91,7 +92,8 @@ export class LossLogBuilder {
     this.first ??= row;
     this.last = row;
     if (!this.lowest || row.smoothLoss < this.lowest.smoothLoss) this.lowest = row;
-    this.extent = [Math.min(this.extent[0], row.loss, row.smoothLoss), Math.max(this.extent[1], row.loss, row.smoothLoss)];
+    this.low = Math.min(this.low, row.loss, row.smoothLoss);
+    this.high = Math.max(this.high, row.loss, row.smoothLoss);
     this.count++;
   }
 
@@ -100,7 +102,7 @@ export class LossLogBuilder {
     if (!this.first || !this.last || !this.lowest) return undefined;
     const drawn = this.drawn.items();
     if (drawn[drawn.length - 1] !== this.last) drawn.push(this.last);
-    return { count: this.count, first: this.first, last: this.last, lowest: this.lowest, extent: this.extent, drawn, epochStarts: this.epochStarts.items() };
+    return { count: this.count, first: this.first, last: this.last, lowest: this.lowest, extent: [this.low, this.high], drawn, epochStarts: this.epochStarts.items() };
   }
 }
 

@@ -432,11 +432,10 @@ const LOSS_ROW = new RegExp(`^(${LOSS_NUMBER}),(${LOSS_NUMBER}),(${LOSS_NUMBER})
 /** A row of loss.csv as train writes it; anything else is a UserError starting with `where` (file and line). */
 export function parseLossRow(line: string, where: string): LossRow {
   const match = LOSS_ROW.exec(line);
-  const numbers = match ? [Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4]), Number(match[5])] : [];
-  if (!match || !numbers.every(Number.isFinite)) {
+  const [step, epoch, loss, smoothLoss, elapsed] = match ? [+match[1], +match[2], +match[3], +match[4], +match[5]] : [NaN, NaN, NaN, NaN, NaN];
+  if (!(Number.isFinite(step) && Number.isFinite(epoch) && Number.isFinite(loss) && Number.isFinite(smoothLoss) && Number.isFinite(elapsed))) {
     throw new UserError(`${where}: expected five numbers (${LOSS_HEADER}), got ${quoteLine(line)}`);
   }
-  const [step, epoch, loss, smoothLoss, elapsed] = numbers;
   if (!Number.isSafeInteger(step) || step < 1 || !Number.isSafeInteger(epoch) || epoch < 1 || elapsed < 0) {
     throw new UserError(`${where}: step and epoch must be integers ≥ 1 and elapsed_s ≥ 0, got ${quoteLine(line)}`);
   }

@@ -226,17 +226,35 @@ function visitLines(fd: number, end: number, visit: (line: FileLine) => boolean 
     if (read === 0) break;
     position += read;
     const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
-    let lineStart = 0;
-    for (let newline = data.indexOf(10); newline >= 0; newline = data.indexOf(10, lineStart)) {
-      const line = { text: data.toString('utf8', lineStart, newline), number: ++number, start: carryStart + lineStart, end: carryStart + newline + 1, terminated: true };
-      if (visit(line) === false) return;
-      lineStart = newline + 1;
-    }
+    const whole = data.lastIndexOf(10) + 1;
+    const text = data.toString('utf8', 0, whole);
+    // One decode per chunk is much faster than one per line; a string as long as its bytes has a
+    // character per byte, so its offsets are byte offsets. Otherwise each line is decoded alone.
+    const lines = text.length === whole ? splitText(text, carryStart, number) : splitBytes(data.subarray(0, whole), carryStart, number);
+    for (const line of lines) if (visit(line) === false) return;
+    number += lines.length;
+    const lineStart = whole;
     // A copy: the chunk is read into again.
     carry = Buffer.from(data.subarray(lineStart));
     carryStart += lineStart;
   }
   if (carry.length > 0) visit({ text: carry.toString('utf8'), number: ++number, start: carryStart, end: carryStart + carry.length, terminated: false });
+}
+
+function splitText(text: string, offset: number, numbered: number): FileLine[] {
+  const lines: FileLine[] = [];
+  for (let start = 0, newline = text.indexOf('\n'); newline >= 0; start = newline + 1, newline = text.indexOf('\n', start)) {
+    lines.push({ text: text.slice(start, newline), number: numbered + lines.length + 1, start: offset + start, end: offset + newline + 1, terminated: true });
+  }
+  return lines;
+}
+
+function splitBytes(data: Buffer, offset: number, numbered: number): FileLine[] {
+  const lines: FileLine[] = [];
+  for (let start = 0, newline = data.indexOf(10); newline >= 0; start = newline + 1, newline = data.indexOf(10, start)) {
+    lines.push({ text: data.toString('utf8', start, newline), number: numbered + lines.length + 1, start: offset + start, end: offset + newline + 1, terminated: true });
+  }
+  return lines;
 }
 
 /** Copies bytes [0, length) of `file` to `writer` a MiB at a time. */
