@@ -13,6 +13,7 @@ export { loadWasm } from './engine/wasm';
 export { Rng, seedState } from './util/random';
 export { makeLayout, Layout, PARAMETER_NAMES, ParameterName } from './model/version1-names';
 export { writeLossPlot, lossPlotSvg, parseLossCsv, readLossCsv, renderPng, LossPlot, PlotOptions, ValidationCurve } from './report/plot';
+export { readLossLog, LossLog, DRAWN_ROWS } from './run/loss-log';
 export { writeReport, ReportOptions, WrittenReport } from './report/report';
 export { lossChart } from './report/chart';
 export { compareRuns, comparisonTable, comparisonJson, writeComparison, Comparison, ComparedRun, WrittenComparison } from './report/compare';

@@ -16,6 +16,13 @@ const run = (args: string[], cwd?: string) =>
 
 const TRAIN = ['--hidden', '8', '--steps', '300', '--log-every', '10'];
 
+/** TRAIN with the flags of `extra` given there instead (train refuses a flag given twice). */
+function trainArgs(extra: string[]): string[] {
+  const flags = new Set(extra.filter((arg) => arg.startsWith('--')));
+  const base = TRAIN.filter((arg, i) => !flags.has(arg) && !(i > 0 && flags.has(TRAIN[i - 1])));
+  return [...base, ...extra];
+}
+
 /** The smooth losses per character of a run's loss.csv, read here independently of lib/report/compare.ts. */
 function smoothPerChar(dir: string): { best: number; final: number } {
   const rows = parseLossCsv(readFileSync(path.join(dir, 'loss.csv'), 'utf8'), 'loss.csv');
@@ -42,9 +49,7 @@ describe('compare', function () {
       ['val-eta05', ['--val-fraction', '0.1', '--eval-every', '100', '--eta', '0.05']],
     ];
     for (const [name, extra] of runs) {
-      // The run's own options replace TRAIN's (an option may be given once).
-      const base = TRAIN.filter((word, i) => !extra.includes(word) && !extra.includes(TRAIN[i - 1]));
-      const result = run(['train', ...base, ...extra, '--out', at(name), '--quiet']);
+      const result = run(['train', ...trainArgs(extra), '--out', at(name), '--quiet']);
       assert.strictEqual(result.status, 0, result.stderr);
     }
     // An interrupted run: loss.csv up to step 150 of 300.
@@ -107,6 +112,40 @@ describe('compare', function () {
     assert.deepStrictEqual(finals, [...finals].sort((a, b) => a - b));
     const result = run(['compare', ...dirs, '--sort', 'eta', '--out', freshOut()]);
     assert.deepStrictEqual(tableRows(result.stdout).map((line) => cellsOf(line)[2]), ['0.05', '0.1', '0.1']);
+  });
+
+  it('a sweep that varies --steps: the option (--steps) and the steps done (steps) are two columns, and --sort steps sorts by the steps done', () => {
+    // run-000: --steps 200, done; run-001: --steps 300, done; run-002: --steps 1000, stopped at 250.
+    const runs: [number, number][] = [[200, 200], [300, 300], [1000, 250]];
+    mkdirSync(at('steps-sweep'));
+    runs.forEach(([steps, reached], i) => {
+      const d = at('steps-sweep', `run-00${i}`);
+      cpSync(at('base'), d, { recursive: true });
+      const config = JSON.parse(readFileSync(path.join(d, 'config.json'), 'utf8'));
+      writeFileSync(path.join(d, 'config.json'), JSON.stringify({ ...config, steps }, null, 2) + '\n');
+      const lines = readFileSync(path.join(d, 'loss.csv'), 'utf8').split('\n').filter((line, j) => j === 0 || (line !== '' && Number(line.split(',')[0]) <= reached));
+      writeFileSync(path.join(d, 'loss.csv'), lines.join('\n') + '\n');
+    });
+    const entry = (index: number, steps: number) => ({ index, dir: `run-00${index}`, varied: { steps }, args: trainArgs(['--steps', String(steps)]) });
+    const plan = { version: 1, created: new Date().toISOString(), data: null, runs: runs.map(([steps], i) => entry(i, steps)) };
+    writeFileSync(at('steps-sweep', 'sweep.json'), JSON.stringify(plan, null, 2));
+
+    const c = compareRuns([at('steps-sweep')], 'steps');
+    assert.deepStrictEqual(c.runs.map((r) => [r.steps, r.options.steps]), [[300, 300], [250, 1000], [200, 200]], 'steps done, most first');
+    const lines = comparisonTable(c, 200).split('\n');
+    assert.match(lines[0], /^run +--steps +steps +best smooth/);
+    assert.deepStrictEqual(lines.slice(1, 4).map((line) => cellsOf(line).slice(0, 3)), [
+      ['run-001', '300', '300'],
+      ['run-002', '1000', '250/1000'],
+      ['run-000', '200', '200'],
+    ]);
+    assert.match(lines[4], /^sorted by steps done, most first/);
+    // Squeezed, the metrics go before the option: the option column is not taken for the steps done.
+    const narrow = comparisonTable(compareRuns([at('steps-sweep')]), 30).split('\n');
+    assert.match(narrow[0], /^run +--st\S* +smooth$/, narrow.join('\n'));
+    const out = freshOut();
+    assert.strictEqual(run(['compare', at('steps-sweep'), '--out', out]).status, 0);
+    assert.match(readFileSync(path.join(out, 'compare.md'), 'utf8'), /\| run \| --steps \| status \| steps \| best smooth \|/);
   });
 
   it('sorts by best validation loss when every run has one, and shows it', () => {
@@ -218,7 +257,7 @@ describe('compare', function () {
       ['--eta', '0.002172', '--sigma', '0.003305', '--clip', '4.166', '--epsilon', '5.678e-8', '--seed', '67890'],
     ];
     const dirs = settings.map((options, i) => {
-      const result = run(['train', '--hidden', '8', '--log-every', '10', '--steps', '30', ...options, '--out', at(`long-values-${i}`), '--quiet']);
+      const result = run(['train', ...trainArgs(['--steps', '30', ...options]), '--out', at(`long-values-${i}`), '--quiet']);
       assert.strictEqual(result.status, 0, result.stderr);
       return at(`long-values-${i}`);
     });

@@ -3,7 +3,8 @@ import { plot } from 'asciichart';
 import { existsSync } from 'fs';
 import path from 'path';
 import { UserError } from '../util/errors';
-import { lowestValidation, readLossCsv, readValCsv } from './plot';
+import { lowestValidation, readValCsv } from './plot';
+import { readLossLog } from '../run/loss-log';
 import { LossRow } from '../run/run-dir';
 import { ValRow } from '../run/val-log';
 
@@ -67,7 +68,7 @@ export function printLossChart(runDir: string, bestSmoothLoss: number | undefine
   let rows: LossRow[];
   let validation: ValRow[];
   try {
-    rows = readLossCsv(path.join(runDir, 'loss.csv'));
+    rows = readLossLog(path.join(runDir, 'loss.csv')).drawn;
     const valPath = path.join(runDir, 'val.csv');
     validation = existsSync(valPath) ? readValCsv(valPath) : [];
   } catch (error) {

@@ -11,10 +11,11 @@ import { OptionRow, TRAINING_OPTIONS } from '../model/config';
 import { UserError } from '../util/errors';
 import { makeDirectory, readUserFile, writeFileAtomic } from '../util/files';
 import { fitLine } from '../util/output';
-import { lowestValidation, parseLossCsv, readValCsv, renderPng } from './plot';
+import { lowestValidation, readValCsv, renderPng } from './plot';
 import { Block, renderHtml, renderMarkdown } from './report';
 import { readRunConfig, RunConfigFile } from '../run/run-config';
-import { LOSS_HEADER, LossRow } from '../run/run-dir';
+import { LossRow } from '../run/run-dir';
+import { LossLog, readGrowingLossLog } from '../run/loss-log';
 import { ValRow } from '../run/val-log';
 
 export type OptionValue = string | number | boolean | null;
@@ -53,6 +54,7 @@ export interface ComparedRun {
   /** The last loss.csv row's step ÷ its elapsed_s (training time over all resumes). */
   updatesPerSecond: number | null;
   trainingSeconds: number | null;
+  /** The loss.csv rows drawn (all of a log of up to 4,096 rows; of a longer one, every k-th row and the last); none before the first. */
   rows: LossRow[];
   validation: ValRow[];
 }
@@ -121,13 +123,9 @@ function readSweep(sweepDir: string): RunEntry[] {
 // ---------------------------------------------------------------------------------------------
 // Reading a run
 
-/** loss.csv's rows; none when it is missing or has no rows yet. A row being appended (no newline yet) is left out. */
-function readLossRows(file: string): LossRow[] {
-  if (!existsSync(file)) return [];
-  const text = readUserFile(file).toString('utf8');
-  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-  if (complete.replace(/\r?\n$/, '') === LOSS_HEADER || complete === '') return [];
-  return parseLossCsv(complete, file);
+/** loss.csv read as a stream; none when it is missing or has no rows yet. A row being appended (no newline yet) is left out. */
+function readRunLossLog(file: string): LossLog | undefined {
+  return existsSync(file) ? readGrowingLossLog(file) : undefined;
 }
 
 const optionRow = (name: string): OptionRow | undefined => (TRAINING_OPTIONS as readonly OptionRow[]).find((row) => row.flag === name);
@@ -159,15 +157,15 @@ function optionValue(name: string, config: RunConfigFile | undefined, entry: Run
 interface ReadRun {
   entry: RunEntry;
   config: RunConfigFile | undefined;
-  rows: LossRow[];
+  log: LossLog | undefined;
   validation: ValRow[];
 }
 
 function readRun(entry: RunEntry): ReadRun {
   const config = readRunConfig(path.join(entry.dir, 'config.json'), 'keep');
-  const rows = readLossRows(path.join(entry.dir, 'loss.csv'));
+  const log = readRunLossLog(path.join(entry.dir, 'loss.csv'));
   const valPath = path.join(entry.dir, 'val.csv');
-  return { entry, config, rows, validation: existsSync(valPath) ? readValCsv(valPath) : [] };
+  return { entry, config, log, validation: existsSync(valPath) ? readValCsv(valPath) : [] };
 }
 
 /** The options to show: sweep.json's varied ones, then those whose values differ between the runs' config.json files. */
@@ -179,11 +177,11 @@ function differingOptions(runs: ReadRun[]): string[] {
 }
 
 function measure(run: ReadRun, options: string[]): Omit<ComparedRun, 'name' | 'label'> {
-  const { entry, config, rows, validation } = run;
+  const { entry, config, log, validation } = run;
   const seqLength = Number(optionValue('seq-length', config, entry));
   const target = Number(optionValue('steps', config, entry));
-  const last = rows[rows.length - 1];
-  const bestSmooth = rows.length > 0 ? rows.reduce((low, row) => Math.min(low, row.smoothLoss), Infinity) : null;
+  const last = log?.last;
+  const bestSmooth = log?.lowest.smoothLoss ?? null;
   const bestVal = validation.length > 0 ? lowestValidation(validation) : undefined;
   const perChar = (loss: number | null) => (loss === null ? null : loss / seqLength);
   return {
@@ -201,7 +199,7 @@ function measure(run: ReadRun, options: string[]): Omit<ComparedRun, 'name' | 'l
     bestValStep: bestVal?.step ?? null,
     updatesPerSecond: last && last.elapsed > 0 ? last.step / last.elapsed : null,
     trainingSeconds: last?.elapsed ?? null,
-    rows,
+    rows: log?.drawn ?? [],
     validation,
   };
 }
@@ -291,7 +289,7 @@ export function compareRuns(inputs: string[], sort?: string): Comparison {
   const runs: ComparedRun[] = measured.map((run, i) => ({ ...run, label: labels[i] }));
   const sortKey = sort ?? defaultSort(runs);
   if (!METRICS[sortKey] && !options.includes(sortKey)) {
-    const choices = [...Object.keys(METRICS), ...options];
+    const choices = [...new Set([...Object.keys(METRICS), ...options])];
     throw new UserError(`--sort must be one of ${choices.join(', ')} (a metric or a differing option), got "${sort}"`);
   }
   if (sortKey === 'val' && runs.every((run) => run.bestValLoss === null))
@@ -324,12 +322,21 @@ interface Column {
   kind: 'run' | 'option' | 'metric';
 }
 
+/**
+ * An option's column header: its name, or its flag when a metric has that name (`--steps`, the
+ * option, beside `steps`, the steps done, which `--sort steps` sorts by).
+ */
+export function optionHeader(name: string): string {
+  return METRICS[name] ? `--${name}` : name;
+}
+
 function tableColumns(c: Comparison): Column[] {
   const withValidation = c.runs.some((run) => run.bestValLoss !== null);
   const metric = (key: string, cell: (run: ComparedRun) => string): Column => ({ key, header: METRICS[key].header, short: METRICS[key].short, cells: c.runs.map(cell), kind: 'metric' });
+  const option = (name: string): Column => ({ key: name, header: optionHeader(name), short: optionHeader(name), cells: c.runs.map((run) => shownValue(name, run.options[name])), kind: 'option' });
   return [
     { key: 'run', header: 'run', short: 'run', cells: c.runs.map((run) => run.name), kind: 'run' },
-    ...c.options.map((name): Column => ({ key: name, header: name, short: name, cells: c.runs.map((run) => shownValue(name, run.options[name])), kind: 'option' })),
+    ...c.options.map(option),
     metric('steps', stepsCell),
     metric('smooth', (run) => formatLoss(run.bestSmoothPerChar)),
     metric('final', (run) => formatLoss(run.finalSmoothPerChar)),
@@ -338,12 +345,13 @@ function tableColumns(c: Comparison): Column[] {
   ];
 }
 
-/** How hard a table is squeezed to fit: short headers, cut cells, dropped columns. */
+/** How hard a table is squeezed to fit: short headers, cut cells, dropped metric and option columns. */
 interface Squeeze {
   short?: boolean;
   runWidth?: number;
   optionWidth?: number;
   drop?: string[];
+  dropOptions?: string[];
 }
 
 // Tried in order until the table fits; the sort column is never dropped.
@@ -356,6 +364,16 @@ const SQUEEZES: Squeeze[] = [
   { short: true, runWidth: 10, optionWidth: 8, drop: ['final', 'speed'] },
   { short: true, runWidth: 8, optionWidth: 6, drop: ['final', 'speed', 'steps'] },
 ];
+
+/** The column `--sort` sorts by: a metric's, else the option's (a metric's name means the metric, as sortRuns reads it). */
+function isSortColumn(column: Column, sort: string): boolean {
+  return column.key === sort && column.kind === (METRICS[sort] ? 'metric' : 'option');
+}
+
+function isDropped(column: Column, squeeze: Squeeze): boolean {
+  const dropped = column.kind === 'metric' ? squeeze.drop : column.kind === 'option' ? squeeze.dropOptions : undefined;
+  return (dropped ?? []).includes(column.key);
+}
 
 /** Cut to `width` characters with "…": the start of a value, the end of a path (where run names differ). */
 function cutCell(text: string, width: number | undefined, keep: 'start' | 'end'): string {
@@ -376,7 +394,7 @@ function distinctWidth(values: string[], width: number | undefined): number | un
 }
 
 function renderTable(columns: Column[], squeeze: Squeeze, sort: string): string[] {
-  const shown = columns.filter((column) => column.key === sort || !(squeeze.drop ?? []).includes(column.key));
+  const shown = columns.filter((column) => isSortColumn(column, sort) || !isDropped(column, squeeze));
   const cells = shown.map((column) => {
     const width = column.kind === 'run' ? squeeze.runWidth : column.kind === 'option' ? distinctWidth(column.cells, squeeze.optionWidth) : undefined;
     return [squeeze.short ? column.short : column.header, ...column.cells].map((cell) => cutCell(cell, width, column.kind === 'run' ? 'end' : 'start'));
@@ -400,7 +418,7 @@ export function comparisonTable(c: Comparison, columns = 80): string {
   const fits = (lines: string[]) => lines.every((line) => Array.from(line).length <= width);
   // Last: only the run, the sort column and options, dropped from the right until the table fits.
   const least: Squeeze = { short: true, runWidth: 8, optionWidth: 5, drop: Object.keys(METRICS) };
-  const fewerOptions = c.options.map((_, i): Squeeze => ({ ...least, drop: [...Object.keys(METRICS), ...c.options.slice(c.options.length - 1 - i)] }));
+  const fewerOptions = c.options.map((_, i): Squeeze => ({ ...least, dropOptions: c.options.slice(c.options.length - 1 - i) }));
   const tables = [...SQUEEZES, least, ...fewerOptions].map((squeeze) => renderTable(all, squeeze, c.sort));
   const table = (tables.find(fits) ?? tables[tables.length - 1]).map((line) => fitLine([line], columns));
   const note = fitLine(
@@ -483,7 +501,7 @@ export function writeComparison(c: Comparison, outDir: string): WrittenCompariso
 
 function comparisonBlocks(c: Comparison, svg: string): Block[] {
   const withValidation = c.runs.some((run) => run.bestValLoss !== null);
-  const header = ['run', ...c.options, 'status', 'steps', 'best smooth', 'final smooth', ...(withValidation ? ['best val', 'at step'] : []), 'updates/s'];
+  const header = ['run', ...c.options.map(optionHeader), 'status', 'steps', 'best smooth', 'final smooth', ...(withValidation ? ['best val', 'at step'] : []), 'updates/s'];
   const rows = c.runs.map((run) => [
     run.name,
     ...c.options.map((name) => shownValue(name, run.options[name])),

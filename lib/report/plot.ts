@@ -6,7 +6,8 @@ import escapeMarkup from 'escape-html';
 import { UserError } from '../util/errors';
 import { readUserFile, writeFileAtomic } from '../util/files';
 import { readRunConfig } from '../run/run-config';
-import { LOSS_HEADER, LossRow, parseLossRow, quoteLine } from '../run/run-dir';
+import { LossRow } from '../run/run-dir';
+import { LossLog, lossLogOf, parseLossText, readLossLog, readLossRows } from '../run/loss-log';
 import { parseValCsv, ValRow } from '../run/val-log';
 
 // ---------------------------------------------------------------------------------------------
@@ -21,26 +22,14 @@ export function lossCsvPath(input: string): string {
   return csv;
 }
 
+/** Every row of loss.csv, checked (parseLossCsv's rules). Holds them all: to plot or sum up a log of any length, readLossLog reads it in bounded memory. */
 export function readLossCsv(file: string): LossRow[] {
-  return parseLossCsv(readUserFile(file).toString('utf8'), file);
+  return readLossRows(file);
 }
 
 /** The rows of loss.csv; anything else than the format train writes is a UserError naming the line. */
 export function parseLossCsv(text: string, source: string): LossRow[] {
-  const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) throw new UserError(`${source}: is empty; expected the header ${LOSS_HEADER} and rows`);
-  if (lines[0] !== LOSS_HEADER) {
-    throw new UserError(`${source}: line 1 is ${quoteLine(lines[0])}, expected the header ${LOSS_HEADER}`);
-  }
-  if (lines.length === 1) throw new UserError(`${source}: has a header but no rows yet`);
-  const rows = lines.slice(1).map((line, i) => parseLossRow(line, `${source}: line ${i + 2}`));
-  rows.forEach((row, i) => {
-    if (i > 0 && row.step <= rows[i - 1].step) {
-      throw new UserError(`${source}: line ${i + 2}: step ${row.step} does not follow step ${rows[i - 1].step}; steps must increase`);
-    }
-  });
-  return rows;
+  return parseLossText(text, source);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,36 +160,39 @@ export interface PlotOptions {
 /** The SVG document: smooth loss, the logged per-update loss (faint), epoch starts, axes, legend. */
 export function lossPlotSvg(rows: LossRow[], options: PlotOptions = {}): string {
   if (rows.length === 0) throw new UserError('no loss rows to plot');
-  if (options.validation && options.validation.rows.length > 0) return validationPlotSvg(rows, options.validation, options.name);
+  return lossLogSvg(lossLogOf(rows), options);
+}
+
+/** lossPlotSvg of a log read as a stream: its exact figures, and the rows it keeps to draw. */
+export function lossLogSvg(log: LossLog, options: PlotOptions = {}): string {
+  if (options.validation && options.validation.rows.length > 0) return validationPlotSvg(log, options.validation, options.name);
   const plot = { x0: MARGIN.left, x1: WIDTH - MARGIN.right, y0: HEIGHT - MARGIN.bottom, y1: MARGIN.top };
-  const lastStep = rows[rows.length - 1].step;
-  const [lo, hi] = extent(rows, (row) => Math.min(row.loss, row.smoothLoss), (row) => Math.max(row.loss, row.smoothLoss));
-  const x = niceScale(0, lastStep, plot.x0, plot.x1, 8);
+  const [lo, hi] = log.extent;
+  const x = niceScale(0, log.last.step, plot.x0, plot.x1, 8);
   const y = niceScale(lo, hi, plot.y0, plot.y1, 6);
-  const shown = thin(rows, 2 * (plot.x1 - plot.x0));
+  const shown = thin(log.drawn, 2 * (plot.x1 - plot.x0));
   const title = `Smooth loss${options.name ? ` of ${options.name}` : ''}`;
-  const subtitle = runSummary(rows);
+  const subtitle = runSummary(log);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="${FONT}" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${plot.x0}" y="24" font-size="16" font-weight="bold" fill="#222">${escapeMarkup(title)}</text>`,
     `<text x="${plot.x0}" y="42" fill="#555">${escapeMarkup(subtitle)}</text>`,
     grid(x, y, plot),
-    epochLines(epochStarts(rows), x, plot),
+    epochLines(log.epochStarts, x, plot),
     `<path class="loss" d="${polyline(shown.map((r) => [x(r.step), y(r.loss)]))}" fill="none" stroke="${LOSS_COLOR}" stroke-opacity="0.45" stroke-width="1"/>`,
     `<path class="smooth-loss" d="${polyline(shown.map((r) => [x(r.step), y(r.smoothLoss)]))}" fill="none" stroke="${SMOOTH_COLOR}" stroke-width="2.2" stroke-linejoin="round"/>`,
     axes(x, y, plot),
-    legend(plot, legendEntries(epochStarts(rows).length > 0), 244),
+    legend(plot, legendEntries(log.epochStarts.length > 0), 244),
     '</svg>',
   ].join('\n');
 }
 
 /** "N updates, E epochs, final smooth loss X, lowest Y": the plot's subtitle. */
-function runSummary(rows: LossRow[]): string {
-  const last = rows[rows.length - 1];
+function runSummary({ last, lowest }: LossLog): string {
   return (
     `${last.step.toLocaleString('en-US')} updates, ${last.epoch} epoch${last.epoch === 1 ? '' : 's'}, final smooth loss ${last.smoothLoss.toFixed(2)}, ` +
-    `lowest ${extent(rows, (row) => row.smoothLoss, (row) => row.smoothLoss)[0].toFixed(2)}`
+    `lowest ${lowest.smoothLoss.toFixed(2)}`
   );
 }
 
@@ -214,15 +206,15 @@ const VALIDATION_MARGIN = { ...MARGIN, right: 74, top: 78 };
  * scale (like °C beside °F), heights compare truly: where the validation curve runs above the smooth
  * loss, it is above the smooth loss per character.
  */
-function validationPlotSvg(rows: LossRow[], validation: ValidationCurve, name: string | undefined): string {
+function validationPlotSvg(log: LossLog, validation: ValidationCurve, name: string | undefined): string {
   const { rows: valRows, seqLength } = validation;
   const plot = { x0: MARGIN.left, x1: WIDTH - VALIDATION_MARGIN.right, y0: HEIGHT - MARGIN.bottom, y1: VALIDATION_MARGIN.top };
-  const lastStep = Math.max(rows[rows.length - 1].step, valRows[valRows.length - 1].step);
-  const [lo, hi] = extent(rows, (row) => Math.min(row.loss, row.smoothLoss), (row) => Math.max(row.loss, row.smoothLoss));
+  const lastStep = Math.max(log.last.step, valRows[valRows.length - 1].step);
+  const [lo, hi] = log.extent;
   const [valLo, valHi] = extent(valRows, (row) => row.valLoss, (row) => row.valLoss);
   const x = niceScale(0, lastStep, plot.x0, plot.x1, 8);
   const y = niceScale(Math.min(lo, valLo * seqLength), Math.max(hi, valHi * seqLength), plot.y0, plot.y1, 6);
-  const shown = thin(rows, 2 * (plot.x1 - plot.x0));
+  const shown = thin(log.drawn, 2 * (plot.x1 - plot.x0));
   const valShown = thin(valRows, 2 * (plot.x1 - plot.x0));
   const valPoints: [number, number][] = valShown.map((r) => [x(r.step), y(r.valLoss * seqLength)]);
   // Evaluations are sparse: a dot on each shows where the line is measured, unless they crowd.
@@ -232,28 +224,28 @@ function validationPlotSvg(rows: LossRow[], validation: ValidationCurve, name: s
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="${FONT}" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${plot.x0}" y="24" font-size="16" font-weight="bold" fill="#222">${escapeMarkup(title)}</text>`,
-    `<text x="${plot.x0}" y="42" fill="#555">${escapeMarkup(runSummary(rows))}</text>`,
-    `<text x="${plot.x0}" y="59" fill="#555">${escapeMarkup(validationSummary(rows, validation))}</text>`,
+    `<text x="${plot.x0}" y="42" fill="#555">${escapeMarkup(runSummary(log))}</text>`,
+    `<text x="${plot.x0}" y="59" fill="#555">${escapeMarkup(validationSummary(log, validation))}</text>`,
     grid(x, y, plot),
-    epochLines(epochStarts(rows), x, plot),
+    epochLines(log.epochStarts, x, plot),
     `<path class="loss" d="${polyline(shown.map((r) => [x(r.step), y(r.loss)]))}" fill="none" stroke="${LOSS_COLOR}" stroke-opacity="0.45" stroke-width="1"/>`,
     `<path class="smooth-loss" d="${polyline(shown.map((r) => [x(r.step), y(r.smoothLoss)]))}" fill="none" stroke="${SMOOTH_COLOR}" stroke-width="2.2" stroke-linejoin="round"/>`,
     `<path class="val-loss" d="${polyline(valPoints)}" fill="none" stroke="${VAL_COLOR}" stroke-width="2.2" stroke-linejoin="round"/>`,
     `<g class="val-points" fill="${VAL_COLOR}">${dots}</g>`,
     axes(x, y, plot),
     perCharacterAxis(y, seqLength, plot),
-    legend(plot, validationLegendEntries(seqLength, epochStarts(rows).length > 0), 330),
+    legend(plot, validationLegendEntries(seqLength, log.epochStarts.length > 0), 330),
     '</svg>',
   ].join('\n');
 }
 
 /** "per character: final validation loss X, lowest Y (step S); final smooth loss Z": the second subtitle. */
-function validationSummary(rows: LossRow[], { rows: valRows, seqLength }: ValidationCurve): string {
+function validationSummary(log: LossLog, { rows: valRows, seqLength }: ValidationCurve): string {
   const best = lowestValidation(valRows);
   return (
     `per character: final validation loss ${valRows[valRows.length - 1].valLoss.toFixed(3)}, ` +
     `lowest ${best.valLoss.toFixed(3)} (step ${best.step.toLocaleString('en-US')}); ` +
-    `final smooth loss ${(rows[rows.length - 1].smoothLoss / seqLength).toFixed(3)}`
+    `final smooth loss ${(log.last.smoothLoss / seqLength).toFixed(3)}`
   );
 }
 
@@ -375,6 +367,7 @@ export function renderPng(svg: string): Buffer {
 export interface LossPlot {
   /** The loss.csv it plots. */
   csvPath: string;
+  /** The rows drawn: all of a log of up to DRAWN_ROWS (4,096) rows; of a longer one, every k-th row and the last. */
   rows: LossRow[];
   svg: string;
   /** val.csv's rows and the run's seqLength, when val.csv beside loss.csv holds any rows. */
@@ -383,12 +376,18 @@ export interface LossPlot {
 
 /** Reads and checks RUN_DIR/loss.csv (or a loss.csv path), and val.csv beside it if any, and draws them; writes nothing. */
 export function buildLossPlot(input: string): LossPlot {
+  return drawLossPlot(input).plot;
+}
+
+/** buildLossPlot, with the log's exact figures (last row, lowest smooth loss) for the report. */
+export function drawLossPlot(input: string): { plot: LossPlot; log: LossLog } {
   const csvPath = lossCsvPath(input);
-  const rows = readLossCsv(csvPath);
+  const log = readLossLog(csvPath);
   const runDir = path.dirname(path.resolve(csvPath));
   const validation = readValidationCurve(runDir);
-  const svg = lossPlotSvg(rows, { name: path.basename(runDir), validation });
-  return validation ? { csvPath, rows, svg, validation } : { csvPath, rows, svg };
+  const svg = lossLogSvg(log, { name: path.basename(runDir), validation });
+  const plot = validation ? { csvPath, rows: log.drawn, svg, validation } : { csvPath, rows: log.drawn, svg };
+  return { plot, log };
 }
 
 /** Writes the SVG to svgPath (default: loss.svg beside loss.csv) and the PNG of the same name. */

@@ -25,10 +25,11 @@ import {
 } from '../engine/gradcheck';
 import { CellKind, parameterTable } from '../model/reference';
 import { OptionSpecs } from '../util/options';
-import { buildLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
+import { drawLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
 import { formatDuration } from '../run/reporter';
 import { checkAgainstCheckpoint, readRunConfig, RunConfigFile } from '../run/run-config';
 import { findCutLossRow, parseSamples } from '../run/run-dir';
+import { LossLog } from '../run/loss-log';
 import { sampleCheckpoint } from '../run/sample-checkpoint';
 
 export interface ReportOptions {
@@ -69,16 +70,16 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
   const run = runConfigOf(runDir, warnings);
   const { config } = run;
   refuseCutLossRow(path.join(runDir, 'loss.csv'));
-  const plot = buildLossPlot(runDir);
+  const { plot, log } = drawLossPlot(runDir);
   const blocks = [
     ...titleBlocks(runDir, config),
     ...unfinishedBlocks(runDir, run),
     ...configBlocks(config),
     ...gradcheckBlocks(config, options.gradcheckData, warnings),
-    ...plotBlocks(plot, run),
+    ...plotBlocks(plot, log, run),
     ...sampleBlocks(path.join(runDir, 'samples.txt')),
     ...passageBlocks(runDir, run.checkpointFile, options, warnings),
-    ...speedBlocks(runDir, config, plot),
+    ...speedBlocks(runDir, config, log),
   ];
   const { svgPath, pngPath } = writePlotFiles(plot, path.join(runDir, 'loss.svg'));
   const markdownPath = path.join(runDir, 'report.md');
@@ -91,7 +92,7 @@ export function writeReport(runDir: string, options: ReportOptions = {}): Writte
 /** A last row of loss.csv that a kill cut short, refused with how to remove it (the plot's refusal only names the line). */
 function refuseCutLossRow(file: string): void {
   if (!existsSync(file)) return;
-  const cut = findCutLossRow(readUserFile(file).toString('utf8'));
+  const cut = findCutLossRow(file);
   if (cut === undefined) return;
   throw new UserError(
     `${file}: line ${cut.line} is cut short (the run was killed while writing it); ` +
@@ -315,9 +316,8 @@ function checkText(size: CheckSize, source: string, vocabSize: number): string {
   );
 }
 
-function plotBlocks(plot: LossPlot, run: ReportedRun): Block[] {
-  const last = plot.rows[plot.rows.length - 1];
-  const lowest = plot.rows.reduce((best, row) => (row.smoothLoss < best.smoothLoss ? row : best));
+function plotBlocks(plot: LossPlot, log: LossLog, run: ReportedRun): Block[] {
+  const { last, lowest } = log;
   const alt = plot.validation ? 'Smooth training loss and validation loss against the update step' : 'Smooth loss against the update step';
   return [
     { kind: 'heading', level: 2, text: 'Loss' },
@@ -328,18 +328,18 @@ function plotBlocks(plot: LossPlot, run: ReportedRun): Block[] {
         `At step ${last.step} (epoch ${last.epoch}) the smooth loss is ${last.smoothLoss.toFixed(3)}; the lowest logged is ` +
         `${lowest.smoothLoss.toFixed(3)}, at step ${lowest.step}. Loss: −Σ log p of the true next character over a sequence, in nats.`,
     },
-    ...validationBlocks(plot, run),
+    ...validationBlocks(plot, log, run),
   ];
 }
 
 /** The best and last validation losses, in nats and bits per character, and which checkpoint best.safetensors is. */
-function validationBlocks(plot: LossPlot, run: ReportedRun): Block[] {
+function validationBlocks(plot: LossPlot, log: LossLog, run: ReportedRun): Block[] {
   if (!plot.validation) return [];
   const { rows, seqLength } = plot.validation;
   const perCharacter = (nats: number) => `${nats.toFixed(3)} nats (${(nats / Math.LN2).toFixed(3)} bits) per character`;
   const best = lowestValidation(rows);
   const last = rows[rows.length - 1];
-  const lastSmooth = plot.rows[plot.rows.length - 1];
+  const lastSmooth = log.last;
   const bestStep = run.checkpointStep;
   const checkpoint = !run.checkpointFile.endsWith('best.safetensors')
     ? `There is no best.safetensors yet: the passage below is from latest.safetensors (step ${bestStep}).`
@@ -404,8 +404,8 @@ function passageBlocks(runDir: string, file: string, options: ReportOptions, war
   ];
 }
 
-function speedBlocks(runDir: string, config: Record<string, unknown>, plot: LossPlot): Block[] {
-  const last = plot.rows[plot.rows.length - 1];
+function speedBlocks(runDir: string, config: Record<string, unknown>, log: LossLog): Block[] {
+  const { last } = log;
   const items = [
     `Training time: ${seconds(last.elapsed)} (elapsed_s of the last loss.csv row: the time spent training, over all resumes).`,
     last.elapsed > 0

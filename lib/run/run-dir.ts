@@ -1,11 +1,11 @@
 // A run directory: config.json, loss.csv, val.csv (with validation), samples.txt,
 // latest.safetensors, best.safetensors.
 import { randomBytes } from 'crypto';
-import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
+import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from 'fs';
 import path from 'path';
 import { TRAINING_OPTIONS } from '../model/config';
 import { UserError } from '../util/errors';
-import { describeWriteError, makeDirectory, openRegularFile, readUserFile, writeFileAtomic } from '../util/files';
+import { AtomicWriter, copyFileStart, describeReadError, describeWriteError, forEachLine, makeDirectory, openRegularFile, readUserFile, writeFileAtomic } from '../util/files';
 import { warn } from '../util/output';
 import { readRunConfig, RunConfigFile } from './run-config';
 import { cutValRow, formatValRow, parseValCsv, VAL_HEADER, valCsvUpTo, ValRow } from './val-log';
@@ -193,22 +193,14 @@ export class RunDir {
    */
   truncateAfter(step: number): void {
     // Both files are read and checked before either is written: a refusal leaves both as they were.
-    const loss = existsSync(this.lossPath) ? this.lossUpTo(step) : undefined;
+    const writeLoss = existsSync(this.lossPath) ? this.lossUpTo(step) : undefined;
     const val = existsSync(this.valPath) ? this.valUpTo(step) : undefined;
     const samples = existsSync(this.samplesPath) ? this.samplesUpTo(step) : undefined;
-    if (loss !== undefined) writeFileAtomic(this.lossPath, loss);
+    writeLoss?.();
     if (val !== undefined) writeFileAtomic(this.valPath, val);
     if (samples !== undefined) writeFileAtomic(this.samplesPath, samples);
   }
 
-  /**
-   * loss.csv is rewritten with its header whatever it held (an empty or header-less file, from a
-   * run killed as it created it or from an edit, is repaired, so no row is appended header-less),
-   * and the rows of the checkpoint's step and before. A last line that a kill cut short is dropped
-   * (a kill cuts a row after the checkpoint: rows are logged before the checkpoint of their step),
-   * with a warning when its step is readable and not after the checkpoint's, as it is never logged
-   * again; any other line that is not a row is refused, naming it, and nothing is written.
-   */
   /** val.csv up to `step`; a last row cut short is dropped, with a warning when it is not done again (as loss.csv's). */
   private valUpTo(step: number): string {
     const content = readUserFile(this.valPath).toString('utf8');
@@ -217,32 +209,30 @@ export class RunDir {
     return valCsvUpTo(content, this.valPath, step);
   }
 
-  private lossUpTo(step: number): string {
-    const content = readUserFile(this.lossPath).toString('utf8');
-    const cut = findCutLossRow(content);
-    const lines = content.slice(0, cut?.charOffset).split('\n').map((line) => line.replace(/\r$/, ''));
-    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  /**
+   * loss.csv is made to hold its header whatever it held (an empty or header-less file, from a run
+   * killed as it created it or from an edit, is repaired, so no row is appended header-less), and
+   * the rows of the checkpoint's step and before. A last line that a kill cut short is dropped (a
+   * kill cuts a row after the checkpoint: rows are logged before the checkpoint of their step), with
+   * a warning when its step is readable and not after the checkpoint's, as it is never logged again;
+   * any other line up to the first row after the checkpoint that is not a row is refused, naming it.
+   * Returns how to write it (undefined: it is right as it is); checking writes nothing. The file is
+   * read as a stream, up to the first row after the checkpoint's step: rows past it are dropped unread.
+   */
+  private lossUpTo(step: number): (() => void) | undefined {
+    const cut = findCutLossRow(this.lossPath);
     if (cut?.step !== undefined && cut.step <= step) {
       warn(`${this.lossPath}: the row of step ${cut.step} was cut short (line ${cut.line}): dropped`);
     }
-    const first = lines[0] === LOSS_HEADER ? 1 : 0;
-    const rows = lines.slice(first).map((line, i) => {
-      const where = `${this.lossPath}: line ${first + i + 1}`;
-      try {
-        return { line, step: parseLossRow(line, where).step };
-      } catch (error) {
-        throw error instanceof UserError ? new UserError(`${error.message}; correct or remove that line, then resume`) : error;
-      }
-    });
-    rows.forEach((row, i) => {
-      if (i > 0 && row.step <= rows[i - 1].step) {
-        throw new UserError(
-          `${this.lossPath}: line ${first + i + 1}: step ${row.step} does not follow step ${rows[i - 1].step}; correct or remove that line, then resume`
-        );
-      }
-    });
-    const kept = rows.filter((row) => row.step <= step).map((row) => row.line);
-    return [LOSS_HEADER, ...kept].map((line) => line + '\n').join('');
+    const size = statSync(this.lossPath).size;
+    const kept = keptLossRows(this.lossPath, step, cut?.byteOffset ?? size);
+    if (kept.asWritten && kept.bytes === size) return undefined;
+    return () => {
+      const writer = AtomicWriter.open(this.lossPath);
+      if (kept.asWritten) copyFileStart(this.lossPath, kept.bytes, writer);
+      else writeLossLines(this.lossPath, kept.lines, writer);
+      writer.commit();
+    };
   }
 
   /**
@@ -287,27 +277,137 @@ export function runCheckpointFile(runDir: string): { file: string; note?: string
   return { file: latest, note: `${runDir} has no best.safetensors yet (the run stopped before its first): using latest.safetensors` };
 }
 
-/** A last line of loss.csv cut short: its line number, where it starts, and its step when readable. */
+/** A last line of loss.csv cut short: its line number, the byte where it starts, and its step when readable. */
 export interface CutLossRow {
   line: number;
-  charOffset: number;
   byteOffset: number;
   step: number | undefined;
 }
 
-/** The last line of loss.csv when a kill cut it short while it was appended (no newline after it). */
-export function findCutLossRow(content: string): CutLossRow | undefined {
-  if (content.endsWith('\n') || content === '') return undefined;
-  const charOffset = content.lastIndexOf('\n') + 1;
-  const line = content.slice(charOffset).replace(/\r$/, '');
-  if (!isCutLossLine(line)) return undefined;
-  const step = /^(\d+),/.exec(line);
-  return {
-    line: content.slice(0, charOffset).split('\n').length,
-    charOffset,
-    byteOffset: Buffer.byteLength(content.slice(0, charOffset), 'utf8'),
-    step: step ? Number(step[1]) : undefined,
+/**
+ * The last line of loss.csv when a kill cut it short while it was appended (no newline after it).
+ * Reads only that line (and, when it is cut short, counts the lines before it): logs are long.
+ */
+export function findCutLossRow(file: string): CutLossRow | undefined {
+  const { fd, stat } = openRegularFile(file);
+  try {
+    const start = lastLineStart(fd, stat.size);
+    if (start === undefined) return undefined;
+    const bytes = Buffer.alloc(stat.size - start);
+    readSync(fd, bytes, 0, bytes.length, start);
+    const line = bytes.toString('utf8').replace(/\r$/, '');
+    if (!isCutLossLine(line)) return undefined;
+    const step = /^(\d+),/.exec(line);
+    return { line: countNewlines(fd, start) + 1, byteOffset: start, step: step ? Number(step[1]) : undefined };
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const TAIL_CHUNK = 1 << 16;
+
+/** Where the last line starts when no newline ends the file; undefined for an empty file or one that ends in a newline. */
+function lastLineStart(fd: number, size: number): number | undefined {
+  const chunk = Buffer.alloc(TAIL_CHUNK);
+  for (let end = size; end > 0; end -= TAIL_CHUNK) {
+    const from = Math.max(0, end - TAIL_CHUNK);
+    readSync(fd, chunk, 0, end - from, from);
+    const newline = chunk.subarray(0, end - from).lastIndexOf(10);
+    if (end === size && newline === end - from - 1) return undefined;
+    if (newline >= 0) return from + newline + 1;
+  }
+  return size === 0 ? undefined : 0;
+}
+
+function countNewlines(fd: number, upTo: number): number {
+  const chunk = Buffer.alloc(1 << 20);
+  let count = 0;
+  for (let from = 0, read = 1; from < upTo && read > 0; from += read) {
+    read = readSync(fd, chunk, 0, Math.min(chunk.length, upTo - from), from);
+    for (let at = chunk.indexOf(10); at >= 0 && at < read; at = chunk.indexOf(10, at + 1)) count++;
+  }
+  return count;
+}
+
+/** The rows of loss.csv a resume keeps: through line `lines`, the first `bytes` bytes; asWritten when those bytes are what it writes. */
+interface KeptLossRows {
+  lines: number;
+  bytes: number;
+  asWritten: boolean;
+}
+
+/**
+ * Checks loss.csv's lines before byte `end` up to its first row after `step` (lossUpTo's rules) and
+ * says which it keeps. A line that is not a row is refused at once; steps that do not increase are
+ * refused after the scan, so that a damaged line is named first.
+ */
+function keptLossRows(file: string, step: number, end: number): KeptLossRows {
+  const kept: KeptLossRows = { lines: 0, bytes: 0, asWritten: true };
+  let blankSince: number | undefined;
+  let previous: number | undefined;
+  let orderError: UserError | undefined;
+  const row = (line: string, number: number): number => {
+    try {
+      return parseLossRow(line, `${file}: line ${number}`).step;
+    } catch (error) {
+      throw error instanceof UserError ? new UserError(`${error.message}; correct or remove that line, then resume`) : error;
+    }
   };
+  forEachLine(
+    file,
+    ({ text, number, end: lineEnd, terminated }) => {
+      const line = text.replace(/\r$/, '');
+      if (line === '') {
+        blankSince ??= number;
+        return true;
+      }
+      if (blankSince !== undefined) row('', blankSince);
+      if (number === 1 && line === LOSS_HEADER) {
+        Object.assign(kept, { lines: 1, bytes: lineEnd, asWritten: line === text && terminated });
+        return true;
+      }
+      const rowStep = row(line, number);
+      if (previous !== undefined && rowStep <= previous) {
+        orderError ??= new UserError(`${file}: line ${number}: step ${rowStep} does not follow step ${previous}; correct or remove that line, then resume`);
+      }
+      previous = rowStep;
+      if (rowStep > step) return false;
+      Object.assign(kept, { lines: number, bytes: lineEnd, asWritten: kept.asWritten && number > 1 && line === text && terminated });
+      return true;
+    },
+    end
+  );
+  if (orderError) throw orderError;
+  if (kept.lines === 0) kept.asWritten = false;
+  return kept;
+}
+
+/** Writes loss.csv's header and its lines 1 to `lines` that are rows, without carriage returns, to `writer`. */
+function writeLossLines(file: string, lines: number, writer: AtomicWriter): void {
+  let pending = [LOSS_HEADER];
+  let length = 0;
+  const flush = () => {
+    writer.write(pending.map((line) => line + '\n').join(''));
+    [pending, length] = [[], 0];
+  };
+  try {
+    forEachLine(file, ({ text, number }) => {
+      if (number > lines) return false;
+      const line = text.replace(/\r$/, '');
+      if (line === '' || (number === 1 && line === LOSS_HEADER)) return true;
+      pending.push(line);
+      length += line.length;
+      if (length > 1 << 20) flush();
+      return true;
+    });
+    flush();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
 }
 
 /**
@@ -325,14 +425,17 @@ function isCutLossLine(line: string): boolean {
   }
 }
 
+const LOSS_NUMBER = '[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
+/** Five numbers, comma-separated: one match per row instead of a split and five (logs have millions of rows). */
+const LOSS_ROW = new RegExp(`^(${LOSS_NUMBER}),(${LOSS_NUMBER}),(${LOSS_NUMBER}),(${LOSS_NUMBER}),(${LOSS_NUMBER})$`);
+
 /** A row of loss.csv as train writes it; anything else is a UserError starting with `where` (file and line). */
 export function parseLossRow(line: string, where: string): LossRow {
-  const fields = line.split(',');
-  const numbers = fields.map((field) => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(field) ? Number(field) : NaN));
-  if (fields.length !== 5 || !numbers.every(Number.isFinite)) {
+  const match = LOSS_ROW.exec(line);
+  const [step, epoch, loss, smoothLoss, elapsed] = match ? [+match[1], +match[2], +match[3], +match[4], +match[5]] : [NaN, NaN, NaN, NaN, NaN];
+  if (!(Number.isFinite(step) && Number.isFinite(epoch) && Number.isFinite(loss) && Number.isFinite(smoothLoss) && Number.isFinite(elapsed))) {
     throw new UserError(`${where}: expected five numbers (${LOSS_HEADER}), got ${quoteLine(line)}`);
   }
-  const [step, epoch, loss, smoothLoss, elapsed] = numbers;
   if (!Number.isSafeInteger(step) || step < 1 || !Number.isSafeInteger(epoch) || epoch < 1 || elapsed < 0) {
     throw new UserError(`${where}: step and epoch must be integers ≥ 1 and elapsed_s ≥ 0, got ${quoteLine(line)}`);
   }

@@ -5,7 +5,8 @@ import path from 'path';
 import { UserError } from '../util/errors';
 import { describeWriteError, makeDirectory, readUserFile, writeFileAtomic } from '../util/files';
 import { OptionSpecs, parseOptions } from '../util/options';
-import { readLossCsv, readValCsv } from '../report/plot';
+import { readValCsv } from '../report/plot';
+import { readLossLog } from '../run/loss-log';
 import { PlannedRun } from './sweep-plan';
 
 export const SWEEP_FILE = 'sweep.json';
@@ -107,7 +108,7 @@ export const isFinished = (dir: string, run: PlannedRun) => existsSync(donePathO
 export function lastLosses(runDir: string): { step: number; smoothLoss: number | null; valLoss: number | null } {
   const lossPath = path.join(runDir, 'loss.csv');
   const valPath = path.join(runDir, 'val.csv');
-  const loss = existsSync(lossPath) ? readLossCsv(lossPath).at(-1) : undefined;
+  const loss = existsSync(lossPath) ? readLossLog(lossPath).last : undefined;
   const valLoss = existsSync(valPath) ? (readValCsv(valPath).at(-1)?.valLoss ?? null) : null;
   return { step: loss?.step ?? 0, smoothLoss: loss?.smoothLoss ?? null, valLoss };
 }

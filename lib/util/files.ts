@@ -1,5 +1,5 @@
 // Writing files so that a failure never leaves a broken or half-written file behind.
-import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, Stats, statSync, unlinkSync, writeSync } from 'fs';
+import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, Stats, statSync, unlinkSync, writeSync } from 'fs';
 import path from 'path';
 import { UserError } from './errors';
 
@@ -181,6 +181,96 @@ export function readUserFile(file: string): Buffer {
   try {
     return readFileSync(fd);
   } catch (error) {
+    throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A line of a file: its text (a '\r' before the newline kept), its number from 1, its bytes [start, end) with the newline, and whether one ends it. */
+export interface FileLine {
+  text: string;
+  number: number;
+  start: number;
+  end: number;
+  terminated: boolean;
+}
+
+const LINE_CHUNK = 1 << 20;
+
+/**
+ * Calls visit with each line of a file the user named, in order, up to byte `to` (default: its end),
+ * reading a MiB at a time: a file of any length is read in bounded memory. visit returns false to
+ * stop. Lines split at '\n' bytes, which are never inside a UTF-8 character, so each line decodes
+ * as it would in the whole file. A failure to read is a UserError naming the file.
+ */
+export function forEachLine(file: string, visit: (line: FileLine) => boolean | void, to?: number): void {
+  const { fd, stat } = openRegularFile(file);
+  try {
+    visitLines(fd, Math.min(to ?? stat.size, stat.size), visit);
+  } catch (error) {
+    if (error instanceof UserError || (error as NodeJS.ErrnoException).code === undefined) throw error;
+    throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function visitLines(fd: number, end: number, visit: (line: FileLine) => boolean | void): void {
+  const chunk = Buffer.allocUnsafe(LINE_CHUNK);
+  let carry = Buffer.alloc(0);
+  let carryStart = 0;
+  let number = 0;
+  for (let position = 0; position < end; ) {
+    const read = readSync(fd, chunk, 0, Math.min(LINE_CHUNK, end - position), position);
+    if (read === 0) break;
+    position += read;
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+    const whole = data.lastIndexOf(10) + 1;
+    const text = data.toString('utf8', 0, whole);
+    // One decode per chunk is much faster than one per line; a string as long as its bytes has a
+    // character per byte, so its offsets are byte offsets. Otherwise each line is decoded alone.
+    const lines = text.length === whole ? splitText(text, carryStart, number) : splitBytes(data.subarray(0, whole), carryStart, number);
+    for (const line of lines) if (visit(line) === false) return;
+    number += lines.length;
+    const lineStart = whole;
+    // A copy: the chunk is read into again.
+    carry = Buffer.from(data.subarray(lineStart));
+    carryStart += lineStart;
+  }
+  if (carry.length > 0) visit({ text: carry.toString('utf8'), number: ++number, start: carryStart, end: carryStart + carry.length, terminated: false });
+}
+
+function splitText(text: string, offset: number, numbered: number): FileLine[] {
+  const lines: FileLine[] = [];
+  for (let start = 0, newline = text.indexOf('\n'); newline >= 0; start = newline + 1, newline = text.indexOf('\n', start)) {
+    lines.push({ text: text.slice(start, newline), number: numbered + lines.length + 1, start: offset + start, end: offset + newline + 1, terminated: true });
+  }
+  return lines;
+}
+
+function splitBytes(data: Buffer, offset: number, numbered: number): FileLine[] {
+  const lines: FileLine[] = [];
+  for (let start = 0, newline = data.indexOf(10); newline >= 0; start = newline + 1, newline = data.indexOf(10, start)) {
+    lines.push({ text: data.toString('utf8', start, newline), number: numbered + lines.length + 1, start: offset + start, end: offset + newline + 1, terminated: true });
+  }
+  return lines;
+}
+
+/** Copies bytes [0, length) of `file` to `writer` a MiB at a time. */
+export function copyFileStart(file: string, length: number, writer: AtomicWriter): void {
+  const { fd } = openRegularFile(file);
+  try {
+    const chunk = Buffer.allocUnsafe(LINE_CHUNK);
+    for (let position = 0; position < length; ) {
+      const read = readSync(fd, chunk, 0, Math.min(LINE_CHUNK, length - position), position);
+      if (read === 0) throw new UserError(`${file}: changed while it was read (shorter than ${length} bytes)`);
+      writer.write(chunk.subarray(0, read));
+      position += read;
+    }
+  } catch (error) {
+    writer.abort();
+    if (error instanceof UserError || (error as NodeJS.ErrnoException).code === undefined) throw error;
     throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
   } finally {
     closeSync(fd);
