@@ -9,6 +9,7 @@ import { compareRuns, comparisonTable, ComparedRun } from '../lib/report/compare
 import { comparePlotSvg, runStyle } from '../lib/report/compare-plot';
 import { parseLossCsv } from '../lib/report/plot';
 import { LossRow } from '../lib/run/run-dir';
+import { demoText } from '../lib/text/demo';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 const run = (args: string[], cwd?: string) =>
@@ -31,7 +32,9 @@ function smoothPerChar(dir: string): { best: number; final: number } {
 }
 
 /** The data rows of the terminal table (between the header line and the closing note). */
-const tableRows = (stdout: string) => stdout.trimEnd().split('\n').slice(1, -2);
+/** The table's lines of compare's output: without the baselines' lines, the note and the files' line. */
+const withoutBaselines = (text: string) => text.trimEnd().split('\n').filter((line) => !line.startsWith('for scale: '));
+const tableRows = (stdout: string) => withoutBaselines(stdout).slice(1, -2);
 const cellsOf = (line: string) => line.trim().split(/\s+/);
 
 describe('compare', function () {
@@ -85,7 +88,7 @@ describe('compare', function () {
     const dirs = ['base', 'eta05', 'h16'].map((name) => at(name));
     const result = run(['compare', ...dirs, '--out', freshOut()]);
     assert.strictEqual(result.status, 0, result.stderr);
-    const lines = result.stdout.trimEnd().split('\n');
+    const lines = withoutBaselines(result.stdout);
     assert.deepStrictEqual(cellsOf(lines[0]).slice(0, 3), ['run', 'hidden', 'eta']);
     const rows = tableRows(result.stdout).map(cellsOf);
     assert.strictEqual(rows.length, 3);
@@ -98,6 +101,13 @@ describe('compare', function () {
       assert.ok(Number.isInteger(speed) && speed > 0, `updates/s of ${row[0]}: ${row[6]}`);
     }
     assert.match(lines[lines.length - 2], /^sorted by best smooth loss, lowest first; losses in nats per character$/);
+    // The baselines of their one text (the demo corpus), computed here from its characters' counts.
+    const characters = Array.from(demoText());
+    const counts = new Map<string, number>();
+    for (const ch of characters) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    const unigram = -[...counts.values()].reduce((sum, n) => sum + (n / characters.length) * Math.log(n / characters.length), 0);
+    const scale = result.stdout.split('\n').filter((line) => line.startsWith('for scale: '));
+    assert.deepStrictEqual(scale, [`for scale: ln K ${Math.log(counts.size).toFixed(3)}, unigram ${unigram.toFixed(3)} nats/char (the demo corpus)`]);
     assert.ok(lines.slice(0, -1).every((line) => line.length <= 79), 'the table fits 80 columns');
   });
 
@@ -189,7 +199,7 @@ describe('compare', function () {
     assert.strictEqual(result.status, 0, result.stderr);
     assert.strictEqual(result.stdout.trimEnd().split('\n').length, 1, 'one line');
     const c = JSON.parse(result.stdout);
-    assert.deepStrictEqual(Object.keys(c), ['sort', 'options', 'runs', 'files']);
+    assert.deepStrictEqual(Object.keys(c), ['sort', 'options', 'runs', 'baselines', 'files']);
     assert.deepStrictEqual(Object.keys(c.runs[0]).sort(), [
       'bestSmoothLoss', 'bestSmoothPerChar', 'bestValLoss', 'bestValStep', 'dir', 'finalSmoothLoss', 'finalSmoothPerChar', 'label',
       'name', 'options', 'seqLength', 'status', 'steps', 'targetSteps', 'trainingSeconds', 'updatesPerSecond',
@@ -240,7 +250,7 @@ describe('compare', function () {
     for (const columns of [80, 60, 40]) {
       const lines = comparisonTable(c, columns).split('\n');
       assert.ok(lines.every((line) => Array.from(line).length <= columns - 1), `${columns}:\n${lines.join('\n')}`);
-      assert.strictEqual(lines.length, c.runs.length + 2);
+      assert.strictEqual(lines.length, c.runs.length + 2 + c.baselines.length);
     }
     const wide = comparisonTable(c, 200).split('\n')[0];
     assert.match(wide, /best smooth +final smooth +best val +upd\/s/);

@@ -13,6 +13,7 @@ import { makeDirectory, readUserFile, writeFileAtomic } from '../util/files';
 import { fitLine } from '../util/output';
 import { lowestValidation, readValCsv, renderPng } from './plot';
 import { Block, renderHtml, renderMarkdown } from './report';
+import { baselinesLine, runTextBaselines, TextBaselines } from './text-baselines';
 import { readRunConfig, RunConfigFile } from '../run/run-config';
 import { LossRow } from '../run/run-dir';
 import { LossLog, readGrowingLossLog } from '../run/loss-log';
@@ -67,6 +68,8 @@ export interface Comparison {
   sort: string;
   /** The sweep directories and run directories given. */
   sources: string[];
+  /** ln K and the unigram entropy of each text the runs trained on (one entry per text). */
+  baselines: TextBaselines[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +297,19 @@ export function compareRuns(inputs: string[], sort?: string): Comparison {
   }
   if (sortKey === 'val' && runs.every((run) => run.bestValLoss === null))
     throw new UserError('--sort val: none of the runs has a validation loss (train with --val-fraction)');
-  return { runs: sortRuns(runs, sortKey), options, sort: sortKey, sources: inputs };
+  return { runs: sortRuns(runs, sortKey), options, sort: sortKey, sources: inputs, baselines: textBaselines(read) };
+}
+
+/** The baselines of each distinct text the runs were trained on (by its SHA-256). */
+function textBaselines(runs: ReadRun[]): TextBaselines[] {
+  const texts = new Map<string, RunConfigFile>();
+  for (const { config } of runs) {
+    const sha256 = (config?.corpus as { sha256?: string } | undefined)?.sha256;
+    // The unigram entropy is of the training part: the held-out fraction is part of the text's key.
+    const key = `${sha256}:${config?.valFraction ?? 0}`;
+    if (config && sha256 && !texts.has(key)) texts.set(key, config);
+  }
+  return [...texts.values()].map(runTextBaselines);
 }
 
 /** What `sort` means, in words. */
@@ -425,7 +440,7 @@ export function comparisonTable(c: Comparison, columns = 80): string {
     [`sorted by ${sortWords(c.sort)}; losses in nats per character`, `sorted by ${c.sort}; nats per character`, `sorted by ${c.sort}`],
     columns
   );
-  return [...table, note].join('\n');
+  return [...table, note, ...c.baselines.map((b) => fitLine([baselinesLine(b)], columns))].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,6 +452,7 @@ export function comparisonJson(c: Comparison, files?: WrittenComparison): object
     sort: c.sort,
     options: c.options,
     runs: c.runs.map(({ rows: _rows, validation: _validation, ...run }) => run),
+    baselines: c.baselines,
     ...(files ? { files } : {}),
   };
 }
@@ -524,7 +540,9 @@ function comparisonBlocks(c: Comparison, svg: string): Block[] {
       kind: 'paragraph',
       text:
         `Sorted by ${sortWords(c.sort)}. Losses in nats per character: the smooth loss of loss.csv ÷ the run's seqLength, ` +
-        `the validation loss as val.csv has it. Updates/s: the last logged step ÷ its training time (elapsed_s).`,
+        `the validation loss as val.csv has it. Updates/s: the last logged step ÷ its training time (elapsed_s). ` +
+        c.baselines.map((b) => `For scale, ${b.source}: a uniform guess over its ${b.vocabSize} characters scores ln K = ${b.uniform.toFixed(3)}; ` +
+          (b.unigram === undefined ? `its unigram entropy is unknown (${b.why}).` : `one that knows only each character's frequency, ${b.unigram.toFixed(3)} (the unigram entropy).`)).join(' '),
     },
     { kind: 'heading', level: 2, text: 'Loss' },
     { kind: 'figure', svg, png: 'compare.png', alt: 'The smooth loss per character of each run against the update step' },

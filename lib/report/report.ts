@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'fs';
 import path from 'path';
 import { loadTrainingText } from '../text/training-text';
+import { runTextBaselines } from './text-baselines';
 import escapeMarkup from 'escape-html';
 import { readCheckpointNoting } from '../run/checkpoint';
 import { owesEvaluation, runCheckpointFile } from '../run/run-dir';
@@ -329,6 +330,27 @@ function plotBlocks(plot: LossPlot, log: LossLog, run: ReportedRun): Block[] {
         `${lowest.smoothLoss.toFixed(3)}, at step ${lowest.step}. Loss: −Σ log p of the true next character over a sequence, in nats.`,
     },
     ...validationBlocks(plot, log, run),
+    ...baselineBlocks(log, run),
+  ];
+}
+
+/** The model's smooth loss per character beside what knowing nothing of order scores (lib/text/baselines.ts). */
+function baselineBlocks(log: LossLog, run: ReportedRun): Block[] {
+  const { config } = run;
+  const perCharacter = (nats: number) => `${nats.toFixed(3)} nats (${(nats / Math.LN2).toFixed(3)} bits)`;
+  const seqLength = typeof config.seqLength === 'number' ? config.seqLength : 25;
+  const text = runTextBaselines(config);
+  return [
+    {
+      kind: 'list',
+      items: [
+        `Smooth loss at step ${log.last.step} per character (÷ seqLength ${seqLength}): ${perCharacter(log.last.smoothLoss / seqLength)}.`,
+        `A uniform guess over the K = ${text.vocabSize} characters: ln K = ${perCharacter(text.uniform)} per character.`,
+        text.unigram !== undefined
+          ? `A guess that knows only each character's frequency in the training text (its unigram entropy): ${perCharacter(text.unigram)} per character.`
+          : `The unigram baseline is not given: ${text.why}.`,
+      ],
+    },
   ];
 }
 
