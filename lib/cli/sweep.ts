@@ -6,7 +6,7 @@ import path from 'path';
 import { UserError } from '../util/errors';
 import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
 import { exitCodeOf, printLine } from '../util/output';
-import { checkWritable, createSweep, readSweep, SweepFile } from '../sweep/sweep';
+import { checkWritable, createSweep, lockSweep, readSweep, refuseRunningTasks, SweepFile } from '../sweep/sweep';
 import { checkSlurmMem, checkSlurmPartition, checkSlurmTime, writeJobList, writeSlurmScript } from '../sweep/sweep-emit';
 import { shellWord } from '../util/shell';
 import { MAX_RUNS, planSweep } from '../sweep/sweep-plan';
@@ -56,7 +56,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (o.resume !== undefined) {
     const given = [...PLAN_KEYS, ...Object.keys(RUN_OPTIONS)].filter((key) => (o as Record<string, unknown>)[key] !== undefined);
     if (given.length > 0) throw new UserError(`a resumed sweep keeps its plan and options; leave out --${given[0]}`);
-    return run(o.resume, readSweep(o.resume, TRAIN_OPTIONS), jobs, o);
+    const sweep = readSweep(o.resume, TRAIN_OPTIONS);
+    lockSweep(o.resume);
+    refuseRunningTasks(o.resume, sweep);
+    return run(o.resume, sweep, jobs, o);
   }
   const slurmGiven = SLURM_KEYS.find((key) => o[key] !== undefined);
   if (slurmGiven !== undefined && o.emit !== 'slurm') throw new UserError(`--${slurmGiven} is for --emit slurm`);

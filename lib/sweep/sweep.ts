@@ -6,6 +6,7 @@ import { UserError } from '../util/errors';
 import { describeWriteError, makeDirectory, readUserFile, writeFileAtomic } from '../util/files';
 import { OptionSpecs, parseOptions } from '../util/options';
 import { readLossCsv, readValCsv } from '../report/plot';
+import { holdLock, refuseIfLocked } from '../run/run-dir';
 import { PlannedRun } from './sweep-plan';
 
 export const SWEEP_FILE = 'sweep.json';
@@ -31,9 +32,14 @@ export const sweepFilePath = (dir: string) => path.join(dir, SWEEP_FILE);
 export const runDirOf = (dir: string, run: PlannedRun) => path.join(dir, run.dir);
 export const donePathOf = (dir: string, run: PlannedRun) => path.join(dir, run.dir, DONE_FILE);
 export const logPathOf = (dir: string, run: PlannedRun) => path.join(dir, 'logs', `${run.dir}.log`);
+/** The lock of the runner of the sweep (sweep, sweep --resume); a run's name never makes it (.X.lock). */
+const sweepLockPath = (dir: string) => path.join(dir, '.lock');
+/** The lock of the task that runs `run` (sweep-task), beside the run directory rather than in it. */
+export const taskLockPathOf = (dir: string, run: PlannedRun) => path.join(dir, `.${run.dir}.lock`);
 
 /** A new sweep: DIR must not exist or be empty (a sweep there is continued with --resume). */
 export function createSweep(dir: string, runs: PlannedRun[]): SweepFile {
+  if (existsSync(dir) && statSync(dir).isDirectory()) refuseIfLocked(sweepLockPath(dir), dir);
   if (existsSync(sweepFilePath(dir))) throw new UserError(`--out ${dir}: already holds a sweep; continue it with: rnn-native sweep --resume ${dir}`);
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
     throw new UserError(`--out ${dir}: exists and is not an empty directory; choose another --out`);
@@ -41,10 +47,26 @@ export function createSweep(dir: string, runs: PlannedRun[]): SweepFile {
   const data = commonData(runs);
   const sweep: SweepFile = { version: 1, created: new Date().toISOString(), data, runs };
   makeDirectory(dir, `--out ${dir}`);
+  lockSweep(dir);
+  // Another sweep may have been written here between the checks above and the lock.
+  if (existsSync(sweepFilePath(dir))) throw new UserError(`--out ${dir}: already holds a sweep; continue it with: rnn-native sweep --resume ${dir}`);
   for (const run of runs) makeDirectory(runDirOf(dir, run));
   makeDirectory(path.join(dir, 'logs'));
   writeFileAtomic(sweepFilePath(dir), JSON.stringify(sweep, null, 2) + '\n');
   return sweep;
+}
+
+/**
+ * Takes the sweep for this process until it exits, so that two runners never run one sweep (each
+ * would report the other's runs as failed); a lock of a process that is gone is taken over.
+ */
+export function lockSweep(dir: string): void {
+  holdLock(sweepLockPath(dir), dir);
+}
+
+/** Refuses a runner while a task of the sweep runs outside it (GNU parallel, a Slurm task, another runner's). */
+export function refuseRunningTasks(dir: string, sweep: SweepFile): void {
+  for (const run of sweep.runs) refuseIfLocked(taskLockPathOf(dir, run), runDirOf(dir, run));
 }
 
 /** The --data all runs share (absolute), else null. */
