@@ -14,6 +14,7 @@ import { clearRunWithoutCheckpoint, holdLock, owesEvaluation } from '../run/run-
 import { readRunConfig } from '../run/run-config';
 import { isFinished, readSweep, runDirOf, taskLockPathOf, writeDone } from '../sweep/sweep';
 import { PlannedRun } from '../sweep/sweep-plan';
+import { refuseEditedRun } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS, trainCommand } from './train';
 
 export async function sweepTaskCommand(argv: string[]): Promise<number> {
@@ -32,6 +33,7 @@ export async function sweepTaskCommand(argv: string[]): Promise<number> {
   // One task per run at a time: a second start of the same task (a requeue while the first still
   // runs) is refused here, before it looks at or clears anything of the run.
   holdLock(taskLockPathOf(dir, run), runDirOf(dir, run));
+  refuseEditedRun(dir, run, TRAIN_OPTIONS);
   if (isFinished(dir, run)) {
     printLine(`${runDirOf(dir, run)}: already finished`);
     return 0;

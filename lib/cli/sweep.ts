@@ -11,6 +11,7 @@ import { checkSlurmMem, checkSlurmPartition, checkSlurmTime, writeJobList, write
 import { shellWord } from '../util/shell';
 import { MAX_RUNS, planSweep } from '../sweep/sweep-plan';
 import { runSweep } from '../sweep/sweep-runner';
+import { refuseEditedRuns } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS } from './train';
 
 /** train's options that every run of a sweep may take (the runner gives --out/--resume; output is the sweep's). */
@@ -59,6 +60,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     const sweep = readSweep(o.resume, TRAIN_OPTIONS);
     lockSweep(o.resume);
     refuseRunningTasks(o.resume, sweep);
+    refuseEditedRuns(o.resume, sweep, TRAIN_OPTIONS);
     return run(o.resume, sweep, jobs, o);
   }
   const slurmGiven = SLURM_KEYS.find((key) => o[key] !== undefined);

@@ -97,14 +97,30 @@ export function readSweep(dir: string, specs: OptionSpecs): SweepFile {
     if (typeof run.dir !== 'string' || !/^[\w.-]+$/.test(run.dir) || run.dir.startsWith('.')) throw bad(`runs[${i}].dir must be a plain directory name`);
     if (!Array.isArray(run.args) || run.args.some((arg) => typeof arg !== 'string')) throw bad(`runs[${i}].args must be a list of strings`);
     if (run.args.some((arg) => /^--(out|resume)(=|$)/.test(arg))) throw bad(`runs[${i}].args must not hold --out or --resume`);
+    let given: Record<string, unknown>;
     try {
-      parseOptions(run.args, specs);
+      given = parseOptions(run.args, specs) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof UserError) throw bad(`runs[${i}].args: ${error.message}`);
       throw error;
     }
+    const unlike = unlikeArgs(run.varied, given);
+    if (unlike !== undefined) throw bad(`runs[${i}].varied${unlike}; make them agree`);
   });
   return value;
+}
+
+/**
+ * How a run's label (varied, what its lines and compare show) differs from what its args train,
+ * else undefined: a label must never name values the run does not train with.
+ */
+function unlikeArgs(varied: unknown, given: Record<string, unknown>): string | undefined {
+  if (typeof varied !== 'object' || varied === null || Array.isArray(varied)) return ' must be an object';
+  for (const [key, value] of Object.entries(varied)) {
+    const arg = given[key];
+    if (arg !== value) return `.${key} is ${JSON.stringify(value)}, but its args give ${arg === undefined ? `no --${key}` : `--${key} ${arg}`}`;
+  }
+  return undefined;
 }
 
 /**
