@@ -3,7 +3,7 @@
 // loss.csv proves it: every step exactly once, and the same numbers as an uninterrupted sweep.
 import assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib/run/checkpoint';
@@ -139,6 +139,114 @@ describe('sweep end to end', function () {
     }
   });
 
+  it('a sweep a runner is on: a second --resume and a new sweep into it are refused at once (exit 2, naming its pid), writing nothing', async () => {
+    const out = path.join(root, 'in-use');
+    // No checkpoint or sample while it runs: the files of the sweep stay the same.
+    const long = ['--grid', 'eta=0.05,0.1', '--data', text, '--hidden', '8', '--steps', '1000000', '--log-every', String(LOG_EVERY), '--checkpoint-every', '0', '--sample-every', '0'];
+    const planned = cliSync(['sweep', ...long, '--emit', 'parallel', '--out', out]);
+    assert.strictEqual(planned.status, 0, planned.stderr);
+    const first = spawn(process.execPath, [cli, 'sweep', '--resume', out, '--jobs', '2'], { env });
+    let firstOut = '';
+    first.stdout.on('data', (d) => (firstOut += d));
+    const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));
+    try {
+      const training = () => ['run-000', 'run-001'].every((run) => existsSync(path.join(out, run, 'loss.csv')));
+      while (!training()) await new Promise((resolve) => setTimeout(resolve, 20));
+      const files = () => readdirSync(out, { recursive: true }).map(String).sort();
+      const before = files();
+      const inUse = new RegExp(`^rnn-native: ${out}: in use by another rnn-native process \\(pid ${first.pid}\\); [^\n]*\n$`);
+      const second = cliSync(['sweep', '--resume', out, '--jobs', '2']);
+      assert.strictEqual(second.status, 2, second.stderr);
+      assert.match(second.stderr, inUse);
+      const fresh = cliSync(['sweep', '--grid', 'eta=0.3', '--data', text, '--steps', '10', '--out', out]);
+      assert.strictEqual(fresh.status, 2, fresh.stderr);
+      assert.match(fresh.stderr, inUse);
+      assert.deepStrictEqual(files(), before, 'no file added or removed');
+    } finally {
+      first.kill('SIGINT');
+    }
+    assert.strictEqual(await exited, 130);
+    assert.doesNotMatch(firstOut, /failed \(/);
+    for (const run of ['run-000', 'run-001']) assert.doesNotMatch(readFileSync(path.join(out, 'logs', `${run}.log`), 'utf8'), /in use/);
+  });
+
+  it("a sweep's lock left by a runner that is gone does not block its --resume", () => {
+    const out = path.join(root, 'stale-lock');
+    const planned = cliSync(['sweep', '--grid', 'eta=0.05', '--data', text, '--hidden', '8', '--steps', '100', '--emit', 'parallel', '--out', out]);
+    assert.strictEqual(planned.status, 0, planned.stderr);
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(path.join(out, '.lock'), String(gone));
+    const resumed = cliSync(['sweep', '--resume', out]);
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+    assert.ok(finished(out, 'run-000'));
+    assert.ok(!existsSync(path.join(out, '.lock')), 'released at exit');
+  });
+
+  it('sweep.json edited after its runs trained: --resume and sweep-task refuse the run whose values changed (one line, exit 2, nothing run)', () => {
+    const out = path.join(root, 'edited');
+    const ran = cliSync(['sweep', '--grid', 'eta=0.05,0.1', '--data', text, '--hidden', '8', '--steps', '100', '--jobs', '2', '--out', out]);
+    assert.strictEqual(ran.status, 0, ran.stderr);
+    const file = path.join(out, 'sweep.json');
+    const original = readFileSync(file, 'utf8');
+    type Run = { varied: Record<string, unknown>; args: string[] };
+    const edit = (change: (runs: Run[]) => void) => {
+      const sweep = JSON.parse(original);
+      change(sweep.runs);
+      writeFileSync(file, JSON.stringify(sweep, null, 2) + '\n');
+    };
+    const setArg = (run: Run, flag: string, value: string) => (run.args[run.args.indexOf(flag) + 1] = value);
+    const logs = () => ['run-000', 'run-001'].map((run) => readFileSync(path.join(out, 'logs', `${run}.log`), 'utf8'));
+    const logsBefore = logs();
+    const refused = (message: string | RegExp, commands = [['sweep', '--resume', out], ['sweep-task', out, '0']]) => {
+      for (const command of commands) {
+        const result = cliSync(command);
+        assert.strictEqual(result.status, 2, result.stderr);
+        if (typeof message === 'string') assert.strictEqual(result.stderr, `rnn-native: ${message}\n`);
+        else assert.match(result.stderr, message);
+      }
+      assert.deepStrictEqual(logs(), logsBefore, 'nothing ran');
+    };
+    const mismatch = (run: string, given: string, field: string) =>
+      `${file}: ${run} has ${given}, but ${path.join(out, run, 'config.json')} has ${field}, which the run trained with; ` +
+      `put that back into sweep.json, or move ${path.join(out, run)} away to train the run anew`;
+
+    // A finished run relabelled (its label and args alike) would be named with values it never trained with.
+    edit(([run]) => {
+      run.varied.eta = 0.07;
+      setArg(run, '--eta', '0.07');
+    });
+    refused(mismatch('run-000', '--eta 0.07', 'eta 0.05'));
+    edit(([run]) => setArg(run, '--steps', '200'));
+    refused(mismatch('run-000', '--steps 200', 'steps 100'));
+    edit(([run]) => setArg(run, '--data', path.join(root, 'other.txt')));
+    refused(mismatch('run-000', `--data ${path.join(root, 'other.txt')}`, `data ${text}`));
+    // The label alone: sweep.json would disagree with itself.
+    edit(([, run]) => (run.varied.eta = 0.2));
+    refused(/^rnn-native: .*sweep\.json: damaged: runs\[1\]\.varied\.eta is 0\.2, but its args give --eta 0\.1; make them agree\n$/);
+
+    // The same text moved elsewhere is no edit.
+    const moved = path.join(root, 'moved.txt');
+    writeFileSync(moved, readFileSync(text));
+    edit((runs) => runs.forEach((run) => setArg(run, '--data', moved)));
+    const resumed = cliSync(['sweep', '--resume', out]);
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+  });
+
+  it('sweep.json edited before a run trained: the run trains with the values it names', () => {
+    const out = path.join(root, 'edited-early');
+    const planned = cliSync(['sweep', '--grid', 'eta=0.05,0.1', '--data', text, '--hidden', '8', '--steps', '100', '--emit', 'parallel', '--out', out]);
+    assert.strictEqual(planned.status, 0, planned.stderr);
+    const file = path.join(out, 'sweep.json');
+    const sweep = JSON.parse(readFileSync(file, 'utf8'));
+    sweep.runs[1].varied.eta = 0.07;
+    sweep.runs[1].args[sweep.runs[1].args.indexOf('--eta') + 1] = '0.07';
+    writeFileSync(file, JSON.stringify(sweep, null, 2) + '\n');
+    const resumed = cliSync(['sweep', '--resume', out, '--jobs', '2']);
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /run-001 \(eta=0\.07\): finished/);
+    assert.strictEqual(JSON.parse(readFileSync(path.join(out, 'run-001', 'config.json'), 'utf8')).eta, 0.07);
+  });
+
   it('GNU parallel runs the emitted job list (parallel --will-cite --jobs 2 < jobs.txt)', function () {
     if (spawnSync('parallel', ['--version'], { encoding: 'utf8' }).error) {
       console.warn('SKIPPED: GNU parallel is not installed (apt-get install parallel): the job list is not run');
@@ -214,9 +322,18 @@ describe('sweep end to end', function () {
     first.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));
     while (!existsSync(path.join(runDir, 'latest.safetensors'))) await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = cliSync(['sweep-task', out, '0']);
-    assert.strictEqual(second.status, 2, second.stderr);
-    assert.match(second.stderr, new RegExp(`^rnn-native: ${runDir}: in use by another rnn-native process \\(pid ${first.pid}\\)`));
+    try {
+      const second = cliSync(['sweep-task', out, '0']);
+      assert.strictEqual(second.status, 2, second.stderr);
+      assert.match(second.stderr, new RegExp(`^rnn-native: ${runDir}: in use by another rnn-native process \\(pid ${first.pid}\\)`));
+      // Nor does a runner start on the sweep while one of its tasks runs outside it.
+      const runner = cliSync(['sweep', '--resume', out]);
+      assert.strictEqual(runner.status, 2, runner.stderr);
+      assert.match(runner.stderr, new RegExp(`^rnn-native: ${runDir}: in use by another rnn-native process \\(pid ${first.pid}\\); [^\n]*\n$`));
+    } catch (error) {
+      first.kill('SIGKILL'); // not left training on
+      throw error;
+    }
     first.kill('SIGTERM');
     assert.strictEqual(await exited, 143, stderr);
     assert.match(stderr, /stopped by SIGTERM at step \d+; saved /);

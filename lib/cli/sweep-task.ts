@@ -12,8 +12,9 @@ import { shellWord } from '../util/shell';
 import { RUN_DEFAULTS } from '../model/config';
 import { clearRunWithoutCheckpoint, holdLock, owesEvaluation } from '../run/run-dir';
 import { readRunConfig } from '../run/run-config';
-import { isFinished, readSweep, runDirOf, writeDone } from '../sweep/sweep';
+import { isFinished, readSweep, runDirOf, taskLockPathOf, writeDone } from '../sweep/sweep';
 import { PlannedRun } from '../sweep/sweep-plan';
+import { refuseEditedRun } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS, trainCommand } from './train';
 
 export async function sweepTaskCommand(argv: string[]): Promise<number> {
@@ -31,7 +32,8 @@ export async function sweepTaskCommand(argv: string[]): Promise<number> {
   stopWithRunner();
   // One task per run at a time: a second start of the same task (a requeue while the first still
   // runs) is refused here, before it looks at or clears anything of the run.
-  holdLock(path.join(dir, `.${run.dir}.lock`), runDirOf(dir, run));
+  holdLock(taskLockPathOf(dir, run), runDirOf(dir, run));
+  refuseEditedRun(dir, run, TRAIN_OPTIONS);
   if (isFinished(dir, run)) {
     printLine(`${runDirOf(dir, run)}: already finished`);
     return 0;

@@ -6,11 +6,12 @@ import path from 'path';
 import { UserError } from '../util/errors';
 import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
 import { exitCodeOf, printLine } from '../util/output';
-import { checkWritable, createSweep, readSweep, SweepFile } from '../sweep/sweep';
+import { checkWritable, createSweep, lockSweep, readSweep, refuseRunningTasks, SweepFile } from '../sweep/sweep';
 import { checkSlurmMem, checkSlurmPartition, checkSlurmTime, writeJobList, writeSlurmScript } from '../sweep/sweep-emit';
 import { shellWord } from '../util/shell';
 import { MAX_RUNS, planSweep } from '../sweep/sweep-plan';
 import { runSweep } from '../sweep/sweep-runner';
+import { refuseEditedRuns } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS } from './train';
 
 /** train's options that every run of a sweep may take (the runner gives --out/--resume; output is the sweep's). */
@@ -56,7 +57,11 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (o.resume !== undefined) {
     const given = [...PLAN_KEYS, ...Object.keys(RUN_OPTIONS)].filter((key) => (o as Record<string, unknown>)[key] !== undefined);
     if (given.length > 0) throw new UserError(`a resumed sweep keeps its plan and options; leave out --${given[0]}`);
-    return run(o.resume, readSweep(o.resume, TRAIN_OPTIONS), jobs, o);
+    const sweep = readSweep(o.resume, TRAIN_OPTIONS);
+    lockSweep(o.resume);
+    refuseRunningTasks(o.resume, sweep);
+    refuseEditedRuns(o.resume, sweep, TRAIN_OPTIONS);
+    return run(o.resume, sweep, jobs, o);
   }
   const slurmGiven = SLURM_KEYS.find((key) => o[key] !== undefined);
   if (slurmGiven !== undefined && o.emit !== 'slurm') throw new UserError(`--${slurmGiven} is for --emit slurm`);

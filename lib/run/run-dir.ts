@@ -138,9 +138,7 @@ export class RunDir {
 
   /** Refuses a directory whose lock a live process holds (read only: nothing is taken or written). */
   private refuseIfInUse(): void {
-    const lockPath = path.join(this.dir, '.lock');
-    const found = readLock(lockPath);
-    if (found !== undefined && !isStale(found.pid)) throw inUseError(this.dir, { pid: found.pid!, file: lockPath });
+    refuseIfLocked(path.join(this.dir, '.lock'), this.dir);
   }
 
   /**
@@ -635,14 +633,18 @@ function skipCharacters(content: string, from: number, count: number): number {
  */
 export function clearRunWithoutCheckpoint(dir: string): void {
   if (!existsSync(dir)) return;
-  const lockPath = path.join(dir, '.lock');
-  const found = readLock(lockPath);
-  if (found !== undefined && !isStale(found.pid)) throw inUseError(dir, { pid: found.pid!, file: lockPath });
+  refuseIfLocked(path.join(dir, '.lock'), dir);
   if (existsSync(path.join(dir, 'latest.safetensors'))) throw new Error(`${dir} has a checkpoint: resume it`);
   for (const name of readdirSync(dir).filter(isRunsFile)) {
     const file = path.join(dir, name);
     if (lstatSync(file).isFile()) unlinkSync(file);
   }
+}
+
+/** Refuses `dir` when a live process holds lockPath (read only: nothing is taken or written). */
+export function refuseIfLocked(lockPath: string, dir: string): void {
+  const found = readLock(lockPath);
+  if (found !== undefined && !isStale(found.pid)) throw inUseError(dir, { pid: found.pid!, file: lockPath });
 }
 
 /**

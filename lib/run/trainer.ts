@@ -245,7 +245,7 @@ export class Trainer {
 }
 
 /** rmsprop and adam take η = 0.002 unless it is given (the table's default is AdaGrad's). */
-function withOptimizerDefaults(options: TrainerOptions): TrainerOptions {
+export function withOptimizerDefaults(options: TrainerOptions): TrainerOptions {
   if (typeof options !== 'object' || options === null) return options;
   const { optimizer, eta } = options;
   if (eta !== undefined || (optimizer !== 'rmsprop' && optimizer !== 'adam')) return options;

@@ -7,6 +7,7 @@ import { describeWriteError, makeDirectory, readUserFile, writeFileAtomic } from
 import { OptionSpecs, parseOptions } from '../util/options';
 import { readValCsv } from '../report/plot';
 import { readLossLog } from '../run/loss-log';
+import { holdLock, refuseIfLocked } from '../run/run-dir';
 import { PlannedRun } from './sweep-plan';
 
 export const SWEEP_FILE = 'sweep.json';
@@ -32,9 +33,14 @@ export const sweepFilePath = (dir: string) => path.join(dir, SWEEP_FILE);
 export const runDirOf = (dir: string, run: PlannedRun) => path.join(dir, run.dir);
 export const donePathOf = (dir: string, run: PlannedRun) => path.join(dir, run.dir, DONE_FILE);
 export const logPathOf = (dir: string, run: PlannedRun) => path.join(dir, 'logs', `${run.dir}.log`);
+/** The lock of the runner of the sweep (sweep, sweep --resume); a run's name never makes it (.X.lock). */
+const sweepLockPath = (dir: string) => path.join(dir, '.lock');
+/** The lock of the task that runs `run` (sweep-task), beside the run directory rather than in it. */
+export const taskLockPathOf = (dir: string, run: PlannedRun) => path.join(dir, `.${run.dir}.lock`);
 
 /** A new sweep: DIR must not exist or be empty (a sweep there is continued with --resume). */
 export function createSweep(dir: string, runs: PlannedRun[]): SweepFile {
+  if (existsSync(dir) && statSync(dir).isDirectory()) refuseIfLocked(sweepLockPath(dir), dir);
   if (existsSync(sweepFilePath(dir))) throw new UserError(`--out ${dir}: already holds a sweep; continue it with: rnn-native sweep --resume ${dir}`);
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
     throw new UserError(`--out ${dir}: exists and is not an empty directory; choose another --out`);
@@ -42,10 +48,26 @@ export function createSweep(dir: string, runs: PlannedRun[]): SweepFile {
   const data = commonData(runs);
   const sweep: SweepFile = { version: 1, created: new Date().toISOString(), data, runs };
   makeDirectory(dir, `--out ${dir}`);
+  lockSweep(dir);
+  // Another sweep may have been written here between the checks above and the lock.
+  if (existsSync(sweepFilePath(dir))) throw new UserError(`--out ${dir}: already holds a sweep; continue it with: rnn-native sweep --resume ${dir}`);
   for (const run of runs) makeDirectory(runDirOf(dir, run));
   makeDirectory(path.join(dir, 'logs'));
   writeFileAtomic(sweepFilePath(dir), JSON.stringify(sweep, null, 2) + '\n');
   return sweep;
+}
+
+/**
+ * Takes the sweep for this process until it exits, so that two runners never run one sweep (each
+ * would report the other's runs as failed); a lock of a process that is gone is taken over.
+ */
+export function lockSweep(dir: string): void {
+  holdLock(sweepLockPath(dir), dir);
+}
+
+/** Refuses a runner while a task of the sweep runs outside it (GNU parallel, a Slurm task, another runner's). */
+export function refuseRunningTasks(dir: string, sweep: SweepFile): void {
+  for (const run of sweep.runs) refuseIfLocked(taskLockPathOf(dir, run), runDirOf(dir, run));
 }
 
 /** The --data all runs share (absolute), else null. */
@@ -76,14 +98,30 @@ export function readSweep(dir: string, specs: OptionSpecs): SweepFile {
     if (typeof run.dir !== 'string' || !/^[\w.-]+$/.test(run.dir) || run.dir.startsWith('.')) throw bad(`runs[${i}].dir must be a plain directory name`);
     if (!Array.isArray(run.args) || run.args.some((arg) => typeof arg !== 'string')) throw bad(`runs[${i}].args must be a list of strings`);
     if (run.args.some((arg) => /^--(out|resume)(=|$)/.test(arg))) throw bad(`runs[${i}].args must not hold --out or --resume`);
+    let given: Record<string, unknown>;
     try {
-      parseOptions(run.args, specs);
+      given = parseOptions(run.args, specs) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof UserError) throw bad(`runs[${i}].args: ${error.message}`);
       throw error;
     }
+    const unlike = unlikeArgs(run.varied, given);
+    if (unlike !== undefined) throw bad(`runs[${i}].varied${unlike}; make them agree`);
   });
   return value;
+}
+
+/**
+ * How a run's label (varied, what its lines and compare show) differs from what its args train,
+ * else undefined: a label must never name values the run does not train with.
+ */
+function unlikeArgs(varied: unknown, given: Record<string, unknown>): string | undefined {
+  if (typeof varied !== 'object' || varied === null || Array.isArray(varied)) return ' must be an object';
+  for (const [key, value] of Object.entries(varied)) {
+    const arg = given[key];
+    if (arg !== value) return `.${key} is ${JSON.stringify(value)}, but its args give ${arg === undefined ? `no --${key}` : `--${key} ${arg}`}`;
+  }
+  return undefined;
 }
 
 /**
