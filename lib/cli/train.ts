@@ -14,6 +14,7 @@ import { Reporter, Run, RunOutcome, RunSettings } from '../run/run';
 import { owesEvaluation, RunDir } from '../run/run-dir';
 import { Trainer } from '../run/trainer';
 import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
+import { updatesPerEpoch } from '../model/stream-walk';
 import { printLossChart } from '../report/chart';
 import { exitCodeOf, note, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
 import { shellWord } from '../util/shell';
@@ -221,15 +222,6 @@ function idleThreads(o: Options, trainer: Trainer): string[] {
 /** The model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
 function modelFields(c: ModelConfig): string[] {
   return [`${c.cell} ${c.layers}×${c.hidden},`, `batch ${c.batch},`, ...(c.dropout > 0 ? [`dropout ${c.dropout},`] : []), `${c.optimizer} η ${c.eta},`];
-}
-
-/**
- * Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain, in the
- * training text (without its held-out part), or in each stream's slice of it.
- */
-export function updatesPerEpoch(characters: number, seqLength: number, streams = 1): number {
-  const slice = Math.floor(characters / streams);
-  return Math.floor((slice - seqLength - 1) / seqLength) + 1;
 }
 
 function targetSteps(o: Options, trainer: Trainer, saved: number | undefined): number {

@@ -46,3 +46,12 @@ export function heldOutLength(characters: number, fraction: number, source: stri
   if (heldOut < 2) throw new UserError(`${source} has ${characters} characters; --val-fraction ${fraction} holds out ${heldOut}, and validation needs at least 2`);
   return heldOut;
 }
+
+/**
+ * Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain, in the
+ * training text (without its held-out part), or in each stream's slice of it.
+ */
+export function updatesPerEpoch(characters: number, seqLength: number, streams = 1): number {
+  const slice = Math.floor(characters / streams);
+  return Math.floor((slice - seqLength - 1) / seqLength) + 1;
+}

@@ -14,7 +14,7 @@ import { note } from '../util/output';
 import { modelShape } from '../engine/engine';
 import { hasVersion1Names, PARAMETER_NAMES, VERSION1_TABLE_NAMES } from '../model/version1-names';
 import { parameterTable } from '../model/reference';
-import { heldOutLength } from '../model/stream-walk';
+import { heldOutLength, updatesPerEpoch } from '../model/stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { MAX_STEPS, ModelConfig, rowsOf, savedValue } from '../model/config';
 import { maxStepPerEta, OptimizerKind } from '../model/optimizers';
@@ -234,7 +234,7 @@ function checkReach(params: Float32Array | Float64Array, config: ModelConfig, st
 /** Where the data walk (lib/model/stream-walk.ts nextWindows) stands after `step` updates from the start. */
 function walkAfter(step: number, slice: number, seqLength: number): { epoch: number; position: number } {
   if (step === 0) return { epoch: 1, position: 0 };
-  const perEpoch = Math.floor((slice - 1) / seqLength);
+  const perEpoch = updatesPerEpoch(slice, seqLength);
   return { epoch: 1 + Math.floor((step - 1) / perEpoch), position: (((step - 1) % perEpoch) + 1) * seqLength };
 }
 

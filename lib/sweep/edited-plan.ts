@@ -6,13 +6,12 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { MODEL_DEFAULTS, OptionRow, rowsOf, TRAINING_OPTIONS } from '../model/config';
 import { PRESETS, PresetName } from '../model/presets';
-import { heldOutLength } from '../model/stream-walk';
+import { heldOutLength, updatesPerEpoch } from '../model/stream-walk';
 import { readRunConfig, RunConfigFile } from '../run/run-config';
 import { withOptimizerDefaults } from '../run/trainer';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { OptionSpecs, parseOptions } from '../util/options';
-import { updatesPerEpoch } from '../cli/train';
 import { runDirOf, sweepFilePath, SweepFile } from './sweep';
 import { PlannedRun } from './sweep-plan';
 
