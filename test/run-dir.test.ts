@@ -575,6 +575,17 @@ describe('run directory integrity', function () {
     }
   });
 
+  it('refuses a resume whose checkpoint is not what loss.csv logged at its step (a log of another run, or edited), naming both, changing nothing', () => {
+    const [a, b] = [path.join(dir, `run-${++count}`), path.join(dir, `run-${++count}`)];
+    for (const [out, eta] of [[a, '0.1'], [b, '0.05']]) assert.strictEqual(run(['train', '--data', text, ...TINY, '--steps', '20', '--eta', eta, '--out', out]).status, 0);
+    copyFileSync(path.join(b, 'loss.csv'), path.join(a, 'loss.csv'));
+    const before = readFileSync(path.join(a, 'loss.csv'));
+    const result = run(['train', '--resume', a, '--steps', '30', '--quiet']);
+    assert.strictEqual(result.status, 2, result.stderr);
+    assert.match(result.stderr, /^rnn-native: .*loss\.csv and .*latest\.safetensors are not of one run: at step 20 loss\.csv has epoch 1, smooth loss [\d.]+; the checkpoint epoch 1, smooth loss [\d.]+; one of them was edited or comes from another run\n$/);
+    assert.ok(readFileSync(path.join(a, 'loss.csv')).equals(before));
+  });
+
   describe('resume warns of what it drops that is never logged again', () => {
     const resumed = (file: string, cut: number) => {
       const out = path.join(dir, `run-${++count}`);

@@ -287,7 +287,7 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   }
   trainer.setThreads(settings.threads);
   // Only now, with every input checked, is anything written.
-  dir.truncateAfter(step);
+  dir.truncateAfter(step, checkpoint.training);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
   dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });

@@ -187,11 +187,12 @@ export class RunDir {
 
   /**
    * On resume, drops what was logged after the checkpoint's step (a run killed between two
-   * checkpoints logged updates that will now be done again), so the files read as one run.
+   * checkpoints logged updates that will now be done again), so the files read as one run. With
+   * the checkpoint's epoch and smooth loss, loss.csv's row of its step must hold the same.
    */
-  truncateAfter(step: number): void {
+  truncateAfter(step: number, checkpoint?: CheckpointPoint): void {
     // Both files are read and checked before either is written: a refusal leaves both as they were.
-    const writeLoss = existsSync(this.lossPath) ? this.lossUpTo(step) : undefined;
+    const writeLoss = existsSync(this.lossPath) ? this.lossUpTo(step, checkpoint) : undefined;
     const val = existsSync(this.valPath) ? this.valUpTo(step) : undefined;
     const samples = existsSync(this.samplesPath) ? this.samplesUpTo(step) : undefined;
     writeLoss?.();
@@ -217,13 +218,21 @@ export class RunDir {
    * Returns how to write it (undefined: it is right as it is); checking writes nothing. The file is
    * read as a stream, up to the first row after the checkpoint's step: rows past it are dropped unread.
    */
-  private lossUpTo(step: number): (() => void) | undefined {
+  private lossUpTo(step: number, checkpoint?: CheckpointPoint): (() => void) | undefined {
     const cut = findCutLossRow(this.lossPath);
     if (cut?.step !== undefined && cut.step <= step) {
       warn(`${this.lossPath}: the row of step ${cut.step} was cut short (line ${cut.line}): dropped`);
     }
     const size = statSync(this.lossPath).size;
     const kept = keptLossRows(this.lossPath, step, cut?.byteOffset ?? size);
+    // The row of the checkpoint's step was logged from the state the checkpoint holds.
+    const { last } = kept;
+    if (checkpoint && last?.step === step && (last.epoch !== checkpoint.epoch || last.smoothLoss !== checkpoint.smoothLoss)) {
+      throw new UserError(
+        `${this.lossPath} and ${this.latestPath} are not of one run: at step ${step} loss.csv has epoch ${last.epoch}, smooth loss ${last.smoothLoss}; ` +
+          `the checkpoint epoch ${checkpoint.epoch}, smooth loss ${checkpoint.smoothLoss}; one of them was edited or comes from another run`
+      );
+    }
     if (kept.asWritten && kept.bytes === size) return undefined;
     return () => {
       const writer = AtomicWriter.open(this.lossPath);
@@ -331,10 +340,18 @@ function countNewlines(fd: number, upTo: number): number {
 }
 
 /** The rows of loss.csv a resume keeps: through line `lines`, the first `bytes` bytes; asWritten when those bytes are what it writes. */
+/** What a checkpoint holds of the row loss.csv logged at its step. */
+interface CheckpointPoint {
+  epoch: number;
+  smoothLoss: number | undefined;
+}
+
 interface KeptLossRows {
   lines: number;
   bytes: number;
   asWritten: boolean;
+  /** The last row kept. */
+  last?: LossRow;
 }
 
 /**
@@ -347,9 +364,9 @@ function keptLossRows(file: string, step: number, end: number): KeptLossRows {
   let blankSince: number | undefined;
   let previous: number | undefined;
   let orderError: UserError | undefined;
-  const row = (line: string, number: number): number => {
+  const row = (line: string, number: number): LossRow => {
     try {
-      return parseLossRow(line, `${file}: line ${number}`).step;
+      return parseLossRow(line, `${file}: line ${number}`);
     } catch (error) {
       throw error instanceof UserError ? new UserError(`${error.message}; correct or remove that line, then resume`) : error;
     }
@@ -367,13 +384,14 @@ function keptLossRows(file: string, step: number, end: number): KeptLossRows {
         Object.assign(kept, { lines: 1, bytes: lineEnd, asWritten: line === text && terminated });
         return true;
       }
-      const rowStep = row(line, number);
+      const parsed = row(line, number);
+      const rowStep = parsed.step;
       if (previous !== undefined && rowStep <= previous) {
         orderError ??= new UserError(`${file}: line ${number}: step ${rowStep} does not follow step ${previous}; correct or remove that line, then resume`);
       }
       previous = rowStep;
       if (rowStep > step) return false;
-      Object.assign(kept, { lines: number, bytes: lineEnd, asWritten: kept.asWritten && number > 1 && line === text && terminated });
+      Object.assign(kept, { lines: number, bytes: lineEnd, asWritten: kept.asWritten && number > 1 && line === text && terminated, last: parsed });
       return true;
     },
     end
