@@ -5,6 +5,7 @@ import { gradcheckCommand } from './cli/gradcheck';
 import { plotCommand } from './cli/plot';
 import { reportCommand } from './cli/report';
 import { sampleCommand } from './cli/sample';
+import { scoreCommand } from './cli/score';
 import { sweepCommand } from './cli/sweep';
 import { sweepTaskCommand } from './cli/sweep-task';
 import { trainCommand } from './cli/train';
@@ -17,6 +18,7 @@ const USAGE = `usage: rnn-native <command> [options]
 commands:
   train       train a character-level RNN on a UTF-8 text (default: the built-in demo corpus)
   sample      generate text from a checkpoint
+  score       how well a checkpoint predicts a text: nats and bits per character
   gradcheck   compare analytic gradients with finite differences and the native addon
   plot        plot a run's loss: loss.svg and loss.png
   report      write a run's report: report.md and report.html
@@ -33,6 +35,8 @@ async function run(argv: string[]): Promise<number> {
       return trainCommand(rest);
     case 'sample':
       return sampleCommand(rest);
+    case 'score':
+      return scoreCommand(rest);
     case 'gradcheck':
       return gradcheckCommand(rest);
     case 'plot':
@@ -55,7 +59,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(VERSION);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, score, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);
   }
 }
 

@@ -1,12 +1,12 @@
 // rnn-native sample: text from a checkpoint.
-import { existsSync, lstatSync, realpathSync, statSync } from 'fs';
+import { existsSync, lstatSync, realpathSync } from 'fs';
 import path from 'path';
 import { BackendChoice } from '../engine/backend';
 import { UserError } from '../util/errors';
 import { AtomicWriter } from '../util/files';
 import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
 import { sampleCheckpoint } from '../run/sample-checkpoint';
-import { isRunsFile, RUN_FILES, runCheckpointFile } from '../run/run-dir';
+import { isRunsFile, modelCheckpoint, RUN_FILES } from '../run/run-dir';
 import { exitCodeOf, note, printLine, stdout, warn } from '../util/output';
 import { SEED_SPEC } from '../model/config';
 
@@ -160,8 +160,7 @@ function runFileReason(out: string): string | undefined {
 
 /** A run directory stands for its best.safetensors (or latest.safetensors, if no best yet, with a note). */
 function checkpointPath(model: string): string {
-  if (!existsSync(model) || !statSync(model).isDirectory()) return model;
-  const { file, note: fallback } = runCheckpointFile(model);
+  const { file, note: fallback } = modelCheckpoint(model);
   if (fallback) note(fallback);
   return file;
 }

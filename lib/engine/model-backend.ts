@@ -50,6 +50,11 @@ export interface ModelBackend {
   validationLoss(symbols: ArrayLike<number>, window?: number): number;
   /** The same loss, one window per step of the generator (so that a long pass can be stopped between windows). */
   validationPass(symbols: ArrayLike<number>, window?: number): Generator<void, number>;
+  /**
+   * The same reading of a text given in pieces, in constant memory: each symbol predicted from those
+   * before it. One scorer at a time (it uses the backend's one-stream state).
+   */
+  scorer(window?: number): TextScorer;
   /** Draws from a state of one stream (h, c: layers × hidden), which is copied, never changed. */
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array;
 }
@@ -68,6 +73,57 @@ export interface UpdateBlocks {
 
 /** Window of the validation pass: the state is carried, so the result does not depend on it. */
 const VALIDATION_WINDOW = 100;
+
+/** A text read forward from a zero state, fed in pieces (ModelBackend.scorer). */
+export interface TextScorer {
+  /** The text's next symbols. */
+  feed(symbols: ArrayLike<number>): void;
+  /** Scores what is left; Σ −log p over the predictions (symbols fed − 1), and their count. */
+  finish(): { nats: number; predictions: number };
+}
+
+/**
+ * A scorer over a backend's loss of one window (x, y, the state carried between calls): the
+ * predictions are cut into windows of `window` in order, whatever pieces the text comes in.
+ */
+function windowScorer(window: number, windowLoss: (x: Int32Array, y: Int32Array) => number): TextScorer {
+  const x = new Int32Array(window);
+  const y = new Int32Array(window);
+  let [pending, last, nats, predictions] = [0, -1, 0, 0];
+  const flush = () => {
+    if (pending === 0) return;
+    nats += windowLoss(x.subarray(0, pending), y.subarray(0, pending));
+    predictions += pending;
+    pending = 0;
+  };
+  return {
+    feed(symbols) {
+      for (let i = 0; i < symbols.length; i++) {
+        if (last >= 0) {
+          x[pending] = last;
+          y[pending++] = symbols[i];
+          if (pending === window) flush();
+        }
+        last = symbols[i];
+      }
+    },
+    finish() {
+      flush();
+      return { nats, predictions };
+    },
+  };
+}
+
+/** The validation pass over a scorer: a window's worth of text per step of the generator. */
+function* scoredPass(scorer: TextScorer, symbols: ArrayLike<number>, window: number): Generator<void, number> {
+  if (symbols.length < 2) throw new RangeError('the held-out text needs at least two symbols');
+  for (let start = 0; start < symbols.length; start += window) {
+    scorer.feed(Array.prototype.slice.call(symbols, start, start + window) as number[]);
+    yield;
+  }
+  const { nats, predictions } = scorer.finish();
+  return nats / predictions;
+}
 
 class ReferenceBackend implements ModelBackend {
   readonly name = 'ts';
@@ -120,14 +176,13 @@ class ReferenceBackend implements ModelBackend {
     return finish(this.validationPass(symbols, window));
   }
 
-  *validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
+  validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
+    return scoredPass(this.scorer(window), symbols, window);
+  }
+
+  scorer(window = VALIDATION_WINDOW): TextScorer {
     const state = zeroState(this.shape, 1);
-    let total = 0;
-    for (const [x, y] of windows(symbols, window)) {
-      total += lossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1));
-      yield;
-    }
-    return total / (symbols.length - 1);
+    return windowScorer(window, (x, y) => lossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1)));
   }
 
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
@@ -204,16 +259,15 @@ class CompiledModelBackend implements ModelBackend {
     return finish(this.validationPass(symbols, window));
   }
 
-  *validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
+  validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
+    return scoredPass(this.scorer(window), symbols, window);
+  }
+
+  scorer(window = VALIDATION_WINDOW): TextScorer {
     const { model, h, c } = this.oneStream(window);
     h.fill(0);
     c.fill(0);
-    let total = 0;
-    for (const [x, y] of windows(symbols, window)) {
-      total += model.forwardBackward(x, y, false, 0, 0, 0);
-      yield;
-    }
-    return total / (symbols.length - 1);
+    return windowScorer(window, (x, y) => model.forwardBackward(x, y, false, 0, 0, 0));
   }
 
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
@@ -238,17 +292,6 @@ class CompiledModelBackend implements ModelBackend {
 export function createModelBackend(name: BackendName, shape: ModelShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): ModelBackend {
   if (initial.length !== parameterTable(shape).total) throw new RangeError('the initial parameters do not fit the model');
   return name === 'ts' ? new ReferenceBackend(shape, streams, initial, adam) : new CompiledModelBackend(name, shape, streams, seqLength, initial, adam);
-}
-
-/** The consecutive windows of a held-out text, inputs and targets one apart, carrying nothing else. */
-function* windows(symbols: ArrayLike<number>, window: number): Generator<[Int32Array, Int32Array]> {
-  if (symbols.length < 2) throw new RangeError('the held-out text needs at least two symbols');
-  for (let start = 0; start + 1 < symbols.length; start += window) {
-    const end = Math.min(start + window, symbols.length - 1);
-    const x = Int32Array.from({ length: end - start }, (_, t) => symbols[start + t]);
-    const y = Int32Array.from({ length: end - start }, (_, t) => symbols[start + t + 1]);
-    yield [x, y];
-  }
 }
 
 /** Runs a generator to its end and returns its result. */

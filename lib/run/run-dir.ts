@@ -270,6 +270,11 @@ export function owesEvaluation(runDir: string, step: number, run: { valFraction:
   return !parseValCsv(readUserFile(valPath).toString('utf8'), valPath).some((row) => row.step === step);
 }
 
+/** A command's --model: a checkpoint file as it is, or a run directory's checkpoint (runCheckpointFile). */
+export function modelCheckpoint(model: string): { file: string; note?: string } {
+  return existsSync(model) && statSync(model).isDirectory() ? runCheckpointFile(model) : { file: model };
+}
+
 /**
  * The checkpoint a run directory stands for (sample, report): best.safetensors, else
  * latest.safetensors (a run stopped before its first best) with a note that says so; a UserError

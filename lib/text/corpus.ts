@@ -109,6 +109,22 @@ function fileChunks(fd: number): ByteSource {
   };
 }
 
+/**
+ * Each code point of a UTF-8 file in order, read in chunks (memory: one chunk), with the refusals
+ * of Corpus.fromFile (invalid UTF-8, a file that is not regular).
+ */
+export function forEachCodePoint(path: string, onCodePoint: (cp: number) => void): void {
+  const { fd } = openRegularFile(path, 'not a regular file');
+  try {
+    decodeSource(fileChunks(fd), path, onCodePoint, () => {});
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`${path}: ${describeReadError(error as NodeJS.ErrnoException)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The symbols of a model: whole Unicode code points, sorted by code point. */
 export class Vocabulary {
   private readonly codePoints: Uint32Array;
