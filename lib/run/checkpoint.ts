@@ -371,6 +371,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
 function parseConfig(value: unknown, fail: (reason: string) => never): ModelConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('metadata "config" must be an object');
   const given = value as Record<string, unknown>;
+  // A key no writer wrote (a flipped or edited name) is refused: its option would be read as its default.
+  const known = new Set(rowsOf('model').map((row) => row.key));
+  const unknown = Object.keys(given).filter((key) => !known.has(key));
+  if (unknown.length > 0) fail(`metadata "config" holds ${unknown.map((key) => JSON.stringify(key)).join(', ')}, which no writer writes`);
   const config: Record<string, unknown> = {};
   for (const row of rowsOf('model')) {
     try {
