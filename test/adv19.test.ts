@@ -103,3 +103,60 @@ describe('adv19', function () {
     assert.throws(() => readCheckpoint(file), /dropouT/);
   });
 });
+
+describe('adv19 (more)', function () {
+  this.timeout(120000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'rnn-adv19b-'));
+
+  it('compare calls a run stopped during its last evaluation unfinished, as report does', () => {
+    const text = path.join(dir, 'text.txt');
+    writeFileSync(text, generatedText(4000));
+    const out = path.join(dir, 'last-pass');
+    assert.strictEqual(run(['train', '--data', text, '--hidden', '8', '--val-fraction', '0.2', '--steps', '20', '--quiet', '--out', out]).status, 0);
+    // What a stop during the last pass leaves: the step's checkpoint without its val.csv row or best.safetensors.
+    for (const file of ['val.csv', 'best.safetensors']) spawnSync('rm', [path.join(out, file)]);
+    assert.strictEqual(run(['report', out]).status, 0);
+    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /Unfinished: .*during its last evaluation/);
+    const compared = run(['compare', out, '--json', '-o', path.join(dir, 'cmp')]);
+    assert.strictEqual(compared.status, 0, compared.stderr);
+    assert.strictEqual(JSON.parse(compared.stdout).runs[0].status, 'unfinished');
+  });
+
+  it('sample and report on a run without a checkpoint advise a command that works (train --resume refuses such a run)', () => {
+    const text = path.join(dir, 'text2.txt');
+    writeFileSync(text, generatedText(4000));
+    const out = path.join(dir, 'no-checkpoint');
+    assert.strictEqual(run(['train', '--data', text, '--hidden', '8', '--steps', '20', '--quiet', '--out', out]).status, 0);
+    for (const file of ['latest.safetensors', 'best.safetensors']) spawnSync('rm', [path.join(out, file)]);
+    for (const args of [['sample', '--model', out], ['report', out]]) {
+      const r = run(args);
+      assert.strictEqual(r.status, 2);
+      const advised = /train --resume (\S+)/.exec(r.stderr);
+      if (advised) {
+        const resumed = run(['train', '--resume', advised[1], '--quiet']);
+        assert.strictEqual(resumed.status, 0, `${args[0]} advised train --resume, which says: ${resumed.stderr}`);
+      }
+    }
+  });
+
+  it('the checkpoint reader refuses a negative loss (−Σ log p is never below 0): best_smooth_loss -5 kept best.safetensors forever', () => {
+    const corpus = Corpus.fromText(generatedText(3000));
+    const trainer = new Trainer(corpus, { hidden: 8, backend: 'ts' });
+    trainer.train(3);
+    const file = path.join(dir, 'negative.safetensors');
+    writeCheckpoint(file, { training: trainer.snapshot(), run: { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: trainer.smoothLoss, elapsedSeconds: 0 } });
+    const bytes = readFileSync(file);
+    for (const key of ['smooth_loss', 'last_loss', 'best_smooth_loss']) {
+      const header = Number(bytes.readBigUInt64LE(0));
+      const parsed = JSON.parse(bytes.subarray(8, 8 + header).toString('utf8'));
+      parsed.__metadata__[key] = '-5';
+      let json = Buffer.from(JSON.stringify(parsed));
+      json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, ' ')]);
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(json.length));
+      const edited = path.join(dir, `negative-${key}.safetensors`);
+      writeFileSync(edited, resealed(Buffer.concat([length, json, bytes.subarray(8 + header)])));
+      assert.throws(() => readCheckpoint(edited), new RegExp(`"${key}"`), key);
+    }
+  });
+});
