@@ -299,6 +299,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) fail(`metadata "${key}" must be a finite number or null`);
     return v === null ? undefined : (v as number);
   };
+  // Every loss is −Σ log p, never below 0 (a negative best would never be beaten again).
+  const optionalLoss = (key: string): number | undefined => {
+    const v = optionalNumber(key);
+    if (v !== undefined && v < 0) fail(`metadata "${key}" must be ≥ 0 (a loss) or null`);
+    return v;
+  };
 
   const vocabulary = Vocabulary.parse(json('vocabulary'), source).symbols;
   const config = parseConfig(json('config'), fail);
@@ -318,7 +324,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   const epoch = count('epoch', 1);
   const position = count('position', 0);
   const corpusCharacters = count('corpus_characters', 1);
-  const smoothLoss = optionalNumber('smooth_loss');
+  const smoothLoss = optionalLoss('smooth_loss');
   // The data walk moves by seqLength from 0 and starts at most one epoch per update.
   if (position > corpusCharacters || position % config.seqLength !== 0) {
     fail(`metadata "position" ${position} is not a window start of a ${corpusCharacters}-character text`);
@@ -348,7 +354,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       epoch,
       position,
       smoothLoss,
-      lastLoss: optionalNumber('last_loss'),
+      lastLoss: optionalLoss('last_loss'),
       rngState: Uint32Array.from(rngState as number[]),
       ...tensorsOf,
       ...(version === 1 ? { checkpointVersion: 1 as const } : {}),
@@ -356,7 +362,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     run: {
       corpusSha256,
       corpusCharacters,
-      bestSmoothLoss: optionalNumber('best_smooth_loss'),
+      bestSmoothLoss: optionalLoss('best_smooth_loss'),
       ...(bestValLoss !== undefined ? { bestValLoss } : {}),
       elapsedSeconds: elapsedSeconds!,
     },
