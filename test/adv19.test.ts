@@ -160,3 +160,26 @@ describe('adv19 (more)', function () {
     }
   });
 });
+
+describe('adv19 (digest)', () => {
+  it('a file whose created_by names a writer that always writes a digest, without one, is refused (not read as an older writer\'s)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rnn-adv19c-'));
+    const corpus = Corpus.fromText(generatedText(3000));
+    const trainer = new Trainer(corpus, { hidden: 8, backend: 'ts' });
+    trainer.train(3);
+    const file = path.join(dir, 'x.safetensors');
+    writeCheckpoint(file, { training: trainer.snapshot(), run: { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 } });
+    const bytes = readFileSync(file);
+    const header = Number(bytes.readBigUInt64LE(0));
+    const parsed = JSON.parse(bytes.subarray(8, 8 + header).toString('utf8'));
+    assert.match(parsed.__metadata__.created_by, /^rnn-native 0\.5\./);
+    delete parsed.__metadata__.digest_sha256;
+    let json = Buffer.from(JSON.stringify(parsed));
+    json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, ' ')]);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(json.length));
+    const stripped = path.join(dir, 'stripped.safetensors');
+    writeFileSync(stripped, Buffer.concat([length, json, bytes.subarray(8 + header)]));
+    assert.throws(() => readCheckpoint(stripped), /digest/);
+  });
+});
