@@ -123,6 +123,11 @@ function checkDigest(bytes: Uint8Array, metadata: Record<string, string>, fail: 
   const stored = metadata[DIGEST_KEY];
   if (stored === undefined) {
     const keys = JSON.stringify(Object.keys(metadata).sort());
+    // rnn-native 0.5.0 and later always write one: such a file without it had it removed.
+    const writer = /^rnn-native (\d+)\.(\d+)\./.exec(metadata.created_by ?? '');
+    if (writer && (Number(writer[1]) > 0 || Number(writer[2]) >= 5)) {
+      return fail(`its metadata has no "${DIGEST_KEY}", which ${metadata.created_by} always writes: the file is damaged or edited`);
+    }
     if (OLDER_METADATA_KEYS.some((older) => JSON.stringify(older) === keys)) return 'none';
     return fail(`its metadata has no "${DIGEST_KEY}" but is not that of an older rnn-native either: the file is damaged`);
   }
