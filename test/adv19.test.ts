@@ -183,3 +183,13 @@ describe('adv19 (digest)', () => {
     assert.throws(() => readCheckpoint(stripped), /digest/);
   });
 });
+
+describe('adv19 (library)', () => {
+  it('trainer.train with a bad count is a UserError naming the value as given (docs/library.md: errors in what the caller gave are UserErrors)', () => {
+    const trainer = new Trainer(Corpus.fromText(generatedText(2000)), { hidden: 4, backend: 'ts' });
+    for (const bad of [-1, 1.5, NaN, '3']) {
+      assert.throws(() => trainer.train(bad as number), (e: Error) => e.name === 'UserError' && /n must be an integer/.test(e.message), String(bad));
+    }
+    assert.throws(() => trainer.train('3' as unknown as number), /got "3"/);
+  });
+});
