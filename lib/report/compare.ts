@@ -179,6 +179,11 @@ function differingOptions(runs: ReadRun[]): string[] {
   return [...varied, ...CONFIG_OPTIONS.filter((name) => !varied.includes(name) && differs(name))];
 }
 
+/** Whether a run that validates lacks the evaluation of its last step (a stop during that pass). */
+function owesLastEvaluation(run: ReadRun, step: number): boolean {
+  return Number(optionValue('val-fraction', run.config, run.entry)) > 0 && !run.validation.some((row) => row.step === step);
+}
+
 function measure(run: ReadRun, options: string[]): Omit<ComparedRun, 'name' | 'label'> {
   const { entry, config, log, validation } = run;
   const seqLength = Number(optionValue('seq-length', config, entry));
@@ -189,7 +194,8 @@ function measure(run: ReadRun, options: string[]): Omit<ComparedRun, 'name' | 'l
   const perChar = (loss: number | null) => (loss === null ? null : loss / seqLength);
   return {
     dir: entry.dir,
-    status: !last ? 'not started' : last.step >= target ? 'finished' : 'unfinished',
+    // A run stopped during its last evaluation (no val.csv row of its last step) is unfinished, as report says.
+    status: !last ? 'not started' : last.step >= target && !owesLastEvaluation(run, last.step) ? 'finished' : 'unfinished',
     options: Object.fromEntries(options.map((name) => [name, optionValue(name, config, entry)])),
     steps: last?.step ?? 0,
     targetSteps: Number.isFinite(target) ? target : null,

@@ -123,6 +123,11 @@ function checkDigest(bytes: Uint8Array, metadata: Record<string, string>, fail: 
   const stored = metadata[DIGEST_KEY];
   if (stored === undefined) {
     const keys = JSON.stringify(Object.keys(metadata).sort());
+    // rnn-native 0.5.0 and later always write one: such a file without it had it removed.
+    const writer = /^rnn-native (\d+)\.(\d+)\./.exec(metadata.created_by ?? '');
+    if (writer && (Number(writer[1]) > 0 || Number(writer[2]) >= 5)) {
+      return fail(`its metadata has no "${DIGEST_KEY}", which ${metadata.created_by} always writes: the file is damaged or edited`);
+    }
     if (OLDER_METADATA_KEYS.some((older) => JSON.stringify(older) === keys)) return 'none';
     return fail(`its metadata has no "${DIGEST_KEY}" but is not that of an older rnn-native either: the file is damaged`);
   }
@@ -299,6 +304,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) fail(`metadata "${key}" must be a finite number or null`);
     return v === null ? undefined : (v as number);
   };
+  // Every loss is −Σ log p, never below 0 (a negative best would never be beaten again).
+  const optionalLoss = (key: string): number | undefined => {
+    const v = optionalNumber(key);
+    if (v !== undefined && v < 0) fail(`metadata "${key}" must be ≥ 0 (a loss) or null`);
+    return v;
+  };
 
   const vocabulary = Vocabulary.parse(json('vocabulary'), source).symbols;
   const config = parseConfig(json('config'), fail);
@@ -318,7 +329,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   const epoch = count('epoch', 1);
   const position = count('position', 0);
   const corpusCharacters = count('corpus_characters', 1);
-  const smoothLoss = optionalNumber('smooth_loss');
+  const smoothLoss = optionalLoss('smooth_loss');
   // The data walk moves by seqLength from 0 and starts at most one epoch per update.
   if (position > corpusCharacters || position % config.seqLength !== 0) {
     fail(`metadata "position" ${position} is not a window start of a ${corpusCharacters}-character text`);
@@ -348,7 +359,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       epoch,
       position,
       smoothLoss,
-      lastLoss: optionalNumber('last_loss'),
+      lastLoss: optionalLoss('last_loss'),
       rngState: Uint32Array.from(rngState as number[]),
       ...tensorsOf,
       ...(version === 1 ? { checkpointVersion: 1 as const } : {}),
@@ -356,7 +367,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     run: {
       corpusSha256,
       corpusCharacters,
-      bestSmoothLoss: optionalNumber('best_smooth_loss'),
+      bestSmoothLoss: optionalLoss('best_smooth_loss'),
       ...(bestValLoss !== undefined ? { bestValLoss } : {}),
       elapsedSeconds: elapsedSeconds!,
     },
@@ -371,6 +382,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
 function parseConfig(value: unknown, fail: (reason: string) => never): ModelConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('metadata "config" must be an object');
   const given = value as Record<string, unknown>;
+  // A key no writer wrote (a flipped or edited name) is refused: its option would be read as its default.
+  const known = new Set(rowsOf('model').map((row) => row.key));
+  const unknown = Object.keys(given).filter((key) => !known.has(key));
+  if (unknown.length > 0) fail(`metadata "config" holds ${unknown.map((key) => JSON.stringify(key)).join(', ')}, which no writer writes`);
   const config: Record<string, unknown> = {};
   for (const row of rowsOf('model')) {
     try {

@@ -166,7 +166,7 @@ export class Trainer {
   /** Runs n updates and returns their losses. */
   train(n: number): Float64Array {
     if (!Number.isSafeInteger(n) || n < 0 || n > MAX_UPDATES_PER_CALL) {
-      throw new RangeError(`n must be an integer from 0 to ${MAX_UPDATES_PER_CALL} (call train again for more), got ${n}`);
+      throw new UserError(`n must be an integer from 0 to ${MAX_UPDATES_PER_CALL} (call train again for more), got ${typeof n === 'string' ? JSON.stringify(n) : String(n)}`);
     }
     const losses = new Float64Array(n);
     this.engine.train(losses);
