@@ -10,9 +10,9 @@ import { optionHelp, parseCommandLine } from '../util/options';
 import { printLine } from '../util/output';
 import { shellWord } from '../util/shell';
 import { RUN_DEFAULTS } from '../model/config';
-import { clearRunWithoutCheckpoint, holdLock, owesEvaluation } from '../run/run-dir';
+import { clearRunWithoutCheckpoint, holdLock, owesEvaluation, refuseIfLocked } from '../run/run-dir';
 import { readRunConfig } from '../run/run-config';
-import { isFinished, readSweep, runDirOf, taskLockPathOf, writeDone } from '../sweep/sweep';
+import { isFinished, readSweep, runDirOf, sweepLockPath, taskLockPathOf, writeDone } from '../sweep/sweep';
 import { PlannedRun } from '../sweep/sweep-plan';
 import { refuseEditedRun } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS, trainCommand } from './train';
@@ -29,6 +29,9 @@ export async function sweepTaskCommand(argv: string[]): Promise<number> {
   const index = /^\d+$/.test(indexText) ? Number(indexText) : NaN;
   if (!(index < sweep.runs.length)) throw new UserError(`sweep-task: the index must be an integer from 0 to ${sweep.runs.length - 1}, got "${indexText}"`);
   const run = sweep.runs[index];
+  // Started by hand while the sweep's runner works (it holds DIR/.lock): the runner's task of
+  // this run would find it locked and report it failed, so the task is the runner's to start.
+  if (process.channel === undefined) refuseIfLocked(sweepLockPath(dir), dir);
   stopWithRunner();
   // One task per run at a time: a second start of the same task (a requeue while the first still
   // runs) is refused here, before it looks at or clears anything of the run.
@@ -68,11 +71,11 @@ function trainArgsNow(dir: string, run: PlannedRun): string[] | undefined {
     clearRunWithoutCheckpoint(runDir);
     return [...run.args, '--out', runDir];
   }
-  const { training } = readCheckpoint(latest);
+  const { training, run: record } = readCheckpoint(latest);
   const config = readRunConfig(path.join(runDir, 'config.json'), 'refuse');
   const steps = typeof config?.steps === 'number' ? config.steps : undefined;
   const evalEvery = typeof config?.evalEvery === 'number' ? config.evalEvery : RUN_DEFAULTS.evalEvery;
-  const owed = owesEvaluation(runDir, training.step, { valFraction: training.config.valFraction, evalEvery, steps });
+  const owed = owesEvaluation(runDir, training.step, { valFraction: training.config.valFraction, evalEvery, steps, owed: record.evaluationOwed });
   if (steps !== undefined && training.step >= steps && !owed) return undefined;
   // --preset picks the model of a new run; the resumed run keeps its own.
   return ['--resume', runDir, ...withoutPreset(run.args)];

@@ -281,7 +281,8 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const settings = settingsFrom(o, config, targetSteps(o, trainer, savedSteps));
   const step = checkpoint.training.step;
   const savedEvalEvery = typeof config.evalEvery === 'number' ? config.evalEvery : settings.evalEvery;
-  const evaluationPending = owesEvaluation(dir.dir, step, { valFraction: trainer.config.valFraction, evalEvery: savedEvalEvery, steps: savedSteps });
+  const { evaluationOwed: owed, ...record } = checkpoint.run;
+  const evaluationPending = owesEvaluation(dir.dir, step, { valFraction: trainer.config.valFraction, evalEvery: savedEvalEvery, steps: savedSteps, owed });
   if (settings.steps < step || (settings.steps === step && !evaluationPending)) {
     throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
   }
@@ -291,7 +292,7 @@ function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
   dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
-  return { trainer, dir, settings, record: checkpoint.run, drift: resumeDrift(config, trainer, settings.threads), evaluationPending };
+  return { trainer, dir, settings, record, drift: resumeDrift(config, trainer, settings.threads), evaluationPending };
 }
 
 

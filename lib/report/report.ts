@@ -126,9 +126,11 @@ function runConfigOf(runDir: string, warnings: string[]): ReportedRun {
   const checkpoint = readCheckpointNoting(file);
   checkAgainstCheckpoint(config, checkpoint, configPath, file, false);
   const latest = path.join(runDir, 'latest.safetensors');
-  const latestStep = file === latest ? checkpoint.training.step : existsSync(latest) ? readCheckpointNoting(latest).training.step : undefined;
+  const latestCheckpoint = file === latest ? checkpoint : existsSync(latest) ? readCheckpointNoting(latest) : undefined;
+  const latestStep = latestCheckpoint?.training.step;
   const steps = typeof config.steps === 'number' ? config.steps : undefined;
-  const validation = { valFraction: checkpoint.training.config.valFraction, evalEvery: typeof config.evalEvery === 'number' ? config.evalEvery : RUN_DEFAULTS.evalEvery, steps };
+  const evalEvery = typeof config.evalEvery === 'number' ? config.evalEvery : RUN_DEFAULTS.evalEvery;
+  const validation = { valFraction: checkpoint.training.config.valFraction, evalEvery, steps, owed: latestCheckpoint?.run.evaluationOwed };
   const unfinished = latestStep !== undefined && ((steps !== undefined && latestStep < steps) || owesEvaluation(runDir, latestStep, validation));
   return { config, checkpointFile: file, checkpointStep: checkpoint.training.step, ...(unfinished ? { unfinishedAt: latestStep } : {}) };
 }

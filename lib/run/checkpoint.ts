@@ -50,6 +50,8 @@ export interface RunRecord {
   bestValLoss?: number;
   /** Training time so far, over every resume. */
   elapsedSeconds: number;
+  /** The evaluation of the checkpoint's step was stopped before it ended: a resume does it first. */
+  evaluationOwed?: boolean;
 }
 
 export interface Checkpoint {
@@ -82,6 +84,7 @@ export function encodeCheckpoint({ training, run }: CheckpointInput): Buffer {
     last_loss: JSON.stringify(training.lastLoss ?? null),
     best_smooth_loss: JSON.stringify(run.bestSmoothLoss ?? null),
     best_val_loss: JSON.stringify(run.bestValLoss ?? null),
+    ...(run.evaluationOwed ? { evaluation_owed: 'true' } : {}),
     rng_state: JSON.stringify(Array.from(training.rngState)),
     corpus_sha256: run.corpusSha256,
     corpus_characters: String(run.corpusCharacters),
@@ -349,6 +352,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     }
   }
   const bestValLoss = metadata.best_val_loss === undefined ? undefined : optionalNumber('best_val_loss');
+  const owed = metadata.evaluation_owed;
+  if (owed !== undefined && owed !== 'true') fail('metadata "evaluation_owed" must be "true" when present');
+  const evaluationOwed = owed === 'true';
   if (bestValLoss !== undefined && bestValLoss < 0) fail('metadata "best_val_loss" must be ≥ 0 (nats per character) or null');
   if ((step === 0) !== (smoothLoss === undefined)) fail('metadata "smooth_loss" must be null exactly when "step" is 0');
   return {
@@ -370,6 +376,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       bestSmoothLoss: optionalLoss('best_smooth_loss'),
       ...(bestValLoss !== undefined ? { bestValLoss } : {}),
       elapsedSeconds: elapsedSeconds!,
+      ...(evaluationOwed ? { evaluationOwed } : {}),
     },
     integrity,
   };

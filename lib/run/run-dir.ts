@@ -260,11 +260,12 @@ export class RunDir {
 
 /**
  * Whether the evaluation of `step` was stopped before it ended: a run that validates, at a step
- * that evaluates (every evalEvery, and the run's last), without its row in the run's val.csv (a
- * stop during the pass writes the step's checkpoint without it).
+ * that evaluates (every evalEvery, the run's last, or one its checkpoint says is `owed`), without
+ * its row in the run's val.csv (a stop during the pass writes the step's checkpoint without it).
  */
-export function owesEvaluation(runDir: string, step: number, run: { valFraction: number; evalEvery: number; steps: number | undefined }): boolean {
-  if (run.valFraction === 0 || step === 0 || (step % run.evalEvery !== 0 && step !== run.steps)) return false;
+export function owesEvaluation(runDir: string, step: number, run: { valFraction: number; evalEvery: number; steps: number | undefined; owed?: boolean }): boolean {
+  const evaluates = run.owed || step % run.evalEvery === 0 || step === run.steps;
+  if (run.valFraction === 0 || step === 0 || !evaluates) return false;
   const valPath = path.join(runDir, 'val.csv');
   if (!existsSync(valPath)) return true;
   return !parseValCsv(readUserFile(valPath).toString('utf8'), valPath).some((row) => row.step === step);

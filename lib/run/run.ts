@@ -202,7 +202,7 @@ export class Run {
       yielded = process.hrtime.bigint();
       const signal = this.stopRequested();
       if (signal) {
-        this.checkpoint();
+        this.checkpoint(false, true);
         return { kind: 'interrupted', signal };
       }
     }
@@ -232,15 +232,16 @@ export class Run {
    * Writes latest.safetensors, and best.safetensors when the smooth loss is the lowest yet at a
    * checkpoint, or with validation, when evaluate() found the lowest validation loss (newBestVal).
    */
-  private checkpoint(newBestVal = false): void {
+  /** `evaluationOwed`: written during the step's evaluation, which a resume must then do first (the file says so). */
+  private checkpoint(newBestVal = false, evaluationOwed = false): void {
     const { trainer, dir, record } = this;
-    if (trainer.step === this.lastCheckpointStep && !newBestVal) return;
+    if (trainer.step === this.lastCheckpointStep && !newBestVal && !evaluationOwed) return;
     const smoothLoss = trainer.smoothLoss;
     const lowerSmooth = smoothLoss !== undefined && (record.bestSmoothLoss === undefined || smoothLoss < record.bestSmoothLoss);
     const best = this.validating ? newBestVal : lowerSmooth;
     const checkpoint: Checkpoint = {
       training: trainer.snapshot(),
-      run: { ...record, bestSmoothLoss: best ? smoothLoss : record.bestSmoothLoss, elapsedSeconds: this.elapsed() },
+      run: { ...record, bestSmoothLoss: best ? smoothLoss : record.bestSmoothLoss, elapsedSeconds: this.elapsed(), ...(evaluationOwed ? { evaluationOwed } : {}) },
     };
     const bytes = encodeCheckpoint(checkpoint);
     // best first: latest records the best loss, so it must never name a best file not written.

@@ -34,7 +34,8 @@ export const runDirOf = (dir: string, run: PlannedRun) => path.join(dir, run.dir
 export const donePathOf = (dir: string, run: PlannedRun) => path.join(dir, run.dir, DONE_FILE);
 export const logPathOf = (dir: string, run: PlannedRun) => path.join(dir, 'logs', `${run.dir}.log`);
 /** The lock of the runner of the sweep (sweep, sweep --resume); a run's name never makes it (.X.lock). */
-const sweepLockPath = (dir: string) => path.join(dir, '.lock');
+/** The lock a sweep runner holds while it runs the sweep. */
+export const sweepLockPath = (dir: string) => path.join(dir, '.lock');
 /** The lock of the task that runs `run` (sweep-task), beside the run directory rather than in it. */
 export const taskLockPathOf = (dir: string, run: PlannedRun) => path.join(dir, `.${run.dir}.lock`);
 

@@ -1,4 +1,4 @@
-// Adversarial cases found in round 19 (branch adv19): each a failing test of a real bug.
+// Integrity edge cases an adversarial pass found (interrupted evaluations, sweeps, checkpoint fields, the library): each a test that failed before its fix. Budget: 30 s.
 import assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
