@@ -74,7 +74,8 @@ export function encodeCheckpoint({ training, run }: CheckpointInput): Buffer {
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     format_version: String(version),
-    config: JSON.stringify(training.config),
+    // The model's options only (a Trainer's config also holds its backend, which is no part of the model).
+    config: JSON.stringify(Object.fromEntries(rowsOf('model').filter((row) => row.key in training.config).map((row) => [row.key, (training.config as unknown as Record<string, unknown>)[row.key]]))),
     vocabulary: JSON.stringify(training.vocabulary),
     step: String(training.step),
     epoch: String(training.epoch),
