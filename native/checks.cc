@@ -331,14 +331,45 @@ Symbols advance(Checks& c, const Spec& s, const Arrays& a, const Value& symbols)
   return out;
 }
 
+namespace {
+
+// A number in (lo, hi] (`range` says it in words), or `fallback` when undefined.
+double optional_number(Checks& c, const Value& v, const char* name, double lo, double hi,
+                       const char* range, double fallback) {
+  if (v.type == Type::Undefined) return fallback;
+  const double x = c.number(v, name);
+  if (c.ok() && !(x > lo && x <= hi)) c.refuse(Error::Range, std::string(name) + " must be " + range);
+  return c.ok() ? x : fallback;
+}
+
+rnn::SamplingRules sampling_rules(Checks& c, const Value& temperature, const RuleValues& v) {
+  rnn::SamplingRules r;
+  r.temperature = c.number(temperature, "temperature");
+  if (c.ok() && !(r.temperature >= 0 && std::isfinite(r.temperature)))
+    c.refuse(Error::Range, "temperature must be a finite number ≥ 0");
+  r.top_k = v.top_k.type == Type::Undefined ? 0 : c.integer(v.top_k, "topK", 0, kMaxVocab);
+  r.top_p = optional_number(c, v.top_p, "topP", 0, 1, "a number > 0 and ≤ 1", 1);
+  r.min_p = v.min_p.type == Type::Undefined ? 0 : c.unit_interval(v.min_p, "minP");
+  r.repetition_penalty = optional_number(c, v.repetition_penalty, "repetitionPenalty", 0, 1000, "a number > 0 and ≤ 1000", 1);
+  r.repetition_window = v.repetition_window.type == Type::Undefined ? 0 : c.integer(v.repetition_window, "repetitionWindow", 0, 1 << 20);
+  return r;
+}
+
+}  // namespace
+
 Draws sample(Checks& c, const Spec& s, const Arrays& a, const Value& first,
-             const Value& temperature, const Value& rng, const Value& out) {
+             const Value& temperature, const Value& rng, const Value& out, const RuleValues& rules) {
   Draws d;
   one_stream(c, s, "sample");
   d.first = c.integer(first, "first", 0, s.shape.vocab - 1);
-  d.temperature = c.number(temperature, "temperature");
-  if (c.ok() && !(d.temperature >= 0 && std::isfinite(d.temperature)))
-    c.refuse(Error::Range, "temperature must be a finite number ≥ 0");
+  d.rules = sampling_rules(c, temperature, rules);
+  if (rules.recent.type != Type::Undefined) {
+    d.recent = c.symbols(rules.recent, "recent", s.shape.vocab);
+    d.recent_length = c.ok() ? rules.recent.length : 0;
+    apart_from_written(c, a, rules.recent, "recent", true);
+    c.apart(rules.recent, out, "recent", "out");
+    c.apart(rules.recent, rng, "recent", "rng");
+  }
   arrays(c, s, a);
   d.rng = static_cast<uint32_t*>(c.of_length(rng, Type::Uint32Array, "a Uint32Array", "rng", 4));
   c.typed_array(out, {Type::Int32Array}, "an Int32Array", "out");

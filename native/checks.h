@@ -174,14 +174,21 @@ Symbols advance(Checks& c, const Spec& s, const Arrays& a, const Value& symbols)
 
 struct Draws {
   int32_t first = 0;
-  double temperature = 0;
+  rnn::SamplingRules rules;
+  const int32_t* recent = nullptr;
+  size_t recent_length = 0;
   uint32_t* rng = nullptr;
   int32_t* out = nullptr;
   size_t length = 0;
 };
-// sample(first, temperature, rng, out)
+// The rules beyond the temperature, each optional (undefined: off): topK, topP, minP,
+// repetitionPenalty, repetitionWindow, recent (the symbols before the draws).
+struct RuleValues {
+  Value top_k, top_p, min_p, repetition_penalty, repetition_window, recent;
+};
+// sample(first, temperature, rng, out, topK, topP, minP, repetitionPenalty, repetitionWindow, recent)
 Draws sample(Checks& c, const Spec& s, const Arrays& a, const Value& first,
-             const Value& temperature, const Value& rng, const Value& out);
+             const Value& temperature, const Value& rng, const Value& out, const RuleValues& rules);
 
 // setThreads(threads)
 int threads(Checks& c, const Value& threads);

@@ -208,15 +208,18 @@ EXPORT(model_advance) int32_t model_advance(const int32_t* kept, const WasmValue
   return 0;
 }
 
-// v = the spec's 4 arrays, then first, temperature, rng, out.
+// v = the spec's 4 arrays, then first, temperature, rng, out, topK, topP, minP,
+// repetitionPenalty, repetitionWindow, recent.
 EXPORT(model_sample) int32_t model_sample(const int32_t* kept, const WasmValue* v) {
   const checks::Spec s = spec_of(kept);
   const checks::Arrays a = arrays_of(v);
+  const checks::RuleValues rules{value_of(v[8]),  value_of(v[9]),  value_of(v[10]),
+                                 value_of(v[11]), value_of(v[12]), value_of(v[13])};
   checks::Checks c;
   const checks::Draws d = checks::sample(c, s, a, value_of(v[4]), value_of(v[5]), value_of(v[6]),
-                                         value_of(v[7]));
+                                         value_of(v[7]), rules);
   if (!c.ok()) return status_of(c);
-  bound_model(s, a)->sample(d.first, d.temperature, d.rng, d.out, d.length);
+  bound_model(s, a)->sample(d.first, d.rules, d.recent, d.recent_length, d.rng, d.out, d.length);
   return 0;
 }
 

@@ -15,6 +15,7 @@
 // over the streams.
 
 import { Rng } from '../util/random';
+import { drawByRules, RecentSymbols, SamplingRules } from './sampling-rules';
 
 export type CellKind = 'rnn' | 'lstm' | 'gru';
 
@@ -383,20 +384,24 @@ export function sampleSymbols(
   params: Float64Array,
   state: ModelState,
   first: number,
-  temperature: number,
+  rules: SamplingRules | number,
   rng: Rng,
-  out: Int32Array
+  out: Int32Array,
+  recent?: RecentSymbols
 ): void {
   const { vocab: K, hidden: m } = s;
+  const r = typeof rules === 'number' ? { temperature: rules } : rules;
   const p = views(s, params);
   const o = new Float64Array(K);
   const weights = new Float64Array(K);
+  const uniform = () => rng.uniform();
   let x = first;
   for (let i = 0; i < out.length; i++) {
     const top = stepOneStream(s, p, state, x);
     for (let k = 0; k < K; k++) o[k] = p.c[k] + dot(p.V, k * m, top);
-    x = temperature === 0 ? argmax(o) : draw(o, temperature, rng.uniform(), weights);
+    x = drawByRules(o, r, recent?.seen, uniform, weights);
     out[i] = x;
+    recent?.push(x);
   }
 }
 
@@ -412,23 +417,3 @@ export function softmaxInPlace(o: Float64Array, target: number): number {
   return logPTarget;
 }
 
-export function argmax(o: Float64Array): number {
-  let best = 0;
-  for (let k = 1; k < o.length; k++) if (o[k] > o[best]) best = k;
-  return best;
-}
-
-/** The first k whose cumulative weight exceeds u · Σ weights, with weights = exp((o − max) / τ). */
-export function draw(o: Float64Array, temperature: number, u: number, weights: Float64Array): number {
-  let max = -Infinity;
-  for (const v of o) max = Math.max(max, v);
-  let sum = 0;
-  for (let k = 0; k < o.length; k++) sum += weights[k] = Math.exp((o[k] - max) / temperature);
-  const threshold = u * sum;
-  let cumulative = 0;
-  for (let k = 0; k < o.length; k++) {
-    cumulative += weights[k];
-    if (threshold < cumulative) return k;
-  }
-  return o.length - 1;
-}

@@ -192,16 +192,20 @@ class Model : public Napi::ObjectWrap<Model> {
     return env.Undefined();
   }
 
-  // sample(first, temperature, rng, out): undefined
+  // sample(first, temperature, rng, out, topK, topP, minP, repetitionPenalty, repetitionWindow,
+  // recent): undefined
   Napi::Value Sample(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const checks::Arrays a = arrays();
+    std::vector<int32_t> recent;
+    const checks::RuleValues rules{value_of(info[4]), value_of(info[5]), value_of(info[6]),
+                                   value_of(info[7]), value_of(info[8]), symbols_copy(info[9], recent)};
     checks::Checks c;
     const checks::Draws d = checks::sample(c, spec_, a, value_of(info[0]), value_of(info[1]),
-                                           value_of(info[2]), value_of(info[3]));
+                                           value_of(info[2]), value_of(info[3]), rules);
     throw_if_refused(env, c);
     bind(a);
-    model_->single().sample(d.first, d.temperature, d.rng, d.out, d.length);
+    model_->single().sample(d.first, d.rules, d.recent, d.recent_length, d.rng, d.out, d.length);
     return env.Undefined();
   }
 

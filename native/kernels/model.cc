@@ -638,14 +638,58 @@ uint32_t next_u32(uint32_t s[4]) {
 // A uniform double in [0, 1) with 24 random bits, exact in float32 and float64.
 double next_uniform(uint32_t s[4]) { return (next_u32(s) >> 8) * (1.0 / 16777216.0); }
 
-// One symbol from logits o (K): the first k whose cumulative weight exceeds u · Σ weights, with
-// weights = exp((o − max) / temperature) (in `weights`, K doubles) and u from the generator;
-// temperature 0 takes the argmax. lib/model/reference.ts draw is the same.
-int32_t draw(const float* o, int K, double temperature, uint32_t rng[4], double* weights) {
-  if (temperature == 0) return static_cast<int32_t>(std::max_element(o, o + K) - o);
-  const double max = *std::max_element(o, o + K);
+// The logit of symbol k after the repetition penalty (seen: counts in the window, or null).
+double penalized(const float* o, int k, const SamplingRules& r, const int32_t* seen) {
+  const double v = o[k];
+  if (seen == nullptr || seen[k] == 0) return v;
+  return v > 0 ? v / r.repetition_penalty : v * r.repetition_penalty;
+}
+
+// Keeps the weights of top_k, then top_p, then min_p (SamplingRules): the others become 0.
+// `order` (K) is scratch; ties rank the lower symbol id first.
+void filter(double* w, int K, const SamplingRules& r, int32_t* order) {
+  const bool top_k = r.top_k > 0 && r.top_k < K, top_p = r.top_p < 1;
+  if (top_k || top_p) {
+    for (int k = 0; k < K; ++k) order[k] = k;
+    std::stable_sort(order, order + K, [&](int32_t a, int32_t b) { return w[a] > w[b]; });
+    int keep = top_k ? r.top_k : K;
+    if (top_p) {
+      double total = 0, cumulative = 0;
+      for (int i = 0; i < keep; ++i) total += w[order[i]];
+      int i = 0;
+      while (i < keep && cumulative < r.top_p * total) cumulative += w[order[i++]];
+      keep = std::max(i, 1);
+    }
+    for (int i = keep; i < K; ++i) w[order[i]] = 0;
+  }
+  if (r.min_p > 0) {
+    const double most = *std::max_element(w, w + K);
+    for (int k = 0; k < K; ++k)
+      if (w[k] < r.min_p * most) w[k] = 0;
+  }
+}
+
+// One symbol from logits o (K) by the rules: the first k whose cumulative weight exceeds
+// u · Σ weights, with weights = exp((o − max) / temperature) (in `weights`, K doubles) and u
+// from the generator; temperature 0 takes the argmax. lib/model/reference.ts draw is the same.
+int32_t draw(const float* o, int K, const SamplingRules& r, const int32_t* seen, uint32_t rng[4],
+             double* weights, int32_t* order) {
+  if (seen == nullptr || r.repetition_penalty == 1) {
+    if (r.temperature == 0) return static_cast<int32_t>(std::max_element(o, o + K) - o);
+    // As without rules, bit for bit: the float difference, then the division in double.
+    const float max = *std::max_element(o, o + K);
+    for (int k = 0; k < K; ++k) weights[k] = std::exp((o[k] - max) / r.temperature);
+  } else {
+    int best = 0;
+    for (int k = 1; k < K; ++k)
+      if (penalized(o, k, r, seen) > penalized(o, best, r, seen)) best = k;
+    if (r.temperature == 0) return best;
+    const double max = penalized(o, best, r, seen);
+    for (int k = 0; k < K; ++k) weights[k] = std::exp((penalized(o, k, r, seen) - max) / r.temperature);
+  }
+  filter(weights, K, r, order);
   double sum = 0;
-  for (int k = 0; k < K; ++k) sum += weights[k] = std::exp((o[k] - max) / temperature);
+  for (int k = 0; k < K; ++k) sum += weights[k];
   const double u = next_uniform(rng) * sum;
   double cumulative = 0;
   for (int k = 0; k < K; ++k) {
@@ -657,14 +701,30 @@ int32_t draw(const float* o, int K, double temperature, uint32_t rng[4], double*
 
 }  // namespace
 
-void Model::sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n) {
+void Model::sample(int32_t first, const SamplingRules& rules, const int32_t* recent,
+                   size_t recent_length, uint32_t rng[4], int32_t* out, size_t n) {
   const int K = s_.vocab;
+  const size_t window = static_cast<size_t>(std::max(rules.repetition_window, 0));
+  const bool penalty = rules.repetition_penalty != 1 && window > 0;
+  // The window slides over recent, then the drawn symbols: seen_ counts each symbol in it.
+  std::vector<int32_t> text;
+  if (penalty) {
+    seen_.assign(K, 0);
+    text.assign(recent + (recent_length > window ? recent_length - window : 0), recent + recent_length);
+    for (int32_t symbol : text) ++seen_[symbol];
+  }
+  order_.resize(K);
+  size_t oldest = 0;
   int32_t x = first;
   for (size_t i = 0; i < n; ++i) {
     forward(&x, 1, 0.0, 0, 0);
     logits(1);
-    x = draw(P_.data(), K, temperature, rng, weights_.data());
+    x = draw(P_.data(), K, rules, penalty ? seen_.data() : nullptr, rng, weights_.data(), order_.data());
     out[i] = x;
+    if (!penalty) continue;
+    text.push_back(x);
+    ++seen_[x];
+    if (text.size() - oldest > window) --seen_[text[oldest++]];
   }
 }
 

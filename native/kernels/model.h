@@ -86,6 +86,18 @@ struct Updates {
   double* losses = nullptr;  // count, written
 };
 
+// How a symbol is drawn from the logits, in this order (lib/model/sampling-rules.ts, the same):
+// each distinct symbol of the last repetition_window divided (a positive logit) or multiplied (a
+// negative one) by repetition_penalty; the softmax at `temperature` (0 = argmax); the top_k most
+// likely (0 = all); the smallest most-likely set of probability ≥ top_p; those of probability ≥
+// min_p × the most likely's. Ties go to the lowest symbol id.
+struct SamplingRules {
+  double temperature = 1;
+  int top_k = 0;
+  double top_p = 1, min_p = 0, repetition_penalty = 1;
+  int repetition_window = 0;
+};
+
 // One matrix multiply of an update as the kernel issues it: C (M × N) = op(A) · op(B) + beta·C,
 // row-major, alpha 1, op = transpose when trans_*. Every multiply goes through Model::gemm.
 struct Matmul {
@@ -132,8 +144,10 @@ class Model {
   // One stream only: feeds the symbols through the layers (no dropout).
   void advance(const int32_t* x, size_t n);
 
-  // One stream only: draws n symbols (xoshiro128**, lib/util/random.ts), temperature 0 = argmax.
-  void sample(int32_t first, double temperature, uint32_t rng[4], int32_t* out, size_t n);
+  // One stream only: draws n symbols (xoshiro128**, lib/util/random.ts) by the rules; `recent`
+  // holds the text's last symbols before them (first among them), for the repetition penalty.
+  void sample(int32_t first, const SamplingRules& rules, const int32_t* recent, size_t recent_length,
+              uint32_t rng[4], int32_t* out, size_t n);
 
   // While non-null, every multiply is also appended to *log (matmul_plan). Off costs one check.
   void log_matmuls(std::vector<Matmul>* log) { matmul_log_ = log; }
@@ -168,6 +182,8 @@ class Model {
   std::vector<float> hp_, P_, dpre_, dhid_, d_above_, d_below_, dh_, dc_;
   size_t state_stride_, gate_stride_, unit_stride_;  // (T+1)·B·m, N·G·m, N·m
   std::vector<double> weights_;  // sample: K draw weights
+  std::vector<int32_t> order_;   // sample: symbols by weight, for top-k and top-p
+  std::vector<int32_t> seen_;    // sample: each symbol's count in the repetition window
   bool dropping_ = false;        // the current block has dropout masks (set by forward)
   std::vector<Matmul>* matmul_log_ = nullptr;
 };
