@@ -162,6 +162,17 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} addon boundary`, () 
     rejects(RangeError, 'all zero', () => model.sample(0, 1, new Uint32Array(4), out));
     rejects(TypeError, 'out must be an Int32Array', () => model.sample(0, 1, rng(), new Uint32Array(3) as never));
     rejects(RangeError, 'sample needs a model of one stream (this one has 2)', () => new addon.Model(spec(2)).sample(0, 1, rng(), out));
+    rejects(RangeError, 'topK must be an integer from 0 to', () => model.sample(0, 1, rng(), out, -1));
+    rejects(RangeError, 'topP must be a number > 0 and ≤ 1', () => model.sample(0, 1, rng(), out, 0, 0));
+    rejects(RangeError, 'minP must be a number in [0, 1)', () => model.sample(0, 1, rng(), out, 0, 1, 1));
+    rejects(RangeError, 'repetitionPenalty must be a number > 0 and ≤ 1000', () => model.sample(0, 1, rng(), out, 0, 1, 0, 0));
+    rejects(RangeError, 'repetitionWindow must be an integer from 0 to', () => model.sample(0, 1, rng(), out, 0, 1, 0, 1.2, 1.5));
+    rejects(TypeError, 'recent must be an Int32Array', () => model.sample(0, 1, rng(), out, 0, 1, 0, 1.2, 4, [1, 2] as never));
+    rejects(RangeError, 'recent[0] = 6 is outside the vocabulary', () => model.sample(0, 1, rng(), out, 0, 1, 0, 1.2, 4, Int32Array.of(6)));
+    const shared = new Int32Array(8);
+    rejects(RangeError, 'recent and out must not overlap', () => model.sample(0, 1, rng(), shared.subarray(0, 4), 0, 1, 0, 1.2, 4, shared.subarray(2, 6)));
+    model.sample(0, 1, rng(), out, 2, 0.9, 0.1, 1.2, 4, Int32Array.of(1, 2, 3));
+    assert.ok(out.every((symbol) => symbol >= 0 && symbol < shape.vocab));
   });
 
   it('rejects settings that would not stay positive in float32', () => {

@@ -9,6 +9,7 @@ import { sampleCheckpoint } from '../run/sample-checkpoint';
 import { isRunsFile, modelCheckpoint, RUN_FILES } from '../run/run-dir';
 import { exitCodeOf, note, printLine, stdout, warn } from '../util/output';
 import { SEED_SPEC } from '../model/config';
+import { DEFAULT_REPETITION_WINDOW, RULE_SPECS } from '../engine/sampling';
 
 const OPTIONS = {
   model: { kind: 'string', help: 'a checkpoint (.safetensors), or a run directory (its best.safetensors)' },
@@ -17,6 +18,11 @@ const OPTIONS = {
   argmax: { kind: 'flag', help: 'always take the most likely character (temperature 0)' },
   prime: { kind: 'string', help: 'text that warms up the hidden state; the output starts with it' },
   seed: { ...SEED_SPEC, help: 'seed of the draws (default 42): same seed, same model, same text' },
+  'top-k': { ...RULE_SPECS.topK, help: 'draw from the K most likely characters only (default 0: all)' },
+  'top-p': { ...RULE_SPECS.topP, help: 'draw from the smallest most-likely set of probability ≥ P (default 1: all)' },
+  'min-p': { ...RULE_SPECS.minP, help: 'drop characters less likely than P × the most likely (default 0)' },
+  'repetition-penalty': { ...RULE_SPECS.repetitionPenalty, help: 'the logit of each character of the window ÷ X if positive, × X if negative (default 1: none)' },
+  'repetition-window': { ...RULE_SPECS.repetitionWindow, help: `the last N characters the penalty looks at (default ${DEFAULT_REPETITION_WINDOW})` },
   backend: { kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], help: 'native, wasm, ts, or auto (default)' },
   out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
   force: { kind: 'flag', help: "let --out replace an existing regular file (never the model, nor a run's file)" },
@@ -39,6 +45,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     temperature: o.argmax ? 0 : (o.temperature ?? 1),
     seed: o.seed ?? 42,
     backend: (o.backend ?? 'auto') as BackendChoice,
+    rules: { topK: o['top-k'], topP: o['top-p'], minP: o['min-p'], repetitionPenalty: o['repetition-penalty'], repetitionWindow: o['repetition-window'] },
   });
   if (sample.backend.warning) warn(sample.backend.warning);
   return o.out !== undefined ? writeToFile(o.out, sample.pieces) : writeToStdout(sample.pieces);

@@ -6,6 +6,7 @@ import { BackendName } from './backend';
 import { ModelConfig } from '../model/config';
 import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, OptimizerSettings } from '../model/optimizers';
 import { Rng } from '../util/random';
+import { SamplingRules } from '../model/sampling-rules';
 import { createModelBackend, finish, Flat, ModelBackend } from './model-backend';
 import { CellKind, parameterTable, ModelShape } from '../model/reference';
 import { nextWindows, sliceLength, StreamWalk } from '../model/stream-walk';
@@ -62,6 +63,8 @@ export interface DrawRequest {
   /** 0 takes the argmax at every step. */
   temperature: number;
   rng: Rng;
+  /** The rules beyond the temperature (lib/model/sampling-rules.ts); none by default. */
+  rules?: Omit<SamplingRules, 'temperature'>;
 }
 
 /** Something text can be drawn from: each call of the returned function draws the next `count` symbols. */
@@ -74,7 +77,7 @@ export function savedModelSampler(config: ModelConfig, vocab: number, params: Fl
   const shape = modelShape(config, vocab);
   const model = createModelBackend(backend, shape, 1, 1, Float64Array.from(params), false);
   const zeros = new Float64Array(shape.layers * shape.hidden);
-  return { sampler: (r) => model.sampler({ h: zeros, c: zeros }, r.prime, r.temperature, r.rng) };
+  return { sampler: (r) => model.sampler({ h: zeros, c: zeros }, r.prime, { ...r.rules, temperature: r.temperature }, r.rng) };
 }
 
 /** Symbols of training text per call of the backend (bounds its copy of the windows): at least one update. */
@@ -194,12 +197,12 @@ export class Engine {
   }
 
   /** Draws from stream 0's carried state, which is not changed. */
-  sampler(prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
+  sampler(prime: Int32Array, rules: SamplingRules, rng: Rng): (count: number) => Int32Array {
     const { h, c } = this.backend;
     const { layers, hidden: m } = this.shape;
     const B = this.config.batch;
     const pick = (flat: Flat) => Float64Array.from({ length: layers * m }, (_, i) => flat[Math.floor(i / m) * B * m + (i % m)]);
-    return this.backend.sampler({ h: pick(h), c: pick(c) }, prime, temperature, rng);
+    return this.backend.sampler({ h: pick(h), c: pick(c) }, prime, rules, rng);
   }
 
   /** Nats per character of a held-out text, read forward from a zero state. */

@@ -8,6 +8,7 @@ import { BackendName, compiled } from './backend';
 import { CompiledBackend, NativeAddon, CompiledModel } from './native';
 import { OptimizerSettings, optimizerStep } from '../model/optimizers';
 import { Rng } from '../util/random';
+import { RecentSymbols, SamplingRules } from '../model/sampling-rules';
 import { Dropout, advanceSymbols, parameterTable, lossAndGradients, sampleSymbols, ModelShape, ModelState, zeroState } from '../model/reference';
 
 export type Flat = Float32Array | Float64Array;
@@ -55,8 +56,8 @@ export interface ModelBackend {
    * before it. One scorer at a time (it uses the backend's one-stream state).
    */
   scorer(window?: number): TextScorer;
-  /** Draws from a state of one stream (h, c: layers × hidden), which is copied, never changed. */
-  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array;
+  /** Draws from a state of one stream (h, c: layers × hidden), which is copied, never changed, by the rules. */
+  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, rules: SamplingRules, rng: Rng): (count: number) => Int32Array;
 }
 
 /** The blocks of consecutive updates (ModelBackend.train). */
@@ -69,6 +70,12 @@ export interface UpdateBlocks {
   firstUpdate: number;
   /** Dropout's probability and seed (the update numbers the masks). */
   dropout?: { p: number; seed: number };
+}
+
+/** The repetition window over the prime, when the rules penalize repetitions. */
+function recentSymbols(vocab: number, rules: SamplingRules, prime: Int32Array): RecentSymbols | undefined {
+  const window = rules.repetitionWindow ?? 0;
+  return (rules.repetitionPenalty ?? 1) !== 1 && window > 0 ? new RecentSymbols(vocab, window, prime) : undefined;
 }
 
 /** Window of the validation pass: the state is carried, so the result does not depend on it. */
@@ -185,13 +192,14 @@ class ReferenceBackend implements ModelBackend {
     return windowScorer(window, (x, y) => lossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1)));
   }
 
-  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
+  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, rules: SamplingRules, rng: Rng): (count: number) => Int32Array {
     const state = unflatten(this.shape, 1, Float64Array.from(from.h), Float64Array.from(from.c));
     advanceSymbols(this.shape, this.params, state, prime.subarray(0, prime.length - 1));
     let input = prime[prime.length - 1];
+    const recent = recentSymbols(this.shape.vocab, rules, prime);
     return (count) => {
       const out = new Int32Array(count);
-      sampleSymbols(this.shape, this.params, state, input, temperature, rng, out);
+      sampleSymbols(this.shape, this.params, state, input, rules, rng, out, recent);
       if (count > 0) input = out[count - 1];
       return out;
     };
@@ -270,7 +278,7 @@ class CompiledModelBackend implements ModelBackend {
     return windowScorer(window, (x, y) => model.forwardBackward(x, y, false, 0, 0, 0));
   }
 
-  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, temperature: number, rng: Rng): (count: number) => Int32Array {
+  sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, rules: SamplingRules, rng: Rng): (count: number) => Int32Array {
     // Each sampler has its own states: a second one must not move the first one's.
     const states = this.shape.layers * this.shape.hidden;
     const [h, c] = [Float32Array.from(from.h), Float32Array.from(from.c)];
@@ -280,9 +288,12 @@ class CompiledModelBackend implements ModelBackend {
     const model = this.create(1, 1, h, c, this.samplerGrads);
     model.advance(prime.subarray(0, prime.length - 1));
     let input = prime[prime.length - 1];
+    const recent = recentSymbols(this.shape.vocab, rules, prime);
+    const { temperature, topK, topP, minP, repetitionPenalty, repetitionWindow } = rules;
     return (count) => {
       const out = new Int32Array(count);
-      model.sample(input, temperature, rng.state, out);
+      model.sample(input, temperature, rng.state, out, topK, topP, minP, repetitionPenalty, repetitionWindow, recent?.symbols());
+      out.forEach((symbol) => recent?.push(symbol));
       if (count > 0) input = out[count - 1];
       return out;
     };

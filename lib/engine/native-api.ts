@@ -45,8 +45,13 @@ export interface CompiledModel {
   train(x: Int32Array, y: Int32Array, losses: Float64Array, reset: boolean, dropout: number, seed: number, firstUpdate: number, settings: CompiledOptimizerSettings, second: Float32Array, first: Float32Array): void;
   /** streams must be 1: feeds the symbols through the layers (no dropout), moving h and c. */
   advance(symbols: Int32Array): void;
-  /** streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax; rng is the 4-word xoshiro128** state (lib/util/random.ts), updated. */
-  sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void;
+  /**
+   * streams must be 1: draws out.length symbols, the first input `first`, temperature 0 = argmax;
+   * rng is the 4-word xoshiro128** state (lib/util/random.ts), updated. The other rules
+   * (lib/model/sampling-rules.ts) are optional, off when undefined; `recent` holds the text's
+   * last symbols before the draws (first among them) for the repetition penalty.
+   */
+  sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array, topK?: number, topP?: number, minP?: number, repetitionPenalty?: number, repetitionWindow?: number, recent?: Int32Array): void;
   /** forwardBackward's threads, 1 to LIMITS.maxThreads (lib/model/limits.ts; 1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
   setThreads(threads: number): void;
 }

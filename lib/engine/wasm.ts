@@ -342,10 +342,11 @@ function modelClass(m: Exports, names: Names) {
       });
     }
 
-    sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array): void {
+    sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array, topK?: number, topP?: number, minP?: number, repetitionPenalty?: number, repetitionWindow?: number, recent?: Int32Array): void {
       const [kept, arrays] = [this.#kept, this.#arrays];
       withHeap(m, (heap) => {
-        const { at, copies } = heap.values([...arrays, first, temperature, rng, out], { ...NO_GRADS, 7: 'room' });
+        const values = [...arrays, first, temperature, rng, out, topK, topP, minP, repetitionPenalty, repetitionWindow, recent];
+        const { at, copies } = heap.values(values, { ...NO_GRADS, 7: 'room' });
         throwRefusal(m, m.model_sample(heap.int32(kept), at));
         for (const i of [2, 3]) heap.read(copies[i], arrays[i]);
         heap.read(copies[6], rng);

@@ -3,7 +3,7 @@ import { BackendChoice, BackendSelection, selectBackend } from '../engine/backen
 import { Checkpoint, readCheckpointNoting } from './checkpoint';
 import { Vocabulary } from '../text/corpus';
 import { UserError } from '../util/errors';
-import { BEYOND_FLOAT32, savedModelSampler } from '../engine/engine';
+import { BEYOND_FLOAT32, DrawRequest, savedModelSampler } from '../engine/engine';
 import { Rng } from '../util/random';
 import { samplePieces } from '../engine/sampling';
 
@@ -17,6 +17,8 @@ export interface CheckpointSampleOptions {
   backend?: BackendChoice;
   /** Characters per piece (default SAMPLE_CHUNK). */
   chunk?: number;
+  /** The rules beyond the temperature (lib/model/sampling-rules.ts). */
+  rules?: DrawRequest['rules'];
 }
 
 export interface CheckpointSample {
@@ -41,7 +43,7 @@ export function sampleCheckpoint(file: string, options: CheckpointSampleOptions)
   const selection = selectBackend(options.backend ?? 'auto');
   if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
   const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
-  const request = { prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed) };
+  const request = { prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed), rules: options.rules };
   const drawn = samplePieces(backend, vocab, request, options.chunk);
   const pieces = options.prime === undefined ? drawn : prefixed(options.prime, drawn);
   return { checkpoint, backend: selection, pieces };

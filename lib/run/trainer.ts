@@ -11,7 +11,7 @@ import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
 import { parameterTable } from '../model/reference';
 import { heldOutLength, sliceLength } from '../model/stream-walk';
 import { Rng } from '../util/random';
-import { sampleText } from '../engine/sampling';
+import { RULE_SPECS, sampleText } from '../engine/sampling';
 import { SavedState, secondMoment, TrainingState } from './training-state';
 import { checkedVersion } from './checkpoint';
 
@@ -44,6 +44,7 @@ const SAMPLE_OPTIONS = {
   prime: { kind: 'string', allowEmpty: true, help: 'text that warms up the hidden state ("" primes nothing)' },
   seed: { ...SEED_SPEC, help: 'the draws\' own generator from this seed' },
   includePrime: { kind: 'flag', help: 'the prime, then the sample, as rnn-native sample prints them' },
+  ...RULE_SPECS,
 } satisfies OptionSpecs;
 
 export interface SampleOptions {
@@ -55,6 +56,12 @@ export interface SampleOptions {
   seed?: number;
   /** Returns the prime followed by the sample, as `rnn-native sample` prints them (default: the sample only). */
   includePrime?: boolean;
+  /** The rules beyond the temperature (lib/model/sampling-rules.ts): topK, topP, minP, repetitionPenalty, repetitionWindow. */
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  repetitionWindow?: number;
 }
 
 export class Trainer {
@@ -215,7 +222,9 @@ export class Trainer {
     checkOptions(options, SAMPLE_OPTIONS, 'sample');
     this.samplingRng ??= new Rng(Uint32Array.from(this.rng.state));
     const rng = options.seed !== undefined ? Rng.fromSeed(options.seed) : this.samplingRng;
-    const text = this.draw(length, options.temperature ?? 1, rng, options.prime);
+    const { topK, topP, minP, repetitionPenalty, repetitionWindow } = options;
+    const rules = { topK, topP, minP, repetitionPenalty, repetitionWindow };
+    const text = this.draw(length, options.temperature ?? 1, rng, options.prime, rules);
     return options.includePrime && options.prime !== undefined ? options.prime + text : text;
   }
 
@@ -224,13 +233,13 @@ export class Trainer {
     return this.draw(length, temperature, this.rng);
   }
 
-  private draw(length: number, temperature: number, rng: Rng, primeText?: string): string {
+  private draw(length: number, temperature: number, rng: Rng, primeText?: string, rules?: DrawRequest['rules']): string {
     const prime =
       primeText !== undefined && primeText !== ''
         ? this.corpus.encode(primeText)
         : Int32Array.of(this.trainingText[Math.min(this.position, this.trainingText.length - 1)]);
-    const source = { sampler: (r: DrawRequest) => this.engine.sampler(r.prime, r.temperature, r.rng) };
-    return sampleText(source, this.corpus.vocab, { prime, length, temperature, rng });
+    const source = { sampler: (r: DrawRequest) => this.engine.sampler(r.prime, { ...r.rules, temperature: r.temperature }, r.rng) };
+    return sampleText(source, this.corpus.vocab, { prime, length, temperature, rng, rules });
   }
 
   /** The parameters by name (layers.l.Wx, layers.l.Wh, layers.l.b for each layer, then V, c), as float64 copies. */
