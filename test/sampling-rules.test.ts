@@ -99,7 +99,8 @@ describe('sampling rules', function () {
     const out = path.join(dir, 'run');
     before(() => assert.strictEqual(run(['train', '--data', text, '--hidden', '16', '--steps', '300', '--quiet', '--out', out]).status, 0));
     const sample = (backend: string, rules: string[]) => {
-      const result = run(['sample', '--model', out, '--length', '300', '--seed', '7', '--backend', backend, ...rules]);
+      const length = rules.includes('--length') ? [] : ['--length', '300'];
+      const result = run(['sample', '--model', out, ...length, '--seed', '7', '--backend', backend, ...rules]);
       assert.strictEqual(result.status, 0, result.stderr);
       return result.stdout;
     };
@@ -113,6 +114,19 @@ describe('sampling rules', function () {
       assert.strictEqual(sample('native', ['--top-k', '1']), sample('native', ['--argmax']));
       assert.strictEqual(sample('wasm', ['--top-k', '1']), sample('wasm', ['--argmax']));
       assert.strictEqual(sample('native', ['--top-p', '1', '--min-p', '0', '--repetition-penalty', '1']), sample('native', []));
+    });
+
+    it('--stop ends a sample at its first occurrence, included; --count N draws sample i with seed + i − 1, under a line; --json an array', () => {
+      const whole = sample('native', ['--length', '2000']);
+      const stop = whole.slice(40, 43); // a string the text holds, after its start
+      const stopped = sample('native', ['--length', '2000', '--stop', stop]);
+      assert.strictEqual(stopped, whole.slice(0, whole.indexOf(stop) + stop.length) + '\n');
+      const three = sample('native', ['--count', '3', '--length', '50']);
+      const alone = [7, 8, 9].map((seed) => run(['sample', '--model', out, '--length', '50', '--seed', String(seed), '--backend', 'native']).stdout.replace(/\n$/, ''));
+      assert.strictEqual(three, alone.map((text, i) => `${i > 0 ? '\n' : ''}--- sample ${i + 1} of 3 (seed ${7 + i}) ---\n${text}`).join('') + '\n');
+      const json = JSON.parse(sample('native', ['--count', '3', '--length', '50', '--json']));
+      assert.deepStrictEqual(json.samples, alone);
+      assert.strictEqual(json.seed, 7);
     });
 
     it('refuses values out of range in one line', () => {

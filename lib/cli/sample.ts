@@ -9,7 +9,7 @@ import { sampleCheckpoint } from '../run/sample-checkpoint';
 import { isRunsFile, modelCheckpoint, RUN_FILES } from '../run/run-dir';
 import { exitCodeOf, note, printLine, stdout, warn } from '../util/output';
 import { SEED_SPEC } from '../model/config';
-import { DEFAULT_REPETITION_WINDOW, RULE_SPECS } from '../engine/sampling';
+import { DEFAULT_REPETITION_WINDOW, MAX_TEXT_LENGTH, RULE_SPECS } from '../engine/sampling';
 
 const OPTIONS = {
   model: { kind: 'string', help: 'a checkpoint (.safetensors), or a run directory (its best.safetensors)' },
@@ -23,6 +23,9 @@ const OPTIONS = {
   'min-p': { ...RULE_SPECS.minP, help: 'drop characters less likely than P × the most likely (default 0)' },
   'repetition-penalty': { ...RULE_SPECS.repetitionPenalty, help: 'the logit of each character of the window ÷ X if positive, × X if negative (default 1: none)' },
   'repetition-window': { ...RULE_SPECS.repetitionWindow, help: `the last N characters the penalty looks at (default ${DEFAULT_REPETITION_WINDOW})` },
+  stop: { kind: 'string', help: 'end each sample at the first occurrence of this text (included)' },
+  count: { kind: 'integer', min: 1, max: 10000, help: 'independent samples, sample i with seed + i − 1, each under a line "--- sample i of N (seed S) ---" (default 1)' },
+  json: { kind: 'flag', help: 'one JSON object: model, seed, and samples, an array of the texts' },
   backend: { kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], help: 'native, wasm, ts, or auto (default)' },
   out: { kind: 'string', help: 'write the text to this file instead of stdout (a new file, unless --force)' },
   force: { kind: 'flag', help: "let --out replace an existing regular file (never the model, nor a run's file)" },
@@ -37,18 +40,40 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (o.model === undefined) throw new UserError('--model is required: a checkpoint file or a run directory');
   if (o.argmax && o.temperature !== undefined) throw new UserError('use either --argmax or --temperature, not both');
 
+  const [count, seed, length] = [o.count ?? 1, o.seed ?? 42, o.length ?? 1000];
+  if (o.json && count * length > MAX_TEXT_LENGTH) throw new UserError(`--json holds the samples in memory: --count × --length must be at most ${MAX_TEXT_LENGTH}`);
+  if (!Number.isSafeInteger(seed + count - 1)) throw new UserError(`--seed ${seed} + --count ${count} − 1 must be a safe integer`);
   const model = checkpointPath(o.model);
   if (o.out !== undefined) checkOut(o.out, model, o.force ?? false);
-  const sample = sampleCheckpoint(model, {
-    prime: o.prime,
-    length: o.length ?? 1000,
-    temperature: o.argmax ? 0 : (o.temperature ?? 1),
-    seed: o.seed ?? 42,
-    backend: (o.backend ?? 'auto') as BackendChoice,
-    rules: { topK: o['top-k'], topP: o['top-p'], minP: o['min-p'], repetitionPenalty: o['repetition-penalty'], repetitionWindow: o['repetition-window'] },
-  });
-  if (sample.backend.warning) warn(sample.backend.warning);
-  return o.out !== undefined ? writeToFile(o.out, sample.pieces) : writeToStdout(sample.pieces);
+  const drawOne = (i: number) =>
+    sampleCheckpoint(model, {
+      prime: o.prime,
+      length,
+      temperature: o.argmax ? 0 : (o.temperature ?? 1),
+      seed: seed + i,
+      backend: (o.backend ?? 'auto') as BackendChoice,
+      rules: { topK: o['top-k'], topP: o['top-p'], minP: o['min-p'], repetitionPenalty: o['repetition-penalty'], repetitionWindow: o['repetition-window'] },
+      stop: o.stop,
+    });
+  const first = drawOne(0);
+  if (first.backend.warning) warn(first.backend.warning);
+  const samples = (function* () {
+    for (let i = 0; i < count; i++) yield i === 0 ? first : drawOne(i);
+  })();
+  if (o.json) {
+    const texts = Array.from(samples, (sample) => Array.from(sample.pieces).join(''));
+    const text = JSON.stringify({ model, seed, samples: texts });
+    return o.out !== undefined ? writeToFile(o.out, [text]) : writeToStdout([text]);
+  }
+  const pieces = (function* () {
+    let i = 0;
+    for (const sample of samples) {
+      if (count > 1) yield `${i > 0 ? '\n' : ''}--- sample ${i + 1} of ${count} (seed ${seed + i}) ---\n`;
+      yield* sample.pieces;
+      i++;
+    }
+  })();
+  return o.out !== undefined ? writeToFile(o.out, pieces) : writeToStdout(pieces);
 }
 
 /** The signal that asked sampling to stop, if one did (between pieces: a piece takes well under a second). */

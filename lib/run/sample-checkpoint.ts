@@ -19,6 +19,8 @@ export interface CheckpointSampleOptions {
   chunk?: number;
   /** The rules beyond the temperature (lib/model/sampling-rules.ts). */
   rules?: DrawRequest['rules'];
+  /** Ends the drawn text at the first occurrence of this (included; the prime is not searched). */
+  stop?: string;
 }
 
 export interface CheckpointSample {
@@ -44,9 +46,23 @@ export function sampleCheckpoint(file: string, options: CheckpointSampleOptions)
   if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
   const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
   const request = { prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed), rules: options.rules };
-  const drawn = samplePieces(backend, vocab, request, options.chunk);
-  const pieces = options.prime === undefined ? drawn : prefixed(options.prime, drawn);
-  return { checkpoint, backend: selection, pieces };
+  const all = samplePieces(backend, vocab, request, options.chunk);
+  const drawn = options.stop ? untilStop(all, options.stop) : all;
+  return { checkpoint, backend: selection, pieces: options.prime === undefined ? drawn : prefixed(options.prime, drawn) };
+}
+
+/** The pieces up to and including the first occurrence of `stop`; no piece is drawn after it. */
+function* untilStop(pieces: Iterable<string>, stop: string): Iterable<string> {
+  let tail = '';
+  for (const piece of pieces) {
+    const at = (tail + piece).indexOf(stop);
+    if (at >= 0) {
+      yield piece.slice(0, at + stop.length - tail.length);
+      return;
+    }
+    yield piece;
+    tail = (tail + piece).slice(-(stop.length - 1) || Infinity);
+  }
 }
 
 function* prefixed(first: string, rest: Iterable<string>): Iterable<string> {
