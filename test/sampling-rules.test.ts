@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { drawByRules, RecentSymbols, SamplingRules } from '../lib/model/sampling-rules';
+import { sampleCheckpoint } from '../lib/run/sample-checkpoint';
 import { generatedText } from './helpers';
 
 /** The distribution a draw induces: u over a fine grid of [0, 1), counted per symbol. */
@@ -127,6 +128,17 @@ describe('sampling rules', function () {
       const json = JSON.parse(sample('native', ['--count', '3', '--length', '50', '--json']));
       assert.deepStrictEqual(json.samples, alone);
       assert.strictEqual(json.seed, 7);
+    });
+
+    it('--stop is found across the pieces the text is drawn in (any piece size gives the same text)', () => {
+      const file = path.join(out, 'best.safetensors');
+      const draw = (chunk: number, stop?: string) => Array.from(sampleCheckpoint(file, { length: 500, temperature: 1, seed: 3, chunk, stop, prime: 'the' }).pieces).join('');
+      const whole = draw(4096);
+      for (const stop of [whole.slice(200, 203), whole.slice(100, 101), whole.slice(3, 40)]) {
+        const expected = 'the' + whole.slice(3, whole.indexOf(stop, 3) + stop.length);
+        for (const chunk of [1, 2, 7, 64]) assert.strictEqual(draw(chunk, stop), expected, `stop ${JSON.stringify(stop)}, pieces of ${chunk}`);
+      }
+      assert.strictEqual(draw(5, '\u0000never'), whole, 'a stop never drawn: the whole length');
     });
 
     it('refuses values out of range in one line', () => {
