@@ -108,6 +108,19 @@ describe('library API', () => {
     }
   });
 
+  it('trainer.score(text): nats and bits per character from a zero state, as the validation loss of that text', () => {
+    const validating = new Trainer(corpus, { hidden: 8, seed: 3, valFraction: 0.2 });
+    validating.train(30);
+    const held = Array.from(generatedText(3000)).slice(-Math.floor(0.2 * Array.from(generatedText(3000)).length)).join('');
+    const scored = validating.score(held);
+    assert.strictEqual(scored.natsPerCharacter, validating.validationLoss());
+    assert.strictEqual(scored.bitsPerCharacter, scored.natsPerCharacter / Math.LN2);
+    assert.strictEqual(scored.characters, Array.from(held).length);
+    refuses(() => validating.score(held.slice(0, 1)), /^score: the text needs at least two characters/);
+    refuses(() => validating.score(5 as never), /^score: the text must be a string, got number$/);
+    refuses(() => validating.score('ab€'), /€/);
+  });
+
   it('the optimizer state is `second` (accum, its old name, is the same array and still read)', () => {
     const trainer = new Trainer(corpus, { hidden: 8, seed: 3 });
     trainer.train(5);

@@ -199,6 +199,19 @@ export class Trainer {
   }
 
   /**
+   * How well the model predicts `text`: read forward from a zero state as the validation loss
+   * reads the held-out part, each character predicted from those before it; nats and bits per
+   * character. A character the model does not know is a UserError.
+   */
+  score(text: string): { characters: number; natsPerCharacter: number; bitsPerCharacter: number } {
+    if (typeof text !== 'string') throw new UserError(`score: the text must be a string, got ${typeof text}`);
+    const symbols = this.corpus.encode(text);
+    if (symbols.length < 2) throw new UserError('score: the text needs at least two characters (each is predicted from those before it)');
+    const natsPerCharacter = this.engine.validationLoss(symbols);
+    return { characters: symbols.length, natsPerCharacter, bitsPerCharacter: natsPerCharacter / Math.LN2 };
+  }
+
+  /**
    * The validation loss in nats per character: the model read forward over the whole held-out
    * text from a zero state, without dropout. Undefined without --val-fraction.
    */
