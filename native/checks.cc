@@ -383,6 +383,16 @@ Draws sample(Checks& c, const Spec& s, const Arrays& a, const Value& first,
   return d;
 }
 
+NextSymbol log_probs(Checks& c, const Spec& s, const Arrays& a, const Value& input, const Value& out) {
+  NextSymbol n;
+  one_stream(c, s, "logProbs");
+  n.input = c.integer(input, "input", 0, s.shape.vocab - 1);
+  arrays(c, s, a);
+  n.out = static_cast<double*>(c.of_length(out, Type::Float64Array, "a Float64Array", "out", s.shape.vocab));
+  apart_from_written(c, a, out, "out", true);
+  return n;
+}
+
 int threads(Checks& c, const Value& threads) { return c.integer(threads, "threads", 1, kMaxThreads); }
 
 Plan plan(Checks& c, const Value& cell, const Value& vocab, const Value& hidden,

@@ -172,6 +172,13 @@ struct Symbols {
 // advance(symbols)
 Symbols advance(Checks& c, const Spec& s, const Arrays& a, const Value& symbols);
 
+struct NextSymbol {
+  int32_t input = 0;
+  double* out = nullptr;
+};
+// logProbs(input, out): out a Float64Array of K.
+NextSymbol log_probs(Checks& c, const Spec& s, const Arrays& a, const Value& input, const Value& out);
+
 struct Draws {
   int32_t first = 0;
   rnn::SamplingRules rules;

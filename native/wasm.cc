@@ -223,6 +223,17 @@ EXPORT(model_sample) int32_t model_sample(const int32_t* kept, const WasmValue* 
   return 0;
 }
 
+// v = the spec's 4 arrays, then input, out.
+EXPORT(model_log_probs) int32_t model_log_probs(const int32_t* kept, const WasmValue* v) {
+  const checks::Spec s = spec_of(kept);
+  const checks::Arrays a = arrays_of(v);
+  checks::Checks c;
+  const checks::NextSymbol n = checks::log_probs(c, s, a, value_of(v[4]), value_of(v[5]));
+  if (!c.ok()) return status_of(c);
+  bound_model(s, a)->log_probs(n.input, n.out);
+  return 0;
+}
+
 // setThreads(threads): checked as the addon checks it; the module runs one thread whatever it is.
 EXPORT(model_set_threads) int32_t model_set_threads(const WasmValue* v) {
   checks::Checks c;

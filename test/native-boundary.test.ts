@@ -147,6 +147,17 @@ for (const engine of COMPILED_BACKENDS) describe(`${engine} addon boundary`, () 
     }
   });
 
+  it('logProbs: the next symbol log-probabilities of one stream; refuses bad arguments', () => {
+    const model = new addon.Model(spec());
+    const out = new Float64Array(shape.vocab);
+    model.logProbs(2, out);
+    assert.ok(Math.abs(out.reduce((sum, lp) => sum + Math.exp(lp), 0) - 1) < 1e-6, 'a distribution');
+    rejects(RangeError, 'input must be an integer from 0 to 5', () => model.logProbs(6, out));
+    rejects(TypeError, 'out must be a Float64Array', () => model.logProbs(0, new Float32Array(6) as never));
+    rejects(RangeError, 'out must have length 6', () => model.logProbs(0, new Float64Array(5)));
+    rejects(RangeError, 'logProbs needs a model of one stream (this one has 2)', () => new addon.Model(spec(2)).logProbs(0, out));
+  });
+
   it('advance and sample: reject bad arguments', () => {
     const model = new addon.Model(spec());
     rejects(RangeError, 'outside the vocabulary', () => model.advance(Int32Array.of(6)));

@@ -5,7 +5,7 @@ import { BackendChoice } from '../engine/backend';
 import { UserError } from '../util/errors';
 import { AtomicWriter } from '../util/files';
 import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
-import { sampleCheckpoint } from '../run/sample-checkpoint';
+import { beamCheckpoint, sampleCheckpoint } from '../run/sample-checkpoint';
 import { isRunsFile, modelCheckpoint, RUN_FILES } from '../run/run-dir';
 import { exitCodeOf, note, printLine, stdout, warn } from '../util/output';
 import { SEED_SPEC } from '../model/config';
@@ -24,6 +24,7 @@ const OPTIONS = {
   'repetition-penalty': { ...RULE_SPECS.repetitionPenalty, help: 'the logit of each character of the window ÷ X if positive, × X if negative (default 1: none)' },
   'repetition-window': { ...RULE_SPECS.repetitionWindow, help: `the last N characters the penalty looks at (default ${DEFAULT_REPETITION_WINDOW})` },
   stop: { kind: 'string', help: 'end each sample at the first occurrence of this text (included)' },
+  beam: { kind: 'integer', min: 1, max: 1000, help: 'beam search of this width: the most likely continuation of --length (with --count, the N best), no draws' },
   count: { kind: 'integer', min: 1, max: 10000, help: 'independent samples, sample i with seed + i − 1, each under a line "--- sample i of N (seed S) ---" (default 1)' },
   json: { kind: 'flag', help: 'one JSON object: model, seed, and samples, an array of the texts' },
   backend: { kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], help: 'native, wasm, ts, or auto (default)' },
@@ -40,6 +41,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (o.model === undefined) throw new UserError('--model is required: a checkpoint file or a run directory');
   if (o.argmax && o.temperature !== undefined) throw new UserError('use either --argmax or --temperature, not both');
 
+  if (o.beam !== undefined) return beamCommand(o);
   const [count, seed, length] = [o.count ?? 1, o.seed ?? 42, o.length ?? 1000];
   if (o.json && count * length > MAX_TEXT_LENGTH) throw new UserError(`--json holds the samples in memory: --count × --length must be at most ${MAX_TEXT_LENGTH}`);
   if (!Number.isSafeInteger(seed + count - 1)) throw new UserError(`--seed ${seed} + --count ${count} − 1 must be a safe integer`);
@@ -74,6 +76,28 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     }
   })();
   return o.out !== undefined ? writeToFile(o.out, pieces) : writeToStdout(pieces);
+}
+
+type SampleOptions = ReturnType<typeof parseOptions<typeof OPTIONS>>;
+
+/** The draws' options, which beam search has no use for. */
+const DRAW_ONLY = ['temperature', 'argmax', 'seed', 'top-k', 'top-p', 'min-p', 'repetition-penalty', 'repetition-window', 'stop'] as const;
+
+/** sample --beam W: the most likely continuations, each with its log-probability. */
+async function beamCommand(o: SampleOptions): Promise<number> {
+  const given = DRAW_ONLY.filter((name) => o[name] !== undefined);
+  if (given.length > 0) throw new UserError(`--beam searches for the most likely text and draws nothing: leave out --${given[0]}`);
+  const [width, count, length] = [o.beam!, o.count ?? 1, o.length ?? 1000];
+  if (count > width) throw new UserError(`--count ${count} is more beams than --beam ${width} keeps`);
+  if (width * length > 1e7) throw new UserError(`--beam × --length must be at most 10,000,000 (each beam costs a step per character), got ${width * length}`);
+  const model = checkpointPath(o.model!);
+  if (o.out !== undefined) checkOut(o.out, model, o.force ?? false);
+  const result = beamCheckpoint(model, { prime: o.prime, length, width, count, backend: (o.backend ?? 'auto') as BackendChoice });
+  if (result.backend.warning) warn(result.backend.warning);
+  const text = o.json
+    ? JSON.stringify({ model, beam: width, beams: result.beams })
+    : result.beams.map((beam, i) => `${count > 1 ? `${i > 0 ? '\n' : ''}--- beam ${i + 1} of ${count} (log p ${beam.logProb.toFixed(4)} nats) ---\n` : ''}${beam.text}`).join('');
+  return o.out !== undefined ? writeToFile(o.out, [text]) : writeToStdout([text]);
 }
 
 /** The signal that asked sampling to stop, if one did (between pieces: a piece takes well under a second). */

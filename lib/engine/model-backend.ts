@@ -9,7 +9,7 @@ import { CompiledBackend, NativeAddon, CompiledModel } from './native';
 import { OptimizerSettings, optimizerStep } from '../model/optimizers';
 import { Rng } from '../util/random';
 import { RecentSymbols, SamplingRules } from '../model/sampling-rules';
-import { Dropout, advanceSymbols, parameterTable, lossAndGradients, sampleSymbols, ModelShape, ModelState, zeroState } from '../model/reference';
+import { Dropout, advanceSymbols, nextLogProbs, parameterTable, lossAndGradients, sampleSymbols, ModelShape, ModelState, zeroState } from '../model/reference';
 
 export type Flat = Float32Array | Float64Array;
 
@@ -56,8 +56,24 @@ export interface ModelBackend {
    * before it. One scorer at a time (it uses the backend's one-stream state).
    */
   scorer(window?: number): TextScorer;
+  /** The next symbol's log-probabilities from states of one stream (beam search: lib/engine/beam.ts). */
+  nextSymbols(): NextSymbolModel;
   /** Draws from a state of one stream (h, c: layers × hidden), which is copied, never changed, by the rules. */
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, rules: SamplingRules, rng: Rng): (count: number) => Int32Array;
+}
+
+/** One stream's states (h and c, layers × hidden), in the backend's precision. */
+export interface StreamState {
+  h: Flat;
+  c: Flat;
+}
+
+/** The next symbol's log-probabilities from any state, which is never changed (a new one is returned). */
+export interface NextSymbolModel {
+  /** The state `from` moved on by the prime but its last symbol (the first input). */
+  start(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array): StreamState;
+  /** Feeds `input` to the state: the next symbol's log-probabilities, and the state after `input`. */
+  next(state: StreamState, input: number): { logProbs: Float64Array; state: StreamState };
 }
 
 /** The blocks of consecutive updates (ModelBackend.train). */
@@ -192,6 +208,27 @@ class ReferenceBackend implements ModelBackend {
     return windowScorer(window, (x, y) => lossAndGradients(this.shape, this.params, undefined, state, blocks(x, 1), blocks(y, 1)));
   }
 
+  nextSymbols(): NextSymbolModel {
+    const flat = (state: ModelState) => {
+      const [h, c] = [new Float64Array(this.shape.layers * this.shape.hidden), new Float64Array(this.shape.layers * this.shape.hidden)];
+      flatten(state, h, c);
+      return { h, c };
+    };
+    const nested = (state: StreamState) => unflatten(this.shape, 1, Float64Array.from(state.h), Float64Array.from(state.c));
+    return {
+      start: (from, prime) => {
+        const state = unflatten(this.shape, 1, Float64Array.from(from.h), Float64Array.from(from.c));
+        advanceSymbols(this.shape, this.params, state, prime.subarray(0, prime.length - 1));
+        return flat(state);
+      },
+      next: (at, input) => {
+        const state = nested(at);
+        const logProbs = nextLogProbs(this.shape, this.params, state, input);
+        return { logProbs, state: flat(state) };
+      },
+    };
+  }
+
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, rules: SamplingRules, rng: Rng): (count: number) => Int32Array {
     const state = unflatten(this.shape, 1, Float64Array.from(from.h), Float64Array.from(from.c));
     advanceSymbols(this.shape, this.params, state, prime.subarray(0, prime.length - 1));
@@ -276,6 +313,28 @@ class CompiledModelBackend implements ModelBackend {
     h.fill(0);
     c.fill(0);
     return windowScorer(window, (x, y) => model.forwardBackward(x, y, false, 0, 0, 0));
+  }
+
+  nextSymbols(): NextSymbolModel {
+    const states = this.shape.layers * this.shape.hidden;
+    const [h, c] = [new Float32Array(states), new Float32Array(states)];
+    this.samplerGrads ??= new Float32Array(this.params.length);
+    const model = this.create(1, 1, h, c, this.samplerGrads);
+    const out = new Float64Array(this.shape.vocab);
+    return {
+      start: (from, prime) => {
+        h.set(from.h);
+        c.set(from.c);
+        model.advance(prime.subarray(0, prime.length - 1));
+        return { h: h.slice(), c: c.slice() };
+      },
+      next: (state, input) => {
+        h.set(state.h);
+        c.set(state.c);
+        model.logProbs(input, out);
+        return { logProbs: out.slice(), state: { h: h.slice(), c: c.slice() } };
+      },
+    };
   }
 
   sampler(from: { h: ArrayLike<number>; c: ArrayLike<number> }, prime: Int32Array, rules: SamplingRules, rng: Rng): (count: number) => Int32Array {

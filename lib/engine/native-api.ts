@@ -52,6 +52,8 @@ export interface CompiledModel {
    * last symbols before the draws (first among them) for the repetition penalty.
    */
   sample(first: number, temperature: number, rng: Uint32Array, out: Int32Array, topK?: number, topP?: number, minP?: number, repetitionPenalty?: number, repetitionWindow?: number, recent?: Int32Array): void;
+  /** streams must be 1: feeds `input` (moving h and c), then writes the next symbol's log-probabilities into out (K, float64). */
+  logProbs(input: number, out: Float64Array): void;
   /** forwardBackward's threads, 1 to LIMITS.maxThreads (lib/model/limits.ts; 1 when never called): the streams split into min(threads, streams) groups, one thread each; a model of one stream gives OpenBLAS the threads instead. */
   setThreads(threads: number): void;
 }

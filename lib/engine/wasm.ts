@@ -47,6 +47,7 @@ interface Exports {
   model_train(kept: number, values: number): number;
   model_advance(kept: number, values: number): number;
   model_sample(kept: number, values: number): number;
+  model_log_probs(kept: number, values: number): number;
   model_set_threads(values: number): number;
   model_layout(values: number, json: number): number;
 }
@@ -54,7 +55,7 @@ interface Exports {
 /** Every export used here: a module without one is another module (or an older build), refused when loaded. */
 const EXPORTS: readonly (keyof Exports)[] = [
   'memory', '_initialize', 'malloc', 'free', 'refusal_message', 'property_names', 'limits_json', 'model_new',
-  'model_forward_backward', 'model_optimize', 'model_train', 'model_advance', 'model_sample', 'model_set_threads', 'model_layout',
+  'model_forward_backward', 'model_optimize', 'model_train', 'model_log_probs', 'model_advance', 'model_sample', 'model_set_threads', 'model_layout',
 ];
 
 // ---- what the module's checks see of a value (native/checks.h Type) ----
@@ -351,6 +352,17 @@ function modelClass(m: Exports, names: Names) {
         for (const i of [2, 3]) heap.read(copies[i], arrays[i]);
         heap.read(copies[6], rng);
         heap.read(copies[7], out);
+      });
+    }
+
+    logProbs(input: number, out: Float64Array): void {
+      const [kept, arrays] = [this.#kept, this.#arrays];
+      withHeap(m, (heap) => {
+        const { at, copies } = heap.values([...arrays, input, out], { ...NO_GRADS, 5: 'room' });
+        throwRefusal(m, m.model_log_probs(heap.int32(kept), at));
+        heap.read(copies[2], arrays[2]);
+        heap.read(copies[3], arrays[3]);
+        heap.read(copies[5], out);
       });
     }
 

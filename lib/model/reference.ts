@@ -374,6 +374,19 @@ export function advanceSymbols(s: ModelShape, params: Float64Array, state: Model
   for (let i = 0; i < symbols.length; i++) stepOneStream(s, p, state, symbols[i]);
 }
 
+/** Feeds `symbol` to a one-stream state, moving it on: the next symbol's log-probabilities (log-softmax of the logits). */
+export function nextLogProbs(s: ModelShape, params: Float64Array, state: ModelState, symbol: number): Float64Array {
+  const p = views(s, params);
+  const top = stepOneStream(s, p, state, symbol);
+  const o = Float64Array.from({ length: s.vocab }, (_, k) => p.c[k] + dot(p.V, k * s.hidden, top));
+  let max = -Infinity;
+  for (const v of o) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of o) sum += Math.exp(v - max);
+  const logSum = Math.log(sum);
+  return o.map((v) => v - max - logSum);
+}
+
 /**
  * Fills out with drawn symbols: each step feeds the previous symbol (first: `first`) and draws the
  * next from softmax(o / temperature); temperature 0 takes the argmax.

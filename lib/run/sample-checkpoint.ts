@@ -3,7 +3,9 @@ import { BackendChoice, BackendSelection, selectBackend } from '../engine/backen
 import { Checkpoint, readCheckpointNoting } from './checkpoint';
 import { Vocabulary } from '../text/corpus';
 import { UserError } from '../util/errors';
-import { BEYOND_FLOAT32, DrawRequest, savedModelSampler } from '../engine/engine';
+import { BEYOND_FLOAT32, DrawRequest, modelShape, savedModelSampler } from '../engine/engine';
+import { beamSearch } from '../engine/beam';
+import { createModelBackend } from '../engine/model-backend';
 import { Rng } from '../util/random';
 import { samplePieces } from '../engine/sampling';
 
@@ -63,6 +65,30 @@ function* untilStop(pieces: Iterable<string>, stop: string): Iterable<string> {
     yield piece;
     tail = (tail + piece).slice(-(stop.length - 1) || Infinity);
   }
+}
+
+export interface BeamOptions {
+  prime?: string;
+  length: number;
+  width: number;
+  /** The best `count` beams (≤ width). */
+  count: number;
+  backend?: BackendChoice;
+}
+
+/** The most likely continuations of a checkpoint's model (beam search): each text (the prime first, when given) and its log-probability. */
+export function beamCheckpoint(file: string, options: BeamOptions): { checkpoint: Checkpoint; backend: BackendSelection; beams: { text: string; logProb: number }[] } {
+  const checkpoint = readCheckpointNoting(file);
+  const { training } = checkpoint;
+  const vocab = new Vocabulary(training.vocabulary);
+  const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));
+  const selection = selectBackend(options.backend ?? 'auto');
+  if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
+  const model = createModelBackend(selection.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false).nextSymbols();
+  const zeros = new Float64Array(training.config.layers * training.config.hidden);
+  const start = model.start({ h: zeros, c: zeros }, prime);
+  const beams = beamSearch(model, start, prime[prime.length - 1], options.length, options.width, options.count);
+  return { checkpoint, backend: selection, beams: beams.map((beam) => ({ text: (options.prime ?? '') + vocab.decode(beam.symbols), logProb: beam.logProb })) };
 }
 
 function* prefixed(first: string, rest: Iterable<string>): Iterable<string> {

@@ -37,6 +37,7 @@ class Model : public Napi::ObjectWrap<Model> {
                         InstanceMethod("train", &Model::Train),
                         InstanceMethod("advance", &Model::Advance),
                         InstanceMethod("sample", &Model::Sample),
+                        InstanceMethod("logProbs", &Model::LogProbs),
                         InstanceMethod("setThreads", &Model::SetThreads)});
   }
 
@@ -206,6 +207,18 @@ class Model : public Napi::ObjectWrap<Model> {
     throw_if_refused(env, c);
     bind(a);
     model_->single().sample(d.first, d.rules, d.recent, d.recent_length, d.rng, d.out, d.length);
+    return env.Undefined();
+  }
+
+  // logProbs(input, out): undefined
+  Napi::Value LogProbs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const checks::Arrays a = arrays();
+    checks::Checks c;
+    const checks::NextSymbol n = checks::log_probs(c, spec_, a, value_of(info[0]), value_of(info[1]));
+    throw_if_refused(env, c);
+    bind(a);
+    model_->single().log_probs(n.input, n.out);
     return env.Undefined();
   }
 

@@ -618,6 +618,17 @@ void Model::advance(const int32_t* x, size_t n) {
   for (size_t i = 0; i < n; ++i) forward(x + i, 1, 0.0, 0, 0);
 }
 
+void Model::log_probs(int32_t x, double* out) {
+  const int K = s_.vocab;
+  forward(&x, 1, 0.0, 0, 0);
+  logits(1);
+  const double max = *std::max_element(P_.data(), P_.data() + K);
+  double sum = 0;
+  for (int k = 0; k < K; ++k) sum += std::exp(P_[k] - max);
+  const double log_sum = std::log(sum);
+  for (int k = 0; k < K; ++k) out[k] = P_[k] - max - log_sum;
+}
+
 namespace {
 
 inline uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }

@@ -144,6 +144,9 @@ class Model {
   // One stream only: feeds the symbols through the layers (no dropout).
   void advance(const int32_t* x, size_t n);
 
+  // One stream only: feeds x, then writes the next symbol's log-probabilities (K, in double).
+  void log_probs(int32_t x, double* out);
+
   // One stream only: draws n symbols (xoshiro128**, lib/util/random.ts) by the rules; `recent`
   // holds the text's last symbols before them (first among them), for the repetition penalty.
   void sample(int32_t first, const SamplingRules& rules, const int32_t* recent, size_t recent_length,
