@@ -40,12 +40,9 @@ export interface CheckpointSample {
  */
 export function sampleCheckpoint(file: string, options: CheckpointSampleOptions): CheckpointSample {
   if (!Number.isSafeInteger(options.seed)) throw new UserError(`seed must be an integer, got ${options.seed}`);
-  const checkpoint = readCheckpointNoting(file);
+  const { checkpoint, vocab, selection } = savedModel(file, options.backend);
   const { training } = checkpoint;
-  const vocab = new Vocabulary(training.vocabulary);
-  const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));
-  const selection = selectBackend(options.backend ?? 'auto');
-  if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
+  const prime = primeOf(vocab, options.prime);
   const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
   const request = { prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed), rules: options.rules };
   const all = samplePieces(backend, vocab, request, options.chunk);
@@ -78,17 +75,30 @@ export interface BeamOptions {
 
 /** The most likely continuations of a checkpoint's model (beam search): each text (the prime first, when given) and its log-probability. */
 export function beamCheckpoint(file: string, options: BeamOptions): { checkpoint: Checkpoint; backend: BackendSelection; beams: { text: string; logProb: number }[] } {
-  const checkpoint = readCheckpointNoting(file);
+  const { checkpoint, vocab, selection } = savedModel(file, options.backend);
   const { training } = checkpoint;
-  const vocab = new Vocabulary(training.vocabulary);
-  const prime = options.prime !== undefined ? vocab.encode(options.prime) : Int32Array.of(defaultStart(vocab));
-  const selection = selectBackend(options.backend ?? 'auto');
-  if (selection.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
+  const prime = primeOf(vocab, options.prime);
   const model = createModelBackend(selection.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false).nextSymbols();
   const zeros = new Float64Array(training.config.layers * training.config.hidden);
   const start = model.start({ h: zeros, c: zeros }, prime);
   const beams = beamSearch(model, start, prime[prime.length - 1], options.length, options.width, options.count);
   return { checkpoint, backend: selection, beams: beams.map((beam) => ({ text: (options.prime ?? '') + vocab.decode(beam.symbols), logProb: beam.logProb })) };
+}
+
+/**
+ * A checkpoint's model for sample, beam search and score: the file read, its vocabulary and the
+ * backend; a ts model beyond float32's range is refused on native and wasm.
+ */
+export function savedModel(file: string, backend: BackendChoice = 'auto'): { checkpoint: Checkpoint; vocab: Vocabulary; selection: BackendSelection } {
+  const checkpoint = readCheckpointNoting(file);
+  const selection = selectBackend(backend);
+  if (selection.name !== 'ts' && !Float32Array.from(checkpoint.training.params).every(Number.isFinite)) throw new UserError(`${file}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
+  return { checkpoint, vocab: new Vocabulary(checkpoint.training.vocabulary), selection };
+}
+
+/** The prime's symbols, or else a newline (when the model knows it). */
+function primeOf(vocab: Vocabulary, prime: string | undefined): Int32Array {
+  return prime !== undefined ? vocab.encode(prime) : Int32Array.of(defaultStart(vocab));
 }
 
 function* prefixed(first: string, rest: Iterable<string>): Iterable<string> {

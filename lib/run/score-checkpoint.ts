@@ -1,11 +1,12 @@
 // How well a saved model predicts a text: the score command. The text is read forward as one
 // stream from a zero state, as the validation pass reads the held-out part, in constant memory.
-import { BackendChoice, BackendSelection, selectBackend } from '../engine/backend';
-import { BEYOND_FLOAT32, modelShape } from '../engine/engine';
+import { BackendChoice, BackendSelection } from '../engine/backend';
+import { modelShape } from '../engine/engine';
 import { createModelBackend } from '../engine/model-backend';
-import { forEachCodePoint, Vocabulary } from '../text/corpus';
+import { forEachCodePoint } from '../text/corpus';
 import { UserError } from '../util/errors';
-import { Checkpoint, readCheckpointNoting } from './checkpoint';
+import { Checkpoint } from './checkpoint';
+import { savedModel } from './sample-checkpoint';
 
 /** Symbols fed to the scorer at a time. */
 const PIECE = 1 << 16;
@@ -23,11 +24,8 @@ export interface TextScore {
 
 /** Scores the UTF-8 file `textFile` with the model of `checkpointFile`; a character the model does not know is refused. */
 export function scoreCheckpoint(checkpointFile: string, textFile: string, backendChoice: BackendChoice = 'auto'): TextScore {
-  const checkpoint = readCheckpointNoting(checkpointFile);
+  const { checkpoint, vocab, selection: backend } = savedModel(checkpointFile, backendChoice);
   const { training } = checkpoint;
-  const backend = selectBackend(backendChoice);
-  if (backend.name !== 'ts' && !Float32Array.from(training.params).every(Number.isFinite)) throw new UserError(`${checkpointFile}: ${BEYOND_FLOAT32.replace('saved state', 'model')}`);
-  const vocab = new Vocabulary(training.vocabulary);
   const model = createModelBackend(backend.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false);
   const scorer = model.scorer();
   const piece = new Int32Array(PIECE);
