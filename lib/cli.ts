@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The rnn-native command line. Bad input prints one line and exits 2; see README for the rest.
 import { compareCommand } from './cli/compare';
+import { exportCommand } from './cli/export';
 import { gradcheckCommand } from './cli/gradcheck';
 import { plotCommand } from './cli/plot';
 import { reportCommand } from './cli/report';
@@ -19,6 +20,7 @@ commands:
   train       train a character-level RNN on a UTF-8 text (default: the built-in demo corpus)
   sample      generate text from a checkpoint
   score       how well a checkpoint predicts a text: nats and bits per character
+  export      a checkpoint's model for ONNX, PyTorch or a web page
   gradcheck   compare analytic gradients with finite differences and the native addon
   plot        plot a run's loss: loss.svg and loss.png
   report      write a run's report: report.md and report.html
@@ -37,6 +39,8 @@ async function run(argv: string[]): Promise<number> {
       return sampleCommand(rest);
     case 'score':
       return scoreCommand(rest);
+    case 'export':
+      return exportCommand(rest);
     case 'gradcheck':
       return gradcheckCommand(rest);
     case 'plot':
@@ -59,7 +63,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(VERSION);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample, score, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, score, export, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);
   }
 }
 

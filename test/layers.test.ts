@@ -1,5 +1,5 @@
 // Imports point one way. lib/ is in folders by layer, each importing only its own and lower ones:
-// util, model, text, engine, run, report, sweep, cli, then the entries lib/index.ts and lib/cli.ts;
+// util, model, text, engine, run, export, report, sweep, cli, then the entries lib/index.ts and lib/cli.ts;
 // no module reaches itself through its imports; and tests and scripts never import each other
 // (what both need lives in harness/ or lib/).
 import assert from 'assert';
@@ -10,7 +10,7 @@ const root = path.join(__dirname, '..');
 const lib = path.join(root, 'lib');
 
 /** The layers of lib/, lowest first. */
-const LAYERS = ['util', 'model', 'text', 'engine', 'run', 'report', 'sweep', 'cli'];
+const LAYERS = ['util', 'model', 'text', 'engine', 'run', 'export', 'report', 'sweep', 'cli'];
 
 /** The modules a TypeScript file imports (types included), as written. */
 function importsOf(file: string): string[] {
