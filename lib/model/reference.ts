@@ -374,11 +374,16 @@ export function advanceSymbols(s: ModelShape, params: Float64Array, state: Model
   for (let i = 0; i < symbols.length; i++) stepOneStream(s, p, state, symbols[i]);
 }
 
-/** Feeds `symbol` to a one-stream state, moving it on: the next symbol's log-probabilities (log-softmax of the logits). */
-export function nextLogProbs(s: ModelShape, params: Float64Array, state: ModelState, symbol: number): Float64Array {
+/** Feeds `symbol` to a one-stream state, moving it on: the next symbol's logits o = V h + c (what exports are held to). */
+export function nextLogits(s: ModelShape, params: Float64Array, state: ModelState, symbol: number): Float64Array {
   const p = views(s, params);
   const top = stepOneStream(s, p, state, symbol);
-  const o = Float64Array.from({ length: s.vocab }, (_, k) => p.c[k] + dot(p.V, k * s.hidden, top));
+  return Float64Array.from({ length: s.vocab }, (_, k) => p.c[k] + dot(p.V, k * s.hidden, top));
+}
+
+/** Feeds `symbol` to a one-stream state, moving it on: the next symbol's log-probabilities (log-softmax of the logits). */
+export function nextLogProbs(s: ModelShape, params: Float64Array, state: ModelState, symbol: number): Float64Array {
+  const o = nextLogits(s, params, state, symbol);
   let max = -Infinity;
   for (const v of o) max = Math.max(max, v);
   let sum = 0;
