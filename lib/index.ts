@@ -1,12 +1,14 @@
 // rnn-native: character-level recurrent language models (rnn, LSTM, GRU) trained on the CPU.
-export { Corpus, Vocabulary, MAX_VOCABULARY } from './text/corpus';
+export { Corpus } from './text/corpus';
+export { Vocabulary, MAX_VOCABULARY } from './text/vocabulary';
 export { readCheckpoint, writeCheckpoint, Checkpoint, CheckpointInput, RunRecord } from './run/checkpoint';
 export { demoText, DEMO_CHARACTERS } from './text/demo';
 export { UserError } from './util/errors';
 export { Trainer, TrainerOptions, TrainerConfig, SampleOptions, DEFAULTS, smoothLossUpdate } from './run/trainer';
 export { TrainingState, SavedState } from './run/training-state';
 export { PRESETS, PRESET_NAMES, PresetName } from './model/presets';
-export { BackendName, BackendChoice, selectBackend } from './engine/backend';
+export { BackendChoice, selectBackend } from './engine/backend';
+export { BackendName } from './engine/model-backend';
 export { gradcheck, generalGradcheck, GradcheckOptions, GradcheckResult, ErrorTable, ErrorSummary, GradientFunction, StackedGradientFunction } from './engine/gradcheck';
 export { loadNative } from './engine/native';
 export { loadWasm } from './engine/wasm';

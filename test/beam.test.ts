@@ -8,9 +8,9 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, Trainer } from '../lib';
 import { beamSearch } from '../lib/engine/beam';
-import { BackendName } from '../lib/engine/backend';
+import { createModelBackend } from '../lib/engine/backend';
 import { modelShape } from '../lib/engine/engine';
-import { createModelBackend, NextSymbolModel, StreamState } from '../lib/engine/model-backend';
+import { BackendName, NextSymbolModel, StreamState } from '../lib/engine/model-backend';
 import { COMPILED_BACKENDS } from './helpers';
 
 const BACKENDS: BackendName[] = ['ts', ...COMPILED_BACKENDS];

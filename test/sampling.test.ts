@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib/run/checkpoint';
-import { Vocabulary } from '../lib/text/corpus';
+import { Vocabulary } from '../lib/text/vocabulary';
 import { savedModelSampler } from '../lib/engine/engine';
 import { loadNative } from '../lib/engine/native';
 import { Rng } from '../lib/util/random';

@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib';
-import { createModelBackend } from '../lib/engine/model-backend';
+import { createModelBackend } from '../lib/engine/backend';
 import { modelShape } from '../lib/engine/engine';
-import { Vocabulary } from '../lib/text/corpus';
+import { Vocabulary } from '../lib/text/vocabulary';
 import { generatedText } from './helpers';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');

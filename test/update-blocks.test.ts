@@ -5,7 +5,7 @@
 import assert from 'assert';
 import { MODEL_DEFAULTS, ModelConfig } from '../lib/model/config';
 import { Engine, optimizerSettings } from '../lib/engine/engine';
-import { BackendName } from '../lib/engine/backend';
+import { BackendName } from '../lib/engine/model-backend';
 import { decayedRate } from '../lib/model/optimizers';
 import { nextWindows } from '../lib/model/stream-walk';
 import { Rng } from '../lib/util/random';

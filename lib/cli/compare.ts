@@ -1,6 +1,7 @@
 // rnn-native compare: runs of sweeps and run directories side by side: a table, a plot, compare.md/html.
 import { compareRuns, comparisonJson, comparisonTable, defaultOutDir, METRICS, writeComparison } from '../report/compare';
-import { optionHelp, OptionSpecs, parseCommandLine } from '../util/options';
+import { optionHelp, parseCommandLine } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { printLine } from '../util/output';
 
 const OPTIONS = {

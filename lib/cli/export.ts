@@ -1,6 +1,7 @@
 // rnn-native export: a checkpoint's model in a format other tools read (ONNX, PyTorch, a web page).
 import { UserError } from '../util/errors';
-import { optionHelp, OptionSpecs, parseCommandLine } from '../util/options';
+import { optionHelp, parseCommandLine } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { note, printLine } from '../util/output';
 import { modelCheckpoint } from '../run/run-dir';
 import { readCheckpointNoting } from '../run/checkpoint';

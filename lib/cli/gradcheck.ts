@@ -13,7 +13,8 @@ import {
   modelName,
 } from '../engine/gradcheck';
 import { CellKind, lossAndGradients } from '../model/reference';
-import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
+import { optionHelp, parseOptions } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { fitLine, printLine, warn } from '../util/output';
 import { loadTrainingText } from '../text/training-text';
 

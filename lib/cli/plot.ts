@@ -1,6 +1,7 @@
 // rnn-native plot: the loss curve of a run as SVG and PNG.
 import { UserError } from '../util/errors';
-import { optionHelp, OptionSpecs, parseCommandLine } from '../util/options';
+import { optionHelp, parseCommandLine } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { writeLossPlot } from '../report/plot';
 import { printLine } from '../util/output';
 

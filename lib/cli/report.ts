@@ -1,6 +1,7 @@
 // rnn-native report: the run's deliverables as report.md and report.html.
 import { UserError } from '../util/errors';
-import { optionHelp, OptionSpecs, parseCommandLine } from '../util/options';
+import { optionHelp, parseCommandLine } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { REPORT_OPTIONS, writeReport, WrittenReport } from '../report/report';
 import { printLine, warn } from '../util/output';
 

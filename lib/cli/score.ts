@@ -1,7 +1,8 @@
 // rnn-native score: how well a model predicts a text, in nats and bits per character.
 import { BackendChoice } from '../engine/backend';
 import { UserError } from '../util/errors';
-import { optionHelp, OptionSpecs, parseOptions } from '../util/options';
+import { optionHelp, parseOptions } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { note, printLine, warn } from '../util/output';
 import { modelCheckpoint } from '../run/run-dir';
 import { scoreCheckpoint } from '../run/score-checkpoint';

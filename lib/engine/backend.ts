@@ -1,9 +1,10 @@
-// Which backend computes the model: the float64 TypeScript reference ('ts') or the float32 C++
+// Which backend computes the model (and making one of it): the float64 TypeScript reference ('ts') or the float32 C++
 // engine, as the native addon ('native') or compiled to WebAssembly ('wasm', lib/engine/wasm.ts).
 import { UserError } from '../util/errors';
 import { CompiledBackend, loadCompiled, NativeAddon } from './native';
+import { BackendName, ModelBackend, modelBackend } from './model-backend';
+import { ModelShape } from '../model/reference';
 
-export type BackendName = 'native' | 'wasm' | 'ts';
 export type BackendChoice = BackendName | 'auto';
 const BACKEND_CHOICES: readonly unknown[] = ['auto', 'native', 'wasm', 'ts'];
 
@@ -44,4 +45,9 @@ export function compiled(name: CompiledBackend): NativeAddon {
   const { addon, error } = loadCompiled(name);
   if (!addon) throw new UserError(`the ${name} backend cannot load: ${error}`);
   return addon;
+}
+
+/** A backend of this name on the initial parameters (a compiled one that cannot load is a UserError). */
+export function createModelBackend(name: BackendName, shape: ModelShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): ModelBackend {
+  return modelBackend(name === 'ts' ? { name } : { name, addon: compiled(name) }, shape, streams, seqLength, initial, adam);
 }

@@ -2,12 +2,13 @@
 // lib/engine/model-backend.ts: B streams walking their slices (lib/model/stream-walk.ts), the dropout masks
 // of each update, an optimizer of lib/model/optimizers.ts with char-rnn's learning-rate decay per epoch.
 // The DD2424 model is its configuration cell rnn, 1 layer, 1 stream, AdaGrad.
-import { BackendName } from './backend';
+import { createModelBackend } from './backend';
 import { ModelConfig } from '../model/config';
 import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, OptimizerSettings } from '../model/optimizers';
 import { Rng } from '../util/random';
 import { SamplingRules } from '../model/sampling-rules';
-import { createModelBackend, finish, Flat, ModelBackend } from './model-backend';
+import { SamplerSource, zeroStateSampler } from './sampling';
+import { BackendName, finish, Flat, ModelBackend } from './model-backend';
 import { CellKind, parameterTable, ModelShape } from '../model/reference';
 import { nextWindows, sliceLength, StreamWalk } from '../model/stream-walk';
 
@@ -57,28 +58,11 @@ export function initialParams(s: ModelShape, sigma: number, rng: Rng, forgetBias
   return params;
 }
 
-/** What text is drawn with: the prime (all but its last symbol warm the state up; the last is the first input), τ and the generator. */
-export interface DrawRequest {
-  prime: Int32Array;
-  /** 0 takes the argmax at every step. */
-  temperature: number;
-  rng: Rng;
-  /** The rules beyond the temperature (lib/model/sampling-rules.ts); none by default. */
-  rules?: Omit<SamplingRules, 'temperature'>;
-}
-
-/** Something text can be drawn from: each call of the returned function draws the next `count` symbols. */
-export interface SamplerSource {
-  sampler(request: DrawRequest): (count: number) => Int32Array;
-}
-
 /** Draws text from saved weights from a zero state (the sample command and the report's passage). */
 export function savedModelSampler(config: ModelConfig, vocab: number, params: Flat, backend: BackendName): SamplerSource {
-  const shape = modelShape(config, vocab);
-  const model = createModelBackend(backend, shape, 1, 1, Float64Array.from(params), false);
-  const zeros = new Float64Array(shape.layers * shape.hidden);
-  return { sampler: (r) => model.sampler({ h: zeros, c: zeros }, r.prime, { ...r.rules, temperature: r.temperature }, r.rng) };
+  return zeroStateSampler(createModelBackend(backend, modelShape(config, vocab), 1, 1, Float64Array.from(params), false));
 }
+
 
 /** Symbols of training text per call of the backend (bounds its copy of the windows): at least one update. */
 const SYMBOLS_PER_CALL = 1 << 16;

@@ -16,10 +16,10 @@
 import { Corpus } from '../text/corpus';
 import { checkOptions, MODEL_DEFAULTS, SEED_SPEC, trainingSpecs } from '../model/config';
 import { UserError } from '../util/errors';
-import { OptionSpecs } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { loadNative } from './native';
 import { Rng } from '../util/random';
-import { createModelBackend } from './model-backend';
+import { createModelBackend } from './backend';
 import { CellKind, Dropout, GATES, excessLoss, parameterTable, lossAndGradients, ModelShape, zeroState } from '../model/reference';
 import { initialParams } from './engine';
 import { PARAMETER_NAMES, VERSION1_TABLE_NAMES } from '../model/version1-names';

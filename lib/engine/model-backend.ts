@@ -4,12 +4,14 @@
 // the parameters, the gradients, the optimizer state and the B streams' carried states as flat
 // arrays, so that the engine (lib/engine/engine.ts), the checkpoint and the parity tests see the
 // same things whichever backend runs.
-import { BackendName, compiled } from './backend';
-import { CompiledBackend, NativeAddon, CompiledModel } from './native';
+import type { CompiledBackend, NativeAddon, CompiledModel } from './native';
 import { OptimizerSettings, optimizerStep } from '../model/optimizers';
 import { Rng } from '../util/random';
 import { RecentSymbols, SamplingRules } from '../model/sampling-rules';
 import { Dropout, advanceSymbols, nextLogProbs, parameterTable, lossAndGradients, sampleSymbols, ModelShape, ModelState, zeroState } from '../model/reference';
+
+/** Which engine computes: the float64 reference, or the C++ engine as the addon or as WebAssembly. */
+export type BackendName = 'native' | 'wasm' | 'ts';
 
 export type Flat = Float32Array | Float64Array;
 
@@ -255,10 +257,7 @@ class CompiledModelBackend implements ModelBackend {
   private single?: { model: CompiledModel; h: Float32Array; c: Float32Array; window: number };
   private samplerGrads?: Float32Array;
 
-  private readonly addon: NativeAddon;
-
-  constructor(readonly name: CompiledBackend, readonly shape: ModelShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
-    this.addon = compiled(name);
+  constructor(private readonly addon: NativeAddon, readonly name: CompiledBackend, readonly shape: ModelShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
     this.params = Float32Array.from(initial);
     this.grads = new Float32Array(initial.length);
     const states = shape.layers * streams * shape.hidden;
@@ -359,9 +358,13 @@ class CompiledModelBackend implements ModelBackend {
   }
 }
 
-export function createModelBackend(name: BackendName, shape: ModelShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): ModelBackend {
+/**
+ * A backend on the initial parameters: the float64 reference without `addon`, else the C++ engine
+ * it is (lib/engine/backend.ts createModelBackend picks it by name).
+ */
+export function modelBackend(engine: { name: 'ts' } | { name: CompiledBackend; addon: NativeAddon }, shape: ModelShape, streams: number, seqLength: number, initial: Float64Array, adam: boolean): ModelBackend {
   if (initial.length !== parameterTable(shape).total) throw new RangeError('the initial parameters do not fit the model');
-  return name === 'ts' ? new ReferenceBackend(shape, streams, initial, adam) : new CompiledModelBackend(name, shape, streams, seqLength, initial, adam);
+  return engine.name === 'ts' ? new ReferenceBackend(shape, streams, initial, adam) : new CompiledModelBackend(engine.addon, engine.name, shape, streams, seqLength, initial, adam);
 }
 
 /** Runs a generator to its end and returns its result. */

@@ -1,11 +1,33 @@
 // Sampling text in pieces of bounded size, so that any length can be streamed: from a trainer
 // (training's samples, Trainer.sample) and from a checkpoint (lib/run/sample-checkpoint.ts).
-import { Vocabulary } from '../text/corpus';
+import { Vocabulary } from '../text/vocabulary';
 import { UserError } from '../util/errors';
-import { DrawRequest, SamplerSource } from './engine';
+import { ModelBackend } from './model-backend';
+import { Rng } from '../util/random';
 import { checkOptions } from '../model/config';
 import { SamplingRules } from '../model/sampling-rules';
-import { OptionSpecs } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
+
+/** What text is drawn with: the prime (all but its last symbol warm the state up; the last is the first input), τ and the generator. */
+export interface DrawRequest {
+  prime: Int32Array;
+  /** 0 takes the argmax at every step. */
+  temperature: number;
+  rng: Rng;
+  /** The rules beyond the temperature (lib/model/sampling-rules.ts); none by default. */
+  rules?: Omit<SamplingRules, 'temperature'>;
+}
+
+/** Something text can be drawn from: each call of the returned function draws the next `count` symbols. */
+export interface SamplerSource {
+  sampler(request: DrawRequest): (count: number) => Int32Array;
+}
+
+/** Draws from a model's zero state (what a saved model's text starts from). */
+export function zeroStateSampler(model: ModelBackend): SamplerSource {
+  const zeros = new Float64Array(model.shape.layers * model.shape.hidden);
+  return { sampler: (r) => model.sampler({ h: zeros, c: zeros }, r.prime, { ...r.rules, temperature: r.temperature }, r.rng) };
+}
 
 /** Symbols drawn per piece: little memory whatever the length, and a stop is answered within a piece (0.1 s on the ts backend at m = 100). */
 export const SAMPLE_CHUNK = 1 << 12;
@@ -61,4 +83,63 @@ export const DEFAULT_REPETITION_WINDOW = 64;
 function withWindow(rules: Omit<SamplingRules, 'temperature'>): Omit<SamplingRules, 'temperature'> {
   const penalized = rules.repetitionPenalty !== undefined && rules.repetitionPenalty !== 1;
   return penalized && rules.repetitionWindow === undefined ? { ...rules, repetitionWindow: DEFAULT_REPETITION_WINDOW } : rules;
+}
+
+/** A text drawn from a model's zero state, as `rnn-native sample` and the browser module draw it. */
+export interface TextRequest {
+  /** Text that warms up the hidden state from h = 0; the output starts with it. */
+  prime?: string;
+  length: number;
+  /** 0 takes the argmax at every step. */
+  temperature: number;
+  seed: number;
+  /** Characters per piece (default SAMPLE_CHUNK). */
+  chunk?: number;
+  /** The rules beyond the temperature (lib/model/sampling-rules.ts). */
+  rules?: DrawRequest['rules'];
+  /** Ends the drawn text at the first occurrence of this (included; the prime is not searched). */
+  stop?: string;
+}
+
+/**
+ * The text of a request in pieces: the prime (when given), then the drawn text, from the model's
+ * zero state warmed up by the prime, or else with a newline as the first input (when the model
+ * knows it). Everything is checked (the prime's characters included) before anything is drawn.
+ */
+export function drawnText(model: ModelBackend, vocab: Vocabulary, request: TextRequest): Iterable<string> {
+  if (!Number.isSafeInteger(request.seed)) throw new UserError(`seed must be an integer, got ${request.seed}`);
+  const prime = primeOf(vocab, request.prime);
+  const draw = { prime, length: request.length, temperature: request.temperature, rng: Rng.fromSeed(request.seed), rules: request.rules };
+  const all = samplePieces(zeroStateSampler(model), vocab, draw, request.chunk);
+  const drawn = request.stop ? untilStop(all, request.stop) : all;
+  return request.prime === undefined ? drawn : prefixed(request.prime, drawn);
+}
+
+/** The pieces up to and including the first occurrence of `stop`; no piece is drawn after it. */
+function* untilStop(pieces: Iterable<string>, stop: string): Iterable<string> {
+  let tail = '';
+  for (const piece of pieces) {
+    const at = (tail + piece).indexOf(stop);
+    if (at >= 0) {
+      yield piece.slice(0, at + stop.length - tail.length);
+      return;
+    }
+    yield piece;
+    tail = (tail + piece).slice(-(stop.length - 1) || Infinity);
+  }
+}
+
+/** The prime's symbols, or else a newline (when the model knows it). */
+export function primeOf(vocab: Vocabulary, prime: string | undefined): Int32Array {
+  return prime !== undefined ? vocab.encode(prime) : Int32Array.of(defaultStart(vocab));
+}
+
+function* prefixed(first: string, rest: Iterable<string>): Iterable<string> {
+  yield first;
+  yield* rest;
+}
+
+/** Without a prime, a fresh line: the first input is "\n" when the model knows it. */
+function defaultStart(vocab: Vocabulary): number {
+  return Math.max(0, vocab.indexOf('\n'.codePointAt(0)!));
 }

@@ -6,7 +6,7 @@
 import { distance } from 'fastest-levenshtein';
 import { UserError } from '../util/errors';
 import { LIMITS } from './limits';
-import { checkValue, OptionSpec } from '../util/options';
+import { checkValue, OptionSpec } from '../util/option-values';
 
 /**
  * model: defines the model; stored in every checkpoint; a resumed run must keep it.

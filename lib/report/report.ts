@@ -25,7 +25,7 @@ import {
   forwardFlops,
 } from '../engine/gradcheck';
 import { CellKind, parameterTable } from '../model/reference';
-import { OptionSpecs } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { drawLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
 import { formatDuration } from '../run/reporter';
 import { checkAgainstCheckpoint, readRunConfig, RunConfigFile } from '../run/run-config';

@@ -7,7 +7,7 @@
 // same tensors U, W, V, b, c (lib/model/version1-names.ts), "adagrad.U" ..., and "h"; a run that started from
 // a version-1 file keeps writing version 1.
 import { createHash } from 'crypto';
-import { Vocabulary } from '../text/corpus';
+import { Vocabulary } from '../text/vocabulary';
 import { UserError } from '../util/errors';
 import { readUserFile, writeFileAtomic } from '../util/files';
 import { note } from '../util/output';

@@ -1,7 +1,6 @@
 // A strict safetensors reader and writer, written here because no maintained npm library does this.
 // Layout: an 8-byte little-endian header length N, N bytes of UTF-8 JSON, then the raw tensor bytes.
-import { endianness } from 'os';
-import { TextDecoder } from 'util';
+// Reading needs no Node APIs (the browser module reads its model with it).
 import { oneLine, UserError } from '../util/errors';
 
 export type DType = 'F32' | 'F64' | 'U32' | 'I32';
@@ -296,5 +295,5 @@ function quote(text: string): string {
 
 function assertLittleEndian(): void {
   // Typed arrays use the machine's byte order; the format's is little-endian.
-  if (endianness() !== 'LE') throw new Error('safetensors: big-endian machines are not supported');
+  if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error('safetensors: big-endian machines are not supported');
 }

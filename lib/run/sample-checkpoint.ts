@@ -1,29 +1,13 @@
 // Text from a checkpoint file: the sample command and the report's passage.
-import { BackendChoice, BackendSelection, selectBackend } from '../engine/backend';
+import { BackendChoice, BackendSelection, createModelBackend, selectBackend } from '../engine/backend';
 import { Checkpoint, readCheckpointNoting } from './checkpoint';
-import { Vocabulary } from '../text/corpus';
+import { Vocabulary } from '../text/vocabulary';
 import { UserError } from '../util/errors';
-import { BEYOND_FLOAT32, DrawRequest, modelShape, savedModelSampler } from '../engine/engine';
+import { BEYOND_FLOAT32, modelShape } from '../engine/engine';
 import { beamSearch } from '../engine/beam';
-import { createModelBackend } from '../engine/model-backend';
-import { Rng } from '../util/random';
-import { samplePieces } from '../engine/sampling';
+import { drawnText, primeOf, TextRequest } from '../engine/sampling';
 
-export interface CheckpointSampleOptions {
-  /** Text that warms up the hidden state from h = 0; the output starts with it. */
-  prime?: string;
-  length: number;
-  /** 0 takes the argmax at every step. */
-  temperature: number;
-  seed: number;
-  backend?: BackendChoice;
-  /** Characters per piece (default SAMPLE_CHUNK). */
-  chunk?: number;
-  /** The rules beyond the temperature (lib/model/sampling-rules.ts). */
-  rules?: DrawRequest['rules'];
-  /** Ends the drawn text at the first occurrence of this (included; the prime is not searched). */
-  stop?: string;
-}
+export type CheckpointSampleOptions = TextRequest & { backend?: BackendChoice };
 
 export interface CheckpointSample {
   checkpoint: Checkpoint;
@@ -39,29 +23,10 @@ export interface CheckpointSample {
  * checked (the prime's characters included) before anything is drawn.
  */
 export function sampleCheckpoint(file: string, options: CheckpointSampleOptions): CheckpointSample {
-  if (!Number.isSafeInteger(options.seed)) throw new UserError(`seed must be an integer, got ${options.seed}`);
   const { checkpoint, vocab, selection } = savedModel(file, options.backend);
   const { training } = checkpoint;
-  const prime = primeOf(vocab, options.prime);
-  const backend = savedModelSampler(training.config, vocab.size, training.params, selection.name);
-  const request = { prime, length: options.length, temperature: options.temperature, rng: Rng.fromSeed(options.seed), rules: options.rules };
-  const all = samplePieces(backend, vocab, request, options.chunk);
-  const drawn = options.stop ? untilStop(all, options.stop) : all;
-  return { checkpoint, backend: selection, pieces: options.prime === undefined ? drawn : prefixed(options.prime, drawn) };
-}
-
-/** The pieces up to and including the first occurrence of `stop`; no piece is drawn after it. */
-function* untilStop(pieces: Iterable<string>, stop: string): Iterable<string> {
-  let tail = '';
-  for (const piece of pieces) {
-    const at = (tail + piece).indexOf(stop);
-    if (at >= 0) {
-      yield piece.slice(0, at + stop.length - tail.length);
-      return;
-    }
-    yield piece;
-    tail = (tail + piece).slice(-(stop.length - 1) || Infinity);
-  }
+  const model = createModelBackend(selection.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false);
+  return { checkpoint, backend: selection, pieces: drawnText(model, vocab, options) };
 }
 
 export interface BeamOptions {
@@ -96,17 +61,5 @@ export function savedModel(file: string, backend: BackendChoice = 'auto'): { che
   return { checkpoint, vocab: new Vocabulary(checkpoint.training.vocabulary), selection };
 }
 
-/** The prime's symbols, or else a newline (when the model knows it). */
-function primeOf(vocab: Vocabulary, prime: string | undefined): Int32Array {
-  return prime !== undefined ? vocab.encode(prime) : Int32Array.of(defaultStart(vocab));
-}
 
-function* prefixed(first: string, rest: Iterable<string>): Iterable<string> {
-  yield first;
-  yield* rest;
-}
 
-/** Without a prime, a fresh line: the first input is "\n" when the model knows it. */
-function defaultStart(vocab: Vocabulary): number {
-  return Math.max(0, vocab.indexOf('\n'.codePointAt(0)!));
-}

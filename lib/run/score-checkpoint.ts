@@ -2,7 +2,7 @@
 // stream from a zero state, as the validation pass reads the held-out part, in constant memory.
 import { BackendChoice, BackendSelection } from '../engine/backend';
 import { modelShape } from '../engine/engine';
-import { createModelBackend } from '../engine/model-backend';
+import { createModelBackend } from '../engine/backend';
 import { forEachCodePoint } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { Checkpoint } from './checkpoint';

@@ -1,12 +1,14 @@
 // Training orchestration: options, initial weights, the data walk, the smooth loss, sampling.
-import { BackendChoice, BackendName, selectBackend } from '../engine/backend';
+import { BackendChoice, selectBackend } from '../engine/backend';
+import { BackendName } from '../engine/model-backend';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { hasVersion1Names, Layout, version1Layout } from '../model/version1-names';
-import { BEYOND_FLOAT32, DrawRequest, Engine, EngineTensors, modelShape } from '../engine/engine';
+import { BEYOND_FLOAT32, Engine, EngineTensors, modelShape } from '../engine/engine';
+import { DrawRequest } from '../engine/sampling';
 import { OPTIMIZER_DEFAULTS } from '../model/optimizers';
 import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, SEED_SPEC, TRAINING_OPTIONS } from '../model/config';
-import { checkValue, OptionSpecs } from '../util/options';
+import { checkValue, OptionSpecs } from '../util/option-values';
 import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
 import { parameterTable } from '../model/reference';
 import { heldOutLength, sliceLength } from '../model/stream-walk';

@@ -11,7 +11,8 @@ import { readRunConfig, RunConfigFile } from '../run/run-config';
 import { withOptimizerDefaults } from '../run/trainer';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
-import { OptionSpecs, parseOptions } from '../util/options';
+import { parseOptions } from '../util/options';
+import { OptionSpecs } from '../util/option-values';
 import { runDirOf, sweepFilePath, SweepFile } from './sweep';
 import { PlannedRun } from './sweep-plan';
 

@@ -4,7 +4,8 @@
 import { distance } from 'fastest-levenshtein';
 import path from 'path';
 import { UserError } from '../util/errors';
-import { OptionSpec, OptionSpecs, parseOptions } from '../util/options';
+import { parseOptions } from '../util/options';
+import { OptionSpec, OptionSpecs } from '../util/option-values';
 import { Rng } from '../util/random';
 
 export type PlanValue = number | string;
