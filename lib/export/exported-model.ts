@@ -18,6 +18,13 @@ export interface ExportFile {
   content: Uint8Array | string;
 }
 
+/** An export format: the files it makes from a model. */
+export interface ExportFormat {
+  /** What --help says it writes. */
+  help: string;
+  files(model: ExportedModel): ExportFile[];
+}
+
 export function exportedModel(checkpoint: Checkpoint): ExportedModel {
   const { config, vocabulary, params } = checkpoint.training;
   return { shape: modelShape(config, vocabulary.length), vocabulary: [...vocabulary], params: Float64Array.from(params) };

@@ -1,10 +1,5 @@
 // The export formats: each makes its files from a checkpoint's model.
-import { ExportedModel, ExportFile } from './exported-model';
+import { ExportFormat } from './exported-model';
+import { WEB_FORMAT } from './web';
 
-export interface ExportFormat {
-  /** What --help says it writes. */
-  help: string;
-  files(model: ExportedModel): ExportFile[];
-}
-
-export const EXPORT_FORMATS: Record<string, ExportFormat> = {};
+export const EXPORT_FORMATS: Record<string, ExportFormat> = { web: WEB_FORMAT };
