@@ -98,7 +98,9 @@ async function bytesOf(source: Source): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   const url = typeof source === 'string' ? source : source.href;
-  const response = await fetch(url);
+  const response = await fetch(url).catch((error: Error) => {
+    throw new Error(`${url} could not be fetched (${error.message})`);
+  });
   if (!response.ok) throw new Error(`${url}: ${response.status} ${response.statusText}`);
   return new Uint8Array(await response.arrayBuffer());
 }
