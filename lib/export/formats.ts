@@ -1,5 +1,6 @@
 // The export formats: each makes its files from a checkpoint's model.
 import { ExportedModel, ExportFile } from './exported-model';
+import { TORCH_FORMAT } from './torch';
 
 export interface ExportFormat {
   /** What --help says it writes. */
@@ -7,4 +8,6 @@ export interface ExportFormat {
   files(model: ExportedModel): ExportFile[];
 }
 
-export const EXPORT_FORMATS: Record<string, ExportFormat> = {};
+export const EXPORT_FORMATS: Record<string, ExportFormat> = {
+  torch: TORCH_FORMAT,
+};
