@@ -35,7 +35,7 @@ const FLOAT64_TOLERANCE = 1e-9;
 /**
  * float32 (the loader's default) adds float32 rounding, which a recurrence with large weights
  * amplifies: measured up to 8.5e-6 here (rnn, 2 layers), and 5.7e-5 over 3,000 symbols of another
- * seed's σ = 0.3 rnn. A bound for the float32 path, not for the conversion (docs/export.md).
+ * seed's σ = 0.3 rnn. A bound for the float32 path, not for the conversion (docs/export.md "torch").
  */
 const FLOAT32_TOLERANCE = 1e-4;
 
