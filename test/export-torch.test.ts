@@ -2,7 +2,7 @@
 // exported loader on a held text and must give the float64 reference's logits. Budget: 30 s.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { readCheckpoint } from '../lib';
@@ -124,6 +124,7 @@ describe('export --format torch', function () {
   const text = UNICODE_TEXT + generatedText(3000).slice(0, 400);
   const corpus = Corpus.fromText(text);
   const ids = corpus.vocab.encode(text);
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   const missing = torchMissing();
   /** Skips the rest of a test, saying why, when there is no torch to run the export with. */

@@ -6,17 +6,16 @@ import { CellKind, GATES } from '../model/reference';
 import { encodeSafetensors, Tensor } from '../run/safetensors';
 import { PACKAGE_ROOT, VERSION } from '../util/package';
 import { ExportedModel, ExportFile, namedWeights } from './exported-model';
-import type { ExportFormat } from './formats';
 
-export const TORCH_FORMAT_NAME = 'rnn-native-torch';
-export const TORCH_FORMAT_VERSION = 1;
+const TORCH_FORMAT_NAME = 'rnn-native-torch';
+const TORCH_FORMAT_VERSION = 1;
 
 /** The loader users copy; written into every export as it is. */
 const LOADER = path.join(PACKAGE_ROOT, 'lib', 'export', 'load_rnn_native.py');
 
 /**
- * For each of PyTorch's gate blocks, the block of ours it is: lstm ours i, f, o, g and PyTorch's
- * i, f, g, o; gru r, z, n in both.
+ * For each of PyTorch's gate blocks in turn, the index of our block it copies: lstm ours i, f, o, g,
+ * PyTorch's i, f, g, o; gru r, z, n in both.
  */
 const TORCH_GATE_ORDER: Record<CellKind, number[]> = { rnn: [0], lstm: [0, 1, 3, 2], gru: [0, 1, 2] };
 
@@ -32,7 +31,7 @@ const f32 = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'F32', sh
 
 /**
  * The state_dict. Our one bias per gate goes into bias_ih and bias_hh is zero: for gru's n gate
- * PyTorch's b_hn sits inside r⊙(W_hn h + b_hn), where ours has none, so it must be 0.
+ * PyTorch's b_hn sits inside r⊙(W_hn h + b_hn), while our b_n is added outside it, with Wx_n x.
  */
 export function torchStateDict(model: ExportedModel): Record<string, Tensor> {
   const { cell, vocab: K, hidden: m, layers } = model.shape;
@@ -67,7 +66,8 @@ function torchConfig(model: ExportedModel): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-export const TORCH_FORMAT: ExportFormat = {
+/** An ExportFormat (lib/export/formats.ts registers it; typed there, so this file does not import it back). */
+export const TORCH_FORMAT = {
   help: 'a PyTorch state_dict in model.safetensors, config.json and load_rnn_native.py, which needs only torch',
   files: (model: ExportedModel): ExportFile[] => [
     { name: 'model.safetensors', content: encodeSafetensors(torchStateDict(model), { format: 'pt' }) },
