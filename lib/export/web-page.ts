@@ -42,6 +42,15 @@ export const WEB_PAGE = `<!doctype html>
 <pre id="output" aria-live="polite"></pre>
 <p id="status"></p>
 </main>
+<script>
+  // From file:// the browser loads neither the module nor the engine: say how to serve the folder instead.
+  if (location.protocol === 'file:') {
+    document.getElementById('model').textContent = 'The model did not load.';
+    document.getElementById('status').textContent = 'Browsers load modules and WebAssembly only over http: serve this folder, e.g. python3 -m http.server -d THIS_FOLDER, then open http://127.0.0.1:8000/';
+    document.getElementById('status').className = 'error';
+    document.body.dataset.state = 'failed';
+  }
+</script>
 <script type="module">
 import { loadModel } from './rnn-native.mjs';
 
@@ -82,7 +91,6 @@ async function generate(model) {
 }
 
 try {
-  if (location.protocol === 'file:') throw new Error('Browsers load WebAssembly only over http: serve this folder, e.g. python3 -m http.server -d THIS_FOLDER, then open http://127.0.0.1:8000/');
   const model = await loadModel('./model.safetensors');
   const { cell, layers, hidden, vocabulary } = model.info;
   $('model').textContent = \`\${cell.toUpperCase()}, \${layers} × \${hidden} units, \${vocabulary.length} characters — computed in this page (WebAssembly)\`;
