@@ -20,13 +20,13 @@ const OPERATORS: Record<CellKind, string> = { rnn: 'RNN', lstm: 'LSTM', gru: 'GR
 const ONNX_GATE_ORDER: Record<CellKind, number[]> = { rnn: [0], lstm: [0, 2, 1, 3], gru: [1, 0, 2] };
 
 /** A graph input or output: its name, element type and shape (strings are dynamic dimensions). */
-export interface TensorSpec {
+interface TensorSpec {
   name: string;
   type: 'int64' | 'float32';
   shape: (string | number)[];
 }
 
-export function onnxInputs(s: ModelShape): TensorSpec[] {
+function onnxInputs(s: ModelShape): TensorSpec[] {
   const state = [s.layers, 'B', s.hidden];
   return [
     { name: 'symbols', type: 'int64', shape: ['T', 'B'] },
@@ -35,7 +35,7 @@ export function onnxInputs(s: ModelShape): TensorSpec[] {
   ];
 }
 
-export function onnxOutputs(s: ModelShape): TensorSpec[] {
+function onnxOutputs(s: ModelShape): TensorSpec[] {
   const state = [s.layers, 'B', s.hidden];
   return [
     { name: 'logits', type: 'float32', shape: ['T', 'B', s.vocab] },
@@ -69,7 +69,7 @@ function onnxConfig(model: ExportedModel) {
   };
 }
 
-export function onnxModel(model: ExportedModel): onnx.IModelProto {
+function onnxModel(model: ExportedModel): onnx.IModelProto {
   return {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
