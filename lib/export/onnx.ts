@@ -46,7 +46,7 @@ function onnxOutputs(s: ModelShape): TensorSpec[] {
 
 // An ExportFormat (formats.ts, which imports this file, checks the type where it lists it).
 export const ONNX_FORMAT = {
-  help: `model.onnx (opset ${ONNX_OPSET}: one RNN, LSTM or GRU operator a layer) and config.json`,
+  help: `model.onnx, an ONNX graph of opset ${ONNX_OPSET} with one RNN, LSTM or GRU operator a layer, and config.json`,
   files: (model: ExportedModel): ExportFile[] => [
     { name: 'model.onnx', content: onnx.ModelProto.encode(onnxModel(model)).finish() },
     { name: 'config.json', content: `${JSON.stringify(onnxConfig(model), null, 2)}\n` },
