@@ -34,8 +34,8 @@ describe('rnn-native export', function () {
 
   it('refuses missing and wrong arguments in one line', () => {
     const out = path.join(dir, 'never');
-    refused([runDir, '--out', out], /--format is required: torch, web/);
-    refused([runDir, '--format', 'tflite', '--out', out], /--format must be one of torch, web, got "tflite"/);
+    refused([runDir, '--out', out], /--format is required: onnx, torch, web/);
+    refused([runDir, '--format', 'tflite', '--out', out], /--format must be one of onnx, torch, web, got "tflite"/);
     refused([runDir, '--format', 'web'], /--out is required/);
     refused(['--format', 'web', '--out', out], /export needs a run directory or a checkpoint file/);
     refused([path.join(dir, 'text.txt'), '--format', 'web', '--out', out], /text\.txt/);
