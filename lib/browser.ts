@@ -112,5 +112,9 @@ async function engineOf(source: Source | object | undefined) {
   const isModule = typeof given === 'object' && !(given instanceof Uint8Array) && !(given instanceof ArrayBuffer) && !('href' in given);
   const compiled = isModule ? given : await wasmApi.compile(await bytesOf(given as Source));
   const instance = await wasmApi.instantiate(compiled, {});
-  return wasmEngine(instance.exports);
+  try {
+    return wasmEngine(instance.exports);
+  } catch (error) {
+    throw new Error(`rnn-native/browser: the engine given is ${(error as Error).message}`);
+  }
 }

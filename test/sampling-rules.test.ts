@@ -138,7 +138,7 @@ describe('sampling rules', function () {
         const expected = 'the' + whole.slice(3, whole.indexOf(stop, 3) + stop.length);
         for (const chunk of [1, 2, 7, 64]) assert.strictEqual(draw(chunk, stop), expected, `stop ${JSON.stringify(stop)}, pieces of ${chunk}`);
       }
-      assert.strictEqual(draw(5, '\u0000never'), whole, 'a stop never drawn: the whole length');
+      assert.strictEqual(draw(5, whole.slice(3).repeat(2)), whole, 'a stop never drawn (longer than the text): the whole length');
     });
 
     it('refuses values out of range in one line', () => {
@@ -152,6 +152,9 @@ describe('sampling rules', function () {
         assert.strictEqual(result.status, 2, result.stderr);
         assert.match(result.stderr, message);
       }
+      const unknown = run(['sample', '--model', out, '--stop', 'o€☃']);
+      assert.strictEqual(unknown.status, 2, unknown.stderr);
+      assert.match(unknown.stderr, /^rnn-native: the stop text holds characters the model never draws: "€", "☃"\n$/);
     });
   });
 });

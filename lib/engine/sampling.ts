@@ -109,6 +109,7 @@ export interface TextRequest {
 export function drawnText(model: ModelBackend, vocab: Vocabulary, request: TextRequest): Iterable<string> {
   if (!Number.isSafeInteger(request.seed)) throw new UserError(`seed must be an integer, got ${request.seed}`);
   const prime = primeOf(vocab, request.prime);
+  if (request.stop) refuseUnknown(vocab, request.stop, 'the stop text');
   const draw = { prime, length: request.length, temperature: request.temperature, rng: Rng.fromSeed(request.seed), rules: request.rules };
   const all = samplePieces(zeroStateSampler(model), vocab, draw, request.chunk);
   const drawn = request.stop ? untilStop(all, request.stop) : all;
@@ -127,6 +128,12 @@ function* untilStop(pieces: Iterable<string>, stop: string): Iterable<string> {
     yield piece;
     tail = (tail + piece).slice(-(stop.length - 1) || Infinity);
   }
+}
+
+/** A text's characters that the model does not know are refused: they could never be drawn. */
+function refuseUnknown(vocab: Vocabulary, text: string, what: string): void {
+  const unknown = [...new Set(Array.from(text))].filter((ch) => vocab.indexOf(ch.codePointAt(0)!) < 0);
+  if (unknown.length > 0) throw new UserError(`${what} holds characters the model never draws: ${unknown.map((ch) => JSON.stringify(ch)).join(', ')}`);
 }
 
 /** The prime's symbols, or else a newline (when the model knows it). */

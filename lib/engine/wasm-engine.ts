@@ -394,7 +394,7 @@ function wasmAddon(m: Exports): NativeAddon {
 export function wasmEngine(exports: object): NativeAddon {
   const m = exports as Exports;
   const missing = EXPORTS.filter((name) => !(name in m));
-  if (missing.length > 0) throw new Error(`it is not rnn-native's WebAssembly module (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+  if (missing.length > 0) throw new Error(`not rnn-native's WebAssembly module (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
   m._initialize();
   return wasmAddon(m);
 }

@@ -34,7 +34,7 @@ export function loadWasm(): NativeLoad {
     loaded = { addon: wasmEngine(instance.exports) };
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
-    loaded = { error: reason.startsWith('it is not') ? `${file}: ${reason}` : `${file} does not load (${reason})` };
+    loaded = { error: reason.startsWith('not ') ? `${file} is ${reason}` : `${file} does not load (${reason})` };
   }
   return loaded;
 }
