@@ -81,6 +81,8 @@ describe('the browser module', function () {
     await assert.rejects(load(Uint8Array.of(1, 2, 3)), /not a valid safetensors file/);
     // Beside the module by default: Node's fetch reads no file:// URL (a page's fetch reads http).
     await assert.rejects(browser.loadModel(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors'))), /^Error: file:.*\/wasm\/rnn_native\.wasm could not be fetched/);
+    const emptyModule = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0);
+    await assert.rejects(browser.loadModel(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors')), { wasm: emptyModule }), /^Error: rnn-native\/browser: the engine given is not rnn-native's WebAssembly module \(it lacks memory/);
     const model = await load(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors')));
     await assert.rejects(model.text({ topk: 3 } as Browser.GenerateOptions), /unknown option topk/);
     await assert.rejects(model.text({ temperature: -1 }), /temperature must be a finite number ≥ 0/);
