@@ -3,11 +3,12 @@
 // give exactly the text of `rnn-native sample --backend wasm`.
 import { wasmEngine } from './engine/wasm-engine';
 import { modelBackend, ModelBackend } from './engine/model-backend';
-import { drawnText, TextRequest } from './engine/sampling';
+import { drawnText, MAX_TEXT_LENGTH, RULE_SPECS, TextRequest } from './engine/sampling';
+import { checkOptions, SEED_SPEC } from './model/config';
+import { OptionSpecs } from './util/option-values';
 import { Vocabulary } from './text/vocabulary';
 import { decodeSafetensors } from './run/safetensors';
 import { webModelOf, WebModelInfo } from './export/web-model';
-import { UserError } from './util/errors';
 
 export { WebModelInfo } from './export/web-model';
 
@@ -28,7 +29,7 @@ export interface GenerateOptions {
   repetitionWindow?: number;
   /** Ends the text at the first occurrence of this (included). */
   stop?: string;
-  /** Characters per piece of generate()'s stream (default 64). */
+  /** Characters per piece of generate()'s stream (default 16). */
   chunk?: number;
 }
 
@@ -70,9 +71,13 @@ function browserModel(info: WebModelInfo, backend: ModelBackend, vocab: Vocabula
   const generate = (options: GenerateOptions = {}): AsyncIterable<string> => {
     const pieces = drawnText(backend, vocab, textRequest(options));
     return (async function* () {
+      let paused = performance.now();
       for (const piece of pieces) {
         yield piece;
+        // The page's event loop gets a turn every 25 ms or so (a piece of a big model takes longer).
+        if (performance.now() - paused < 25) continue;
         await new Promise((resolve) => setTimeout(resolve, 0));
+        paused = performance.now();
       }
     })();
   };
@@ -84,14 +89,23 @@ function browserModel(info: WebModelInfo, backend: ModelBackend, vocab: Vocabula
   return { info, generate, text };
 }
 
-/** The options as drawnText takes them, with the CLI's defaults; unknown options are refused. */
-function textRequest(o: GenerateOptions): TextRequest {
-  const known = ['prime', 'length', 'temperature', 'seed', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionWindow', 'stop', 'chunk'];
-  const unknown = Object.keys(o).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new UserError(`unknown option ${unknown[0]}; the options are ${known.join(', ')}`);
+/** generate's options, checked as the command line checks sample's. */
+const GENERATE_SPECS = {
+  prime: { kind: 'string', help: 'the text that warms up the state' },
+  length: { kind: 'integer', min: 1, max: MAX_TEXT_LENGTH, help: 'characters to draw' },
+  temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax' },
+  seed: { ...SEED_SPEC, help: 'the same seed gives the same text' },
+  stop: { kind: 'string', help: 'the text that ends it' },
+  chunk: { kind: 'integer', min: 1, max: 1 << 20, help: 'characters per piece' },
+  ...RULE_SPECS,
+} satisfies OptionSpecs;
+
+/** The options as drawnText takes them, with the command line's defaults. */
+function textRequest(options: GenerateOptions): TextRequest {
+  const o = checkOptions(options, GENERATE_SPECS, 'generate');
   const rules = { topK: o.topK, topP: o.topP, minP: o.minP, repetitionPenalty: o.repetitionPenalty, repetitionWindow: o.repetitionWindow };
   const given = Object.fromEntries(Object.entries(rules).filter(([, value]) => value !== undefined));
-  return { prime: o.prime, length: o.length ?? 1000, temperature: o.temperature ?? 1, seed: o.seed ?? 42, rules: given, stop: o.stop || undefined, chunk: o.chunk ?? 64 };
+  return { prime: o.prime, length: o.length ?? 1000, temperature: o.temperature ?? 1, seed: o.seed ?? 42, rules: given, stop: o.stop, chunk: o.chunk ?? 16 };
 }
 
 async function bytesOf(source: Source): Promise<Uint8Array> {

@@ -12,6 +12,7 @@ import { sampleCheckpoint } from '../lib/run/sample-checkpoint';
 import { BROWSER_MODULE } from '../lib/export/web';
 import { WASM_FILE } from '../lib/engine/wasm';
 import type * as Browser from '../lib/browser';
+import { decodeSafetensors, encodeSafetensors } from '../lib/run/safetensors';
 import { generatedText } from './helpers';
 
 const root = path.join(__dirname, '..');
@@ -84,9 +85,27 @@ describe('the browser module', function () {
     const emptyModule = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0);
     await assert.rejects(browser.loadModel(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors')), { wasm: emptyModule }), /^Error: rnn-native\/browser: the engine given is not rnn-native's WebAssembly module \(it lacks memory/);
     const model = await load(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors')));
-    await assert.rejects(model.text({ topk: 3 } as Browser.GenerateOptions), /unknown option topk/);
-    await assert.rejects(model.text({ temperature: -1 }), /temperature must be a finite number ≥ 0/);
+    await assert.rejects(model.text({ topk: 3 } as Browser.GenerateOptions), /^UserError: generate: unknown option "topk"; did you mean "topK"\?/);
+    await assert.rejects(model.text({ temperature: -1 }), /^UserError: temperature must be a number ≥ 0 and ≤ 100, got "-1"$/);
     await assert.rejects(model.text({ topP: 0 }), /topP must be/);
+    await assert.rejects(model.text({ length: '50' } as unknown as Browser.GenerateOptions), /^UserError: length must be an integer from 1 to 100000000, got "50"$/);
+    await assert.rejects(model.text({ stop: '' }), /^UserError: stop must not be empty$/);
+    await assert.rejects(model.text({ prime: null } as unknown as Browser.GenerateOptions), /^UserError: prime must be a string, got null$/);
     await assert.rejects(model.text({ prime: 'of€' }), /characters not in the vocabulary: "€"/);
+  });
+
+  it('refuses a crafted model: weights not finite, sizes not plain integers or beyond the limits', async () => {
+    const good = decodeSafetensors(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors')), 'model');
+    const crafted = (metadata: Record<string, string>, edit = (_: Float32Array) => {}) => {
+      const tensors = Object.fromEntries(Object.entries(good.tensors).map(([name, t]) => [name, { ...t, data: Float32Array.from(t.data) }]));
+      edit(tensors.V.data as Float32Array);
+      return browser.loadModel(encodeSafetensors(tensors, { ...good.metadata, ...metadata }), { wasm: wasm() });
+    };
+    await assert.rejects(crafted({}, (v) => (v[3] = NaN)), /^UserError: not an rnn-native web model: tensor V holds values that are not finite$/);
+    await assert.rejects(crafted({}, (v) => (v[0] = Infinity)), /tensor V holds values that are not finite/);
+    for (const hidden of ['0x18', ' 24', '24.0', '1000000000']) {
+      await assert.rejects(crafted({ hidden }), /^UserError: not an rnn-native web model: its layers and hidden units must be integers from 1 to 64 and 8192$/, hidden);
+    }
+    await assert.rejects(crafted({ layers: '64', hidden: '8192' }), /weights are over the limit of 50000000$/);
   });
 });

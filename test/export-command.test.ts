@@ -3,7 +3,7 @@
 // Budget: 15 s.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { generatedText } from './helpers';
@@ -70,5 +70,50 @@ describe('rnn-native export', function () {
     writeFileSync(path.join(out, 'model.safetensors'), 'not ours');
     refused([runDir, '--format', 'web', '--out', out], /holds model\.safetensors, which no export wrote/);
     assert.strictEqual(readFileSync(path.join(out, 'model.safetensors'), 'utf8'), 'not ours');
+  });
+
+  it('refuses a manifest that is null, and a link where its file would go', () => {
+    const nulled = path.join(dir, 'nulled');
+    mkdirSync(nulled);
+    writeFileSync(path.join(nulled, 'rnn-native-export.json'), 'null');
+    refused([runDir, '--format', 'onnx', '--out', nulled], /rnn-native-export\.json is not an export manifest \(no list of files\)/);
+    const linked = path.join(dir, 'linked');
+    mkdirSync(linked);
+    writeFileSync(path.join(linked, 'rnn-native-export.json'), JSON.stringify({ format: 'onnx', files: ['config.json', '../text.txt'] }));
+    symlinkSync('/nonexistent-target', path.join(linked, 'config.json'));
+    refused([runDir, '--format', 'onnx', '--out', linked], /linked: config\.json is not a regular file \(a link or a directory\)/);
+    assert.deepStrictEqual(readdirSync(linked).sort(), ['config.json', 'rnn-native-export.json']);
+  });
+
+  it("another format in an earlier export's directory: the earlier files go, the manifest lists the new", () => {
+    const out = path.join(dir, 'switched');
+    assert.strictEqual(run(['export', runDir, '--format', 'onnx', '--out', out]).status, 0);
+    const torch = run(['export', runDir, '--format', 'torch', '--out', out]);
+    assert.strictEqual(torch.status, 0, torch.stderr);
+    assert.deepStrictEqual(readdirSync(out).sort(), ['config.json', 'load_rnn_native.py', 'model.safetensors', 'rnn-native-export.json']);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'rnn-native-export.json'), 'utf8'));
+    assert.deepStrictEqual([manifest.format, manifest.files], ['torch', ['config.json', 'load_rnn_native.py', 'model.safetensors']]);
+  });
+
+  it('takes up an export stopped half-way: its manifest lists every file, its stale temporary file goes', () => {
+    const out = path.join(dir, 'stopped');
+    mkdirSync(out);
+    // What a stop during the writing leaves: the manifest written first, one file staged by a process now gone.
+    writeFileSync(path.join(out, 'rnn-native-export.json'), JSON.stringify({ format: 'web', files: ['index.html', 'model.safetensors', 'rnn-native.mjs', 'rnn_native.wasm'] }));
+    writeFileSync(path.join(out, '.model.safetensors.999999999.tmp'), 'half');
+    const again = run(['export', runDir, '--format', 'web', '--out', out]);
+    assert.strictEqual(again.status, 0, again.stderr);
+    assert.strictEqual(existsSync(path.join(out, '.model.safetensors.999999999.tmp')), false);
+    assert.deepStrictEqual(readdirSync(out).sort(), ['index.html', 'model.safetensors', 'rnn-native-export.json', 'rnn-native.mjs', 'rnn_native.wasm']);
+  });
+
+  it("refuses weights beyond float32's range (a ts run's) in every format", function () {
+    const huge = path.join(dir, 'huge');
+    const trained = run(['train', '--data', path.join(dir, 'text.txt'), '--backend', 'ts', '--eta', '3e38', '--hidden', '8', '--steps', '20', '--out', huge, '--quiet']);
+    assert.strictEqual(trained.status, 0, trained.stderr);
+    for (const format of ['onnx', 'torch', 'web']) {
+      refused([huge, '--format', format, '--out', path.join(dir, `huge-${format}`)], /the model holds weights beyond float32's range \(±3\.4e38\), which no export format can hold/);
+      assert.strictEqual(existsSync(path.join(dir, `huge-${format}`)), false);
+    }
   });
 });

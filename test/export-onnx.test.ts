@@ -136,7 +136,7 @@ describe('onnx export', function () {
     assert.match(exported.stdout, /^wrote onnx export of .*: model\.onnx, config\.json\n$/);
 
     const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
-    const model = exportedModel(readCheckpoint(modelCheckpoint(runDir).file));
+    const model = exportedModel(readCheckpoint(modelCheckpoint(runDir).file), runDir);
     assert.deepStrictEqual(
       { ...config, created_by: undefined },
       { ...ONNX_CONFIG_FORMAT, created_by: undefined, model: 'model.onnx', opset: ONNX_OPSET, cell: 'lstm', layers: 2, hidden: 16, vocabulary: model.vocabulary, ...namesAndShapes(model.vocabulary.length) }

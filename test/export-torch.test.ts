@@ -173,7 +173,7 @@ describe('export --format torch', function () {
     const exported = run(['export', runDir, '--format', 'torch', '--out', out]);
     assert.strictEqual(exported.status, 0, exported.stderr);
     assert.match(exported.stdout, /wrote torch export of .*best\.safetensors to .*: model\.safetensors, config\.json, load_rnn_native\.py\n$/);
-    const expected = TORCH_FORMAT.files(exportedModel(readCheckpoint(path.join(runDir, 'best.safetensors'))));
+    const expected = TORCH_FORMAT.files(exportedModel(readCheckpoint(path.join(runDir, 'best.safetensors')), runDir));
     assert.deepStrictEqual(readdirSync(out).sort(), ['config.json', 'load_rnn_native.py', 'model.safetensors', 'rnn-native-export.json']);
     for (const { name, content } of expected) assert.ok(readFileSync(path.join(out, name)).equals(Buffer.from(content)), name);
     const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));

@@ -267,7 +267,7 @@ describe('run report', () => {
       ['a file for a run directory', () => ['report', text], /text\.txt: is not a run directory$/],
       ['a directory without config.json', (d) => (rmSync(path.join(d, 'config.json')), ['report', d]), /holds no config\.json/],
       ['a run without loss.csv', (d) => (rmSync(path.join(d, 'loss.csv')), ['report', d]), /holds no loss\.csv/],
-      ['a run without a checkpoint', (d) => (['best', 'latest'].forEach((f) => rmSync(path.join(d, `${f}.safetensors`))), ['report', d]), /holds no checkpoint yet \(the run stopped before writing one, or it is no run directory\): there is nothing to resume; train a new run/],
+      ['a run without a checkpoint', (d) => (['best', 'latest'].forEach((f) => rmSync(path.join(d, `${f}.safetensors`))), ['report', d]), /holds no checkpoint yet \(the run stopped before writing one, or it is no run directory\)$/m],
       ['a malformed samples.txt', (d) => (writeFileSync(path.join(d, 'samples.txt'), 'junk\n'), ['report', d]), /samples\.txt: does not start with/],
       ['a missing --gradcheck-data', (d) => ['report', d, '--gradcheck-data', path.join(d, 'gone.txt')], /gone\.txt: no such file/],
       ['a negative --temperature', (d) => ['report', d, '--temperature=-1'], /--temperature must be a number ≥ 0/],

@@ -22,12 +22,12 @@ export function exportCommand(argv: string[]): number {
     printLine(`usage: rnn-native export RUN_DIR|CHECKPOINT --format ${FORMAT_NAMES.join('|')} --out DIR\n\n${optionHelp(OPTIONS)}`);
     return 0;
   }
-  if (operands.length === 0) throw new UserError('export needs a run directory or a checkpoint file (see --help)');
+  if (operands.length === 0 || operands[0] === '') throw new UserError('export needs a run directory or a checkpoint file (see --help)');
   if (o.format === undefined) throw new UserError(`--format is required: ${FORMAT_NAMES.join(', ')}`);
   if (o.out === undefined) throw new UserError('--out is required: the directory to write');
   const { file, note: fallback } = modelCheckpoint(operands[0]);
   if (fallback) note(fallback);
-  const model = exportedModel(readCheckpointNoting(file));
+  const model = exportedModel(readCheckpointNoting(file), file);
   const files = EXPORT_FORMATS[o.format].files(model);
   const written = writeExport(o.out, o.format, files);
   printLine(`wrote ${o.format} export of ${file} to ${o.out}: ${written.join(', ')}`);

@@ -3,6 +3,7 @@
 import { ModelShape, parameterTable } from '../model/reference';
 import { Checkpoint } from '../run/checkpoint';
 import { modelShape } from '../engine/engine';
+import { UserError } from '../util/errors';
 
 export interface ExportedModel {
   shape: ModelShape;
@@ -25,8 +26,12 @@ export interface ExportFormat {
   files(model: ExportedModel): ExportFile[];
 }
 
-export function exportedModel(checkpoint: Checkpoint): ExportedModel {
+/** A checkpoint's model; weights beyond float32's range (a ts run's) are refused: every format holds float32. */
+export function exportedModel(checkpoint: Checkpoint, source: string): ExportedModel {
   const { config, vocabulary, params } = checkpoint.training;
+  if (!params.every((value) => Number.isFinite(Math.fround(value)))) {
+    throw new UserError(`${source}: the model holds weights beyond float32's range (±3.4e38), which no export format can hold`);
+  }
   return { shape: modelShape(config, vocabulary.length), vocabulary: [...vocabulary], params: Float64Array.from(params) };
 }
 

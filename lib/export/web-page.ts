@@ -31,7 +31,7 @@ export const WEB_PAGE = `<!doctype html>
 <h1>Text generator</h1>
 <p id="model">Loading the model…</p>
 <form id="form">
-  <label class="wide">Prime (the text starts with it; empty: a new line)<textarea id="prime" rows="2"></textarea></label>
+  <label class="wide">Prime (the text starts with it; may be empty)<textarea id="prime" rows="2"></textarea></label>
   <label>Length<input id="length" type="number" min="1" max="1000000" value="1000" required></label>
   <label>Temperature<input id="temperature" type="number" min="0" max="100" step="any" value="1" required></label>
   <label>Top-k (0: all)<input id="topK" type="number" min="0" max="65536" value="0" required></label>
@@ -80,7 +80,7 @@ async function generate(model) {
       if (stopped) break;
     }
     const seconds = (performance.now() - start) / 1000;
-    status(\`\${characters} characters in \${seconds.toFixed(2)} s\${stopped ? ' (stopped)' : ''}\`);
+    status(\`\${characters} character\${characters === 1 ? '' : 's'} in \${seconds.toFixed(2)} s\${stopped ? ' (stopped)' : ''}\`);
   } catch (error) {
     status(error.message, true);
   } finally {

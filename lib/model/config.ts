@@ -146,7 +146,8 @@ export function checkOptions<T extends object>(given: T, specs: Record<string, O
 export const SEED_SPEC = { kind: 'integer', ...SEED_RANGE } as const;
 
 function unknownOption(name: string, known: string[], what: string): UserError {
-  const near = known.find((k) => distance(k.toLowerCase(), name.toLowerCase()) <= 2);
+  const gap = (k: string) => distance(k.toLowerCase(), name.toLowerCase());
+  const near = known.filter((k) => gap(k) <= 2).sort((a, b) => gap(a) - gap(b))[0];
   const hint = near ? `did you mean "${near}"? ` : '';
   return new UserError(`${what}: unknown option "${name}"; ${hint}the options are ${known.join(', ')}`);
 }

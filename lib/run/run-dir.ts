@@ -285,7 +285,7 @@ export function runCheckpointFile(runDir: string): { file: string; note?: string
   const [best, latest] = [path.join(runDir, 'best.safetensors'), path.join(runDir, 'latest.safetensors')];
   if (existsSync(best)) return { file: best };
   if (!existsSync(latest)) {
-    throw new UserError(`${runDir} holds no checkpoint yet (the run stopped before writing one, or it is no run directory): there is nothing to resume; train a new run`);
+    throw new UserError(`${runDir} holds no checkpoint yet (the run stopped before writing one, or it is no run directory)`);
   }
   return { file: latest, note: `${runDir} has no best.safetensors yet (the run stopped before its first): using latest.safetensors` };
 }
