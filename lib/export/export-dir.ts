@@ -13,6 +13,7 @@ import { UserError } from '../util/errors';
 import { AtomicWriter, makeDirectory, writeFileAtomic } from '../util/files';
 import { ExportFile } from './exported-model';
 import { VERSION } from '../util/package';
+import { processAlive } from '../util/processes';
 
 /** The manifest of an export directory: the format and the files written. */
 export const MANIFEST = 'rnn-native-export.json';
@@ -73,19 +74,11 @@ function writeManifest(dir: string, format: string, files: string[]): void {
 function removeStaleTemporaries(dir: string, ours: Set<string>): void {
   for (const entry of readdirSync(dir)) {
     const match = /^\.(.+)\.(\d+)\.tmp$/.exec(entry);
-    if (!match || !ours.has(match[1]) || isAlive(Number(match[2]))) continue;
+    if (!match || !ours.has(match[1]) || processAlive(Number(match[2]))) continue;
     unlinkSync(path.join(dir, entry));
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Writes `files` into `dir` (created when missing) in place of an earlier export's, then the

@@ -9,6 +9,7 @@ import { AtomicWriter, copyFileStart, describeReadError, describeWriteError, for
 import { warn } from '../util/output';
 import { readRunConfig, RunConfigFile } from './run-config';
 import { cutValRow, formatValRow, parseValCsv, VAL_HEADER, valCsvUpTo, ValRow } from './val-log';
+import { processAlive } from '../util/processes';
 
 export const LOSS_HEADER = 'step,epoch,loss,smooth_loss,elapsed_s';
 
@@ -778,14 +779,6 @@ function isStale(pid: number | undefined): boolean {
   return pid === undefined || pid === process.pid || !processAlive(pid);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Appends text to file; an empty (or new) file gets `header` first. */
 function append(file: string, text: string, header = ''): void {
