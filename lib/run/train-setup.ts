@@ -32,10 +32,11 @@ export const TRAIN_OPTIONS = {
   report: { kind: 'flag', help: 'at the end, write report.md and report.html into the run directory' },
 } satisfies OptionSpecs;
 
-export type TrainOptions = ParsedOptions<typeof TRAIN_OPTIONS>;
+/** train's options as the command line gives them (keyed by flag). */
+export type TrainFlags = ParsedOptions<typeof TRAIN_OPTIONS>;
 
 /** The value given on the command line for a row of the option table, if any. */
-const given = (o: TrainOptions, row: OptionRow) => (o as Record<string, number | string | undefined>)[row.flag];
+const given = (o: TrainFlags, row: OptionRow) => (o as Record<string, number | string | undefined>)[row.flag];
 
 /** A run ready to train: nothing is left to check. */
 export interface Prepared {
@@ -50,7 +51,7 @@ export interface Prepared {
 }
 
 /** Options that cannot go together: a UserError naming them. */
-export function refuseConflicts(o: TrainOptions): void {
+export function refuseConflicts(o: TrainFlags): void {
   if (o.steps !== undefined && o.epochs !== undefined) throw new UserError('use either --steps or --epochs, not both');
   if (o.json && o.quiet) throw new UserError('use either --json or --quiet, not both');
   if (o.resume !== undefined && o.out !== undefined) throw new UserError('--resume continues in its own directory; leave out --out');
@@ -58,26 +59,26 @@ export function refuseConflicts(o: TrainOptions): void {
 }
 
 /** The run of the options, new or resumed; `showLoading`: the text's loading progress on a terminal. */
-export function prepareRun(o: TrainOptions, showLoading: boolean): Prepared {
+export function prepareRun(o: TrainFlags, showLoading: boolean): Prepared {
   refuseConflicts(o);
   return o.resume !== undefined ? prepareResume(o, o.resume, showLoading) : prepareNew(o, showLoading);
 }
 
 /** What a user should know before the run starts: a backend fallback, a resume that drifts, flags that do nothing. */
-export function setupWarnings(o: TrainOptions, prepared: Prepared): string[] {
+export function setupWarnings(o: TrainFlags, prepared: Prepared): string[] {
   const { trainer, drift } = prepared;
   return [...(trainer.backendWarning ? [trainer.backendWarning] : []), ...(drift ? [drift] : []), ...unusedFlags(o, trainer), ...idleThreads(o, trainer)];
 }
 
 /** Run settings: the command line's, else the run's saved ones (config.json, checked), else defaults. */
-function settingsFrom(o: TrainOptions, saved: RunConfigFile, steps: number): RunSettings {
+function settingsFrom(o: TrainFlags, saved: RunConfigFile, steps: number): RunSettings {
   const settings: Record<string, unknown> = { ...RUN_DEFAULTS };
   for (const row of rowsOf('run')) settings[row.key] = given(o, row) ?? saved[row.key] ?? row.default;
   return { ...(settings as unknown as RunSettings), steps };
 }
 
 /** The flags given that the model's other options make do nothing (a user who gives one expects an effect). */
-function unusedFlags(o: TrainOptions, trainer: Trainer): string[] {
+function unusedFlags(o: TrainFlags, trainer: Trainer): string[] {
   const c = trainer.config;
   const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
   return [
@@ -95,7 +96,7 @@ function unusedFlags(o: TrainOptions, trainer: Trainer): string[] {
  * --threads beyond what it can use on the native backend: one thread per stream at most, and
  * threads beyond this process's CPUs only take turns (slower than fewer, not faster).
  */
-function idleThreads(o: TrainOptions, trainer: Trainer): string[] {
+function idleThreads(o: TrainFlags, trainer: Trainer): string[] {
   const c = trainer.config;
   if (o.threads === undefined || c.backend !== 'native' || c.batch === 1) return [];
   const cpus = availableParallelism();
@@ -105,13 +106,13 @@ function idleThreads(o: TrainOptions, trainer: Trainer): string[] {
   ];
 }
 
-function targetSteps(o: TrainOptions, trainer: Trainer, saved: number | undefined): number {
+function targetSteps(o: TrainFlags, trainer: Trainer, saved: number | undefined): number {
   if (o.steps !== undefined) return o.steps;
   if (o.epochs !== undefined) return o.epochs * updatesPerEpoch(trainer.trainingText.length, trainer.config.seqLength, trainer.config.batch);
   return saved ?? 100000;
 }
 
-function prepareNew(o: TrainOptions, showLoading: boolean): Prepared {
+function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
   const { corpus } = loadTrainingText(o.data, showLoading);
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
   const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
@@ -134,7 +135,7 @@ function prepareNew(o: TrainOptions, showLoading: boolean): Prepared {
   return { trainer, dir, settings, record };
 }
 
-function prepareResume(o: TrainOptions, resume: string, showLoading: boolean): Prepared {
+function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Prepared {
   const dir = RunDir.open(resume);
   const checkpoint = readCheckpointNoting(dir.latestPath);
   const saved = dir.readConfig();
