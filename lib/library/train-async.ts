@@ -7,7 +7,7 @@ import { BackendChoice } from '../engine/backend';
 import { checkOptions, cliSpec, ModelConfig, RunConfig, TRAINING_OPTIONS } from '../model/config';
 import { PresetName } from '../model/presets';
 import { EndEvent, RunEvent } from '../run/run';
-import { TRAIN_OPTIONS, TrainFlags } from '../run/train-setup';
+import { refuseConflicts, TRAIN_OPTIONS, TrainFlags } from '../run/train-setup';
 import { UserError } from '../util/errors';
 
 /** train's options: the flags of `rnn-native train` by their library names (seqLength for --seq-length...). */
@@ -66,6 +66,7 @@ const TRAIN_SPECS = {
  */
 export async function train(options: TrainOptions = {}, control: TrainControl = {}): Promise<TrainResult> {
   const flags = flagsOf(checkOptions(options, TRAIN_SPECS, 'train'));
+  refuseConflicts(flags);
   checkControl(control);
   control.signal?.throwIfAborted();
   return trainInWorker(flags, control);
@@ -124,8 +125,8 @@ function trainInWorker(flags: TrainFlags, { signal, onProgress }: TrainControl):
 function startWorker(flags: TrainFlags): Worker {
   const script = path.join(__dirname, `train-worker${path.extname(__filename)}`);
   if (!script.endsWith('.ts')) return new Worker(script, { workerData: flags });
-  const project = path.join(__dirname, '..', '..', 'tsconfig.json');
-  const code = `require('ts-node').register({ transpileOnly: true, project: ${JSON.stringify(project)} }); require(${JSON.stringify(script)});`;
+  const [tsNode, project] = [require.resolve('ts-node'), path.join(__dirname, '..', '..', 'tsconfig.json')];
+  const code = `require(${JSON.stringify(tsNode)}).register({ transpileOnly: true, project: ${JSON.stringify(project)} }); require(${JSON.stringify(script)});`;
   return new Worker(code, { eval: true, workerData: flags });
 }
 
