@@ -3,10 +3,10 @@
 // train in a worker) gives what the commands give.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { BackendChoice, Corpus, gradcheck, loadModel, readCheckpoint, selectBackend, train, Trainer, TrainEvent, TrainResult, UserError, writeCheckpoint, writeReport } from '../lib';
+import { BackendChoice, Corpus, demoText, gradcheck, loadModel, readCheckpoint, selectBackend, train, Trainer, TrainEvent, TrainResult, UserError, writeCheckpoint, writeReport } from '../lib';
 import { beamCheckpoint, sampleCheckpoint } from '../lib/run/sample-checkpoint';
 import { scoreCheckpoint } from '../lib/run/score-checkpoint';
 import { generatedText } from './helpers';
@@ -265,6 +265,27 @@ describe('async library: loadModel and train', function () {
     const aborted = AbortSignal.abort();
     await assert.rejects(train({ ...tiny, out: path.join(dir, 'never') }, { signal: aborted }), (e: Error) => e.name === 'AbortError');
     assert.ok(!existsSync(path.join(dir, 'never')), 'nothing written');
+  });
+
+  it("README's async examples run as written, `rnn-native` being this checkout's dist/", () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const section = /\n## Use it as a library \(async\)\n([\s\S]*?)\n## /.exec(readme);
+    assert.ok(section, 'README has a section "Use it as a library (async)"');
+    const examples = [...section[1].matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]);
+    assert.strictEqual(examples.length, 2);
+    const cwd = path.join(dir, 'readme');
+    mkdirSync(path.join(cwd, 'node_modules'), { recursive: true });
+    symlinkSync(root, path.join(cwd, 'node_modules', 'rnn-native'), 'dir');
+    writeFileSync(path.join(cwd, 'input.txt'), demoText().slice(0, 200000));
+    const outputs = examples.map((code, i) => {
+      const file = path.join(cwd, `example-${i + 1}.mjs`);
+      writeFileSync(file, code);
+      const ran = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', env: { ...process.env, RNN_NATIVE_BACKEND: '' } });
+      assert.strictEqual(ran.status, 0, `example ${i + 1}: ${ran.stderr}`);
+      return ran.stdout;
+    });
+    assert.match(outputs[0], /^done 2000 runs\/small$/m);
+    assert.match(outputs[1], /^The [\s\S]*natsPerCharacter[\s\S]*symbol: 'e'/);
   });
 
   it('bad input: one UserError of one line, and nothing written', async () => {
