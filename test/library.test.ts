@@ -253,7 +253,7 @@ describe('async library: loadModel and train', function () {
     }
   });
 
-  it('an AbortSignal stops the run with a checkpoint, as Ctrl-C does; train --resume goes on from it', async () => {
+  it('an AbortSignal (or an error of onProgress) stops the run with a checkpoint, as Ctrl-C does; train --resume goes on from it', async () => {
     const out = path.join(dir, 'stopped');
     const controller = new AbortController();
     const seen: TrainEvent[] = [];
@@ -265,6 +265,12 @@ describe('async library: loadModel and train', function () {
     const resumed = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'train', '--resume', out, '--steps', String(stopped.step + 30), '--json'], { encoding: 'utf8' });
     assert.strictEqual(resumed.status, 0, resumed.stderr);
     assert.strictEqual(JSON.parse(resumed.stdout.trim().split('\n').pop()!).steps, stopped.step + 30);
+    const thrown = path.join(dir, 'thrown');
+    const failing = () => {
+      throw new Error('a bug in onProgress');
+    };
+    await assert.rejects(train({ ...tiny, steps: 1e9, out: thrown }, { onProgress: failing }), /^Error: a bug in onProgress$/);
+    assert.ok(readCheckpoint(path.join(thrown, 'latest.safetensors')).training.step > 0, 'the run stopped with a checkpoint');
     const aborted = AbortSignal.abort();
     await assert.rejects(train({ ...tiny, out: path.join(dir, 'never') }, { signal: aborted }), (e: Error) => e.name === 'AbortError');
     assert.ok(!existsSync(path.join(dir, 'never')), 'nothing written');
