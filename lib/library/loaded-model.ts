@@ -4,7 +4,7 @@
 // runs between pieces of work, so a server stays responsive while a long text is drawn.
 import { BackendChoice, BackendSelection } from '../engine/backend';
 import { BackendName, ModelBackend } from '../engine/model-backend';
-import { drawnText, GenerateOptions, primeOf, SAMPLE_CHUNK, textRequest } from '../engine/sampling';
+import { drawnText, GenerateOptions, primeOf, textRequest } from '../engine/sampling';
 import { checkOptions } from '../model/config';
 import { Vocabulary } from '../text/vocabulary';
 import { modelCheckpoint } from '../run/run-dir';
@@ -99,18 +99,12 @@ class SavedModel implements LoadedModel {
   }
 
   generate(options: GenerateOptions = {}): AsyncIterable<string> {
-    const pieces = drawnText(this.shared, this.vocab, textRequest(options, 'generate', STREAM_CHUNK));
-    return (async function* () {
-      for (const piece of pieces) {
-        yield piece;
-        await turn();
-      }
-    })();
+    return yielding(drawnText(this.shared, this.vocab, textRequest(options, 'generate', STREAM_CHUNK)));
   }
 
   async text(options: GenerateOptions = {}): Promise<string> {
     const pieces: string[] = [];
-    for await (const piece of this.generate({ chunk: SAMPLE_CHUNK, ...options })) pieces.push(piece);
+    for await (const piece of yielding(drawnText(this.shared, this.vocab, textRequest(options, 'text')))) pieces.push(piece);
     return pieces.join('');
   }
 
@@ -132,6 +126,14 @@ class SavedModel implements LoadedModel {
     const all = Array.from(logProbs, (logProb, i) => ({ symbol: this.vocab.symbols[i], probability: Math.exp(logProb), logProb }));
     // Most likely first; equal ones in the order of their symbols (the sort is stable).
     return all.sort((a, b) => b.logProb - a.logProb);
+  }
+}
+
+/** The pieces, the event loop running between them. */
+async function* yielding(pieces: Iterable<string>): AsyncIterable<string> {
+  for (const piece of pieces) {
+    yield piece;
+    await turn();
   }
 }
 
