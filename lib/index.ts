@@ -32,3 +32,9 @@ export function loadCorpus(path: string): Corpus {
 export function demoCorpus(): Corpus {
   return Corpus.fromText(demoText(), DEMO_SOURCE);
 }
+
+// The async library: a saved model's text, score and next character; training in a worker thread.
+export { loadModel, LoadedModel, LoadOptions, ModelInfo, NextCharacter } from './library/loaded-model';
+export { train, TrainOptions, TrainControl, TrainEvent, TrainResult } from './library/train-async';
+export { GenerateOptions } from './engine/sampling';
+export { ScoreFigures } from './run/score-checkpoint';

@@ -1,11 +1,14 @@
 // The library as README shows it: its example runs as written, from inside this checkout, and
-// the exported functions refuse what the command line refuses.
+// the exported functions refuse what the command line refuses. The async library (loadModel,
+// train in a worker) gives what the commands give.
 import assert from 'assert';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { BackendChoice, Corpus, gradcheck, readCheckpoint, selectBackend, Trainer, UserError, writeCheckpoint, writeReport } from '../lib';
+import { BackendChoice, Corpus, demoText, gradcheck, loadModel, readCheckpoint, selectBackend, train, Trainer, TrainEvent, TrainResult, UserError, writeCheckpoint, writeReport } from '../lib';
+import { beamCheckpoint, sampleCheckpoint } from '../lib/run/sample-checkpoint';
+import { scoreCheckpoint } from '../lib/run/score-checkpoint';
 import { generatedText } from './helpers';
 
 const root = path.join(__dirname, '..');
@@ -145,5 +148,175 @@ describe('library API', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('async library: loadModel and train', function () {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rnn-async-'));
+  const data = path.join(dir, 'text.txt');
+  const run = path.join(dir, 'run');
+  const tiny = { data, hidden: 16, seqLength: 10, seed: 7, logEvery: 50, sampleEvery: 100, sampleLength: 20, checkpointEvery: 0 };
+  const isUserError = (message: RegExp) => (e: Error) => e instanceof UserError && message.test(e.message) && !e.message.includes('\n');
+  /** The events without what differs from one run to the next: times, speeds and the run directory. */
+  const steady = (events: object[]) =>
+    events.map((e) => Object.fromEntries(Object.entries(e).filter(([key]) => !['elapsed', 'seconds', 'updatesPerSecond', 'path', 'out'].includes(key))));
+  let events: TrainEvent[] = [];
+  let result: TrainResult;
+  let longestGap = 0;
+
+  before(async function () {
+    writeFileSync(data, generatedText(20000));
+    let last = Date.now();
+    const tick = () => {
+      longestGap = Math.max(longestGap, Date.now() - last);
+      last = Date.now();
+    };
+    const ticking = setInterval(tick, 5);
+    try {
+      // Big enough to take seconds on the ts backend: a run on the main thread would stop the ticks that long.
+      result = await train({ ...tiny, hidden: 96, steps: 1000, out: run, backend: 'ts' }, { onProgress: (e) => events.push(e) });
+    } finally {
+      // The gap up to the end too: a loop blocked until the promise settled never ticks again.
+      tick();
+      clearInterval(ticking);
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('train() runs in a worker: the event loop keeps ticking; the events are the objects train --json prints', () => {
+    assert.deepStrictEqual({ status: result.status, step: result.step, out: result.out }, { status: 'done', step: 1000, out: run });
+    const trainedMs = (result.last as { seconds: number }).seconds * 1000;
+    assert.ok(longestGap < Math.min(1000, trainedMs / 2), `a 5 ms interval went ${longestGap} ms without a tick (training took ${trainedMs.toFixed(0)} ms)`);
+    const cli = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'train', '--json', '--data', data, '--hidden', '96', '--seq-length', '10', '--seed', '7',
+      '--log-every', '50', '--sample-every', '100', '--sample-length', '20', '--checkpoint-every', '0', '--steps', '1000', '--backend', 'ts', '--out', path.join(dir, 'cli-run')], { encoding: 'utf8' });
+    assert.strictEqual(cli.status, 0, cli.stderr);
+    const printed = cli.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepStrictEqual(steady(events), steady(printed));
+    assert.deepStrictEqual(result.last, events[events.length - 1]);
+    assert.deepStrictEqual(readdirSync(run).sort(), ['best.safetensors', 'config.json', 'latest.safetensors', 'loss.csv', 'samples.txt'], 'the run directory is released (no .lock)');
+  });
+
+  it("text() is sampleCheckpoint's text for the same options; generate() gives it in pieces", async () => {
+    const model = await loadModel(run, { backend: 'ts' });
+    assert.deepStrictEqual({ ...model.info, vocabulary: model.info.vocabulary.length }, {
+      cell: 'rnn', layers: 1, hidden: 96, vocabulary: new Set(generatedText(20000)).size, step: 1000, backend: 'ts', checkpoint: path.join(run, 'best.safetensors'), notes: [],
+    });
+    const options = { prime: 'the ', length: 300, temperature: 0.8, seed: 3, topK: 5, repetitionPenalty: 1.3 };
+    const { pieces } = sampleCheckpoint(path.join(run, 'best.safetensors'), { ...options, rules: { topK: 5, repetitionPenalty: 1.3 }, backend: 'ts' });
+    const expected = Array.from(pieces).join('');
+    assert.strictEqual(await model.text(options), expected);
+    const streamed: string[] = [];
+    for await (const piece of model.generate({ ...options, chunk: 7 })) streamed.push(piece);
+    assert.strictEqual(streamed.join(''), expected);
+    assert.ok(streamed.length > 40 && streamed.slice(1).every((piece) => Array.from(piece).length <= 7), 'pieces of 7 characters after the prime');
+    const stopAt = expected.indexOf(' ', 'the '.length);
+    assert.strictEqual(await model.text({ ...options, stop: ' ' }), expected.slice(0, stopAt + 1), 'stop ends after the first " " of the drawn text');
+    assert.strictEqual(await model.text({ length: 50 }), await model.text({ length: 50, seed: 42, temperature: 1 }), "sample's defaults");
+  });
+
+  it('generate() lets timers fire between its pieces', async () => {
+    const model = await loadModel(run, { backend: 'ts' });
+    let fired = 0;
+    const timer = setInterval(() => fired++, 1);
+    let pieces = 0;
+    const started = Date.now();
+    try {
+      for await (const _piece of model.generate({ length: 30000 })) pieces++;
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(Date.now() - started > 20, 'a long generate');
+    assert.ok(fired >= 5, `a 1 ms interval fired ${fired} times during ${pieces} pieces in ${Date.now() - started} ms`);
+  });
+
+  it('score(text) gives the figures of scoreCheckpoint (rnn-native score) for the same text', async () => {
+    const text = generatedText(3000).slice(500);
+    const file = path.join(dir, 'scored.txt');
+    writeFileSync(file, text);
+    for (const backend of ['ts', 'native'] as const) {
+      const { checkpoint: _c, backend: _b, ...expected } = scoreCheckpoint(path.join(run, 'best.safetensors'), file, backend);
+      assert.deepStrictEqual(await (await loadModel(run, { backend })).score(text), expected);
+    }
+  });
+
+  it("next(prefix): every character, most likely first, summing to 1, the beam search's log-probabilities", async () => {
+    const model = await loadModel(run, { backend: 'ts' });
+    const vocabulary = model.info.vocabulary.length;
+    for (const prefix of ['the', '']) {
+      const next = await model.next(prefix);
+      assert.strictEqual(next.length, vocabulary);
+      assert.ok(Math.abs(next.reduce((sum, { probability }) => sum + probability, 0) - 1) < 1e-12);
+      assert.ok(next.every((c, i) => i === 0 || next[i - 1].probability >= c.probability), 'most likely first');
+      const { beams } = beamCheckpoint(path.join(run, 'best.safetensors'), { prime: prefix || undefined, length: 1, width: vocabulary, count: vocabulary, backend: 'ts' });
+      assert.deepStrictEqual(
+        next.map((c) => [c.symbol, c.logProb]),
+        beams.map((beam) => [beam.text.slice(prefix.length), beam.logProb])
+      );
+    }
+  });
+
+  it('an AbortSignal (or an error of onProgress) stops the run with a checkpoint, as Ctrl-C does; train --resume goes on from it', async () => {
+    const out = path.join(dir, 'stopped');
+    const controller = new AbortController();
+    const seen: TrainEvent[] = [];
+    const stopped = await train({ ...tiny, steps: 1e9, out, sampleEvery: 0 }, { signal: controller.signal, onProgress: (e) => (seen.push(e), e.event === 'log' && controller.abort()) });
+    assert.strictEqual(stopped.status, 'stopped');
+    assert.deepStrictEqual(stopped.last, { event: 'stopped', step: stopped.step, signal: 'abort', path: path.join(out, 'latest.safetensors') });
+    assert.strictEqual(readCheckpoint(path.join(out, 'latest.safetensors')).training.step, stopped.step);
+    assert.deepStrictEqual(seen.slice(-2).map((e) => e.event), ['checkpoint', 'stopped']);
+    const resumed = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'train', '--resume', out, '--steps', String(stopped.step + 30), '--json'], { encoding: 'utf8' });
+    assert.strictEqual(resumed.status, 0, resumed.stderr);
+    assert.strictEqual(JSON.parse(resumed.stdout.trim().split('\n').pop()!).steps, stopped.step + 30);
+    const thrown = path.join(dir, 'thrown');
+    const failing = () => {
+      throw new Error('a bug in onProgress');
+    };
+    await assert.rejects(train({ ...tiny, steps: 1e9, out: thrown }, { onProgress: failing }), /^Error: a bug in onProgress$/);
+    assert.ok(readCheckpoint(path.join(thrown, 'latest.safetensors')).training.step > 0, 'the run stopped with a checkpoint');
+    const aborted = AbortSignal.abort();
+    await assert.rejects(train({ ...tiny, out: path.join(dir, 'never') }, { signal: aborted }), (e: Error) => e.name === 'AbortError');
+    assert.ok(!existsSync(path.join(dir, 'never')), 'nothing written');
+  });
+
+  it("README's async examples run as written, `rnn-native` being this checkout's dist/", () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const section = /\n## Use it as a library \(async\)\n([\s\S]*?)\n## /.exec(readme);
+    assert.ok(section, 'README has a section "Use it as a library (async)"');
+    const examples = [...section[1].matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]);
+    assert.strictEqual(examples.length, 2);
+    const cwd = path.join(dir, 'readme');
+    mkdirSync(path.join(cwd, 'node_modules'), { recursive: true });
+    symlinkSync(root, path.join(cwd, 'node_modules', 'rnn-native'), 'dir');
+    writeFileSync(path.join(cwd, 'input.txt'), demoText().slice(0, 200000));
+    const outputs = examples.map((code, i) => {
+      const file = path.join(cwd, `example-${i + 1}.mjs`);
+      writeFileSync(file, code);
+      const ran = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', env: { ...process.env, RNN_NATIVE_BACKEND: '' } });
+      assert.strictEqual(ran.status, 0, `example ${i + 1}: ${ran.stderr}`);
+      return ran.stdout;
+    });
+    assert.match(outputs[0], /^done 2000 runs\/small$/m);
+    assert.match(outputs[1], /^The [\s\S]*natsPerCharacter[\s\S]*symbol: 'e'/);
+  });
+
+  it('bad input: one UserError of one line, and nothing written', async () => {
+    const never = path.join(dir, 'never');
+    await assert.rejects(train({ ...tiny, hiden: 8, out: never } as object), isUserError(/^train: unknown option "hiden"; did you mean "hidden"\?/));
+    await assert.rejects(train({ ...tiny, hidden: -1, out: never }), isUserError(/^hidden must be an integer from 1 to \d+, got "-1"$/));
+    await assert.rejects(train({ ...tiny, steps: 10, epochs: 1, out: never }), isUserError(/^use either --steps or --epochs, not both$/));
+    await assert.rejects(train({ ...tiny, out: run }), isUserError(/already holds a run/));
+    await assert.rejects(train(tiny, { signal: 'stop' as never }), isUserError(/^train: signal must be an AbortSignal$/));
+    assert.ok(!existsSync(never), 'nothing written');
+    await assert.rejects(loadModel(path.join(dir, 'missing')), isUserError(/missing/));
+    await assert.rejects(loadModel(run, { backend: 'gpu' as never }), isUserError(/^backend must be one of auto, native, wasm, ts, got "gpu"$/));
+    await assert.rejects(loadModel(run, { backnd: 'ts' } as object), isUserError(/^loadModel: unknown option "backnd"; did you mean "backend"\?/));
+    const model = await loadModel(run);
+    assert.throws(() => model.generate({ temperature: -1 }), isUserError(/^temperature must be a number ≥ 0 and ≤ 100, got "-1"$/));
+    await assert.rejects(model.text({ lenght: 5 } as object), isUserError(/^text: unknown option "lenght"; did you mean "length"\?/));
+    await assert.rejects(model.text(null as never), isUserError(/^text: the options must be an object$/));
+    const [a, b] = model.info.vocabulary;
+    await assert.rejects(model.score(`${a}${b}€`), isUserError(/^score: character 2 "€" \(U\+20AC\) is not one of the model's \d+ characters/));
+    await assert.rejects(model.score(model.info.vocabulary[0]), isUserError(/^score: one character: scoring needs at least two/));
+    await assert.rejects(model.next('€'), isUserError(/^characters not in the vocabulary: "€"$/));
   });
 });

@@ -4,7 +4,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
-import { TRAIN_OPTIONS } from '../lib/cli/train';
+import { TRAIN_OPTIONS } from '../lib/run/train-setup';
 import { UserError } from '../lib/util/errors';
 import { PlanRequest, planSweep } from '../lib/sweep/sweep-plan';
 import { eventLine, overallLine, SweepEvent } from '../lib/sweep/sweep-runner';

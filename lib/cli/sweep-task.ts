@@ -15,7 +15,8 @@ import { readRunConfig } from '../run/run-config';
 import { isFinished, readSweep, runDirOf, sweepLockPath, taskLockPathOf, writeDone } from '../sweep/sweep';
 import { PlannedRun } from '../sweep/sweep-plan';
 import { refuseEditedRun } from '../sweep/edited-plan';
-import { TRAIN_OPTIONS, trainCommand } from './train';
+import { TRAIN_OPTIONS } from '../run/train-setup';
+import { trainCommand } from './train';
 
 export async function sweepTaskCommand(argv: string[]): Promise<number> {
   const { options, operands } = parseCommandLine(argv, {}, 2);

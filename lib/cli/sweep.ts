@@ -13,7 +13,7 @@ import { shellWord } from '../util/shell';
 import { MAX_RUNS, planSweep } from '../sweep/sweep-plan';
 import { runSweep } from '../sweep/sweep-runner';
 import { refuseEditedRuns } from '../sweep/edited-plan';
-import { TRAIN_OPTIONS } from './train';
+import { TRAIN_OPTIONS } from '../run/train-setup';
 
 /** train's options that every run of a sweep may take (the runner gives --out/--resume; output is the sweep's). */
 const { out: _out, resume: _resume, json: _json, quiet: _quiet, ...RUN_OPTIONS } = TRAIN_OPTIONS;

@@ -1,55 +1,15 @@
 // rnn-native train: a new run into --out, or a resumed one from --resume DIR.
-import { existsSync } from 'fs';
-import { availableParallelism } from 'os';
-import path from 'path';
-import { BackendChoice } from '../engine/backend';
-import { readCheckpointNoting, RunRecord } from '../run/checkpoint';
-import { Corpus } from '../text/corpus';
-import { UserError } from '../util/errors';
-import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../model/config';
+import { ModelConfig } from '../model/config';
 import { optionHelp, parseOptions } from '../util/options';
-import { OptionSpecs, ParsedOptions } from '../util/option-values';
-import { checkAgainstCheckpoint, RunConfigFile } from '../run/run-config';
 import { createReporter, OutputMode } from '../run/reporter';
-import { Reporter, Run, RunOutcome, RunSettings } from '../run/run';
-import { owesEvaluation, RunDir } from '../run/run-dir';
+import { endEvent, Reporter, Run, RunOutcome } from '../run/run';
+import { RunDir } from '../run/run-dir';
 import { Trainer } from '../run/trainer';
-import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
-import { updatesPerEpoch } from '../model/stream-walk';
+import { prepareRun, setupWarnings, TRAIN_OPTIONS } from '../run/train-setup';
 import { printLossChart } from '../report/chart';
 import { exitCodeOf, note, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
 import { shellWord } from '../util/shell';
-import { loadTrainingText } from '../text/training-text';
 import { reportAfterTraining } from './report';
-import { VERSION } from '../util/package';
-
-export const TRAIN_OPTIONS = {
-  data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
-  preset: { kind: 'choice', choices: PRESET_NAMES, help: 'start from named settings: dd2424 (the defaults) or char-rnn; flags given beside it win' },
-  ...trainingSpecs(),
-  epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
-  out: { kind: 'string', help: 'run directory (default runs/<date-time>)' },
-  resume: { kind: 'string', help: 'continue the run in this directory from its latest.safetensors' },
-  json: { kind: 'flag', help: 'print JSON lines, one object per event' },
-  quiet: { kind: 'flag', help: 'print only the final line' },
-  report: { kind: 'flag', help: 'at the end, write report.md and report.html into the run directory' },
-} satisfies OptionSpecs;
-
-type Options = ParsedOptions<typeof TRAIN_OPTIONS>;
-
-/** The value given on the command line for a row of the option table, if any. */
-const given = (o: Options, row: OptionRow) => (o as Record<string, number | string | undefined>)[row.flag];
-
-interface Prepared {
-  trainer: Trainer;
-  dir: RunDir;
-  settings: RunSettings;
-  record: RunRecord;
-  /** A resume that will not continue the run bit for bit, and why. */
-  drift?: string;
-  /** The checkpoint's step owes its evaluation (a stop during the pass): the run does it first. */
-  evaluationPending?: boolean;
-}
 
 /**
  * `resumeCommand`: what a stopped run tells the user to run to go on (a sweep's task gives its
@@ -61,19 +21,12 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
     printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
     return 0;
   }
-  if (o.steps !== undefined && o.epochs !== undefined) throw new UserError('use either --steps or --epochs, not both');
-  if (o.json && o.quiet) throw new UserError('use either --json or --quiet, not both');
-  if (o.resume !== undefined && o.out !== undefined) throw new UserError('--resume continues in its own directory; leave out --out');
-  if (o.resume !== undefined && o.preset !== undefined) throw new UserError('--preset chooses the model of a new run; a resumed run keeps its own (leave out --preset)');
   const mode: OutputMode = o.json ? 'json' : o.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain';
 
-  const prepared = o.resume !== undefined ? prepareResume(o, o.resume, mode) : prepareNew(o, mode);
+  const prepared = prepareRun(o, mode === 'tty');
   const { trainer, dir, settings, record } = prepared;
-  if (trainer.backendWarning) warn(trainer.backendWarning);
-  if (prepared.drift) warn(prepared.drift);
+  for (const line of setupWarnings(o, prepared)) warn(line);
   if (prepared.evaluationPending) note(`the validation of step ${trainer.step} was stopped before it ended: it runs first`);
-  for (const flag of unusedFlags(o, trainer)) warn(flag);
-  for (const line of idleThreads(o, trainer)) warn(line);
   if (mode === 'plain' || mode === 'tty') {
     const { seqLength, backend } = trainer.config;
     const fields = [
@@ -139,7 +92,7 @@ function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: Output
       return 0;
     case 'interrupted': {
       const why = outcome.signal === 'SIGPIPE' ? 'the output was closed' : `stopped by ${outcome.signal}`;
-      if (mode === 'json') writeOut(JSON.stringify({ event: 'stopped', step: trainer.step, signal: outcome.signal, path: dir.latestPath }) + '\n');
+      if (mode === 'json') writeOut(JSON.stringify(endEvent(outcome, trainer.step, dir.latestPath)) + '\n');
       process.stderr.write(
         `rnn-native: ${why} at step ${trainer.step}; saved ${dir.latestPath}\n` +
           `rnn-native: resume with: ${resumeCommand}\n`
@@ -151,9 +104,7 @@ function finish(outcome: RunOutcome, trainer: Trainer, dir: RunDir, mode: Output
         outcome.lastCheckpointStep !== undefined
           ? `the last good checkpoint, ${dir.latestPath}, is from step ${outcome.lastCheckpointStep}`
           : 'no checkpoint had been written yet';
-      if (mode === 'json') {
-        writeOut(JSON.stringify({ event: 'diverged', step: outcome.step, reason: outcome.what, checkpointStep: outcome.lastCheckpointStep ?? null }) + '\n');
-      }
+      if (mode === 'json') writeOut(JSON.stringify(endEvent(outcome, trainer.step, dir.latestPath)) + '\n');
       process.stderr.write(
         `rnn-native: ${outcome.what} at step ${outcome.step}; training stopped and ${kept}. ` +
           `Try a new run with a lower --eta (this run: ${trainer.config.eta}).\n`
@@ -184,159 +135,7 @@ function resumeRun(dir: RunDir): string {
   return `npx rnn-native train --resume ${shellWord(dir.dir)}`;
 }
 
-/** Run settings: the command line's, else the run's saved ones (config.json, checked), else defaults. */
-function settingsFrom(o: Options, saved: RunConfigFile, steps: number): RunSettings {
-  const settings: Record<string, unknown> = { ...RUN_DEFAULTS };
-  for (const row of rowsOf('run')) settings[row.key] = given(o, row) ?? saved[row.key] ?? row.default;
-  return { ...(settings as unknown as RunSettings), steps };
-}
-
-/** The flags given that the model's other options make do nothing (a user who gives one expects an effect). */
-function unusedFlags(o: Options, trainer: Trainer): string[] {
-  const c = trainer.config;
-  const unused = (flag: string, value: unknown, useless: boolean, why: string) => (value !== undefined && useless ? [`--${flag} has no effect ${why}`] : []);
-  return [
-    ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, c.backend !== 'native' || c.batch === 1, c.backend !== 'native' ? `on the ${c.backend} backend (it runs one thread)` : 'with --batch 1 (the threads split the streams)'),
-    ...unused('forget-bias', o['forget-bias'], c.cell !== 'lstm', `with --cell ${c.cell}`),
-    ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
-    ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
-    ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
-    ...unused('beta2', o.beta2, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
-    ...unused('lr-decay-after', o['lr-decay-after'], c.lrDecay === 1, 'without --lr-decay'),
-  ];
-}
-
-/**
- * --threads beyond what it can use on the native backend: one thread per stream at most, and
- * threads beyond this process's CPUs only take turns (slower than fewer, not faster).
- */
-function idleThreads(o: Options, trainer: Trainer): string[] {
-  const c = trainer.config;
-  if (o.threads === undefined || c.backend !== 'native' || c.batch === 1) return [];
-  const cpus = availableParallelism();
-  return [
-    ...(c.batch > 1 && o.threads > c.batch ? [`--threads ${o.threads} with --batch ${c.batch}: ${c.batch} threads are used (one per stream)`] : []),
-    ...(Math.min(o.threads, c.batch > 1 ? c.batch : o.threads) > cpus ? [`--threads ${o.threads} is more than the ${cpus} CPUs this process may use: the threads take turns, slower than --threads ${cpus}`] : []),
-  ];
-}
-
 /** The model in the header line: "lstm 2×128, batch 50, rmsprop η 0.002,". */
 function modelFields(c: ModelConfig): string[] {
   return [`${c.cell} ${c.layers}×${c.hidden},`, `batch ${c.batch},`, ...(c.dropout > 0 ? [`dropout ${c.dropout},`] : []), `${c.optimizer} η ${c.eta},`];
-}
-
-function targetSteps(o: Options, trainer: Trainer, saved: number | undefined): number {
-  if (o.steps !== undefined) return o.steps;
-  if (o.epochs !== undefined) return o.epochs * updatesPerEpoch(trainer.trainingText.length, trainer.config.seqLength, trainer.config.batch);
-  return saved ?? 100000;
-}
-
-function prepareNew(o: Options, mode: OutputMode): Prepared {
-  const { corpus } = loadTrainingText(o.data, mode === 'tty');
-  const rows = [...rowsOf('model'), ...rowsOf('backend')];
-  const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
-  const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
-  const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
-  trainer.setThreads(settings.threads);
-  // Only now, with every input checked, is anything written.
-  const dir = RunDir.create(o.out ?? defaultOutDir());
-  const { backend, ...model } = trainer.config;
-  dir.writeConfig({
-    version: VERSION,
-    data: o.data === undefined ? null : path.resolve(o.data),
-    corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
-    ...model,
-    backend,
-    ...settings,
-    created: new Date().toISOString(),
-  });
-  const record: RunRecord = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
-  return { trainer, dir, settings, record };
-}
-
-function prepareResume(o: Options, resume: string, mode: OutputMode): Prepared {
-  const dir = RunDir.open(resume);
-  const checkpoint = readCheckpointNoting(dir.latestPath);
-  const saved = dir.readConfig();
-  if (saved !== undefined) checkAgainstCheckpoint(saved, checkpoint, dir.configPath, dir.latestPath, true);
-  else warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
-  const config = saved ?? {};
-  const data = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
-  const { corpus, source } = loadTrainingText(data, mode === 'tty');
-  if (corpus.sha256 !== checkpoint.run.corpusSha256) {
-    throw new UserError(
-      `${source} is not the text this run was trained on (SHA-256 ${corpus.sha256.slice(0, 12)}…, ` +
-        `the run's ${checkpoint.run.corpusSha256.slice(0, 12)}…); give the original with --data`
-    );
-  }
-  const model = checkpoint.training.config;
-  const conflicts = rowsOf('model')
-    .filter((row) => given(o, row) !== undefined && given(o, row) !== modelValue(model, row))
-    .map((row) => `--${row.flag} ${given(o, row)} (the run has ${modelValue(model, row)})`);
-  if (conflicts.length > 0) throw new UserError(`cannot change the model of a resumed run: ${conflicts.join(', ')}`);
-
-  // The run's own backend by default: the other one would continue, but not bit for bit.
-  const backend = (o.backend ?? (config.backend === 'ts' || config.backend === 'wasm' ? config.backend : 'auto')) as BackendChoice;
-  const savedSteps = typeof config.steps === 'number' ? config.steps : undefined;
-  const trainer = Trainer.restore(corpus, checkpoint.training, backend);
-  const settings = settingsFrom(o, config, targetSteps(o, trainer, savedSteps));
-  const step = checkpoint.training.step;
-  const savedEvalEvery = typeof config.evalEvery === 'number' ? config.evalEvery : settings.evalEvery;
-  const { evaluationOwed: owed, ...record } = checkpoint.run;
-  const evaluationPending = owesEvaluation(dir.dir, step, { valFraction: trainer.config.valFraction, evalEvery: savedEvalEvery, steps: savedSteps, owed });
-  if (settings.steps < step || (settings.steps === step && !evaluationPending)) {
-    throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
-  }
-  trainer.setThreads(settings.threads);
-  // Only now, with every input checked, is anything written.
-  dir.truncateAfter(step, checkpoint.training);
-  const resumes = Array.isArray(config.resumed) ? config.resumed : [];
-  const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
-  dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
-  return { trainer, dir, settings, record, drift: resumeDrift(config, trainer, settings.threads), evaluationPending };
-}
-
-
-/**
- * Why a resume continues the run but not bit for bit: another backend (their multiplies sum in other
- * orders), or the native backend's streams split among another number of threads.
- */
-function resumeDrift(saved: RunConfigFile, trainer: Trainer, threads: number): string | undefined {
-  const c = trainer.config;
-  // The backend of the last stretch: the last resume's, else the run's.
-  const resumes = Array.isArray(saved.resumed) ? saved.resumed : [];
-  const last = resumes.length > 0 ? (resumes[resumes.length - 1] as { backend?: unknown }).backend : saved.backend;
-  if (typeof last === 'string' && last !== c.backend) {
-    return `the run trained on the ${last} backend; it continues on ${c.backend}, not bit for bit as on ${last}`;
-  }
-  const parts = (n: number) => Math.min(n, c.batch);
-  const before = typeof saved.threads === 'number' ? saved.threads : 1;
-  if (c.backend === 'native' && c.batch > 1 && parts(before) !== parts(threads)) {
-    return `the run trained with --threads ${before}; --threads ${threads} continues it, not bit for bit as --threads ${before} would`;
-  }
-  return undefined;
-}
-
-/**
- * A config.json for a run directory that had none (a checkpoint copied into it): every field, so
- * that the next resume and report read it. `created` is this resume: the run's start is unknown.
- */
-function wholeConfig(data: string | undefined, corpus: Corpus, model: ModelConfig, backend: string): RunConfigFile {
-  return {
-    version: VERSION,
-    data: data === undefined ? null : path.resolve(data),
-    corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
-    ...model,
-    backend,
-    created: new Date().toISOString(),
-  };
-}
-
-const modelValue = (model: ModelConfig, row: OptionRow) => (model as Record<string, unknown>)[row.key];
-
-function defaultOutDir(): string {
-  const stamp = new Date().toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
-  let dir = path.join('runs', stamp);
-  for (let n = 2; existsSync(dir); n++) dir = path.join('runs', `${stamp}-${n}`);
-  return dir;
 }

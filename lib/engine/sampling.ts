@@ -4,7 +4,7 @@ import { Vocabulary } from '../text/vocabulary';
 import { UserError } from '../util/errors';
 import { ModelBackend } from './model-backend';
 import { Rng } from '../util/random';
-import { checkOptions } from '../model/config';
+import { checkOptions, SEED_SPEC } from '../model/config';
 import { SamplingRules } from '../model/sampling-rules';
 import { OptionSpecs } from '../util/option-values';
 
@@ -149,4 +149,52 @@ function* prefixed(first: string, rest: Iterable<string>): Iterable<string> {
 /** Without a prime, a fresh line: the first input is "\n" when the model knows it. */
 function defaultStart(vocab: Vocabulary): number {
   return Math.max(0, vocab.indexOf('\n'.codePointAt(0)!));
+}
+
+/** What text is drawn with, as a library caller gives it: the options of `rnn-native sample`, with its defaults. */
+export interface GenerateOptions {
+  /** Text that warms up the state; the output starts with it ('' primes nothing). */
+  prime?: string;
+  /** Characters to draw (default 1000). */
+  length?: number;
+  /** 0 takes the most likely character (default 1). */
+  temperature?: number;
+  /** The same seed gives the same text (default 42). */
+  seed?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  repetitionWindow?: number;
+  /** Ends the text at the first occurrence of this (included; '' ends nothing). */
+  stop?: string;
+  /** Characters per piece of the stream (the text is the same whatever the piece). */
+  chunk?: number;
+}
+
+/** GenerateOptions checked as the command line checks its flags: the same ranges and messages. */
+const GENERATE_SPECS = {
+  prime: { kind: 'string', allowEmpty: true, help: 'text that warms up the state' },
+  length: { kind: 'integer', min: 1, max: MAX_TEXT_LENGTH, help: 'characters to draw' },
+  temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax' },
+  seed: { ...SEED_SPEC, help: 'seed of the draws' },
+  ...RULE_SPECS,
+  stop: { kind: 'string', allowEmpty: true, help: 'end at the first occurrence of this' },
+  chunk: { kind: 'integer', min: 1, max: MAX_TEXT_LENGTH, help: 'characters per piece' },
+} satisfies OptionSpecs;
+
+/** The options as drawnText takes them, with the defaults of `rnn-native sample`; `what` names the caller in a message. */
+export function textRequest(options: GenerateOptions, what: string, chunk = SAMPLE_CHUNK): TextRequest {
+  const o = checkOptions(options, GENERATE_SPECS, what);
+  const rules = { topK: o.topK, topP: o.topP, minP: o.minP, repetitionPenalty: o.repetitionPenalty, repetitionWindow: o.repetitionWindow };
+  const given = Object.fromEntries(Object.entries(rules).filter(([, value]) => value !== undefined));
+  return {
+    prime: o.prime || undefined,
+    length: o.length ?? 1000,
+    temperature: o.temperature ?? 1,
+    seed: o.seed ?? 42,
+    rules: given,
+    stop: o.stop || undefined,
+    chunk: o.chunk ?? chunk,
+  };
 }

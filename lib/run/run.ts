@@ -59,10 +59,24 @@ export interface Reporter {
   progress(progress: Progress): void;
 }
 
+/** What asks a run to stop before its last step: a signal, or the library's AbortSignal ('abort'). */
+export type StopCause = NodeJS.Signals | 'abort';
+
 export type RunOutcome =
   | { kind: 'done' }
-  | { kind: 'interrupted'; signal: NodeJS.Signals }
+  | { kind: 'interrupted'; signal: StopCause }
   | { kind: 'diverged'; step: number; what: string; lastCheckpointStep: number | undefined };
+
+/** How a run that did not reach its last step ended, as `train --json` prints it last. */
+export type EndEvent =
+  | { event: 'stopped'; step: number; signal: StopCause; path: string }
+  | { event: 'diverged'; step: number; reason: string; checkpointStep: number | null };
+
+/** The event of a stopped or diverged run at `step`; `latestPath`: the checkpoint a stop writes. */
+export function endEvent(outcome: Exclude<RunOutcome, { kind: 'done' }>, step: number, latestPath: string): EndEvent {
+  if (outcome.kind === 'interrupted') return { event: 'stopped', step, signal: outcome.signal, path: latestPath };
+  return { event: 'diverged', step: outcome.step, reason: outcome.what, checkpointStep: outcome.lastCheckpointStep ?? null };
+}
 
 /** Seconds of work per chunk: short enough for a signal to be answered well within a second. */
 const CHUNK_SECONDS = 0.1;
@@ -81,8 +95,8 @@ export class Run {
     private readonly settings: RunSettings,
     private readonly record: RunRecord,
     private readonly reporter: Reporter,
-    /** The signal that asked the run to stop, if one did. */
-    private readonly stopRequested: () => NodeJS.Signals | undefined
+    /** What asked the run to stop, if anything did. */
+    private readonly stopRequested: () => StopCause | undefined
   ) {
     this.startStep = trainer.step;
     // A resumed run starts from a checkpoint of its own step.

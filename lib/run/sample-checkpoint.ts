@@ -6,6 +6,7 @@ import { UserError } from '../util/errors';
 import { BEYOND_FLOAT32, modelShape } from '../engine/engine';
 import { beamSearch } from '../engine/beam';
 import { drawnText, primeOf, TextRequest } from '../engine/sampling';
+import { ModelBackend, NextSymbolModel, StreamState } from '../engine/model-backend';
 
 export type CheckpointSampleOptions = TextRequest & { backend?: BackendChoice };
 
@@ -24,9 +25,7 @@ export interface CheckpointSample {
  */
 export function sampleCheckpoint(file: string, options: CheckpointSampleOptions): CheckpointSample {
   const { checkpoint, vocab, selection } = savedModel(file, options.backend);
-  const { training } = checkpoint;
-  const model = createModelBackend(selection.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false);
-  return { checkpoint, backend: selection, pieces: drawnText(model, vocab, options) };
+  return { checkpoint, backend: selection, pieces: drawnText(savedBackend(checkpoint, vocab, selection), vocab, options) };
 }
 
 export interface BeamOptions {
@@ -41,11 +40,8 @@ export interface BeamOptions {
 /** The most likely continuations of a checkpoint's model (beam search): each text (the prime first, when given) and its log-probability. */
 export function beamCheckpoint(file: string, options: BeamOptions): { checkpoint: Checkpoint; backend: BackendSelection; beams: { text: string; logProb: number }[] } {
   const { checkpoint, vocab, selection } = savedModel(file, options.backend);
-  const { training } = checkpoint;
   const prime = primeOf(vocab, options.prime);
-  const model = createModelBackend(selection.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false).nextSymbols();
-  const zeros = new Float64Array(training.config.layers * training.config.hidden);
-  const start = model.start({ h: zeros, c: zeros }, prime);
+  const { model, start } = primedNextSymbols(savedBackend(checkpoint, vocab, selection), prime);
   const beams = beamSearch(model, start, prime[prime.length - 1], options.length, options.width, options.count);
   return { checkpoint, backend: selection, beams: beams.map((beam) => ({ text: (options.prime ?? '') + vocab.decode(beam.symbols), logProb: beam.logProb })) };
 }
@@ -61,5 +57,15 @@ export function savedModel(file: string, backend: BackendChoice = 'auto'): { che
   return { checkpoint, vocab: new Vocabulary(checkpoint.training.vocabulary), selection };
 }
 
+/** The backend of a saved model, for one stream (sampling, beam search, scoring). */
+export function savedBackend(checkpoint: Checkpoint, vocab: Vocabulary, selection: BackendSelection): ModelBackend {
+  const { training } = checkpoint;
+  return createModelBackend(selection.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false);
+}
 
-
+/** A model's next-symbol log-probabilities, and the state of the zero state moved on by the prime but its last symbol (the first input). */
+export function primedNextSymbols(backend: ModelBackend, prime: Int32Array): { model: NextSymbolModel; start: StreamState } {
+  const model = backend.nextSymbols();
+  const zeros = new Float64Array(backend.shape.layers * backend.shape.hidden);
+  return { model, start: model.start({ h: zeros, c: zeros }, prime) };
+}

@@ -1,19 +1,18 @@
 // How well a saved model predicts a text: the score command. The text is read forward as one
 // stream from a zero state, as the validation pass reads the held-out part, in constant memory.
 import { BackendChoice, BackendSelection } from '../engine/backend';
-import { modelShape } from '../engine/engine';
-import { createModelBackend } from '../engine/backend';
 import { forEachCodePoint } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { Checkpoint } from './checkpoint';
-import { savedModel } from './sample-checkpoint';
+import { ModelBackend, TextScorer } from '../engine/model-backend';
+import { Vocabulary } from '../text/vocabulary';
+import { savedBackend, savedModel } from './sample-checkpoint';
 
 /** Symbols fed to the scorer at a time. */
-const PIECE = 1 << 16;
+export const PIECE = 1 << 16;
 
-export interface TextScore {
-  checkpoint: Checkpoint;
-  backend: BackendSelection;
+/** How well a model predicts a text. */
+export interface ScoreFigures {
   /** Characters read (each but the first is predicted from those before it). */
   characters: number;
   /** Σ −log p of the predictions, and per prediction in nats and bits. */
@@ -22,29 +21,53 @@ export interface TextScore {
   bitsPerCharacter: number;
 }
 
+export interface TextScore extends ScoreFigures {
+  checkpoint: Checkpoint;
+  backend: BackendSelection;
+}
+
 /** Scores the UTF-8 file `textFile` with the model of `checkpointFile`; a character the model does not know is refused. */
 export function scoreCheckpoint(checkpointFile: string, textFile: string, backendChoice: BackendChoice = 'auto'): TextScore {
   const { checkpoint, vocab, selection: backend } = savedModel(checkpointFile, backendChoice);
-  const { training } = checkpoint;
-  const model = createModelBackend(backend.name, modelShape(training.config, vocab.size), 1, 1, Float64Array.from(training.params), false);
-  const scorer = model.scorer();
-  const piece = new Int32Array(PIECE);
-  let [filled, characters] = [0, 0];
-  forEachCodePoint(textFile, (cp) => {
-    const symbol = vocab.indexOf(cp);
-    if (symbol < 0) throw unknownCharacter(textFile, cp, characters, vocab.size);
-    piece[filled++] = symbol;
-    characters++;
-    if (filled === PIECE) {
-      scorer.feed(piece);
-      filled = 0;
+  const scoring = new CharacterScorer(savedBackend(checkpoint, vocab, backend), vocab, textFile);
+  forEachCodePoint(textFile, (cp) => scoring.add(cp));
+  return { checkpoint, backend, ...scoring.finish() };
+}
+
+/**
+ * A text read one character (code point) at a time and fed to the model's scorer in pieces, in
+ * constant memory; `source` names the text in a message (a character the model does not know, a
+ * text too short to score).
+ */
+export class CharacterScorer {
+  private readonly scorer: TextScorer;
+  private readonly piece = new Int32Array(PIECE);
+  private filled = 0;
+  characters = 0;
+
+  constructor(model: ModelBackend, private readonly vocab: Vocabulary, private readonly source: string) {
+    this.scorer = model.scorer();
+  }
+
+  add(cp: number): void {
+    const symbol = this.vocab.indexOf(cp);
+    if (symbol < 0) throw unknownCharacter(this.source, cp, this.characters, this.vocab.size);
+    this.piece[this.filled++] = symbol;
+    this.characters++;
+    if (this.filled === PIECE) {
+      this.scorer.feed(this.piece);
+      this.filled = 0;
     }
-  });
-  scorer.feed(piece.subarray(0, filled));
-  if (characters < 2) throw new UserError(`${textFile}: ${characters === 0 ? 'the text is empty' : 'one character'}: scoring needs at least two (each is predicted from those before it)`);
-  const { nats, predictions } = scorer.finish();
-  const natsPerCharacter = nats / predictions;
-  return { checkpoint, backend, characters, nats, natsPerCharacter, bitsPerCharacter: natsPerCharacter / Math.LN2 };
+  }
+
+  finish(): ScoreFigures {
+    const { characters, source } = this;
+    this.scorer.feed(this.piece.subarray(0, this.filled));
+    if (characters < 2) throw new UserError(`${source}: ${characters === 0 ? 'the text is empty' : 'one character'}: scoring needs at least two (each is predicted from those before it)`);
+    const { nats, predictions } = this.scorer.finish();
+    const natsPerCharacter = nats / predictions;
+    return { characters, nats, natsPerCharacter, bitsPerCharacter: natsPerCharacter / Math.LN2 };
+  }
 }
 
 function unknownCharacter(file: string, cp: number, offset: number, vocabSize: number): UserError {

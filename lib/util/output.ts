@@ -44,6 +44,6 @@ export function fitLine(forms: string[], columns: number | undefined): string {
 }
 
 /** The exit code of a command stopped by a signal: 128 + the signal's number, as shells report it. */
-export function exitCodeOf(signal: NodeJS.Signals): number {
+export function exitCodeOf(signal: string): number {
   return { SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 }[signal as 'SIGINT' | 'SIGPIPE' | 'SIGTERM'] ?? 1;
 }

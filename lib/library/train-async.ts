@@ -1,0 +1,138 @@
+// train(options, { signal, onProgress }): a training run off the main thread. The run is the one
+// `rnn-native train --json` makes, in a worker thread (lib/library/train-worker.ts); its events
+// come back as the same objects, and an AbortSignal stops it with a checkpoint as Ctrl-C does.
+import path from 'path';
+import { Worker } from 'worker_threads';
+import { BackendChoice } from '../engine/backend';
+import { checkOptions, cliSpec, ModelConfig, RunConfig, TRAINING_OPTIONS } from '../model/config';
+import { PresetName } from '../model/presets';
+import { EndEvent, RunEvent } from '../run/run';
+import { refuseConflicts, TRAIN_OPTIONS, TrainFlags } from '../run/train-setup';
+import { UserError } from '../util/errors';
+
+/** train's options: the flags of `rnn-native train` by their library names (seqLength for --seq-length...). */
+export type TrainOptions = Partial<ModelConfig & RunConfig> & {
+  /** UTF-8 text file (default: the built-in demo corpus). */
+  data?: string;
+  preset?: PresetName;
+  /** The run directory of a new run (default runs/<date-time>, under the working directory). */
+  out?: string;
+  /** Continues the run in this directory from its latest.safetensors. */
+  resume?: string;
+  epochs?: number;
+  backend?: BackendChoice;
+};
+
+/** An event of the run: the objects `rnn-native train --json` prints, one per line. */
+export type TrainEvent = RunEvent | EndEvent;
+
+export interface TrainControl {
+  /** Stops the run with a checkpoint (latest.safetensors), as Ctrl-C stops `rnn-native train`. */
+  signal?: AbortSignal;
+  /** Called with each event, on the main thread. An error it throws stops the run (with a checkpoint) and rejects train's promise. */
+  onProgress?: (event: TrainEvent) => void;
+}
+
+export interface TrainResult {
+  /** done: trained to its last step; stopped: the signal stopped it (resume it with { resume: out }); diverged: a loss or weight became infinite or NaN. */
+  status: 'done' | 'stopped' | 'diverged';
+  /** The run directory (loadModel reads it). */
+  out: string;
+  /** The step reached. */
+  step: number;
+  /** The last event: 'done', 'stopped' or 'diverged'. */
+  last: TrainEvent;
+}
+
+/** What the worker posts, and what it is sent. */
+export type ToMain = { type: 'event'; event: TrainEvent } | { type: 'result'; result: TrainResult } | { type: 'error'; message: string; userError: boolean; stack?: string };
+export type ToWorker = { type: 'stop' };
+
+/** The options train accepts, by library name, checked as the command line checks its flags. */
+const TRAIN_SPECS = {
+  ...Object.fromEntries(TRAINING_OPTIONS.map((row) => [row.key, cliSpec(row)])),
+  data: TRAIN_OPTIONS.data,
+  preset: TRAIN_OPTIONS.preset,
+  out: TRAIN_OPTIONS.out,
+  resume: TRAIN_OPTIONS.resume,
+  epochs: TRAIN_OPTIONS.epochs,
+};
+
+/**
+ * Trains in a worker thread: the main thread's event loop stays free. Resolves when the run has
+ * ended and its directory is released: done, stopped by the signal (with a checkpoint) or diverged.
+ * Rejects with a UserError for a bad option (nothing written), and at once with the signal's
+ * reason when it is aborted already.
+ */
+export async function train(options: TrainOptions = {}, control: TrainControl = {}): Promise<TrainResult> {
+  const flags = flagsOf(checkOptions(options, TRAIN_SPECS, 'train'));
+  refuseConflicts(flags);
+  checkControl(control);
+  control.signal?.throwIfAborted();
+  return trainInWorker(flags, control);
+}
+
+/** The command line's options of the library's. */
+function flagsOf(options: TrainOptions): TrainFlags {
+  const flagOf = new Map<string, string>(TRAINING_OPTIONS.map((row) => [row.key, row.flag]));
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined).map(([key, value]) => [flagOf.get(key) ?? key, value]));
+}
+
+function checkControl(control: TrainControl): void {
+  if (typeof control !== 'object' || control === null) throw new UserError('train: the second argument must be an object: { signal, onProgress }');
+  const unknown = Object.keys(control).find((key) => key !== 'signal' && key !== 'onProgress');
+  if (unknown !== undefined) throw new UserError(`train: unknown control "${unknown}"; the controls are signal and onProgress`);
+  if (control.signal !== undefined && !(control.signal instanceof AbortSignal)) throw new UserError('train: signal must be an AbortSignal');
+  if (control.onProgress !== undefined && typeof control.onProgress !== 'function') throw new UserError('train: onProgress must be a function');
+}
+
+function trainInWorker(flags: TrainFlags, { signal, onProgress }: TrainControl): Promise<TrainResult> {
+  return new Promise((resolve, reject) => {
+    const worker = startWorker(flags);
+    const stop = () => worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    let result: TrainResult | undefined;
+    let failure: unknown;
+    signal?.addEventListener('abort', stop, { once: true });
+    worker.on('message', (message: ToMain) => {
+      if (message.type === 'event') {
+        try {
+          onProgress?.(message.event);
+        } catch (error) {
+          failure ??= error;
+          stop();
+        }
+      } else if (message.type === 'result') {
+        result = message.result;
+      } else {
+        failure ??= workerError(message);
+      }
+    });
+    worker.on('error', (error) => (failure ??= error));
+    // Settled only when the thread has ended: the run directory's lock is released by then.
+    worker.on('exit', (code) => {
+      signal?.removeEventListener('abort', stop);
+      if (failure !== undefined) reject(failure);
+      else if (result !== undefined) resolve(result);
+      else reject(new Error(`train: the training thread ended (exit code ${code}) before its run did`));
+    });
+  });
+}
+
+/**
+ * The worker beside this file: compiled JavaScript in dist/, or under ts-node (the tests) its
+ * TypeScript source, which the thread then compiles itself (it does not inherit ts-node).
+ */
+function startWorker(flags: TrainFlags): Worker {
+  const script = path.join(__dirname, `train-worker${path.extname(__filename)}`);
+  if (!script.endsWith('.ts')) return new Worker(script, { workerData: flags });
+  const [tsNode, project] = [require.resolve('ts-node'), path.join(__dirname, '..', '..', 'tsconfig.json')];
+  const code = `require(${JSON.stringify(tsNode)}).register({ transpileOnly: true, project: ${JSON.stringify(project)} }); require(${JSON.stringify(script)});`;
+  return new Worker(code, { eval: true, workerData: flags });
+}
+
+function workerError(message: Extract<ToMain, { type: 'error' }>): Error {
+  if (message.userError) return new UserError(message.message);
+  const error = new Error(message.message);
+  if (message.stack) error.stack = message.stack;
+  return error;
+}
