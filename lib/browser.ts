@@ -3,35 +3,16 @@
 // give exactly the text of `rnn-native sample --backend wasm`.
 import { wasmEngine } from './engine/wasm-engine';
 import { modelBackend, ModelBackend } from './engine/model-backend';
-import { drawnText, MAX_TEXT_LENGTH, RULE_SPECS, TextRequest } from './engine/sampling';
-import { checkOptions, SEED_SPEC } from './model/config';
-import { OptionSpecs } from './util/option-values';
+import { drawnText, GenerateOptions, streamed, textRequest } from './engine/sampling';
 import { Vocabulary } from './text/vocabulary';
 import { decodeSafetensors } from './run/safetensors';
 import { webModelOf, WebModelInfo } from './export/web-model';
 
 export { WebModelInfo } from './export/web-model';
+export { GenerateOptions } from './engine/sampling';
 
-/** What text is drawn with: the options of `rnn-native sample`, with its defaults. */
-export interface GenerateOptions {
-  /** Text that warms up the state; the output starts with it. */
-  prime?: string;
-  /** Characters to draw (default 1000). */
-  length?: number;
-  /** 0 takes the most likely character (default 1). */
-  temperature?: number;
-  /** The same seed gives the same text (default 42). */
-  seed?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repetitionPenalty?: number;
-  repetitionWindow?: number;
-  /** Ends the text at the first occurrence of this (included). */
-  stop?: string;
-  /** Characters per piece of generate()'s stream (default 16). */
-  chunk?: number;
-}
+/** A page's next task: a timer (a page has no setImmediate). */
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export interface BrowserModel {
   readonly info: WebModelInfo;
@@ -68,44 +49,14 @@ export async function loadModel(model: Source, options: LoadOptions = {}): Promi
 }
 
 function browserModel(info: WebModelInfo, backend: ModelBackend, vocab: Vocabulary): BrowserModel {
-  const generate = (options: GenerateOptions = {}): AsyncIterable<string> => {
-    const pieces = drawnText(backend, vocab, textRequest(options));
-    return (async function* () {
-      let paused = performance.now();
-      for (const piece of pieces) {
-        yield piece;
-        // The page's event loop gets a turn every 25 ms or so (a piece of a big model takes longer).
-        if (performance.now() - paused < 25) continue;
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        paused = performance.now();
-      }
-    })();
-  };
+  const draw = (options: GenerateOptions, what: string, chunk?: number) => streamed(drawnText(backend, vocab, textRequest(options, what, chunk)), nextTask);
+  const generate = (options: GenerateOptions = {}) => draw(options, 'generate', 16);
   const text = async (options: GenerateOptions = {}) => {
     let all = '';
-    for await (const piece of generate({ chunk: 4096, ...options })) all += piece;
+    for await (const piece of draw(options, 'text')) all += piece;
     return all;
   };
   return { info, generate, text };
-}
-
-/** generate's options, checked as the command line checks sample's. */
-const GENERATE_SPECS = {
-  prime: { kind: 'string', help: 'the text that warms up the state' },
-  length: { kind: 'integer', min: 1, max: MAX_TEXT_LENGTH, help: 'characters to draw' },
-  temperature: { kind: 'number', min: 0, max: 100, help: 'softmax temperature, 0 = argmax' },
-  seed: { ...SEED_SPEC, help: 'the same seed gives the same text' },
-  stop: { kind: 'string', help: 'the text that ends it' },
-  chunk: { kind: 'integer', min: 1, max: 1 << 20, help: 'characters per piece' },
-  ...RULE_SPECS,
-} satisfies OptionSpecs;
-
-/** The options as drawnText takes them, with the command line's defaults. */
-function textRequest(options: GenerateOptions): TextRequest {
-  const o = checkOptions(options, GENERATE_SPECS, 'generate');
-  const rules = { topK: o.topK, topP: o.topP, minP: o.minP, repetitionPenalty: o.repetitionPenalty, repetitionWindow: o.repetitionWindow };
-  const given = Object.fromEntries(Object.entries(rules).filter(([, value]) => value !== undefined));
-  return { prime: o.prime, length: o.length ?? 1000, temperature: o.temperature ?? 1, seed: o.seed ?? 42, rules: given, stop: o.stop, chunk: o.chunk ?? 16 };
 }
 
 async function bytesOf(source: Source): Promise<Uint8Array> {

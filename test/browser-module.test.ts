@@ -85,11 +85,11 @@ describe('the browser module', function () {
     const emptyModule = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0);
     await assert.rejects(browser.loadModel(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors')), { wasm: emptyModule }), /^Error: rnn-native\/browser: the engine given is not rnn-native's WebAssembly module \(it lacks memory/);
     const model = await load(readFileSync(path.join(dir, 'rnn-web', 'model.safetensors')));
-    await assert.rejects(model.text({ topk: 3 } as Browser.GenerateOptions), /^UserError: generate: unknown option "topk"; did you mean "topK"\?/);
+    await assert.rejects(model.text({ topk: 3 } as Browser.GenerateOptions), /^UserError: text: unknown option "topk"; did you mean "topK"\?/);
     await assert.rejects(model.text({ temperature: -1 }), /^UserError: temperature must be a number ≥ 0 and ≤ 100, got "-1"$/);
     await assert.rejects(model.text({ topP: 0 }), /topP must be/);
     await assert.rejects(model.text({ length: '50' } as unknown as Browser.GenerateOptions), /^UserError: length must be an integer from 1 to 100000000, got "50"$/);
-    await assert.rejects(model.text({ stop: '' }), /^UserError: stop must not be empty$/);
+    await assert.rejects(model.text({ stop: 5 } as unknown as Browser.GenerateOptions), /^UserError: stop must be a string, got 5$/);
     await assert.rejects(model.text({ prime: null } as unknown as Browser.GenerateOptions), /^UserError: prime must be a string, got null$/);
     await assert.rejects(model.text({ prime: 'of€' }), /characters not in the vocabulary: "€"/);
   });

@@ -198,3 +198,17 @@ export function textRequest(options: GenerateOptions, what: string, chunk = SAMP
     chunk: o.chunk ?? chunk,
   };
 }
+
+/**
+ * The pieces as an async stream that gives the event loop a turn (`turn`: setImmediate in Node, a
+ * timer in a page) at least every 25 ms of drawing, so that a server or a page stays responsive.
+ */
+export async function* streamed(pieces: Iterable<string>, turn: () => Promise<void>): AsyncIterable<string> {
+  let resumed = Date.now();
+  for (const piece of pieces) {
+    yield piece;
+    if (Date.now() - resumed < 25) continue;
+    await turn();
+    resumed = Date.now();
+  }
+}

@@ -4,7 +4,7 @@
 // runs between pieces of work, so a server stays responsive while a long text is drawn.
 import { BackendChoice, BackendSelection } from '../engine/backend';
 import { BackendName, ModelBackend } from '../engine/model-backend';
-import { drawnText, GenerateOptions, primeOf, textRequest } from '../engine/sampling';
+import { drawnText, GenerateOptions, primeOf, streamed, textRequest } from '../engine/sampling';
 import { checkOptions } from '../model/config';
 import { Vocabulary } from '../text/vocabulary';
 import { modelCheckpoint } from '../run/run-dir';
@@ -99,12 +99,12 @@ class SavedModel implements LoadedModel {
   }
 
   generate(options: GenerateOptions = {}): AsyncIterable<string> {
-    return yielding(drawnText(this.shared, this.vocab, textRequest(options, 'generate', STREAM_CHUNK)));
+    return streamed(drawnText(this.shared, this.vocab, textRequest(options, 'generate', STREAM_CHUNK)), turn);
   }
 
   async text(options: GenerateOptions = {}): Promise<string> {
     const pieces: string[] = [];
-    for await (const piece of yielding(drawnText(this.shared, this.vocab, textRequest(options, 'text')))) pieces.push(piece);
+    for await (const piece of streamed(drawnText(this.shared, this.vocab, textRequest(options, 'text')), turn)) pieces.push(piece);
     return pieces.join('');
   }
 
@@ -130,12 +130,6 @@ class SavedModel implements LoadedModel {
 }
 
 /** The pieces, the event loop running between them. */
-async function* yielding(pieces: Iterable<string>): AsyncIterable<string> {
-  for (const piece of pieces) {
-    yield piece;
-    await turn();
-  }
-}
 
 /** Lets timers and I/O run before the next piece of work. */
 function turn(): Promise<void> {
