@@ -107,5 +107,10 @@ def load(directory, dtype=torch.float32):
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
         sys.exit("usage: python3 load_rnn_native.py PRIME [LENGTH]")
+    if sys.argv[1] == "" or (len(sys.argv) == 3 and not sys.argv[2].isdigit()):
+        sys.exit("load_rnn_native.py: PRIME must not be empty and LENGTH must be a whole number")
     model = load(os.path.dirname(os.path.abspath(__file__)))
-    print(model.generate(sys.argv[1], int(sys.argv[2]) if len(sys.argv) == 3 else 200))
+    try:
+        print(model.generate(sys.argv[1], int(sys.argv[2]) if len(sys.argv) == 3 else 200))
+    except ValueError as error:  # a character the model does not know
+        sys.exit(f"load_rnn_native.py: {error}")
