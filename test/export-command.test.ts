@@ -85,14 +85,17 @@ describe('rnn-native export', function () {
     assert.deepStrictEqual(readdirSync(linked).sort(), ['config.json', 'rnn-native-export.json']);
   });
 
-  it("another format in an earlier export's directory: the earlier files go, the manifest lists the new", () => {
+  it("refuses an earlier export of another format, and removes what an earlier export of its own wrote and it does not", () => {
     const out = path.join(dir, 'switched');
     assert.strictEqual(run(['export', runDir, '--format', 'onnx', '--out', out]).status, 0);
-    const torch = run(['export', runDir, '--format', 'torch', '--out', out]);
-    assert.strictEqual(torch.status, 0, torch.stderr);
-    assert.deepStrictEqual(readdirSync(out).sort(), ['config.json', 'load_rnn_native.py', 'model.safetensors', 'rnn-native-export.json']);
-    const manifest = JSON.parse(readFileSync(path.join(out, 'rnn-native-export.json'), 'utf8'));
-    assert.deepStrictEqual([manifest.format, manifest.files], ['torch', ['config.json', 'load_rnn_native.py', 'model.safetensors']]);
+    refused([runDir, '--format', 'torch', '--out', out], /--out .*switched holds an export in onnx format: choose another directory for torch \(or remove that one\)/);
+    assert.deepStrictEqual(readdirSync(out).sort(), ['config.json', 'model.onnx', 'rnn-native-export.json']);
+    // An earlier version's onnx export that wrote one more file: it goes, and the manifest lists the new.
+    writeFileSync(path.join(out, 'vocabulary.txt'), 'old');
+    writeFileSync(path.join(out, 'rnn-native-export.json'), JSON.stringify({ format: 'onnx', files: ['config.json', 'model.onnx', 'vocabulary.txt'] }));
+    assert.strictEqual(run(['export', runDir, '--format', 'onnx', '--out', out]).status, 0);
+    assert.deepStrictEqual(readdirSync(out).sort(), ['config.json', 'model.onnx', 'rnn-native-export.json']);
+    assert.deepStrictEqual(JSON.parse(readFileSync(path.join(out, 'rnn-native-export.json'), 'utf8')).files, ['config.json', 'model.onnx']);
   });
 
   it('takes up an export stopped half-way: its manifest lists every file, its stale temporary file goes', () => {

@@ -12,14 +12,15 @@ import { writeExport } from '../export/export-dir';
 const FORMAT_NAMES = Object.keys(EXPORT_FORMATS);
 
 const OPTIONS = {
-  format: { kind: 'choice', choices: FORMAT_NAMES, help: `what to write: ${Object.entries(EXPORT_FORMATS).map(([name, f]) => `${name} (${f.help})`).join('; ')}` },
-  out: { kind: 'string', short: 'o', help: 'the directory to write: new, empty, or an earlier export (only its files are replaced)' },
+  format: { kind: 'choice', choices: FORMAT_NAMES, help: 'what to write (below)' },
+  out: { kind: 'string', short: 'o', help: 'the directory: new, empty, or an earlier export' },
 } satisfies OptionSpecs;
 
 export function exportCommand(argv: string[]): number {
   const { options: o, operands } = parseCommandLine(argv, OPTIONS, 1);
   if (o.help) {
-    printLine(`usage: rnn-native export RUN_DIR|CHECKPOINT --format ${FORMAT_NAMES.join('|')} --out DIR\n\n${optionHelp(OPTIONS)}`);
+    const formats = Object.entries(EXPORT_FORMATS).map(([name, format]) => `  ${name.padEnd(6)}${format.help}`);
+    printLine(`usage: rnn-native export RUN_DIR|CHECKPOINT --format ${FORMAT_NAMES.join('|')} --out DIR\n\n${optionHelp(OPTIONS)}\n\nformats (docs/export.md):\n${formats.join('\n')}\n\nAn export replaces only the files it wrote before (DIR/rnn-native-export.json).`);
     return 0;
   }
   if (operands.length === 0 || operands[0] === '') throw new UserError('export needs a run directory or a checkpoint file (see --help)');
@@ -31,5 +32,6 @@ export function exportCommand(argv: string[]): number {
   const files = EXPORT_FORMATS[o.format].files(model);
   const written = writeExport(o.out, o.format, files);
   printLine(`wrote ${o.format} export of ${file} to ${o.out}: ${written.join(', ')}`);
+  printLine(EXPORT_FORMATS[o.format].next(o.out));
   return 0;
 }

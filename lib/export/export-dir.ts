@@ -1,6 +1,6 @@
 // Writing an export's files into its output directory without ever replacing a file that an
-// export did not write: the directory must be new, empty, or an earlier export (its manifest
-// lists what that export wrote; only those files are replaced or removed).
+// export did not write: the directory must be new, empty, or an earlier export of the same format
+// (its manifest lists what that export wrote; only those files are replaced or removed).
 //
 // The manifest is written first, listing the earlier and the new files, so that an export
 // stopped half-way leaves a directory the next export takes; the files are then staged (each as
@@ -27,8 +27,8 @@ interface Manifest {
 /** A name an export may write: a plain file name in the directory. */
 const isPlainName = (name: string) => name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name) && name !== MANIFEST;
 
-/** The files an earlier export wrote into `dir`, or a UserError when `dir` holds anything else. */
-function writtenBefore(dir: string): string[] {
+/** The files an earlier export of `format` wrote into `dir`, or a UserError when `dir` holds anything else. */
+function writtenBefore(dir: string, format: string): string[] {
   if (!existsSync(dir)) return [];
   if (!statSync(dir).isDirectory()) throw new UserError(`--out ${dir} is a file, not a directory`);
   const present = readdirSync(dir);
@@ -47,6 +47,9 @@ function writtenBefore(dir: string): string[] {
   if (!Array.isArray(files) || !files.every((name) => typeof name === 'string')) {
     throw new UserError(`${file} is not an export manifest (no list of files): choose a new or empty directory`);
   }
+  const earlier = (manifest as Partial<Manifest>).format;
+  if (typeof earlier !== 'string') throw new UserError(`${file} is not an export manifest (no format): choose a new or empty directory`);
+  if (earlier !== format) throw new UserError(`--out ${dir} holds an export in ${earlier} format: choose another directory for ${format} (or remove that one)`);
   // Only plain names in the directory count: an entry such as ../x never lets an export touch it.
   return files.filter(isPlainName);
 }
@@ -85,7 +88,7 @@ function removeStaleTemporaries(dir: string, ours: Set<string>): void {
  * manifest. A file of the same name that no export wrote is refused before anything is written.
  */
 export function writeExport(dir: string, format: string, files: ExportFile[]): string[] {
-  const earlier = writtenBefore(dir);
+  const earlier = writtenBefore(dir, format);
   const ours = new Set(earlier);
   const names = files.map((file) => file.name);
   for (const name of names) {

@@ -24,6 +24,8 @@ export interface ExportFormat {
   /** What --help says it writes. */
   help: string;
   files(model: ExportedModel): ExportFile[];
+  /** What to do with the files, in a line (the command prints it). */
+  next(dir: string): string;
 }
 
 /** A checkpoint's model; weights beyond float32's range (a ts run's) are refused: every format holds float32. */

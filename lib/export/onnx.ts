@@ -45,7 +45,8 @@ function onnxOutputs(s: ModelShape): TensorSpec[] {
 }
 
 export const ONNX_FORMAT: ExportFormat = {
-  help: `model.onnx, an ONNX graph of opset ${ONNX_OPSET} with one RNN, LSTM or GRU operator a layer, and config.json`,
+  help: `an ONNX graph (opset ${ONNX_OPSET}) for onnxruntime: model.onnx, config.json`,
+  next: () => "the graph's inputs and outputs, and onnxruntime's use: docs/export.md",
   files: (model) => [
     { name: 'model.onnx', content: onnx.ModelProto.encode(onnxModel(model)).finish() },
     { name: 'config.json', content: `${JSON.stringify(onnxConfig(model), null, 2)}\n` },

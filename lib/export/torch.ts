@@ -5,6 +5,7 @@ import path from 'path';
 import { CellKind, GATES } from '../model/reference';
 import { encodeSafetensors, Tensor } from '../run/safetensors';
 import { PACKAGE_ROOT, VERSION } from '../util/package';
+import { shellWord } from '../util/shell';
 import { ExportedModel, ExportFormat, namedWeights } from './exported-model';
 
 const TORCH_FORMAT_NAME = 'rnn-native-torch';
@@ -67,7 +68,8 @@ function torchConfig(model: ExportedModel): string {
 }
 
 export const TORCH_FORMAT: ExportFormat = {
-  help: 'a PyTorch state_dict in model.safetensors, config.json and load_rnn_native.py, which needs only torch',
+  help: 'a PyTorch state_dict (model.safetensors), config.json, a loader',
+  next: (dir) => `try it (Python with torch): python3 ${shellWord(path.join(dir, 'load_rnn_native.py'))} PRIME`,
   files: (model) => [
     { name: 'model.safetensors', content: encodeSafetensors(torchStateDict(model), { format: 'pt' }) },
     { name: 'config.json', content: torchConfig(model) },

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'fs';
 import path from 'path';
 import { UserError } from '../util/errors';
+import { shellWord } from '../util/shell';
 import { WASM_FILE } from '../engine/wasm';
 import { ExportFormat } from './exported-model';
 import { encodeWebModel } from './web-model';
@@ -17,7 +18,8 @@ function built(file: string, how: string): Uint8Array {
 }
 
 export const WEB_FORMAT: ExportFormat = {
-  help: 'a static web page that generates text in the browser: index.html, the model, rnn-native.mjs and rnn_native.wasm',
+  help: 'a page that generates text in the browser, on WebAssembly',
+  next: (dir) => `serve it over http (browsers refuse file://), then open http://127.0.0.1:8000/\n  python3 -m http.server -d ${shellWord(dir)} 8000`,
   files: (model) => [
     { name: 'index.html', content: WEB_PAGE },
     { name: 'model.safetensors', content: encodeWebModel(model) },
