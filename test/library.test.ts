@@ -278,6 +278,37 @@ describe('async library: loadModel and train', function () {
     assert.ok(!existsSync(path.join(dir, 'never')), 'nothing written');
   });
 
+  it('a second train() into a directory this process trains is refused; a rejecting async onProgress, or a throw of undefined, rejects with a checkpoint', async () => {
+    const out = path.join(dir, 'twice');
+    const controller = new AbortController();
+    const first = train({ ...tiny, steps: 1e9, out }, { signal: controller.signal, onProgress: (e) => e.event === 'log' && controller.abort() });
+    await assert.rejects(train({ ...tiny, resume: out }), isUserError(/twice: in use by another train\(\) of this process/));
+    assert.strictEqual((await first).status, 'stopped');
+    const asyncFailing = path.join(dir, 'async-failing');
+    await assert.rejects(train({ ...tiny, steps: 1e9, out: asyncFailing }, { onProgress: async (e) => { if (e.event === 'log') throw new Error('async boom'); } }), /^Error: async boom$/);
+    assert.ok(readCheckpoint(path.join(asyncFailing, 'latest.safetensors')).training.step > 0, 'the run stopped with a checkpoint');
+    let rejected = false;
+    await train({ ...tiny, steps: 1e9, out: path.join(dir, 'undefined') }, { onProgress: () => { throw undefined; } }).catch((error) => (rejected = error === undefined));
+    assert.ok(rejected, 'rejects with what was thrown');
+  });
+
+  it('next() of a long prefix and score() of a long text let timers fire; score() reuses its backends', async () => {
+    const model = await loadModel(run, { backend: 'ts' });
+    const text = generatedText(60000);
+    for (const call of [() => model.next(text), () => model.score(text)]) {
+      let [ticks, last, longest] = [0, Date.now(), 0];
+      const ticking = setInterval(() => ((longest = Math.max(longest, Date.now() - last)), (last = Date.now()), ticks++), 1);
+      const started = Date.now();
+      await call();
+      clearInterval(ticking);
+      assert.ok(ticks >= 5 && longest < Math.max(250, (Date.now() - started) / 4), `${ticks} ticks, the longest gap ${longest} ms, in ${Date.now() - started} ms`);
+    }
+    const idle = (model as unknown as { idleScorers: unknown[] }).idleScorers;
+    await Promise.all([model.score(text), model.score(text)]);
+    await model.score('the');
+    assert.strictEqual(idle.length, 2, 'one backend per score running at once, kept');
+  });
+
   it("README's async examples run as written, `rnn-native` being this checkout's dist/", () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
     const section = /\n## Use it as a library \(async\)\n([\s\S]*?)\n## /.exec(readme);

@@ -204,11 +204,19 @@ export function textRequest(options: GenerateOptions, what: string, chunk = SAMP
  * timer in a page) at least every 25 ms of drawing, so that a server or a page stays responsive.
  */
 export async function* streamed(pieces: Iterable<string>, turn: () => Promise<void>): AsyncIterable<string> {
-  let resumed = Date.now();
+  const pause = pauser(turn);
   for (const piece of pieces) {
     yield piece;
-    if (Date.now() - resumed < 25) continue;
+    await pause();
+  }
+}
+
+/** A function that gives the event loop a turn when 25 ms of work have passed since the last. */
+export function pauser(turn: () => Promise<void>): () => Promise<void> {
+  let resumed = Date.now();
+  return async () => {
+    if (Date.now() - resumed < 25) return;
     await turn();
     resumed = Date.now();
-  }
+  };
 }

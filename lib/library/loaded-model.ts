@@ -3,13 +3,13 @@
 // options give the same numbers as `rnn-native sample` and `rnn-native score`; the event loop
 // runs between pieces of work, so a server stays responsive while a long text is drawn.
 import { BackendChoice, BackendSelection } from '../engine/backend';
-import { BackendName, ModelBackend } from '../engine/model-backend';
-import { drawnText, GenerateOptions, primeOf, streamed, textRequest } from '../engine/sampling';
+import { BackendName, ModelBackend, StreamState } from '../engine/model-backend';
+import { drawnText, GenerateOptions, pauser, primeOf, streamed, textRequest } from '../engine/sampling';
 import { checkOptions } from '../model/config';
 import { Vocabulary } from '../text/vocabulary';
 import { modelCheckpoint } from '../run/run-dir';
-import { primedNextSymbols, savedBackend, savedModel } from '../run/sample-checkpoint';
-import { CharacterScorer, PIECE, ScoreFigures } from '../run/score-checkpoint';
+import { savedBackend, savedModel } from '../run/sample-checkpoint';
+import { CharacterScorer, ScoreFigures } from '../run/score-checkpoint';
 import { Checkpoint } from '../run/checkpoint';
 import { UserError } from '../util/errors';
 
@@ -88,6 +88,7 @@ function modelInfo(checkpoint: Checkpoint, selection: BackendSelection, file: st
 class SavedModel implements LoadedModel {
   /** For generate() and next(): their states are their own, the backend's are never changed. */
   private readonly shared: ModelBackend;
+  private readonly idleScorers: ModelBackend[] = [];
 
   constructor(
     readonly info: ModelInfo,
@@ -110,19 +111,36 @@ class SavedModel implements LoadedModel {
 
   async score(text: string): Promise<ScoreFigures> {
     if (typeof text !== 'string') throw new UserError(`score: the text must be a string, got ${typeof text}`);
-    const scoring = new CharacterScorer(this.newBackend(), this.vocab, 'score');
-    for (const character of text) {
-      scoring.add(character.codePointAt(0)!);
-      if (scoring.characters % PIECE === 0) await turn();
+    // A scorer reads with its backend's own state: one backend per score running at once, kept for
+    // the next (native buffers are freed only when V8 collects, which a small heap seldom does).
+    const backend = this.idleScorers.pop() ?? this.newBackend();
+    try {
+      const scoring = new CharacterScorer(backend, this.vocab, 'score');
+      const pause = pauser(turn);
+      for (const character of text) {
+        scoring.add(character.codePointAt(0)!);
+        if (scoring.characters % 256 === 0) await pause();
+      }
+      return scoring.finish();
+    } finally {
+      this.idleScorers.push(backend);
     }
-    return scoring.finish();
   }
 
   async next(prefix = ''): Promise<NextCharacter[]> {
     if (typeof prefix !== 'string') throw new UserError(`next: the prefix must be a string, got ${typeof prefix}`);
     const prime = primeOf(this.vocab, prefix === '' ? undefined : prefix);
-    const { model, start } = primedNextSymbols(this.shared, prime);
-    const { logProbs } = model.next(start, prime[prime.length - 1]);
+    const model = this.shared.nextSymbols();
+    const zeros = new Float64Array(this.info.layers * this.info.hidden);
+    // The prefix read in pieces, the event loop running between them: start() feeds all of its
+    // symbols but the last, so each piece overlaps the next by one.
+    let state: StreamState = model.start({ h: zeros, c: zeros }, prime.subarray(0, 1));
+    const pause = pauser(turn);
+    for (let at = 0; at + 1 < prime.length; at += NEXT_PIECE) {
+      state = model.start(state, prime.subarray(at, Math.min(at + NEXT_PIECE, prime.length - 1) + 1));
+      await pause();
+    }
+    const { logProbs } = model.next(state, prime[prime.length - 1]);
     const all = Array.from(logProbs, (logProb, i) => ({ symbol: this.vocab.symbols[i], probability: Math.exp(logProb), logProb }));
     // Most likely first; equal ones in the order of their symbols (the sort is stable).
     return all.sort((a, b) => b.logProb - a.logProb);
@@ -135,3 +153,7 @@ class SavedModel implements LoadedModel {
 function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+
+/** Symbols of next()'s prefix between two checks of the time. */
+const NEXT_PIECE = 256;

@@ -1,6 +1,7 @@
 // train(options, { signal, onProgress }): a training run off the main thread. The run is the one
 // `rnn-native train --json` makes, in a worker thread (lib/library/train-worker.ts); its events
 // come back as the same objects, and an AbortSignal stops it with a checkpoint as Ctrl-C does.
+import { realpathSync } from 'fs';
 import path from 'path';
 import { Worker } from 'worker_threads';
 import { BackendChoice } from '../engine/backend';
@@ -69,7 +70,34 @@ export async function train(options: TrainOptions = {}, control: TrainControl = 
   refuseConflicts(flags);
   checkControl(control);
   control.signal?.throwIfAborted();
-  return trainInWorker(flags, control);
+  const dir = runDirectoryOf(flags);
+  if (dir !== undefined && TRAINING_HERE.has(dir)) {
+    throw new UserError(`${dir}: in use by another train() of this process; await it (or abort it) first`);
+  }
+  if (dir !== undefined) TRAINING_HERE.add(dir);
+  try {
+    return await trainInWorker(flags, control);
+  } finally {
+    if (dir !== undefined) TRAINING_HERE.delete(dir);
+  }
+}
+
+/**
+ * The run directories this process's train() calls are training. Their workers share the
+ * process's pid, which the run's lock holds: the lock cannot tell them apart, so this set does.
+ */
+const TRAINING_HERE = new Set<string>();
+
+/** The run directory a call names (--out or --resume), as one path whatever way it is written. */
+function runDirectoryOf(flags: TrainFlags): string | undefined {
+  const given = flags.resume ?? flags.out;
+  if (typeof given !== 'string') return undefined;
+  const resolved = path.resolve(given);
+  try {
+    return realpathSync(resolved);
+  } catch {
+    return resolved; // not made yet
+  }
 }
 
 /** The command line's options of the library's. */
@@ -91,27 +119,33 @@ function trainInWorker(flags: TrainFlags, { signal, onProgress }: TrainControl):
     const worker = startWorker(flags);
     const stop = () => worker.postMessage({ type: 'stop' } satisfies ToWorker);
     let result: TrainResult | undefined;
-    let failure: unknown;
+    // The first error, kept even when it is undefined (a handler may throw anything).
+    let failure: { error: unknown } | undefined;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+      stop();
+    };
     signal?.addEventListener('abort', stop, { once: true });
     worker.on('message', (message: ToMain) => {
       if (message.type === 'event') {
         try {
-          onProgress?.(message.event);
+          const returned: unknown = onProgress?.(message.event);
+          // An async handler is not awaited, but its rejection is its error.
+          if (returned instanceof Promise) returned.catch(fail);
         } catch (error) {
-          failure ??= error;
-          stop();
+          fail(error);
         }
       } else if (message.type === 'result') {
         result = message.result;
       } else {
-        failure ??= workerError(message);
+        failure ??= { error: workerError(message) };
       }
     });
-    worker.on('error', (error) => (failure ??= error));
+    worker.on('error', (error) => (failure ??= { error }));
     // Settled only when the thread has ended: the run directory's lock is released by then.
     worker.on('exit', (code) => {
       signal?.removeEventListener('abort', stop);
-      if (failure !== undefined) reject(failure);
+      if (failure !== undefined) reject(failure.error);
       else if (result !== undefined) resolve(result);
       else reject(new Error(`train: the training thread ended (exit code ${code}) before its run did`));
     });

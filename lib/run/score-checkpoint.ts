@@ -8,8 +8,8 @@ import { ModelBackend, TextScorer } from '../engine/model-backend';
 import { Vocabulary } from '../text/vocabulary';
 import { savedBackend, savedModel } from './sample-checkpoint';
 
-/** Symbols fed to the scorer at a time. */
-export const PIECE = 1 << 16;
+/** Symbols fed to the scorer at a time (it reads windows of its own, whatever the pieces; small, so that the library can pause between them). */
+const PIECE = 256;
 
 /** How well a model predicts a text. */
 export interface ScoreFigures {
