@@ -133,7 +133,7 @@ describe('onnx export', function () {
     const out = path.join(dir, 'onnx');
     const exported = run(['export', runDir, '--format', 'onnx', '--out', out]);
     assert.strictEqual(exported.status, 0, exported.stderr);
-    assert.match(exported.stdout, /^wrote onnx export of .*: model\.onnx, config\.json\n$/);
+    assert.match(exported.stdout, /^wrote onnx export of .*: model\.onnx, config\.json\nthe graph's inputs and outputs, and onnxruntime's use: docs\/export\.md\n$/);
 
     const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
     const model = exportedModel(readCheckpoint(modelCheckpoint(runDir).file), runDir);

@@ -172,7 +172,7 @@ describe('export --format torch', function () {
     const out = path.join(dir, 'cli-export');
     const exported = run(['export', runDir, '--format', 'torch', '--out', out]);
     assert.strictEqual(exported.status, 0, exported.stderr);
-    assert.match(exported.stdout, /wrote torch export of .*best\.safetensors to .*: model\.safetensors, config\.json, load_rnn_native\.py\n$/);
+    assert.match(exported.stdout, /wrote torch export of .*best\.safetensors to .*: model\.safetensors, config\.json, load_rnn_native\.py\ntry it \(Python with torch\): python3 .*load_rnn_native\.py PRIME\n$/);
     const expected = TORCH_FORMAT.files(exportedModel(readCheckpoint(path.join(runDir, 'best.safetensors')), runDir));
     assert.deepStrictEqual(readdirSync(out).sort(), ['config.json', 'load_rnn_native.py', 'model.safetensors', 'rnn-native-export.json']);
     for (const { name, content } of expected) assert.ok(readFileSync(path.join(out, name)).equals(Buffer.from(content)), name);
