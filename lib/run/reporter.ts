@@ -1,6 +1,7 @@
 // How a training run shows itself: JSON lines, plain lines (not a terminal), a live progress
 // bar (a terminal), or only the final line (--quiet).
 import { wrapWords, writeOut } from '../util/output';
+import { MAX_STEPS } from '../model/config';
 import { sampleHeading } from './run-dir';
 import { Progress, Reporter, RunEvent } from './run';
 
@@ -48,8 +49,10 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   const loss = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
   // With validation, best.safetensors is the lowest validation loss's, not the lowest smooth loss's.
   const best = e.bestValLoss === undefined ? `best ${loss(e.bestSmoothLoss)}` : `best validation loss ${e.bestValLoss.toFixed(4)} nats/char`;
+  // A run that ended before its last step says why first.
+  const why = e.stop === 'steps' ? '' : `${e.reason}; `;
   return (
-    `done: step ${e.steps} in ${e.seconds.toFixed(2)} s (${updateRate(e.updatesPerSecond)} updates/s), ` +
+    `done: ${why}step ${e.steps} in ${e.seconds.toFixed(2)} s (${updateRate(e.updatesPerSecond)} updates/s), ` +
     `smooth loss ${loss(e.smoothLoss)}${e.smoothBitsPerCharacter === undefined ? '' : ` (${e.smoothBitsPerCharacter.toFixed(2)} bits/char)`}, ${best}; run directory ${e.out}`
   );
 }
@@ -60,7 +63,7 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
  */
 export function fitLines(line: string, columns: number): string {
   if (line.length < columns) return line;
-  const clauses = line.replace(/, (?=smooth loss )|, (?=best validation loss )|; (?=run directory )/g, '\n').split('\n');
+  const clauses = line.replace(/; (?=step \d)|, (?=smooth loss )|, (?=best validation loss )|; (?=run directory )/g, '\n').split('\n');
   // A clause still too wide is wrapped between its words.
   return clauses.map((clause) => wrapWords(clause.split(' '), columns)).join('\n');
 }
@@ -98,10 +101,12 @@ export function statusLine(p: Progress, columns: number): string {
   const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
   const bits = p.smoothBitsPerCharacter?.toFixed(2);
   const speed = updateRate(p.updatesPerSecond);
+  // A run with a time budget and no --steps has no last step worth showing.
+  const steps = p.steps >= MAX_STEPS ? `${p.step}` : `${p.step}/${p.steps}`;
   const bar = { rank: 5, full: '', short: '' }; // drawn once its width is known
   const fields: Field[] = [
     bar,
-    { rank: 1, full: `${p.step}/${p.steps}`, short: `${p.step}/${p.steps}` },
+    { rank: 1, full: steps, short: steps },
     { rank: 6, full: `epoch ${p.epoch}`, short: `ep ${p.epoch}` },
     { rank: 2, full: `smooth loss ${loss}${bits === undefined ? '' : ` (${bits} bits/char)`}`, short: `loss ${loss}` },
     { rank: 4, full: `${speed} updates/s`, short: `${speed}/s` },
@@ -121,7 +126,7 @@ export function statusLine(p: Progress, columns: number): string {
     }
     const barWidth = Math.min(MAX_BAR, width - rest - separator.length - 2);
     if (barWidth < MIN_BAR) continue;
-    const filled = Math.round((barWidth * p.step) / p.steps);
+    const filled = Math.round(barWidth * (p.fraction ?? p.step / p.steps));
     return [`[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`, ...text].join(separator);
   }
   return fields[1].short.slice(0, width);
