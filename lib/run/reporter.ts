@@ -1,7 +1,6 @@
 // How a training run shows itself: JSON lines, plain lines (not a terminal), a live progress
 // bar (a terminal), or only the final line (--quiet).
 import { wrapWords, writeOut } from '../util/output';
-import { MAX_STEPS } from '../model/config';
 import { sampleHeading } from './run-dir';
 import { Progress, Reporter, RunEvent } from './run';
 
@@ -101,12 +100,10 @@ export function statusLine(p: Progress, columns: number): string {
   const loss = p.smoothLoss === undefined ? '-' : p.smoothLoss.toFixed(3);
   const bits = p.smoothBitsPerCharacter?.toFixed(2);
   const speed = updateRate(p.updatesPerSecond);
-  // A run with a time budget and no --steps has no last step worth showing.
-  const steps = p.steps >= MAX_STEPS ? `${p.step}` : `${p.step}/${p.steps}`;
   const bar = { rank: 5, full: '', short: '' }; // drawn once its width is known
   const fields: Field[] = [
     bar,
-    { rank: 1, full: steps, short: steps },
+    { rank: 1, full: `${p.step}/${p.steps}`, short: `${p.step}/${p.steps}` },
     { rank: 6, full: `epoch ${p.epoch}`, short: `ep ${p.epoch}` },
     { rank: 2, full: `smooth loss ${loss}${bits === undefined ? '' : ` (${bits} bits/char)`}`, short: `loss ${loss}` },
     { rank: 4, full: `${speed} updates/s`, short: `${speed}/s` },
