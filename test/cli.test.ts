@@ -35,7 +35,8 @@ describe('command line', () => {
     const checkpoint = events[2];
     assert.deepStrictEqual(checkpoint, { event: 'checkpoint', step: 200, path: path.join(runDir, 'latest.safetensors'), best: true });
     const done = events[5];
-    assert.deepStrictEqual(Object.keys(done), ['event', 'steps', 'seconds', 'updatesPerSecond', 'smoothLoss', 'smoothBitsPerCharacter', 'bestSmoothLoss', 'out']);
+    assert.deepStrictEqual(Object.keys(done), ['event', 'steps', 'seconds', 'updatesPerSecond', 'smoothLoss', 'smoothBitsPerCharacter', 'bestSmoothLoss', 'out', 'stop', 'reason']);
+    assert.deepStrictEqual([done.stop, done.reason], ['steps', 'reached step 250']);
     assert.ok(done.seconds > 0 && done.updatesPerSecond > 0 && done.smoothLoss === events[3].smoothLoss);
     assert.strictEqual(done.out, runDir);
   });

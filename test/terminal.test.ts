@@ -95,7 +95,7 @@ describe('the live line fits the terminal', () => {
       stdout.emit('resize');
       const line = statusLine(PROGRESS[1], 50);
       assert.deepStrictEqual(await drawn(), ['\r\x1b[K\x1b[A\x1b[K', line, '\r\x1b[K', line]);
-      reporter.event({ event: 'done', steps: 3000, seconds: 1, updatesPerSecond: 3000, smoothLoss: 50, bestSmoothLoss: 50, out: 'runs/x' });
+      reporter.event({ event: 'done', steps: 3000, seconds: 1, updatesPerSecond: 3000, smoothLoss: 50, bestSmoothLoss: 50, out: 'runs/x', stop: 'steps', reason: 'reached step 3000' });
       assert.strictEqual(stdout.listenerCount('resize'), listeners);
       written.length = 0;
       stdout.emit('resize');

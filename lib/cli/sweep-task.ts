@@ -10,7 +10,7 @@ import { optionHelp, parseCommandLine } from '../util/options';
 import { printLine } from '../util/output';
 import { shellWord } from '../util/shell';
 import { RUN_DEFAULTS } from '../model/config';
-import { clearRunWithoutCheckpoint, holdLock, owesEvaluation, refuseIfLocked } from '../run/run-dir';
+import { clearRunWithoutCheckpoint, holdLock, owesEvaluation, refuseIfLocked, validationsSinceBest } from '../run/run-dir';
 import { readRunConfig } from '../run/run-config';
 import { isFinished, readSweep, runDirOf, sweepLockPath, taskLockPathOf, writeDone } from '../sweep/sweep';
 import { PlannedRun } from '../sweep/sweep-plan';
@@ -61,7 +61,8 @@ function stopWithRunner(): void {
 
 /**
  * train's arguments for the run as it is now: a new run, or a resume from latest.safetensors. A
- * run that reached its last step but was stopped before its done marker needs none: undefined.
+ * run that reached its last step (or its --early-stop) but was stopped before its done marker
+ * needs none: undefined.
  */
 function trainArgsNow(dir: string, run: PlannedRun): string[] | undefined {
   const runDir = runDirOf(dir, run);
@@ -78,6 +79,9 @@ function trainArgsNow(dir: string, run: PlannedRun): string[] | undefined {
   const evalEvery = typeof config?.evalEvery === 'number' ? config.evalEvery : RUN_DEFAULTS.evalEvery;
   const owed = owesEvaluation(runDir, training.step, { valFraction: training.config.valFraction, evalEvery, steps, owed: record.evaluationOwed });
   if (steps !== undefined && training.step >= steps && !owed) return undefined;
+  // Stopped by --early-stop (train exited 0) but not marked done: a resume would be refused.
+  const earlyStop = typeof config?.earlyStop === 'number' ? config.earlyStop : 0;
+  if (earlyStop > 0 && !owed && validationsSinceBest(runDir, training.step) >= earlyStop) return undefined;
   // --preset picks the model of a new run; the resumed run keeps its own.
   return ['--resume', runDir, ...withoutPreset(run.args)];
 }

@@ -1,5 +1,6 @@
 // rnn-native train: a new run into --out, or a resumed one from --resume DIR.
-import { ModelConfig } from '../model/config';
+import { MAX_STEPS, ModelConfig } from '../model/config';
+import { formatSeconds } from '../util/option-values';
 import { optionHelp, parseOptions } from '../util/options';
 import { createReporter, OutputMode } from '../run/reporter';
 import { endEvent, Reporter, Run, RunOutcome } from '../run/run';
@@ -36,7 +37,7 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
       `K=${trainer.corpus.vocabSize},`,
       ...modelFields(trainer.config),
       `seq-length ${seqLength},`,
-      `up to step ${settings.steps},`,
+      `${extent(settings.steps, settings.time)},`,
       `${backend} backend`,
     ];
     printLine(mode === 'tty' ? wrapWords(fields, process.stdout.columns) : fields.join(' '));
@@ -128,6 +129,12 @@ function lossLegend(seqLength: number, streams: number): string {
     `(loss: −Σ log p over a window of ${seqLength} characters, in nats${mean}; smooth loss: 0.999 × its last value + 0.001 × the loss; ` +
     `bits/char: smooth loss ÷ ${seqLength} ÷ ln 2)`
   );
+}
+
+/** How far the run goes: "up to step 5000", "for 10m" (a time budget alone), "up to step 5000 or 10m". */
+function extent(steps: number, seconds: number): string {
+  if (seconds === 0) return `up to step ${steps}`;
+  return steps >= MAX_STEPS ? `for ${formatSeconds(seconds)}` : `up to step ${steps} or ${formatSeconds(seconds)}`;
 }
 
 /** The command that goes on with a stopped run. */

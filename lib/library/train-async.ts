@@ -6,13 +6,16 @@ import path from 'path';
 import { Worker } from 'worker_threads';
 import { BackendChoice } from '../engine/backend';
 import { checkOptions, cliSpec, ModelConfig, RunConfig, TRAINING_OPTIONS } from '../model/config';
+import { checkValue, OptionSpec } from '../util/option-values';
 import { PresetName } from '../model/presets';
 import { EndEvent, RunEvent } from '../run/run';
 import { refuseConflicts, TRAIN_OPTIONS, TrainFlags } from '../run/train-setup';
 import { UserError } from '../util/errors';
 
 /** train's options: the flags of `rnn-native train` by their library names (seqLength for --seq-length...). */
-export type TrainOptions = Partial<ModelConfig & RunConfig> & {
+export type TrainOptions = Partial<ModelConfig & Omit<RunConfig, 'time'>> & {
+  /** A time budget as the command line's --time takes it: "90s", "10m", "1h30m". */
+  time?: string;
   /** UTF-8 text file (default: the built-in demo corpus). */
   data?: string;
   preset?: PresetName;
@@ -50,7 +53,7 @@ export type ToMain = { type: 'event'; event: TrainEvent } | { type: 'result'; re
 export type ToWorker = { type: 'stop' };
 
 /** The options train accepts, by library name, checked as the command line checks its flags. */
-const TRAIN_SPECS = {
+const TRAIN_SPECS: Record<string, OptionSpec> = {
   ...Object.fromEntries(TRAINING_OPTIONS.map((row) => [row.key, cliSpec(row)])),
   data: TRAIN_OPTIONS.data,
   preset: TRAIN_OPTIONS.preset,
@@ -100,10 +103,11 @@ function runDirectoryOf(flags: TrainFlags): string | undefined {
   }
 }
 
-/** The command line's options of the library's. */
+/** The command line's options of the library's; a duration ("10m") becomes its seconds, as the command line parses it. */
 function flagsOf(options: TrainOptions): TrainFlags {
   const flagOf = new Map<string, string>(TRAINING_OPTIONS.map((row) => [row.key, row.flag]));
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined).map(([key, value]) => [flagOf.get(key) ?? key, value]));
+  const parsed = (key: string, value: unknown) => (TRAIN_SPECS[key]?.kind === 'duration' ? checkValue(key, TRAIN_SPECS[key], value) : value);
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined).map(([key, value]) => [flagOf.get(key) ?? key, parsed(key, value)]));
 }
 
 function checkControl(control: TrainControl): void {

@@ -18,7 +18,9 @@ export type OptionScope = 'model' | 'backend' | 'run';
 type RowSpec =
   | { kind: 'integer'; min: number; max: number; default: number }
   | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; default: number }
-  | { kind: 'choice'; choices: readonly string[]; default: string };
+  | { kind: 'choice'; choices: readonly string[]; default: string }
+  /** Seconds, given as a duration's text; the default 0 is none (0 is never given). */
+  | { kind: 'duration'; max: number; default: 0 };
 
 export type OptionRow = RowSpec & {
   key: string;
@@ -39,6 +41,10 @@ export const MAX_STEPS = 1e12;
 const V2 = '0.2.0';
 /** The version that added --forget-bias. */
 const V3 = '0.3.0';
+/** The version that added the budgets --time and --early-stop. */
+const V5 = '0.5.0';
+/** The longest --time: a year, in seconds. */
+export const MAX_TIME = 365 * 24 * 3600;
 
 const SEED_RANGE = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
 
@@ -71,6 +77,8 @@ export const TRAINING_OPTIONS = [
   { key: 'checkpointEvery', flag: 'checkpoint-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between checkpoints, 0 = only at the end' },
   { key: 'threads', flag: 'threads', scope: 'run', kind: 'integer', min: 1, max: LIMITS.maxThreads, default: 1, since: V2, help: 'threads of the native backend, the --batch streams split among them (same threads, same run)' },
   { key: 'evalEvery', flag: 'eval-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 1000, since: V2, help: 'updates between validation losses (with --val-fraction)' },
+  { key: 'time', flag: 'time', scope: 'run', kind: 'duration', max: MAX_TIME, default: 0, since: V5, help: 'stop with a checkpoint after this long (90s, 10m, 1h30m), validation included; each resume takes a new one; alone, no --steps limit' },
+  { key: 'earlyStop', flag: 'early-stop', scope: 'run', kind: 'integer', min: 0, max: 1e6, default: 0, since: V5, help: 'stop after this many validations without a lower loss (with --val-fraction), 0 = never' },
 ] as const satisfies readonly OptionRow[];
 
 type Row = (typeof TRAINING_OPTIONS)[number];
@@ -94,7 +102,7 @@ export const RUN_DEFAULTS: Readonly<RunConfig> = Object.freeze(defaultsOf<RunCon
 
 /** The command-line spec of a row: its range, and its help with the default. */
 export function cliSpec(row: OptionRow): OptionSpec {
-  const help = `${row.help} (default ${row.default})`;
+  const help = `${row.help} (default ${row.kind === 'duration' ? 'none' : row.default})`;
   const { default: _default, key: _key, flag: _flag, scope: _scope, help: _help, since: _since, ...spec } = row;
   return { ...spec, help } as OptionSpec;
 }
@@ -103,6 +111,8 @@ export function cliSpec(row: OptionRow): OptionSpec {
 export function savedValue(row: OptionRow, saved: unknown, label: string): number | string {
   if (saved === undefined && row.since !== undefined) return row.default;
   if (saved === undefined) throw new UserError(`${label} is missing`);
+  // A file holds a duration as its seconds, 0 for none.
+  if (row.kind === 'duration') return checkValue(label, { kind: 'integer', min: 0, max: row.max, help: row.help }, saved) as number;
   return checkRow(row, saved, label);
 }
 

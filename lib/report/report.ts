@@ -9,7 +9,8 @@ import { runTextBaselines } from './text-baselines';
 import escapeMarkup from 'escape-html';
 import { readCheckpointNoting } from '../run/checkpoint';
 import { owesEvaluation, runCheckpointFile } from '../run/run-dir';
-import { checkOptions, RUN_DEFAULTS, SEED_SPEC } from '../model/config';
+import { checkOptions, MAX_STEPS, RUN_DEFAULTS, SEED_SPEC } from '../model/config';
+import { formatSeconds } from '../util/option-values';
 import { UserError } from '../util/errors';
 import { readUserFile, writeFileAtomic } from '../util/files';
 import {
@@ -135,9 +136,25 @@ function runConfigOf(runDir: string, warnings: string[]): ReportedRun {
   return { config, checkpointFile: file, checkpointStep: checkpoint.training.step, ...(unfinished ? { unfinishedAt: latestStep } : {}) };
 }
 
-/** An unfinished run says so, first. */
+/** A run's --time and --early-stop as flags ("--time 10m, --early-stop 5"), undefined when it has neither. */
+function budgetsOf(config: RunConfigFile): string | undefined {
+  const time = typeof config.time === 'number' && config.time > 0 ? [`--time ${formatSeconds(config.time)}`] : [];
+  const earlyStop = typeof config.earlyStop === 'number' && config.earlyStop > 0 ? [`--early-stop ${config.earlyStop}`] : [];
+  const flags = [...time, ...earlyStop];
+  return flags.length > 0 ? flags.join(', ') : undefined;
+}
+
+/** An unfinished run says so, first; one with a budget may have ended by it (the files do not say). */
 function unfinishedBlocks(runDir: string, run: ReportedRun): Block[] {
   if (run.unfinishedAt === undefined) return [];
+  const budgets = budgetsOf(run.config);
+  if (budgets !== undefined && run.unfinishedAt < Number(run.config.steps)) {
+    const of = Number(run.config.steps) < MAX_STEPS ? ` of ${run.config.steps}` : '';
+    const text =
+      `The run stopped at step ${run.unfinishedAt}${of} (latest.safetensors), by its budget (${budgets}) or by a signal; ` +
+      `rnn-native train --resume ${runDir} goes on with it. This report is of ${path.basename(run.checkpointFile)} (step ${run.checkpointStep}).`;
+    return [{ kind: 'paragraph', text }];
+  }
   return [
     {
       kind: 'paragraph',

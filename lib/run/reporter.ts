@@ -48,8 +48,10 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
   const loss = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
   // With validation, best.safetensors is the lowest validation loss's, not the lowest smooth loss's.
   const best = e.bestValLoss === undefined ? `best ${loss(e.bestSmoothLoss)}` : `best validation loss ${e.bestValLoss.toFixed(4)} nats/char`;
+  // A run that ended before its last step says why first.
+  const why = e.stop === 'steps' ? '' : `${e.reason}; `;
   return (
-    `done: step ${e.steps} in ${e.seconds.toFixed(2)} s (${updateRate(e.updatesPerSecond)} updates/s), ` +
+    `done: ${why}step ${e.steps} in ${e.seconds.toFixed(2)} s (${updateRate(e.updatesPerSecond)} updates/s), ` +
     `smooth loss ${loss(e.smoothLoss)}${e.smoothBitsPerCharacter === undefined ? '' : ` (${e.smoothBitsPerCharacter.toFixed(2)} bits/char)`}, ${best}; run directory ${e.out}`
   );
 }
@@ -60,7 +62,7 @@ function doneLine(e: Extract<RunEvent, { event: 'done' }>): string {
  */
 export function fitLines(line: string, columns: number): string {
   if (line.length < columns) return line;
-  const clauses = line.replace(/, (?=smooth loss )|, (?=best validation loss )|; (?=run directory )/g, '\n').split('\n');
+  const clauses = line.replace(/; (?=step \d)|, (?=smooth loss )|, (?=best validation loss )|; (?=run directory )/g, '\n').split('\n');
   // A clause still too wide is wrapped between its words.
   return clauses.map((clause) => wrapWords(clause.split(' '), columns)).join('\n');
 }
@@ -121,7 +123,7 @@ export function statusLine(p: Progress, columns: number): string {
     }
     const barWidth = Math.min(MAX_BAR, width - rest - separator.length - 2);
     if (barWidth < MIN_BAR) continue;
-    const filled = Math.round((barWidth * p.step) / p.steps);
+    const filled = Math.round(barWidth * (p.fraction ?? p.step / p.steps));
     return [`[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`, ...text].join(separator);
   }
   return fields[1].short.slice(0, width);

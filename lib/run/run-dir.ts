@@ -272,6 +272,24 @@ export function owesEvaluation(runDir: string, step: number, run: { valFraction:
   return !parseValCsv(readUserFile(valPath).toString('utf8'), valPath).some((row) => row.step === step);
 }
 
+/**
+ * The evaluations in the run's val.csv since its lowest validation loss (an equal loss is no lower),
+ * up to `step`: what --early-stop counts, taken from the run's history so that a stopped and
+ * resumed run stops where it would have without the stop.
+ */
+export function validationsSinceBest(runDir: string, step: number): number {
+  const valPath = path.join(runDir, 'val.csv');
+  if (!existsSync(valPath)) return 0;
+  let best = Infinity;
+  let since = 0;
+  for (const row of parseValCsv(readUserFile(valPath).toString('utf8'), valPath)) {
+    if (row.step > step) break;
+    since = row.valLoss < best ? 0 : since + 1;
+    best = Math.min(best, row.valLoss);
+  }
+  return since;
+}
+
 /** A command's --model: a checkpoint file as it is, or a run directory's checkpoint (runCheckpointFile). */
 export function modelCheckpoint(model: string): { file: string; note?: string } {
   return existsSync(model) && statSync(model).isDirectory() ? runCheckpointFile(model) : { file: model };

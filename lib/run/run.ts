@@ -3,15 +3,19 @@
 import { Checkpoint, encodeCheckpoint, RunRecord } from './checkpoint';
 import { RunConfig } from '../model/config';
 import { writeFileAtomic } from '../util/files';
-import { RunDir } from './run-dir';
+import { RunDir, validationsSinceBest } from './run-dir';
+import { formatSeconds } from '../util/option-values';
 import { Trainer } from './trainer';
 
 /**
  * The run settings of lib/model/config.ts: steps (the step to train up to; a resumed run counts from its
  * checkpoint's step), logEvery, sampleEvery (0 = never), sampleLength, temperature, checkpointEvery
- * (0 = only at the end).
+ * (0 = only at the end), time (the budget of this process in seconds, 0 = none), earlyStop (0 = never).
  */
 export type RunSettings = RunConfig;
+
+/** What ended a run that was not stopped: its last step, its time budget, or --early-stop. */
+export type DoneReason = 'steps' | 'time' | 'early-stop';
 
 export type RunEvent =
   | {
@@ -40,6 +44,9 @@ export type RunEvent =
       /** With validation only. */
       bestValLoss?: number;
       out: string;
+      /** Why the run ended (since 0.5.0), and the same as a person reads it: "time budget of 10m spent". */
+      stop: DoneReason;
+      reason: string;
     };
 
 export interface Progress {
@@ -50,8 +57,10 @@ export interface Progress {
   /** The smooth loss per character, in bits. */
   smoothBitsPerCharacter?: number;
   updatesPerSecond: number;
-  /** Seconds to go at the current speed. */
+  /** Seconds to go at the current speed, or of the time budget when that ends first. */
   eta: number;
+  /** How much of the run is done, 0 to 1: of its steps, or of its time budget when that is further along. */
+  fraction?: number;
 }
 
 export interface Reporter {
@@ -63,7 +72,7 @@ export interface Reporter {
 export type StopCause = NodeJS.Signals | 'abort';
 
 export type RunOutcome =
-  | { kind: 'done' }
+  | { kind: 'done'; stop: DoneReason }
   | { kind: 'interrupted'; signal: StopCause }
   | { kind: 'diverged'; step: number; what: string; lastCheckpointStep: number | undefined };
 
@@ -88,6 +97,9 @@ export class Run {
   /** Updates per chunk: starts at one (one update of a big model can take seconds) and adapts. */
   private chunk = 1;
   private lastCheckpointStep: number | undefined;
+  private lastLogStep: number | undefined;
+  /** Evaluations since the lowest validation loss, for --early-stop. */
+  private validationsSinceBest = 0;
 
   constructor(
     private readonly trainer: Trainer,
@@ -101,11 +113,20 @@ export class Run {
     this.startStep = trainer.step;
     // A resumed run starts from a checkpoint of its own step.
     if (trainer.step > 0) this.lastCheckpointStep = trainer.step;
+    if (settings.earlyStop > 0 && trainer.step > 0) this.validationsSinceBest = validationsSinceBest(dir.dir, trainer.step);
   }
 
   /** Seconds trained in this process. */
   private seconds(): number {
     return Number(process.hrtime.bigint() - this.started) / 1e9;
+  }
+
+  /**
+   * The time budget is spent: checked between chunks, so an evaluation that has begun ends first
+   * (a budget shorter than one pass would otherwise never get past it).
+   */
+  private timeSpent(): boolean {
+    return this.settings.time > 0 && this.seconds() >= this.settings.time;
   }
 
   /** Trains to settings.steps; `evaluateFirst`: the evaluation of the starting step, which a stop interrupted, first. */
@@ -121,6 +142,7 @@ export class Run {
         this.checkpoint();
         return { kind: 'interrupted', signal };
       }
+      if (this.timeSpent()) return this.done('time');
       const chunkStarted = process.hrtime.bigint();
       const target = Math.min(this.nextStop(), trainer.step + this.chunk);
       const losses = trainer.train(target - trainer.step);
@@ -133,9 +155,25 @@ export class Run {
       // Let signal handlers and output run between chunks.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    return this.done('steps');
+  }
+
+  /** A row of loss.csv and its log event, at the current step. */
+  private log(): void {
+    const { trainer } = this;
+    const smoothLoss = trainer.smoothLoss!;
+    const row = { step: trainer.step, epoch: trainer.epoch, loss: trainer.lastLoss!, smoothLoss, elapsed: this.elapsed() };
+    this.dir.appendLoss(row);
+    this.lastLogStep = trainer.step;
+    this.reporter.event({ event: 'log', ...row, ...perCharacter(smoothLoss, trainer.config.seqLength) });
+  }
+
+  /** The end of a run that was not stopped: its last step logged (as a run that reaches its steps logs it), its checkpoint, the done event. */
+  private done(stop: DoneReason): RunOutcome {
+    if (this.trainer.step > this.startStep && this.lastLogStep !== this.trainer.step) this.log();
     this.checkpoint();
-    this.reporter.event(this.doneEvent());
-    return { kind: 'done' };
+    this.reporter.event(this.doneEvent(stop));
+    return { kind: 'done', stop };
   }
 
   /**
@@ -178,11 +216,7 @@ export class Run {
   private async atStep(step: number): Promise<RunOutcome | undefined> {
     const { trainer, settings, dir } = this;
     const smoothLoss = trainer.smoothLoss!;
-    if (step % settings.logEvery === 0 || step === settings.steps) {
-      const row = { step, epoch: trainer.epoch, loss: trainer.lastLoss!, smoothLoss, elapsed: this.elapsed() };
-      dir.appendLoss(row);
-      this.reporter.event({ event: 'log', ...row, ...perCharacter(smoothLoss, trainer.config.seqLength) });
-    }
+    if (step % settings.logEvery === 0 || step === settings.steps) this.log();
     if (settings.sampleEvery > 0 && step % settings.sampleEvery === 0) {
       const text = trainer.trainingSample(settings.sampleLength, settings.temperature);
       dir.appendSample(step, smoothLoss, text);
@@ -234,6 +268,10 @@ export class Run {
       record.bestValLoss = valLoss;
       this.checkpoint(true);
     }
+    this.validationsSinceBest = best ? 0 : this.validationsSinceBest + 1;
+    const { earlyStop, steps } = this.settings;
+    // At the last step the run ends anyway, as its steps say.
+    if (earlyStop > 0 && this.validationsSinceBest >= earlyStop && step < steps) return this.done('early-stop');
     return undefined;
   }
 
@@ -271,12 +309,15 @@ export class Run {
     const done = trainer.step - this.startStep;
     const seconds = this.seconds();
     const updatesPerSecond = seconds > 0 ? done / seconds : 0;
-    const eta = updatesPerSecond > 0 ? (settings.steps - trainer.step) / updatesPerSecond : Infinity;
+    const stepsEta = updatesPerSecond > 0 ? (settings.steps - trainer.step) / updatesPerSecond : Infinity;
+    const timed = settings.time > 0;
+    const eta = timed ? Math.min(stepsEta, Math.max(0, settings.time - seconds)) : stepsEta;
+    const fraction = Math.min(1, Math.max(trainer.step / settings.steps, timed ? seconds / settings.time : 0));
     const bits = trainer.smoothLoss === undefined ? {} : { smoothBitsPerCharacter: perCharacter(trainer.smoothLoss, trainer.config.seqLength).smoothBitsPerCharacter };
-    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, ...bits, updatesPerSecond, eta });
+    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, ...bits, updatesPerSecond, eta, fraction });
   }
 
-  private doneEvent(): RunEvent {
+  private doneEvent(stop: DoneReason): RunEvent {
     const seconds = this.seconds();
     const updates = this.trainer.step - this.startStep;
     return {
@@ -289,7 +330,16 @@ export class Run {
       bestSmoothLoss: this.record.bestSmoothLoss,
       ...(this.validating ? { bestValLoss: this.record.bestValLoss } : {}),
       out: this.dir.dir,
+      stop,
+      reason: this.reason(stop),
     };
+  }
+
+  private reason(stop: DoneReason): string {
+    const { settings, trainer } = this;
+    if (stop === 'time') return `time budget of ${formatSeconds(settings.time)} spent`;
+    if (stop === 'early-stop') return `no lower validation loss in ${settings.earlyStop} evaluations`;
+    return `reached step ${trainer.step}`;
   }
 }
 

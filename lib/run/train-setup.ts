@@ -8,11 +8,11 @@ import { BackendChoice } from '../engine/backend';
 import { readCheckpointNoting, RunRecord } from './checkpoint';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
-import { ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../model/config';
+import { MAX_STEPS, ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../model/config';
 import { OptionSpecs, ParsedOptions } from '../util/option-values';
 import { checkAgainstCheckpoint, RunConfigFile } from './run-config';
 import { RunSettings } from './run';
-import { owesEvaluation, RunDir } from './run-dir';
+import { owesEvaluation, RunDir, validationsSinceBest } from './run-dir';
 import { Trainer } from './trainer';
 import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
 import { updatesPerEpoch } from '../model/stream-walk';
@@ -109,7 +109,27 @@ function idleThreads(o: TrainFlags, trainer: Trainer): string[] {
 function targetSteps(o: TrainFlags, trainer: Trainer, saved: number | undefined): number {
   if (o.steps !== undefined) return o.steps;
   if (o.epochs !== undefined) return o.epochs * updatesPerEpoch(trainer.trainingText.length, trainer.config.seqLength, trainer.config.batch);
+  // A new run given only a time budget trains until it is spent; a resumed one keeps its steps.
+  if (saved === undefined && o.time !== undefined) return MAX_STEPS;
   return saved ?? 100000;
+}
+
+/** --early-stop counts validation losses: a run without any is refused. */
+function refuseEarlyStopWithoutValidation(settings: RunSettings, trainer: Trainer): void {
+  if (settings.earlyStop > 0 && trainer.config.valFraction === 0) {
+    throw new UserError(`--early-stop ${settings.earlyStop} needs a validation loss: give --val-fraction (e.g. 0.1), or leave out --early-stop`);
+  }
+}
+
+/** A resumed run that --early-stop already stopped would stop again before its first update. */
+function refuseStoppedEarly(dir: RunDir, step: number, earlyStop: number): void {
+  const since = earlyStop > 0 ? validationsSinceBest(dir.dir, step) : 0;
+  if (earlyStop > 0 && since >= earlyStop) {
+    throw new UserError(
+      `${dir.dir} has had no lower validation loss in its last ${since} evaluations, so --early-stop ${earlyStop} stops it at once; ` +
+        `give a larger --early-stop, or --early-stop 0, to train on`
+    );
+  }
 }
 
 function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
@@ -118,6 +138,7 @@ function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
   const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
   const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
   const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
+  refuseEarlyStopWithoutValidation(settings, trainer);
   trainer.setThreads(settings.threads);
   // Only now, with every input checked, is anything written.
   const dir = RunDir.create(o.out ?? defaultOutDir());
@@ -168,6 +189,8 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   if (settings.steps < step || (settings.steps === step && !evaluationPending)) {
     throw new UserError(`${dir.dir} is already at step ${step}; give --steps (or --epochs) beyond it to train on`);
   }
+  refuseEarlyStopWithoutValidation(settings, trainer);
+  if (!evaluationPending) refuseStoppedEarly(dir, step, settings.earlyStop);
   trainer.setThreads(settings.threads);
   // Only now, with every input checked, is anything written.
   dir.truncateAfter(step, checkpoint.training);

@@ -5,7 +5,7 @@ import { distance } from 'fastest-levenshtein';
 import path from 'path';
 import { UserError } from '../util/errors';
 import { parseOptions } from '../util/options';
-import { OptionSpec, OptionSpecs } from '../util/option-values';
+import { formatSeconds, OptionSpec, OptionSpecs } from '../util/option-values';
 import { Rng } from '../util/random';
 
 export type PlanValue = number | string;
@@ -179,7 +179,9 @@ function trainArgs(varied: Record<string, PlanValue>, common: PlanRequest['commo
   const args: string[] = [];
   for (const [key, value] of [...Object.entries(varied), ...Object.entries(common).filter(([key]) => !(key in varied))]) {
     if (value === false) continue;
-    args.push(`--${key}`, ...(value === true ? [] : [String(value)]));
+    // A duration was parsed to its seconds: given back as train reads it ("90" is refused, "1m30s" is not).
+    const text = specs[key]?.kind === 'duration' ? formatSeconds(value as number) : String(value);
+    args.push(`--${key}`, ...(value === true ? [] : [text]));
   }
   parseOptions(args, specs); // every value was checked; this keeps the list train's
   return args;

@@ -7,6 +7,8 @@ export type OptionSpec = (
   | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; help: string }
   | { kind: 'string'; help: string; /** '' is a value (library options such as a prime) */ allowEmpty?: boolean }
   | { kind: 'choice'; choices: readonly string[]; help: string }
+  /** A span of time as text ("90s", "10m", "1h30m"), its value in seconds. */
+  | { kind: 'duration'; max: number; help: string }
   | { kind: 'flag'; help: string }
 ) & {
   /** A one-letter alias, e.g. 'o' for -o. */
@@ -15,7 +17,7 @@ export type OptionSpec = (
 
 export type OptionSpecs = Record<string, OptionSpec>;
 
-type Value<S extends OptionSpec> = S extends { kind: 'integer' | 'number' }
+type Value<S extends OptionSpec> = S extends { kind: 'integer' | 'number' | 'duration' }
   ? number
   : S extends { kind: 'flag' }
     ? boolean
@@ -33,6 +35,8 @@ export function describe(spec: OptionSpec): string {
       return `one of ${spec.choices.join(', ')}`;
     case 'string':
       return 'a string';
+    case 'duration':
+      return `a duration such as 90s, 10m or 1h30m, from 1s to ${formatSeconds(spec.max)}`;
     default:
       return 'a value';
   }
@@ -44,6 +48,7 @@ export function convert(label: string, spec: OptionSpec, raw: string | boolean):
     return raw;
   }
   const text = String(raw);
+  if (spec.kind === 'duration') return durationSeconds(label, spec, text);
   if (spec.kind === 'choice') {
     if (!spec.choices.includes(text)) throw new UserError(`${label} must be ${describe(spec)}, got "${text}"`);
     return text;
@@ -62,12 +67,38 @@ export function convert(label: string, spec: OptionSpec, raw: string | boolean):
   return value;
 }
 
+/** Hours, minutes and seconds, each at most once and in that order: "2h", "45s", "1h30m". */
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/**
+ * A duration's seconds. A bare number is refused: seconds to `timeout`, minutes to Slurm's
+ * --time; the unit says which.
+ */
+function durationSeconds(label: string, spec: Extract<OptionSpec, { kind: 'duration' }>, text: string): number {
+  const bad = (hint = '') => new UserError(`${label} must be ${describe(spec)}, got "${text}"${hint}`);
+  if (/^\d+$/.test(text) && Number(text) > 0) throw bad(` (give the unit: ${text}s or ${text}m)`);
+  const parts = DURATION.exec(text);
+  if (parts === null || text === '') throw bad();
+  const [hours, minutes, seconds] = parts.slice(1).map((part) => Number(part ?? 0));
+  const total = hours * 3600 + minutes * 60 + seconds;
+  if (!(total >= 1 && total <= spec.max)) throw bad();
+  return total;
+}
+
+/** Seconds as a duration's text: 5400 → "1h30m", 90 → "1m30s", 0 → "0s". */
+export function formatSeconds(total: number): string {
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  const text = `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${s > 0 ? `${s}s` : ''}`;
+  return text === '' ? '0s' : text;
+}
+
 /** Checks a value read from a file (e.g. a saved setting) as if it had been given as `label`. */
 export function checkValue(label: string, spec: OptionSpec, value: unknown): string | number | boolean {
   if (spec.kind === 'flag') {
     if (typeof value !== 'boolean') throw new UserError(`${label} must be true or false, got ${shown(value)}`);
     return value;
   }
+  // A duration is given as its text ("10m"), never as a bare number (seconds? milliseconds?).
   const numeric = spec.kind === 'integer' || spec.kind === 'number';
   if (numeric ? typeof value !== 'number' : typeof value !== 'string') {
     throw new UserError(`${label} must be ${describe(spec)}, got ${shown(value)}`);

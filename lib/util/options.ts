@@ -121,7 +121,7 @@ function oneLine(message: string): string {
 /** The option list of a command's --help. */
 export function optionHelp(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
-    const value = { flag: '', string: ' VALUE', choice: ` ${'choices' in spec ? spec.choices.join('|') : ''}`, integer: ' N', number: ' X' }[spec.kind];
+    const value = { flag: '', string: ' VALUE', choice: ` ${'choices' in spec ? spec.choices.join('|') : ''}`, integer: ' N', number: ' X', duration: ' DURATION' }[spec.kind];
     const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${value}`;
     // A flag too long for the column gets its help on the next line.
     return flag.length < 24 ? `  ${flag.padEnd(24)}${spec.help}` : `  ${flag}\n  ${''.padEnd(24)}${spec.help}`;
