@@ -2,8 +2,7 @@
 // 1e-5, for every cell and 1 to 3 layers, over a whole text at once, over two streams carried from
 // one block to the next, and as the CLI writes it from a trained run. Budget: 30 s.
 import assert from 'assert';
-import { spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import * as ort from 'onnxruntime-node';
@@ -13,10 +12,8 @@ import { ExportedModel, exportedModel } from '../lib/export/exported-model';
 import { ONNX_CONFIG_FORMAT, ONNX_FORMAT, ONNX_OPSET } from '../lib/export/onnx';
 import { Rng } from '../lib/util/random';
 import { modelCheckpoint } from '../lib/run/run-dir';
-import { generatedText } from './helpers';
+import { exportedRun, generatedText } from './helpers';
 
-const cli = path.join(__dirname, '..', 'dist', 'cli.js');
-const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, RNN_NATIVE_BACKEND: '' } });
 
 /** onnxruntime computes in float32 on the float32 weights; the reference in float64. */
 const TOLERANCE = 1e-5;
@@ -124,16 +121,8 @@ describe('onnx export', function () {
   }
 
   it('the CLI exports a trained run: model.onnx gives its logits, config.json tells the vocabulary, names and shapes', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'rnn-export-onnx-'));
-    const textFile = path.join(dir, 'text.txt');
-    writeFileSync(textFile, generatedText(20_000));
-    const runDir = path.join(dir, 'run');
-    const trained = run(['train', '--data', textFile, '--cell', 'lstm', '--layers', '2', '--hidden', '16', '--steps', '60', '--sample-every', '0', '--quiet', '--out', runDir]);
-    assert.strictEqual(trained.status, 0, trained.stderr);
-    const out = path.join(dir, 'onnx');
-    const exported = run(['export', runDir, '--format', 'onnx', '--out', out]);
-    assert.strictEqual(exported.status, 0, exported.stderr);
-    assert.match(exported.stdout, /^wrote onnx export of .*: model\.onnx, config\.json\nthe graph's inputs and outputs, and onnxruntime's use: docs\/export\.md\n$/);
+    const { runDir, out, stdout } = exportedRun(mkdtempSync(path.join(tmpdir(), 'rnn-export-onnx-')), 'onnx', 60);
+    assert.match(stdout, /^wrote onnx export of .*: model\.onnx, config\.json\nthe graph's inputs and outputs, and onnxruntime's use: docs\/export\.md\n$/);
 
     const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
     const model = exportedModel(readCheckpoint(modelCheckpoint(runDir).file), runDir);

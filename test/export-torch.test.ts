@@ -12,10 +12,8 @@ import { TORCH_FORMAT } from '../lib/export/torch';
 import { CellKind, ModelShape, nextLogits, parameterTable, zeroState } from '../lib/model/reference';
 import { Corpus } from '../lib/text/corpus';
 import { Rng } from '../lib/util/random';
-import { generatedText, UNICODE_TEXT } from './helpers';
+import { exportedRun, generatedText, UNICODE_TEXT } from './helpers';
 
-const cli = path.join(__dirname, '..', 'dist', 'cli.js');
-const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, RNN_NATIVE_BACKEND: '' } });
 
 /** Debian's Python, which python3-torch installs into (the python3 first on PATH may lack torch). */
 const PYTHON = '/usr/bin/python3';
@@ -164,15 +162,8 @@ describe('export --format torch', function () {
   });
 
   it('through the CLI: a trained run exports the files TORCH_FORMAT makes, and the loader samples from them as a script', function () {
-    const textFile = path.join(dir, 'text.txt');
-    writeFileSync(textFile, generatedText(20_000));
-    const runDir = path.join(dir, 'run');
-    const trained = run(['train', '--data', textFile, '--cell', 'lstm', '--layers', '2', '--hidden', '16', '--steps', '30', '--sample-every', '0', '--quiet', '--out', runDir]);
-    assert.strictEqual(trained.status, 0, trained.stderr);
-    const out = path.join(dir, 'cli-export');
-    const exported = run(['export', runDir, '--format', 'torch', '--out', out]);
-    assert.strictEqual(exported.status, 0, exported.stderr);
-    assert.match(exported.stdout, /wrote torch export of .*best\.safetensors to .*: model\.safetensors, config\.json, load_rnn_native\.py\ntry it \(Python with torch\): python3 .*load_rnn_native\.py PRIME\n$/);
+    const { runDir, out, stdout } = exportedRun(dir, 'torch', 30);
+    assert.match(stdout, /wrote torch export of .*best\.safetensors to .*: model\.safetensors, config\.json, load_rnn_native\.py\ntry it \(Python with torch\): python3 .*load_rnn_native\.py PRIME\n$/);
     const expected = TORCH_FORMAT.files(exportedModel(readCheckpoint(path.join(runDir, 'best.safetensors')), runDir));
     assert.deepStrictEqual(readdirSync(out).sort(), ['config.json', 'load_rnn_native.py', 'model.safetensors', 'rnn-native-export.json']);
     for (const { name, content } of expected) assert.ok(readFileSync(path.join(out, name)).equals(Buffer.from(content)), name);

@@ -1,6 +1,7 @@
 // Shared by the tests: corpora and the backends' parameter comparison.
+import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-import { existsSync } from 'fs';
+import { existsSync, writeFileSync } from 'fs';
 import path from 'path';
 import { Corpus } from '../lib';
 import { generatedText } from '../harness/generated-text';
@@ -43,4 +44,22 @@ export function resealed(bytes: Buffer): Buffer {
   out.fill('0', at, at + 64);
   out.write(createHash('sha256').update(out).digest('hex'), at, 'latin1');
   return out;
+}
+
+/**
+ * A small 2 × 16 LSTM run trained by the CLI in `dir` (run/), then exported in `format` to
+ * `dir/out`: the run directory, the export directory and what export printed.
+ */
+export function exportedRun(dir: string, format: string, steps: number): { runDir: string; out: string; stdout: string } {
+  const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, RNN_NATIVE_BACKEND: '' } });
+  const textFile = path.join(dir, 'text.txt');
+  writeFileSync(textFile, generatedText(20_000));
+  const runDir = path.join(dir, 'run');
+  const trained = run(['train', '--data', textFile, '--cell', 'lstm', '--layers', '2', '--hidden', '16', '--steps', String(steps), '--sample-every', '0', '--quiet', '--out', runDir]);
+  if (trained.status !== 0) throw new Error(trained.stderr);
+  const out = path.join(dir, 'out');
+  const exported = run(['export', runDir, '--format', format, '--out', out]);
+  if (exported.status !== 0) throw new Error(exported.stderr);
+  return { runDir, out, stdout: exported.stdout };
 }
