@@ -14,6 +14,7 @@ import { MAX_RUNS, planSweep } from '../sweep/sweep-plan';
 import { runSweep } from '../sweep/sweep-runner';
 import { refuseEditedRuns } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS } from '../run/train-setup';
+import { expandInputs } from '../text/inputs';
 
 /** train's options that every run of a sweep may take (the runner gives --out/--resume; output is the sweep's). */
 const { out: _out, resume: _resume, json: _json, quiet: _quiet, ...RUN_OPTIONS } = TRAIN_OPTIONS;
@@ -70,8 +71,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (o.grid === undefined && o.random === undefined && (o.repeat ?? 1) === 1) {
     throw new UserError('a sweep needs --grid, --random with --range, or --repeat (see --help)');
   }
+  if (o.data !== undefined && o.data.length > 1) throw new UserError('a sweep takes one --data: a file, a folder, or a glob in quotes');
   const common = Object.fromEntries(Object.keys(RUN_OPTIONS).flatMap((key) => {
-    const value = (o as Record<string, string | number | boolean | undefined>)[key];
+    const value = key === 'data' ? o.data?.[0] : (o as Record<string, string | number | boolean | undefined>)[key];
     return value === undefined ? [] : [[key, key === 'data' ? path.resolve(String(value)) : value]];
   }));
   const runs = planSweep({ grid: o.grid, random: o.random, ranges: o.range, repeat: o.repeat, common }, RUN_OPTIONS);
@@ -101,13 +103,14 @@ function slurmOptions(o: Options) {
   };
 }
 
-/** Each --data of the plan must be a file, before any run starts. */
+/** Each --data of the plan must name files (a file, a folder or a glob), before any run starts. */
 function refuseMissingData(argLists: string[][]): void {
   for (const args of argLists) {
     const at = args.indexOf('--data');
     if (at < 0) continue;
-    const file = args[at + 1];
-    if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`--data ${file}: no such file`);
+    for (const { path: file } of expandInputs([args[at + 1]])) {
+      if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`--data ${file}: no such file`);
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // rnn-native train: a new run into --out, or a resumed one from --resume DIR.
 import { MAX_STEPS, ModelConfig } from '../model/config';
 import { formatSeconds } from '../util/option-values';
-import { optionHelp, parseOptions } from '../util/options';
+import { optionHelp, parseCommandLine } from '../util/options';
+import { UserError } from '../util/errors';
 import { createReporter, OutputMode } from '../run/reporter';
 import { endEvent, Reporter, Run, RunOutcome } from '../run/run';
 import { RunDir } from '../run/run-dir';
@@ -17,7 +18,13 @@ import { reportAfterTraining } from './report';
  * sweep's); by default train --resume of the run directory.
  */
 export async function trainCommand(argv: string[], resumeCommand?: string): Promise<number> {
-  const o = parseOptions(argv, TRAIN_OPTIONS);
+  const { options: o, operands } = parseCommandLine(argv, TRAIN_OPTIONS, Number.MAX_SAFE_INTEGER);
+  if (operands.length > 0) {
+    throw new UserError(
+      `unexpected argument "${operands[0]}": give each text with --data (repeat it), a folder, or a glob in quotes ` +
+        `(--data 'texts/*.txt'; unquoted, the shell expands it into several arguments)`
+    );
+  }
   if (o.help) {
     printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
     return 0;
@@ -32,6 +39,7 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
     const { seqLength, backend } = trainer.config;
     const fields = [
       `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}:`,
+      ...(trainer.corpus.documents.length > 1 ? [`${trainer.corpus.documents.length} texts,`] : []),
       `${trainer.corpus.length} characters,`,
       ...(trainer.heldOutText.length > 0 ? [`${trainer.heldOutText.length} held out,`] : []),
       `K=${trainer.corpus.vocabSize},`,

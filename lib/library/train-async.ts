@@ -16,8 +16,10 @@ import { UserError } from '../util/errors';
 export type TrainOptions = Partial<ModelConfig & Omit<RunConfig, 'time'>> & {
   /** A time budget as the command line's --time takes it: "90s", "10m", "1h30m". */
   time?: string;
-  /** UTF-8 text file (default: the built-in demo corpus). */
-  data?: string;
+  /** UTF-8 text: a file, a folder (its files, recursively) or a glob, or a list of them (default: the built-in demo corpus). */
+  data?: string | string[];
+  /** Joins the texts of several files (default a newline; the escapes \n, \t and \\ as on the command line). */
+  separator?: string;
   preset?: PresetName;
   /** The run directory of a new run (default runs/<date-time>, under the working directory). */
   out?: string;
@@ -56,6 +58,7 @@ export type ToWorker = { type: 'stop' };
 const TRAIN_SPECS: Record<string, OptionSpec> = {
   ...Object.fromEntries(TRAINING_OPTIONS.map((row) => [row.key, cliSpec(row)])),
   data: TRAIN_OPTIONS.data,
+  separator: TRAIN_OPTIONS.separator,
   preset: TRAIN_OPTIONS.preset,
   out: TRAIN_OPTIONS.out,
   resume: TRAIN_OPTIONS.resume,
@@ -106,7 +109,8 @@ function runDirectoryOf(flags: TrainFlags): string | undefined {
 /** The command line's options of the library's; a duration ("10m") becomes its seconds, as the command line parses it. */
 function flagsOf(options: TrainOptions): TrainFlags {
   const flagOf = new Map<string, string>(TRAINING_OPTIONS.map((row) => [row.key, row.flag]));
-  const parsed = (key: string, value: unknown) => (TRAIN_SPECS[key]?.kind === 'duration' ? checkValue(key, TRAIN_SPECS[key], value) : value);
+  const kind = (key: string) => TRAIN_SPECS[key]?.kind;
+  const parsed = (key: string, value: unknown) => (kind(key) === 'duration' || kind(key) === 'paths' ? checkValue(key, TRAIN_SPECS[key], value) : value);
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined).map(([key, value]) => [flagOf.get(key) ?? key, parsed(key, value)]));
 }
 

@@ -29,7 +29,7 @@ import { CellKind, parameterTable } from '../model/reference';
 import { OptionSpecs } from '../util/option-values';
 import { drawLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
 import { formatDuration } from '../run/reporter';
-import { checkAgainstCheckpoint, readRunConfig, RunConfigFile } from '../run/run-config';
+import { checkAgainstCheckpoint, readRunConfig, runData, RunConfigFile, runSeparator } from '../run/run-config';
 import { findCutLossRow, parseSamples } from '../run/run-dir';
 import { LossLog } from '../run/loss-log';
 import { sampleCheckpoint } from '../run/sample-checkpoint';
@@ -205,12 +205,12 @@ function flatten(object: Record<string, unknown>, prefix = ''): [string, string]
 
 function gradcheckBlocks(config: Record<string, unknown>, given: string | undefined, warnings: string[]): Block[] {
   const heading: Block = { kind: 'heading', level: 2, text: 'Gradient check' };
-  const data = given ?? (typeof config.data === 'string' ? config.data : undefined);
+  const data = given ?? runData(config);
   // config.json holds it, checked against best.safetensors (runConfigOf).
   const runSha256 = (config.corpus as { sha256: string }).sha256;
   let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined; size: CheckSize };
   try {
-    const { corpus, source } = loadTrainingText(data);
+    const { corpus, source } = loadTrainingText(data, false, given === undefined ? runSeparator(config) : undefined);
     if (given === undefined && corpus.sha256 !== runSha256) {
       throw new UserError(
         `${source} has changed since the run was trained on it (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…)`

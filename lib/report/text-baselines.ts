@@ -1,11 +1,10 @@
 // The baselines of a run's training text (lib/text/baselines.ts) for report and compare: read
 // from the text config.json names when it is still the one trained on.
 import path from 'path';
-import { heldOutLength } from '../model/stream-walk';
 import { baselines } from '../text/baselines';
 import { loadTrainingText } from '../text/training-text';
 import { UserError } from '../util/errors';
-import { RunConfigFile } from '../run/run-config';
+import { runData, RunConfigFile, runSeparator } from '../run/run-config';
 
 export interface TextBaselines {
   /** The text's file name (the demo corpus when config.json names none), and the part trained on. */
@@ -20,16 +19,15 @@ export interface TextBaselines {
 
 export function runTextBaselines(config: RunConfigFile): TextBaselines {
   const corpus = config.corpus as { sha256: string; vocabSize: number };
-  const data = typeof config.data === 'string' ? config.data : undefined;
+  const data = runData(config);
   const valFraction = typeof config.valFraction === 'number' ? config.valFraction : 0;
-  const name = data === undefined ? 'the demo corpus' : path.basename(data);
+  const name = data === undefined ? 'the demo corpus' : data.length === 1 ? path.basename(data[0]) : `${data.length} texts`;
   const source = valFraction > 0 ? `${name} without its last ${valFraction * 100} %` : name;
   const known = { source, vocabSize: corpus.vocabSize, uniform: Math.log(corpus.vocabSize) };
   try {
-    const { corpus: text, source: file } = loadTrainingText(data);
+    const { corpus: text, source: file } = loadTrainingText(data, false, runSeparator(config));
     if (text.sha256 !== corpus.sha256) return { ...known, why: `${file} has changed since the run was trained on it` };
-    const training = text.length - heldOutLength(text.length, valFraction, file);
-    return { ...known, unigram: baselines(text.indices.subarray(0, training), text.vocabSize).unigram };
+    return { ...known, unigram: baselines(text.split(valFraction).training, text.vocabSize).unigram };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     return { ...known, why: error.message };

@@ -44,6 +44,8 @@ export interface RunRecord {
   /** SHA-256 of the training text's UTF-8 bytes. */
   corpusSha256: string;
   corpusCharacters: number;
+  /** Characters trained on, when not the text without its last ⌊valFraction·N⌋ (a corpus of several documents holds out the end of each). */
+  trainingCharacters?: number;
   /** Lowest smooth loss at a checkpoint so far. */
   bestSmoothLoss: number | undefined;
   /** Lowest validation loss so far (with --val-fraction), which then decides best.safetensors. */
@@ -80,7 +82,7 @@ export function encodeCheckpoint({ training, run }: CheckpointInput): Buffer {
     step: String(training.step),
     epoch: String(training.epoch),
     position: String(training.position),
-    ...(version === 2 ? { stream_positions: JSON.stringify(streamPositions(training.config, run.corpusCharacters, training.position)) } : {}),
+    ...(version === 2 ? { stream_positions: JSON.stringify(streamPositions(training.config, trainingLength(training.config, run), training.position)) } : {}),
     smooth_loss: JSON.stringify(training.smoothLoss ?? null),
     last_loss: JSON.stringify(training.lastLoss ?? null),
     best_smooth_loss: JSON.stringify(run.bestSmoothLoss ?? null),
@@ -89,6 +91,7 @@ export function encodeCheckpoint({ training, run }: CheckpointInput): Buffer {
     rng_state: JSON.stringify(Array.from(training.rngState)),
     corpus_sha256: run.corpusSha256,
     corpus_characters: String(run.corpusCharacters),
+    ...(run.trainingCharacters !== undefined ? { training_characters: String(run.trainingCharacters) } : {}),
     elapsed_seconds: String(run.elapsedSeconds),
     created_by: `rnn-native ${VERSION}`,
     [DIGEST_KEY]: '0'.repeat(DIGEST_DIGITS),
@@ -204,18 +207,21 @@ function flatOf(training: SavedState, of: FlatName): Float32Array | Float64Array
   return training[of] ?? training.params.subarray(0, 0);
 }
 
-/** Where each stream's next window starts in the text: its slice's start plus the shared position. */
-function streamPositions(config: ModelConfig, corpusCharacters: number, position: number): number[] {
-  const training = corpusCharacters - heldOutLength(corpusCharacters, config.valFraction, 'the text');
+/** The characters trained on: the recorded number, else the text without its last ⌊valFraction·N⌋. */
+function trainingLength(config: ModelConfig, run: Pick<RunRecord, 'corpusCharacters' | 'trainingCharacters'>): number {
+  return run.trainingCharacters ?? run.corpusCharacters - heldOutLength(run.corpusCharacters, config.valFraction, `a ${run.corpusCharacters}-character text`);
+}
+
+/** Where each stream's next window starts in the training text: its slice's start plus the shared position. */
+function streamPositions(config: ModelConfig, training: number, position: number): number[] {
   const slice = Math.floor(training / config.batch);
   return Array.from({ length: config.batch }, (_, b) => b * slice + position);
 }
 
 /** Each stream's slice of the training text; a config that holds out or slices nothing possible is refused. */
-function sliceOf(config: ModelConfig, corpusCharacters: number, fail: (reason: string) => never): number {
+function sliceOf(config: ModelConfig, run: Pick<RunRecord, 'corpusCharacters' | 'trainingCharacters'>, fail: (reason: string) => never): number {
   try {
-    const training = corpusCharacters - heldOutLength(corpusCharacters, config.valFraction, `a ${corpusCharacters}-character text`);
-    return Math.floor(training / config.batch);
+    return Math.floor(trainingLength(config, run) / config.batch);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     return fail(error.message);
@@ -333,17 +339,18 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   const epoch = count('epoch', 1);
   const position = count('position', 0);
   const corpusCharacters = count('corpus_characters', 1);
+  const trainingCharacters = metadata.training_characters === undefined ? undefined : count('training_characters', 1, corpusCharacters);
   const smoothLoss = optionalLoss('smooth_loss');
   // The data walk moves by seqLength from 0 and starts at most one epoch per update.
   if (position > corpusCharacters || position % config.seqLength !== 0) {
     fail(`metadata "position" ${position} is not a window start of a ${corpusCharacters}-character text`);
   }
   if (epoch > step + 1) fail(`metadata "epoch" ${epoch} is more than step + 1 = ${step + 1}`);
-  const slice = version === 2 ? sliceOf(config, corpusCharacters, fail) : corpusCharacters;
+  const slice = version === 2 ? sliceOf(config, { corpusCharacters, trainingCharacters }, fail) : corpusCharacters;
   if (version === 2) {
     // A window starts at most T + 1 characters before its slice's end, and the position moves T on.
     if (position >= slice) fail(`metadata "position" ${position} is not a window start of a ${slice}-character slice`);
-    const expected = JSON.stringify(streamPositions(config, corpusCharacters, position));
+    const expected = JSON.stringify(streamPositions(config, slice * config.batch, position));
     if (JSON.stringify(json('stream_positions')) !== expected) fail(`metadata "stream_positions" must be ${expected.length > 80 ? 'each slice start plus "position"' : expected}`);
   }
   if (slice >= config.seqLength + 1) {
@@ -374,6 +381,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     run: {
       corpusSha256,
       corpusCharacters,
+      ...(trainingCharacters !== undefined ? { trainingCharacters } : {}),
       bestSmoothLoss: optionalLoss('best_smooth_loss'),
       ...(bestValLoss !== undefined ? { bestValLoss } : {}),
       elapsedSeconds: elapsedSeconds!,

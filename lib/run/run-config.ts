@@ -2,6 +2,8 @@
 // table (lib/model/config.ts) for the options, so that a damaged file is refused with what is wrong
 // instead of steering a resume or a report. (It is never rewritten when refused.)
 import { existsSync } from 'fs';
+import path from 'path';
+import { Corpus, CorpusFile } from '../text/corpus';
 import { Checkpoint } from './checkpoint';
 import { OptionRow, savedValue, TRAINING_OPTIONS } from '../model/config';
 import { UserError } from '../util/errors';
@@ -18,7 +20,10 @@ const BACKENDS = ['native', 'wasm', 'ts'];
  */
 const OTHER_FIELDS: Record<string, (value: unknown) => string | undefined> = {
   version: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
-  data: (v) => (v === null || (typeof v === 'string' && v !== '') ? undefined : 'must be a file path or null (the demo corpus)'),
+  data: (v) =>
+    v === null || (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 1 && v.every((p) => typeof p === 'string' && p !== ''))
+      ? undefined
+      : 'must be a path, a list of paths, or null (the demo corpus)',
   corpus: checkCorpus,
   created: (v) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? undefined : 'must be a date and time (ISO 8601)'),
   resumed: checkResumes,
@@ -30,7 +35,68 @@ function checkCorpus(value: unknown): string | undefined {
   if (typeof c.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(c.sha256)) return '.sha256 must be 64 hex digits';
   if (!isCount(c.characters, 1, Number.MAX_SAFE_INTEGER)) return '.characters must be an integer ≥ 1';
   if (!isCount(c.vocabSize, 1, LIMITS.maxVocabulary)) return `.vocabSize must be an integer from 1 to ${LIMITS.maxVocabulary}`;
+  if (c.files !== undefined && !(Array.isArray(c.files) && c.files.length > 0 && c.files.every(isFileRecord))) {
+    return '.files must be a list of {"path": a path, "bytes": an integer ≥ 1, "sha256": 64 hex digits}';
+  }
+  if (c.separator !== undefined && typeof c.separator !== 'string') return '.separator must be a string';
+  if (c.trainingCharacters !== undefined && !isCount(c.trainingCharacters, 1, c.characters as number)) return '.trainingCharacters must be an integer from 1 to .characters';
   return undefined;
+}
+
+function isFileRecord(value: unknown): boolean {
+  const f = value as Record<string, unknown>;
+  return typeof value === 'object' && value !== null && typeof f.path === 'string' && f.path !== '' && isCount(f.bytes, 1, Number.MAX_SAFE_INTEGER) && typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256);
+}
+
+/**
+ * config.json's "corpus": the text's SHA-256, length and vocabulary size; each file read (path,
+ * bytes, SHA-256); for several documents, the separator and the characters trained on.
+ */
+export function corpusRecord(corpus: Corpus, trainingCharacters: number): Record<string, unknown> {
+  return {
+    sha256: corpus.sha256,
+    characters: corpus.length,
+    vocabSize: corpus.vocabSize,
+    ...(corpus.files.length > 0 ? { files: corpus.files.map((f) => ({ ...f, path: path.resolve(f.path) })) } : {}),
+    ...(corpus.documents.length > 1 ? { separator: corpus.separator, trainingCharacters } : {}),
+  };
+}
+
+/** The --data values a run was started with (absolute); undefined: the demo corpus. */
+export function runData(config: RunConfigFile): string[] | undefined {
+  const data = config.data;
+  return typeof data === 'string' ? [data] : Array.isArray(data) ? (data as string[]) : undefined;
+}
+
+/** The separator of a run's documents, when it has several. */
+export function runSeparator(config: RunConfigFile): string | undefined {
+  return (config.corpus as { separator?: string } | undefined)?.separator;
+}
+
+/**
+ * How the files just read differ from those config.json records, naming a file; undefined when
+ * they are the same texts in the same order (moved elsewhere or not), or the run records none.
+ */
+export function collectionChange(config: RunConfigFile, corpus: Corpus): string | undefined {
+  const recorded = (config.corpus as { files?: CorpusFile[] } | undefined)?.files;
+  // One file for another: the caller's SHA-256 check says so.
+  if (recorded === undefined || (recorded.length === 1 && corpus.files.length === 1)) return undefined;
+  const separator = runSeparator(config);
+  if (recorded.length > 1 && separator !== undefined && separator !== corpus.separator) {
+    return `--separator ${JSON.stringify(corpus.separator)} is not the run's (${JSON.stringify(separator)})`;
+  }
+  const now = corpus.files.map((f) => ({ ...f, path: path.resolve(f.path) }));
+  if (now.length === recorded.length && now.every((f, i) => f.sha256 === recorded[i].sha256)) return undefined;
+  const sorted = (files: CorpusFile[]) => JSON.stringify(files.map((f) => f.sha256).sort());
+  if (sorted(now) === sorted(recorded)) return 'the texts are in another order than when the run started';
+  const nowByPath = new Map(now.map((f) => [f.path, f]));
+  for (const before of recorded) {
+    const after = nowByPath.get(before.path);
+    if (after === undefined) return `${before.path} is no longer among the texts`;
+    if (after.sha256 !== before.sha256) return `${before.path} has changed since the run started (SHA-256 ${after.sha256.slice(0, 12)}…, then ${before.sha256.slice(0, 12)}…)`;
+  }
+  const added = now.find((f) => !recorded.some((before) => before.path === f.path));
+  return added !== undefined ? `${added.path} was added to the texts since the run started` : 'the texts are not the ones the run started with';
 }
 
 function checkResumes(value: unknown): string | undefined {

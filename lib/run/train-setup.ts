@@ -11,17 +11,20 @@ import { UserError } from '../util/errors';
 import { MAX_STEPS, ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../model/config';
 import { OptionSpecs, ParsedOptions } from '../util/option-values';
 import { checkAgainstCheckpoint, RunConfigFile } from './run-config';
+import { unescapeSeparator } from '../text/corpus';
 import { RunSettings } from './run';
 import { owesEvaluation, RunDir, validationsSinceBest } from './run-dir';
 import { Trainer } from './trainer';
 import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
 import { updatesPerEpoch } from '../model/stream-walk';
 import { warn } from '../util/output';
-import { loadTrainingText } from '../text/training-text';
+import { dataList, loadTrainingText, skippedLine } from '../text/training-text';
+import { collectionChange, corpusRecord, runData, runSeparator } from './run-config';
 import { VERSION } from '../util/package';
 
 export const TRAIN_OPTIONS = {
-  data: { kind: 'string', help: 'UTF-8 text file (default: the built-in demo corpus)' },
+  data: { kind: 'paths', help: 'UTF-8 text: a file, a folder (its files, recursively) or a quoted glob; again for more (default: the demo corpus)' },
+  separator: { kind: 'string', allowEmpty: true, help: 'joins the texts of several files (default "\\n"; \\n, \\t and \\\\ are escapes)' },
   preset: { kind: 'choice', choices: PRESET_NAMES, help: 'start from named settings: dd2424 (the defaults) or char-rnn; flags given beside it win' },
   ...trainingSpecs(),
   epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
@@ -67,7 +70,14 @@ export function prepareRun(o: TrainFlags, showLoading: boolean): Prepared {
 /** What a user should know before the run starts: a backend fallback, a resume that drifts, flags that do nothing. */
 export function setupWarnings(o: TrainFlags, prepared: Prepared): string[] {
   const { trainer, drift } = prepared;
-  return [...(trainer.backendWarning ? [trainer.backendWarning] : []), ...(drift ? [drift] : []), ...unusedFlags(o, trainer), ...idleThreads(o, trainer)];
+  const skipped = skippedLine(trainer.corpus);
+  return [
+    ...(skipped ? [skipped] : []),
+    ...(trainer.backendWarning ? [trainer.backendWarning] : []),
+    ...(drift ? [drift] : []),
+    ...unusedFlags(o, trainer),
+    ...idleThreads(o, trainer),
+  ];
 }
 
 /** Run settings: the command line's, else the run's saved ones (config.json, checked), else defaults. */
@@ -89,6 +99,7 @@ function unusedFlags(o: TrainFlags, trainer: Trainer): string[] {
     ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
     ...unused('beta2', o.beta2, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
     ...unused('lr-decay-after', o['lr-decay-after'], c.lrDecay === 1, 'without --lr-decay'),
+    ...unused('separator', o.separator, trainer.corpus.documents.length === 1, 'with one text'),
   ];
 }
 
@@ -133,7 +144,8 @@ function refuseStoppedEarly(dir: RunDir, step: number, earlyStop: number): void 
 }
 
 function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
-  const { corpus } = loadTrainingText(o.data, showLoading);
+  const separator = o.separator === undefined ? undefined : unescapeSeparator(o.separator);
+  const { corpus } = loadTrainingText(o.data, showLoading, separator);
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
   const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
   const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
@@ -145,14 +157,20 @@ function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
   const { backend, ...model } = trainer.config;
   dir.writeConfig({
     version: VERSION,
-    data: o.data === undefined ? null : path.resolve(o.data),
-    corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
+    data: dataField(o.data),
+    corpus: corpusRecord(corpus, trainer.trainingText.length),
     ...model,
     backend,
     ...settings,
     created: new Date().toISOString(),
   });
-  const record: RunRecord = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
+  const record: RunRecord = {
+    corpusSha256: corpus.sha256,
+    corpusCharacters: corpus.length,
+    ...(corpus.documents.length > 1 ? { trainingCharacters: trainer.trainingText.length } : {}),
+    bestSmoothLoss: undefined,
+    elapsedSeconds: 0,
+  };
   return { trainer, dir, settings, record };
 }
 
@@ -163,8 +181,11 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   if (saved !== undefined) checkAgainstCheckpoint(saved, checkpoint, dir.configPath, dir.latestPath, true);
   else warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
   const config = saved ?? {};
-  const data = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
-  const { corpus, source } = loadTrainingText(data, showLoading);
+  const data = o.data ?? runData(config);
+  const separator = o.separator === undefined ? runSeparator(config) : unescapeSeparator(o.separator);
+  const { corpus, source } = loadTrainingText(data, showLoading, separator);
+  const changed = collectionChange(config, corpus);
+  if (changed !== undefined) throw new UserError(`${changed}: a resumed run trains on the texts it started with; restore them, or start a new run`);
   if (corpus.sha256 !== checkpoint.run.corpusSha256) {
     throw new UserError(
       `${source} is not the text this run was trained on (SHA-256 ${corpus.sha256.slice(0, 12)}…, ` +
@@ -196,7 +217,8 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   dir.truncateAfter(step, checkpoint.training);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
-  dir.writeConfig({ ...(saved ? config : wholeConfig(data, corpus, checkpoint.training.config, trainer.config.backend)), ...settings, resumed });
+  const whole = saved ? config : wholeConfig(data, corpus, trainer.trainingText.length, checkpoint.training.config, trainer.config.backend);
+  dir.writeConfig({ ...whole, ...settings, resumed });
   return { trainer, dir, settings, record, drift: resumeDrift(config, trainer, settings.threads), evaluationPending };
 }
 
@@ -224,15 +246,21 @@ function resumeDrift(saved: RunConfigFile, trainer: Trainer, threads: number): s
  * A config.json for a run directory that had none (a checkpoint copied into it): every field, so
  * that the next resume and report read it. `created` is this resume: the run's start is unknown.
  */
-function wholeConfig(data: string | undefined, corpus: Corpus, model: ModelConfig, backend: string): RunConfigFile {
+function wholeConfig(data: readonly string[] | undefined, corpus: Corpus, training: number, model: ModelConfig, backend: string): RunConfigFile {
   return {
     version: VERSION,
-    data: data === undefined ? null : path.resolve(data),
-    corpus: { sha256: corpus.sha256, characters: corpus.length, vocabSize: corpus.vocabSize },
+    data: dataField(data),
+    corpus: corpusRecord(corpus, training),
     ...model,
     backend,
     created: new Date().toISOString(),
   };
+}
+
+/** config.json's "data": null (the demo corpus), the one path, or the paths (absolute). */
+function dataField(data: readonly string[] | undefined): string | string[] | null {
+  const values = dataList(data).map((value) => path.resolve(value));
+  return values.length === 0 ? null : values.length === 1 ? values[0] : values;
 }
 
 const modelValue = (model: ModelConfig, row: OptionRow) => (model as Record<string, unknown>)[row.key];

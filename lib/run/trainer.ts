@@ -11,7 +11,7 @@ import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, row
 import { checkValue, OptionSpecs } from '../util/option-values';
 import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
 import { parameterTable } from '../model/reference';
-import { heldOutLength, sliceLength } from '../model/stream-walk';
+import { sliceLength } from '../model/stream-walk';
 import { Rng } from '../util/random';
 import { RULE_SPECS, sampleText } from '../engine/sampling';
 import { SavedState, secondMoment, TrainingState } from './training-state';
@@ -88,9 +88,9 @@ export class Trainer {
     if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
     const rows = [...rowsOf('model'), ...rowsOf('backend')];
     const { backend: choice, ...model } = resolveOptions(withOptimizerDefaults(options), rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
-    const heldOut = heldOutLength(corpus.length, model.valFraction, corpus.source);
-    this.trainingText = corpus.indices.subarray(0, corpus.length - heldOut);
-    this.heldOutText = corpus.indices.subarray(corpus.length - heldOut);
+    const { training, heldOut } = corpus.split(model.valFraction);
+    this.trainingText = training;
+    this.heldOutText = heldOut;
     checkModelFits(model, corpus, this.trainingText.length);
     const selection = selectBackend(choice);
     this.config = { ...model, backend: selection.name };

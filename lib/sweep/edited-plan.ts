@@ -7,7 +7,7 @@ import path from 'path';
 import { MODEL_DEFAULTS, OptionRow, rowsOf, TRAINING_OPTIONS } from '../model/config';
 import { PRESETS, PresetName } from '../model/presets';
 import { heldOutLength, updatesPerEpoch } from '../model/stream-walk';
-import { readRunConfig, RunConfigFile } from '../run/run-config';
+import { readRunConfig, runData, RunConfigFile } from '../run/run-config';
 import { withOptimizerDefaults } from '../run/trainer';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
@@ -81,8 +81,8 @@ function plannedModel(given: Record<string, unknown>): Record<string, unknown> {
 
 /** --data of another text than the run's (the same text moved elsewhere is the same data). */
 function dataMismatch(given: Record<string, unknown>, config: RunConfigFile, sha256Of: (file: string) => string | undefined): Mismatch | undefined {
-  const planned = typeof given.data === 'string' ? given.data : null;
-  const trained = typeof config.data === 'string' ? config.data : null;
+  const planned = Array.isArray(given.data) ? given.data.join(' ') : typeof given.data === 'string' ? given.data : null;
+  const trained = runData(config)?.join(' ') ?? null;
   if (planned === trained) return undefined;
   const runSha256 = (config.corpus as { sha256?: unknown } | undefined)?.sha256;
   if (planned !== null && sha256Of(planned) === runSha256) return undefined;
@@ -93,10 +93,10 @@ function dataMismatch(given: Record<string, unknown>, config: RunConfigFile, sha
 /** --epochs whose updates are not the run's steps (its text, held-out part, seq-length and batch). */
 function epochsMismatch(given: Record<string, unknown>, config: RunConfigFile): Mismatch | undefined {
   if (typeof given.epochs !== 'number') return undefined;
-  const corpus = config.corpus as { characters: number };
+  const corpus = config.corpus as { characters: number; trainingCharacters?: number };
   const valFraction = typeof config.valFraction === 'number' ? config.valFraction : 0;
   const batch = typeof config.batch === 'number' ? config.batch : 1;
-  const characters = corpus.characters - heldOutLength(corpus.characters, valFraction, 'config.json');
+  const characters = corpus.trainingCharacters ?? corpus.characters - heldOutLength(corpus.characters, valFraction, 'config.json');
   const steps = given.epochs * updatesPerEpoch(characters, config.seqLength as number, batch);
   if (steps === config.steps) return undefined;
   return { planned: `--epochs ${given.epochs} (${steps} steps)`, trained: `steps ${String(config.steps)}` };

@@ -6,6 +6,8 @@ export type OptionSpec = (
   | { kind: 'integer'; min: number; max: number; help: string }
   | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; help: string }
   | { kind: 'string'; help: string; /** '' is a value (library options such as a prime) */ allowEmpty?: boolean }
+  /** Paths, the option given once or more (as a list in the library). */
+  | { kind: 'paths'; help: string }
   | { kind: 'choice'; choices: readonly string[]; help: string }
   /** A span of time as text ("90s", "10m", "1h30m"), its value in seconds. */
   | { kind: 'duration'; max: number; help: string }
@@ -21,7 +23,9 @@ type Value<S extends OptionSpec> = S extends { kind: 'integer' | 'number' | 'dur
   ? number
   : S extends { kind: 'flag' }
     ? boolean
-    : string;
+    : S extends { kind: 'paths' }
+      ? string[]
+      : string;
 
 export type ParsedOptions<T extends OptionSpecs> = { [K in keyof T]?: Value<T[K]> };
 
@@ -35,6 +39,8 @@ export function describe(spec: OptionSpec): string {
       return `one of ${spec.choices.join(', ')}`;
     case 'string':
       return 'a string';
+    case 'paths':
+      return 'a path, or a list of paths';
     case 'duration':
       return `a duration such as 90s, 10m or 1h30m, from 1s to ${formatSeconds(spec.max)}`;
     default:
@@ -43,8 +49,8 @@ export function describe(spec: OptionSpec): string {
 }
 
 export function convert(label: string, spec: OptionSpec, raw: string | boolean): string | number | boolean {
-  if (spec.kind === 'flag' || spec.kind === 'string') {
-    if (spec.kind === 'string' && raw === '' && !spec.allowEmpty) throw new UserError(`${label} must not be empty`);
+  if (spec.kind === 'flag' || spec.kind === 'string' || spec.kind === 'paths') {
+    if (spec.kind !== 'flag' && raw === '' && !(spec.kind === 'string' && spec.allowEmpty)) throw new UserError(`${label} must not be empty`);
     return raw;
   }
   const text = String(raw);
@@ -93,7 +99,14 @@ export function formatSeconds(total: number): string {
 }
 
 /** Checks a value read from a file (e.g. a saved setting) as if it had been given as `label`. */
-export function checkValue(label: string, spec: OptionSpec, value: unknown): string | number | boolean {
+export function checkValue(label: string, spec: OptionSpec, value: unknown): string | number | boolean | string[] {
+  if (spec.kind === 'paths') {
+    const list = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string')) {
+      throw new UserError(`${label} must be ${describe(spec)}, got ${shown(value)}`);
+    }
+    return list.map((v) => convert(label, spec, v) as string);
+  }
   if (spec.kind === 'flag') {
     if (typeof value !== 'boolean') throw new UserError(`${label} must be true or false, got ${shown(value)}`);
     return value;

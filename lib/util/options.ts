@@ -21,7 +21,7 @@ export function parseCommandLine<T extends OptionSpecs>(
 ): { options: ParsedOptions<T> & { help?: boolean }; operands: string[] } {
   const config = Object.fromEntries(
     Object.entries(specs).map(
-      ([name, spec]) => [name, { type: spec.kind === 'flag' ? 'boolean' : 'string', ...(spec.short ? { short: spec.short } : {}) }] as const
+      ([name, spec]) => [name, { type: spec.kind === 'flag' ? 'boolean' : 'string', multiple: spec.kind === 'paths', ...(spec.short ? { short: spec.short } : {}) }] as const
     )
   );
   let parsed;
@@ -45,6 +45,7 @@ export function parseCommandLine<T extends OptionSpecs>(
   const result: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(parsed.values)) {
     if (name === 'help') result.help = raw;
+    else if (Array.isArray(raw)) result[name] = raw.map((value) => convert(`--${name}`, specs[name], value as string));
     else result[name] = convert(`--${name}`, specs[name], raw as string | boolean);
   }
   return { options: result as ParsedOptions<T> & { help?: boolean }, operands: parsed.positionals };
@@ -57,11 +58,11 @@ function unknownOptionError(given: string, specs: OptionSpecs): UserError {
   return new UserError(`unknown option ${given}${near ? `; did you mean --${near}?` : ''} (see --help)`);
 }
 
-/** An option given twice would silently keep only its last value: refused, naming both. */
+/** An option given twice would silently keep only its last value: refused, naming both (a list of paths takes each). */
 function refuseRepeats(tokens: { kind: string; name?: string; value?: string }[] | undefined, specs: OptionSpecs): void {
   const seen = new Map<string, string | undefined>();
   for (const token of tokens ?? []) {
-    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (token.kind !== 'option' || token.name === undefined || specs[token.name]?.kind === 'paths') continue;
     if (seen.has(token.name)) {
       const flag = specs[token.name]?.kind === 'flag' || token.name === 'help';
       const values = flag ? '' : ` (${seen.get(token.name)} and ${token.value})`;
@@ -121,7 +122,7 @@ function oneLine(message: string): string {
 /** The option list of a command's --help. */
 export function optionHelp(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
-    const value = { flag: '', string: ' VALUE', choice: ` ${'choices' in spec ? spec.choices.join('|') : ''}`, integer: ' N', number: ' X', duration: ' DURATION' }[spec.kind];
+    const value = { flag: '', string: ' VALUE', paths: ' PATH', choice: ` ${'choices' in spec ? spec.choices.join('|') : ''}`, integer: ' N', number: ' X', duration: ' DURATION' }[spec.kind];
     const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${value}`;
     // A flag too long for the column gets its help on the next line.
     return flag.length < 24 ? `  ${flag.padEnd(24)}${spec.help}` : `  ${flag}\n  ${''.padEnd(24)}${spec.help}`;
