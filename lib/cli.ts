@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The rnn-native command line. Bad input prints one line and exits 2; see README for the rest.
+import { cacheCommand } from './cli/cache';
 import { compareCommand } from './cli/compare';
 import { exportCommand } from './cli/export';
 import { gradcheckCommand } from './cli/gradcheck';
@@ -27,6 +28,7 @@ commands:
   sweep       train many settings: here, with GNU parallel or as a Slurm array
   sweep-task  run (or resume) one run of a sweep: what parallel and Slurm jobs call
   compare     compare runs and sweeps: a table, compare.md, compare.html and a loss plot
+  cache       list or clear the token cache of big texts
 
 Run "rnn-native <command> --help" for a command's options.`;
 
@@ -51,6 +53,8 @@ async function run(argv: string[]): Promise<number> {
       return sweepCommand(rest);
     case 'sweep-task':
       return sweepTaskCommand(rest);
+    case 'cache':
+      return cacheCommand(rest);
     case 'compare':
       return compareCommand(rest);
     case undefined:
@@ -63,7 +67,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(VERSION);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample, score, export, gradcheck, plot, report, sweep, sweep-task and compare (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, score, export, gradcheck, plot, report, sweep, sweep-task, compare and cache (see --help)`);
   }
 }
 

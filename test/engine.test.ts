@@ -13,7 +13,7 @@ const corpus = Corpus.fromFile(path.join(__dirname, 'golden', 'text.txt'));
 const dd2424 = (eta: number, changes: Partial<ModelConfig> = {}): ModelConfig => ({ ...MODEL_DEFAULTS, hidden: 16, eta, ...changes });
 
 /** A reference engine on the whole text, and n of its updates' losses. */
-const make = (config: ModelConfig) => new Engine(config, corpus.vocabSize, corpus.indices, 'ts', Rng.fromSeed(config.seed));
+const make = (config: ModelConfig) => new Engine(config, corpus.vocabSize, corpus.symbols, 'ts', Rng.fromSeed(config.seed));
 const train = (engine: Engine, n: number) => {
   const losses = new Float64Array(n);
   engine.train(losses);

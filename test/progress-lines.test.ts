@@ -68,7 +68,8 @@ describe('progress lines fit the terminal', function () {
         stderr.write = ((s: string) => writes.push(s) > 0) as typeof stderr.write;
         stderr.columns = columns;
         try {
-          loadTrainingText(big, true);
+          // A cache of its own: a hit by an earlier test's entry would read nothing (and draw no line).
+          loadTrainingText(big, { showProgress: true, cacheDir: mkdtempSync(path.join(tmpdir(), 'rnn-progress-cache-')) });
         } finally {
           stderr.write = saved.write;
           stderr.columns = saved.columns;

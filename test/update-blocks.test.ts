@@ -10,6 +10,7 @@ import { decayedRate } from '../lib/model/optimizers';
 import { nextWindows } from '../lib/model/stream-walk';
 import { Rng } from '../lib/util/random';
 import { COMPILED_BACKENDS } from './helpers';
+import { arrayText } from '../lib/text/symbol-text';
 
 const BACKENDS: BackendName[] = ['ts', ...COMPILED_BACKENDS];
 
@@ -22,7 +23,7 @@ const configs: [string, Partial<ModelConfig>][] = [
   ['gru 1 layer, 2 streams, RMSprop, lr decay 0.9 after epoch 2', { cell: 'gru', batch: 2, optimizer: 'rmsprop', eta: 2e-3, lrDecay: 0.9, lrDecayAfter: 2 }],
 ];
 
-const make = (config: ModelConfig, backend: BackendName) => new Engine(config, 7, text, backend, Rng.fromSeed(config.seed));
+const make = (config: ModelConfig, backend: BackendName) => new Engine(config, 7, arrayText(text), backend, Rng.fromSeed(config.seed));
 
 /** The updates one at a time, as the engine made them before it handed over blocks: the oracle. */
 function oneByOne(engine: Engine, config: ModelConfig, n: number): Float64Array {

@@ -5,6 +5,7 @@
 import { createModelBackend } from './backend';
 import { ModelConfig } from '../model/config';
 import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, OptimizerSettings } from '../model/optimizers';
+import { SymbolText } from '../text/symbol-text';
 import { Rng } from '../util/random';
 import { SamplingRules } from '../model/sampling-rules';
 import { SamplerSource, zeroStateSampler } from './sampling';
@@ -76,7 +77,7 @@ export class Engine {
   private readonly optimizer: OptimizerSettings;
 
   /** `text`: the training symbols; `rng` draws the initial weights (and is left where they end). */
-  constructor(private readonly config: ModelConfig, vocab: number, private readonly text: Uint8Array | Uint16Array, backend: BackendName, rng: Rng) {
+  constructor(private readonly config: ModelConfig, vocab: number, private readonly text: SymbolText, backend: BackendName, rng: Rng) {
     sliceLength(text.length, config.batch, config.seqLength); // refuses a text too short for the streams
     this.shape = modelShape(config, vocab);
     this.optimizer = optimizerSettings(config);
@@ -107,6 +108,7 @@ export class Engine {
     const y = new Int32Array(losses.length * block);
     let reset = false;
     let count = 0;
+    let first: number[] = [];
     for (; count < losses.length; count++) {
       // A new epoch starts the next call: this one ends before it, the walk not moved.
       const walk = { ...this.walk };
@@ -114,14 +116,18 @@ export class Engine {
       if (newEpoch && count > 0) break;
       Object.assign(this.walk, walk);
       reset ||= newEpoch;
-      const at = count * block;
-      for (let t = 0; t < T; t++) {
-        starts.forEach((start, b) => {
-          x[at + t * streams + b] = this.text[start + t];
-          y[at + t * streams + b] = this.text[start + t + 1];
-        });
-      }
+      if (count === 0) first = starts;
     }
+    // Each stream's windows follow one another: one read of the text per stream.
+    first.forEach((start, b) => {
+      const symbols = this.text.read(start, start + count * T + 1);
+      for (let u = 0; u < count; u++) {
+        for (let t = 0; t < T; t++) {
+          x[u * block + t * streams + b] = symbols[u * T + t];
+          y[u * block + t * streams + b] = symbols[u * T + t + 1];
+        }
+      }
+    });
     const blocks = { x: x.subarray(0, count * block), y: y.subarray(0, count * block), losses: losses.subarray(0, count), reset, firstUpdate: this.step + 1, dropout: dropout > 0 ? { p: dropout, seed } : undefined };
     this.backend.train(blocks, { ...this.optimizer, eta: this.learningRate() });
     this.step += count;

@@ -20,6 +20,8 @@ export type TrainOptions = Partial<ModelConfig & Omit<RunConfig, 'time'>> & {
   data?: string | string[];
   /** Joins the texts of several files (default a newline; the escapes \n, \t and \\ as on the command line). */
   separator?: string;
+  /** The token cache of big texts (default $XDG_CACHE_HOME/rnn-native or ~/.cache/rnn-native). */
+  cacheDir?: string;
   preset?: PresetName;
   /** The run directory of a new run (default runs/<date-time>, under the working directory). */
   out?: string;
@@ -59,6 +61,7 @@ const TRAIN_SPECS: Record<string, OptionSpec> = {
   ...Object.fromEntries(TRAINING_OPTIONS.map((row) => [row.key, cliSpec(row)])),
   data: TRAIN_OPTIONS.data,
   separator: TRAIN_OPTIONS.separator,
+  cacheDir: TRAIN_OPTIONS['cache-dir'],
   preset: TRAIN_OPTIONS.preset,
   out: TRAIN_OPTIONS.out,
   resume: TRAIN_OPTIONS.resume,
@@ -108,7 +111,7 @@ function runDirectoryOf(flags: TrainFlags): string | undefined {
 
 /** The command line's options of the library's; a duration ("10m") becomes its seconds, as the command line parses it. */
 function flagsOf(options: TrainOptions): TrainFlags {
-  const flagOf = new Map<string, string>(TRAINING_OPTIONS.map((row) => [row.key, row.flag]));
+  const flagOf = new Map<string, string>([...TRAINING_OPTIONS.map((row): [string, string] => [row.key, row.flag]), ['cacheDir', 'cache-dir']]);
   const kind = (key: string) => TRAIN_SPECS[key]?.kind;
   const parsed = (key: string, value: unknown) => (kind(key) === 'duration' || kind(key) === 'paths' ? checkValue(key, TRAIN_SPECS[key], value) : value);
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined).map(([key, value]) => [flagOf.get(key) ?? key, parsed(key, value)]));

@@ -210,7 +210,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   const runSha256 = (config.corpus as { sha256: string }).sha256;
   let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined; size: CheckSize };
   try {
-    const { corpus, source } = loadTrainingText(data, false, given === undefined ? runSeparator(config) : undefined);
+    const { corpus, source } = loadTrainingText(data, { separator: given === undefined ? runSeparator(config) : undefined });
     if (given === undefined && corpus.sha256 !== runSha256) {
       throw new UserError(
         `${source} has changed since the run was trained on it (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…)`

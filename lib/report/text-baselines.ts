@@ -25,7 +25,7 @@ export function runTextBaselines(config: RunConfigFile): TextBaselines {
   const source = valFraction > 0 ? `${name} without its last ${valFraction * 100} %` : name;
   const known = { source, vocabSize: corpus.vocabSize, uniform: Math.log(corpus.vocabSize) };
   try {
-    const { corpus: text, source: file } = loadTrainingText(data, false, runSeparator(config));
+    const { corpus: text, source: file } = loadTrainingText(data, { separator: runSeparator(config) });
     if (text.sha256 !== corpus.sha256) return { ...known, why: `${file} has changed since the run was trained on it` };
     return { ...known, unigram: baselines(text.split(valFraction).training, text.vocabSize).unigram };
   } catch (error) {

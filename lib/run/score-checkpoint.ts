@@ -1,7 +1,7 @@
 // How well a saved model predicts a text: the score command. The text is read forward as one
 // stream from a zero state, as the validation pass reads the held-out part, in constant memory.
 import { BackendChoice, BackendSelection } from '../engine/backend';
-import { forEachCodePoint } from '../text/corpus';
+import { forEachCodePoint } from '../text/utf8';
 import { UserError } from '../util/errors';
 import { Checkpoint } from './checkpoint';
 import { ModelBackend, TextScorer } from '../engine/model-backend';

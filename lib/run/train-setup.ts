@@ -24,6 +24,7 @@ import { VERSION } from '../util/package';
 
 export const TRAIN_OPTIONS = {
   data: { kind: 'paths', help: 'UTF-8 text: a file, a folder (its files, recursively) or a quoted glob; again for more (default: the demo corpus)' },
+  'cache-dir': { kind: 'string', help: 'the token cache of big texts (default $XDG_CACHE_HOME/rnn-native or ~/.cache/rnn-native)' },
   separator: { kind: 'string', allowEmpty: true, help: 'joins the texts of several files (default "\\n"; \\n, \\t and \\\\ are escapes)' },
   preset: { kind: 'choice', choices: PRESET_NAMES, help: 'start from named settings: dd2424 (the defaults) or char-rnn; flags given beside it win' },
   ...trainingSpecs(),
@@ -145,7 +146,7 @@ function refuseStoppedEarly(dir: RunDir, step: number, earlyStop: number): void 
 
 function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
   const separator = o.separator === undefined ? undefined : unescapeSeparator(o.separator);
-  const { corpus } = loadTrainingText(o.data, showLoading, separator);
+  const { corpus } = loadTrainingText(o.data, { showProgress: showLoading, separator, cacheDir: o['cache-dir'] });
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
   const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
   const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
@@ -183,7 +184,7 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   const config = saved ?? {};
   const data = o.data ?? runData(config);
   const separator = o.separator === undefined ? runSeparator(config) : unescapeSeparator(o.separator);
-  const { corpus, source } = loadTrainingText(data, showLoading, separator);
+  const { corpus, source } = loadTrainingText(data, { showProgress: showLoading, separator, cacheDir: o['cache-dir'] });
   const changed = collectionChange(config, corpus);
   if (changed !== undefined) throw new UserError(`${changed}: a resumed run trains on the texts it started with; restore them, or start a new run`);
   if (corpus.sha256 !== checkpoint.run.corpusSha256) {

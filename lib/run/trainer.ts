@@ -2,6 +2,7 @@
 import { BackendChoice, selectBackend } from '../engine/backend';
 import { BackendName } from '../engine/model-backend';
 import { Corpus } from '../text/corpus';
+import { SymbolText } from '../text/symbol-text';
 import { UserError } from '../util/errors';
 import { hasVersion1Names, Layout, version1Layout } from '../model/version1-names';
 import { BEYOND_FLOAT32, Engine, EngineTensors, modelShape } from '../engine/engine';
@@ -32,6 +33,9 @@ export const DEFAULTS = MODEL_DEFAULTS;
 
 /** Most updates in one call of Trainer.train (each loss is returned). */
 export const MAX_UPDATES_PER_CALL = 10_000_000;
+
+/** The range of the one symbol at `at`. */
+const oneAt = (at: number): [number, number] => [at, at + 1];
 
 /** Smooth loss: the first loss, then s ← 0.999·s + 0.001·L. */
 export function smoothLossUpdate(previous: number | undefined, loss: number): number {
@@ -75,7 +79,7 @@ export class Trainer {
   smoothLoss: number | undefined;
   lastLoss: number | undefined;
   /** The symbols trained on: the corpus without its held-out part. */
-  readonly trainingText: Uint8Array | Uint16Array;
+  readonly trainingText: SymbolText;
   /** The held-out last part of the corpus (--val-fraction; empty without validation). */
   readonly heldOutText: Uint8Array | Uint16Array;
   private readonly engine: Engine;
@@ -252,7 +256,7 @@ export class Trainer {
     const prime =
       primeText !== undefined && primeText !== ''
         ? this.corpus.encode(primeText)
-        : Int32Array.of(this.trainingText[Math.min(this.position, this.trainingText.length - 1)]);
+        : Int32Array.from(this.trainingText.read(...oneAt(Math.min(this.position, this.trainingText.length - 1))));
     const source = { sampler: (r: DrawRequest) => this.engine.sampler(r.prime, { ...r.rules, temperature: r.temperature }, r.rng) };
     return sampleText(source, this.corpus.vocab, { prime, length, temperature, rng, rules });
   }

@@ -2,136 +2,18 @@
 // text, and the text as an index array (1 byte a character when K ≤ 256, else 2). A corpus of
 // several files (documents) is their texts joined by a separator.
 import { createHash } from 'crypto';
-import { closeSync, readSync, statSync } from 'fs';
+import { statSync } from 'fs';
 import { UserError } from '../util/errors';
-import { describeReadError, openRegularFile } from '../util/files';
 import { heldOutLength } from '../model/stream-walk';
 import { TextInput } from './inputs';
+import { arrayText, joinedText, readAll, Span, SymbolArray, SymbolText } from './symbol-text';
+import { ByteSource, decodeSource, fileChunks, NotText } from './utf8';
 import { MAX_VOCABULARY, Vocabulary } from './vocabulary';
 
 /** Called with the fraction done after each chunk while a text is read and indexed. */
 export type ProgressCallback = (fraction: number) => void;
 
 const CODE_POINTS = 0x110000;
-
-/** Reads of a text, from its start each time it is called: one array, or a file in chunks. */
-type ByteSource = () => Iterable<Uint8Array>;
-
-const CHUNK_BYTES = 8 << 20;
-
-/** A text that is not UTF-8 (or holds a NUL byte): in a folder, a file skipped as binary. */
-class NotText extends UserError {}
-
-/**
- * Calls onCodePoint for each code point of strict UTF-8 (no overlongs, no surrogates, nothing
- * above U+10FFFF) in bytes, whose first byte is at offset `base` of the text. Returns how many
- * bytes it decoded: all of them, or, when `final` is false, up to a sequence cut by the end of
- * the chunk. Throws a UserError naming the text offset of an invalid sequence or of a NUL byte.
- */
-function decodeUtf8(bytes: Uint8Array, base: number, final: boolean, source: string, onCodePoint: (cp: number) => void): number {
-  const n = bytes.length;
-  let i = 0;
-  while (i < n) {
-    const b0 = bytes[i];
-    if (b0 < 0x80) {
-      if (b0 === 0) {
-        throw new NotText(`${source}: looks like a binary file (a NUL byte at offset ${base + i}); the text must be UTF-8`);
-      }
-      onCodePoint(b0);
-      i += 1;
-      continue;
-    }
-    let need: number;
-    let cp: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-      need = 1;
-      cp = b0 & 0x1f;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-      need = 2;
-      cp = b0 & 0x0f;
-      if (b0 === 0xe0) lo = 0xa0; // no overlongs
-      if (b0 === 0xed) hi = 0x9f; // no surrogates
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-      need = 3;
-      cp = b0 & 0x07;
-      if (b0 === 0xf0) lo = 0x90; // no overlongs
-      if (b0 === 0xf4) hi = 0x8f; // nothing above U+10FFFF
-    } else {
-      throw invalidUtf8(source, bytes, i, base);
-    }
-    for (let k = 1; k <= need; k++) {
-      if (i + k >= n && !final) return i; // the rest of the sequence is in the next chunk
-      const b = i + k < n ? bytes[i + k] : -1;
-      if (b < lo || b > hi) throw invalidUtf8(source, bytes, i, base);
-      cp = (cp << 6) | (b & 0x3f);
-      lo = 0x80;
-      hi = 0xbf;
-    }
-    onCodePoint(cp);
-    i += need + 1;
-  }
-  return n;
-}
-
-/** Decodes a whole source chunk by chunk, carrying a sequence cut at a chunk's end. */
-function decodeSource(
-  read: ByteSource,
-  source: string,
-  onCodePoint: (cp: number) => void,
-  onChunk: (chunk: Uint8Array, bytesDone: number) => void
-): void {
-  let carry = new Uint8Array(0);
-  let base = 0;
-  for (const chunk of read()) {
-    onChunk(chunk, base + carry.length + chunk.length);
-    const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-    const decoded = decodeUtf8(bytes, base, false, source, onCodePoint);
-    carry = Uint8Array.from(bytes.subarray(decoded));
-    base += decoded;
-  }
-  decodeUtf8(carry, base, true, source, onCodePoint);
-}
-
-function invalidUtf8(source: string, bytes: Uint8Array, offset: number, base: number): NotText {
-  const shown = Array.from(bytes.subarray(offset, offset + 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  return new NotText(`${source}: invalid UTF-8 at byte offset ${base + offset} (bytes ${shown}); the text must be UTF-8`);
-}
-
-/** A file in chunks of CHUNK_BYTES, opened at each read, so that the whole file is never held in memory at once. */
-function fileChunks(file: string, notRegular: string): ByteSource {
-  return function* () {
-    const { fd } = openRegularFile(file, notRegular);
-    try {
-      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-      for (let position = 0; ; ) {
-        const read = readBytes(fd, buffer, position, file);
-        if (read === 0) return;
-        position += read;
-        yield buffer.subarray(0, read);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  };
-}
-
-function readBytes(fd: number, buffer: Buffer, position: number, file: string): number {
-  try {
-    return readSync(fd, buffer, 0, buffer.length, position);
-  } catch (error) {
-    throw new UserError(`${file}: ${describeReadError(error as NodeJS.ErrnoException)}`);
-  }
-}
-
-/**
- * Each code point of a UTF-8 file in order, read in chunks (memory: one chunk), with the refusals
- * of Corpus.fromFile (invalid UTF-8, a file that is not regular).
- */
-export function forEachCodePoint(path: string, onCodePoint: (cp: number) => void): void {
-  decodeSource(fileChunks(path, 'not a regular file'), path, onCodePoint, () => {});
-}
 
 /** A file of a corpus, as config.json records it. */
 export interface CorpusFile {
@@ -155,7 +37,7 @@ export interface SkippedFile {
 }
 
 /** A text to read: its bytes (from the start at each call), its size in bytes and name, and whether a binary or empty one is skipped rather than refused. */
-interface TextSource {
+export interface TextSource {
   read: ByteSource;
   size: number;
   name: string;
@@ -167,7 +49,7 @@ interface TextSource {
 }
 
 /** A text of the first pass: its length in characters and hash. */
-interface ReadText {
+export interface ReadText {
   source: TextSource;
   stamp: string | undefined;
   length: number;
@@ -185,12 +67,24 @@ export function unescapeSeparator(text: string): string {
   return text.replace(/\\([nt\\])/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : '\\'));
 }
 
+/** What a corpus is made of. */
+export interface CorpusParts {
+  vocabulary: readonly string[];
+  symbols: SymbolText;
+  sha256: string;
+  source: string;
+  documents: readonly CorpusDocument[];
+  files: readonly CorpusFile[];
+  separator: string;
+  skipped: readonly SkippedFile[];
+}
+
 export class Corpus {
   private constructor(
     /** The vocabulary: one string per symbol (a whole code point), sorted by code point. */
     readonly vocabulary: readonly string[],
-    /** The text as symbol indices: the documents, joined by the separator. */
-    readonly indices: Uint8Array | Uint16Array,
+    /** The text as symbol indices: the documents, joined by the separator (in memory, or a token file). */
+    readonly symbols: SymbolText,
     /** SHA-256 of the text's UTF-8 bytes (the documents joined by the separator), in hex: checkpoints record it to refuse another text. */
     readonly sha256: string,
     readonly vocab: Vocabulary,
@@ -216,17 +110,7 @@ export class Corpus {
    */
   static fromFiles(inputs: readonly TextInput[], options: { separator?: string; source?: string; onProgress?: ProgressCallback } = {}): Corpus {
     if (inputs.length === 0) throw new UserError('Corpus.fromFiles: give at least one file');
-    const sources = inputs.map(
-      (input): TextSource => ({
-        read: fileChunks(input.path, NOT_REGULAR),
-        size: sizeOf(input.path),
-        name: input.path,
-        skippable: input.inFolder,
-        file: true,
-        stamp: () => stampOf(input.path),
-      })
-    );
-    return Corpus.fromSources(sources, options.separator ?? DEFAULT_SEPARATOR, options.source ?? inputs[0].path, options.onProgress);
+    return Corpus.fromSources(fileSources(inputs), options.separator ?? DEFAULT_SEPARATOR, options.source ?? inputs[0].path, options.onProgress);
   }
 
   static fromText(text: string, source = 'text'): Corpus {
@@ -246,62 +130,22 @@ export class Corpus {
   private static fromSources(sources: TextSource[], separator: string, name: string, onProgress?: ProgressCallback): Corpus {
     // Progress: each pass is half, in bytes read of the texts it reads.
     const progress = (pass: number, bytes: number, of: number) => onProgress?.((pass + Math.min(1, bytes / Math.max(1, of))) / 2);
-    const total = sources.reduce((sum, s) => sum + s.size, 0);
-    const seen = new Uint8Array(CODE_POINTS);
-    const { texts, skipped } = firstPass(sources, seen, (bytes) => progress(0, bytes, total));
-    if (texts.length === 0) throw nothingToRead(skipped);
-    if (texts.length > 1) for (const ch of separator) seen[ch.codePointAt(0)!] = 1;
-    const separatorLength = texts.length > 1 ? Array.from(separator).length : 0;
-    const length = texts.reduce((sum, t) => sum + t.length, 0) + separatorLength * (texts.length - 1);
-
-    const codePoints: number[] = [];
-    const indexOf = new Int32Array(CODE_POINTS).fill(-1);
-    for (let cp = 0; cp < CODE_POINTS; cp++) {
-      if (seen[cp]) {
-        indexOf[cp] = codePoints.length;
-        codePoints.push(cp);
-      }
-    }
-    if (codePoints.length > MAX_VOCABULARY) {
-      throw new UserError(`${name}: ${codePoints.length} distinct characters; at most ${MAX_VOCABULARY} are supported`);
-    }
+    const { texts, skipped, codePoints, indexOf, length } = surveyTexts(sources, separator, name, (bytes, of) => progress(0, bytes, of));
     const indices = codePoints.length <= 256 ? new Uint8Array(length) : new Uint16Array(length);
-    const whole = createHash('sha256');
-    const separatorBytes = Buffer.from(separator, 'utf8');
-    const separatorSymbols = Array.from(separator, (ch) => indexOf[ch.codePointAt(0)!]);
-    const documents: CorpusDocument[] = [];
-    const kept = texts.reduce((sum, text) => sum + text.source.size, 0);
-    let before = 0;
     let t = 0;
-    texts.forEach((text, i) => {
-      if (i > 0) {
-        whole.update(separatorBytes);
-        for (const symbol of separatorSymbols) indices[t++] = symbol;
-      }
-      const start = t;
-      const hash = createHash('sha256');
-      decodeSource(
-        text.source.read,
-        text.source.name,
-        (cp) => {
-          const index = indexOf[cp];
-          if (index < 0 || t === start + text.length) throw changedWhileRead(text.source.name);
-          indices[t++] = index;
-        },
-        (chunk, bytes) => {
-          hash.update(chunk);
-          whole.update(chunk);
-          progress(1, before + bytes, kept);
-        }
-      );
-      if (t !== start + text.length || hash.digest('hex') !== text.sha256 || text.source.stamp?.() !== text.stamp) throw changedWhileRead(text.source.name);
-      before += text.source.size;
-      documents.push({ source: text.source.name, start, length: text.length });
-    });
-    const sha256 = texts.length === 1 ? texts[0].sha256 : whole.digest('hex');
+    const { documents, sha256 } = indexTexts(texts, separator, indexOf, indices instanceof Uint8Array ? 1 : 2, (block) => {
+      indices.set(block, t);
+      t += block.length;
+    }, (bytes, of) => progress(1, bytes, of));
     const files = texts.filter((text) => text.source.file).map((text) => ({ path: text.source.name, bytes: text.bytes, sha256: text.sha256 }));
     const vocabulary = codePoints.map((cp) => String.fromCodePoint(cp));
-    return new Corpus(vocabulary, indices, sha256, new Vocabulary(vocabulary), name, documents, files, separator, skipped);
+    return new Corpus(vocabulary, arrayText(indices), sha256, new Vocabulary(vocabulary), name, documents, files, separator, skipped);
+  }
+
+  /** A corpus whose parts were read before (the token cache's). */
+  static of(parts: CorpusParts): Corpus {
+    const { vocabulary, symbols, sha256, source, documents, files, separator, skipped } = parts;
+    return new Corpus(vocabulary, symbols, sha256, new Vocabulary(vocabulary), source, documents, files, separator, skipped);
   }
 
   /** K, the number of distinct symbols. */
@@ -311,25 +155,28 @@ export class Corpus {
 
   /** The number of characters (code points). */
   get length(): number {
-    return this.indices.length;
+    return this.symbols.length;
+  }
+
+  /** The text as an index array in memory (a text read through the token cache is read by ranges: `symbols`). */
+  get indices(): SymbolArray {
+    return readAll(this.symbols);
   }
 
   /**
    * The text trained on and the text held out: the last ⌊fraction·n⌋ characters of each document
-   * are held out, the documents' parts joined by the separator. One document needs no copy.
+   * are held out, the documents' parts joined by the separator (one document: the end of the text).
    */
-  split(fraction: number): { training: Uint8Array | Uint16Array; heldOut: Uint8Array | Uint16Array } {
-    if (this.documents.length === 1) {
-      const heldOut = heldOutLength(this.length, fraction, this.source);
-      return { training: this.indices.subarray(0, this.length - heldOut), heldOut: this.indices.subarray(this.length - heldOut) };
-    }
-    const cuts = this.documents.map((d) => ({ ...d, heldOut: Math.floor(fraction * d.length) }));
-    const heldOutParts = cuts.filter((d) => d.heldOut > 0).map((d) => this.indices.subarray(d.start + d.length - d.heldOut, d.start + d.length));
-    const heldOut = this.joined(heldOutParts);
-    if (fraction > 0 && heldOut.length < 2) {
+  split(fraction: number): { training: SymbolText; heldOut: SymbolArray } {
+    const one = this.documents.length === 1;
+    const cuts = this.documents.map((d) => ({ ...d, heldOut: one ? heldOutLength(d.length, fraction, this.source) : Math.floor(fraction * d.length) }));
+    const separator = one ? [] : this.vocab.encode(this.separator);
+    const spans = (part: (d: (typeof cuts)[number]) => Span) => cuts.map(part);
+    const heldOut = readAll(joinedText(this.symbols, spans((d) => ({ start: d.start + d.length - d.heldOut, length: d.heldOut })), separator));
+    if (!one && fraction > 0 && heldOut.length < 2) {
       throw new UserError(`${this.source}: --val-fraction ${fraction} holds out ${heldOut.length} characters of its ${this.documents.length} documents, and validation needs at least 2`);
     }
-    return { training: this.joined(cuts.map((d) => this.indices.subarray(d.start, d.start + d.length - d.heldOut))), heldOut };
+    return { training: joinedText(this.symbols, spans((d) => ({ start: d.start, length: d.length - d.heldOut })), separator), heldOut };
   }
 
   /** The symbol index of each character of text; throws a UserError listing unknown characters. */
@@ -339,23 +186,6 @@ export class Corpus {
 
   decode(symbols: ArrayLike<number>): string {
     return this.vocab.decode(symbols);
-  }
-
-  /** Parts of the index array joined by the separator's symbols. */
-  private joined(parts: (Uint8Array | Uint16Array)[]): Uint8Array | Uint16Array {
-    const separator = parts.length > 1 ? this.vocab.encode(this.separator) : new Int32Array(0);
-    const length = parts.reduce((sum, p) => sum + p.length, 0) + separator.length * Math.max(0, parts.length - 1);
-    const out = this.indices instanceof Uint8Array ? new Uint8Array(length) : new Uint16Array(length);
-    let at = 0;
-    parts.forEach((part, i) => {
-      if (i > 0) {
-        out.set(separator, at);
-        at += separator.length;
-      }
-      out.set(part, at);
-      at += part.length;
-    });
-    return out;
   }
 }
 
@@ -377,12 +207,15 @@ function firstPass(sources: TextSource[], seen: Uint8Array, progress: (bytes: nu
       decodeSource(
         source.read,
         source.name,
-        (cp) => {
-          if (!seen[cp]) {
-            seen[cp] = 1;
-            newlySeen.push(cp);
+        (codePoints) => {
+          for (let i = 0; i < codePoints.length; i++) {
+            const cp = codePoints[i];
+            if (seen[cp] === 0) {
+              seen[cp] = 1;
+              newlySeen.push(cp);
+            }
           }
-          length++;
+          length += codePoints.length;
         },
         (chunk, read) => {
           hash.update(chunk);
@@ -403,6 +236,111 @@ function firstPass(sources: TextSource[], seen: Uint8Array, progress: (bytes: nu
     else throw new UserError(`${source.name}: the text is empty`);
   }
   return { texts, skipped };
+}
+
+/** The first pass over texts and what it finds: the texts kept, the files skipped, the vocabulary and the joined length. */
+export interface Survey {
+  texts: ReadText[];
+  skipped: SkippedFile[];
+  /** The vocabulary's code points, in order. */
+  codePoints: number[];
+  /** The symbol of each code point (−1: none). */
+  indexOf: Int32Array;
+  /** Characters of the texts joined by the separator. */
+  length: number;
+}
+
+/** The first pass and the vocabulary: nothing to read, or more than MAX_VOCABULARY characters, is a UserError. */
+export function surveyTexts(sources: TextSource[], separator: string, name: string, progress: (bytes: number, of: number) => void): Survey {
+  const total = sources.reduce((sum, s) => sum + s.size, 0);
+  const seen = new Uint8Array(CODE_POINTS);
+  const { texts, skipped } = firstPass(sources, seen, (bytes) => progress(bytes, total));
+  if (texts.length === 0) throw nothingToRead(skipped);
+  if (texts.length > 1) for (const ch of separator) seen[ch.codePointAt(0)!] = 1;
+  const separatorLength = texts.length > 1 ? Array.from(separator).length : 0;
+  const length = texts.reduce((sum, t) => sum + t.length, 0) + separatorLength * (texts.length - 1);
+  const codePoints: number[] = [];
+  const indexOf = new Int32Array(CODE_POINTS).fill(-1);
+  for (let cp = 0; cp < CODE_POINTS; cp++) {
+    if (seen[cp]) {
+      indexOf[cp] = codePoints.length;
+      codePoints.push(cp);
+    }
+  }
+  if (codePoints.length > MAX_VOCABULARY) {
+    throw new UserError(`${name}: ${codePoints.length} distinct characters; at most ${MAX_VOCABULARY} are supported`);
+  }
+  return { texts, skipped, codePoints, indexOf, length };
+}
+
+/** The sources of files to read (a folder's may be skipped when binary or empty). */
+export function fileSources(inputs: readonly TextInput[]): TextSource[] {
+  return inputs.map((input) => ({
+    read: fileChunks(input.path, NOT_REGULAR),
+    size: sizeOf(input.path),
+    name: input.path,
+    skippable: input.inFolder,
+    file: true,
+    stamp: () => stampOf(input.path),
+  }));
+}
+
+/**
+ * The second pass: each text's symbols, the separator's between them, given to `emit` block by
+ * block (a view valid until it returns). A text that is not what the first pass read (another
+ * length, hash or modification time, a character it did not see) is refused. Returns where each
+ * document starts and the SHA-256 of the joined text.
+ */
+export function indexTexts(
+  texts: readonly ReadText[],
+  separator: string,
+  indexOf: Int32Array,
+  symbolBytes: 1 | 2,
+  emit: (block: SymbolArray) => void,
+  progress: (bytes: number, of: number) => void
+): { documents: CorpusDocument[]; sha256: string } {
+  const whole = createHash('sha256');
+  const separatorBytes = Buffer.from(separator, 'utf8');
+  const separatorSymbols = Array.from(separator, (ch) => indexOf[ch.codePointAt(0)!]);
+  const documents: CorpusDocument[] = [];
+  const kept = texts.reduce((sum, text) => sum + text.source.size, 0);
+  let block: SymbolArray = new Uint8Array(0);
+  let before = 0;
+  let t = 0;
+  texts.forEach((text, i) => {
+    if (i > 0) {
+      whole.update(separatorBytes);
+      emit((symbolBytes === 1 ? Uint8Array : Uint16Array).from(separatorSymbols));
+      t += separatorSymbols.length;
+    }
+    const start = t;
+    const hash = createHash('sha256');
+    decodeSource(
+      text.source.read,
+      text.source.name,
+      (codePoints) => {
+        if (block.length < codePoints.length) block = symbolBytes === 1 ? new Uint8Array(codePoints.length) : new Uint16Array(codePoints.length);
+        const n = codePoints.length;
+        if (t - start + n > text.length) throw changedWhileRead(text.source.name);
+        for (let k = 0; k < n; k++) {
+          const index = indexOf[codePoints[k]];
+          if (index < 0) throw changedWhileRead(text.source.name);
+          block[k] = index;
+        }
+        emit(block.subarray(0, n));
+        t += n;
+      },
+      (chunk, bytes) => {
+        hash.update(chunk);
+        if (texts.length > 1) whole.update(chunk);
+        progress(before + bytes, kept);
+      }
+    );
+    if (t !== start + text.length || hash.digest('hex') !== text.sha256 || text.source.stamp?.() !== text.stamp) throw changedWhileRead(text.source.name);
+    before += text.source.size;
+    documents.push({ source: text.source.name, start, length: text.length });
+  });
+  return { documents, sha256: texts.length === 1 ? texts[0].sha256 : whole.digest('hex') };
 }
 
 function nothingToRead(skipped: SkippedFile[]): UserError {
