@@ -238,6 +238,26 @@ export class Corpus {
   decode(symbols: ArrayLike<number>): string {
     return this.vocab.decode(symbols);
   }
+
+  /**
+   * The same text indexed in another vocabulary, one that holds each of its characters (a trained
+   * model's, which the text may use only part of: train --init-from). The SHA-256 and source stay
+   * the text's. A character the vocabulary lacks is a UserError listing them (`model` names it).
+   */
+  inVocabulary(vocab: Vocabulary, model = 'the model'): Corpus {
+    if (vocab.symbols.length === this.vocabulary.length && vocab.symbols.every((s, i) => s === this.vocabulary[i])) return this;
+    const to = this.vocabulary.map((s) => vocab.indexOf(s.codePointAt(0)!));
+    const lacking = this.vocabulary.filter((_, i) => to[i] < 0);
+    if (lacking.length > 0) {
+      const shown = lacking.slice(0, 40).map((s) => JSON.stringify(s)).join(', ');
+      const more = lacking.length > 40 ? ` and ${lacking.length - 40} more` : '';
+      const count = `${lacking.length} character${lacking.length === 1 ? '' : 's'}`;
+      throw new UserError(`${this.source} has ${count} not in the vocabulary of ${model} (${vocab.size} characters, which it keeps): ${shown}${more}`);
+    }
+    const indices = vocab.size <= 256 ? new Uint8Array(this.length) : new Uint16Array(this.length);
+    for (let t = 0; t < this.length; t++) indices[t] = to[this.indices[t]];
+    return new Corpus(vocab.symbols, indices, this.sha256, vocab, this.source);
+  }
 }
 
 function changedWhileRead(source: string): UserError {
