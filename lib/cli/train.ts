@@ -19,7 +19,7 @@ import { reportAfterTraining } from './report';
 export async function trainCommand(argv: string[], resumeCommand?: string): Promise<number> {
   const o = parseOptions(argv, TRAIN_OPTIONS);
   if (o.help) {
-    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
+    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n       rnn-native train --init-from RUN|CHECKPOINT --data TEXT [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
     return 0;
   }
   const mode: OutputMode = o.json ? 'json' : o.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain';

@@ -5,18 +5,21 @@ import { existsSync } from 'fs';
 import { availableParallelism } from 'os';
 import path from 'path';
 import { BackendChoice } from '../engine/backend';
-import { readCheckpointNoting, RunRecord } from './checkpoint';
+import { createHash } from 'crypto';
+import { Checkpoint, readCheckpointNoting, RunRecord } from './checkpoint';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { MAX_STEPS, ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../model/config';
 import { OptionSpecs, ParsedOptions } from '../util/option-values';
 import { checkAgainstCheckpoint, RunConfigFile } from './run-config';
 import { RunSettings } from './run';
-import { owesEvaluation, RunDir, validationsSinceBest } from './run-dir';
-import { Trainer } from './trainer';
+import { modelCheckpoint, owesEvaluation, RunDir, validationsSinceBest } from './run-dir';
+import { Trainer, WEIGHT_OPTIONS } from './trainer';
 import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
 import { updatesPerEpoch } from '../model/stream-walk';
-import { warn } from '../util/output';
+import { note, warn } from '../util/output';
+import { readUserFile } from '../util/files';
+import { Vocabulary } from '../text/vocabulary';
 import { loadTrainingText } from '../text/training-text';
 import { VERSION } from '../util/package';
 
@@ -27,6 +30,7 @@ export const TRAIN_OPTIONS = {
   epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
   out: { kind: 'string', help: 'run directory (default runs/<date-time>)' },
   resume: { kind: 'string', help: 'continue the run in this directory from its latest.safetensors' },
+  'init-from': { kind: 'string', help: "a new run from a trained model's weights: a checkpoint, or a run directory (its best.safetensors); the model comes from it" },
   json: { kind: 'flag', help: 'print JSON lines, one object per event' },
   quiet: { kind: 'flag', help: 'print only the final line' },
   report: { kind: 'flag', help: 'at the end, write report.md and report.html into the run directory' },
@@ -56,6 +60,8 @@ export function refuseConflicts(o: TrainFlags): void {
   if (o.json && o.quiet) throw new UserError('use either --json or --quiet, not both');
   if (o.resume !== undefined && o.out !== undefined) throw new UserError('--resume continues in its own directory; leave out --out');
   if (o.resume !== undefined && o.preset !== undefined) throw new UserError('--preset chooses the model of a new run; a resumed run keeps its own (leave out --preset)');
+  if (o['init-from'] !== undefined && o.resume !== undefined) throw new UserError('--init-from starts a new run; --resume continues one: give one of them');
+  if (o['init-from'] !== undefined && o.preset !== undefined) throw new UserError('--init-from takes the model from its checkpoint; leave out --preset');
 }
 
 /** The run of the options, new or resumed; `showLoading`: the text's loading progress on a terminal. */
@@ -132,11 +138,24 @@ function refuseStoppedEarly(dir: RunDir, step: number, earlyStop: number): void 
   }
 }
 
+/** A new run: from random weights, or with --init-from from a trained model's. */
 function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
-  const { corpus } = loadTrainingText(o.data, showLoading);
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
-  const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
-  const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
+  const options = (extra: Partial<Record<string, unknown>>) => Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? extra[row.key]]));
+  let trainer: Trainer;
+  let initFrom: InitFrom | undefined;
+  if (o['init-from'] !== undefined) {
+    const start = startingWeights(o, o['init-from']);
+    const { corpus } = loadTrainingText(o.data, showLoading);
+    const indexed = corpus.inVocabulary(new Vocabulary(start.checkpoint.training.vocabulary), `the model of ${start.file}`);
+    trainer = Trainer.fromWeights(indexed, start.checkpoint.training, options({}));
+    initFrom = start.initFrom;
+  } else {
+    const { corpus } = loadTrainingText(o.data, showLoading);
+    const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
+    trainer = new Trainer(corpus, options(preset));
+  }
+  const corpus = trainer.corpus;
   const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
   refuseEarlyStopWithoutValidation(settings, trainer);
   trainer.setThreads(settings.threads);
@@ -150,10 +169,36 @@ function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
     ...model,
     backend,
     ...settings,
+    ...(initFrom !== undefined ? { initFrom } : {}),
     created: new Date().toISOString(),
   });
   const record: RunRecord = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
   return { trainer, dir, settings, record };
+}
+
+/** Where a run's starting weights came from (config.json's initFrom): the checkpoint file, its SHA-256 and step. */
+interface InitFrom {
+  path: string;
+  sha256: string;
+  step: number;
+}
+
+/**
+ * The checkpoint of --init-from (a run directory stands for its best.safetensors, as in sample),
+ * read and checked; model flags that differ from the weights' are refused, naming each.
+ */
+function startingWeights(o: TrainFlags, source: string): { file: string; checkpoint: Checkpoint; initFrom: InitFrom } {
+  const { file, note: fallback } = modelCheckpoint(source);
+  if (fallback) note(fallback);
+  const bytes = readUserFile(file);
+  const checkpoint = readCheckpointNoting(file, bytes);
+  const model = checkpoint.training.config;
+  const conflicts = rowsOf('model')
+    .filter((row) => (WEIGHT_OPTIONS as readonly string[]).includes(row.key) && given(o, row) !== undefined && given(o, row) !== modelValue(model, row))
+    .map((row) => `--${row.flag} ${given(o, row)} (the model has ${modelValue(model, row)})`);
+  if (conflicts.length > 0) throw new UserError(`--init-from takes the model from ${file}: ${conflicts.join(', ')}; leave them out`);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { file, checkpoint, initFrom: { path: path.resolve(file), sha256, step: checkpoint.training.step } };
 }
 
 function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Prepared {
@@ -164,13 +209,15 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   else warn(`${dir.configPath} is missing: the text is --data (else the demo corpus) and the settings are the defaults`);
   const config = saved ?? {};
   const data = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
-  const { corpus, source } = loadTrainingText(data, showLoading);
-  if (corpus.sha256 !== checkpoint.run.corpusSha256) {
+  const { corpus: text, source } = loadTrainingText(data, showLoading);
+  if (text.sha256 !== checkpoint.run.corpusSha256) {
     throw new UserError(
-      `${source} is not the text this run was trained on (SHA-256 ${corpus.sha256.slice(0, 12)}…, ` +
+      `${source} is not the text this run was trained on (SHA-256 ${text.sha256.slice(0, 12)}…, ` +
         `the run's ${checkpoint.run.corpusSha256.slice(0, 12)}…); give the original with --data`
     );
   }
+  // A run started from a trained model's weights (--init-from) trains in the model's vocabulary.
+  const corpus = text.inVocabulary(new Vocabulary(checkpoint.training.vocabulary), `the run ${dir.dir}`);
   const model = checkpoint.training.config;
   const conflicts = rowsOf('model')
     .filter((row) => given(o, row) !== undefined && given(o, row) !== modelValue(model, row))
