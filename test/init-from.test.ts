@@ -67,6 +67,9 @@ describe('train --init-from', function () {
     assert.strictEqual(latest.training.step, 5);
     assert.strictEqual(latest.training.initialMaxWeight, Math.max(...Array.from(source.training.params, Math.abs)));
     assert.strictEqual(readCheckpoint(path.join(src, 'latest.safetensors')).training.initialMaxWeight, undefined, 'a run from σ-initialised weights records none');
+    const plain = run(['train', '--init-from', path.join(src, 'latest.safetensors'), '--data', newText, '--steps', '2', '--sample-every', '0', '--backend', 'ts', '--out', fresh()]);
+    expectStatus(plain, 0);
+    assert.match(plain.stdout, /^training into \S+ from \S+latest\.safetensors \(step 200\): 25000 characters, K=16, lstm 2×16,/);
     // sample reads the run as any other.
     const sampled = run(['sample', '--model', out, '--length', '20', '--seed', '1']);
     expectStatus(sampled, 0);

@@ -1,4 +1,5 @@
 // rnn-native train: a new run into --out, or a resumed one from --resume DIR.
+import path from 'path';
 import { MAX_STEPS, ModelConfig } from '../model/config';
 import { formatSeconds } from '../util/option-values';
 import { optionHelp, parseOptions } from '../util/options';
@@ -6,11 +7,18 @@ import { createReporter, OutputMode } from '../run/reporter';
 import { endEvent, Reporter, Run, RunOutcome } from '../run/run';
 import { RunDir } from '../run/run-dir';
 import { Trainer } from '../run/trainer';
-import { prepareRun, setupWarnings, TRAIN_OPTIONS } from '../run/train-setup';
+import { InitFrom, prepareRun, setupWarnings, TRAIN_OPTIONS } from '../run/train-setup';
 import { printLossChart } from '../report/chart';
 import { exitCodeOf, note, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
 import { shellWord } from '../util/shell';
 import { reportAfterTraining } from './report';
+
+/** " from FILE (step N)" for a run started from a trained model's weights. */
+function startedFrom(initFrom: InitFrom | undefined): string {
+  if (initFrom === undefined) return '';
+  const relative = path.relative('.', initFrom.path);
+  return ` from ${relative.startsWith('..') || path.isAbsolute(relative) ? initFrom.path : relative} (step ${initFrom.step})`;
+}
 
 /**
  * `resumeCommand`: what a stopped run tells the user to run to go on (a sweep's task gives its
@@ -31,7 +39,7 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
   if (mode === 'plain' || mode === 'tty') {
     const { seqLength, backend } = trainer.config;
     const fields = [
-      `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}:`,
+      `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}${startedFrom(prepared.initFrom)}:`,
       `${trainer.corpus.length} characters,`,
       ...(trainer.heldOutText.length > 0 ? [`${trainer.heldOutText.length} held out,`] : []),
       `K=${trainer.corpus.vocabSize},`,

@@ -52,6 +52,8 @@ export interface Prepared {
   drift?: string;
   /** The checkpoint's step owes its evaluation (a stop during the pass): the run does it first. */
   evaluationPending?: boolean;
+  /** A new run from a trained model's weights (--init-from): where they came from. */
+  initFrom?: InitFrom;
 }
 
 /** Options that cannot go together: a UserError naming them. */
@@ -173,11 +175,11 @@ function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
     created: new Date().toISOString(),
   });
   const record: RunRecord = { corpusSha256: corpus.sha256, corpusCharacters: corpus.length, bestSmoothLoss: undefined, elapsedSeconds: 0 };
-  return { trainer, dir, settings, record };
+  return { trainer, dir, settings, record, ...(initFrom !== undefined ? { initFrom } : {}) };
 }
 
 /** Where a run's starting weights came from (config.json's initFrom): the checkpoint file, its SHA-256 and step. */
-interface InitFrom {
+export interface InitFrom {
   path: string;
   sha256: string;
   step: number;
