@@ -1,11 +1,11 @@
 // A training run set up from train's options, new (--out) or resumed (--resume): everything is
 // checked before anything is written. The command line (lib/cli/train.ts) and the library's worker
 // (lib/library/train-worker.ts) both start their runs here.
+import { createHash } from 'crypto';
 import { existsSync } from 'fs';
 import { availableParallelism } from 'os';
 import path from 'path';
 import { BackendChoice } from '../engine/backend';
-import { createHash } from 'crypto';
 import { Checkpoint, readCheckpointNoting, RunRecord } from './checkpoint';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
@@ -144,19 +144,15 @@ function refuseStoppedEarly(dir: RunDir, step: number, earlyStop: number): void 
 function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
   const options = (extra: Partial<Record<string, unknown>>) => Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? extra[row.key]]));
-  let trainer: Trainer;
-  let initFrom: InitFrom | undefined;
-  if (o['init-from'] !== undefined) {
-    const start = startingWeights(o, o['init-from']);
-    const { corpus } = loadTrainingText(o.data, showLoading);
-    const indexed = corpus.inVocabulary(new Vocabulary(start.checkpoint.training.vocabulary), `the model of ${start.file}`);
-    trainer = Trainer.fromWeights(indexed, start.checkpoint.training, options({}));
-    initFrom = start.initFrom;
-  } else {
-    const { corpus } = loadTrainingText(o.data, showLoading);
-    const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
-    trainer = new Trainer(corpus, options(preset));
-  }
+  // The checkpoint first: a model flag it refuses costs no reading of the text.
+  const start = o['init-from'] === undefined ? undefined : startingWeights(o, o['init-from']);
+  const { corpus: text } = loadTrainingText(o.data, showLoading);
+  const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
+  const trainer =
+    start === undefined
+      ? new Trainer(text, options(preset))
+      : Trainer.fromWeights(text.inVocabulary(new Vocabulary(start.checkpoint.training.vocabulary), `the model of ${start.file}`), start.checkpoint.training, options({}));
+  const initFrom = start?.initFrom;
   const corpus = trainer.corpus;
   const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
   refuseEarlyStopWithoutValidation(settings, trainer);
