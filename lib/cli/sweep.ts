@@ -16,8 +16,11 @@ import { refuseEditedRuns } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS } from '../run/train-setup';
 import { expandInputs } from '../text/inputs';
 
-/** train's options that every run of a sweep may take (the runner gives --out/--resume; output is the sweep's). */
-const { out: _out, resume: _resume, json: _json, quiet: _quiet, ...RUN_OPTIONS } = TRAIN_OPTIONS;
+/**
+ * train's options that every run of a sweep may take (the runner gives --out/--resume; output is
+ * the sweep's). --init-from is not one yet: a sweep's runs start from random weights.
+ */
+const { out: _out, resume: _resume, json: _json, quiet: _quiet, 'init-from': _initFrom, ...RUN_OPTIONS } = TRAIN_OPTIONS;
 
 const SWEEP_OPTIONS = {
   grid: { kind: 'string', help: 'every combination of the values: "eta=0.01,0.1 hidden=100,200"' },

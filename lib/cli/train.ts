@@ -1,4 +1,5 @@
 // rnn-native train: a new run into --out, or a resumed one from --resume DIR.
+import path from 'path';
 import { MAX_STEPS, ModelConfig } from '../model/config';
 import { formatSeconds } from '../util/option-values';
 import { optionHelp, parseCommandLine } from '../util/options';
@@ -7,11 +8,18 @@ import { createReporter, OutputMode } from '../run/reporter';
 import { endEvent, Reporter, Run, RunOutcome } from '../run/run';
 import { RunDir } from '../run/run-dir';
 import { Trainer } from '../run/trainer';
-import { prepareRun, setupWarnings, TRAIN_OPTIONS } from '../run/train-setup';
+import { InitFrom, prepareRun, setupWarnings, TRAIN_OPTIONS } from '../run/train-setup';
 import { printLossChart } from '../report/chart';
 import { exitCodeOf, note, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
 import { shellWord } from '../util/shell';
 import { reportAfterTraining } from './report';
+
+/** " from FILE (step N)" for a run started from a trained model's weights. */
+function startedFrom(initFrom: InitFrom | undefined): string {
+  if (initFrom === undefined) return '';
+  const relative = path.relative('.', initFrom.path);
+  return ` from ${relative.startsWith('..') || path.isAbsolute(relative) ? initFrom.path : relative} (step ${initFrom.step})`;
+}
 
 /**
  * `resumeCommand`: what a stopped run tells the user to run to go on (a sweep's task gives its
@@ -26,7 +34,7 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
     );
   }
   if (o.help) {
-    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
+    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n       rnn-native train --init-from RUN|CHECKPOINT --data TEXT [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
     return 0;
   }
   const mode: OutputMode = o.json ? 'json' : o.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain';
@@ -38,7 +46,7 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
   if (mode === 'plain' || mode === 'tty') {
     const { seqLength, backend } = trainer.config;
     const fields = [
-      `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}:`,
+      `${o.resume !== undefined ? `resuming ${dir.dir} at step ${trainer.step}` : `training into ${dir.dir}`}${startedFrom(prepared.initFrom)}:`,
       ...(trainer.corpus.documents.length > 1 ? [`${trainer.corpus.documents.length} texts,`] : []),
       `${trainer.corpus.length} characters,`,
       ...(trainer.heldOutText.length > 0 ? [`${trainer.heldOutText.length} held out,`] : []),

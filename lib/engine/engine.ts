@@ -164,6 +164,18 @@ export class Engine {
     c.set(saved.state.subarray(h.length));
   }
 
+  /** Sets the parameters only (a copy of the same size): a run started from trained weights. */
+  loadParams(params: Flat): void {
+    this.backend.params.set(params);
+  }
+
+  /** The largest |parameter|. */
+  maxAbsParam(): number {
+    let max = 0;
+    for (const v of this.backend.params) max = Math.max(max, Math.abs(v));
+    return max;
+  }
+
   tensorSizes(): Record<keyof EngineTensors, number> {
     const { params, second, first, h, c } = this.backend;
     return { params: params.length, second: second.length, first: first.length, state: h.length + c.length };

@@ -27,6 +27,12 @@ export type TrainOptions = Partial<ModelConfig & Omit<RunConfig, 'time'>> & {
   out?: string;
   /** Continues the run in this directory from its latest.safetensors. */
   resume?: string;
+  /**
+   * A new run from a trained model's weights (fine-tuning): a checkpoint file, or a run directory
+   * (its best.safetensors). The model (cell, hidden, layers, vocabulary) is the checkpoint's; the
+   * text must use only characters of its vocabulary. As --init-from.
+   */
+  initFrom?: string;
   epochs?: number;
   backend?: BackendChoice;
 };
@@ -65,8 +71,12 @@ const TRAIN_SPECS: Record<string, OptionSpec> = {
   preset: TRAIN_OPTIONS.preset,
   out: TRAIN_OPTIONS.out,
   resume: TRAIN_OPTIONS.resume,
+  initFrom: TRAIN_OPTIONS['init-from'],
   epochs: TRAIN_OPTIONS.epochs,
 };
+
+/** The command line's flag of each option whose library name differs (the option table's, and initFrom). */
+const FLAG_OF = new Map<string, string>([...TRAINING_OPTIONS.map((row): [string, string] => [row.key, row.flag]), ['initFrom', 'init-from'], ['cacheDir', 'cache-dir']]);
 
 /**
  * Trains in a worker thread: the main thread's event loop stays free. Resolves when the run has
@@ -111,10 +121,9 @@ function runDirectoryOf(flags: TrainFlags): string | undefined {
 
 /** The command line's options of the library's; a duration ("10m") becomes its seconds, as the command line parses it. */
 function flagsOf(options: TrainOptions): TrainFlags {
-  const flagOf = new Map<string, string>([...TRAINING_OPTIONS.map((row): [string, string] => [row.key, row.flag]), ['cacheDir', 'cache-dir']]);
   const kind = (key: string) => TRAIN_SPECS[key]?.kind;
   const parsed = (key: string, value: unknown) => (kind(key) === 'duration' || kind(key) === 'paths' ? checkValue(key, TRAIN_SPECS[key], value) : value);
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined).map(([key, value]) => [flagOf.get(key) ?? key, parsed(key, value)]));
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined).map(([key, value]) => [FLAG_OF.get(key) ?? key, parsed(key, value)]));
 }
 
 function checkControl(control: TrainControl): void {

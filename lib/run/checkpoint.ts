@@ -32,6 +32,9 @@ export const CHECKPOINT_VERSION = 2;
 const DIGEST_KEY = 'digest_sha256';
 const DIGEST_DIGITS = 64;
 
+/** The metadata key of a run started from a trained model's weights: their largest |value| (TrainingState.initialMaxWeight). */
+const INITIAL_MAX_KEY = 'initial_max_weight';
+
 /** The metadata keys of each writer before the digest: a file without one must have exactly one of these sets. */
 const OLDER_METADATA_KEYS: readonly (readonly string[])[] = (() => {
   const first = ['format', 'format_version', 'config', 'vocabulary', 'step', 'epoch', 'position', 'smooth_loss', 'last_loss', 'best_smooth_loss', 'rng_state', 'corpus_sha256', 'corpus_characters', 'elapsed_seconds', 'created_by'];
@@ -94,6 +97,7 @@ export function encodeCheckpoint({ training, run }: CheckpointInput): Buffer {
     ...(run.trainingCharacters !== undefined ? { training_characters: String(run.trainingCharacters) } : {}),
     elapsed_seconds: String(run.elapsedSeconds),
     created_by: `rnn-native ${VERSION}`,
+    ...(training.initialMaxWeight !== undefined ? { [INITIAL_MAX_KEY]: JSON.stringify(training.initialMaxWeight) } : {}),
     [DIGEST_KEY]: '0'.repeat(DIGEST_DIGITS),
   };
   const bytes = encodeSafetensors(tensors, metadata);
@@ -229,20 +233,23 @@ function sliceOf(config: ModelConfig, run: Pick<RunRecord, 'corpusCharacters' | 
 }
 
 /**
- * Parameters no correct run reaches: beyond twice the start's reach (N(0, σ²) draws by Box–Muller
- * on 24-bit uniforms stay within 5.8σ; the lstm forget bias) plus `step` of the optimizer's largest
- * moves (η only decays). A corrupt or crafted value (3e38 trains on to finite nonsense) is refused.
+ * Parameters no correct run reaches: beyond twice the start's reach plus `step` of the optimizer's
+ * largest moves (η only decays). The start's reach is `initialMax` for a run started from trained
+ * weights, else that of the σ draws (N(0, σ²) by Box–Muller on 24-bit uniforms stay within 5.8σ)
+ * and the lstm forget bias. A corrupt or crafted value (3e38 trains on to finite nonsense) is refused.
  */
-function checkReach(params: Float32Array | Float64Array, config: ModelConfig, step: number, table: TensorEntry[], fail: (reason: string) => never): void {
+function checkReach(params: Float32Array | Float64Array, config: ModelConfig, step: number, initialMax: number | undefined, table: TensorEntry[], fail: (reason: string) => never): void {
   const perEta = maxStepPerEta({ kind: config.optimizer as OptimizerKind, decay: config.rmsDecay, beta1: config.beta1, beta2: config.beta2 });
   if (perEta === undefined) return;
-  const reach = 2 * (5.8 * config.sigma + Math.abs(config.forgetBias) + step * config.eta * perEta);
+  const start = initialMax ?? 5.8 * config.sigma + Math.abs(config.forgetBias);
+  const reach = 2 * (start + step * config.eta * perEta);
   const at = params.findIndex((v) => Math.abs(v) > reach);
   if (at < 0) return;
   const entry = table.find((e) => e.of === 'params' && at >= e.offset && at < e.offset + e.length)!;
+  const from = initialMax === undefined ? `σ ${config.sigma}` : `weights of largest |value| ${initialMax}`;
   fail(
     `tensor "${entry.name}" holds ${params[at]}, beyond ±${reach.toPrecision(3)}, the most ${step} updates of ${config.optimizer} ` +
-      `at η ${config.eta} can reach from σ ${config.sigma}: the file is damaged`
+      `at η ${config.eta} can reach from ${from}: the file is damaged`
   );
 }
 
@@ -280,8 +287,8 @@ export function readCheckpoint(file: string): Checkpoint {
 }
 
 /** readCheckpoint for a command: a file without a digest (an older rnn-native's) is read with a one-line note. */
-export function readCheckpointNoting(file: string): Checkpoint {
-  const checkpoint = readCheckpoint(file);
+export function readCheckpointNoting(file: string, bytes: Uint8Array = readUserFile(file)): Checkpoint {
+  const checkpoint = decodeCheckpoint(bytes, file);
   if (checkpoint.integrity === 'none') {
     note(`${file} carries no digest (written before rnn-native 0.5.0): damage to it cannot be detected; the next checkpoint written will carry one`);
   }
@@ -335,7 +342,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
 
   const tensorsOf = readTensors(tensors, config, vocabulary.length, version, fail);
   const step = count('step', 0, MAX_STEPS);
-  checkReach(tensorsOf.params, config, step, tensorTable(config, vocabulary.length, version), fail);
+  const initialMaxWeight = metadata[INITIAL_MAX_KEY] === undefined ? undefined : optionalNumber(INITIAL_MAX_KEY);
+  if (metadata[INITIAL_MAX_KEY] !== undefined && !(initialMaxWeight !== undefined && initialMaxWeight >= 0)) fail(`metadata "${INITIAL_MAX_KEY}" must be a number ≥ 0 when present`);
+  checkReach(tensorsOf.params, config, step, initialMaxWeight, tensorTable(config, vocabulary.length, version), fail);
   const epoch = count('epoch', 1);
   const position = count('position', 0);
   const corpusCharacters = count('corpus_characters', 1);
@@ -377,6 +386,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       rngState: Uint32Array.from(rngState as number[]),
       ...tensorsOf,
       ...(version === 1 ? { checkpointVersion: 1 as const } : {}),
+      ...(initialMaxWeight !== undefined ? { initialMaxWeight } : {}),
     },
     run: {
       corpusSha256,

@@ -27,7 +27,26 @@ const OTHER_FIELDS: Record<string, (value: unknown) => string | undefined> = {
   corpus: checkCorpus,
   created: (v) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? undefined : 'must be a date and time (ISO 8601)'),
   resumed: checkResumes,
+  initFrom: checkInitFrom,
 };
+
+/** The fields only some runs have: resumed (written at the first resume), initFrom (a run started from a model's weights). */
+const OPTIONAL_FIELDS = new Set(['resumed', 'initFrom']);
+
+function checkInitFrom(value: unknown): string | undefined {
+  const v = value as Record<string, unknown>;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(v).sort().join() === 'path,sha256,step' &&
+    typeof v.path === 'string' &&
+    v.path !== '' &&
+    typeof v.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(v.sha256) &&
+    isCount(v.step, 0, Number.MAX_SAFE_INTEGER);
+  return ok ? undefined : 'must be {"path": the checkpoint file, "sha256": 64 hex digits, "step": an integer ≥ 0}';
+}
 
 function checkCorpus(value: unknown): string | undefined {
   const c = value as Record<string, unknown>;
@@ -139,7 +158,7 @@ function checkRunConfig(value: unknown, file: string, unknownFields: 'refuse' | 
     }
   }
   for (const [key, check] of Object.entries(OTHER_FIELDS)) {
-    if (config[key] === undefined && key !== 'resumed') throw damaged(file, `${key} is missing`);
+    if (config[key] === undefined && !OPTIONAL_FIELDS.has(key)) throw damaged(file, `${key} is missing`);
     const problem = config[key] === undefined ? undefined : check(config[key]);
     if (problem) throw damaged(file, `${key}${problem.startsWith('.') || problem.startsWith('[') ? '' : ' '}${problem}`);
   }

@@ -1,11 +1,12 @@
 // A training run set up from train's options, new (--out) or resumed (--resume): everything is
 // checked before anything is written. The command line (lib/cli/train.ts) and the library's worker
 // (lib/library/train-worker.ts) both start their runs here.
+import { createHash } from 'crypto';
 import { existsSync } from 'fs';
 import { availableParallelism } from 'os';
 import path from 'path';
 import { BackendChoice } from '../engine/backend';
-import { readCheckpointNoting, RunRecord } from './checkpoint';
+import { Checkpoint, readCheckpointNoting, RunRecord } from './checkpoint';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { MAX_STEPS, ModelConfig, OptionRow, rowsOf, RUN_DEFAULTS, trainingSpecs } from '../model/config';
@@ -13,11 +14,13 @@ import { OptionSpecs, ParsedOptions } from '../util/option-values';
 import { checkAgainstCheckpoint, RunConfigFile } from './run-config';
 import { unescapeSeparator } from '../text/corpus';
 import { RunSettings } from './run';
-import { owesEvaluation, RunDir, validationsSinceBest } from './run-dir';
-import { Trainer } from './trainer';
+import { modelCheckpoint, owesEvaluation, RunDir, validationsSinceBest } from './run-dir';
+import { Trainer, WEIGHT_OPTIONS } from './trainer';
 import { PRESET_NAMES, PresetName, PRESETS } from '../model/presets';
 import { updatesPerEpoch } from '../model/stream-walk';
-import { warn } from '../util/output';
+import { note, warn } from '../util/output';
+import { readUserFile } from '../util/files';
+import { Vocabulary } from '../text/vocabulary';
 import { dataList, loadTrainingText, skippedLine } from '../text/training-text';
 import { collectionChange, corpusRecord, runData, runSeparator } from './run-config';
 import { VERSION } from '../util/package';
@@ -31,6 +34,7 @@ export const TRAIN_OPTIONS = {
   epochs: { kind: 'integer', min: 1, max: 1e6, help: 'train for this many passes over the text (instead of --steps)' },
   out: { kind: 'string', help: 'run directory (default runs/<date-time>)' },
   resume: { kind: 'string', help: 'continue the run in this directory from its latest.safetensors' },
+  'init-from': { kind: 'string', help: "a new run from a trained model's weights: a checkpoint, or a run directory (its best.safetensors); the model comes from it" },
   json: { kind: 'flag', help: 'print JSON lines, one object per event' },
   quiet: { kind: 'flag', help: 'print only the final line' },
   report: { kind: 'flag', help: 'at the end, write report.md and report.html into the run directory' },
@@ -52,6 +56,8 @@ export interface Prepared {
   drift?: string;
   /** The checkpoint's step owes its evaluation (a stop during the pass): the run does it first. */
   evaluationPending?: boolean;
+  /** A new run from a trained model's weights (--init-from): where they came from. */
+  initFrom?: InitFrom;
 }
 
 /** Options that cannot go together: a UserError naming them. */
@@ -60,6 +66,8 @@ export function refuseConflicts(o: TrainFlags): void {
   if (o.json && o.quiet) throw new UserError('use either --json or --quiet, not both');
   if (o.resume !== undefined && o.out !== undefined) throw new UserError('--resume continues in its own directory; leave out --out');
   if (o.resume !== undefined && o.preset !== undefined) throw new UserError('--preset chooses the model of a new run; a resumed run keeps its own (leave out --preset)');
+  if (o['init-from'] !== undefined && o.resume !== undefined) throw new UserError('--init-from starts a new run; --resume continues one: give one of them');
+  if (o['init-from'] !== undefined && o.preset !== undefined) throw new UserError('--init-from takes the model from its checkpoint; leave out --preset');
 }
 
 /** The run of the options, new or resumed; `showLoading`: the text's loading progress on a terminal. */
@@ -144,12 +152,21 @@ function refuseStoppedEarly(dir: RunDir, step: number, earlyStop: number): void 
   }
 }
 
+/** A new run: from random weights, or with --init-from from a trained model's. */
 function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
   const separator = o.separator === undefined ? undefined : unescapeSeparator(o.separator);
-  const { corpus } = loadTrainingText(o.data, { showProgress: showLoading, separator, cacheDir: o['cache-dir'] });
   const rows = [...rowsOf('model'), ...rowsOf('backend')];
+  const options = (extra: Partial<Record<string, unknown>>) => Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? extra[row.key]]));
+  // The checkpoint first: a model flag it refuses costs no reading of the text.
+  const start = o['init-from'] === undefined ? undefined : startingWeights(o, o['init-from']);
+  const { corpus: text } = loadTrainingText(o.data, { showProgress: showLoading, separator, cacheDir: o['cache-dir'] });
   const preset: Partial<Record<string, unknown>> = o.preset === undefined ? {} : PRESETS[o.preset as PresetName];
-  const trainer = new Trainer(corpus, Object.fromEntries(rows.map((row) => [row.key, given(o, row) ?? preset[row.key]])));
+  const trainer =
+    start === undefined
+      ? new Trainer(text, options(preset))
+      : Trainer.fromWeights(text.inVocabulary(new Vocabulary(start.checkpoint.training.vocabulary), `the model of ${start.file}`), start.checkpoint.training, options({}));
+  const initFrom = start?.initFrom;
+  const corpus = trainer.corpus;
   const settings = settingsFrom(o, {}, targetSteps(o, trainer, undefined));
   refuseEarlyStopWithoutValidation(settings, trainer);
   trainer.setThreads(settings.threads);
@@ -163,6 +180,7 @@ function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
     ...model,
     backend,
     ...settings,
+    ...(initFrom !== undefined ? { initFrom } : {}),
     created: new Date().toISOString(),
   });
   const record: RunRecord = {
@@ -172,7 +190,32 @@ function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
     bestSmoothLoss: undefined,
     elapsedSeconds: 0,
   };
-  return { trainer, dir, settings, record };
+  return { trainer, dir, settings, record, ...(initFrom !== undefined ? { initFrom } : {}) };
+}
+
+/** Where a run's starting weights came from (config.json's initFrom): the checkpoint file, its SHA-256 and step. */
+export interface InitFrom {
+  path: string;
+  sha256: string;
+  step: number;
+}
+
+/**
+ * The checkpoint of --init-from (a run directory stands for its best.safetensors, as in sample),
+ * read and checked; model flags that differ from the weights' are refused, naming each.
+ */
+function startingWeights(o: TrainFlags, source: string): { file: string; checkpoint: Checkpoint; initFrom: InitFrom } {
+  const { file, note: fallback } = modelCheckpoint(source);
+  if (fallback) note(fallback);
+  const bytes = readUserFile(file);
+  const checkpoint = readCheckpointNoting(file, bytes);
+  const model = checkpoint.training.config;
+  const conflicts = rowsOf('model')
+    .filter((row) => (WEIGHT_OPTIONS as readonly string[]).includes(row.key) && given(o, row) !== undefined && given(o, row) !== modelValue(model, row))
+    .map((row) => `--${row.flag} ${given(o, row)} (the model has ${modelValue(model, row)})`);
+  if (conflicts.length > 0) throw new UserError(`--init-from takes the model from ${file}: ${conflicts.join(', ')}; leave them out`);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { file, checkpoint, initFrom: { path: path.resolve(file), sha256, step: checkpoint.training.step } };
 }
 
 function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Prepared {
@@ -184,15 +227,17 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   const config = saved ?? {};
   const data = o.data ?? runData(config);
   const separator = o.separator === undefined ? runSeparator(config) : unescapeSeparator(o.separator);
-  const { corpus, source } = loadTrainingText(data, { showProgress: showLoading, separator, cacheDir: o['cache-dir'] });
-  const changed = collectionChange(config, corpus);
+  const { corpus: text, source } = loadTrainingText(data, { showProgress: showLoading, separator, cacheDir: o['cache-dir'] });
+  const changed = collectionChange(config, text);
   if (changed !== undefined) throw new UserError(`${changed}: a resumed run trains on the texts it started with; restore them, or start a new run`);
-  if (corpus.sha256 !== checkpoint.run.corpusSha256) {
+  if (text.sha256 !== checkpoint.run.corpusSha256) {
     throw new UserError(
-      `${source} is not the text this run was trained on (SHA-256 ${corpus.sha256.slice(0, 12)}…, ` +
+      `${source} is not the text this run was trained on (SHA-256 ${text.sha256.slice(0, 12)}…, ` +
         `the run's ${checkpoint.run.corpusSha256.slice(0, 12)}…); give the original with --data`
     );
   }
+  // A run started from a trained model's weights (--init-from) trains in the model's vocabulary.
+  const corpus = text.inVocabulary(new Vocabulary(checkpoint.training.vocabulary), `the run ${dir.dir}`);
   const model = checkpoint.training.config;
   const conflicts = rowsOf('model')
     .filter((row) => given(o, row) !== undefined && given(o, row) !== modelValue(model, row))

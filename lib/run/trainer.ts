@@ -31,6 +31,13 @@ export type TrainerConfig = ModelConfig & { backend: BackendName };
 /** The DD2424 model: m = 100, T = 25, η = 0.1, σ = 0.01, ε = 1e-8, clip 5, seed 42. */
 export const DEFAULTS = MODEL_DEFAULTS;
 
+/**
+ * The options a trained model's weights fix: their shape (cell, hidden, layers; the vocabulary is
+ * the model's too) and how they began (sigma, forgetBias). A run started from the weights takes
+ * them from the model (Trainer.fromWeights).
+ */
+export const WEIGHT_OPTIONS = ['cell', 'hidden', 'layers', 'sigma', 'forgetBias'] as const;
+
 /** Most updates in one call of Trainer.train (each loss is returned). */
 export const MAX_UPDATES_PER_CALL = 10_000_000;
 
@@ -87,6 +94,8 @@ export class Trainer {
   /** The library's samples without a seed: their own generator, so that sampling never moves the training state. */
   private samplingRng?: Rng;
   private checkpointVersion?: 1 | 2;
+  /** A run started from trained weights: their largest |value| (checkpoints record it). */
+  private initialMaxWeight?: number;
 
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
     if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
@@ -125,10 +134,49 @@ export class Trainer {
     trainer.engine.walk.position = saved.position;
     trainer.engine.walk.epoch = saved.epoch;
     if (version === 1) trainer.checkpointVersion = 1;
+    if (saved.initialMaxWeight !== undefined) {
+      if (!(typeof saved.initialMaxWeight === 'number' && saved.initialMaxWeight >= 0 && Number.isFinite(saved.initialMaxWeight))) {
+        throw new UserError(`Trainer.restore: initialMaxWeight must be a finite number ≥ 0 or undefined, got ${String(saved.initialMaxWeight)}`);
+      }
+      trainer.initialMaxWeight = saved.initialMaxWeight;
+    }
     trainer.rng.state.set(saved.rngState);
     trainer.step = trainer.engine.step = saved.step;
     trainer.smoothLoss = saved.smoothLoss;
     trainer.lastLoss = saved.lastLoss;
+    return trainer;
+  }
+
+  /**
+   * A new run from a trained model's weights (fine-tuning; train --init-from): the options of
+   * WEIGHT_OPTIONS come from `model` (given ones must agree), the others from `options` as for a new
+   * run. The corpus must be indexed in the model's vocabulary (corpus.inVocabulary). Step 0, a
+   * fresh optimizer state, zero carried states, no smooth loss; the generator is the one a new run
+   * of `options` has after its initial draws, which the weights then replace.
+   */
+  static fromWeights(corpus: Corpus, model: Pick<TrainingState, 'config' | 'vocabulary' | 'params'>, options: TrainerOptions = {}): Trainer {
+    if (typeof model !== 'object' || model === null || typeof model.config !== 'object' || !Array.isArray(model.vocabulary)) {
+      throw new UserError('Trainer.fromWeights: the model must be a state that snapshot() or readCheckpoint(file).training returned');
+    }
+    if (model.vocabulary.length !== corpus.vocabSize || model.vocabulary.some((s, i) => s !== corpus.vocabulary[i])) {
+      throw new UserError("Trainer.fromWeights: the corpus must be indexed in the model's vocabulary (corpus.inVocabulary(new Vocabulary(model.vocabulary)))");
+    }
+    const given = (options ?? {}) as Record<string, unknown>;
+    const fixed = model.config as unknown as Record<string, unknown>;
+    const differ = WEIGHT_OPTIONS.filter((key) => given[key] !== undefined && given[key] !== fixed[key]);
+    if (differ.length > 0) {
+      throw new UserError(`Trainer.fromWeights: the weights fix ${differ.map((key) => `${key} (the model has ${fixed[key]}, not ${given[key]})`).join(', ')}`);
+    }
+    const trainer = new Trainer(corpus, { ...options, ...Object.fromEntries(WEIGHT_OPTIONS.map((key) => [key, fixed[key]])) });
+    const size = trainer.engine.tensorSizes().params;
+    const params = model.params;
+    if (!(params instanceof Float32Array || params instanceof Float64Array) || params.length !== size || !params.every(Number.isFinite)) {
+      throw new UserError(`Trainer.fromWeights: params must be a Float32Array or Float64Array of ${size} finite values`);
+    }
+    trainer.engine.loadParams(params);
+    if (!trainer.engine.allFinite()) throw new UserError(`Trainer.fromWeights: ${BEYOND_FLOAT32}`);
+    // In the run's precision: what its checkpoints hold and their reader bounds.
+    trainer.initialMaxWeight = trainer.engine.maxAbsParam();
     return trainer;
   }
 
@@ -149,6 +197,7 @@ export class Trainer {
       accum: tensors.second,
       ...(first.length > 0 ? { first } : {}),
       ...(this.checkpointVersion !== undefined ? { checkpointVersion: this.checkpointVersion } : {}),
+      ...(this.initialMaxWeight !== undefined ? { initialMaxWeight: this.initialMaxWeight } : {}),
     };
   }
 

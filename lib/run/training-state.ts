@@ -31,6 +31,12 @@ export interface TrainingState {
    * DD2424 model's names U, W, V, b, c), so that it keeps writing them; else 2 (the default).
    */
   checkpointVersion?: 1 | 2;
+  /**
+   * The largest |parameter| the run started from, for a run started from a trained model's weights
+   * (Trainer.fromWeights, train --init-from): what its updates move on from instead of the σ
+   * draws. Absent for a run started from random weights.
+   */
+  initialMaxWeight?: number;
 }
 
 /** A saved state as Trainer.restore and writeCheckpoint take it: `second`, or only its deprecated name `accum`. */

@@ -187,6 +187,37 @@ export class Corpus {
   decode(symbols: ArrayLike<number>): string {
     return this.vocab.decode(symbols);
   }
+
+  /**
+   * The same text indexed in another vocabulary, one that holds each of its characters (a trained
+   * model's, which the text may use only part of: train --init-from). The SHA-256 and source stay
+   * the text's. A character the vocabulary lacks is a UserError listing them (`model` names it).
+   */
+  inVocabulary(vocab: Vocabulary, model = 'the model'): Corpus {
+    if (vocab.symbols.length === this.vocabulary.length && vocab.symbols.every((s, i) => s === this.vocabulary[i])) return this;
+    const to = this.vocabulary.map((s) => vocab.indexOf(s.codePointAt(0)!));
+    const lacking = this.vocabulary.filter((_, i) => to[i] < 0);
+    if (lacking.length > 0) {
+      const shown = lacking.slice(0, 40).map((s) => JSON.stringify(s)).join(', ');
+      const more = lacking.length > 40 ? ` and ${lacking.length - 40} more` : '';
+      const count = `${lacking.length} character${lacking.length === 1 ? '' : 's'}`;
+      throw new UserError(`${this.source} has ${count} not in the vocabulary of ${model} (${vocab.size} characters, which it keeps): ${shown}${more}`);
+    }
+    const wide = vocab.size > 256;
+    // Mapped as it is read: a text in the token cache is never held whole.
+    const symbols: SymbolText = {
+      length: this.length,
+      symbolBytes: wide ? 2 : 1,
+      read: (start, end) => {
+        const from = this.symbols.read(start, end);
+        const out = wide ? new Uint16Array(from.length) : new Uint8Array(from.length);
+        for (let t = 0; t < from.length; t++) out[t] = to[from[t]];
+        return out;
+      },
+    };
+    const { sha256, source, documents, files, separator, skipped } = this;
+    return Corpus.of({ vocabulary: vocab.symbols, symbols, sha256, source, documents, files, separator, skipped });
+  }
 }
 
 /**
