@@ -4,7 +4,7 @@
 import assert from 'assert';
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { Corpus, UserError } from '../lib';
@@ -197,6 +197,97 @@ describe('text collections: several files, folders and globs', function () {
         assert.strictEqual(result.stderr.trim().split('\n').length, 1, result.stderr);
         assert.ok(!existsSync(out));
       });
+    });
+  });
+  describe('found by trying to break it', () => {
+    const small = ['--steps', '10', '--seq-length', '8', '--hidden', '8', '--sample-every', '0', '--quiet'];
+
+    it('resumes a relative glob from a folder whose name holds glob characters', () => {
+      const folder = path.join(dir, 'My texts (copy) [1]');
+      write(path.join(folder, 'x.txt'), documentText(8));
+      write(path.join(folder, 'y.txt'), documentText(9));
+      expectStatus(run(['train', '--data', '*.txt', ...small, '--out', 'run'], folder), 0);
+      expectStatus(run(['train', '--resume', 'run', '--steps', '20', '--quiet'], folder), 0);
+      expectStatus(run(['sweep', '--data', '*.txt', '--grid', 'hidden=8,9', '--steps', '5', '--seq-length', '8', '--sample-every', '0', '--out', 'sweep'], folder), 0);
+    });
+
+    it('follows no link to a folder in a glob, as in a folder', () => {
+      const folder = path.join(dir, 'linked');
+      write(path.join(folder, 'sub', 'b.txt'), documentText(10));
+      symlinkSync('.', path.join(folder, 'sub', 'self'));
+      assert.deepStrictEqual(expandInputs([path.join(folder, '**', '*.txt')]).map((i) => path.relative(folder, i.path)), [path.join('sub', 'b.txt')]);
+    });
+
+    it('refuses a path with a NUL byte in one line, from config.json too', () => {
+      assert.throws(() => expandInputs(['a\0b']), (e: Error) => e instanceof UserError && /NUL/.test(e.message));
+      const out = path.join(dir, 'run-nul');
+      expectStatus(run(['train', '--data', a, ...small, '--out', out]), 0);
+      const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+      writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, data: `${a}\0x` }));
+      const result = run(['train', '--resume', out, '--steps', '20']);
+      expectStatus(result, 2);
+      assert.doesNotMatch(result.stderr, /internal error/);
+    });
+
+    it('leaves the run and sweep directories in a folder out of its texts', () => {
+      const folder = path.join(dir, 'with-runs');
+      write(path.join(folder, 'f1.txt'), documentText(11));
+      write(path.join(folder, 'f2.txt'), documentText(12));
+      expectStatus(run(['train', '--data', '.', ...small, '--out', 'runs/one'], folder), 0);
+      expectStatus(run(['train', '--resume', 'runs/one', '--steps', '20', '--quiet'], folder), 0);
+      assert.deepStrictEqual(expandInputs([folder]).map((i) => path.basename(i.path)), ['f1.txt', 'f2.txt']);
+    });
+
+    it('names the file that moved in the order, and a file now skipped', () => {
+      const folder = path.join(dir, 'reordered');
+      write(path.join(folder, 'a.txt'), documentText(13));
+      const second = write(path.join(folder, 'b.txt'), documentText(14));
+      write(path.join(folder, 'c.txt'), documentText(15));
+      const out = path.join(dir, 'run-reordered');
+      expectStatus(run(['train', '--data', folder, ...small, '--out', out]), 0);
+      renameSync(second, path.join(folder, '0.txt'));
+      let result = run(['train', '--resume', out, '--steps', '20']);
+      assert.match(result.stderr, /b\.txt .*(moved|another order)|another order.*0\.txt/);
+      renameSync(path.join(folder, '0.txt'), second);
+      writeFileSync(second, Buffer.from([0]));
+      result = run(['train', '--resume', out, '--steps', '20']);
+      assert.match(result.stderr, /b\.txt is now skipped as binary/);
+    });
+
+    it('refuses a config.json whose trainingCharacters is not the checkpoint\'s', () => {
+      const out = path.join(dir, 'run-training-characters');
+      expectStatus(run(['train', '--data', a, '--data', b, ...small, '--out', out]), 0);
+      const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+      writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, corpus: { ...config.corpus, trainingCharacters: 5 } }));
+      const result = run(['train', '--resume', out, '--steps', '20']);
+      expectStatus(result, 2);
+      assert.match(result.stderr, /trainingCharacters 5/);
+    });
+
+    it('records the texts a resume found elsewhere, so that the next resume finds them', () => {
+      const from = path.join(dir, 'moving');
+      write(path.join(from, 'p.txt'), documentText(16));
+      write(path.join(from, 'q.txt'), documentText(17));
+      const out = path.join(dir, 'run-moving');
+      expectStatus(run(['train', '--data', from, ...small, '--out', out]), 0);
+      const to = path.join(dir, 'moved');
+      renameSync(from, to);
+      expectStatus(run(['train', '--resume', out, '--data', to, '--steps', '20', '--quiet']), 0);
+      expectStatus(run(['train', '--resume', out, '--steps', '30', '--quiet']), 0);
+    });
+
+    it('shows the names of skipped files escaped, on one line', () => {
+      const folder = path.join(dir, 'odd-names');
+      write(path.join(folder, 'a.txt'), documentText(18));
+      write(path.join(folder, 'bad\nname.bin'), Buffer.from([0]));
+      const result = run(['train', '--data', folder, ...small, '--out', path.join(dir, 'run-odd')]);
+      expectStatus(result, 0);
+      assert.strictEqual(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr, /bad\\nname\.bin/);
+    });
+
+    it('refuses a separator that is not well-formed text (a lone surrogate)', () => {
+      assert.throws(() => Corpus.fromFiles([{ path: a, inFolder: false }, { path: b, inFolder: false }], { separator: '\uD800' }), /separator/);
     });
   });
 });

@@ -14,7 +14,7 @@ import { MAX_RUNS, planSweep } from '../sweep/sweep-plan';
 import { runSweep } from '../sweep/sweep-runner';
 import { refuseEditedRuns } from '../sweep/edited-plan';
 import { TRAIN_OPTIONS } from '../run/train-setup';
-import { expandInputs } from '../text/inputs';
+import { absoluteValue, expandInputs } from '../text/inputs';
 
 /**
  * train's options that every run of a sweep may take (the runner gives --out/--resume; output is
@@ -77,7 +77,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (o.data !== undefined && o.data.length > 1) throw new UserError('a sweep takes one --data: a file, a folder, or a glob in quotes');
   const common = Object.fromEntries(Object.keys(RUN_OPTIONS).flatMap((key) => {
     const value = key === 'data' ? o.data?.[0] : (o as Record<string, string | number | boolean | undefined>)[key];
-    return value === undefined ? [] : [[key, key === 'data' ? path.resolve(String(value)) : value]];
+    return value === undefined ? [] : [[key, key === 'data' ? absoluteValue(String(value)) : value]];
   }));
   const runs = planSweep({ grid: o.grid, random: o.random, ranges: o.range, repeat: o.repeat, common }, RUN_OPTIONS);
   refuseMissingData(runs.map((r) => r.args));

@@ -215,7 +215,7 @@ function measure(run: ReadRun, options: string[]): Omit<ComparedRun, 'name' | 'l
 
 /** An option's value as the table and the labels show it: the text by its file name. */
 export function shownValue(name: string, value: OptionValue): string {
-  if (name === 'data') return value === null ? 'demo' : path.basename(String(value));
+  if (name === 'data') return value === null ? 'demo' : Array.isArray(value) ? value.map((v) => path.basename(String(v))).join(' + ') : path.basename(String(value));
   return String(value);
 }
 

@@ -21,8 +21,9 @@ export function runTextBaselines(config: RunConfigFile): TextBaselines {
   const corpus = config.corpus as { sha256: string; vocabSize: number };
   const data = runData(config);
   const valFraction = typeof config.valFraction === 'number' ? config.valFraction : 0;
-  const name = data === undefined ? 'the demo corpus' : data.length === 1 ? path.basename(data[0]) : `${data.length} texts`;
-  const source = valFraction > 0 ? `${name} without its last ${valFraction * 100} %` : name;
+  const files = (config.corpus as { files?: unknown[] }).files?.length ?? 1;
+  const name = data === undefined ? 'the demo corpus' : files > 1 ? `${files} texts` : path.basename(data[0]);
+  const source = valFraction > 0 ? `${name} without ${files > 1 ? `the last ${valFraction * 100} % of each` : `its last ${valFraction * 100} %`}` : name;
   const known = { source, vocabSize: corpus.vocabSize, uniform: Math.log(corpus.vocabSize) };
   try {
     const { corpus: text, source: file } = loadTrainingText(data, { separator: runSeparator(config) });

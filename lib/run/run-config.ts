@@ -21,7 +21,7 @@ const BACKENDS = ['native', 'wasm', 'ts'];
 const OTHER_FIELDS: Record<string, (value: unknown) => string | undefined> = {
   version: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
   data: (v) =>
-    v === null || (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 1 && v.every((p) => typeof p === 'string' && p !== ''))
+    v === null || isPath(v) || (Array.isArray(v) && v.length > 0 && v.every(isPath))
       ? undefined
       : 'must be a path, a list of paths, or null (the demo corpus)',
   corpus: checkCorpus,
@@ -48,6 +48,8 @@ function checkInitFrom(value: unknown): string | undefined {
   return ok ? undefined : 'must be {"path": the checkpoint file, "sha256": 64 hex digits, "step": an integer ≥ 0}';
 }
 
+const isPath = (v: unknown) => typeof v === 'string' && v !== '' && !v.includes('\0');
+
 function checkCorpus(value: unknown): string | undefined {
   const c = value as Record<string, unknown>;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
@@ -64,7 +66,7 @@ function checkCorpus(value: unknown): string | undefined {
 
 function isFileRecord(value: unknown): boolean {
   const f = value as Record<string, unknown>;
-  return typeof value === 'object' && value !== null && typeof f.path === 'string' && f.path !== '' && isCount(f.bytes, 1, Number.MAX_SAFE_INTEGER) && typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256);
+  return typeof value === 'object' && value !== null && isPath(f.path) && isCount(f.bytes, 1, Number.MAX_SAFE_INTEGER) && typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256);
 }
 
 /**
@@ -107,10 +109,16 @@ export function collectionChange(config: RunConfigFile, corpus: Corpus): string 
   const now = corpus.files.map((f) => ({ ...f, path: path.resolve(f.path) }));
   if (now.length === recorded.length && now.every((f, i) => f.sha256 === recorded[i].sha256)) return undefined;
   const sorted = (files: CorpusFile[]) => JSON.stringify(files.map((f) => f.sha256).sort());
-  if (sorted(now) === sorted(recorded)) return 'the texts are in another order than when the run started';
+  if (sorted(now) === sorted(recorded)) {
+    const i = now.findIndex((f, k) => f.sha256 !== recorded[k].sha256);
+    const j = recorded.findIndex((f) => f.sha256 === now[i].sha256);
+    return `the texts are in another order than when the run started: text ${i + 1} is now ${now[i].path}, which was text ${j + 1} (${recorded[j].path})`;
+  }
   const nowByPath = new Map(now.map((f) => [f.path, f]));
+  const skippedNow = new Map(corpus.skipped.map((s) => [path.resolve(s.path), s.why]));
   for (const before of recorded) {
     const after = nowByPath.get(before.path);
+    if (after === undefined && skippedNow.has(before.path)) return `${before.path} is now skipped as ${skippedNow.get(before.path)}`;
     if (after === undefined) return `${before.path} is no longer among the texts`;
     if (after.sha256 !== before.sha256) return `${before.path} has changed since the run started (SHA-256 ${after.sha256.slice(0, 12)}…, then ${before.sha256.slice(0, 12)}…)`;
   }
@@ -173,7 +181,7 @@ function checkRunConfig(value: unknown, file: string, unknownFields: 'refuse' | 
 export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkpoint, file: string, checkpointFile: string, latest: boolean): void {
   const { training, run } = checkpoint;
   const model = training.config as unknown as Record<string, unknown>;
-  const corpus = config.corpus as { sha256: string; characters: number; vocabSize: number };
+  const corpus = config.corpus as { sha256: string; characters: number; vocabSize: number; trainingCharacters?: number };
   const differences = [
     // A missing option (newer than the file) stands for its default, the model the file was made with.
     ...TRAINING_OPTIONS.filter((row) => row.scope === 'model' && (config[row.key] ?? row.default) !== model[row.key]).map(
@@ -182,6 +190,9 @@ export function checkAgainstCheckpoint(config: RunConfigFile, checkpoint: Checkp
     ...(corpus.sha256 !== run.corpusSha256 ? [`corpus.sha256 ${corpus.sha256.slice(0, 12)}… (the checkpoint has ${run.corpusSha256.slice(0, 12)}…)`] : []),
     ...(corpus.characters !== run.corpusCharacters ? [`corpus.characters ${corpus.characters} (the checkpoint has ${run.corpusCharacters})`] : []),
     ...(corpus.vocabSize !== training.vocabulary.length ? [`corpus.vocabSize ${corpus.vocabSize} (the checkpoint has ${training.vocabulary.length})`] : []),
+    ...(corpus.trainingCharacters !== run.trainingCharacters && corpus.trainingCharacters !== undefined && run.trainingCharacters !== undefined
+      ? [`corpus.trainingCharacters ${corpus.trainingCharacters} (the checkpoint has ${run.trainingCharacters})`]
+      : []),
   ];
   const resumes = (config.resumed ?? []) as { step: number }[];
   const late = latest ? resumes.findIndex((r) => r.step > training.step) : -1;

@@ -22,6 +22,7 @@ import { note, warn } from '../util/output';
 import { readUserFile } from '../util/files';
 import { Vocabulary } from '../text/vocabulary';
 import { dataList, loadTrainingText, skippedLine } from '../text/training-text';
+import { absoluteValue } from '../text/inputs';
 import { collectionChange, corpusRecord, runData, runSeparator } from './run-config';
 import { VERSION } from '../util/package';
 
@@ -263,7 +264,9 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   dir.truncateAfter(step, checkpoint.training);
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
-  const whole = saved ? config : wholeConfig(data, corpus, trainer.trainingText.length, checkpoint.training.config, trainer.config.backend);
+  // Texts found elsewhere with --data are recorded where they are now, for the next resume.
+  const moved = o.data !== undefined ? { data: dataField(o.data), corpus: corpusRecord(corpus, trainer.trainingText.length) } : {};
+  const whole = saved ? { ...config, ...moved } : wholeConfig(data, corpus, trainer.trainingText.length, checkpoint.training.config, trainer.config.backend);
   dir.writeConfig({ ...whole, ...settings, resumed });
   return { trainer, dir, settings, record, drift: resumeDrift(config, trainer, settings.threads), evaluationPending };
 }
@@ -305,7 +308,7 @@ function wholeConfig(data: readonly string[] | undefined, corpus: Corpus, traini
 
 /** config.json's "data": null (the demo corpus), the one path, or the paths (absolute). */
 function dataField(data: readonly string[] | undefined): string | string[] | null {
-  const values = dataList(data).map((value) => path.resolve(value));
+  const values = dataList(data).map(absoluteValue);
   return values.length === 0 ? null : values.length === 1 ? values[0] : values;
 }
 

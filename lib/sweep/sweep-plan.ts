@@ -2,11 +2,11 @@
 // draws from ranges (reproducible from the seed) and repeats with other seeds. Every key and value
 // is checked by train's own option table, so a plan that is written is one train accepts.
 import { distance } from 'fastest-levenshtein';
-import path from 'path';
 import { UserError } from '../util/errors';
 import { parseOptions } from '../util/options';
 import { formatSeconds, OptionSpec, OptionSpecs } from '../util/option-values';
 import { Rng } from '../util/random';
+import { absoluteValue } from '../text/inputs';
 
 export type PlanValue = number | string;
 
@@ -96,7 +96,7 @@ function specOf(key: string, specs: OptionSpecs, option: string): OptionSpec {
   throw new UserError(`${option}: ${key} is not an option of train that a sweep can vary${near ? `; did you mean ${near}?` : ''} (the options are ${names.join(', ')})`);
 }
 
-/** A value checked as train checks `--key value`, as the plan keeps it (data as an absolute path). */
+/** A value checked as train checks `--key value`, as the plan keeps it (data absolute: lib/text/inputs.ts). */
 function checked(key: string, raw: string, spec: OptionSpec, option: string): PlanValue {
   let value: PlanValue;
   try {
@@ -105,7 +105,7 @@ function checked(key: string, raw: string, spec: OptionSpec, option: string): Pl
     if (error instanceof UserError) throw new UserError(`${option}: ${error.message}`);
     throw error;
   }
-  return key === 'data' ? path.resolve(String(value)) : value;
+  return key === 'data' ? absoluteValue(String(value)) : value;
 }
 
 function parseGrid(text: string, specs: OptionSpecs): [string, PlanValue[]][] {

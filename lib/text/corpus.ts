@@ -283,6 +283,9 @@ export interface Survey {
 
 /** The first pass and the vocabulary: nothing to read, or more than MAX_VOCABULARY characters, is a UserError. */
 export function surveyTexts(sources: TextSource[], separator: string, name: string, progress: (bytes: number, of: number) => void): Survey {
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(separator)) {
+    throw new UserError(`the separator ${JSON.stringify(separator)} is not well-formed text (it holds a lone surrogate)`);
+  }
   const total = sources.reduce((sum, s) => sum + s.size, 0);
   const seen = new Uint8Array(CODE_POINTS);
   const { texts, skipped } = firstPass(sources, seen, (bytes) => progress(bytes, total));

@@ -1,9 +1,10 @@
 // The files that --data values name: a file, a folder (its files, recursively), or a glob. The
 // files come in the order the values are given; a folder's or a glob's in code-point order of
-// their paths. Names starting with "." are left out of folders, and links to folders are not followed.
-import { lstatSync, readdirSync, realpathSync, statSync } from 'fs';
+// their paths. Names starting with "." and the directories of runs and sweeps are left out of
+// folders, and links to folders are followed neither in folders nor by globs.
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'fs';
 import path from 'path';
-import { globSync, isDynamicPattern } from 'tinyglobby';
+import { convertPathToPattern, globSync, isDynamicPattern } from 'tinyglobby';
 import { UserError } from '../util/errors';
 import { describeReadError } from '../util/files';
 
@@ -20,7 +21,17 @@ export function expandInputs(values: readonly string[]): TextInput[] {
   return inputs;
 }
 
+/**
+ * A --data value as config.json and sweeps keep it, to be read from any folder: absolute, and for
+ * a relative glob, the working folder escaped in front (its name may hold glob characters).
+ */
+export function absoluteValue(value: string): string {
+  if (path.isAbsolute(value) || statOrUndefined(value) !== undefined || !isDynamicPattern(value)) return path.resolve(value);
+  return `${convertPathToPattern(process.cwd())}/${value}`;
+}
+
 function expandOne(value: string): TextInput[] {
+  if (value.includes('\0')) throw new UserError(`--data ${JSON.stringify(value)}: a path cannot hold a NUL byte`);
   const stat = statOrUndefined(value);
   if (stat?.isDirectory()) {
     const files = folderFiles(value);
@@ -28,7 +39,7 @@ function expandOne(value: string): TextInput[] {
     return files.map((file) => ({ path: file, inFolder: true }));
   }
   if (stat !== undefined || !isDynamicPattern(value)) return [{ path: value, inFolder: false }];
-  const matched = globSync(value, { onlyFiles: true, dot: false, expandDirectories: false }).sort(byCodePoints);
+  const matched = globSync(value, { onlyFiles: true, dot: false, expandDirectories: false, followSymbolicLinks: false }).sort(byCodePoints);
   if (matched.length === 0) throw new UserError(`--data ${value}: no files match this pattern`);
   return matched.map((file) => ({ path: file, inFolder: false }));
 }
@@ -46,12 +57,18 @@ function folderFiles(dir: string): string[] {
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const full = path.join(folder, entry.name);
-      if (entry.isDirectory()) visit(full);
+      if (entry.isDirectory() && !holdsRun(full)) visit(full);
       else if (entry.isFile() || (entry.isSymbolicLink() && statOrUndefined(full)?.isFile())) files.push(full);
     }
   };
   visit(dir);
   return files.sort(byCodePoints);
+}
+
+/** A run's or a sweep's directory (its logs and checkpoints are no text to train on). */
+function holdsRun(dir: string): boolean {
+  const has = (name: string) => existsSync(path.join(dir, name));
+  return has('sweep.json') || (has('config.json') && (has('latest.safetensors') || has('loss.csv') || has('.lock')));
 }
 
 /** The same file reached twice (by a folder and by its name, say) would be trained on twice. */
@@ -72,7 +89,11 @@ function statOrUndefined(file: string) {
   try {
     return statSync(file);
   } catch {
-    return lstatSync(file, { throwIfNoEntry: false }) ?? undefined;
+    try {
+      return lstatSync(file, { throwIfNoEntry: false }) ?? undefined;
+    } catch {
+      return undefined; // reading it reports the problem
+    }
   }
 }
 

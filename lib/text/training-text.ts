@@ -89,9 +89,14 @@ function progressLine(source: string, size: number): { show: (fraction: number) 
 /** "skipped 2 binary files (a.png, b.zip) and 1 empty file (c.txt)", when files of a folder were left out. */
 export function skippedLine(corpus: Corpus): string | undefined {
   const part = (why: 'binary' | 'empty') => {
-    const files = corpus.skipped.filter((s) => s.why === why).map((s) => s.path);
+    const files = corpus.skipped.filter((s) => s.why === why).map((s) => shownPath(s.path));
     return files.length === 0 ? [] : [`${files.length} ${why} file${files.length === 1 ? '' : 's'} (${listed(files, 20)})`];
   };
   const parts = [...part('binary'), ...part('empty')];
   return parts.length === 0 ? undefined : `skipped ${parts.join(' and ')}`;
+}
+
+/** A path as one line shows it: JSON-quoted when it holds a control character (a newline, an escape). */
+function shownPath(file: string): string {
+  return /[\u0000-\u001f\u007f]/.test(file) ? JSON.stringify(file) : file;
 }

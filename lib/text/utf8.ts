@@ -150,9 +150,10 @@ function invalidUtf8(source: string, bytes: Uint8Array, offset: number, base: nu
 /** A file in chunks, opened at each read, so that the whole file is never held in memory at once. */
 export function fileChunks(file: string, notRegular: string): ByteSource {
   return function* () {
-    const { fd } = openRegularFile(file, notRegular);
+    const { fd, stat } = openRegularFile(file, notRegular);
     try {
-      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      // A small file's own size (+1 to see its end in one read): many small files cost no big buffers.
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, stat.size + 1));
       for (let position = 0; ; ) {
         const read = readBytes(fd, buffer, position, file);
         if (read === 0) return;
