@@ -91,7 +91,7 @@ describe('the option table', () => {
       ['an eta out of range', (c) => (c.eta = 0), /config.json: eta must be a number ≥ 1e-30/],
       ['a temperature out of range', (c) => (c.temperature = -1), /config.json: temperature must be a number ≥ 0 and ≤ 100/],
       ['a backend that is not native, wasm or ts', (c) => (c.backend = 'auto'), /config.json: backend must be one of native, wasm, ts, got "auto"/],
-      ['a data path that is not a string', (c) => (c.data = 5), /config.json: data must be a file path or null/],
+      ['a data path that is not a string', (c) => (c.data = 5), /config.json: data must be a path, a list of paths, or null/],
       ['a corpus without its SHA-256', (c) => (c.corpus = { characters: 5 }), /config.json: corpus.sha256 must be 64 hex digits/],
       ['a resumes list with a bad entry', (c) => (c.resumed = [{ at: 'x', step: -1, backend: 'ts' }]), /config.json: resumed\[0\] must be/],
       ['a created that is no date', (c) => (c.created = 'yesterday'), /config.json: created must be a date/],

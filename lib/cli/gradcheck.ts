@@ -17,6 +17,7 @@ import { optionHelp, parseOptions } from '../util/options';
 import { OptionSpecs } from '../util/option-values';
 import { fitLine, printLine, warn } from '../util/output';
 import { loadTrainingText } from '../text/training-text';
+import { Corpus } from '../text/corpus';
 
 const { hidden, seqLength, step, seed, entries, cell, layers, batch, dropout } = GRADCHECK_OPTIONS;
 const OPTIONS = {
@@ -40,7 +41,8 @@ export function gradcheckCommand(argv: string[], analytic: GradientFunction = lo
     printLine(`usage: rnn-native gradcheck [options]\n\n${optionHelp(OPTIONS)}`);
     return 0;
   }
-  const { corpus, source } = loadTrainingText(o.data);
+  // One file (a folder's many texts would be read whole for one window's check).
+  const { corpus, source } = o.data === undefined ? loadTrainingText(undefined) : { corpus: Corpus.fromFile(o.data), source: o.data };
   const given: GradcheckOptions = Object.fromEntries(
     Object.entries({
       hidden: o.hidden,
