@@ -11,6 +11,9 @@ import { SamplerSource, zeroStateSampler } from './sampling';
 import { BackendName, finish, Flat, ModelBackend } from './model-backend';
 import { CellKind, parameterTable, ModelShape } from '../model/reference';
 import { nextWindows, sliceLength, StreamWalk } from '../model/stream-walk';
+import { initialParams, InitScheme } from '../model/initialisation';
+
+export { initialParams };
 
 /** The tensors of a training state, in the backend's precision. */
 export interface EngineTensors {
@@ -36,28 +39,6 @@ export function optimizerSettings(c: ModelConfig): OptimizerSettings {
   return { ...OPTIMIZER_DEFAULTS[kind], kind, eta: c.eta, epsilon: c.epsilon, clip: c.clip, decay: c.rmsDecay, beta1: c.beta1, beta2: c.beta2 };
 }
 
-/**
- * Initial parameters: the weight matrices (every Wx, Wh and V, in table order) from N(0, σ²),
- * rounded to float32 so that every backend starts from the same weights; the biases 0, except
- * lstm's forget gates (the second m of each layer's b, gates i f o g), which start at forgetBias
- * (char-rnn's train.lua sets 1 "to encourage remembering in the beginning"). For the DD2424
- * configuration this draws U, W, V in the order of min-char-rnn.
- */
-export function initialParams(s: ModelShape, sigma: number, rng: Rng, forgetBias = 0): Float64Array {
-  const { parameters, total } = parameterTable(s);
-  const params = new Float64Array(total);
-  for (const p of parameters) {
-    if (p.shape.length !== 2) continue; // a bias
-    for (let i = p.offset; i < p.offset + p.length; i++) params[i] = Math.fround(sigma * rng.normal());
-  }
-  if (s.cell === 'lstm') {
-    for (const p of parameters) {
-      if (p.name.endsWith('.b')) params.fill(Math.fround(forgetBias), p.offset + s.hidden, p.offset + 2 * s.hidden);
-    }
-  }
-  return params;
-}
-
 /** Draws text from saved weights from a zero state (the sample command and the report's passage). */
 export function savedModelSampler(config: ModelConfig, vocab: number, params: Flat, backend: BackendName): SamplerSource {
   return zeroStateSampler(createModelBackend(backend, modelShape(config, vocab), 1, 1, Float64Array.from(params), false));
@@ -80,7 +61,7 @@ export class Engine {
     sliceLength(text.length, config.batch, config.seqLength); // refuses a text too short for the streams
     this.shape = modelShape(config, vocab);
     this.optimizer = optimizerSettings(config);
-    const initial = initialParams(this.shape, config.sigma, rng, config.forgetBias);
+    const initial = initialParams(this.shape, config.sigma, rng, config.forgetBias, config.init as InitScheme);
     this.backend = createModelBackend(backend, this.shape, config.batch, config.seqLength, initial, config.optimizer === 'adam');
   }
 

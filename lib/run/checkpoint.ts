@@ -18,6 +18,7 @@ import { heldOutLength, updatesPerEpoch } from '../model/stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { MAX_STEPS, ModelConfig, rowsOf, savedValue } from '../model/config';
 import { maxStepPerEta, OptimizerKind } from '../model/optimizers';
+import { initialReach, InitScheme } from '../model/initialisation';
 import { SavedState, secondMoment, TrainingState } from './training-state';
 import { VERSION } from '../util/package';
 
@@ -224,19 +225,19 @@ function sliceOf(config: ModelConfig, corpusCharacters: number, fail: (reason: s
 
 /**
  * Parameters no correct run reaches: beyond twice the start's reach (N(0, σ²) draws by Box–Muller
- * on 24-bit uniforms stay within 5.8σ; the lstm forget bias) plus `step` of the optimizer's largest
+ * on 24-bit uniforms stay within 5.8σ, U(±1/√m) within 1/√m; the lstm forget bias) plus `step` of the optimizer's largest
  * moves (η only decays). A corrupt or crafted value (3e38 trains on to finite nonsense) is refused.
  */
 function checkReach(params: Float32Array | Float64Array, config: ModelConfig, step: number, table: TensorEntry[], fail: (reason: string) => never): void {
   const perEta = maxStepPerEta({ kind: config.optimizer as OptimizerKind, decay: config.rmsDecay, beta1: config.beta1, beta2: config.beta2 });
   if (perEta === undefined) return;
-  const reach = 2 * (5.8 * config.sigma + Math.abs(config.forgetBias) + step * config.eta * perEta);
+  const reach = 2 * (initialReach(config.init as InitScheme, config.sigma, config.hidden) + Math.abs(config.forgetBias) + step * config.eta * perEta);
   const at = params.findIndex((v) => Math.abs(v) > reach);
   if (at < 0) return;
   const entry = table.find((e) => e.of === 'params' && at >= e.offset && at < e.offset + e.length)!;
   fail(
     `tensor "${entry.name}" holds ${params[at]}, beyond ±${reach.toPrecision(3)}, the most ${step} updates of ${config.optimizer} ` +
-      `at η ${config.eta} can reach from σ ${config.sigma}: the file is damaged`
+      `at η ${config.eta} can reach from ${config.init === 'uniform' ? `U(±1/√${config.hidden})` : `σ ${config.sigma}`}: the file is damaged`
   );
 }
 

@@ -11,6 +11,7 @@ import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, row
 import { checkValue, OptionSpecs } from '../util/option-values';
 import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
 import { parameterTable } from '../model/reference';
+import { withInitDefault } from '../model/initialisation';
 import { heldOutLength, sliceLength } from '../model/stream-walk';
 import { Rng } from '../util/random';
 import { RULE_SPECS, sampleText } from '../engine/sampling';
@@ -87,7 +88,7 @@ export class Trainer {
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
     if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
     const rows = [...rowsOf('model'), ...rowsOf('backend')];
-    const { backend: choice, ...model } = resolveOptions(withOptimizerDefaults(options), rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
+    const { backend: choice, ...model } = resolveOptions(withDerivedDefaults(options), rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
     const heldOut = heldOutLength(corpus.length, model.valFraction, corpus.source);
     this.trainingText = corpus.indices.subarray(0, corpus.length - heldOut);
     this.heldOutText = corpus.indices.subarray(corpus.length - heldOut);
@@ -266,6 +267,14 @@ export class Trainer {
   parameterShapes(): { name: string; shape: number[] }[] {
     return this.engine.shapes();
   }
+}
+
+/**
+ * The defaults that depend on other options, applied to options that do not give them: the
+ * optimizer's η (withOptimizerDefaults) and the initialisation (lib/model/initialisation.ts).
+ */
+export function withDerivedDefaults(options: TrainerOptions): TrainerOptions {
+  return withInitDefault(withOptimizerDefaults(options));
 }
 
 /** rmsprop and adam take η = 0.002 unless it is given (the table's default is AdaGrad's). */
