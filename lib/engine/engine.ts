@@ -8,7 +8,8 @@ import { decayedRate, OPTIMIZER_DEFAULTS, OptimizerKind, OptimizerSettings } fro
 import { Rng } from '../util/random';
 import { SamplingRules } from '../model/sampling-rules';
 import { SamplerSource, zeroStateSampler } from './sampling';
-import { BackendName, finish, Flat, ModelBackend } from './model-backend';
+import { BackendName, finish, Flat, ModelBackend, VALIDATION_WINDOW } from './model-backend';
+import { LIMITS, scratchFloats } from '../model/limits';
 import { CellKind, parameterTable, ModelShape } from '../model/reference';
 import { nextWindows, sliceLength, StreamWalk } from '../model/stream-walk';
 import { initialParams, InitScheme } from '../model/initialisation';
@@ -37,6 +38,16 @@ export function modelShape(c: ModelConfig, vocab: number): ModelShape {
 export function optimizerSettings(c: ModelConfig): OptimizerSettings {
   const kind = c.optimizer as OptimizerKind;
   return { ...OPTIMIZER_DEFAULTS[kind], kind, eta: c.eta, epsilon: c.epsilon, clip: c.clip, decay: c.rmsDecay, beta1: c.beta1, beta2: c.beta2 };
+}
+
+/**
+ * Steps per block of a validation pass of `streams` streams: VALIDATION_WINDOW, or fewer where its
+ * scratch space would pass the limit (the Trainer refuses streams of which not one step fits).
+ */
+export function validationWindow(shape: ModelShape, streams: number): number {
+  let window = VALIDATION_WINDOW;
+  while (window > 1 && scratchFloats(shape, streams, window).floats > LIMITS.maxWorkspaceFloats) window = Math.floor(window / 2);
+  return window;
 }
 
 /** Draws text from saved weights from a zero state (the sample command and the report's passage). */
@@ -170,13 +181,17 @@ export class Engine {
     return this.backend.sampler({ h: pick(h), c: pick(c) }, prime, rules, rng);
   }
 
-  /** Nats per character of a held-out text, read forward from a zero state. */
-  validationLoss(symbols: ArrayLike<number>): number {
-    return finish(this.validationPass(symbols));
+  /**
+   * Nats per character of a held-out text, read forward from zero states: as one stream, or cut
+   * into `streams` slices read side by side (ModelBackend.validationLoss).
+   */
+  validationLoss(symbols: ArrayLike<number>, streams = 1): number {
+    return finish(this.validationPass(symbols, streams));
   }
 
-  /** The same, one window per step of the generator. */
-  validationPass(symbols: ArrayLike<number>): Generator<void, number> {
-    return this.backend.validationPass(symbols);
+  /** The same, one window per step of the generator, which yields the fraction read. */
+  validationPass(symbols: ArrayLike<number>, streams = 1): Generator<number, number> {
+    if (streams === 1) return this.backend.validationPass(symbols);
+    return this.backend.validationPass(symbols, validationWindow(this.shape, streams), streams);
   }
 }

@@ -45,7 +45,7 @@ const V2 = '0.2.0';
 const V3 = '0.3.0';
 /** The version that added the budgets --time and --early-stop. */
 const V5 = '0.5.0';
-/** The version that adds --init (the per-cell default initialisation) and the validation options; not yet released. */
+/** The version that adds --init (the per-cell default initialisation), --val-streams and --val-max-chars; not yet released. */
 const V6 = '0.6.0';
 /** The longest --time: a year, in seconds. */
 export const MAX_TIME = 365 * 24 * 3600;
@@ -76,6 +76,10 @@ export const TRAINING_OPTIONS = [
   { key: 'lrDecay', flag: 'lr-decay', scope: 'model', kind: 'number', min: 1e-6, max: 1, default: 1, since: V2, help: 'the learning rate is multiplied by this once per epoch after --lr-decay-after' },
   { key: 'lrDecayAfter', flag: 'lr-decay-after', scope: 'model', kind: 'integer', min: 0, max: 1e9, default: 10, since: V2, help: 'the last epoch at the full learning rate' },
   { key: 'valFraction', flag: 'val-fraction', scope: 'model', kind: 'number', min: 0, max: 0.5, default: 0, since: V2, help: 'hold out this last part of the text for the validation loss' },
+  // The validation loss's definition (docs/training.md#validation): a resumed run keeps its own. The
+  // row's default, one stream, is what a file written before the option means.
+  { key: 'valStreams', flag: 'val-streams', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxStreams, default: 1, since: V6, help: 'validation reads the held-out part as this many streams side by side, 1 = one stream', defaultHelp: 'the --batch' },
+  { key: 'valMaxChars', flag: 'val-max-chars', scope: 'model', kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, since: V6, help: 'validation reads at most the first this many held-out characters, 0 = all' },
   { key: 'backend', flag: 'backend', scope: 'backend', kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], default: 'auto', help: 'native, wasm, ts, or auto (native if it loads, else wasm)' },
   { key: 'logEvery', flag: 'log-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 100, help: 'updates between loss.csv rows and log lines' },
   { key: 'sampleEvery', flag: 'sample-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between samples, 0 = never' },

@@ -86,6 +86,8 @@ function unusedFlags(o: TrainFlags, trainer: Trainer): string[] {
     ...unused('forget-bias', o['forget-bias'], c.cell !== 'lstm', `with --cell ${c.cell}`),
     ...unused('sigma', o.sigma, c.init === 'uniform', 'with --init uniform (it draws from U(±1/√m))'),
     ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
+    ...unused('val-streams', o['val-streams'], c.valFraction === 0, 'without --val-fraction'),
+    ...unused('val-max-chars', o['val-max-chars'], c.valFraction === 0, 'without --val-fraction'),
     ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
     ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
     ...unused('beta2', o.beta2, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),

@@ -60,9 +60,10 @@ function optionMismatch(given: Record<string, unknown>, config: RunConfigFile): 
     const planned = row.scope === 'model' ? model[row.key] : given[row.flag];
     // auto is resolved when the run starts; config.json holds the backend it chose.
     if (planned === undefined || (row.key === 'backend' && planned === 'auto')) continue;
-    // A run of a version before --init drew N(0, σ²) (config.json then has no init): the default
-    // that a plan without --init gives is today's, not an edit of sweep.json.
-    if (row.key === 'init' && config.init === undefined && given[row.flag] === undefined) continue;
+    // A run of a version before an option whose default now depends on the others (--init,
+    // --val-streams; config.json then lacks it) had the row's default, not the one a plan without
+    // the flag gives today: that is no edit of sweep.json.
+    if (row.defaultHelp !== undefined && config[row.key] === undefined && given[row.flag] === undefined) continue;
     const trained = config[row.key] ?? (row.since !== undefined ? row.default : undefined);
     if (planned === trained) continue;
     const source = typeof given.preset === 'string' ? `--preset ${given.preset}` : 'the defaults';
