@@ -89,6 +89,9 @@ describe('validation with streams', function () {
     const config = (name: string) => JSON.parse(readFileSync(path.join(dir, name, 'config.json'), 'utf8'));
     assert.strictEqual(run(['train', ...common, '--val-fraction', '0.1', '--steps', '2', '--out', path.join(dir, 'new')]).status, 0);
     assert.deepStrictEqual([config('new').valStreams, config('new').valMaxChars], [2, 0]);
+    const report = run(['report', path.join(dir, 'new')]);
+    assert.strictEqual(report.status, 0, report.stderr);
+    assert.match(readFileSync(path.join(dir, 'new', 'report.md'), 'utf8'), /the held-out text \(cut into 2 slices, each read as its own stream\), averaged/);
     const bounded = run(['train', ...common, '--val-fraction', '0.1', '--val-streams', '5', '--val-max-chars', '300', '--steps', '2', '--out', path.join(dir, 'bounded')]);
     assert.strictEqual(bounded.status, 0, bounded.stderr);
     assert.deepStrictEqual([config('bounded').valStreams, config('bounded').valMaxChars], [5, 300]);

@@ -203,8 +203,8 @@ export class Trainer {
   }
 
   /**
-   * How well the model predicts `text`: read forward from a zero state as the validation loss
-   * reads the held-out part, each character predicted from those before it; nats and bits per
+   * How well the model predicts `text`: read forward as one stream from a zero state, as the
+   * validation loss of valStreams 1 reads the held-out part, each character predicted from those before it; nats and bits per
    * character. A character the model does not know is a UserError.
    */
   score(text: string): { characters: number; natsPerCharacter: number; bitsPerCharacter: number } {
