@@ -9,9 +9,13 @@ import { SymbolText } from '../text/symbol-text';
 import { Rng } from '../util/random';
 import { SamplingRules } from '../model/sampling-rules';
 import { SamplerSource, zeroStateSampler } from './sampling';
-import { BackendName, finish, Flat, ModelBackend } from './model-backend';
+import { BackendName, finish, Flat, ModelBackend, VALIDATION_WINDOW } from './model-backend';
+import { LIMITS, scratchFloats } from '../model/limits';
 import { CellKind, parameterTable, ModelShape } from '../model/reference';
 import { nextWindows, sliceLength, StreamWalk } from '../model/stream-walk';
+import { initialParams, InitScheme } from '../model/initialisation';
+
+export { initialParams };
 
 /** The tensors of a training state, in the backend's precision. */
 export interface EngineTensors {
@@ -38,25 +42,13 @@ export function optimizerSettings(c: ModelConfig): OptimizerSettings {
 }
 
 /**
- * Initial parameters: the weight matrices (every Wx, Wh and V, in table order) from N(0, σ²),
- * rounded to float32 so that every backend starts from the same weights; the biases 0, except
- * lstm's forget gates (the second m of each layer's b, gates i f o g), which start at forgetBias
- * (char-rnn's train.lua sets 1 "to encourage remembering in the beginning"). For the DD2424
- * configuration this draws U, W, V in the order of min-char-rnn.
+ * Steps per block of a validation pass of `streams` streams: VALIDATION_WINDOW, or fewer where its
+ * scratch space would pass the limit (the Trainer refuses streams of which not one step fits).
  */
-export function initialParams(s: ModelShape, sigma: number, rng: Rng, forgetBias = 0): Float64Array {
-  const { parameters, total } = parameterTable(s);
-  const params = new Float64Array(total);
-  for (const p of parameters) {
-    if (p.shape.length !== 2) continue; // a bias
-    for (let i = p.offset; i < p.offset + p.length; i++) params[i] = Math.fround(sigma * rng.normal());
-  }
-  if (s.cell === 'lstm') {
-    for (const p of parameters) {
-      if (p.name.endsWith('.b')) params.fill(Math.fround(forgetBias), p.offset + s.hidden, p.offset + 2 * s.hidden);
-    }
-  }
-  return params;
+export function validationWindow(shape: ModelShape, streams: number): number {
+  let window = VALIDATION_WINDOW;
+  while (window > 1 && scratchFloats(shape, streams, window).floats > LIMITS.maxWorkspaceFloats) window = Math.floor(window / 2);
+  return window;
 }
 
 /** Draws text from saved weights from a zero state (the sample command and the report's passage). */
@@ -81,7 +73,7 @@ export class Engine {
     sliceLength(text.length, config.batch, config.seqLength); // refuses a text too short for the streams
     this.shape = modelShape(config, vocab);
     this.optimizer = optimizerSettings(config);
-    const initial = initialParams(this.shape, config.sigma, rng, config.forgetBias);
+    const initial = initialParams(this.shape, config.sigma, rng, config.forgetBias, config.init as InitScheme);
     this.backend = createModelBackend(backend, this.shape, config.batch, config.seqLength, initial, config.optimizer === 'adam');
   }
 
@@ -207,13 +199,17 @@ export class Engine {
     return this.backend.sampler({ h: pick(h), c: pick(c) }, prime, rules, rng);
   }
 
-  /** Nats per character of a held-out text, read forward from a zero state. */
-  validationLoss(symbols: ArrayLike<number>): number {
-    return finish(this.validationPass(symbols));
+  /**
+   * Nats per character of a held-out text, read forward from zero states: as one stream, or cut
+   * into `streams` slices read side by side (ModelBackend.validationLoss).
+   */
+  validationLoss(symbols: ArrayLike<number>, streams = 1): number {
+    return finish(this.validationPass(symbols, streams));
   }
 
-  /** The same, one window per step of the generator. */
-  validationPass(symbols: ArrayLike<number>): Generator<void, number> {
-    return this.backend.validationPass(symbols);
+  /** The same, one window per step of the generator, which yields the fraction read. */
+  validationPass(symbols: ArrayLike<number>, streams = 1): Generator<number, number> {
+    if (streams === 1) return this.backend.validationPass(symbols);
+    return this.backend.validationPass(symbols, validationWindow(this.shape, streams), streams);
   }
 }

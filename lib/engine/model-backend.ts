@@ -8,6 +8,7 @@ import type { CompiledBackend, NativeAddon, CompiledModel } from './native';
 import { OptimizerSettings, optimizerStep } from '../model/optimizers';
 import { Rng } from '../util/random';
 import { RecentSymbols, SamplingRules } from '../model/sampling-rules';
+import { validationSlices } from '../model/stream-walk';
 import { Dropout, advanceSymbols, nextLogProbs, parameterTable, lossAndGradients, sampleSymbols, ModelShape, ModelState, zeroState } from '../model/reference';
 
 /** Which engine computes: the float64 reference, or the C++ engine as the addon or as WebAssembly. */
@@ -46,13 +47,15 @@ export interface ModelBackend {
    */
   train(blocks: UpdateBlocks, settings: OptimizerSettings): void;
   /**
-   * Nats per character of a held-out text: read forward as one stream from a zero state, without
-   * dropout, in windows of `window` characters that carry the state (so any window gives the same
-   * loss, up to rounding); the model is not changed.
+   * Nats per character of a held-out text: read forward from zero states, without dropout, in
+   * windows of `window` steps that carry the states (so any window gives the same loss, up to
+   * rounding); the model is not changed. With `streams` > 1 the text is cut into that many slices
+   * (lib/model/stream-walk.ts validationSlices) read side by side, each its own stream: the loss is
+   * the mean over every slice's predictions.
    */
-  validationLoss(symbols: ArrayLike<number>, window?: number): number;
-  /** The same loss, one window per step of the generator (so that a long pass can be stopped between windows). */
-  validationPass(symbols: ArrayLike<number>, window?: number): Generator<void, number>;
+  validationLoss(symbols: ArrayLike<number>, window?: number, streams?: number): number;
+  /** The same loss, one window per step of the generator, which yields the fraction read (so that a long pass can be stopped between windows, and shown). */
+  validationPass(symbols: ArrayLike<number>, window?: number, streams?: number): Generator<number, number>;
   /**
    * The same reading of a text given in pieces, in constant memory: each symbol predicted from those
    * before it. One scorer at a time (it uses the backend's one-stream state).
@@ -97,7 +100,7 @@ function recentSymbols(vocab: number, rules: SamplingRules, prime: Int32Array): 
 }
 
 /** Window of the validation pass: the state is carried, so the result does not depend on it. */
-const VALIDATION_WINDOW = 100;
+export const VALIDATION_WINDOW = 100;
 
 /** A text read forward from a zero state, fed in pieces (ModelBackend.scorer). */
 export interface TextScorer {
@@ -140,15 +143,44 @@ function windowScorer(window: number, windowLoss: (x: Int32Array, y: Int32Array)
 }
 
 /** The validation pass over a scorer: a window's worth of text per step of the generator. */
-function* scoredPass(scorer: TextScorer, symbols: ArrayLike<number>, window: number): Generator<void, number> {
+function* scoredPass(scorer: TextScorer, symbols: ArrayLike<number>, window: number): Generator<number, number> {
   if (symbols.length < 2) throw new RangeError('the held-out text needs at least two symbols');
   for (let start = 0; start < symbols.length; start += window) {
     scorer.feed(Array.prototype.slice.call(symbols, start, start + window) as number[]);
-    yield;
+    yield Math.min(1, (start + window) / symbols.length);
   }
   const { nats, predictions } = scorer.finish();
   return nats / predictions;
 }
+
+/**
+ * The validation pass of `streams` streams (validationSlices's, at least 2): block k holds steps
+ * kW … kW + W − 1 of every slice, [t][stream] row-major, and `blockLoss` returns its loss as a
+ * training block's (summed over the steps, averaged over the streams), the states carried between
+ * blocks. Yields the fraction read after each block; returns nats per prediction.
+ */
+function* streamsPass(symbols: ArrayLike<number>, streams: number, window: number, blockLoss: (x: Int32Array, y: Int32Array) => number): Generator<number, number> {
+  const { streams: S, slice } = validationSlices(symbols.length, streams);
+  const predictions = slice - 1;
+  const x = new Int32Array(window * S);
+  const y = new Int32Array(window * S);
+  let nats = 0;
+  for (let from = 0; from < predictions; from += window) {
+    const steps = Math.min(window, predictions - from);
+    for (let t = 0; t < steps; t++) {
+      for (let b = 0; b < S; b++) {
+        x[t * S + b] = symbols[b * slice + from + t];
+        y[t * S + b] = symbols[b * slice + from + t + 1];
+      }
+    }
+    nats += blockLoss(x.subarray(0, steps * S), y.subarray(0, steps * S)) * S;
+    yield (from + steps) / predictions;
+  }
+  return nats / (S * predictions);
+}
+
+/** The streams a validation pass of `symbols` reads (1: the one-stream reading). */
+const streamsOf = (symbols: ArrayLike<number>, streams: number) => (streams > 1 && symbols.length >= 2 ? validationSlices(symbols.length, streams).streams : 1);
 
 class ReferenceBackend implements ModelBackend {
   readonly name = 'ts';
@@ -197,12 +229,15 @@ class ReferenceBackend implements ModelBackend {
 
   setThreads(): void {}
 
-  validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {
-    return finish(this.validationPass(symbols, window));
+  validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW, streams = 1): number {
+    return finish(this.validationPass(symbols, window, streams));
   }
 
-  validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
-    return scoredPass(this.scorer(window), symbols, window);
+  validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW, streams = 1): Generator<number, number> {
+    const S = streamsOf(symbols, streams);
+    if (S === 1) return scoredPass(this.scorer(window), symbols, window);
+    const state = zeroState(this.shape, S);
+    return streamsPass(symbols, S, window, (x, y) => lossAndGradients(this.shape, this.params, undefined, state, blocks(x, S), blocks(y, S)));
   }
 
   scorer(window = VALIDATION_WINDOW): TextScorer {
@@ -255,6 +290,9 @@ class CompiledModelBackend implements ModelBackend {
   private readonly model: CompiledModel;
   /** A one-stream model on the same weights, for validation and sampling (its own states). */
   private single?: { model: CompiledModel; h: Float32Array; c: Float32Array; window: number };
+  /** A model of several streams on the same weights, for validation (its own states). */
+  private many?: { model: CompiledModel; h: Float32Array; c: Float32Array; streams: number; window: number };
+  /** Gradients nobody reads (sampling and validation compute none): one unused buffer. */
   private samplerGrads?: Float32Array;
 
   constructor(private readonly addon: NativeAddon, readonly name: CompiledBackend, readonly shape: ModelShape, readonly streams: number, seqLength: number, initial: Float64Array, adam: boolean) {
@@ -299,12 +337,28 @@ class CompiledModelBackend implements ModelBackend {
     this.model.setThreads(threads);
   }
 
-  validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): number {
-    return finish(this.validationPass(symbols, window));
+  validationLoss(symbols: ArrayLike<number>, window = VALIDATION_WINDOW, streams = 1): number {
+    return finish(this.validationPass(symbols, window, streams));
   }
 
-  validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW): Generator<void, number> {
-    return scoredPass(this.scorer(window), symbols, window);
+  validationPass(symbols: ArrayLike<number>, window = VALIDATION_WINDOW, streams = 1): Generator<number, number> {
+    const S = streamsOf(symbols, streams);
+    if (S === 1) return scoredPass(this.scorer(window), symbols, window);
+    const { model, h, c } = this.manyStreams(S, window);
+    h.fill(0);
+    c.fill(0);
+    return streamsPass(symbols, S, window, (x, y) => model.forwardBackward(x, y, false, 0, 0, 0));
+  }
+
+  /** The model of `streams` streams for validation blocks of `window` steps (one thread: the same numbers whatever --threads), made when first needed. */
+  private manyStreams(streams: number, window: number) {
+    if (this.many?.streams !== streams || this.many.window !== window) {
+      const states = this.shape.layers * streams * this.shape.hidden;
+      const [h, c] = [new Float32Array(states), new Float32Array(states)];
+      this.samplerGrads ??= new Float32Array(this.params.length);
+      this.many = { model: this.create(streams, window, h, c, this.samplerGrads), h, c, streams, window };
+    }
+    return this.many;
   }
 
   scorer(window = VALIDATION_WINDOW): TextScorer {
@@ -368,7 +422,7 @@ export function modelBackend(engine: { name: 'ts' } | { name: CompiledBackend; a
 }
 
 /** Runs a generator to its end and returns its result. */
-export function finish<T>(steps: Generator<void, T>): T {
+export function finish<T>(steps: Generator<unknown, T>): T {
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;

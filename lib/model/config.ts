@@ -33,6 +33,8 @@ export type OptionRow = RowSpec & {
    * takes its default, which must be the behaviour before the option existed.
    */
   since?: string;
+  /** The help's "(default …)" when the default of a new run is not the row's default (which is what an older file means). */
+  defaultHelp?: string;
 };
 
 /** The most updates a run may have (--steps and the other counts of updates). */
@@ -43,6 +45,8 @@ const V2 = '0.2.0';
 const V3 = '0.3.0';
 /** The version that added the budgets --time and --early-stop. */
 const V5 = '0.5.0';
+/** The version that adds --init (the per-cell default initialisation), --val-streams and --val-max-chars; not yet released. */
+const V6 = '0.6.0';
 /** The longest --time: a year, in seconds. */
 export const MAX_TIME = 365 * 24 * 3600;
 
@@ -53,7 +57,10 @@ export const TRAINING_OPTIONS = [
   { key: 'hidden', flag: 'hidden', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxHidden, default: 100, help: 'hidden units m' },
   { key: 'seqLength', flag: 'seq-length', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxSeqLength, default: 25, help: 'characters per update' },
   { key: 'eta', flag: 'eta', scope: 'model', kind: 'number', min: 1e-30, max: 3.4e38, default: 0.1, help: 'learning rate (rmsprop and adam: 0.002 unless given)' },
-  { key: 'sigma', flag: 'sigma', scope: 'model', kind: 'number', min: 0, max: 1e3, default: 0.01, help: 'std. dev. of the initial weights' },
+  { key: 'sigma', flag: 'sigma', scope: 'model', kind: 'number', min: 0, max: 1e3, default: 0.01, help: 'std. dev. of the initial weights of --init normal' },
+  // The default of a new run depends on the model (lib/model/initialisation.ts); the row's default,
+  // normal, is what a file written before the option means.
+  { key: 'init', flag: 'init', scope: 'model', kind: 'choice', choices: ['normal', 'uniform'], default: 'normal', since: V6, help: 'initial weights: normal N(0, σ²) of --sigma, or uniform U(±1/√m) as PyTorch', defaultHelp: 'uniform for lstm, gru or 2+ layers without --sigma, else normal' },
   { key: 'epsilon', flag: 'epsilon', scope: 'model', kind: 'number', min: 1e-30, max: 1, default: 1e-8, help: 'epsilon of the optimizer' },
   { key: 'clip', flag: 'clip', scope: 'model', kind: 'number', min: 1e-30, max: 1e30, default: 5, help: 'gradients are clipped to [-clip, clip]' },
   { key: 'seed', flag: 'seed', scope: 'model', kind: 'integer', ...SEED_RANGE, default: 42, help: 'seed of the weights, dropout masks and samples' },
@@ -69,6 +76,10 @@ export const TRAINING_OPTIONS = [
   { key: 'lrDecay', flag: 'lr-decay', scope: 'model', kind: 'number', min: 1e-6, max: 1, default: 1, since: V2, help: 'the learning rate is multiplied by this once per epoch after --lr-decay-after' },
   { key: 'lrDecayAfter', flag: 'lr-decay-after', scope: 'model', kind: 'integer', min: 0, max: 1e9, default: 10, since: V2, help: 'the last epoch at the full learning rate' },
   { key: 'valFraction', flag: 'val-fraction', scope: 'model', kind: 'number', min: 0, max: 0.5, default: 0, since: V2, help: 'hold out this last part of the text for the validation loss' },
+  // The validation loss's definition (docs/training.md#validation): a resumed run keeps its own. The
+  // row's default, one stream, is what a file written before the option means.
+  { key: 'valStreams', flag: 'val-streams', scope: 'model', kind: 'integer', min: 1, max: LIMITS.maxStreams, default: 1, since: V6, help: 'validation reads the held-out part as this many streams side by side, 1 = one stream', defaultHelp: 'the --batch' },
+  { key: 'valMaxChars', flag: 'val-max-chars', scope: 'model', kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, since: V6, help: 'validation reads at most the first this many held-out characters, 0 = all' },
   { key: 'backend', flag: 'backend', scope: 'backend', kind: 'choice', choices: ['auto', 'native', 'wasm', 'ts'], default: 'auto', help: 'native, wasm, ts, or auto (native if it loads, else wasm)' },
   { key: 'logEvery', flag: 'log-every', scope: 'run', kind: 'integer', min: 1, max: MAX_STEPS, default: 100, help: 'updates between loss.csv rows and log lines' },
   { key: 'sampleEvery', flag: 'sample-every', scope: 'run', kind: 'integer', min: 0, max: MAX_STEPS, default: 10000, help: 'updates between samples, 0 = never' },
@@ -102,8 +113,8 @@ export const RUN_DEFAULTS: Readonly<RunConfig> = Object.freeze(defaultsOf<RunCon
 
 /** The command-line spec of a row: its range, and its help with the default. */
 export function cliSpec(row: OptionRow): OptionSpec {
-  const help = `${row.help} (default ${row.kind === 'duration' ? 'none' : row.default})`;
-  const { default: _default, key: _key, flag: _flag, scope: _scope, help: _help, since: _since, ...spec } = row;
+  const help = `${row.help} (default ${row.defaultHelp ?? (row.kind === 'duration' ? 'none' : row.default)})`;
+  const { default: _default, key: _key, flag: _flag, scope: _scope, help: _help, since: _since, defaultHelp: _defaultHelp, ...spec } = row;
   return { ...spec, help } as OptionSpec;
 }
 

@@ -48,6 +48,16 @@ export function heldOutLength(characters: number, fraction: number, source: stri
 }
 
 /**
+ * The held-out text cut for validation as the training text is cut for training: into `streams`
+ * contiguous slices of ⌊N / streams⌋ characters (the rest, fewer than `streams`, unread), but at most
+ * one stream per 2 characters, so that each slice holds a prediction.
+ */
+export function validationSlices(characters: number, streams: number): { streams: number; slice: number } {
+  const used = Math.max(1, Math.min(streams, Math.floor(characters / 2)));
+  return { streams: used, slice: Math.floor(characters / used) };
+}
+
+/**
  * Updates in one epoch: windows start at 0, T, 2T, … while T + 1 characters remain, in the
  * training text (without its held-out part), or in each stream's slice of it.
  */

@@ -373,6 +373,14 @@ function baselineBlocks(log: LossLog, run: ReportedRun): Block[] {
   ];
 }
 
+/** How the run's validation read the held-out text (docs/training.md#validation): a run without valStreams (before 0.6.0) read one stream. */
+function readingOf(config: RunConfigFile): string {
+  const streams = typeof config.valStreams === 'number' ? config.valStreams : 1;
+  const max = typeof config.valMaxChars === 'number' && config.valMaxChars > 0 ? `its first ${config.valMaxChars} characters ` : '';
+  if (streams === 1) return max === '' ? ' read as one stream' : ` (${max}read as one stream)`;
+  return ` (${max}cut into ${streams} slices, each read as its own stream)`;
+}
+
 /** The best and last validation losses, in nats and bits per character, and which checkpoint best.safetensors is. */
 function validationBlocks(plot: LossPlot, log: LossLog, run: ReportedRun): Block[] {
   if (!plot.validation) return [];
@@ -400,7 +408,7 @@ function validationBlocks(plot: LossPlot, log: LossLog, run: ReportedRun): Block
     },
     {
       kind: 'paragraph',
-      text: 'Validation loss: −log p of each true next character of the held-out text, averaged over its characters (bits = nats ÷ ln 2).',
+      text: `Validation loss: −log p of each true next character of the held-out text${readingOf(run.config)}, averaged over its characters (bits = nats ÷ ln 2).`,
     },
   ];
 }

@@ -18,6 +18,7 @@ import { heldOutLength, updatesPerEpoch } from '../model/stream-walk';
 import { decodeSafetensors, encodeSafetensors, Tensor } from './safetensors';
 import { MAX_STEPS, ModelConfig, rowsOf, savedValue } from '../model/config';
 import { maxStepPerEta, OptimizerKind } from '../model/optimizers';
+import { initialReach, InitScheme } from '../model/initialisation';
 import { SavedState, secondMoment, TrainingState } from './training-state';
 import { VERSION } from '../util/package';
 
@@ -235,18 +236,20 @@ function sliceOf(config: ModelConfig, run: Pick<RunRecord, 'corpusCharacters' | 
 /**
  * Parameters no correct run reaches: beyond twice the start's reach plus `step` of the optimizer's
  * largest moves (η only decays). The start's reach is `initialMax` for a run started from trained
- * weights, else that of the σ draws (N(0, σ²) by Box–Muller on 24-bit uniforms stay within 5.8σ)
- * and the lstm forget bias. A corrupt or crafted value (3e38 trains on to finite nonsense) is refused.
+ * weights, else that of the draws (N(0, σ²) by Box–Muller on 24-bit uniforms stay within 5.8σ,
+ * U(±1/√m) within 1/√m) and the lstm forget bias. A corrupt or crafted value (3e38 trains on to
+ * finite nonsense) is refused.
  */
 function checkReach(params: Float32Array | Float64Array, config: ModelConfig, step: number, initialMax: number | undefined, table: TensorEntry[], fail: (reason: string) => never): void {
   const perEta = maxStepPerEta({ kind: config.optimizer as OptimizerKind, decay: config.rmsDecay, beta1: config.beta1, beta2: config.beta2 });
   if (perEta === undefined) return;
-  const start = initialMax ?? 5.8 * config.sigma + Math.abs(config.forgetBias);
+  const start = initialMax ?? initialReach(config.init as InitScheme, config.sigma, config.hidden) + Math.abs(config.forgetBias);
   const reach = 2 * (start + step * config.eta * perEta);
   const at = params.findIndex((v) => Math.abs(v) > reach);
   if (at < 0) return;
   const entry = table.find((e) => e.of === 'params' && at >= e.offset && at < e.offset + e.length)!;
-  const from = initialMax === undefined ? `σ ${config.sigma}` : `weights of largest |value| ${initialMax}`;
+  const drawn = config.init === 'uniform' ? `U(±1/√${config.hidden})` : `σ ${config.sigma}`;
+  const from = initialMax === undefined ? drawn : `weights of largest |value| ${initialMax}`;
   fail(
     `tensor "${entry.name}" holds ${params[at]}, beyond ±${reach.toPrecision(3)}, the most ${step} updates of ${config.optimizer} ` +
       `at η ${config.eta} can reach from ${from}: the file is damaged`

@@ -104,6 +104,8 @@ export function statusLine(p: Progress, columns: number): string {
   const fields: Field[] = [
     bar,
     { rank: 1, full: `${p.step}/${p.steps}`, short: `${p.step}/${p.steps}` },
+    // During a long validation pass: how far it is, beside the step it evaluates.
+    ...(p.validation === undefined ? [] : [{ rank: 1, full: `validating ${Math.floor(100 * p.validation)}%`, short: `val ${Math.floor(100 * p.validation)}%` }]),
     { rank: 6, full: `epoch ${p.epoch}`, short: `ep ${p.epoch}` },
     { rank: 2, full: `smooth loss ${loss}${bits === undefined ? '' : ` (${bits} bits/char)`}`, short: `loss ${loss}` },
     { rank: 4, full: `${speed} updates/s`, short: `${speed}/s` },
@@ -152,6 +154,8 @@ class TerminalReporter implements Reporter {
       write(`${sampleHeading(e.step, e.smoothLoss)}\n${e.text}\n\n`);
       this.draw();
     } else if (e.event === 'val') {
+      // The pass is over: the line no longer shows its progress.
+      if (this.last) this.last = { ...this.last, validation: undefined };
       this.clear();
       write(fitLines(valLine(e), this.columns()) + '\n');
       this.draw();

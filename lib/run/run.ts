@@ -61,6 +61,8 @@ export interface Progress {
   eta: number;
   /** How much of the run is done, 0 to 1: of its steps, or of its time budget when that is further along. */
   fraction?: number;
+  /** During a validation pass that takes long: the fraction of it done, 0 to 1. */
+  validation?: number;
 }
 
 export interface Reporter {
@@ -90,6 +92,8 @@ export function endEvent(outcome: Exclude<RunOutcome, { kind: 'done' }>, step: n
 /** Seconds of work per chunk: short enough for a signal to be answered well within a second. */
 const CHUNK_SECONDS = 0.1;
 const MAX_CHUNK = 10000;
+/** Seconds of a validation pass after which the live line shows its progress. */
+const VALIDATION_PROGRESS_AFTER = 1;
 
 export class Run {
   private readonly started = process.hrtime.bigint();
@@ -242,10 +246,13 @@ export class Run {
   private async evaluate(step: number): Promise<RunOutcome | undefined> {
     const { trainer, dir, record } = this;
     const pass = trainer.validationPass()!;
-    let yielded = process.hrtime.bigint();
+    const started = process.hrtime.bigint();
+    let yielded = started;
     let next = pass.next();
     for (; !next.done; next = pass.next()) {
       if (Number(process.hrtime.bigint() - yielded) / 1e9 < CHUNK_SECONDS) continue;
+      // A pass that takes long shows how far it is on the live line.
+      if (Number(process.hrtime.bigint() - started) / 1e9 >= VALIDATION_PROGRESS_AFTER) this.reportProgress(next.value);
       await new Promise((resolve) => setImmediate(resolve));
       yielded = process.hrtime.bigint();
       const signal = this.stopRequested();
@@ -304,7 +311,8 @@ export class Run {
     this.reporter.event({ event: 'checkpoint', step: trainer.step, path: dir.latestPath, best });
   }
 
-  private reportProgress(): void {
+  /** `validation`: the fraction of a validation pass done, during one. */
+  private reportProgress(validation?: number): void {
     const { trainer, settings } = this;
     const done = trainer.step - this.startStep;
     const seconds = this.seconds();
@@ -314,7 +322,8 @@ export class Run {
     const eta = timed ? Math.min(stepsEta, Math.max(0, settings.time - seconds)) : stepsEta;
     const fraction = Math.min(1, Math.max(trainer.step / settings.steps, timed ? seconds / settings.time : 0));
     const bits = trainer.smoothLoss === undefined ? {} : { smoothBitsPerCharacter: perCharacter(trainer.smoothLoss, trainer.config.seqLength).smoothBitsPerCharacter };
-    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, ...bits, updatesPerSecond, eta, fraction });
+    const during = validation === undefined ? {} : { validation };
+    this.reporter.progress({ step: trainer.step, steps: settings.steps, epoch: trainer.epoch, smoothLoss: trainer.smoothLoss, ...bits, updatesPerSecond, eta, fraction, ...during });
   }
 
   private doneEvent(stop: DoneReason): RunEvent {

@@ -104,7 +104,10 @@ function unusedFlags(o: TrainFlags, trainer: Trainer): string[] {
   return [
     ...unused('threads', o.threads !== undefined && o.threads > 1 ? o.threads : undefined, c.backend !== 'native' || c.batch === 1, c.backend !== 'native' ? `on the ${c.backend} backend (it runs one thread)` : 'with --batch 1 (the threads split the streams)'),
     ...unused('forget-bias', o['forget-bias'], c.cell !== 'lstm', `with --cell ${c.cell}`),
+    ...unused('sigma', o.sigma, c.init === 'uniform', 'with --init uniform (it draws from U(±1/√m))'),
     ...unused('eval-every', o['eval-every'], c.valFraction === 0, 'without --val-fraction'),
+    ...unused('val-streams', o['val-streams'], c.valFraction === 0, 'without --val-fraction'),
+    ...unused('val-max-chars', o['val-max-chars'], c.valFraction === 0, 'without --val-fraction'),
     ...unused('rms-decay', o['rms-decay'], c.optimizer !== 'rmsprop', `with --optimizer ${c.optimizer}`),
     ...unused('beta1', o.beta1, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),
     ...unused('beta2', o.beta2, c.optimizer !== 'adam', `with --optimizer ${c.optimizer}`),

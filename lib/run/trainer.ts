@@ -7,12 +7,14 @@ import { UserError } from '../util/errors';
 import { hasVersion1Names, Layout, version1Layout } from '../model/version1-names';
 import { BEYOND_FLOAT32, Engine, EngineTensors, modelShape } from '../engine/engine';
 import { DrawRequest } from '../engine/sampling';
+import { finish } from '../engine/model-backend';
 import { OPTIMIZER_DEFAULTS } from '../model/optimizers';
 import { checkOptions, cliSpec, MODEL_DEFAULTS, ModelConfig, resolveOptions, rowsOf, SEED_SPEC, TRAINING_OPTIONS } from '../model/config';
 import { checkValue, OptionSpecs } from '../util/option-values';
 import { LIMITS, splitScratchFloats, scratchFloats } from '../model/limits';
 import { parameterTable } from '../model/reference';
-import { sliceLength } from '../model/stream-walk';
+import { withInitDefault } from '../model/initialisation';
+import { sliceLength, validationSlices } from '../model/stream-walk';
 import { Rng } from '../util/random';
 import { RULE_SPECS, sampleText } from '../engine/sampling';
 import { SavedState, secondMoment, TrainingState } from './training-state';
@@ -33,10 +35,10 @@ export const DEFAULTS = MODEL_DEFAULTS;
 
 /**
  * The options a trained model's weights fix: their shape (cell, hidden, layers; the vocabulary is
- * the model's too) and how they began (sigma, forgetBias). A run started from the weights takes
+ * the model's too) and how they began (sigma, forgetBias, init). A run started from the weights takes
  * them from the model (Trainer.fromWeights).
  */
-export const WEIGHT_OPTIONS = ['cell', 'hidden', 'layers', 'sigma', 'forgetBias'] as const;
+export const WEIGHT_OPTIONS = ['cell', 'hidden', 'layers', 'sigma', 'forgetBias', 'init'] as const;
 
 /** Most updates in one call of Trainer.train (each loss is returned). */
 export const MAX_UPDATES_PER_CALL = 10_000_000;
@@ -100,7 +102,7 @@ export class Trainer {
   constructor(readonly corpus: Corpus, options: TrainerOptions = {}) {
     if (!(corpus instanceof Corpus)) throw new UserError('Trainer: the corpus must be a Corpus (loadCorpus, demoCorpus or Corpus.fromText)');
     const rows = [...rowsOf('model'), ...rowsOf('backend')];
-    const { backend: choice, ...model } = resolveOptions(withOptimizerDefaults(options), rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
+    const { backend: choice, ...model } = resolveOptions(withDerivedDefaults(options), rows, { ...MODEL_DEFAULTS, backend: 'auto' as BackendChoice }, 'Trainer');
     const { training, heldOut } = corpus.split(model.valFraction);
     this.trainingText = training;
     this.heldOutText = heldOut;
@@ -254,8 +256,8 @@ export class Trainer {
   }
 
   /**
-   * How well the model predicts `text`: read forward from a zero state as the validation loss
-   * reads the held-out part, each character predicted from those before it; nats and bits per
+   * How well the model predicts `text`: read forward as one stream from a zero state, as the
+   * validation loss of valStreams 1 reads the held-out part, each character predicted from those before it; nats and bits per
    * character. A character the model does not know is a UserError.
    */
   score(text: string): { characters: number; natsPerCharacter: number; bitsPerCharacter: number } {
@@ -267,16 +269,20 @@ export class Trainer {
   }
 
   /**
-   * The validation loss in nats per character: the model read forward over the whole held-out
-   * text from a zero state, without dropout. Undefined without --val-fraction.
+   * The validation loss in nats per character, without dropout (docs/training.md#validation): the
+   * held-out text (its first valMaxChars characters, when not 0) cut into valStreams slices as the
+   * training text is cut into streams, each read forward from a zero state with its state carried
+   * through its slice, each character predicted from those before it in its slice; the mean over
+   * every prediction. valStreams 1 reads it as one stream. Undefined without --val-fraction.
    */
   validationLoss(): number | undefined {
-    return this.heldOutText.length >= 2 ? this.engine.validationLoss(this.heldOutText) : undefined;
+    const pass = this.validationPass();
+    return pass && finish(pass);
   }
 
-  /** validationLoss() one window (100 characters) per step of the generator; undefined without validation. */
-  validationPass(): Generator<void, number> | undefined {
-    return this.heldOutText.length >= 2 ? this.engine.validationPass(this.heldOutText) : undefined;
+  /** validationLoss() one block of windows per step of the generator, which yields the fraction read; undefined without validation. */
+  validationPass(): Generator<number, number> | undefined {
+    return this.heldOutText.length >= 2 ? this.engine.validationPass(validationText(this.heldOutText, this.config.valMaxChars), this.config.valStreams) : undefined;
   }
 
   /**
@@ -319,6 +325,22 @@ export class Trainer {
   parameterShapes(): { name: string; shape: number[] }[] {
     return this.engine.shapes();
   }
+}
+
+/**
+ * The defaults that depend on other options, applied to options that do not give them: the
+ * optimizer's η (withOptimizerDefaults), the initialisation (lib/model/initialisation.ts), and
+ * the validation's streams, --batch's.
+ */
+export function withDerivedDefaults(options: TrainerOptions): TrainerOptions {
+  const derived = withInitDefault(withOptimizerDefaults(options));
+  if (typeof derived !== 'object' || derived === null || derived.valStreams !== undefined) return derived;
+  return { ...derived, valStreams: derived.batch ?? MODEL_DEFAULTS.valStreams };
+}
+
+/** The part of the held-out text a validation pass reads: its first `maxChars` characters (0: all). */
+export function validationText(heldOut: Uint8Array | Uint16Array, maxChars: number): Uint8Array | Uint16Array {
+  return maxChars > 0 && maxChars < heldOut.length ? heldOut.subarray(0, maxChars) : heldOut;
 }
 
 /** rmsprop and adam take η = 0.002 unless it is given (the table's default is AdaGrad's). */
@@ -367,6 +389,14 @@ export function checkModelFits(o: ModelConfig, corpus: Corpus, trainingCharacter
     throw new UserError(`${of}; seqLength (--seq-length) ${o.seqLength} needs at least ${o.seqLength + 1}`);
   }
   sliceLength(trainingCharacters, o.batch, o.seqLength, heldOut > 0 ? `the training part of ${corpus.source}, ${trainingCharacters} characters (${heldOut} are held out),` : undefined);
+  if (o.valMaxChars === 1) throw new UserError('valMaxChars (--val-max-chars) 1 leaves no character to predict: give 0 (all the held-out part) or at least 2');
+  if (heldOut > 0) {
+    const { streams } = validationSlices(Math.min(heldOut, o.valMaxChars || heldOut), o.valStreams);
+    const { floats, limit } = scratchFloats(modelShape(o, corpus.vocabSize), streams, 1);
+    if (floats > limit) {
+      throw new UserError(`valStreams (--val-streams) ${o.valStreams} with ${o.cell} ${o.layers}×${o.hidden} needs ${floats} values of scratch space for one step; at most ${limit} are supported: use fewer`);
+    }
+  }
 }
 
 /** The native model split among `threads` threads (a copy of the gradients each) against the scratch limit. */

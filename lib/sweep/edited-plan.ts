@@ -8,7 +8,7 @@ import { MODEL_DEFAULTS, OptionRow, rowsOf, TRAINING_OPTIONS } from '../model/co
 import { PRESETS, PresetName } from '../model/presets';
 import { heldOutLength, updatesPerEpoch } from '../model/stream-walk';
 import { readRunConfig, runData, RunConfigFile } from '../run/run-config';
-import { withOptimizerDefaults } from '../run/trainer';
+import { withDerivedDefaults } from '../run/trainer';
 import { Corpus } from '../text/corpus';
 import { UserError } from '../util/errors';
 import { parseOptions } from '../util/options';
@@ -60,6 +60,10 @@ function optionMismatch(given: Record<string, unknown>, config: RunConfigFile): 
     const planned = row.scope === 'model' ? model[row.key] : given[row.flag];
     // auto is resolved when the run starts; config.json holds the backend it chose.
     if (planned === undefined || (row.key === 'backend' && planned === 'auto')) continue;
+    // A run of a version before an option whose default now depends on the others (--init,
+    // --val-streams; config.json then lacks it) had the row's default, not the one a plan without
+    // the flag gives today: that is no edit of sweep.json.
+    if (row.defaultHelp !== undefined && config[row.key] === undefined && given[row.flag] === undefined) continue;
     const trained = config[row.key] ?? (row.since !== undefined ? row.default : undefined);
     if (planned === trained) continue;
     const source = typeof given.preset === 'string' ? `--preset ${given.preset}` : 'the defaults';
@@ -76,7 +80,7 @@ function plannedModel(given: Record<string, unknown>): Record<string, unknown> {
     const value = given[row.flag] ?? preset[row.key];
     return value === undefined ? [] : [[row.key, value]];
   });
-  return { ...MODEL_DEFAULTS, ...withOptimizerDefaults(Object.fromEntries(chosen)) };
+  return { ...MODEL_DEFAULTS, ...withDerivedDefaults(Object.fromEntries(chosen)) };
 }
 
 /** --data of another text than the run's (the same text moved elsewhere is the same data). */
