@@ -1,10 +1,11 @@
 // rnn-native serve over HTTP (lib/serve/): the runs listed, loss.csv's growth sent as Server-Sent
 // Events from where the last read stopped, a truncated or deleted file read again from its start,
 // and the guards: GET/HEAD only, files only inside the served directories (no "..", no symbolic
-// link out), the Host header, the token of --host. Budget: 20 s (the browser test: serve-page.test.ts).
+// link out), the Host header, the token of --host; and the page in headless Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core) while a real train runs. Budget: 20 s + 60 s.
 import assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'fs';
 import http from 'http';
 import { tmpdir } from 'os';
 import path from 'path';
@@ -278,5 +279,111 @@ describe('rnn-native serve (HTTP)', function () {
       assert.strictEqual(host.status, 2);
       assert.match(host.stderr, /--host example\.com: give an IP address/);
     });
+  });
+});
+
+describe('rnn-native serve in headless Chromium', function () {
+  this.timeout(60000);
+  const CHROMIUM = '/usr/bin/chromium';
+  const images = path.join(__dirname, '..', 'docs', 'images');
+  let base: string;
+  let runs: string;
+  let server: ChildProcess | undefined;
+  let training: ChildProcess | undefined;
+  let browser: import('playwright-core').Browser | undefined;
+
+  before(function () {
+    if (!existsSync(CHROMIUM)) {
+      console.warn(`\n  *** SKIPPED: ${CHROMIUM} is absent, so the page was NOT checked in a browser ***\n`);
+      this.skip();
+    }
+    base = mkdtempSync(path.join(tmpdir(), 'rnn-serve-page-'));
+    runs = path.join(base, 'runs');
+    const done = spawnSync(
+      process.execPath,
+      [cli, 'train', '--steps', '600', '--hidden', '24', '--log-every', '20', '--sample-every', '200', '--val-fraction', '0.05', '--eval-every', '100', '--eta', '0.05', '--out', path.join(runs, 'done'), '--quiet'],
+      { encoding: 'utf8' }
+    );
+    assert.strictEqual(done.status, 0, done.stderr);
+    // A run whose sample holds markup: the page must show it as text.
+    const markup = `<script>document.body.dataset.pwned = 'yes'</script><img src=x onerror="document.body.dataset.pwned = 'yes'">`;
+    fakeRun(path.join(runs, 'markup'), ['10,1,100,100,0.1']);
+    writeFileSync(path.join(runs, 'markup', 'samples.txt'), `--- step 10, smooth loss 100.000, ${[...markup].length} characters ---\n${markup}\n\n`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    training?.kill('SIGKILL');
+    server?.kill('SIGTERM');
+  });
+
+  it('shows a run live as train writes it, a compare view and generated text; a sample\'s markup stays text', async () => {
+    const { chromium } = await import('playwright-core');
+    server = spawn(process.execPath, [cli, 'serve', runs], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve) => {
+      let out = '';
+      server!.stdout!.on('data', (chunk) => {
+        out += chunk;
+        const found = / at (http\S+)/.exec(out);
+        if (found) resolve(found[1]);
+      });
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    // String predicates are evaluated by eval, which the page's Content-Security-Policy refuses:
+    // this page bypasses it; the last check opens one that does not.
+    const page = await (await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 1000 } })).newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    await page.goto(url);
+    await page.waitForFunction("document.body.dataset.connected === 'yes' && document.querySelectorAll('.run').length === 2");
+
+    training = spawn(
+      process.execPath,
+      [cli, 'train', '--steps', '1000000', '--hidden', '32', '--log-every', '50', '--sample-every', '500', '--val-fraction', '0.05', '--eval-every', '500', '--checkpoint-every', '500', '--eta', '0.05', '--out', path.join(runs, 'live'), '--quiet'],
+      { stdio: 'ignore' }
+    );
+    const live = `document.querySelector('.run[data-id="0/live"]')`;
+    await page.waitForFunction(`${live} && ${live}.dataset.state === 'training' && Number(${live}.dataset.step) > 0 && Number(${live}.dataset.chartPoints) > 0`);
+    const [step, points] = await page.evaluate(`[Number(${live}.dataset.step), Number(${live}.dataset.chartPoints)]`) as number[];
+    await page.waitForFunction(`Number(${live}.dataset.step) > ${step} + 500 && Number(${live}.dataset.chartPoints) > ${points} && ${live}.querySelector('pre.sample').textContent.length > 0`, undefined, { timeout: 30000 });
+
+    const markup = page.locator('.run[data-id="0/markup"] pre.sample');
+    assert.match((await markup.textContent()) ?? '', /^<script>document\.body\.dataset\.pwned/);
+    assert.strictEqual(await page.locator('.run[data-id="0/markup"] pre.sample *').count(), 0);
+    assert.strictEqual(await page.evaluate('document.body.dataset.pwned'), undefined);
+    mkdirSync(images, { recursive: true });
+    await page.screenshot({ path: path.join(images, 'serve-run.png') });
+
+    await page.check('.run[data-id="0/done"] input[type=checkbox]');
+    await page.check('.run[data-id="0/live"] input[type=checkbox]');
+    await page.waitForFunction("document.querySelectorAll('#compare-table tbody tr').length === 2");
+    const header = await page.locator('#compare-table thead').textContent();
+    assert.match(header ?? '', /hidden/);
+    assert.match(header ?? '', /steps/);
+    await page.locator('#compare').screenshot({ path: path.join(images, 'serve-compare.png') });
+
+    await page.click('#generator summary');
+    await page.selectOption('#checkpoint', 'model/0/done/best.safetensors');
+    await page.fill('#length', '200');
+    await page.fill('#seed', '3');
+    await page.click('#generate');
+    await page.waitForFunction("document.body.dataset.generating === 'done'");
+    const sampled = spawnSync(process.execPath, [cli, 'sample', '--model', path.join(runs, 'done', 'best.safetensors'), '--backend', 'wasm', '--length', '200', '--seed', '3'], { encoding: 'utf8' });
+    assert.strictEqual(sampled.status, 0, sampled.stderr);
+    assert.strictEqual(await page.textContent('#generated'), sampled.stdout.replace(/\n$/, ''));
+
+    training.kill('SIGINT');
+    await page.waitForFunction(`${live}.dataset.state === 'stopped'`, undefined, { timeout: 20000 });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    assert.ok((await page.evaluate('document.documentElement.scrollWidth')) as number <= 390, 'the page fits a phone');
+
+    const strict = await browser.newPage({ viewport: { width: 800, height: 600 } });
+    strict.on('pageerror', (error) => problems.push(error.message));
+    strict.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    await strict.goto(url);
+    await strict.locator('.run[data-id="0/live"] .uplot canvas').waitFor();
+    assert.deepStrictEqual(problems, []);
   });
 });

@@ -199,6 +199,7 @@
         if (!entry.dirty) continue;
         entry.dirty = false;
         entry.chart.setData(curves(entry.view));
+        entry.card.dataset.chartPoints = String(entry.chart.data[0].length);
         renderStats(entry);
       }
       renderCompare();
