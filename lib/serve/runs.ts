@@ -44,6 +44,8 @@ export type RunEvent =
 /** How deep below a served directory runs are looked for, and how many directories one walk visits at most. */
 const MAX_DEPTH = 6;
 const MAX_DIRECTORIES = 20000;
+/** The most rows of a log kept for the page: past this, every other row is dropped (the last kept). */
+export const MAX_ROWS = 8192;
 /** Text of samples.txt kept while a sample is incomplete; past this it is dropped (a damaged file). */
 const MAX_PENDING_SAMPLE = 8 << 20;
 
@@ -83,6 +85,7 @@ class WatchedRun {
       const rows = lines.map((line) => parseRow(line, columns)).filter((row): row is number[] => row !== undefined);
       if (reset) this.view[file] = [];
       this.view[file].push(...rows);
+      while (this.view[file].length > MAX_ROWS) this.view[file] = thinned(this.view[file]);
       if (reset || rows.length > 0) events.push({ type: 'rows', id, file, reset, rows });
     }
     const sample = this.readSample();
@@ -157,6 +160,16 @@ class WatchedRun {
     const budget = Number(this.view.config?.time) > 0 || Number(this.view.config?.earlyStop) > 0;
     return { state: budget ? 'finished' : 'stopped', why: budget ? `at step ${last[0]}: by its budget or by a signal (the files do not tell)` : `at step ${last[0]}` };
   }
+}
+
+/**
+ * Every other row and the last: what the server keeps of a log longer than MAX_ROWS (the page
+ * thins its own copy by the same rule), so that memory and a new page's download stay bounded.
+ */
+export function thinned(rows: number[][]): number[][] {
+  const kept = rows.filter((_, i) => i % 2 === 0);
+  if (rows.length % 2 === 0) kept.push(rows[rows.length - 1]);
+  return kept;
 }
 
 /** A CSV row of `columns` numbers ("nan", "inf" read as non-finite); undefined for a header or damaged line. */

@@ -8,6 +8,7 @@
   const COLORS = ['#2f6ea5', '#c0392b', '#27ae60', '#8e44ad', '#d68910', '#16a085', '#7f8c8d', '#b03a7a', '#1f3a93', '#6e2c00'];
   /** Options not worth showing in a run's list (the text's digest, when it was made). */
   const HIDDEN_OPTIONS = new Set(['version', 'corpus', 'created', 'resumed', 'initFrom']);
+  const MAX_ROWS = 8192;
   const runs = new Map(); // id -> { view, card, chart, dirty }
   const selected = new Set();
   let units = 'nats';
@@ -336,6 +337,11 @@
     if (type === 'rows') {
       if (event.reset) entry.view[event.file] = [];
       entry.view[event.file].push(...event.rows);
+      // As the server does (lib/serve/runs.ts, MAX_ROWS): every other row and the last of a long log.
+      while (entry.view[event.file].length > MAX_ROWS) {
+        const rows = entry.view[event.file];
+        entry.view[event.file] = rows.filter((_, i) => i % 2 === 0 || i === rows.length - 1);
+      }
       entry.dirty = true;
       schedule();
     } else if (type === 'sample') {
