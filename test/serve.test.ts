@@ -240,8 +240,8 @@ describe('rnn-native serve (HTTP)', function () {
     assert.strictEqual((await request(port, '/model/0/a/config.json')).status, 404);
   });
 
-  it('keeps a long log thinned: at most 8192 rows, the first and the last among them', async () => {
-    fakeRun(path.join(root, 'long'), Array.from({ length: 20000 }, (_, i) => `${(i + 1) * 10},1,50,50,${i + 1}`));
+  it('keeps a long log thinned: at most 8192 rows, the first, the last and the lowest among them', async () => {
+    fakeRun(path.join(root, 'long'), Array.from({ length: 20000 }, (_, i) => `${(i + 1) * 10},1,50,${i === 12345 ? 40 : 50},${i + 1}`));
     let long: any;
     for (let tries = 0; !long && tries < 50; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -249,6 +249,7 @@ describe('rnn-native serve (HTTP)', function () {
     }
     assert.ok(long.loss.length <= 8192 && long.loss.length > 4096, `${long.loss.length} rows`);
     assert.deepStrictEqual([long.loss[0][0], long.loss[long.loss.length - 1][0]], [10, 200000]);
+    assert.ok(long.loss.some((row: number[]) => row[3] === 40), 'the lowest smooth loss is kept');
   });
 
   describe('the command', () => {

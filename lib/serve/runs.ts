@@ -85,7 +85,7 @@ class WatchedRun {
       const rows = lines.map((line) => parseRow(line, columns)).filter((row): row is number[] => row !== undefined);
       if (reset) this.view[file] = [];
       this.view[file].push(...rows);
-      while (this.view[file].length > MAX_ROWS) this.view[file] = thinned(this.view[file]);
+      while (this.view[file].length > MAX_ROWS) this.view[file] = thinned(this.view[file], file === 'loss' ? 3 : 2);
       if (reset || rows.length > 0) events.push({ type: 'rows', id, file, reset, rows });
     }
     const sample = this.readSample();
@@ -163,13 +163,13 @@ class WatchedRun {
 }
 
 /**
- * Every other row and the last: what the server keeps of a log longer than MAX_ROWS (the page
- * thins its own copy by the same rule), so that memory and a new page's download stay bounded.
+ * Every other row, the last and the lowest (by `column`): what the server keeps of a log longer than
+ * MAX_ROWS (the page thins its own copy by the same rule), so that memory and a new page's download
+ * stay bounded and the best loss still shows.
  */
-export function thinned(rows: number[][]): number[][] {
-  const kept = rows.filter((_, i) => i % 2 === 0);
-  if (rows.length % 2 === 0) kept.push(rows[rows.length - 1]);
-  return kept;
+export function thinned(rows: number[][], column: number): number[][] {
+  const lowest = rows.reduce((best, row, i) => (row[column] < rows[best][column] ? i : best), 0);
+  return rows.filter((_, i) => i % 2 === 0 || i === rows.length - 1 || i === lowest);
 }
 
 /** A CSV row of `columns` numbers ("nan", "inf" read as non-finite); undefined for a header or damaged line. */

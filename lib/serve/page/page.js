@@ -337,10 +337,12 @@
     if (type === 'rows') {
       if (event.reset) entry.view[event.file] = [];
       entry.view[event.file].push(...event.rows);
-      // As the server does (lib/serve/runs.ts, MAX_ROWS): every other row and the last of a long log.
+      // As the server does (lib/serve/runs.ts, MAX_ROWS): every other row, the last and the lowest of a long log.
       while (entry.view[event.file].length > MAX_ROWS) {
         const rows = entry.view[event.file];
-        entry.view[event.file] = rows.filter((_, i) => i % 2 === 0 || i === rows.length - 1);
+        const column = event.file === 'loss' ? 3 : 2;
+        const lowest = rows.reduce((best, row, i) => (row[column] < rows[best][column] ? i : best), 0);
+        entry.view[event.file] = rows.filter((_, i) => i % 2 === 0 || i === rows.length - 1 || i === lowest);
       }
       entry.dirty = true;
       schedule();
