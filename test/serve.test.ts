@@ -284,6 +284,31 @@ describe('rnn-native serve (HTTP)', function () {
       assert.strictEqual((await request(Number(url.port), `/api/runs?token=${token}`)).status, 200);
     });
 
+    it('train --serve serves the run, and after it ends goes on (the run finished, its lock released) until Ctrl-C', async () => {
+      const out = path.join(root, 'served-by-train');
+      child = spawn(process.execPath, [cli, 'train', '--steps', '200', '--hidden', '8', '--out', out, '--serve', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      await new Promise<void>((resolve, reject) => {
+        child!.stderr!.on('data', (chunk) => {
+          stderr += chunk;
+          if (stderr.includes('until Ctrl-C')) resolve();
+        });
+        child!.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+      });
+      assert.match(stderr, /^rnn-native: serving .*served-by-train at http:\/\/127\.0\.0\.1:\d+\/\nrnn-native: training ended; still serving .* until Ctrl-C\n$/);
+      const url = new URL(/at (\S+)/.exec(stderr)![1]);
+      let shown: unknown[] = [];
+      for (let tries = 0; tries < 40 && JSON.stringify(shown) !== '[["0","finished",200]]'; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the server reads the files once a second
+        const { runs } = JSON.parse((await request(Number(url.port), '/api/runs')).body);
+        shown = runs.map((run: any) => [run.id, run.state, run.loss[run.loss.length - 1]?.[0]]);
+      }
+      assert.deepStrictEqual(shown, [['0', 'finished', 200]]);
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child!.kill('SIGINT');
+      assert.strictEqual(await exited, 0);
+    });
+
     it('refuses a file as a directory and a --host that is not an address', () => {
       const file = spawnSync(process.execPath, [cli, 'serve', outside], { encoding: 'utf8' });
       assert.deepStrictEqual([file.status, file.stderr], [2, `rnn-native: ${outside}: is not a directory (give directories that hold runs or sweeps)\n`]);
