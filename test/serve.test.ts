@@ -225,6 +225,21 @@ describe('rnn-native serve (HTTP)', function () {
     }
   });
 
+  it('on 0.0.0.0, takes any address of this machine as the Host (with the token), and no other', async () => {
+    const wide = await startServer({ roots: servedRoots([root]), host: '0.0.0.0', port: 0, token: 'tok', pollMs: 100 });
+    try {
+      assert.match(wide.url, /^http:\/\/\d+\.\d+\.\d+\.\d+:\d+\/\?token=tok$/);
+      const shown = new URL(wide.url).host;
+      for (const host of [`127.0.0.1:${wide.port}`, `localhost:${wide.port}`, shown]) {
+        assert.deepStrictEqual([host, (await request(wide.port, '/api/runs?token=tok', { host })).status], [host, 200]);
+      }
+      assert.strictEqual((await request(wide.port, '/api/runs?token=tok', { host: `evil.example:${wide.port}` })).status, 403);
+      assert.strictEqual((await request(wide.port, '/api/runs', { host: `127.0.0.1:${wide.port}` })).status, 403);
+    } finally {
+      await wide.close();
+    }
+  });
+
   it('serves a checkpoint as a web model for the page\'s generator', async () => {
     const trained = spawnSync(process.execPath, [cli, 'train', '--steps', '30', '--hidden', '8', '--out', path.join(root, 'trained'), '--quiet'], { encoding: 'utf8' });
     assert.strictEqual(trained.status, 0, trained.stderr);
@@ -399,6 +414,13 @@ describe('rnn-native serve in headless Chromium', function () {
     assert.match(header ?? '', /hidden/);
     assert.match(header ?? '', /steps/);
     await page.locator('#compare').screenshot({ path: path.join(images, 'serve-compare.png') });
+
+    const doneStats = '.run[data-id="0/done"] .stats';
+    const smooth = async () => Number(/smooth loss ([\d.]+) (\w+)\/char/.exec((await page.textContent(doneStats)) ?? '')![1]);
+    const nats = await smooth();
+    await page.selectOption('#units', 'bits');
+    assert.match((await page.textContent(doneStats)) ?? '', /smooth loss [\d.]+ bits\/char/);
+    assert.ok(Math.abs((await smooth()) - nats / Math.LN2) < 0.002, `${nats} nats is not ${await smooth()} bits`);
 
     await page.click('#generator summary');
     await page.selectOption('#checkpoint', 'model/0/done/best.safetensors');

@@ -7,6 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'fs';
 import http from 'http';
 import { AddressInfo } from 'net';
+import { networkInterfaces } from 'os';
 import path from 'path';
 import { WASM_FILE } from '../engine/wasm';
 import { exportedModel } from '../export/exported-model';
@@ -213,11 +214,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     server.listen(options.port, options.host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  const hostPart = options.host.includes(':') ? `[${options.host}]` : options.host;
-  allowedHosts = new Set([`${hostPart}:${port}`.toLowerCase()]);
-  if (options.host === '127.0.0.1') allowedHosts.add(`localhost:${port}`);
-  if (options.host === '::1') allowedHosts.add(`localhost:${port}`);
-  const url = `http://${hostPart}:${port}/${options.token !== undefined ? `?token=${options.token}` : ''}`;
+  const bracketed = (address: string) => (address.includes(':') ? `[${address}]` : address);
+  // A wildcard address listens on every interface: each of their addresses is the served address.
+  const wildcard = options.host === '0.0.0.0' || options.host === '::';
+  const addresses = wildcard ? interfaceAddresses(options.host === '::') : [options.host];
+  allowedHosts = new Set(addresses.map((address) => `${bracketed(address)}:${port}`.toLowerCase()));
+  if (addresses.some((address) => address === '127.0.0.1' || address === '::1')) allowedHosts.add(`localhost:${port}`);
+  const shown = wildcard ? (addresses.find((address) => !address.startsWith('127.') && !address.includes(':')) ?? '127.0.0.1') : options.host;
+  const url = `http://${bracketed(shown)}:${port}/${options.token !== undefined ? `?token=${options.token}` : ''}`;
   return {
     url,
     port,
@@ -231,6 +235,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         server.closeAllConnections();
       }),
   };
+}
+
+/** This machine's addresses (IPv4, and IPv6 too when `v6`), loopback first. */
+function interfaceAddresses(v6: boolean): string[] {
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  const chosen = all.filter((info) => info.family === 'IPv4' || (v6 && info.family === 'IPv6' && !info.address.startsWith('fe80')));
+  return ['127.0.0.1', ...(v6 ? ['::1'] : []), ...chosen.map((info) => info.address.toLowerCase())];
 }
 
 /**
