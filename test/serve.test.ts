@@ -5,7 +5,7 @@
 // /usr/bin/chromium driven by playwright-core) while a real train runs. Budget: 20 s + 60 s.
 import assert from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'fs';
 import http from 'http';
 import { tmpdir } from 'os';
 import path from 'path';
@@ -222,6 +222,40 @@ describe('rnn-native serve (HTTP)', function () {
       assert.strictEqual((await request(guarded.port, '/api/runs', { headers: { cookie: cookie.replace(/.$/, 'x') } })).status, 403);
     } finally {
       await guarded.close();
+    }
+  });
+
+  it('tells the states: training, finished, stopped, failed, not started', async () => {
+    const states = mkdtempSync(path.join(tmpdir(), 'rnn-serve-states-'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const old = new Date(Date.now() - 3600_000);
+    fakeRun(path.join(states, 'training'), ['10,1,80,80,0.1']);
+    writeFileSync(path.join(states, 'training', '.lock'), String(process.pid));
+    fakeRun(path.join(states, 'finished'), ['10,1,80,80,0.1', '1000,1,60,70,1']);
+    fakeRun(path.join(states, 'validating'), ['1000,1,60,70,1'], { valFraction: 0.1 });
+    fakeRun(path.join(states, 'stopped'), ['10,1,80,80,0.1']);
+    fakeRun(path.join(states, 'killed'), ['10,1,80,80,0.1']);
+    writeFileSync(path.join(states, 'killed', '.lock'), dead);
+    utimesSync(path.join(states, 'killed', 'loss.csv'), old, old);
+    fakeRun(path.join(states, 'elsewhere'), ['10,1,80,80,0.1']);
+    writeFileSync(path.join(states, 'elsewhere', '.lock'), dead);
+    fakeRun(path.join(states, 'diverged'), ['10,1,80,80,0.1', '20,1,NaN,NaN,0.2']);
+    fakeRun(path.join(states, 'new'), []);
+    const server = await startServer({ roots: servedRoots([states]), host: '127.0.0.1', port: 0, pollMs: 100 });
+    try {
+      const { runs } = JSON.parse((await request(server.port, '/api/runs')).body);
+      assert.deepStrictEqual(Object.fromEntries(runs.map((run: any) => [run.name.split('/')[1], run.state])), {
+        diverged: 'failed',
+        elsewhere: 'training',
+        finished: 'finished',
+        killed: 'failed',
+        new: 'not started',
+        stopped: 'stopped',
+        training: 'training',
+        validating: 'stopped',
+      });
+    } finally {
+      await server.close();
     }
   });
 

@@ -46,6 +46,8 @@ const MAX_DEPTH = 6;
 const MAX_DIRECTORIES = 20000;
 /** The most rows of a log kept for the page: past this, every other row is dropped (the last kept). */
 export const MAX_ROWS = 8192;
+/** A run whose .lock names a pid not alive here counts as training while loss.csv changed this recently. */
+const RECENT_SECONDS = 120;
 /** Text of samples.txt kept while a sample is incomplete; past this it is dropped (a damaged file). */
 const MAX_PENDING_SAMPLE = 8 << 20;
 
@@ -149,7 +151,11 @@ class WatchedRun {
     const last = this.view.loss[this.view.loss.length - 1];
     if (last && !last.slice(2, 4).every(Number.isFinite)) return { state: 'failed', why: `the loss is not finite at step ${last[0]}` };
     if (lock !== undefined && lock > 0 && processAlive(lock)) return { state: 'training', why: null };
-    if (lock !== undefined) return { state: 'failed', why: 'its process ended without releasing .lock (killed or crashed)' };
+    if (lock !== undefined) {
+      // A pid that is not alive here may be another machine's (a shared file system, a Slurm job): growing files say it trains.
+      if (secondsSinceChange(path.join(this.dir, 'loss.csv')) < RECENT_SECONDS) return { state: 'training', why: `its .lock names pid ${lock}, which does not run on this machine, but loss.csv grows` };
+      return { state: 'failed', why: 'its process ended without releasing .lock (killed or crashed)' };
+    }
     if (!last) return { state: 'not started', why: null };
     const steps = Number(this.view.config?.steps);
     const validates = Number(this.view.config?.valFraction) > 0;
@@ -189,6 +195,15 @@ function readLockPid(file: string): number | undefined {
     return /^[1-9]\d{0,9}$/.test(text) ? Number(text) : 0;
   } catch {
     return undefined;
+  }
+}
+
+/** Seconds since a file last changed (Infinity when there is none). */
+function secondsSinceChange(file: string): number {
+  try {
+    return (Date.now() - lstatSync(file).mtimeMs) / 1000;
+  } catch {
+    return Infinity;
   }
 }
 

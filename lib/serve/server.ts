@@ -3,8 +3,8 @@
 // Events, the files of the served directories and their checkpoints as web models (for the page's
 // generator). GET and HEAD only; the Host header must name the served address (DNS rebinding);
 // with a token, every request must carry it (?token= or the cookie the page gets).
-import { createHash, randomBytes, timingSafeEqual } from 'crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'fs';
+import { randomBytes, timingSafeEqual } from 'crypto';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync, realpathSync, statSync } from 'fs';
 import http from 'http';
 import { AddressInfo } from 'net';
 import { networkInterfaces } from 'os';
@@ -60,8 +60,8 @@ const SECURITY_HEADERS = {
 
 /** Open Server-Sent Event streams at most; more are refused (503). */
 const MAX_CLIENTS = 100;
-/** Web models kept converted (checkpoint path + size + mtime). */
-const MAX_CACHED_MODELS = 8;
+/** Web models kept converted (checkpoint path + size + mtime): the last two (a model may be big). */
+const MAX_CACHED_MODELS = 2;
 
 export function newToken(): string {
   return randomBytes(18).toString('base64url');
@@ -197,16 +197,32 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     response.end(body);
   }
 
+  /** A regular file, streamed (a checkpoint may be big), opened without following a link nor blocking on a FIFO. */
   function sendFile(response: http.ServerResponse, file: string, type: string, cache: string): void {
-    let body: Buffer;
+    let fd: number;
     try {
-      body = readRegular(file);
+      fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch {
       return send(response, 404, 'not found\n');
     }
-    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
-    response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': body.length, 'cache-control': cache, etag });
-    response.end(body);
+    let size: number;
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new Error('not a file');
+      size = stat.size;
+    } catch {
+      closeSync(fd);
+      return send(response, 404, 'not found\n');
+    }
+    response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': size, 'cache-control': cache });
+    if (response.req.method === 'HEAD' || size === 0) {
+      closeSync(fd);
+      return void response.end();
+    }
+    // A file that shrinks meanwhile ends the response short (the client sees a cut body), never an error here.
+    const stream = createReadStream('', { fd, start: 0, end: size - 1 });
+    stream.on('error', () => response.destroy());
+    stream.pipe(response);
   }
 
   await new Promise<void>((resolve, reject) => {
