@@ -363,8 +363,12 @@
     source.addEventListener('hello', (message) => {
       const hello = JSON.parse(message.data);
       $('roots').textContent = `serving ${hello.roots.join(', ')}`;
+      // A reconnect starts over from the server's runs; the runs ticked for comparison stay ticked.
+      const ticked = new Set(selected);
       for (const id of [...runs.keys()]) removeRun(id);
+      for (const id of ticked) selected.add(id);
       for (const view of hello.runs) addRun(view);
+      for (const id of ticked) if (!runs.has(id)) selected.delete(id);
       $('connection').textContent = 'live';
       document.body.dataset.connected = 'yes';
       renderCompare();
