@@ -169,6 +169,9 @@ describe('rnn-native serve (HTTP)', function () {
       writeFileSync(path.join(root, 'a', 'val.csv'), 'not,a,csv\n\n');
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.strictEqual((await request(port, '/api/runs')).status, 200);
+      appendFileSync(path.join(root, 'a', 'samples.txt'), '\n--- step 40, smooth loss 79.700, 5 characters ---\nhello\n\n');
+      const sample = await stream.next((e) => e.type === 'sample' && e.data.id === '0/a', 'a whole sample after the damage');
+      assert.deepStrictEqual(sample.data.sample, { step: 40, smoothLoss: 79.7, text: 'hello' });
     } finally {
       stream.close();
     }

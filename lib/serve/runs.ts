@@ -109,7 +109,8 @@ class WatchedRun {
     if (reset) this.pendingSample = '';
     this.pendingSample += text;
     let newest: RunSample | undefined;
-    if (text !== '') {
+    // A second pass when the first found damage and started again at a later heading.
+    for (let pass = 0; pass < 2 && text !== '' && this.pendingSample !== ''; pass++) {
       try {
         const { samples } = readSampleRecords(this.pendingSample, 'samples.txt');
         const last = samples[samples.length - 1];
@@ -117,11 +118,14 @@ class WatchedRun {
           newest = { step: last.step, smoothLoss: last.smoothLoss, text: last.text };
           this.pendingSample = this.pendingSample.slice(last.end);
         }
+        break;
       } catch {
-        this.pendingSample = ''; // damaged: wait for the next whole heading
+        // Damaged: start again at the last heading (or wait for the next one).
+        const heading = this.pendingSample.lastIndexOf('\n--- step ');
+        this.pendingSample = heading >= 0 ? this.pendingSample.slice(heading + 1) : '';
       }
-      if (this.pendingSample.length > MAX_PENDING_SAMPLE) this.pendingSample = '';
     }
+    if (this.pendingSample.length > MAX_PENDING_SAMPLE) this.pendingSample = '';
     if (newest) return (this.view.sample = newest);
     if (reset && this.view.sample !== null) return (this.view.sample = null);
     return undefined;
