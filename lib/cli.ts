@@ -8,6 +8,7 @@ import { plotCommand } from './cli/plot';
 import { reportCommand } from './cli/report';
 import { sampleCommand } from './cli/sample';
 import { scoreCommand } from './cli/score';
+import { serveCommand } from './cli/serve';
 import { sweepCommand } from './cli/sweep';
 import { sweepTaskCommand } from './cli/sweep-task';
 import { trainCommand } from './cli/train';
@@ -29,6 +30,7 @@ commands:
   sweep-task  run (or resume) one run of a sweep: what parallel and Slurm jobs call
   compare     compare runs and sweeps: a table, compare.md, compare.html and a loss plot
   cache       list or clear the token cache of big texts
+  serve       a live web page of runs and sweeps: curves, samples, compare, generate
 
 Run "rnn-native <command> --help" for a command's options.`;
 
@@ -57,6 +59,8 @@ async function run(argv: string[]): Promise<number> {
       return cacheCommand(rest);
     case 'compare':
       return compareCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -67,7 +71,7 @@ async function run(argv: string[]): Promise<number> {
       printLine(VERSION);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}"; the commands are train, sample, score, export, gradcheck, plot, report, sweep, sweep-task, compare and cache (see --help)`);
+      throw new UserError(`unknown command "${command}"; the commands are train, sample, score, export, gradcheck, plot, report, sweep, sweep-task, compare, cache and serve (see --help)`);
   }
 }
 

@@ -1,5 +1,5 @@
 // Imports point one way. lib/ is in folders by layer, each importing only its own and lower ones:
-// util, model, text, engine, run, export, report, sweep, library, cli, then the entries lib/index.ts, lib/cli.ts and
+// util, model, text, engine, run, export, report, sweep, library, serve, cli, then the entries lib/index.ts, lib/cli.ts and
 // lib/browser.ts (the browser module: test/browser-module.test.ts holds it to no Node APIs);
 // no module reaches itself through its imports; and tests and scripts never import each other
 // (what both need lives in harness/ or lib/).
@@ -11,7 +11,7 @@ const root = path.join(__dirname, '..');
 const lib = path.join(root, 'lib');
 
 /** The layers of lib/, lowest first. */
-const LAYERS = ['util', 'model', 'text', 'engine', 'run', 'export', 'report', 'sweep', 'library', 'cli'];
+const LAYERS = ['util', 'model', 'text', 'engine', 'run', 'export', 'report', 'sweep', 'library', 'serve', 'cli'];
 
 /** The modules a TypeScript file imports (types included), as written. */
 function importsOf(file: string): string[] {

@@ -12,7 +12,16 @@ import { InitFrom, prepareRun, setupWarnings, TRAIN_OPTIONS } from '../run/train
 import { printLossChart } from '../report/chart';
 import { exitCodeOf, note, printLine, stdout, warn, wrapWords, writeOut } from '../util/output';
 import { shellWord } from '../util/shell';
+import { OptionSpecs } from '../util/option-values';
+import { servedRoots } from '../serve/runs';
+import { RunningServer, startServer } from '../serve/server';
 import { reportAfterTraining } from './report';
+
+/** train's options, and --serve (the command line's only: not a sweep's, nor the library's). */
+const TRAIN_COMMAND_OPTIONS = {
+  ...TRAIN_OPTIONS,
+  serve: { kind: 'flag', help: 'serve the run directory as rnn-native serve does (127.0.0.1, a free port), also after training, until Ctrl-C' },
+} satisfies OptionSpecs;
 
 /** " from FILE (step N)" for a run started from a trained model's weights. */
 function startedFrom(initFrom: InitFrom | undefined): string {
@@ -26,7 +35,7 @@ function startedFrom(initFrom: InitFrom | undefined): string {
  * sweep's); by default train --resume of the run directory.
  */
 export async function trainCommand(argv: string[], resumeCommand?: string): Promise<number> {
-  const { options: o, operands } = parseCommandLine(argv, TRAIN_OPTIONS, Number.MAX_SAFE_INTEGER);
+  const { options: o, operands } = parseCommandLine(argv, TRAIN_COMMAND_OPTIONS, Number.MAX_SAFE_INTEGER);
   if (operands.length > 0) {
     throw new UserError(
       `unexpected argument "${operands[0]}": give each text with --data (repeat it), a folder, or a glob in quotes ` +
@@ -34,12 +43,46 @@ export async function trainCommand(argv: string[], resumeCommand?: string): Prom
     );
   }
   if (o.help) {
-    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n       rnn-native train --init-from RUN|CHECKPOINT --data TEXT [options]\n\n${optionHelp(TRAIN_OPTIONS)}`);
+    printLine(`usage: rnn-native train [options]\n       rnn-native train --resume DIR [options]\n       rnn-native train --init-from RUN|CHECKPOINT --data TEXT [options]\n\n${optionHelp(TRAIN_COMMAND_OPTIONS)}`);
     return 0;
   }
   const mode: OutputMode = o.json ? 'json' : o.quiet ? 'quiet' : process.stdout.isTTY ? 'tty' : 'plain';
 
   const prepared = prepareRun(o, mode === 'tty');
+  const { dir } = prepared;
+  // On stderr: stdout may be --json's events.
+  const server = o.serve ? await startServer({ roots: servedRoots([dir.dir]), host: '127.0.0.1', port: 0 }) : undefined;
+  if (server) process.stderr.write(`rnn-native: serving ${dir.dir} at ${server.url}\n`);
+  try {
+    const code = await trainPrepared(o, mode, prepared, resumeCommand);
+    if (!server) return code;
+    dir.release(); // the page shows the run as ended, not training
+    return await serveUntilStopped(server, dir.dir, code);
+  } finally {
+    await server?.close();
+  }
+}
+
+/** After training, the server of --serve goes on until Ctrl-C (or SIGTERM); then train's own exit code. */
+function serveUntilStopped(server: RunningServer, dir: string, code: number): Promise<number> {
+  process.stderr.write(`rnn-native: training ended; still serving ${dir} at ${server.url} until Ctrl-C\n`);
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(code);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+async function trainPrepared(
+  o: ReturnType<typeof parseCommandLine<typeof TRAIN_COMMAND_OPTIONS>>['options'],
+  mode: OutputMode,
+  prepared: ReturnType<typeof prepareRun>,
+  resumeCommand: string | undefined
+): Promise<number> {
   const { trainer, dir, settings, record } = prepared;
   for (const line of setupWarnings(o, prepared)) warn(line);
   if (prepared.evaluationPending) note(`the validation of step ${trainer.step} was stopped before it ended: it runs first`);

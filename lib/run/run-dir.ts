@@ -152,6 +152,11 @@ export class RunDir {
     return this;
   }
 
+  /** Gives up the directory before this process exits: its run ended (train --serve serves on). */
+  release(): void {
+    releaseLock(path.join(this.dir, '.lock'));
+  }
+
   /** Temporary files of atomic writes that a killed process left (the lock says none is running). */
   private removeTemporaryFiles(): this {
     for (const name of readdirSync(this.dir)) {
@@ -697,14 +702,17 @@ export function refuseIfLocked(lockPath: string, dir: string): void {
 export function holdLock(lockPath: string, dir: string): void {
   const holder = takeLock(lockPath);
   if (holder !== undefined) throw inUseError(dir, holder);
-  process.on('exit', () => {
-    try {
-      // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
-      if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
-    } catch {
-      // already gone
-    }
-  });
+  process.on('exit', () => releaseLock(lockPath));
+}
+
+/** Removes lockPath when this process holds it (at exit, or when train --serve goes on serving a run that ended). */
+export function releaseLock(lockPath: string): void {
+  try {
+    // Only the owner ever removes a lock of a live process, so this read and unlink cannot race.
+    if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+  } catch {
+    // already gone
+  }
 }
 
 /** Who holds a lock: the pid (0: unknown, the lock kept changing) and the file that names it. */
