@@ -93,4 +93,23 @@ describe('corpus and vocabulary', () => {
     assert.strictEqual(demo.decode(demo.indices.subarray(0, 26)), 'Creakiness and atmosphere ');
     assert.strictEqual(demoCorpus().vocabSize, demo.vocabSize);
   });
+  it('decodes every sequence across block and chunk boundaries (ASCII stretches, 2- to 4-byte characters)', function () {
+    this.timeout(30_000);
+    // Over 4 MiB (a read chunk) and many 64 KiB blocks: long ASCII stretches, then dense runs of wide characters.
+    const wide = ['é', 'ж', '中', '€', '😀', '𝄞', 'ü'];
+    let state = 99;
+    const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
+    const parts: string[] = [];
+    for (let length = 0; length < 4_400_000; ) {
+      const part = next() % 3 === 0 ? Array.from({ length: 1 + (next() % 5000) }, () => wide[next() % wide.length]).join('') : 'x'.repeat(1 + (next() % 90000));
+      parts.push(part);
+      length += Buffer.byteLength(part);
+    }
+    const text = parts.join('');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'rnn-decode-')), 'mixed.txt');
+    writeFileSync(file, text);
+    const corpus = Corpus.fromFile(file);
+    assert.strictEqual(corpus.length, Array.from(text).length);
+    assert.ok(corpus.decode(corpus.indices) === text, 'the decoded text is the file');
+  });
 });

@@ -10,6 +10,9 @@ export type ByteSource = () => Iterable<Uint8Array>;
 
 const CHUNK_BYTES = 4 << 20;
 
+/** Decoding looks for ASCII by blocks of this many bytes. */
+const BLOCK_BYTES = 1 << 16;
+
 /** A text that is not UTF-8 (or holds a NUL byte): in a folder, a file skipped as binary. */
 export class NotText extends UserError {}
 
@@ -70,8 +73,8 @@ function decodeUtf8(bytes: Uint8Array, base: number, final: boolean, source: str
 /**
  * Decodes a whole source chunk by chunk, carrying a sequence cut at a chunk's end: onCodePoints
  * gets each chunk's code points (a view valid until it returns), onChunk each chunk's bytes and
- * the bytes read so far. The platform's decoder does the work; on invalid input, decodeUtf8 finds
- * the offset to name.
+ * the bytes read so far. The platform validates (buffer.isUtf8); ASCII blocks are their own code
+ * points; on invalid input, decodeUtf8 finds the offset to name.
  */
 export function decodeSource(
   read: ByteSource,
@@ -82,19 +85,33 @@ export function decodeSource(
   let carry = new Uint8Array(0);
   let base = 0;
   let out = new Uint32Array(0);
+  // A block of code points: ASCII is its own code points; any other block is validated by the platform.
+  const decodeBlock = (bytes: Uint8Array, at: number) => {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    if (!isUtf8(buffer)) {
+      decodeUtf8(bytes, at, true, source, new Uint32Array(bytes.length)); // throws, naming the offset
+      throw new NotText(`${source}: invalid UTF-8 after byte offset ${at}; the text must be UTF-8`);
+    }
+    if (out.length < bytes.length) out = new Uint32Array(bytes.length);
+    onCodePoints(out.subarray(0, decodeValid(bytes, out)));
+  };
+  // Whole sequences: ASCII stretches (by blocks) as they are, the blocks between them decoded.
   const decode = (bytes: Uint8Array) => {
     const nul = bytes.indexOf(0);
     if (nul >= 0) decodeUtf8(bytes.subarray(0, nul + 1), base, true, source, new Uint32Array(nul + 1));
-    // ASCII is its own code points.
-    if (isAscii(bytes)) return onCodePoints(bytes);
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    if (!isUtf8(buffer)) {
-      decodeUtf8(bytes, base, true, source, new Uint32Array(bytes.length)); // throws, naming the offset
-      throw new NotText(`${source}: invalid UTF-8 after byte offset ${base}; the text must be UTF-8`);
+    for (let start = 0; start < bytes.length; ) {
+      let end = start;
+      while (end < bytes.length && isAscii(bytes.subarray(end, Math.min(bytes.length, end + BLOCK_BYTES)))) end = Math.min(bytes.length, end + BLOCK_BYTES);
+      if (end > start) {
+        onCodePoints(bytes.subarray(start, end));
+        start = end;
+        continue;
+      }
+      const block = bytes.subarray(start, Math.min(bytes.length, start + BLOCK_BYTES));
+      const stop = block.length === bytes.length - start ? block.length : completeLength(block);
+      decodeBlock(block.subarray(0, stop || block.length), base + start);
+      start += stop || block.length;
     }
-    const text = buffer.toString('utf8');
-    if (out.length < text.length) out = new Uint32Array(text.length);
-    onCodePoints(out.subarray(0, codePointsOf(text, out)));
   };
   for (const chunk of read()) {
     onChunk(chunk, base + carry.length + chunk.length);
@@ -131,13 +148,25 @@ function completeLength(bytes: Uint8Array): number {
   return n;
 }
 
-/** The code points of a string into out; returns how many. */
-function codePointsOf(text: string, out: Uint32Array): number {
+/** The code points of bytes that are well-formed UTF-8 (checked before) into out; returns how many. */
+function decodeValid(bytes: Uint8Array, out: Uint32Array): number {
+  const n = bytes.length;
   let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) c = ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00) + 0x10000;
-    out[count++] = c;
+  for (let i = 0; i < n; ) {
+    const b0 = bytes[i];
+    if (b0 < 0x80) {
+      out[count++] = b0;
+      i += 1;
+    } else if (b0 < 0xe0) {
+      out[count++] = ((b0 & 0x1f) << 6) | (bytes[i + 1] & 0x3f);
+      i += 2;
+    } else if (b0 < 0xf0) {
+      out[count++] = ((b0 & 0x0f) << 12) | ((bytes[i + 1] & 0x3f) << 6) | (bytes[i + 2] & 0x3f);
+      i += 3;
+    } else {
+      out[count++] = ((b0 & 0x07) << 18) | ((bytes[i + 1] & 0x3f) << 12) | ((bytes[i + 2] & 0x3f) << 6) | (bytes[i + 3] & 0x3f);
+      i += 4;
+    }
   }
   return count;
 }
