@@ -74,7 +74,7 @@ function progressLine(source: string, size: number): { show: (fraction: number) 
   const show = (fraction: number) => {
     shown = true;
     const seconds = (Date.now() - started) / 1000;
-    const megabytes = (fraction * 2 * size) / 1e6; // both passes read the text
+    const megabytes = (fraction * size) / 1e6; // of the text done (both passes read it)
     const speed = seconds > 0.5 ? megabytes / seconds : undefined;
     const left = speed !== undefined && fraction > 0 ? (seconds * (1 - fraction)) / fraction : undefined;
     const status = `${Math.floor(fraction * 100)}%${speed !== undefined ? `, ${speed.toFixed(0)} MB/s` : ''}${left !== undefined ? `, ${Math.ceil(left)} s left` : ''}`;
