@@ -398,6 +398,11 @@ describe('rnn-native serve in headless Chromium', function () {
     // A run whose sample holds markup: the page must show it as text.
     const markup = `<script>document.body.dataset.pwned = 'yes'</script><img src=x onerror="document.body.dataset.pwned = 'yes'">`;
     fakeRun(path.join(runs, 'markup'), ['10,1,100,100,0.1']);
+    // A sweep of two runs, compared whole.
+    mkdirSync(path.join(runs, 'grid'));
+    writeFileSync(path.join(runs, 'grid', 'sweep.json'), '{"version":1,"runs":[]}');
+    fakeRun(path.join(runs, 'grid', 'eta=0.1'), ['10,1,80,80,0.1', '20,1,70,79.9,0.2'], { eta: 0.1 });
+    fakeRun(path.join(runs, 'grid', 'eta=0.2'), ['10,1,81,81,0.1', '20,1,75,80.4,0.2', '30,1,70,79.8,0.3'], { eta: 0.2 });
     writeFileSync(path.join(runs, 'markup', 'samples.txt'), `--- step 10, smooth loss 100.000, ${[...markup].length} characters ---\n${markup}\n\n`);
   });
 
@@ -426,7 +431,7 @@ describe('rnn-native serve in headless Chromium', function () {
     page.on('pageerror', (error) => problems.push(error.message));
     page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
     await page.goto(url);
-    await page.waitForFunction("document.body.dataset.connected === 'yes' && document.querySelectorAll('.run').length === 2");
+    await page.waitForFunction("document.body.dataset.connected === 'yes' && document.querySelectorAll('.run').length === 4");
 
     training = spawn(
       process.execPath,
@@ -452,6 +457,20 @@ describe('rnn-native serve in headless Chromium', function () {
     assert.match(header ?? '', /hidden/);
     assert.match(header ?? '', /steps/);
     await page.locator('#compare').screenshot({ path: path.join(images, 'serve-compare.png') });
+
+    // A whole sweep: its runs, in the order a clicked column gives (again: the other way).
+    await page.click('#compare-clear');
+    await page.click('[data-group-wrap$="grid"] button.compare-sweep');
+    await page.waitForFunction("document.querySelectorAll('#compare-table tbody tr').length === 2");
+    const firstStep = async () => page.evaluate("document.querySelector('#compare-table tbody tr td:nth-child(3)').textContent") as Promise<string>;
+    const stepHeading = page.locator('#compare-table thead th', { hasText: /^step/ });
+    await stepHeading.click();
+    assert.strictEqual(await firstStep(), '20');
+    await page.locator('#compare-table thead th', { hasText: /^step/ }).click();
+    assert.strictEqual(await firstStep(), '30');
+    assert.match((await page.locator('#compare-table thead').textContent()) ?? '', /eta/);
+    await page.locator('#compare').screenshot({ path: path.join(images, 'serve-sweep.png') });
+    await page.click('#compare-clear');
 
     const doneStats = '.run[data-id="0/done"] .stats';
     const smooth = async () => Number(/smooth loss ([\d.]+) (\w+)\/char/.exec((await page.textContent(doneStats)) ?? '')![1]);

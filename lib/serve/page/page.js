@@ -89,8 +89,22 @@
     let group = document.querySelector(`[data-group="${CSS.escape(key)}"]`);
     if (!group) {
       const wrap = el('div', { 'data-group-wrap': key });
-      wrap.append(el('h3', { text: key ? `sweep ${key}` : 'runs' }));
+      const heading = el('h3', { text: key ? `sweep ${key} ` : 'runs' });
+      wrap.append(heading);
       group = el('div', { class: 'group', 'data-group': key });
+      if (key) {
+        // A sweep is compared whole: every run of it ticked.
+        const all = el('button', { type: 'button', class: 'compare-sweep', text: 'compare all' });
+        const members = group;
+        all.addEventListener('click', () => {
+          for (const card of members.querySelectorAll('.run')) {
+            selected.add(card.dataset.id);
+            card.querySelector('input[type=checkbox]').checked = true;
+          }
+          renderCompare();
+        });
+        heading.append(all);
+      }
       wrap.append(group);
       const all = [...$('runs').querySelectorAll('[data-group-wrap]')];
       const after = all.find((other) => other.dataset.groupWrap.localeCompare(key) > 0);
@@ -211,6 +225,9 @@
 
   let compareChart = null;
   let compareKey = '';
+  // The compare table's order: a column (its index) and direction, chosen by clicking its heading.
+  let sortColumn = -1;
+  let sortDescending = false;
 
   function renderCompare() {
     const chosen = [...selected].map((id) => runs.get(id)).filter(Boolean);
@@ -253,21 +270,46 @@
     const shown = (value) => (value === undefined ? '–' : typeof value === 'string' ? value : JSON.stringify(value));
     const keys = [...new Set(chosen.flatMap(({ view }) => Object.keys(view.config || {})))].filter((key) => !HIDDEN_OPTIONS.has(key) && key !== 'time');
     const differing = keys.filter((key) => new Set(chosen.map(({ view }) => shown((view.config || {})[key]))).size > 1);
-    const head = el('tr', {}, el('th', { text: 'run' }), el('th', { text: 'state' }), el('th', { text: 'step' }), el('th', { text: `smooth ${unitName()}` }), el('th', { text: `best val ${unitName()}` }), ...differing.map((key) => el('th', { text: key })));
-    const rows = chosen.map(({ view }, n) => {
+    const titles = ['run', 'state', 'step', `smooth ${unitName()}`, `best val ${unitName()}`, ...differing];
+    const head = el(
+      'tr',
+      {},
+      ...titles.map((title, column) => {
+        const arrow = column === sortColumn ? (sortDescending ? ' ▾' : ' ▴') : '';
+        const th = el('th', { text: title + arrow, class: 'sortable', title: 'sort by this column' });
+        th.addEventListener('click', () => {
+          sortDescending = column === sortColumn ? !sortDescending : false;
+          sortColumn = column;
+          renderCompareTable(chosen);
+        });
+        return th;
+      })
+    );
+    // Each run keeps its colour (its place among the chosen) whatever the order.
+    const table = chosen.map(({ view }, n) => {
       const last = view.loss[view.loss.length - 1];
       const bestVal = view.val.reduce((best, row) => (Number.isFinite(row[2]) && (best === null || row[2] < best) ? row[2] : best), null);
-      return el(
-        'tr',
-        {},
-        el('td', {}, el('span', { class: 'swatch', style: `background:${COLORS[n % COLORS.length]}` }), view.name),
-        el('td', { text: view.state }),
-        el('td', { text: last ? String(last[0]) : '0' }),
-        el('td', { text: last ? fmt(inUnits(perChar(view, last[3]))) : '–' }),
-        el('td', { text: fmt(inUnits(bestVal)) }),
-        ...differing.map((key) => el('td', { text: shown((view.config || {})[key]) }))
-      );
+      const cells = [
+        view.name,
+        view.state,
+        last ? String(last[0]) : '0',
+        last ? fmt(inUnits(perChar(view, last[3]))) : '–',
+        fmt(inUnits(bestVal)),
+        ...differing.map((key) => shown((view.config || {})[key])),
+      ];
+      return { cells, color: COLORS[n % COLORS.length] };
     });
+    if (sortColumn >= 0 && sortColumn < titles.length) {
+      const value = (text) => (text !== '' && Number.isFinite(Number(text)) ? Number(text) : text);
+      table.sort((a, b) => {
+        const [x, y] = [value(a.cells[sortColumn]), value(b.cells[sortColumn])];
+        const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+        return sortDescending ? -order : order;
+      });
+    }
+    const rows = table.map(({ cells, color }) =>
+      el('tr', {}, el('td', {}, el('span', { class: 'swatch', style: `background:${color}` }), cells[0]), ...cells.slice(1).map((text) => el('td', { text })))
+    );
     const note = differing.length === 0 && chosen.length > 1 ? el('caption', { text: 'no option differs' }) : null;
     $('compare-table').replaceChildren(...(note ? [note] : []), el('thead', {}, head), el('tbody', {}, ...rows));
   }
