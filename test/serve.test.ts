@@ -443,6 +443,7 @@ describe('rnn-native serve in headless Chromium', function () {
     const [step, points] = await page.evaluate(`[Number(${live}.dataset.step), Number(${live}.dataset.chartPoints)]`) as number[];
     await page.waitForFunction(`Number(${live}.dataset.step) > ${step} + 500 && Number(${live}.dataset.chartPoints) > ${points} && ${live}.querySelector('pre.sample').textContent.length > 0`, undefined, { timeout: 30000 });
 
+    assert.match((await page.textContent(`.run[data-id="0/live"] .stats`)) ?? '', /ETA \d+:\d\d/);
     const markup = page.locator('.run[data-id="0/markup"] pre.sample');
     assert.match((await markup.textContent()) ?? '', /^<script>document\.body\.dataset\.pwned/);
     assert.strictEqual(await page.locator('.run[data-id="0/markup"] pre.sample *').count(), 0);

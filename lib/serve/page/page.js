@@ -30,6 +30,14 @@
   const fmt = (value, digits = 3) => (value == null || !Number.isFinite(value) ? '–' : value.toFixed(digits));
   const fileUrl = (id, name) => `files/${id.split('/').map(encodeURIComponent).join('/')}/${encodeURIComponent(name)}`;
 
+  /** Seconds as h:mm:ss, or m:ss under an hour. */
+  function clock(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    const [h, m, r] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+    const two = (n) => String(n).padStart(2, '0');
+    return h > 0 ? `${h}:${two(m)}:${two(r)}` : `${m}:${two(r)}`;
+  }
+
   /** Updates per second over the last stretch of loss.csv (the last rows' steps over their elapsed seconds). */
   function speed(loss) {
     if (loss.length < 2) return loss.length === 1 && loss[0][4] > 0 ? loss[0][0] / loss[0][4] : null;
@@ -164,10 +172,13 @@
     const stepText = last ? (steps && steps < 1e12 ? `${last[0]} / ${steps}` : String(last[0])) : '0';
     const bestVal = view.val.reduce((best, row) => (Number.isFinite(row[2]) && (best === null || row[2] < best[2]) ? row : best), null);
     const rate = speed(view.loss);
+    // Time left, while it trains to a step limit at the recent speed.
+    const left = view.state === 'training' && last && steps && steps < 1e12 && rate ? (steps - last[0]) / rate : null;
     const items = [
       ['step', stepText],
       ['epoch', last ? String(last[1]) : '–'],
       ['speed', rate === null ? '–' : `${rate.toFixed(rate < 10 ? 2 : 0)} updates/s`],
+      ...(left !== null ? [['ETA', clock(left)]] : []),
       ['smooth loss', last ? `${fmt(inUnits(perChar(view, last[3])))} ${unitName()}` : '–'],
       ['best validation', bestVal ? `${fmt(inUnits(bestVal[2]))} ${unitName()} (step ${bestVal[0]})` : '–'],
     ];
