@@ -121,4 +121,17 @@ describe('the token cache', function () {
     assert.match(result.stdout, /removed 1 entry/);
     assert.deepStrictEqual(cacheEntries(cache), []);
   });
+  it('a run given --cache-dir resumes and reports through that cache, not the default one', () => {
+    const cache = path.join(dir, 'cache-recorded');
+    const home = path.join(dir, 'xdg');
+    const env = { ...process.env, RNN_NATIVE_BACKEND: '', XDG_CACHE_HOME: home };
+    const cliIn = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
+    const out = path.join(dir, 'recorded');
+    expectStatus(cliIn(['train', '--data', a, '--cache-dir', cache, '--steps', '10', '--hidden', '8', '--sample-every', '0', '--quiet', '--out', out]), 0);
+    assert.strictEqual(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')).cacheDir, cache);
+    expectStatus(cliIn(['train', '--resume', out, '--steps', '20', '--quiet']), 0);
+    expectStatus(cliIn(['report', out]), 0);
+    assert.deepStrictEqual(cacheEntries(path.join(home, 'rnn-native')), []);
+    assert.strictEqual(cacheEntries(cache).length, 1);
+  });
 });

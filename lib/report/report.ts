@@ -29,7 +29,7 @@ import { CellKind, parameterTable } from '../model/reference';
 import { OptionSpecs } from '../util/option-values';
 import { drawLossPlot, LossPlot, lowestValidation, writePlotFiles } from './plot';
 import { formatDuration } from '../run/reporter';
-import { checkAgainstCheckpoint, readRunConfig, runData, RunConfigFile, runSeparator } from '../run/run-config';
+import { checkAgainstCheckpoint, readRunConfig, runCacheDir, runData, RunConfigFile, runSeparator } from '../run/run-config';
 import { findCutLossRow, parseSamples } from '../run/run-dir';
 import { LossLog } from '../run/loss-log';
 import { sampleCheckpoint } from '../run/sample-checkpoint';
@@ -210,7 +210,7 @@ function gradcheckBlocks(config: Record<string, unknown>, given: string | undefi
   const runSha256 = (config.corpus as { sha256: string }).sha256;
   let checked: { result: GradcheckResult; source: string; vocabSize: number; otherText: string | undefined; size: CheckSize };
   try {
-    const { corpus, source } = loadTrainingText(data, { separator: given === undefined ? runSeparator(config) : undefined });
+    const { corpus, source } = loadTrainingText(data, given === undefined ? { separator: runSeparator(config), cacheDir: runCacheDir(config) } : {});
     if (given === undefined && corpus.sha256 !== runSha256) {
       throw new UserError(
         `${source} has changed since the run was trained on it (SHA-256 ${corpus.sha256.slice(0, 12)}…, the run's ${runSha256.slice(0, 12)}…)`

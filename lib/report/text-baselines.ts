@@ -4,7 +4,7 @@ import path from 'path';
 import { baselines } from '../text/baselines';
 import { loadTrainingText } from '../text/training-text';
 import { UserError } from '../util/errors';
-import { runData, RunConfigFile, runSeparator } from '../run/run-config';
+import { runCacheDir, runData, RunConfigFile, runSeparator } from '../run/run-config';
 
 export interface TextBaselines {
   /** The text's file name (the demo corpus when config.json names none), and the part trained on. */
@@ -26,7 +26,7 @@ export function runTextBaselines(config: RunConfigFile): TextBaselines {
   const source = valFraction > 0 ? `${name} without ${files > 1 ? `the last ${valFraction * 100} % of each` : `its last ${valFraction * 100} %`}` : name;
   const known = { source, vocabSize: corpus.vocabSize, uniform: Math.log(corpus.vocabSize) };
   try {
-    const { corpus: text, source: file } = loadTrainingText(data, { separator: runSeparator(config) });
+    const { corpus: text, source: file } = loadTrainingText(data, { separator: runSeparator(config), cacheDir: runCacheDir(config) });
     if (text.sha256 !== corpus.sha256) return { ...known, why: `${file} has changed since the run was trained on it` };
     return { ...known, unigram: baselines(text.split(valFraction).training, text.vocabSize).unigram };
   } catch (error) {

@@ -28,10 +28,14 @@ const OTHER_FIELDS: Record<string, (value: unknown) => string | undefined> = {
   created: (v) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? undefined : 'must be a date and time (ISO 8601)'),
   resumed: checkResumes,
   initFrom: checkInitFrom,
+  cacheDir: (v) => (isPath(v) ? undefined : 'must be a directory path'),
 };
 
-/** The fields only some runs have: resumed (written at the first resume), initFrom (a run started from a model's weights). */
-const OPTIONAL_FIELDS = new Set(['resumed', 'initFrom']);
+/**
+ * The fields only some runs have: resumed (written at the first resume), initFrom (a run started
+ * from a model's weights), cacheDir (a run given --cache-dir).
+ */
+const OPTIONAL_FIELDS = new Set(['resumed', 'initFrom', 'cacheDir']);
 
 function checkInitFrom(value: unknown): string | undefined {
   const v = value as Record<string, unknown>;
@@ -87,6 +91,11 @@ export function corpusRecord(corpus: Corpus, trainingCharacters: number): Record
 export function runData(config: RunConfigFile): string[] | undefined {
   const data = config.data;
   return typeof data === 'string' ? [data] : Array.isArray(data) ? (data as string[]) : undefined;
+}
+
+/** The token cache a run was given (--cache-dir), if any. */
+export function runCacheDir(config: RunConfigFile): string | undefined {
+  return typeof config.cacheDir === 'string' ? config.cacheDir : undefined;
 }
 
 /** The separator of a run's documents, when it has several. */

@@ -23,7 +23,7 @@ import { readUserFile } from '../util/files';
 import { Vocabulary } from '../text/vocabulary';
 import { dataList, loadTrainingText, skippedLine } from '../text/training-text';
 import { absoluteValue } from '../text/inputs';
-import { collectionChange, corpusRecord, runData, runSeparator } from './run-config';
+import { collectionChange, corpusRecord, runCacheDir, runData, runSeparator } from './run-config';
 import { VERSION } from '../util/package';
 
 export const TRAIN_OPTIONS = {
@@ -181,6 +181,7 @@ function prepareNew(o: TrainFlags, showLoading: boolean): Prepared {
     version: VERSION,
     data: dataField(o.data),
     corpus: corpusRecord(corpus, trainer.trainingText.length),
+    ...(o['cache-dir'] !== undefined ? { cacheDir: path.resolve(o['cache-dir']) } : {}),
     ...model,
     backend,
     ...settings,
@@ -231,7 +232,8 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   const config = saved ?? {};
   const data = o.data ?? runData(config);
   const separator = o.separator === undefined ? runSeparator(config) : unescapeSeparator(o.separator);
-  const { corpus: text, source } = loadTrainingText(data, { showProgress: showLoading, separator, cacheDir: o['cache-dir'] });
+  const cacheDir = o['cache-dir'] ?? runCacheDir(config);
+  const { corpus: text, source } = loadTrainingText(data, { showProgress: showLoading, separator, cacheDir });
   const changed = collectionChange(config, text);
   if (changed !== undefined) throw new UserError(`${changed}: a resumed run trains on the texts it started with; restore them, or start a new run`);
   if (text.sha256 !== checkpoint.run.corpusSha256) {
@@ -268,7 +270,10 @@ function prepareResume(o: TrainFlags, resume: string, showLoading: boolean): Pre
   const resumes = Array.isArray(config.resumed) ? config.resumed : [];
   const resumed = [...resumes, { at: new Date().toISOString(), step, backend: trainer.config.backend }];
   // Texts found elsewhere with --data are recorded where they are now, for the next resume.
-  const moved = o.data !== undefined ? { data: dataField(o.data), corpus: corpusRecord(corpus, trainer.trainingText.length) } : {};
+  const moved = {
+    ...(o.data !== undefined ? { data: dataField(o.data), corpus: corpusRecord(corpus, trainer.trainingText.length) } : {}),
+    ...(o['cache-dir'] !== undefined ? { cacheDir: path.resolve(o['cache-dir']) } : {}),
+  };
   const whole = saved ? { ...config, ...moved } : wholeConfig(data, corpus, trainer.trainingText.length, checkpoint.training.config, trainer.config.backend);
   dir.writeConfig({ ...whole, ...settings, resumed });
   return { trainer, dir, settings, record, drift: resumeDrift(config, trainer, settings.threads), evaluationPending };
