@@ -177,6 +177,27 @@ describe('rnn-native serve (HTTP)', function () {
     }
   });
 
+  it('reads a config.json only when it is a regular file of the run: no FIFO blocks it, no link leads out', async () => {
+    fakeRun(path.join(root, 'fifo'), ['10,1,80,80,0.1']);
+    rmSync(path.join(root, 'fifo', 'config.json'));
+    spawnSync('mkfifo', [path.join(root, 'fifo', 'config.json')]);
+    const secret = path.join(path.dirname(root), 'creds.json');
+    writeFileSync(secret, '{"secret_api_key":"TOPSECRET-123"}');
+    fakeRun(path.join(root, 'linked'), ['10,1,80,80,0.1']);
+    rmSync(path.join(root, 'linked', 'config.json'));
+    symlinkSync(secret, path.join(root, 'linked', 'config.json'));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const reply = await request(port, '/api/runs');
+      assert.strictEqual(reply.status, 200);
+      assert.doesNotMatch(reply.body, /TOPSECRET/);
+      assert.ok(JSON.parse(reply.body).runs.some((run: any) => run.id === '0/linked'));
+    } finally {
+      rmSync(path.join(root, 'fifo'), { recursive: true, force: true });
+      rmSync(path.join(root, 'linked'), { recursive: true, force: true });
+    }
+  });
+
   it('answers GET and HEAD only', async () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
       const reply = await request(port, '/', { method });
@@ -359,6 +380,12 @@ describe('rnn-native serve (HTTP)', function () {
       const exited = new Promise((resolve) => child!.once('exit', resolve));
       child!.kill('SIGINT');
       assert.strictEqual(await exited, 0);
+    });
+
+    it('exits 2 when its port is in use', async () => {
+      const taken = spawnSync(process.execPath, [cli, 'serve', root, '--port', String(port)], { encoding: 'utf8', timeout: 10000 });
+      assert.strictEqual(taken.status, 2, taken.stderr);
+      assert.match(taken.stderr, /in use/);
     });
 
     it('refuses a file as a directory and a --host that is not an address', () => {

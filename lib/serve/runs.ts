@@ -2,7 +2,7 @@
 // them (a sweep's runs, under its sweep.json, grouped), its loss.csv, val.csv and samples.txt read as
 // they grow (lib/serve/tail.ts), and its state. Every change is an event for the page; a damaged or
 // vanished file is read as what it holds now, never an error that stops the watch.
-import { Dirent, lstatSync, readdirSync, readFileSync, realpathSync } from 'fs';
+import { closeSync, constants, Dirent, fstatSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync } from 'fs';
 import path from 'path';
 import { readSampleRecords } from '../run/run-dir';
 import { processAlive } from '../util/processes';
@@ -132,15 +132,25 @@ class WatchedRun {
   }
 
   /** config.json, read again only when its bytes changed (it is small; a resume rewrites it). */
+  /**
+   * config.json when it changed: only a regular file of the run (no link, FIFO or device, which
+   * could block or lead out of the served directory), at most MAX_CONFIG_BYTES, read when its
+   * size or modification time changed.
+   */
   private readConfig(): void {
-    let text: string;
+    const file = path.join(this.dir, 'config.json');
+    let stamp = '';
+    let text = '';
     try {
-      text = readFileSync(path.join(this.dir, 'config.json'), 'utf8');
+      const stat = lstatSync(file);
+      stamp = stat.isFile() && stat.size <= MAX_CONFIG_BYTES ? `${stat.size}:${stat.mtimeMs}:${stat.ino}` : 'not read';
+      if (stamp === this.configStamp) return;
+      if (stamp !== 'not read') text = readRegularFile(file);
     } catch {
-      text = '';
+      text = ''; // gone, or not readable: no options to show
     }
-    if (text === this.configStamp) return;
-    this.configStamp = text;
+    if (stamp === this.configStamp) return;
+    this.configStamp = stamp;
     try {
       const parsed: unknown = JSON.parse(text);
       this.view.config = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
@@ -208,6 +218,21 @@ function secondsSinceChange(file: string): number {
     return (Date.now() - lstatSync(file).mtimeMs) / 1000;
   } catch {
     return Infinity;
+  }
+}
+
+/** A config.json bigger than this is not a run's (they hold a few kilobytes): not read. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/** A regular file's text, opened without following a link and without blocking (a FIFO swapped in after the lstat). */
+function readRegularFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > MAX_CONFIG_BYTES) return '';
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

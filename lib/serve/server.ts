@@ -225,10 +225,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stream.pipe(response);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    // Nothing may keep the process alive after a failed listen: it ends with the error.
+    clearInterval(timer);
+    clearInterval(keepAlive);
+    throw error;
+  }
   port = (server.address() as AddressInfo).port;
   const bracketed = (address: string) => (address.includes(':') ? `[${address}]` : address);
   // A wildcard address listens on every interface: each of their addresses is the served address.
